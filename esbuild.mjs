@@ -1,0 +1,59 @@
+// Bundles the extension, the CLI and the in-host integration suite. Type checks run separately (`npm run typecheck`).
+import { existsSync } from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const shared = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: production,
+  sourcemap: !production,
+  sourcesContent: false,
+  logLevel: 'warning',
+  // jsonc-parser's UMD build hides its requires from the bundler; its ESM build does not.
+  mainFields: ['module', 'main'],
+};
+
+const builds = [
+  { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  {
+    ...shared,
+    entryPoints: ['src/cli.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+];
+// The integration suite runs inside the extension host; mocha stays external so the host loads it from node_modules.
+if (!production) {
+  builds.push({
+    ...shared,
+    entryPoints: ['test/integration/suite/index.ts'],
+    outdir: 'out/integration',
+    external: ['vscode', 'mocha'],
+  });
+}
+
+async function main() {
+  const contexts = await Promise.all(builds.filter((b) => existsEntry(b)).map((b) => esbuild.context(b)));
+  if (watch) {
+    await Promise.all(contexts.map((c) => c.watch()));
+    console.log('[esbuild] watching…');
+    return;
+  }
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}
+
+
+function existsEntry(build) {
+  return build.entryPoints.every((p) => existsSync(p));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { flushAllJsonWriters } from '../core/coalescingWriter';
+import { type CliIo, EXIT_FAILURE, EXIT_USAGE, UsageError, type Verb } from './io';
+import { writeVerb } from './write';
+
+/** Every CLI verb, by name. Each verb lives in its own module under src/cli. */
+const verbs: Record<string, Verb> = {
+  write: writeVerb,
+};
+
+function usage(): string {
+  const lines = Object.entries(verbs).map(([name, verb]) => `  ${name.padEnd(9)} ${verb.summary}\n      ${verb.usage}`);
+  return `Usage: crash-safe <verb> [options]\n\nVerbs:\n${lines.join('\n')}\n\nExit codes: 0 ok, 1 failure, 2 usage.\n`;
+}
+
+/** Runs one CLI invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name ? 0 : EXIT_USAGE;
+  }
+  const verb = verbs[name];
+  if (!verb) {
+    io.stderr.write(`crash-safe: unknown verb "${name}"\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`Usage: ${verb.usage}\n${verb.summary}\n`);
+    return 0;
+  }
+  try {
+    return await verb.run(rest, io);
+  } catch (error) {
+    // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr.write(`crash-safe ${name}: ${(error as Error).message}\nUsage: ${verb.usage}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`crash-safe ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    await flushAllJsonWriters();
+  }
+}

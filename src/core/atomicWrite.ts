@@ -1,0 +1,258 @@
+import { dirname, resolve } from 'node:path';
+import { errnoOf, type FileHandleLike, type FsLike, nodeFs } from './fs';
+import { liveTempPaths, ourTempPath } from './tempNames';
+
+/**
+ * `full`: fsync the temp, rename, fsync the directory — survives power loss.
+ * `fast`: temp + rename without fsync — survives a process crash only.
+ */
+export type Durability = 'full' | 'fast';
+
+export type WriteStep =
+  | 'resolve'
+  | 'mkdir'
+  | 'open'
+  | 'write'
+  | 'chmod'
+  | 'chown'
+  | 'fsync'
+  | 'close'
+  | 'link'
+  | 'rename'
+  | 'fsync-dir';
+
+export interface AtomicWriteOptions {
+  durability?: Durability;
+  /** Mode for a new target; an existing target keeps its own. Default 0o666 less the umask. */
+  mode?: number;
+  /** Create missing parent directories (and fsync their parents) instead of failing. */
+  createParents?: boolean;
+  fs?: FsLike;
+  /** Backoff before each retry of a rename that failed with EPERM, EBUSY or EACCES (antivirus, indexers). */
+  renameRetryDelaysMs?: readonly number[];
+}
+
+const DEFAULT_RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 320];
+const RETRYABLE_RENAME_ERRORS = new Set(['EPERM', 'EBUSY', 'EACCES']);
+const FSYNC_DIRECTORIES = process.platform !== 'win32';
+
+/** A failed atomic write. The target is unchanged and no temp file is left behind. */
+export class AtomicWriteError extends Error {
+  override readonly name = 'AtomicWriteError';
+  constructor(
+    readonly target: string,
+    readonly step: WriteStep,
+    readonly code: string,
+    override readonly cause: unknown,
+  ) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(`Cannot write ${target}: ${step} failed with ${code} (${detail})`);
+  }
+}
+
+/** An error at `step`, carrying the errno (or `fallbackCode` when the cause has none). */
+function stepError(target: string, step: WriteStep, cause: unknown, fallbackCode = 'EIO'): AtomicWriteError {
+  if (cause instanceof AtomicWriteError) return cause;
+  return new AtomicWriteError(target, step, errnoOf(cause) ?? fallbackCode, cause);
+}
+
+async function attempt<T>(target: string, step: WriteStep, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw stepError(target, step, error);
+  }
+}
+
+interface ResolvedTarget {
+  /** The real file to replace: a symlinked target is written through, so the link survives. */
+  realPath: string;
+  existing: { mode: number; uid: number; gid: number } | undefined;
+}
+
+async function resolveTarget(target: string, fs: FsLike, createParents: boolean): Promise<ResolvedTarget> {
+  let realPath = target;
+  let existingStats: Awaited<ReturnType<FsLike['stat']>> | undefined;
+  try {
+    const linkStats = await fs.lstat(target);
+    if (linkStats.isSymbolicLink()) realPath = await fs.realpath(target);
+    existingStats = linkStats.isSymbolicLink() ? await fs.stat(realPath) : linkStats;
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT') throw stepError(target, 'resolve', error);
+  }
+  if (existingStats?.isDirectory()) {
+    throw new AtomicWriteError(target, 'resolve', 'EISDIR', new Error('the target is a directory'));
+  }
+  if (existingStats && !existingStats.isFile()) {
+    throw new AtomicWriteError(target, 'resolve', 'EINVAL', new Error('the target is not a regular file'));
+  }
+  if (!existingStats) await ensureParent(target, fs, createParents);
+  return {
+    realPath,
+    existing: existingStats && { mode: existingStats.mode & 0o7777, uid: existingStats.uid, gid: existingStats.gid },
+  };
+}
+
+/** Checks the parent exists; with createParents, makes it and fsyncs each new directory's parent. */
+async function ensureParent(target: string, fs: FsLike, createParents: boolean): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = dirname(target); ; dir = dirname(dir)) {
+    try {
+      const stats = await fs.stat(dir);
+      if (!stats.isDirectory()) {
+        throw new AtomicWriteError(target, 'resolve', 'ENOTDIR', new Error(`${dir} is not a directory`));
+      }
+      break;
+    } catch (error) {
+      if (error instanceof AtomicWriteError) throw error;
+      if (errnoOf(error) !== 'ENOENT' || dirname(dir) === dir) throw stepError(target, 'resolve', error);
+      missing.push(dir);
+    }
+  }
+  if (missing.length === 0) return;
+  if (!createParents) {
+    throw new AtomicWriteError(
+      target,
+      'resolve',
+      'ENOENT',
+      new Error(`the parent directory ${dirname(target)} does not exist`),
+    );
+  }
+  await attempt(target, 'mkdir', () => fs.mkdir(dirname(target), { recursive: true }));
+  // New directory entries are only durable once each parent directory is fsynced.
+  if (FSYNC_DIRECTORIES) {
+    for (const dir of missing.reverse()) await attempt(target, 'fsync-dir', () => fs.fsyncDir(dirname(dir)));
+  }
+}
+
+async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error(`short write: ${offset} of ${data.length} bytes written`), { code: 'ENOSPC' });
+    }
+    offset += bytesWritten;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+async function renameWithRetry(fs: FsLike, from: string, to: string, delays: readonly number[]): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      await fs.rename(from, to);
+      return;
+    } catch (error) {
+      const code = errnoOf(error);
+      if (tries >= delays.length || !code || !RETRYABLE_RENAME_ERRORS.has(code)) throw error;
+      await sleep(delays[tries]!);
+    }
+  }
+}
+
+async function removeQuietly(fs: FsLike, path: string): Promise<void> {
+  try {
+    await fs.unlink(path);
+  } catch {
+    // Best effort: the original error is the one worth reporting.
+  }
+}
+
+/**
+ * Replaces `targetPath` with `data` so that a crash leaves either the complete old or the complete new content.
+ * Sequence: exclusive temp beside the target → write all → fsync → close → rename → fsync the directory.
+ * On failure the target is byte-identical, the temp is removed, and an AtomicWriteError names path, step and errno.
+ */
+export async function writeFileAtomic(
+  targetPath: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const fs = options.fs ?? nodeFs;
+  const durable = (options.durability ?? 'full') === 'full';
+  const target = resolve(targetPath);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const { realPath, existing } = await resolveTarget(target, fs, options.createParents ?? false);
+  const directory = dirname(realPath);
+
+  const tempPath = ourTempPath(realPath);
+  let handle: FileHandleLike | undefined;
+  let previousLink: string | undefined;
+  liveTempPaths.add(tempPath);
+  try {
+    // 'wx' is O_CREAT|O_EXCL: a symlink planted at the temp path is never followed.
+    handle = await attempt(target, 'open', () => fs.open(tempPath, 'wx', 0o600));
+    const opened = handle;
+    await attempt(target, 'write', () => writeAll(opened, bytes));
+    const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
+    await attempt(target, 'chmod', () => opened.chmod(mode));
+    if (existing && process.getuid?.() === 0) {
+      await attempt(target, 'chown', () => opened.chown(existing.uid, existing.gid));
+    }
+    if (durable) await attempt(target, 'fsync', () => opened.sync());
+    handle = undefined;
+    await attempt(target, 'close', () => opened.close());
+
+    // A second name for the old content lets a failed directory fsync roll back to it.
+    if (existing && durable && FSYNC_DIRECTORIES) previousLink = await linkPrevious(fs, realPath);
+    await attempt(target, 'rename', () =>
+      renameWithRetry(fs, tempPath, realPath, options.renameRetryDelaysMs ?? DEFAULT_RENAME_RETRY_DELAYS_MS),
+    );
+    liveTempPaths.delete(tempPath);
+    if (durable && FSYNC_DIRECTORIES) {
+      try {
+        await fs.fsyncDir(directory);
+      } catch (error) {
+        await rollBack(fs, target, realPath, previousLink, existing !== undefined);
+        previousLink = undefined;
+        throw stepError(target, 'fsync-dir', error);
+      }
+    }
+  } catch (error) {
+    if (handle) {
+      try {
+        await handle.close();
+      } catch {
+        // Already failing; the first error is the one to report.
+      }
+    }
+    if (liveTempPaths.delete(tempPath)) await removeQuietly(fs, tempPath);
+    throw stepError(target, 'write', error);
+  } finally {
+    if (previousLink) await removeQuietly(fs, previousLink);
+  }
+}
+
+/** Hard-links the current target to a temp name; undefined where links are unsupported. */
+async function linkPrevious(fs: FsLike, realPath: string): Promise<string | undefined> {
+  const linkPath = ourTempPath(realPath);
+  try {
+    await fs.link(realPath, linkPath);
+    return linkPath;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Puts the old content back after the rename could not be made durable. */
+async function rollBack(
+  fs: FsLike,
+  target: string,
+  realPath: string,
+  previousLink: string | undefined,
+  existed: boolean,
+): Promise<void> {
+  try {
+    if (previousLink) await fs.rename(previousLink, realPath);
+    else if (!existed) await fs.unlink(realPath);
+    else throw new Error('no hard link to the old content could be made on this file system');
+  } catch (error) {
+    throw new AtomicWriteError(
+      target,
+      'fsync-dir',
+      errnoOf(error) ?? 'EIO',
+      new Error(`the directory fsync failed and the old content could not be restored: ${String(error)}`),
+    );
+  }
+}

@@ -1,0 +1,61 @@
+import type { Stats } from 'node:fs';
+import { constants } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+
+/** The handle half of the seam: just what the write path needs from an open file. */
+export interface FileHandleLike {
+  write(buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }>;
+  sync(): Promise<void>;
+  chmod(mode: number): Promise<void>;
+  chown(uid: number, gid: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file-system seam every core module goes through, a subset of node:fs/promises.
+ * Tests wrap it to inject errno failures and short writes; the crash checker records through it.
+ */
+export interface FsLike {
+  open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
+  readFile(path: string): Promise<Buffer>;
+  rename(from: string, to: string): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
+  stat(path: string): Promise<Stats>;
+  lstat(path: string): Promise<Stats>;
+  realpath(path: string): Promise<string>;
+  readdir(path: string): Promise<string[]>;
+  /** Flushes a directory's entries (creates, renames, unlinks) to disk. */
+  fsyncDir(path: string): Promise<void>;
+}
+
+export const nodeFs: FsLike = {
+  open: (path, flags, mode) => fsp.open(path, flags, mode),
+  readFile: (path) => fsp.readFile(path),
+  rename: (from, to) => fsp.rename(from, to),
+  link: (existing, newPath) => fsp.link(existing, newPath),
+  unlink: (path) => fsp.unlink(path),
+  mkdir: (path, options) => fsp.mkdir(path, options),
+  stat: (path) => fsp.stat(path),
+  lstat: (path) => fsp.lstat(path),
+  realpath: (path) => fsp.realpath(path),
+  readdir: (path) => fsp.readdir(path),
+  async fsyncDir(path) {
+    const handle = await fsp.open(path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+/** Node errors carry `code`; this narrows an unknown catch value to one. */
+export function errnoOf(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
