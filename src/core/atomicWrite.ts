@@ -164,14 +164,31 @@ async function removeQuietly(fs: FsLike, path: string): Promise<void> {
  * Sequence: exclusive temp beside the target → write all → fsync → close → rename → fsync the directory.
  * On failure the target is byte-identical, the temp is removed, and an AtomicWriteError names path, step and errno.
  */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   targetPath: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  // Writes to one target from this process run in submission order, so the last one submitted wins.
+  const key = resolve(targetPath);
+  const previous = writesInFlight.get(key) ?? Promise.resolve();
+  const write = previous.then(
+    () => writeOnce(key, data, options),
+    () => writeOnce(key, data, options),
+  );
+  writesInFlight.set(key, write);
+  const forget = () => {
+    if (writesInFlight.get(key) === write) writesInFlight.delete(key);
+  };
+  write.then(forget, forget);
+  return write;
+}
+
+const writesInFlight = new Map<string, Promise<void>>();
+
+async function writeOnce(target: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const fs = options.fs ?? nodeFs;
   const durable = (options.durability ?? 'full') === 'full';
-  const target = resolve(targetPath);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const { realPath, existing } = await resolveTarget(target, fs, options.createParents ?? false);
   const directory = dirname(realPath);

@@ -1,0 +1,244 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { AtomicWriteError, writeFileAtomic } from '../../src/core/atomicWrite';
+import type { FsLike } from '../../src/core/fs';
+import { nodeFs } from '../../src/core/fs';
+import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import { type Fault, FaultyFs } from '../support/faultyFs';
+
+const OLD = '{"version":"old"}\n';
+const NEW = `{"version":"new","padding":"${'x'.repeat(20_000)}"}\n`;
+const FAST_RETRY = { renameRetryDelaysMs: [1, 1, 1] };
+const repoRoot = join(__dirname, '..', '..');
+
+function leftovers(dir: string): string[] {
+  return readdirSync(dir).filter((name) => OUR_TEMP_PATTERN.test(name));
+}
+
+suite('writeFileAtomic', () => {
+  let dir: string;
+  let target: string;
+
+  setup(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-atomic-'));
+    target = join(dir, 'state.json');
+    writeFileSync(target, OLD);
+  });
+  teardown(() => {
+    chmodSync(dir, 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  suite('an injected failure leaves the target byte-identical, no temp, and names path and errno', () => {
+    const cases: Array<{ title: string; fault: Fault; step: string }> = [
+      { title: 'ENOSPC at write', fault: { step: 'write', code: 'ENOSPC' }, step: 'write' },
+      { title: 'ENOSPC at fsync', fault: { step: 'sync', code: 'ENOSPC' }, step: 'fsync' },
+      { title: 'ENOSPC at close', fault: { step: 'close', code: 'ENOSPC' }, step: 'close' },
+      { title: 'EACCES at open', fault: { step: 'open', code: 'EACCES' }, step: 'open' },
+      { title: 'EROFS at open', fault: { step: 'open', code: 'EROFS' }, step: 'open' },
+      { title: 'EMFILE at open', fault: { step: 'open', code: 'EMFILE' }, step: 'open' },
+      { title: 'EIO at fsync', fault: { step: 'sync', code: 'EIO' }, step: 'fsync' },
+      { title: 'EXDEV at rename', fault: { step: 'rename', code: 'EXDEV' }, step: 'rename' },
+      { title: 'EPERM at rename (after retries)', fault: { step: 'rename', code: 'EPERM' }, step: 'rename' },
+      { title: 'EBUSY at rename (after retries)', fault: { step: 'rename', code: 'EBUSY' }, step: 'rename' },
+      { title: 'EIO at the directory fsync', fault: { step: 'fsyncDir', code: 'EIO' }, step: 'fsync-dir' },
+    ];
+    for (const { title, fault, step } of cases) {
+      test(title, async () => {
+        const fs = new FaultyFs([fault]);
+        const error = await writeFileAtomic(target, NEW, { fs, ...FAST_RETRY }).then(
+          () => assert.fail('the write should have failed'),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof AtomicWriteError, String(error));
+        assert.equal(error.code, fault.code);
+        assert.equal(error.step, step);
+        assert.match(error.message, new RegExp(target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+        assert.match(error.message, new RegExp(fault.code));
+        assert.equal(readFileSync(target, 'utf8'), OLD);
+        assert.deepEqual(leftovers(dir), []);
+      });
+    }
+  });
+
+  test('a failed directory fsync on a new target removes the new file again', async () => {
+    const fresh = join(dir, 'fresh.json');
+    const fs = new FaultyFs([{ step: 'fsyncDir', code: 'EIO' }]);
+    await assert.rejects(writeFileAtomic(fresh, NEW, { fs }), /fsync-dir failed with EIO/);
+    assert.deepEqual(readdirSync(dir).sort(), ['state.json']);
+  });
+
+  test('EPERM on rename is retried with backoff, then succeeds', async () => {
+    const fs = new FaultyFs([{ step: 'rename', code: 'EPERM', times: 2 }]);
+    await writeFileAtomic(target, NEW, { fs, ...FAST_RETRY });
+    assert.equal(readFileSync(target, 'utf8'), NEW);
+    assert.equal(fs.calls.filter((c) => c === 'rename').length, 3);
+  });
+
+  test('EXDEV on rename is not retried', async () => {
+    const fs = new FaultyFs([{ step: 'rename', code: 'EXDEV' }]);
+    await assert.rejects(writeFileAtomic(target, NEW, { fs, ...FAST_RETRY }));
+    assert.equal(fs.calls.filter((c) => c === 'rename').length, 1);
+  });
+
+  test('short writes are looped until every byte is written', async () => {
+    const fs = new FaultyFs([], { maxBytesPerWrite: 333 });
+    await writeFileAtomic(target, NEW, { fs });
+    assert.equal(readFileSync(target, 'utf8'), NEW);
+    assert.ok(fs.calls.filter((c) => c === 'write').length > 50);
+  });
+
+  test('a disk that fills mid-write is reported and never renamed over the target', async () => {
+    const fs = new FaultyFs([], { maxBytesPerWrite: 4096, failWriteAfterBytes: 10_000 });
+    await assert.rejects(writeFileAtomic(target, NEW, { fs }), /write failed with ENOSPC/);
+    assert.equal(readFileSync(target, 'utf8'), OLD);
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  test('a write that makes no progress is an error, not an endless loop', async () => {
+    const fs = new FaultyFs([], { maxBytesPerWrite: 0 });
+    await assert.rejects(writeFileAtomic(target, NEW, { fs }), /short write: 0 of/);
+    assert.equal(readFileSync(target, 'utf8'), OLD);
+  });
+
+  test('the temp is created exclusively with mode 0600 in the target directory, then fsynced, renamed and the directory fsynced', async () => {
+    const opens: Array<{ path: string; flags: string | number; mode?: number }> = [];
+    const order: string[] = [];
+    const recording: FsLike = {
+      ...nodeFs,
+      open: async (path, flags, mode) => {
+        opens.push({ path, flags, mode });
+        const handle = await nodeFs.open(path, flags, mode);
+        return {
+          ...handle,
+          write: (b, o, l, p) => handle.write(b, o, l, p),
+          chmod: (m) => handle.chmod(m),
+          chown: (u, g) => handle.chown(u, g),
+          sync: async () => {
+            order.push('fsync');
+            await handle.sync();
+          },
+          close: async () => {
+            order.push('close');
+            await handle.close();
+          },
+        };
+      },
+      rename: async (from, to) => {
+        order.push('rename');
+        await nodeFs.rename(from, to);
+      },
+      fsyncDir: async (path) => {
+        order.push(`fsyncDir ${path}`);
+        await nodeFs.fsyncDir(path);
+      },
+    };
+    await writeFileAtomic(target, NEW, { fs: recording });
+    assert.equal(opens.length, 1);
+    assert.equal(opens[0]!.flags, 'wx');
+    assert.equal(opens[0]!.mode, 0o600);
+    assert.equal(dirname(opens[0]!.path), dir);
+    assert.match(basename(opens[0]!.path), OUR_TEMP_PATTERN);
+    assert.deepEqual(order, ['fsync', 'close', 'rename', `fsyncDir ${dir}`]);
+  });
+
+  test('durability fast skips every fsync', async () => {
+    const fs = new FaultyFs([{ step: 'sync', code: 'EIO' }, { step: 'fsyncDir', code: 'EIO' }]);
+    await writeFileAtomic(target, NEW, { fs, durability: 'fast' });
+    assert.equal(readFileSync(target, 'utf8'), NEW);
+    assert.ok(!fs.calls.includes('sync') && !fs.calls.includes('fsyncDir'));
+  });
+
+  suite('real file system', () => {
+    test('keeps the target mode', async () => {
+      chmodSync(target, 0o640);
+      await writeFileAtomic(target, NEW);
+      assert.equal(statSync(target).mode & 0o777, 0o640);
+    });
+
+    test('a new file gets 0666 less the umask, not the temp mode 0600', async () => {
+      const fresh = join(dir, 'fresh.json');
+      await writeFileAtomic(fresh, NEW);
+      assert.equal(statSync(fresh).mode & 0o777, 0o666 & ~process.umask());
+    });
+
+    test('keeps the owner when running as root', async function () {
+      if (process.getuid?.() !== 0) this.skip();
+      chownSync(target, 65534, 65534);
+      await writeFileAtomic(target, NEW);
+      assert.equal(statSync(target).uid, 65534);
+      assert.equal(statSync(target).gid, 65534);
+    });
+
+    test('writes through a symlink and the link survives', async () => {
+      const real = join(dir, 'real.json');
+      const link = join(dir, 'link.json');
+      writeFileSync(real, OLD);
+      symlinkSync('real.json', link);
+      await writeFileAtomic(link, NEW);
+      assert.ok(lstatSync(link).isSymbolicLink());
+      assert.equal(readlinkSync(link), 'real.json');
+      assert.equal(readFileSync(real, 'utf8'), NEW);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('empty payload', async () => {
+      await writeFileAtomic(target, '');
+      assert.equal(readFileSync(target, 'utf8'), '');
+    });
+
+    test('a 12 MiB payload', async () => {
+      const big = Buffer.alloc(12 * 1024 * 1024, 0x61);
+      await writeFileAtomic(target, big);
+      assert.ok(readFileSync(target).equals(big));
+    });
+
+    test('unicode and spaces in the name', async () => {
+      const odd = join(dir, 'état des lieux 📄 ü.json');
+      await writeFileAtomic(odd, NEW);
+      assert.equal(readFileSync(odd, 'utf8'), NEW);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('a directory target is a clear error', async () => {
+      const sub = join(dir, 'sub');
+      mkdirSync(sub);
+      await assert.rejects(writeFileAtomic(sub, NEW), (e: unknown) => {
+        assert.ok(e instanceof AtomicWriteError);
+        assert.equal(e.code, 'EISDIR');
+        assert.match(e.message, /sub: resolve failed with EISDIR \(the target is a directory\)/);
+        return true;
+      });
+    });
+
+    test('a missing parent is a clear error, or is created with createParents', async () => {
+      const deep = join(dir, 'a', 'b', 'c.json');
+      await assert.rejects(writeFileAtomic(deep, NEW), /the parent directory .*a[/\\]b does not exist/);
+      await writeFileAtomic(deep, NEW, { createParents: true });
+      assert.equal(readFileSync(deep, 'utf8'), NEW);
+    });
+
+    test('a read-only directory fails with EACCES and leaves the target as it was', function () {
+      // Root ignores directory permissions, so the write runs as an unprivileged user in a child.
+      const cli = join(repoRoot, 'dist', 'cli.js');
+      chmodSync(dir, 0o555);
+      chmodSync(target, 0o666);
+      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const result = spawnSync(process.execPath, [cli, 'write', target], { input: NEW, encoding: 'utf8', ...asNobody });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /state\.json: open failed with EACCES/);
+      assert.equal(readFileSync(target, 'utf8'), OLD);
+      assert.deepEqual(leftovers(dir), []);
+    });
+  });
+
+  test('100 un-awaited writes to one file: the last submitted wins', async () => {
+    const writes = Array.from({ length: 100 }, (_, i) => writeFileAtomic(target, `{"n":${i}}\n`, { durability: 'fast' }));
+    await Promise.all(writes);
+    assert.equal(readFileSync(target, 'utf8'), '{"n":99}\n');
+    assert.deepEqual(leftovers(dir), []);
+  });
+});
