@@ -186,90 +186,130 @@ export function writeFileAtomic(
 
 const writesInFlight = new Map<string, Promise<void>>();
 
-async function writeOnce(target: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
+async function writeOnce(
+  target: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions,
+  restoring = false,
+): Promise<void> {
   const fs = options.fs ?? nodeFs;
   const durable = (options.durability ?? 'full') === 'full';
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const { realPath, existing } = await resolveTarget(target, fs, options.createParents ?? false);
-  const directory = dirname(realPath);
 
-  const tempPath = ourTempPath(realPath);
-  let handle: FileHandleLike | undefined;
-  let previousLink: string | undefined;
-  liveTempPaths.add(tempPath);
+  // The temp is created beside the path as given while the target is inspected; the common case then costs
+  // no extra round trip. A symlinked target or a missing parent creates it again where it belongs.
+  let tempPath = ourTempPath(target);
+  const optimisticOpen = openTemp(fs, tempPath);
+  let resolved: ResolvedTarget;
   try {
-    // 'wx' is O_CREAT|O_EXCL: a symlink planted at the temp path is never followed.
-    handle = await attempt(target, 'open', () => fs.open(tempPath, 'wx', 0o600));
-    const opened = handle;
-    await attempt(target, 'write', () => writeAll(opened, bytes));
-    const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
-    await attempt(target, 'chmod', () => opened.chmod(mode));
-    if (existing && process.getuid?.() === 0) {
-      await attempt(target, 'chown', () => opened.chown(existing.uid, existing.gid));
+    resolved = await resolveTarget(target, fs, options.createParents ?? false);
+  } catch (error) {
+    await discardTemp(fs, tempPath, await optimisticOpen);
+    throw error;
+  }
+  const { realPath, existing } = resolved;
+  let handle: FileHandleLike | undefined;
+  let oldContent: Promise<FileHandleLike | undefined> | undefined;
+  try {
+    const opened = await optimisticOpen;
+    if (opened instanceof Error && realPath === target && errnoOf(opened) !== 'ENOENT') {
+      throw stepError(target, 'open', opened);
     }
-    if (durable) await attempt(target, 'fsync', () => opened.sync());
+    if (opened instanceof Error || realPath !== target) {
+      await discardTemp(fs, tempPath, opened);
+      tempPath = ourTempPath(realPath);
+      const reopened = await openTemp(fs, tempPath);
+      if (reopened instanceof Error) throw stepError(target, 'open', reopened);
+      handle = reopened;
+    } else {
+      handle = opened;
+    }
+    const temp = handle;
+    // Holding the old file open keeps its bytes reachable, so a failed directory fsync can roll back.
+    if (existing && durable && FSYNC_DIRECTORIES && !restoring) oldContent = fs.open(realPath, 'r').catch(() => undefined);
+    const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
+    await Promise.all([
+      attempt(target, 'write', () => writeAll(temp, bytes)),
+      attempt(target, 'chmod', () => temp.chmod(mode)),
+      existing && process.getuid?.() === 0 ? attempt(target, 'chown', () => temp.chown(existing.uid, existing.gid)) : undefined,
+    ]);
+    if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
-    await attempt(target, 'close', () => opened.close());
-
-    // A second name for the old content lets a failed directory fsync roll back to it.
-    if (existing && durable && FSYNC_DIRECTORIES) previousLink = await linkPrevious(fs, realPath);
+    await attempt(target, 'close', () => temp.close());
     await attempt(target, 'rename', () =>
       renameWithRetry(fs, tempPath, realPath, options.renameRetryDelaysMs ?? DEFAULT_RENAME_RETRY_DELAYS_MS),
     );
     liveTempPaths.delete(tempPath);
     if (durable && FSYNC_DIRECTORIES) {
       try {
-        await fs.fsyncDir(directory);
+        await fs.fsyncDir(dirname(realPath));
       } catch (error) {
-        await rollBack(fs, target, realPath, previousLink, existing !== undefined);
-        previousLink = undefined;
-        throw stepError(target, 'fsync-dir', error);
+        // A restore only has to put the old bytes back in place; its own directory fsync is best effort.
+        if (restoring) return;
+        throw await rollBack(fs, target, realPath, existing !== undefined, await oldContent, options, error);
       }
     }
   } catch (error) {
-    if (handle) {
-      try {
-        await handle.close();
-      } catch {
-        // Already failing; the first error is the one to report.
-      }
-    }
+    if (handle) await closeQuietly(handle);
     if (liveTempPaths.delete(tempPath)) await removeQuietly(fs, tempPath);
     throw stepError(target, 'write', error);
   } finally {
-    if (previousLink) await removeQuietly(fs, previousLink);
+    // Nothing waits on this close: it changes nothing on disk.
+    oldContent?.then((old) => old && closeQuietly(old));
   }
 }
 
-/** Hard-links the current target to a temp name; undefined where links are unsupported. */
-async function linkPrevious(fs: FsLike, realPath: string): Promise<string | undefined> {
-  const linkPath = ourTempPath(realPath);
+async function openTemp(fs: FsLike, tempPath: string): Promise<FileHandleLike | Error> {
+  liveTempPaths.add(tempPath);
   try {
-    await fs.link(realPath, linkPath);
-    return linkPath;
-  } catch {
-    return undefined;
+    // 'wx' is O_CREAT|O_EXCL: a symlink planted at the temp path is never followed.
+    return await fs.open(tempPath, 'wx', 0o600);
+  } catch (error) {
+    liveTempPaths.delete(tempPath);
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 
-/** Puts the old content back after the rename could not be made durable. */
+async function discardTemp(fs: FsLike, tempPath: string, opened: FileHandleLike | Error): Promise<void> {
+  if (opened instanceof Error) return;
+  await closeQuietly(opened);
+  liveTempPaths.delete(tempPath);
+  await removeQuietly(fs, tempPath);
+}
+
+async function closeQuietly(handle: FileHandleLike): Promise<void> {
+  try {
+    await handle.close();
+  } catch {
+    // Already failing or finished; there is nothing better to report.
+  }
+}
+
+/**
+ * Puts the old content back after the rename could not be made durable, and returns the error to throw.
+ * A new target is removed again; an old one is rewritten from the still-open old file.
+ */
 async function rollBack(
   fs: FsLike,
   target: string,
   realPath: string,
-  previousLink: string | undefined,
   existed: boolean,
-): Promise<void> {
+  oldContent: FileHandleLike | undefined,
+  options: AtomicWriteOptions,
+  cause: unknown,
+): Promise<AtomicWriteError> {
+  const failure = stepError(target, 'fsync-dir', cause);
   try {
-    if (previousLink) await fs.rename(previousLink, realPath);
-    else if (!existed) await fs.unlink(realPath);
-    else throw new Error('no hard link to the old content could be made on this file system');
+    if (!existed) await fs.unlink(realPath);
+    else if (oldContent) await writeOnce(realPath, await oldContent.readFile(), options, true);
+    else throw new Error('the old content could not be kept open');
+    return failure;
   } catch (error) {
-    throw new AtomicWriteError(
+    return new AtomicWriteError(
       target,
       'fsync-dir',
-      errnoOf(error) ?? 'EIO',
-      new Error(`the directory fsync failed and the old content could not be restored: ${String(error)}`),
+      failure.code,
+      new Error(`${String(cause)}; the new content may remain because restoring the old failed: ${String(error)}`),
     );
   }
 }

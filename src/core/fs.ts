@@ -8,7 +8,17 @@ export interface FileHandleLike {
   sync(): Promise<void>;
   chmod(mode: number): Promise<void>;
   chown(uid: number, gid: number): Promise<void>;
+  /** Reads the whole file from the start (used to roll back from a held-open old version). */
+  readFile(): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+/** One directory entry as `readdir(..., { withFileTypes: true })` reports it (a Dirent fits). */
+export interface DirEntryLike {
+  name: string;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
 }
 
 /**
@@ -19,13 +29,17 @@ export interface FsLike {
   open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
   readFile(path: string): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
-  link(existing: string, newPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
   stat(path: string): Promise<Stats>;
   lstat(path: string): Promise<Stats>;
   realpath(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
+  /**
+   * Directory entries with their types, symlinks not followed. Optional so existing fakes still fit;
+   * callers fall back to `readdir` + `lstat` when it is absent.
+   */
+  readdirEntries?(path: string): Promise<DirEntryLike[]>;
   /** Flushes a directory's entries (creates, renames, unlinks) to disk. */
   fsyncDir(path: string): Promise<void>;
 }
@@ -34,13 +48,13 @@ export const nodeFs: FsLike = {
   open: (path, flags, mode) => fsp.open(path, flags, mode),
   readFile: (path) => fsp.readFile(path),
   rename: (from, to) => fsp.rename(from, to),
-  link: (existing, newPath) => fsp.link(existing, newPath),
   unlink: (path) => fsp.unlink(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
   stat: (path) => fsp.stat(path),
   lstat: (path) => fsp.lstat(path),
   realpath: (path) => fsp.realpath(path),
   readdir: (path) => fsp.readdir(path),
+  readdirEntries: (path) => fsp.readdir(path, { withFileTypes: true }),
   async fsyncDir(path) {
     const handle = await fsp.open(path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
     try {

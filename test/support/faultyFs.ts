@@ -1,7 +1,7 @@
 import { type FileHandleLike, type FsLike, nodeFs } from '../../src/core/fs';
 
 /** Steps at which a FaultyFs can fail. Handle steps apply to every open handle. */
-export type FaultStep = 'open' | 'write' | 'sync' | 'chmod' | 'close' | 'rename' | 'link' | 'fsyncDir' | 'mkdir' | 'unlink';
+export type FaultStep = 'open' | 'write' | 'sync' | 'chmod' | 'close' | 'rename' | 'fsyncDir' | 'mkdir' | 'unlink';
 
 export interface Fault {
   step: FaultStep;
@@ -71,6 +71,7 @@ export class FaultyFs implements FsLike {
         await handle.chmod(mode);
       },
       chown: (uid, gid) => handle.chown(uid, gid),
+      readFile: () => handle.readFile(),
       close: async () => {
         // A failed close still releases the descriptor, as close(2) does.
         await handle.close();
@@ -88,10 +89,6 @@ export class FaultyFs implements FsLike {
   async rename(from: string, to: string): Promise<void> {
     this.maybeFail('rename', to);
     await nodeFs.rename(from, to);
-  }
-  async link(existing: string, newPath: string): Promise<void> {
-    this.maybeFail('link', newPath);
-    await nodeFs.link(existing, newPath);
   }
   async unlink(path: string): Promise<void> {
     this.maybeFail('unlink', path);

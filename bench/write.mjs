@@ -1,0 +1,114 @@
+// Write benchmark: our durable write against write-file-atomic, atomically, steno, fs.writeFile and a raw floor,
+// all measured in this run on this disk. Rounds interleave the peers so machine noise hits them alike.
+// Run through `npm run bench` (tsx loads the TypeScript core).
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFile as atomicallyWrite } from 'atomically';
+import { Writer as StenoWriter } from 'steno';
+import writeFileAtomicPeer from 'write-file-atomic';
+import { writeFileAtomic } from '../src/core/atomicWrite.ts';
+import { CoalescingWriter } from '../src/core/coalescingWriter.ts';
+
+const work = join(dirname(fileURLToPath(import.meta.url)), '.work', 'write');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+async function rawFloor(path, data) {
+  const temp = `${path}.floor-tmp`;
+  const handle = await open(temp, 'wx', 0o600);
+  await handle.write(data, 0, data.length, 0);
+  await handle.sync();
+  await handle.close();
+  await rename(temp, path);
+  const directory = await open(dirname(path), 'r');
+  await directory.sync();
+  await directory.close();
+}
+
+const stenoWriters = new Map();
+function stenoWrite(path, data) {
+  if (!stenoWriters.has(path)) stenoWriters.set(path, new StenoWriter(path));
+  return stenoWriters.get(path).write(data);
+}
+
+const peers = {
+  'crash-safe (full)': (path, data) => writeFileAtomic(path, data),
+  'raw floor': rawFloor,
+  'write-file-atomic': (path, data) => writeFileAtomicPeer(path, data),
+  atomically: (path, data) => atomicallyWrite(path, data),
+  steno: stenoWrite,
+  'fs.writeFile': (path, data) => writeFile(path, data),
+  'crash-safe (fast)': (path, data) => writeFileAtomic(path, data, { durability: 'fast' }),
+};
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+async function sequential(label, size, rounds, writesPerRound) {
+  const data = Buffer.alloc(size, 0x61);
+  const samples = Object.fromEntries(Object.keys(peers).map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, write] of Object.entries(peers)) {
+      const path = join(work, `${name.replace(/\W+/g, '-')}-${size}.json`);
+      const started = performance.now();
+      for (let i = 0; i < writesPerRound; i++) await write(path, data);
+      samples[name].push((performance.now() - started) / writesPerRound);
+    }
+  }
+  const floor = median(samples['raw floor']);
+  const ours = median(samples['crash-safe (full)']);
+  console.log(`\n${label}: median ms per write over ${rounds} rounds of ${writesPerRound}`);
+  for (const [name, values] of Object.entries(samples)) {
+    const m = median(values);
+    console.log(`  ${name.padEnd(20)} ${m.toFixed(3).padStart(8)} ms   ${(m / floor).toFixed(2)}× floor   ${(m / ours).toFixed(2)}× ours`);
+  }
+  return { floorRatio: ours / floor };
+}
+
+async function burst(updates) {
+  const path = join(work, 'burst.json');
+  const documentFor = (i) => `${JSON.stringify({ update: i, items: Array.from({ length: 64 }, (_, k) => k + i) })}\n`;
+  console.log(`\nBurst: ${updates.toLocaleString('en')} updates to one document`);
+
+  let started = performance.now();
+  const writer = new CoalescingWriter((text) => writeFileAtomic(path, text));
+  await Promise.all(Array.from({ length: updates }, (_, i) => writer.write(documentFor(i))));
+  const ours = performance.now() - started;
+  const lastOk = readFileSync(path, 'utf8') === documentFor(updates - 1);
+
+  started = performance.now();
+  const stenoPath = join(work, 'burst-steno.json');
+  await Promise.all(Array.from({ length: updates }, (_, i) => stenoWrite(stenoPath, documentFor(i))));
+  const steno = performance.now() - started;
+
+  started = performance.now();
+  const wfaPath = join(work, 'burst-wfa.json');
+  for (let i = 0; i < updates; i++) await writeFileAtomicPeer(wfaPath, documentFor(i));
+  const wfaAwaited = performance.now() - started;
+
+  console.log(`  crash-safe coalescing, un-awaited    ${ours.toFixed(1).padStart(9)} ms   final content is the last update: ${lastOk}`);
+  console.log(`  steno, un-awaited (no fsync)         ${steno.toFixed(1).padStart(9)} ms`);
+  console.log(`  write-file-atomic, awaiting each     ${wfaAwaited.toFixed(1).padStart(9)} ms`);
+  console.log(`  → crash-safe is ${(wfaAwaited / ours).toFixed(0)}× faster than write-file-atomic awaiting each write`);
+  return { speedup: wfaAwaited / ours, lastOk };
+}
+
+const quick = process.argv.includes('--quick');
+const small = await sequential('4 KiB documents', 4096, quick ? 5 : 25, 20);
+const large = await sequential('1 MiB documents', 1024 * 1024, quick ? 3 : 15, 4);
+const burstResult = await burst(quick ? 1000 : 10_000);
+
+const targets = [
+  [`durable 4 KiB write ≤ 1.2× floor`, small.floorRatio <= 1.2, `${small.floorRatio.toFixed(2)}×`],
+  [`durable 1 MiB write ≤ 1.2× floor`, large.floorRatio <= 1.2, `${large.floorRatio.toFixed(2)}×`],
+  [`burst ≥ 20× faster than write-file-atomic awaited`, burstResult.speedup >= 20, `${burstResult.speedup.toFixed(0)}×`],
+  [`burst ends with the last update`, burstResult.lastOk, String(burstResult.lastOk)],
+];
+console.log('\nTargets:');
+for (const [label, met, figure] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${label}: ${figure}`);
+rmSync(work, { recursive: true, force: true });
