@@ -1,5 +1,6 @@
 // Bundles the extension, the CLI and the in-host integration suite. Type checks run separately (`npm run typecheck`).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -27,11 +28,21 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
 ];
-// The integration suite runs inside the extension host; mocha stays external so the host loads it from node_modules.
+// The integration suite runs inside the extension host: the runner (index.ts) and each *.test.ts become their own
+// bundle under out/integration, which the runner finds and adds to mocha. mocha and vscode stay external, so the host
+// loads them from node_modules and itself. out/integration is emptied first so a deleted test cannot linger.
 if (!production) {
+  const suiteDir = 'test/integration/suite';
+  const testEntries = existsSync(suiteDir)
+    ? readdirSync(suiteDir, { recursive: true, encoding: 'utf8' })
+        .filter((name) => name.endsWith('.test.ts'))
+        .map((name) => join(suiteDir, name))
+    : [];
+  if (!watch) rmSync('out/integration', { recursive: true, force: true });
   builds.push({
     ...shared,
-    entryPoints: ['test/integration/suite/index.ts'],
+    entryPoints: [join(suiteDir, 'index.ts'), ...testEntries],
+    outbase: suiteDir,
     outdir: 'out/integration',
     external: ['vscode', 'mocha'],
   });

@@ -1,10 +1,20 @@
 import { flushAllJsonWriters } from '../core/coalescingWriter';
 import { type CliIo, EXIT_FAILURE, EXIT_USAGE, UsageError, type Verb } from './io';
+import { recoverVerb } from './recover';
+import { scanVerb } from './scan';
+import { snapshotVerb } from './snapshot';
+import { sweepVerb } from './sweep';
+import { tasksVerb } from './tasks';
 import { writeVerb } from './write';
 
 /** Every CLI verb, by name. Each verb lives in its own module under src/cli. */
 const verbs: Record<string, Verb> = {
   write: writeVerb,
+  tasks: tasksVerb,
+  snapshot: snapshotVerb,
+  scan: scanVerb,
+  sweep: sweepVerb,
+  recover: recoverVerb,
 };
 
 function usage(): string {

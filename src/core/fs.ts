@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** The handle half of the seam: just what the write path needs from an open file. */
@@ -40,6 +40,11 @@ export interface FsLike {
    * callers fall back to `readdir` + `lstat` when it is absent.
    */
   readdirEntries?(path: string): Promise<DirEntryLike[]>;
+  /**
+   * The same, synchronously. The orphan walk prefers it: one folder read costs microseconds, while the async form
+   * costs 2–3× the CPU in thread-pool hand-offs; the walk yields to the event loop between batches of folders.
+   */
+  readdirEntriesSync?(path: string): DirEntryLike[];
   /** Flushes a directory's entries (creates, renames, unlinks) to disk. */
   fsyncDir(path: string): Promise<void>;
 }
@@ -55,6 +60,7 @@ export const nodeFs: FsLike = {
   realpath: (path) => fsp.realpath(path),
   readdir: (path) => fsp.readdir(path),
   readdirEntries: (path) => fsp.readdir(path, { withFileTypes: true }),
+  readdirEntriesSync: (path) => readdirSync(path, { withFileTypes: true }),
   async fsyncDir(path) {
     const handle = await fsp.open(path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
     try {

@@ -31,7 +31,8 @@ export class JsonValueError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// Built on first use: constructing Ajv costs start-up time that CLI verbs without a schema should not pay.
+let ajv: Ajv | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Schema problems in `value`, as `instancePath message` lines; empty when it conforms. */
@@ -39,6 +40,7 @@ export function schemaProblems(schema: JsonSchema, value: unknown): string[] {
   if (typeof schema !== 'object' || schema === null) return [];
   let validate = compiled.get(schema);
   if (!validate) {
+    ajv ??= new Ajv({ allErrors: true, strict: false });
     validate = ajv.compile(schema);
     compiled.set(schema, validate);
   }

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
@@ -37,27 +37,53 @@ suite('crash: SIGKILL during `crash-safe write`', () => {
     writeFileSync(target, documentVersion(0));
     assert.ok(Buffer.byteLength(documentVersion(0)) >= 1024 * 1024);
 
-    // Calibrate: kills are spread over the later part of a run, where the write happens (the start is Node booting).
-    const durations: number[] = [];
+    // Half the kills land at any moment of a run; the other half just after the temp appears, so they hit the
+    // write, fsync and rename rather than Node booting. fs.watch (inotify) reports the temp's creation.
+    const lifetimes: number[] = [];
+    const writePhases: number[] = [];
+    const tempCreated = (): { appeared: Promise<number>; stop: () => void } => {
+      let stop: () => void = () => undefined;
+      const appeared = new Promise<number>((resolve) => {
+        const watcher = watch(dir, (_event, name) => {
+          if (name && OUR_TEMP_PATTERN.test(name)) resolve(performance.now());
+        });
+        stop = () => watcher.close();
+      });
+      return { appeared, stop };
+    };
     for (let i = 0; i < 3; i++) {
+      const temp = tempCreated();
       const started = performance.now();
       const { code } = await exited(startWrite(target, documentVersion(0)));
+      const ended = performance.now();
       assert.equal(code, 0);
-      durations.push(performance.now() - started);
+      lifetimes.push(ended - started);
+      writePhases.push(ended - (await temp.appeared));
+      temp.stop();
     }
-    const window = Math.max(...durations);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
     let current = 0;
-    const counts = { killed: 0, completedBeforeKill: 0, sawOld: 0, sawNew: 0, tempsLeft: 0 };
+    const counts = { killed: 0, killedAfterTemp: 0, completedBeforeKill: 0, sawOld: 0, sawNew: 0, tempsLeft: 0 };
     for (let i = 0; i < iterations; i++) {
       const next = documentVersion(current + 1);
+      const aimAtWrite = i % 2 === 1;
+      const temp = tempCreated();
       const child = startWrite(target, next);
       const exit = exited(child);
-      await new Promise((r) => setTimeout(r, window * (0.3 + 0.75 * Math.random())));
+      if (aimAtWrite) {
+        await Promise.race([temp.appeared, exit]);
+        await new Promise((r) => setTimeout(r, Math.random() * median(writePhases) * 1.5));
+      } else {
+        await new Promise((r) => setTimeout(r, Math.random() * median(lifetimes) * 1.1));
+      }
       child.kill('SIGKILL');
       const { signal } = await exit;
-      if (signal === 'SIGKILL') counts.killed += 1;
-      else counts.completedBeforeKill += 1;
+      temp.stop();
+      if (signal === 'SIGKILL') {
+        counts.killed += 1;
+        if (aimAtWrite) counts.killedAfterTemp += 1;
+      } else counts.completedBeforeKill += 1;
 
       const text = readFileSync(target, 'utf8');
       let parsed: { version: number };
@@ -80,9 +106,10 @@ suite('crash: SIGKILL during `crash-safe write`', () => {
     }
     console.log(
       `      ${iterations} runs: ${counts.killed} SIGKILLed, ${counts.completedBeforeKill} finished first; ` +
-        `target old ${counts.sawOld}, new ${counts.sawNew}; ${counts.tempsLeft} temps left by kills; window ${window.toFixed(0)} ms`,
+        `${counts.killedAfterTemp} of them after the temp appeared; target old ${counts.sawOld}, new ${counts.sawNew}; ` +
+        `${counts.tempsLeft} temps left by kills; median run ${median(lifetimes).toFixed(0)} ms, write phase ${median(writePhases).toFixed(1)} ms`,
     );
-    assert.ok(counts.killed > iterations / 2, 'most runs should be killed mid-flight');
+    assert.ok(counts.killedAfterTemp > iterations / 4, 'a quarter of the runs should be killed while writing');
     assert.ok(counts.sawOld > 0 && counts.sawNew > 0, 'kills should land both before and after the rename');
   });
 

@@ -1,0 +1,150 @@
+// Scan benchmark: `crash-safe scan` against `find ROOT -type f` with name tests for the same temp patterns, on a
+// generated tree of 100,000 files in 5,000 folders holding 200 orphans. Runs alternate so noise hits both alike;
+// figures are medians of warm runs. CPU time and peak RSS of each process come from GNU time (/usr/bin/time).
+// Usage: node bench/scan.mjs [--files N] [--folders N] [--orphans N] [--runs N]   (build dist/cli.js first)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'dist', 'cli.js');
+const { values } = parseArgs({
+  options: {
+    files: { type: 'string', default: '100000' },
+    folders: { type: 'string', default: '5000' },
+    orphans: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '7' },
+  },
+});
+const FILES = Number(values.files);
+const FOLDERS = Number(values.folders);
+const ORPHANS = Number(values.orphans);
+const RUNS = Number(values.runs);
+const work = join(here, '.work', 'scan');
+const tree = join(work, 'tree');
+const marker = join(work, 'tree.json');
+
+if (!existsSync(cli)) {
+  console.error(`bench/scan.mjs: ${cli} is missing; run \`node esbuild.mjs\` first`);
+  process.exit(1);
+}
+
+/** One orphan per kind in turn, each beside the target it names (the weak patterns need it). */
+const ORPHAN_MAKERS = [
+  (t) => `${t}.cs-4242-0-1-0123abcd.tmp`,
+  (t) => `${t}.${3_000_000_000 + Math.floor(Math.random() * 1_000_000_000)}`,
+  (t) => `${t}.tmp-1712345678${Math.floor(Math.random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0')}`,
+  (t) => `.${t}.tmp`,
+  (t) => `${t}.vsctmp`,
+  (t) => `${t}.tmp.0f8fad5b-d9cb-469f-a165-70867728950e`,
+  (t) => `.${t}.9f86d081884c.tmp`,
+];
+
+/** Builds the tree once; a marker remembers its shape so later runs reuse it. */
+function ensureTree() {
+  const shape = JSON.stringify({ FILES, FOLDERS, ORPHANS });
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === shape) return;
+  rmSync(work, { recursive: true, force: true });
+  console.log(`Generating ${FILES.toLocaleString('en')} files in ${FOLDERS.toLocaleString('en')} folders (${ORPHANS} orphans)…`);
+  const perFolder = Math.floor(FILES / FOLDERS);
+  const top = Math.ceil(Math.sqrt(FOLDERS));
+  const orphanEvery = Math.floor(FOLDERS / ORPHANS);
+  let made = 0;
+  for (let f = 0; f < FOLDERS; f++) {
+    const folder = join(tree, `pkg${Math.floor(f / top)}`, `mod${f % top}`);
+    mkdirSync(folder, { recursive: true });
+    const hasOrphan = f % orphanEvery === 0 && made < ORPHANS;
+    const names = [];
+    // Look-alikes that must never match: rotated logs, numbered backups, a user's draft.tmp.
+    names.push('app.log', 'app.log.1', 'app.log.2', 'data.json.2', 'draft.tmp');
+    for (let i = names.length; names.length < perFolder - (hasOrphan ? 1 : 0); i++) names.push(`file${i}.${i % 3 ? 'ts' : 'json'}`);
+    for (const name of names) writeFileSync(join(folder, name), name.endsWith('.json') ? '{"ok":true}\n' : 'x\n');
+    if (hasOrphan) {
+      const name = ORPHAN_MAKERS[made % ORPHAN_MAKERS.length]('file6.json');
+      writeFileSync(join(folder, name), '{"ok":tru');
+      made += 1;
+    }
+  }
+  writeFileSync(marker, shape);
+}
+
+const FIND_NAME_TESTS = [
+  '*.cs-*-*-*-*.tmp',
+  `*.[1-9]${'[0-9]'.repeat(7)}`,
+  `*.[1-9]${'[0-9]'.repeat(8)}`,
+  `*.[1-9]${'[0-9]'.repeat(9)}`,
+  `*.tmp-${'[0-9]'.repeat(10)}${'[0-9a-f]'.repeat(6)}`,
+  '.*.tmp',
+  '*.vsctmp',
+  '*.tmp.*',
+];
+
+function findArgs() {
+  const names = FIND_NAME_TESTS.flatMap((pattern, i) => (i === 0 ? ['-name', pattern] : ['-o', '-name', pattern]));
+  return [tree, '-type', 'f', '(', ...names, ')'];
+}
+
+const hasGnuTime = existsSync('/usr/bin/time');
+/** Wall time (hrtime), and from GNU time, CPU seconds (user + sys) and peak RSS of one run. */
+function timed(command, args) {
+  const wrapped = hasGnuTime ? ['/usr/bin/time', ['-f', 'TIME %U %S %M', command, ...args]] : [command, args];
+  const started = process.hrtime.bigint();
+  const result = spawnSync(wrapped[0], wrapped[1], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  const figures = result.stderr.match(/TIME ([\d.]+) ([\d.]+) (\d+)/);
+  return {
+    ms,
+    cpuMs: figures ? (Number(figures[1]) + Number(figures[2])) * 1000 : Number.NaN,
+    rssMb: figures ? Number(figures[3]) / 1024 : Number.NaN,
+    stdout: result.stdout,
+  };
+}
+
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+ensureTree();
+const scanArgs = [cli, 'scan', tree, '--json'];
+
+// Warm the page cache and check both tools agree on the orphans before timing anything.
+const ours = JSON.parse(timed(process.execPath, scanArgs).stdout);
+const found = timed('find', findArgs())
+  .stdout.split('\n')
+  .filter(Boolean);
+console.log(`crash-safe scan found ${ours.length} orphans; find's name tests matched ${found.length} files.`);
+if (ours.length !== ORPHANS) {
+  console.error(`*** expected ${ORPHANS} orphans`);
+  process.exitCode = 1;
+}
+
+const samples = { scan: [], find: [], node: [] };
+for (let run = 0; run < RUNS; run++) {
+  samples.scan.push(timed(process.execPath, scanArgs));
+  samples.find.push(timed('find', findArgs()));
+  samples.node.push(timed(process.execPath, ['-e', '0']));
+}
+const stat = (runs, key, pick) => pick(runs.map((r) => r[key]));
+const best = (xs) => Math.min(...xs);
+const row = (label, runs) =>
+  `  ${label.padEnd(24)} ${stat(runs, 'ms', median).toFixed(0).padStart(6)} ms (best ${stat(runs, 'ms', best).toFixed(0)})` +
+  `   cpu ${stat(runs, 'cpuMs', median).toFixed(0).padStart(4)} ms   peak RSS ${stat(runs, 'rssMb', (xs) => Math.max(...xs)).toFixed(1)} MB`;
+const ratio = stat(samples.scan, 'ms', median) / stat(samples.find, 'ms', median);
+const bestRatio = stat(samples.scan, 'ms', best) / stat(samples.find, 'ms', best);
+const cpuRatio = stat(samples.scan, 'cpuMs', median) / stat(samples.find, 'cpuMs', median);
+const rss = stat(samples.scan, 'rssMb', (xs) => Math.max(...xs));
+console.log(`\nScan: ${FILES.toLocaleString('en')} files, ${FOLDERS.toLocaleString('en')} folders, ${ORPHANS} orphans; median of ${RUNS} warm runs, alternating`);
+console.log(row('crash-safe scan --json', samples.scan));
+console.log(row('find -type f -name …', samples.find));
+console.log(row('node -e 0 (start-up)', samples.node));
+console.log(`  → crash-safe scan takes ${ratio.toFixed(2)}× find's wall time (best runs: ${bestRatio.toFixed(2)}×; CPU: ${cpuRatio.toFixed(2)}×)`);
+console.log('\nTargets:');
+console.log(`  ${ratio <= 1.5 ? 'met    ' : 'MISSED '} wall time ≤ 1.5× find: ${ratio.toFixed(2)}× (median)`);
+console.log(`  ${rss <= 150 ? 'met    ' : 'MISSED '} peak RSS ≤ 150 MB: ${rss.toFixed(1)} MB`);

@@ -1,0 +1,196 @@
+// Starts and stops code-server (a real VS Code server with a Node extension host) on 127.0.0.1, for the
+// integration tests, `npm start` and screenshots. Install it first with ensureHost() from ./ensureHost.mjs.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { hostPaths } from './ensureHost.mjs';
+
+export const HOST = '127.0.0.1';
+/** Chromium flags that keep a headless run offline, quiet and working as root. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Asks the kernel for a free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Starts code-server with a private profile (user data, extensions, XDG dirs, TMPDIR) in a short temp folder,
+ * and resolves once /healthz answers 200. `onOutput(chunk, stream)` receives the server's stdout/stderr;
+ * `disableWorkspaceTrust: false` keeps workspace trust on (for untrusted-workspace checks).
+ */
+export async function startCodeServer({
+  paths = hostPaths(),
+  port,
+  env = process.env,
+  onOutput = () => {},
+  healthTimeoutMs = 60_000,
+  disableWorkspaceTrust = true,
+  extraArgs = [],
+} = {}) {
+  // Short paths: the server puts unix sockets in the user data dir, and those have a ~107-byte limit.
+  const profileDir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-host-')));
+  const dirs = {
+    profileDir,
+    userData: join(profileDir, 'ud'),
+    extensions: join(profileDir, 'ext'),
+    config: join(profileDir, 'config'),
+    data: join(profileDir, 'data'),
+    tmp: join(profileDir, 'tmp'),
+  };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  const configFile = join(profileDir, 'config.yaml');
+  writeFileSync(configFile, 'auth: none\ncert: false\n');
+
+  const chosenPort = port ?? (await freePort());
+  const args = [
+    paths.codeServerEntry,
+    '--bind-addr',
+    `${HOST}:${chosenPort}`,
+    '--auth',
+    'none',
+    '--config',
+    configFile,
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(disableWorkspaceTrust ? ['--disable-workspace-trust'] : []),
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    // Without the smoke-test driver the development extension is silently not loaded.
+    '--vscode-option',
+    'enable-smoke-test-driver',
+    ...extraArgs,
+  ];
+  const child = spawn(paths.nodeBinary, args, {
+    env: serverEnv(env, dirs),
+    // Its own process group, so stop() also ends the extension host and every other child.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (chunk) => onOutput(chunk, 'stdout'));
+  child.stderr.on('data', (chunk) => onOutput(chunk, 'stderr'));
+  const exited = new Promise((resolveExit) => {
+    child.on('exit', (code, signal) => resolveExit({ code, signal }));
+    child.on('error', (error) => resolveExit({ code: null, signal: null, error }));
+  });
+
+  const baseUrl = `http://${HOST}:${chosenPort}`;
+  const server = {
+    port: chosenPort,
+    baseUrl,
+    pid: child.pid,
+    dirs,
+    exited,
+    /** The workbench URL that opens `folder` with the development extension (and optionally its tests). */
+    workbenchUrl: (options) => workbenchUrl(baseUrl, options),
+    /** Stops the whole process group and removes the private profile. */
+    stop: () => stopProcessGroup(child, exited).finally(() => rmSync(profileDir, { recursive: true, force: true })),
+  };
+  try {
+    await waitForHealth(baseUrl, exited, healthTimeoutMs);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+/**
+ * Builds `<baseUrl>/?folder=…&payload=…`; the payload points the workbench at the development extension
+ * folders and the tests entry as vscode-remote URIs on this server.
+ */
+export function workbenchUrl(baseUrl, { folder, extensionDevelopmentPath = [], extensionTestsPath } = {}) {
+  const authority = new URL(baseUrl).host;
+  const remote = (path) => `vscode-remote://${authority}${encodePath(resolve(path))}`;
+  const developmentPaths = Array.isArray(extensionDevelopmentPath)
+    ? extensionDevelopmentPath
+    : [extensionDevelopmentPath];
+  const payload = developmentPaths.map((path) => ['extensionDevelopmentPath', remote(path)]);
+  if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
+  const query = new URLSearchParams();
+  if (folder) query.set('folder', resolve(folder));
+  if (payload.length > 0) query.set('payload', JSON.stringify(payload));
+  return `${baseUrl}/?${query.toString()}`;
+}
+
+function encodePath(path) {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function serverEnv(env, dirs) {
+  const clean = {};
+  for (const [key, value] of Object.entries(env)) {
+    // Variables of an enclosing VS Code (its terminal or its own test run) would confuse this server.
+    if (value === undefined || key.startsWith('VSCODE_') || key === 'ELECTRON_RUN_AS_NODE') continue;
+    clean[key] = value;
+  }
+  return { ...clean, XDG_CONFIG_HOME: dirs.config, XDG_DATA_HOME: dirs.data, TMPDIR: dirs.tmp };
+}
+
+async function waitForHealth(baseUrl, exited, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let early;
+  exited.then((result) => {
+    early = result;
+  });
+  while (Date.now() < deadline) {
+    if (early) {
+      throw new Error(`code-server exited before it was ready (exit ${early.code ?? early.signal ?? early.error})`);
+    }
+    try {
+      const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await delay(200);
+  }
+  throw new Error(`code-server did not answer ${baseUrl}/healthz within ${timeoutMs / 1000} s`);
+}
+
+async function stopProcessGroup(child, exited) {
+  const signalGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+      return true;
+    } catch {
+      return false; // The group is gone already.
+    }
+  };
+  if (!signalGroup('SIGTERM')) return;
+  const timedOut = Symbol('timeout');
+  if ((await Promise.race([exited, delay(5000, timedOut)])) === timedOut) signalGroup('SIGKILL');
+  // The server may exit first while its extension host still winds down; the group must end with it.
+  for (let attempt = 0; attempt < 50 && groupAlive(child.pid); attempt++) await delay(100);
+  if (groupAlive(child.pid)) signalGroup('SIGKILL');
+}
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

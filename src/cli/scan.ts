@@ -1,0 +1,105 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { compileCustomPatterns, formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError, type Verb } from './io';
+
+/** Options shared by `scan` and `sweep`. */
+export const WALK_OPTIONS = {
+  json: { type: 'boolean' as const, default: false },
+  exclude: { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  'skip-node-modules': { type: 'boolean' as const, default: false },
+  pattern: { type: 'string' as const, multiple: true as const, default: [] as string[] },
+};
+
+/** Checks `--pattern` values up front so a bad one is a usage error (exit 2), not a failure. */
+export function checkPatterns(patterns: string[]): string[] {
+  try {
+    compileCustomPatterns(patterns);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return patterns;
+}
+
+/** Absolute roots (default: the working directory), each checked to be a readable folder. */
+export async function resolveRootsArg(positionals: string[], io: CliIo): Promise<string[]> {
+  const roots = (positionals.length > 0 ? positionals : ['.']).map((root) => resolve(io.cwd, root));
+  for (const root of roots) {
+    let isFolder: boolean;
+    try {
+      isFolder = (await stat(root)).isDirectory();
+    } catch (error) {
+      throw new RootError(`cannot scan ${root}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!isFolder) throw new RootError(`cannot scan ${root}: it is not a folder`);
+  }
+  return roots;
+}
+
+/** A root that does not exist or is not a folder: exit 1 with the cause. */
+export class RootError extends Error {
+  override readonly name = 'RootError';
+}
+
+/** One human-readable line per orphan. */
+export function describeOrphan(orphan: Orphan): string {
+  const json = orphan.validJson === null ? '' : orphan.validJson ? ', valid JSON' : ', not valid JSON';
+  return `${orphan.kind.padEnd(17)} ${formatAge(orphan.ageMs).padStart(6)}  ${orphan.path}  (${orphan.size} B${json}; target ${orphan.targetState})`;
+}
+
+/** Writes an array element by element so the output equals `printJson` of the whole array while streaming. */
+export class JsonArrayWriter {
+  private count = 0;
+  constructor(private readonly io: CliIo) {}
+  add(value: unknown): void {
+    const body = JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+    this.io.stdout.write(`${this.count === 0 ? '[\n' : ',\n'}  ${body}`);
+    this.count += 1;
+  }
+  end(): void {
+    this.io.stdout.write(this.count === 0 ? '[]\n' : '\n]\n');
+  }
+}
+
+export function reportScanError(io: CliIo, verb: string): (error: ScanError) => void {
+  return (error) => io.stderr.write(`crash-safe ${verb}: cannot read ${error.path}: ${error.error}\n`);
+}
+
+export const scanVerb: Verb = {
+  usage: 'crash-safe scan [ROOT...] [--json] [--exclude GLOB]... [--skip-node-modules] [--pattern "{target}.SUFFIX"]...',
+  summary: 'List orphaned temp files (ours and other tools\') under the roots. Exit 0 whether or not any exist.',
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: WALK_OPTIONS });
+    const extraPatterns = checkPatterns(values.pattern);
+    let roots: string[];
+    try {
+      roots = await resolveRootsArg(positionals, io);
+    } catch (error) {
+      if (!(error instanceof RootError)) throw error;
+      io.stderr.write(`crash-safe scan: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    const output = values.json ? new JsonArrayWriter(io) : undefined;
+    let found = 0;
+    let bytes = 0;
+    let visited = 0;
+    for await (const orphan of walkOrphans(roots, {
+      exclude: values.exclude,
+      skipNodeModules: values['skip-node-modules'],
+      extraPatterns,
+      onError: reportScanError(io, 'scan'),
+      onProgress: (files) => {
+        visited = files;
+      },
+    })) {
+      found += 1;
+      bytes += orphan.size;
+      if (output) output.add(orphan);
+      else io.stdout.write(`${describeOrphan(orphan)}\n`);
+    }
+    if (output) output.end();
+    else io.stdout.write(`${found} orphaned temp file${found === 1 ? '' : 's'} (${bytes} bytes) among ${visited} files.\n`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { type Orphan, sweepOrphans, walkOrphans } from '../core/orphans';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { checkPatterns, RootError, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
+
+const DEFAULT_OLDER_THAN_MINUTES = 10;
+
+function parseMinutes(text: string): number {
+  const minutes = Number(text);
+  if (text.trim() === '' || !Number.isFinite(minutes) || minutes < 0) {
+    throw new UsageError(`--older-than takes a number of minutes ≥ 0, not "${text}"`);
+  }
+  return minutes;
+}
+
+export const sweepVerb: Verb = {
+  usage:
+    'crash-safe sweep [ROOT...] [--older-than MINUTES] [--dry-run] [--json] [--exclude GLOB]... [--skip-node-modules]\n' +
+    '      [--pattern "{target}.SUFFIX"]... [--include-recoverable]',
+  summary: `Delete recognised orphaned temp files older than ${DEFAULT_OLDER_THAN_MINUTES} minutes (or --older-than). Exit 1 if any removal failed.`,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        ...WALK_OPTIONS,
+        'older-than': { type: 'string', default: String(DEFAULT_OLDER_THAN_MINUTES) },
+        'dry-run': { type: 'boolean', default: false },
+        'include-recoverable': { type: 'boolean', default: false },
+      },
+    });
+    const olderThanMs = parseMinutes(values['older-than']) * 60_000;
+    const extraPatterns = checkPatterns(values.pattern);
+    let roots: string[];
+    try {
+      roots = await resolveRootsArg(positionals, io);
+    } catch (error) {
+      if (!(error instanceof RootError)) throw error;
+      io.stderr.write(`crash-safe sweep: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    const orphans: Orphan[] = [];
+    for await (const orphan of walkOrphans(roots, {
+      exclude: values.exclude,
+      skipNodeModules: values['skip-node-modules'],
+      extraPatterns,
+      onError: reportScanError(io, 'sweep'),
+    })) {
+      orphans.push(orphan);
+    }
+    const result = await sweepOrphans(orphans, {
+      olderThanMs,
+      dryRun: values['dry-run'],
+      roots,
+      extraPatterns,
+      includeRecoverable: values['include-recoverable'],
+    });
+    if (values.json) printJson(io, result);
+    else {
+      const verb = values['dry-run'] ? 'would remove' : 'removed';
+      for (const path of result.removed) io.stdout.write(`${verb}  ${path}\n`);
+      for (const { path, reason } of result.kept) io.stdout.write(`kept     ${path}: ${reason}\n`);
+      for (const { path, error } of result.failed) io.stderr.write(`crash-safe sweep: cannot remove ${path}: ${error}\n`);
+      io.stdout.write(
+        `${values['dry-run'] ? 'Would remove' : 'Removed'} ${result.removed.length}, kept ${result.kept.length}, failed ${result.failed.length}.\n`,
+      );
+    }
+    return result.failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  },
+};

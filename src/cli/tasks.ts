@@ -1,0 +1,144 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Durability } from '../core/atomicWrite';
+import type { Task } from '../state/tasksSchema';
+import {
+  DEFAULT_TASKS_RELATIVE_PATH,
+  TaskNotFoundError,
+  TasksDocumentError,
+  type TasksRecoveryCandidate,
+  TasksStore,
+} from '../state/tasksStore';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+
+const USAGE =
+  'crash-safe tasks add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +
+  '      [--dir WORKSPACE] [--file PATH] [--json] [--durability full|fast]';
+
+function parseDurability(value: string): Durability {
+  if (value !== 'full' && value !== 'fast') throw new UsageError(`--durability must be full or fast, not "${value}"`);
+  return value;
+}
+
+function describeTask(task: Task): string {
+  const notes = task.notes ? `  — ${task.notes.split('\n')[0]}` : '';
+  return `[${task.done ? 'x' : ' '}] ${task.id}  ${task.title}${notes}`;
+}
+
+function describeCandidate(candidate: TasksRecoveryCandidate): string {
+  const what = candidate.problem === undefined ? `${candidate.taskCount} tasks` : `unusable: ${candidate.problem}`;
+  return `${candidate.id}  (${candidate.kind}, ${candidate.modifiedAt}, ${what})`;
+}
+
+/** The explanation printed with a corrupt or invalid document: what was refused and how to get the data back. */
+async function reportUnusableDocument(io: CliIo, store: TasksStore, error: TasksDocumentError, dirArgs: string): Promise<void> {
+  io.stderr.write(`crash-safe tasks: ${error.message}\n`);
+  const candidates = await store.recoveryCandidates().catch(() => []);
+  const usable = candidates.filter((candidate) => candidate.problem === undefined);
+  if (usable.length === 0) {
+    io.stderr.write('No backup generation or temp file holds a usable task list; fix the file by hand.\n');
+    return;
+  }
+  io.stderr.write(`Recovery: \`crash-safe tasks recover${dirArgs}\` restores ${describeCandidate(usable[0]!)}.\n`);
+  io.stderr.write(`Other candidates: \`crash-safe tasks recover${dirArgs} --list\`.\n`);
+}
+
+function expectArgs(positionals: string[], count: number, what: string): void {
+  if (positionals.length !== count) throw new UsageError(what);
+}
+
+export const tasksVerb: Verb = {
+  usage: USAGE,
+  summary: 'Add, list, complete and remove workspace tasks (.vscode/crash-safe/tasks.json), safely across processes.',
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string' },
+        file: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        notes: { type: 'string' },
+        undo: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
+        list: { type: 'boolean', default: false },
+        durability: { type: 'string', default: 'full' },
+      },
+    });
+    const [action, ...rest] = positionals;
+    if (!action) throw new UsageError('tasks needs an action: add, list, done, remove or recover');
+    const workspace = resolve(io.cwd, values.dir ?? '.');
+    const path = values.file ? resolve(io.cwd, values.file) : resolve(workspace, DEFAULT_TASKS_RELATIVE_PATH);
+    // One invocation, one store: its warnings go to this invocation's stderr.
+    const store = new TasksStore(path, {
+      durability: parseDurability(values.durability),
+      onWarning: (message) => io.stderr.write(`crash-safe tasks: warning: ${message}\n`),
+    });
+    const dirArgs = values.file ? ` --file ${JSON.stringify(path)}` : values.dir ? ` --dir ${JSON.stringify(workspace)}` : '';
+
+    try {
+      switch (action) {
+        case 'add': {
+          if (rest.length === 0) throw new UsageError('tasks add needs a TITLE');
+          const title = rest.join(' ');
+          if (title.trim().length === 0) throw new UsageError('the task title is empty');
+          const task = await store.add(title, { notes: values.notes });
+          if (values.json) printJson(io, task);
+          else io.stdout.write(`Added ${task.id}: ${task.title}\n`);
+          return EXIT_OK;
+        }
+        case 'list': {
+          expectArgs(rest, 0, 'tasks list takes no arguments');
+          const tasks = await store.list();
+          if (values.json) printJson(io, tasks);
+          else if (tasks.length === 0) io.stdout.write(`No tasks in ${path}\n`);
+          else for (const task of tasks) io.stdout.write(`${describeTask(task)}\n`);
+          return EXIT_OK;
+        }
+        case 'done': {
+          expectArgs(rest, 1, 'tasks done takes exactly one ID');
+          const task = await store.setDone(rest[0]!, !values.undo);
+          if (values.json) printJson(io, task);
+          else io.stdout.write(`${describeTask(task)}\n`);
+          return EXIT_OK;
+        }
+        case 'remove': {
+          expectArgs(rest, 1, 'tasks remove takes exactly one ID');
+          const task = await store.remove(rest[0]!);
+          if (values.json) printJson(io, task);
+          else io.stdout.write(`Removed ${task.id}: ${task.title}\n`);
+          return EXIT_OK;
+        }
+        case 'recover': {
+          if (rest.length > 1) throw new UsageError('tasks recover takes at most one CANDIDATE');
+          if (values.list) {
+            const candidates = await store.recoveryCandidates();
+            if (values.json) printJson(io, candidates);
+            else if (candidates.length === 0) io.stdout.write(`No backups or temp files for ${path}\n`);
+            else for (const candidate of candidates) io.stdout.write(`${describeCandidate(candidate)}\n`);
+            return EXIT_OK;
+          }
+          const result = await store.recover(rest[0], { force: values.force });
+          if (values.json) printJson(io, result);
+          else {
+            io.stdout.write(`Restored ${path} from ${describeCandidate(result.restoredFrom)}\n`);
+            if (result.preservedAs) io.stdout.write(`The unusable file was kept as ${result.preservedAs}\n`);
+          }
+          return EXIT_OK;
+        }
+        default:
+          throw new UsageError(`unknown tasks action "${action}"`);
+      }
+    } catch (error) {
+      if (error instanceof TasksDocumentError) {
+        await reportUnusableDocument(io, store, error, dirArgs);
+        return EXIT_FAILURE;
+      }
+      if (error instanceof TaskNotFoundError || error instanceof RangeError) {
+        io.stderr.write(`crash-safe tasks: ${error.message}\n`);
+        return EXIT_FAILURE;
+      }
+      throw error;
+    }
+  },
+};

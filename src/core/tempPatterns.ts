@@ -1,0 +1,222 @@
+import { OUR_TEMP_PATTERN } from './tempNames';
+
+/** Which tool left a temp file behind. */
+export type OrphanKind =
+  | 'crash-safe'
+  | 'write-file-atomic'
+  | 'atomically'
+  | 'steno'
+  | 'vscode'
+  | 'tmp-suffix'
+  | 'dot-hex-tmp'
+  | 'custom';
+
+/** A file name recognised as a temp of `target` (a sibling name in the same folder). */
+export interface RecognisedTemp {
+  target: string;
+  kind: OrphanKind;
+  /** For our own temps: the writer's pid and thread, so a live writer's temp is never swept. */
+  pid?: number;
+  threadId?: number;
+}
+
+/** What is known about the file besides its name; it sharpens the write-file-atomic rule. */
+export interface RecogniseContext {
+  /** The temp's mtime; without it every name that could be a Unix-time backup is refused. */
+  mtimeMs?: number;
+  now?: number;
+}
+
+/** Smallest write-file-atomic suffix we accept: rotation and backup numbers stay far below it. */
+export const MIN_UINT32_DIGITS = 8;
+const UINT32_MAX = 4_294_967_295;
+const DAY_MS = 86_400_000;
+/** 2000-01-01T00:00:00Z in Unix seconds: the earliest timestamp we treat as a backup's name. */
+const EARLIEST_TIMESTAMP_NAME = 946_684_800;
+/** How far before its mtime a backup may have been named after a Unix time (copies that kept an older mtime). */
+const TIMESTAMP_NAME_SLACK_MS = 7 * DAY_MS;
+
+const ATOMICALLY = /^(?<target>.+)\.tmp-\d{10}[0-9a-f]{6}$/;
+const VSCODE = /^(?<target>.+)\.vsctmp$/;
+const UUID = /^\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?$/;
+const TMP_SUFFIX = /^(?<target>.+)\.tmp\.(?<id>[^.]+)$/;
+const DOT_HEX_TMP = /^\.(?<target>.+)\.(?<hex>[0-9a-f]{8,64})\.tmp$/;
+const STENO = /^\.(?<target>.+)\.tmp$/;
+const WRITE_FILE_ATOMIC = /^(?<target>.+)\.(?<number>[1-9]\d{0,9})$/;
+/** Hex of at least 8 digits with a letter in it: dates (`20240115`) and counters are all digits. */
+const RANDOM_HEX = /^(?=.*[a-f])[0-9a-f]{8,64}$/;
+
+/** A user-added pattern: `{target}` once, `*` any run of characters, `?` one character; the rest literal. */
+export interface CustomPattern {
+  source: string;
+  greedy: RegExp;
+  lazy: RegExp;
+}
+
+/** Compiles `{target}` patterns; throws a TypeError naming a pattern without exactly one `{target}`. */
+export function compileCustomPatterns(patterns: readonly string[] = []): CustomPattern[] {
+  return patterns.map((source) => {
+    const parts = source.split('{target}');
+    if (parts.length !== 2) {
+      throw new TypeError(`temp pattern "${source}" must contain {target} exactly once (e.g. "{target}.bak~")`);
+    }
+    if (source.includes('/') || source.includes('\\')) {
+      throw new TypeError(`temp pattern "${source}" must be a file name pattern without / or \\`);
+    }
+    const [before, after] = parts.map(globToRegexSource) as [string, string];
+    return {
+      source,
+      greedy: new RegExp(`^${before}(?<target>.+)${after}$`),
+      lazy: new RegExp(`^${before}(?<target>.+?)${after}$`),
+    };
+  });
+}
+
+function globToRegexSource(glob: string): string {
+  let out = '';
+  for (const char of glob) {
+    if (char === '*') out += '.*';
+    else if (char === '?') out += '.';
+    else out += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return out;
+}
+
+type Siblings = ReadonlySet<string> | readonly string[];
+
+function hasSibling(siblings: Siblings | undefined, name: string): boolean {
+  if (!siblings) return false;
+  return siblings instanceof Set ? siblings.has(name) : (siblings as readonly string[]).includes(name);
+}
+
+function usableTarget(target: string | undefined, tempName: string): target is string {
+  return target !== undefined && target.length > 0 && target !== '.' && target !== '..' && target !== tempName;
+}
+
+/** True for an 8-digit number that reads as a calendar date YYYYMMDD between 1970 and 2099. */
+function looksLikeDate(digits: string): boolean {
+  if (digits.length !== 8) return false;
+  const year = Number(digits.slice(0, 4));
+  const month = Number(digits.slice(4, 6));
+  const day = Number(digits.slice(6, 8));
+  if (year < 1970 || year > 2099 || month < 1 || month > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * True when a number could be the Unix time (seconds) a backup was named after: between 2000 and tomorrow, and
+ * no earlier than a week before the file's mtime (a backup is named when made, and making it never moves its mtime
+ * past that name by more than an edit would). Without an mtime, the whole 2000..tomorrow range is refused.
+ */
+function looksLikeTimestamp(value: number, context: RecogniseContext): boolean {
+  const now = context.now ?? Date.now();
+  if (value < EARLIEST_TIMESTAMP_NAME || value * 1000 > now + DAY_MS) return false;
+  if (context.mtimeMs === undefined) return true;
+  return value * 1000 >= context.mtimeMs - TIMESTAMP_NAME_SLACK_MS;
+}
+
+/** write-file-atomic's `<target>.<uint32>` with the extra conditions that keep numbered backups out. */
+function plausibleUint32Suffix(digits: string, context: RecogniseContext): boolean {
+  if (digits.length < MIN_UINT32_DIGITS) return false;
+  const value = Number(digits);
+  if (value > UINT32_MAX) return false;
+  if (looksLikeDate(digits)) return false;
+  return !looksLikeTimestamp(value, context);
+}
+
+/**
+ * Recognises a temp file name left by us or a peer, or undefined. The exact rule (documented in the README):
+ * strong patterns (ours, atomically, VS Code, `<t>.tmp.<uuid>`) need no existing target; the weak ones
+ * (write-file-atomic, steno, `.<t>.<hex>.tmp`, `<t>.tmp.<hex>`, custom) are only temps when `siblingNames`
+ * holds the target. Pass the names of the folder's non-directory entries; without them weak patterns never match.
+ */
+export function recogniseTemp(
+  name: string,
+  siblingNames?: Siblings,
+  extraPatterns?: readonly string[] | readonly CustomPattern[],
+  context: RecogniseContext = {},
+): RecognisedTemp | undefined {
+  const custom = normaliseCustom(extraPatterns);
+  return recogniseStrong(name) ?? recogniseWeak(name, siblingNames, custom, context);
+}
+
+function normaliseCustom(extra: readonly string[] | readonly CustomPattern[] | undefined): readonly CustomPattern[] {
+  if (!extra || extra.length === 0) return [];
+  return typeof extra[0] === 'string' ? compileCustomPatterns(extra as readonly string[]) : (extra as CustomPattern[]);
+}
+
+function recogniseStrong(name: string): RecognisedTemp | undefined {
+  const ours = OUR_TEMP_PATTERN.exec(name);
+  if (ours?.groups && usableTarget(ours.groups.target, name)) {
+    return {
+      target: ours.groups.target,
+      kind: 'crash-safe',
+      pid: Number(ours.groups.pid),
+      threadId: Number(ours.groups.thread),
+    };
+  }
+  const atomically = ATOMICALLY.exec(name)?.groups?.target;
+  if (usableTarget(atomically, name)) return { target: atomically, kind: 'atomically' };
+  const vscode = VSCODE.exec(name)?.groups?.target;
+  if (usableTarget(vscode, name)) return { target: vscode, kind: 'vscode' };
+  const tmpSuffix = TMP_SUFFIX.exec(name)?.groups;
+  if (tmpSuffix && usableTarget(tmpSuffix.target, name) && UUID.test(tmpSuffix.id!)) {
+    return { target: tmpSuffix.target, kind: 'tmp-suffix' };
+  }
+  return undefined;
+}
+
+function recogniseWeak(
+  name: string,
+  siblings: Siblings | undefined,
+  custom: readonly CustomPattern[],
+  context: RecogniseContext,
+): RecognisedTemp | undefined {
+  if (!siblings) return undefined;
+  const known = (target: string | undefined): target is string =>
+    usableTarget(target, name) && hasSibling(siblings, target);
+
+  const tmpSuffix = TMP_SUFFIX.exec(name)?.groups;
+  if (tmpSuffix && known(tmpSuffix.target) && RANDOM_HEX.test(tmpSuffix.id!)) {
+    return { target: tmpSuffix.target, kind: 'tmp-suffix' };
+  }
+  const dotHex = DOT_HEX_TMP.exec(name)?.groups;
+  if (dotHex && known(dotHex.target) && RANDOM_HEX.test(dotHex.hex!)) {
+    return { target: dotHex.target, kind: 'dot-hex-tmp' };
+  }
+  const steno = STENO.exec(name)?.groups?.target;
+  if (known(steno)) return { target: steno, kind: 'steno' };
+  const wfa = WRITE_FILE_ATOMIC.exec(name)?.groups;
+  if (wfa && known(wfa.target) && plausibleUint32Suffix(wfa.number!, context)) {
+    return { target: wfa.target, kind: 'write-file-atomic' };
+  }
+  for (const pattern of custom) {
+    for (const regex of [pattern.greedy, pattern.lazy]) {
+      const target = regex.exec(name)?.groups?.target;
+      if (known(target)) return { target, kind: 'custom' };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A cheap test that rules out most names before the full recogniser runs: every built-in pattern ends in a
+ * digit, `.tmp`, `vsctmp`, or a hex/uuid id after `.tmp.`/`.tmp-`. Custom patterns disable the shortcut.
+ */
+export function mightBeTemp(name: string): boolean {
+  // `.tmp.<id>` and atomically's `.tmp-<digits><hex>`.
+  if (name.includes('.tmp')) {
+    if (name.endsWith('.vsctmp')) return true;
+    if (name.endsWith('.tmp')) return name.charCodeAt(0) === 46 || name.includes('.cs-'); // steno, dot-hex, ours
+    return name.includes('.tmp.') || name.includes('.tmp-');
+  }
+  if (name.endsWith('.vsctmp')) return true;
+  // write-file-atomic: at least MIN_UINT32_DIGITS trailing digits after a dot.
+  let digits = 0;
+  for (let i = name.length - 1; i >= 0; i--) {
+    const code = name.charCodeAt(i);
+    if (code >= 48 && code <= 57) digits += 1;
+    else return code === 46 && digits >= MIN_UINT32_DIGITS;
+  }
+  return false;
+}

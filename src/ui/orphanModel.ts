@@ -1,0 +1,119 @@
+import * as vscode from 'vscode';
+import { type Orphan, scanOrphans } from '../core/orphans';
+import { Disposable } from './dispose';
+import type { ExtensionSettings } from './settings';
+
+/** File names any supported tool gives its temps; events only trigger a rescan, which decides for itself. */
+const TEMP_WATCH_GLOB = '**/{*.tmp,*.vsctmp,*.tmp-*,*.tmp.*,*.[0-9]*}';
+const RESCAN_DEBOUNCE_MS = 400;
+
+/** The workspace's orphans, kept current by a debounced watcher plus a periodic rescan. */
+export class OrphanModel extends Disposable {
+  private readonly changed = this._register(new vscode.EventEmitter<readonly Orphan[]>());
+  readonly onDidChange = this.changed.event;
+  private current: readonly Orphan[] = [];
+  private scanning: Promise<readonly Orphan[]> | undefined;
+  private rescanRequested = false;
+  private debounce: ReturnType<typeof setTimeout> | undefined;
+  private interval: ReturnType<typeof setInterval> | undefined;
+  private everythingWatcher: vscode.Disposable | undefined;
+
+  constructor(
+    private settings: ExtensionSettings,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    this._register(this.watch(TEMP_WATCH_GLOB));
+    this._register({ dispose: () => this.stopBackgroundWork() });
+    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRescan()));
+    this.applySettings(settings);
+  }
+
+  get orphans(): readonly Orphan[] {
+    return this.current;
+  }
+
+  /** Orphans old enough to be swept under the current settings. */
+  stale(orphans: readonly Orphan[] = this.current): Orphan[] {
+    const minimumAgeMs = this.settings.orphanAgeMinutes * 60_000;
+    return orphans.filter((orphan) => orphan.ageMs >= minimumAgeMs);
+  }
+
+  get roots(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  }
+
+  applySettings(settings: ExtensionSettings): void {
+    this.settings = settings;
+    this.stopBackgroundWork();
+    // User patterns may name files the built-in glob misses; watch everything only then.
+    if (settings.tempPatterns.length > 0) this.everythingWatcher ??= this.watch('**/*');
+    if (settings.scanIntervalMinutes > 0) {
+      this.interval = setInterval(() => this.scheduleRescan(), settings.scanIntervalMinutes * 60_000);
+    }
+  }
+
+  /** Scans every folder of the workspace; concurrent requests share one scan and queue at most one more. */
+  rescan(): Promise<readonly Orphan[]> {
+    if (this.scanning) {
+      this.rescanRequested = true;
+      return this.scanning;
+    }
+    this.scanning = this.scanOnce().finally(() => {
+      this.scanning = undefined;
+      if (this.rescanRequested) {
+        this.rescanRequested = false;
+        void this.rescan();
+      }
+    });
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<readonly Orphan[]> {
+    const started = performance.now();
+    const { orphans, errors } = await scanOrphans(this.roots, {
+      exclude: this.settings.exclude,
+      skipNodeModules: !this.settings.scanNodeModules,
+      extraPatterns: this.settings.tempPatterns,
+    });
+    for (const { path, error } of errors) this.log.warn(`Scan could not read ${path}: ${error}`);
+    this.log.debug(`Scanned ${this.roots.length} folder(s) in ${(performance.now() - started).toFixed(0)} ms: ${orphans.length} orphan(s)`);
+    this.current = orphans;
+    this.changed.fire(orphans);
+    return orphans;
+  }
+
+  scheduleRescan(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      this.rescan().catch((error: unknown) => this.log.error(`Rescan failed: ${String(error)}`));
+    }, RESCAN_DEBOUNCE_MS);
+  }
+
+  private watch(glob: string): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher(glob);
+    const listeners = [watcher.onDidCreate, watcher.onDidDelete, watcher.onDidChange].map((event) =>
+      event(() => this.scheduleRescan()),
+    );
+    return vscode.Disposable.from(watcher, ...listeners);
+  }
+
+  private stopBackgroundWork(): void {
+    if (this.settings.tempPatterns.length === 0 || this.isDisposing) {
+      this.everythingWatcher?.dispose();
+      this.everythingWatcher = undefined;
+    }
+    if (this.debounce) clearTimeout(this.debounce);
+    if (this.interval) clearInterval(this.interval);
+    this.debounce = undefined;
+    this.interval = undefined;
+  }
+
+  private isDisposing = false;
+
+  override dispose(): void {
+    this.isDisposing = true;
+    super.dispose();
+  }
+}

@@ -1,0 +1,197 @@
+import * as assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../../src/core/orphans';
+import { backupPathFor } from '../../src/core/recovery';
+import { ourTempPath } from '../../src/core/tempNames';
+import { mightBeTemp } from '../../src/core/tempPatterns';
+
+const NOW = Date.UTC(2025, 5, 1);
+const HOUR = 3_600_000;
+/** A realistic context: the temp was last written an hour ago. */
+const recent = { mtimeMs: NOW - HOUR, now: NOW };
+
+function kindOf(name: string, siblings: string[] = [], extra?: string[], context = recent) {
+  return recogniseTemp(name, new Set(siblings), extra, context);
+}
+
+suite('recogniseTemp: every known pattern', () => {
+  test('ours, with pid and thread, needs no existing target', () => {
+    const name = basename(ourTempPath('/w/state.json'));
+    const hit = kindOf(name);
+    assert.equal(hit?.kind, 'crash-safe');
+    assert.equal(hit?.target, 'state.json');
+    assert.equal(hit?.pid, process.pid);
+    assert.equal(hit?.threadId, 0);
+  });
+
+  test("write-file-atomic's <target>.<uint32> with the target beside it", () => {
+    assert.deepEqual(kindOf('package.json.3141592653', ['package.json']), {
+      target: 'package.json',
+      kind: 'write-file-atomic',
+    });
+    assert.equal(kindOf('a.txt.4294967295', ['a.txt'])?.kind, 'write-file-atomic');
+    assert.equal(kindOf('a.txt.12345678', ['a.txt'])?.kind, 'write-file-atomic');
+  });
+
+  test("write-file-atomic's real temp names are recognised (from its own getTmpname)", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the package's private test hook is untyped
+    const wfa = require('write-file-atomic') as any;
+    let recognised = 0;
+    let tooShort = 0;
+    for (let i = 0; i < 200; i++) {
+      const name = basename(wfa._getTmpname('/w/settings.json') as string);
+      const digits = name.slice('settings.json.'.length);
+      const hit = kindOf(name, ['settings.json']);
+      if (digits.length < MIN_UINT32_DIGITS) {
+        tooShort += 1;
+        assert.equal(hit, undefined, name);
+      } else if (hit) {
+        recognised += 1;
+        assert.equal(hit.kind, 'write-file-atomic');
+      }
+    }
+    // 1 in 430 names is shorter than 8 digits, and a few fall in the refused date/timestamp windows.
+    assert.ok(recognised >= 190 - tooShort, `only ${recognised} of 200 recognised`);
+  });
+
+  test("atomically's <target>.tmp-<10 digits><6 hex>, without the target", () => {
+    const name = `db.json.tmp-${Date.now().toString().slice(-10)}${randomBytes(3).toString('hex')}`;
+    assert.deepEqual(kindOf(name), { target: 'db.json', kind: 'atomically' });
+  });
+
+  test("steno's .<target>.tmp needs the target beside it", () => {
+    assert.deepEqual(kindOf('.db.json.tmp', ['db.json']), { target: 'db.json', kind: 'steno' });
+    assert.equal(kindOf('.db.json.tmp', []), undefined);
+  });
+
+  test("VS Code's <target>.vsctmp", () => {
+    assert.deepEqual(kindOf('settings.json.vsctmp'), { target: 'settings.json', kind: 'vscode' });
+  });
+
+  test('<target>.tmp.<uuid> (any case, braces or none) needs no target; <target>.tmp.<hex> does', () => {
+    assert.deepEqual(kindOf(`a.json.tmp.${randomUUID()}`), { target: 'a.json', kind: 'tmp-suffix' });
+    assert.equal(kindOf(`a.json.tmp.{${randomUUID().toUpperCase()}}`)?.kind, 'tmp-suffix');
+    assert.equal(kindOf('a.json.tmp.9f8e7d6c5b4a39281706f5e4d3c2b1a0')?.kind, 'tmp-suffix');
+    assert.equal(kindOf('a.json.tmp.deadbeef01', ['a.json'])?.kind, 'tmp-suffix');
+    assert.equal(kindOf('a.json.tmp.deadbeef01', []), undefined);
+  });
+
+  test('.<target>.<hex>.tmp needs the target beside it', () => {
+    assert.deepEqual(kindOf('.a.json.3f2a9c0d1e.tmp', ['a.json']), { target: 'a.json', kind: 'dot-hex-tmp' });
+    assert.equal(kindOf('.a.json.3f2a9c0d1e.tmp', []), undefined);
+  });
+
+  test('user patterns: {target} with * and ?, target beside it', () => {
+    assert.deepEqual(kindOf('notes.md.bak~', ['notes.md'], ['{target}.bak~']), { target: 'notes.md', kind: 'custom' });
+    assert.equal(kindOf('~notes.md.swp1', ['notes.md'], ['~{target}.swp?'])?.kind, 'custom');
+    assert.equal(kindOf('x.cfg.part-77', ['x.cfg'], ['{target}.part-*'])?.target, 'x.cfg');
+    // The lazy reading finds the existing target when the greedy one does not.
+    assert.equal(kindOf('a.b.c.old', ['a'], ['{target}.*'])?.target, 'a');
+    assert.equal(kindOf('notes.md.bak~', [], ['{target}.bak~']), undefined);
+    assert.equal(kindOf('notes.md', ['notes.md'], ['{target}*']), undefined, 'a file is never its own temp');
+  });
+
+  test('a user pattern without exactly one {target}, or with a slash, is refused with a clear error', () => {
+    assert.throws(() => compileCustomPatterns(['*.bak']), /must contain \{target\} exactly once/);
+    assert.throws(() => compileCustomPatterns(['{target}.{target}']), /exactly once/);
+    assert.throws(() => compileCustomPatterns(['dir/{target}.bak']), /without \//);
+  });
+
+  test('regex metacharacters in user patterns are literal', () => {
+    assert.equal(kindOf('a.json(1)', ['a.json'], ['{target}(1)'])?.kind, 'custom');
+    assert.equal(kindOf('a.jsonX1Y', ['a.json'], ['{target}(1)']), undefined);
+  });
+});
+
+suite('recogniseTemp: never taken for temps', () => {
+  test('rotated logs app.log.1 … app.log.20, even with app.log beside them', () => {
+    for (let n = 1; n <= 20; n++) assert.equal(kindOf(`app.log.${n}`, ['app.log']), undefined, `app.log.${n}`);
+    assert.equal(kindOf('app.log.1234567', ['app.log']), undefined, 'seven digits');
+  });
+
+  test('numbered backups data.json.2, notes.2024, notes.202401', () => {
+    assert.equal(kindOf('data.json.2', ['data.json']), undefined);
+    assert.equal(kindOf('notes.2024', ['notes']), undefined);
+    assert.equal(kindOf('notes.202401', ['notes']), undefined);
+  });
+
+  test('date-stamped backups YYYYMMDD', () => {
+    assert.equal(kindOf('notes.20240115', ['notes']), undefined);
+    assert.equal(kindOf('data.json.19991231', ['data.json']), undefined);
+    // Not a date (month 13): an 8-digit write-file-atomic suffix.
+    assert.equal(kindOf('data.json.20241301', ['data.json'])?.kind, 'write-file-atomic');
+  });
+
+  test('backups named after a Unix time are refused; random numbers far from the mtime are not', () => {
+    const namedNow = Math.floor((NOW - HOUR) / 1000);
+    assert.equal(kindOf(`data.json.${namedNow}`, ['data.json']), undefined, 'named when made');
+    // mv data.json data.json.$(date +%s): the mtime is older than the name.
+    assert.equal(kindOf(`data.json.${namedNow}`, ['data.json'], undefined, { mtimeMs: NOW - 400 * 24 * HOUR, now: NOW }), undefined);
+    // Without an mtime, the whole 2000..now window is refused.
+    assert.equal(recogniseTemp(`data.json.${namedNow - 10 ** 8}`, ['data.json']), undefined);
+    // The same number with an mtime long after it is a write-file-atomic temp.
+    assert.equal(kindOf(`data.json.${namedNow - 10 ** 8}`, ['data.json'])?.kind, 'write-file-atomic');
+    // Numbers beyond now + 1 day cannot be a backup's Unix time.
+    assert.equal(recogniseTemp('data.json.4000000000', ['data.json'], undefined, { now: NOW })?.kind, 'write-file-atomic');
+  });
+
+  test('numbers out of uint32 range, with leading zeros, or without the target are not write-file-atomic', () => {
+    assert.equal(kindOf('a.txt.4294967296', ['a.txt']), undefined);
+    assert.equal(kindOf('a.txt.0123456789', ['a.txt']), undefined);
+    assert.equal(kindOf('a.txt.3141592653', []), undefined);
+    assert.equal(recogniseTemp('a.txt.3141592653'), undefined, 'no siblings given: weak patterns never match');
+  });
+
+  test("a user's own draft.tmp, .draft.tmp without draft, and other look-alikes", () => {
+    assert.equal(kindOf('draft.tmp', ['draft']), undefined);
+    assert.equal(kindOf('.draft.tmp', []), undefined);
+    assert.equal(kindOf('report.tmp.20240115', ['report']), undefined, 'all-digit id is not random hex');
+    assert.equal(kindOf('.notes.20240115.tmp', ['notes']), undefined, 'all-digit id is not random hex');
+    assert.equal(kindOf('.notes.cafe.tmp', ['notes']), undefined, 'hex too short');
+    assert.equal(kindOf('x.json.tmp-12345abcdef', []), undefined, 'atomically needs 10 digits then 6 hex');
+    assert.equal(kindOf('.vsctmp', []), undefined, 'no target at all');
+    assert.equal(kindOf('readme.md', ['readme.md']), undefined);
+  });
+
+  test('our own recovery backups are never temps', () => {
+    const name = basename(backupPathFor('/w/data.json', 'corrupt', NOW));
+    assert.match(name, /^data\.json\.corrupt-2025-06-01T00-00-00-000Z$/);
+    assert.equal(kindOf(name, ['data.json']), undefined);
+    assert.equal(kindOf(`${name}-1`, ['data.json']), undefined);
+    assert.equal(kindOf(basename(backupPathFor('/w/data.json', 'replaced', NOW)), ['data.json']), undefined);
+  });
+
+  test('siblings may be passed as an array', () => {
+    assert.equal(recogniseTemp('.db.json.tmp', ['db.json'])?.kind, 'steno');
+  });
+});
+
+suite('mightBeTemp (the walk\'s cheap pre-filter)', () => {
+  test('passes every name the built-in patterns recognise', () => {
+    const names = [
+      basename(ourTempPath('/w/state.json')),
+      'package.json.3141592653',
+      'a.txt.12345678',
+      'db.json.tmp-1712345678abcdef',
+      '.db.json.tmp',
+      'settings.json.vsctmp',
+      'a.json.tmp.0f8fad5b-d9cb-469f-a165-70867728950e',
+      'a.json.tmp.{0F8FAD5B-D9CB-469F-A165-70867728950E}',
+      'a.json.tmp.9f8e7d6c5b4a39281706f5e4d3c2b1a0',
+      'a.json.tmp.deadbeef01',
+      '.a.json.3f2a9c0d1e.tmp',
+    ];
+    const siblings = ['state.json', 'package.json', 'a.txt', 'db.json', 'settings.json', 'a.json'];
+    for (const name of names) {
+      assert.ok(recogniseTemp(name, siblings, undefined, recent), `${name} is recognised`);
+      assert.ok(mightBeTemp(name), `${name} passes the pre-filter`);
+    }
+  });
+
+  test('rejects the common look-alikes without running the recogniser', () => {
+    for (const name of ['app.log.1', 'data.json.2', 'notes.2024', 'draft.tmp', 'index.ts', 'a.1234567', 'README']) {
+      assert.equal(mightBeTemp(name), false, name);
+    }
+  });
+});

@@ -1,0 +1,242 @@
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import {
+  changedSettingKeys,
+  DEFAULT_SNAPSHOT_KEEP,
+  SettingsSnapshots,
+  SnapshotError,
+  type SnapshotSummary,
+  settingsValuesFromText,
+  snapshotIdFor,
+  snapshotIdTime,
+  type TakeResult,
+} from '../../src/state/snapshots';
+
+const SETTINGS_V1 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 14,\n  "files.eol": "\\n",\n}\n';
+const SETTINGS_V2 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 18,\n  "files.eol": "\\n",\n  "[json]": { "editor.tabSize": 2 },\n}\n';
+
+function taken(result: TakeResult): SnapshotSummary {
+  assert.ok(result.taken, 'expected a snapshot to be taken');
+  return result.snapshot;
+}
+
+suite('settings snapshots', () => {
+  let workspace: string;
+  let settingsPath: string;
+  let clock: number;
+  const tick = () => {
+    clock += 1000;
+    return new Date(clock);
+  };
+  let snapshots: SettingsSnapshots;
+  const writeSettings = (text: string) => {
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(settingsPath, text);
+  };
+
+  setup(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'cs-snap-'));
+    settingsPath = join(workspace, '.vscode', 'settings.json');
+    clock = Date.parse('2024-05-01T12:30:05.123Z');
+    snapshots = new SettingsSnapshots(workspace, { now: tick });
+  });
+  teardown(() => rmSync(workspace, { recursive: true, force: true }));
+
+  test('ids are file-name-safe ISO times that sort in time order and parse back', () => {
+    const id = snapshotIdFor(new Date('2024-05-01T12:30:05.123Z'));
+    assert.equal(id, '2024-05-01T12-30-05.123Z');
+    assert.doesNotMatch(id, /[:/\\]/);
+    assert.equal(snapshotIdTime(id)?.toISOString(), '2024-05-01T12:30:05.123Z');
+    assert.equal(snapshotIdTime('2024-05-01T12:30:05.123Z'), undefined);
+    assert.equal(snapshotIdTime('latest'), undefined);
+    assert.ok(snapshotIdFor(new Date('2024-05-01T09:00:00.000Z')) < snapshotIdFor(new Date('2024-05-01T10:00:00.000Z')));
+  });
+
+  test('settings.json is parsed as JSONC (comments, trailing commas); problems are reported by line:column', () => {
+    assert.deepEqual(settingsValuesFromText(SETTINGS_V1), { values: { 'editor.fontSize': 14, 'files.eol': '\n' }, parseErrors: [] });
+    assert.deepEqual(settingsValuesFromText(null), { values: {}, parseErrors: [] });
+    const broken = settingsValuesFromText('{\n  "a": 1\n  "b": 2\n}');
+    assert.deepEqual(broken.values, { a: 1, b: 2 }, 'JSONC recovers what it can');
+    assert.deepEqual(broken.parseErrors, ['3:3 CommaExpected']);
+    assert.ok(settingsValuesFromText('[1]').parseErrors.length > 0);
+  });
+
+  test('changed keys compare values deeply, including override blocks', () => {
+    assert.deepEqual(changedSettingKeys({ a: 1, b: { x: [1] }, c: 3 }, { a: 1, b: { x: [2] }, d: 4 }), ['b', 'c', 'd']);
+    assert.deepEqual(changedSettingKeys({ a: { x: 1 } }, { a: { x: 1 } }), []);
+  });
+
+  test('take keeps the raw text as written (comments and all) plus the values', async () => {
+    writeSettings(SETTINGS_V1);
+    const snapshot = taken(await snapshots.take({ reason: 'command' }));
+    assert.equal(snapshot.id, '2024-05-01T12-30-06.123Z');
+    assert.equal(snapshot.path, join(workspace, '.vscode', 'crash-safe', 'settings-snapshots', `${snapshot.id}.json`));
+    const stored = await snapshots.read(snapshot.id);
+    assert.equal(stored.settingsText, SETTINGS_V1);
+    assert.deepEqual(stored.values, { 'editor.fontSize': 14, 'files.eol': '\n' });
+    assert.equal(stored.reason, 'command');
+    assert.equal(stored.takenAt, '2024-05-01T12:30:06.123Z');
+    assert.deepEqual(JSON.parse(readFileSync(snapshot.path, 'utf8')), stored);
+  });
+
+  test('values passed by the caller (VS Code’s effective values) are recorded instead of parsed ones', async () => {
+    writeSettings(SETTINGS_V1);
+    const values = { 'editor.fontSize': 14, 'files.eol': '\n', 'editor.wordWrap': 'on' };
+    const snapshot = taken(await snapshots.take({ values }));
+    assert.deepEqual((await snapshots.read(snapshot.id)).values, values);
+  });
+
+  test('nothing changed since the newest snapshot: no snapshot is taken', async () => {
+    writeSettings(SETTINGS_V1);
+    const first = taken(await snapshots.take());
+    const again = await snapshots.take();
+    assert.equal(again.taken, false);
+    assert.ok(!again.taken && again.newest.id === first.id && again.reason === 'unchanged');
+    assert.equal((await snapshots.list()).snapshots.length, 1);
+  });
+
+  test('a comment-only edit is a change of text, with no changed keys', async () => {
+    writeSettings(SETTINGS_V1);
+    await snapshots.take();
+    writeSettings(SETTINGS_V1.replace('Bigger text', 'Larger text'));
+    const snapshot = taken(await snapshots.take());
+    assert.deepEqual(snapshot.changedKeys, []);
+    assert.equal(snapshot.textChanged, true);
+  });
+
+  test('list: newest first, each with the keys changed against the previous snapshot', async () => {
+    await snapshots.take(); // No settings.json yet.
+    writeSettings(SETTINGS_V1);
+    await snapshots.take();
+    writeSettings(SETTINGS_V2);
+    await snapshots.take();
+    const { snapshots: list, damaged } = await snapshots.list();
+    assert.deepEqual(damaged, []);
+    assert.deepEqual(
+      list.map((s) => [s.changedKeys, s.settingsExisted, s.previousId !== undefined]),
+      [
+        [['[json]', 'editor.fontSize'], true, true],
+        [['editor.fontSize', 'files.eol'], true, true],
+        [[], false, false],
+      ],
+    );
+    assert.ok(list[0]!.takenAt > list[1]!.takenAt);
+  });
+
+  test('ids stay strictly increasing when the clock stands still or steps back', async () => {
+    const frozen = new SettingsSnapshots(workspace, { now: () => new Date('2024-05-01T00:00:00.000Z') });
+    writeSettings(SETTINGS_V1);
+    const a = taken(await frozen.take());
+    writeSettings(SETTINGS_V2);
+    const b = taken(await frozen.take());
+    assert.ok(b.id > a.id, `${b.id} after ${a.id}`);
+  });
+
+  test(`retention keeps the newest ${DEFAULT_SNAPSHOT_KEEP} by default, or "keep"`, async () => {
+    const few = new SettingsSnapshots(workspace, { keep: 3, now: tick });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      writeSettings(`{ "n": ${i} }`);
+      const result = await few.take();
+      ids.push(taken(result).id);
+      if (i === 3) assert.deepEqual(result.taken && result.pruned, [ids[0]]);
+    }
+    const left = readdirSync(few.snapshotsDir).sort();
+    assert.deepEqual(
+      left,
+      ids.slice(2).map((id) => `${id}.json`),
+    );
+    assert.equal(
+      left.some((name) => OUR_TEMP_PATTERN.test(name)),
+      false,
+    );
+    assert.equal(DEFAULT_SNAPSHOT_KEEP, 20);
+  });
+
+  test('restore first snapshots the current state, then replaces settings.json atomically', async () => {
+    writeSettings(SETTINGS_V1);
+    const old = taken(await snapshots.take());
+    writeSettings(SETTINGS_V2);
+    const inodeBefore = statSync(settingsPath).ino;
+    const result = await snapshots.restore(old.id);
+    assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+    assert.notEqual(statSync(settingsPath).ino, inodeBefore, 'written by rename, not in place');
+    assert.ok(result.before.taken);
+    assert.equal(result.before.snapshot.reason, 'before-restore');
+    assert.equal((await snapshots.read(result.before.snapshot.id)).settingsText, SETTINGS_V2, 'the state before is kept');
+    assert.deepEqual(result.changedKeys, ['[json]', 'editor.fontSize']);
+    assert.equal(result.restored.id, old.id);
+    assert.equal(
+      readdirSync(join(workspace, '.vscode')).some((name) => OUR_TEMP_PATTERN.test(name)),
+      false,
+    );
+  });
+
+  test('restoring when the current state is already the newest snapshot takes no duplicate', async () => {
+    writeSettings(SETTINGS_V1);
+    const old = taken(await snapshots.take());
+    writeSettings(SETTINGS_V2);
+    const current = taken(await snapshots.take());
+    const result = await snapshots.restore(old.id);
+    assert.ok(!result.before.taken && result.before.newest.id === current.id);
+    assert.equal((await snapshots.list()).snapshots.length, 2);
+  });
+
+  test('restoring the oldest snapshot at the retention limit does not prune it away', async () => {
+    const two = new SettingsSnapshots(workspace, { keep: 2, now: tick });
+    writeSettings(SETTINGS_V1);
+    const oldest = taken(await two.take());
+    writeSettings(SETTINGS_V2);
+    await two.take();
+    writeSettings('{ "third": true }');
+    await two.restore(oldest.id);
+    assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+    assert.ok(existsSync(oldest.path), 'the restored snapshot survives');
+    assert.equal(readdirSync(two.snapshotsDir).length, 2);
+  });
+
+  test('restoring a snapshot taken when no settings.json existed removes the file', async () => {
+    await snapshots.take();
+    const none = (await snapshots.list()).snapshots[0]!;
+    writeSettings(SETTINGS_V1);
+    await snapshots.restore(none.id);
+    assert.equal(existsSync(settingsPath), false);
+    assert.equal((await snapshots.list()).snapshots[0]!.reason, 'before-restore');
+  });
+
+  test('unknown or malformed ids and damaged snapshot files are refused with the file named', async () => {
+    writeSettings(SETTINGS_V1);
+    await assert.rejects(snapshots.restore('latest'), SnapshotError);
+    await assert.rejects(snapshots.restore('2020-01-01T00-00-00.000Z'), /No snapshot/);
+    mkdirSync(snapshots.snapshotsDir, { recursive: true });
+    const damagedPath = join(snapshots.snapshotsDir, '2021-01-01T00-00-00.000Z.json');
+    writeFileSync(damagedPath, '{"version": 1, "takenAt": ');
+    await assert.rejects(snapshots.restore('2021-01-01T00-00-00.000Z'), (e: unknown) => e instanceof SnapshotError && e.message.includes(damagedPath));
+    const listing = await snapshots.list();
+    assert.deepEqual(
+      listing.damaged.map((d) => d.id),
+      ['2021-01-01T00-00-00.000Z'],
+    );
+    assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1, 'a refused restore leaves settings.json alone');
+  });
+
+  test('compare tells which keys a restore would change', async () => {
+    writeSettings(SETTINGS_V1);
+    const old = taken(await snapshots.take());
+    writeSettings(SETTINGS_V2);
+    const comparison = await snapshots.compare(old.id);
+    assert.deepEqual(comparison.changedKeys, ['[json]', 'editor.fontSize']);
+    assert.equal(comparison.currentText, SETTINGS_V2);
+    assert.equal(comparison.snapshot.settingsText, SETTINGS_V1);
+  });
+
+  test('concurrent takes from several callers never produce two snapshots of one state', async () => {
+    writeSettings(SETTINGS_V1);
+    const results = await Promise.all(Array.from({ length: 5 }, () => new SettingsSnapshots(workspace).take()));
+    assert.equal(results.filter((r) => r.taken).length, 1);
+    assert.equal((await snapshots.list()).snapshots.length, 1);
+  });
+});

@@ -1,0 +1,188 @@
+import * as assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { CliIo } from '../../src/cli/io';
+import { runCli } from '../../src/cli/main';
+import { tasksPathFor } from '../../src/state/tasksStore';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(cwd: string, ...argv: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    stdin: (async function* () {})(),
+    cwd,
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+suite('cli: crash-safe tasks', () => {
+  let workspace: string;
+  let elsewhere: string;
+  setup(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'cs-cli-tasks-'));
+    elsewhere = mkdtempSync(join(tmpdir(), 'cs-cli-cwd-'));
+  });
+  teardown(() => {
+    rmSync(workspace, { recursive: true, force: true });
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  test('add --json prints the new task; list --json prints an array of { id, title, done, ... }', async () => {
+    const added = await cli(elsewhere, 'tasks', 'add', 'Write', 'the', 'docs', '--dir', workspace, '--json');
+    assert.equal(added.code, 0, added.stderr);
+    const task = JSON.parse(added.stdout);
+    assert.equal(task.title, 'Write the docs', 'the remaining words form the title');
+    assert.equal(task.done, false);
+    const listed = await cli(elsewhere, 'tasks', 'list', '--dir', workspace, '--json');
+    assert.equal(listed.code, 0);
+    const tasks = JSON.parse(listed.stdout);
+    assert.ok(Array.isArray(tasks));
+    assert.deepEqual(tasks, [task]);
+    for (const key of ['id', 'title', 'done', 'createdAt', 'updatedAt']) assert.ok(key in tasks[0], key);
+    assert.equal(JSON.parse(readFileSync(tasksPathFor(workspace), 'utf8')).tasks.length, 1);
+  });
+
+  test('--dir defaults to the working directory; plain output is one line per task', async () => {
+    assert.equal((await cli(workspace, 'tasks', 'add', 'first')).code, 0);
+    const second = await cli(workspace, 'tasks', 'add', 'second', '--notes', 'with notes');
+    assert.match(second.stdout, /^Added [0-9a-f]{8}: second\n$/);
+    const id = second.stdout.split(' ')[1]!.replace(':', '');
+    assert.equal((await cli(workspace, 'tasks', 'done', id)).code, 0);
+    const listed = await cli(workspace, 'tasks', 'list');
+    assert.match(listed.stdout, /^\[ \] [0-9a-f]{8} {2}first\n\[x\] [0-9a-f]{8} {2}second {2}— with notes\n$/);
+    assert.equal((await cli(workspace, 'tasks', 'done', id, '--undo', '--json')).stdout.includes('"done": false'), true);
+    const removed = await cli(workspace, 'tasks', 'remove', id);
+    assert.match(removed.stdout, /^Removed .*: second/);
+    assert.equal(JSON.parse((await cli(workspace, 'tasks', 'list', '--json')).stdout).length, 1);
+  });
+
+  test('list on a workspace without tasks says so and creates nothing', async () => {
+    const listed = await cli(workspace, 'tasks', 'list');
+    assert.equal(listed.code, 0);
+    assert.match(listed.stdout, /No tasks/);
+    assert.deepEqual(readdirSync(workspace), []);
+    assert.equal((await cli(workspace, 'tasks', 'list', '--json')).stdout, '[]\n');
+  });
+
+  test('--file points at another document', async () => {
+    const file = join(workspace, 'todo.json');
+    assert.equal((await cli(elsewhere, 'tasks', 'add', 'x', '--file', file)).code, 0);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).tasks[0].title, 'x');
+  });
+
+  test('an unknown id fails with exit 1 and names it', async () => {
+    await cli(workspace, 'tasks', 'add', 'only');
+    for (const action of ['done', 'remove']) {
+      const result = await cli(workspace, 'tasks', action, 'deadbeef');
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /No task with id "deadbeef"/);
+    }
+  });
+
+  test('usage errors exit 2', async () => {
+    for (const argv of [
+      ['tasks'],
+      ['tasks', 'frobnicate'],
+      ['tasks', 'add'],
+      ['tasks', 'add', '  '],
+      ['tasks', 'done'],
+      ['tasks', 'done', 'a', 'b'],
+      ['tasks', 'remove'],
+      ['tasks', 'list', 'extra'],
+      ['tasks', 'list', '--bogus'],
+      ['tasks', 'add', 'x', '--durability', 'slow'],
+    ]) {
+      const result = await cli(workspace, ...argv);
+      assert.equal(result.code, 2, `${argv.join(' ')} → ${result.code} ${result.stderr}`);
+      assert.match(result.stderr, /Usage: crash-safe tasks/);
+    }
+  });
+
+  test('a corrupt document: exit 1 naming the file and line:column, untouched, with a recovery hint', async () => {
+    await cli(workspace, 'tasks', 'add', 'saved');
+    const path = tasksPathFor(workspace);
+    const corrupt = '{\n  "version": 1,\n  "tasks": [\n    { "id": "a", }\n';
+    writeFileSync(path, corrupt);
+    for (const argv of [['add', 'more'], ['list'], ['done', 'a'], ['remove', 'a']]) {
+      const result = await cli(workspace, 'tasks', ...argv, '--dir', workspace);
+      assert.equal(result.code, 1, argv.join(' '));
+      assert.ok(result.stderr.includes(path), result.stderr);
+      assert.match(result.stderr, /line 4, column 18/);
+      assert.match(result.stderr, /crash-safe tasks recover --dir/);
+    }
+    assert.equal(readFileSync(path, 'utf8'), corrupt);
+
+    const candidates = await cli(workspace, 'tasks', 'recover', '--list', '--json');
+    assert.equal(JSON.parse(candidates.stdout)[0].id, 'tasks.json.bak-1');
+    const recovered = await cli(workspace, 'tasks', 'recover');
+    assert.equal(recovered.code, 0, recovered.stderr);
+    assert.match(recovered.stdout, /Restored .* from tasks\.json\.bak-1/);
+    assert.match(recovered.stdout, /kept as .*tasks\.json\.damaged-/);
+    assert.equal(JSON.parse((await cli(workspace, 'tasks', 'list', '--json')).stdout)[0].title, 'saved');
+  });
+
+  test('a corrupt document with no backup says it must be fixed by hand', async () => {
+    const path = tasksPathFor(workspace);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '[');
+    const result = await cli(workspace, 'tasks', 'list');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /fix the file by hand/);
+    assert.equal((await cli(workspace, 'tasks', 'recover')).code, 1);
+  });
+});
+
+suite('cli: crash-safe snapshot', () => {
+  let workspace: string;
+  setup(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'cs-cli-snap-'));
+    mkdirSync(join(workspace, '.vscode'));
+  });
+  teardown(() => rmSync(workspace, { recursive: true, force: true }));
+
+  test('take, list, restore with --json', async () => {
+    const settings = join(workspace, '.vscode', 'settings.json');
+    writeFileSync(settings, '{ // mine\n  "editor.fontSize": 14 }\n');
+    const first = await cli(workspace, 'snapshot', 'take', '--json');
+    assert.equal(first.code, 0, first.stderr);
+    const firstId = JSON.parse(first.stdout).snapshot.id;
+    const again = await cli(workspace, 'snapshot', 'take');
+    assert.match(again.stdout, /Unchanged since/);
+    writeFileSync(settings, '{ "editor.fontSize": 20, "files.eol": "\\n" }\n');
+    await cli(workspace, 'snapshot', 'take', '--dir', workspace);
+    const listed = JSON.parse((await cli(workspace, 'snapshot', 'list', '--json')).stdout);
+    assert.equal(listed.length, 2);
+    assert.deepEqual(listed[0].changedKeys, ['editor.fontSize', 'files.eol']);
+    const plain = await cli(workspace, 'snapshot', 'list');
+    assert.match(plain.stdout, /editor\.fontSize, files\.eol/);
+
+    const restored = await cli(workspace, 'snapshot', 'restore', firstId);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /Restored .*settings\.json/);
+    assert.equal(readFileSync(settings, 'utf8'), '{ // mine\n  "editor.fontSize": 14 }\n');
+  });
+
+  test('--keep prunes; bad ids exit 1; usage errors exit 2', async () => {
+    const settings = join(workspace, '.vscode', 'settings.json');
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(settings, `{ "n": ${i} }`);
+      assert.equal((await cli(workspace, 'snapshot', 'take', '--keep', '2')).code, 0);
+    }
+    assert.equal(JSON.parse((await cli(workspace, 'snapshot', 'list', '--json')).stdout).length, 2);
+    assert.equal((await cli(workspace, 'snapshot', 'restore', 'nope')).code, 1);
+    assert.equal((await cli(workspace, 'snapshot', 'restore', '1999-01-01T00-00-00.000Z')).code, 1);
+    for (const argv of [['snapshot'], ['snapshot', 'restore'], ['snapshot', 'take', '--keep', '0'], ['snapshot', 'wat']]) {
+      assert.equal((await cli(workspace, ...argv)).code, 2, argv.join(' '));
+    }
+  });
+});

@@ -1,0 +1,451 @@
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AtomicWriteError } from '../../src/core/atomicWrite';
+import { type FsLike, nodeFs } from '../../src/core/fs';
+import { lockPathFor } from '../../src/core/lockedUpdate';
+import { OUR_TEMP_PATTERN, ourTempPath } from '../../src/core/tempNames';
+import { recogniseTemp } from '../../src/core/tempPatterns';
+import { tasksDocumentProblems } from '../../src/state/tasksSchema';
+import {
+  DEFAULT_TASKS_RELATIVE_PATH,
+  TaskNotFoundError,
+  TasksDocumentError,
+  TasksStore,
+  tasksPathFor,
+  tasksStoreFor,
+} from '../../src/state/tasksStore';
+
+const T0 = '2024-05-01T10:00:00.000Z';
+
+function errno(code: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected, open '${path}'`), { code });
+}
+
+/** The real fs, counting renames onto `target` (one per completed atomic write) and failing opens on demand. */
+function instrumentedFs(target: string) {
+  const counts = { targetWrites: 0, fsyncDirs: 0 };
+  const failures = { openMatching: undefined as RegExp | undefined };
+  const fs: FsLike = {
+    ...nodeFs,
+    async open(path, flags, mode) {
+      if (failures.openMatching?.test(path)) throw errno('ENOSPC', path);
+      return nodeFs.open(path, flags, mode);
+    },
+    async rename(from, to) {
+      await nodeFs.rename(from, to);
+      if (resolve(to) === target) counts.targetWrites += 1;
+    },
+    async fsyncDir(path) {
+      counts.fsyncDirs += 1;
+      await nodeFs.fsyncDir(path);
+    },
+  };
+  return { fs, counts, failures };
+}
+
+/** A clock that advances one second per reading. */
+function clockFrom(start: string): () => Date {
+  let clock = Date.parse(start);
+  return () => {
+    clock += 1000;
+    return new Date(clock);
+  };
+}
+
+/** Every file under `dir`, relative, sorted — to prove a refused write touched nothing. */
+function listTree(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+suite('tasks store', () => {
+  let workspace: string;
+  let path: string;
+  setup(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'cs-tasks-'));
+    path = tasksPathFor(workspace);
+  });
+  teardown(() => rmSync(workspace, { recursive: true, force: true }));
+
+  test('the default location is .vscode/crash-safe/tasks.json; a custom relative path is honoured', () => {
+    assert.equal(path, join(workspace, '.vscode', 'crash-safe', 'tasks.json'));
+    assert.equal(DEFAULT_TASKS_RELATIVE_PATH, '.vscode/crash-safe/tasks.json');
+    assert.equal(tasksPathFor(workspace, 'notes/todo.json'), join(workspace, 'notes', 'todo.json'));
+  });
+
+  test('a missing document reads as an empty list and reading creates nothing', async () => {
+    const store = new TasksStore(path);
+    const result = await store.read();
+    assert.equal(result.state, 'ok');
+    assert.ok(result.state === 'ok' && !result.exists && result.document.tasks.length === 0);
+    assert.deepEqual(await store.list(), []);
+    assert.equal(existsSync(join(workspace, '.vscode')), false);
+  });
+
+  test('add creates the folder and a valid v1 document; list returns tasks in order', async () => {
+    const store = new TasksStore(path, { now: clockFrom(T0) });
+    const first = await store.add('  Write the README  ');
+    const second = await store.add('Ship it', { notes: 'after review' });
+    assert.equal(first.title, 'Write the README', 'titles are trimmed');
+    assert.match(first.id, /^[0-9a-f]{8}$/);
+    assert.equal(first.done, false);
+    assert.equal(first.createdAt, '2024-05-01T10:00:01.000Z');
+    assert.equal(second.notes, 'after review');
+    const onDisk = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(onDisk.version, 1);
+    assert.deepEqual(tasksDocumentProblems(onDisk), []);
+    assert.deepEqual(
+      (await store.list()).map((t) => t.title),
+      ['Write the README', 'Ship it'],
+    );
+    assert.equal(existsSync(lockPathFor(path)), false, 'the lock is released');
+  });
+
+  test('an empty title is refused before anything is queued', async () => {
+    const store = new TasksStore(path);
+    await assert.rejects(store.add('   '), RangeError);
+    assert.equal(existsSync(path), false);
+  });
+
+  test('edit, setDone, move and remove; updatedAt moves only on a real change', async () => {
+    const store = new TasksStore(path, { now: clockFrom(T0) });
+    const a = await store.add('a');
+    const b = await store.add('b');
+    const c = await store.add('c');
+    const doneA = await store.setDone(a.id);
+    assert.equal(doneA.done, true);
+    assert.notEqual(doneA.updatedAt, a.updatedAt);
+    const unchanged = await store.setDone(a.id);
+    assert.equal(unchanged.updatedAt, doneA.updatedAt);
+    const renamed = await store.edit(b.id, { title: 'bee', notes: 'buzz' });
+    assert.deepEqual([renamed.title, renamed.notes], ['bee', 'buzz']);
+    const cleared = await store.edit(b.id, { notes: null });
+    assert.equal('notes' in cleared, false);
+    assert.deepEqual(
+      (await store.move(c.id, 0)).map((t) => t.id),
+      [c.id, a.id, b.id],
+    );
+    assert.deepEqual(
+      (await store.move(c.id, 99)).map((t) => t.id),
+      [a.id, b.id, c.id],
+    );
+    const removed = await store.remove(a.id);
+    assert.equal(removed.id, a.id);
+    assert.deepEqual(
+      (await store.list()).map((t) => t.title),
+      ['bee', 'c'],
+    );
+    assert.equal((await store.setDone(c.id, false)).done, false);
+  });
+
+  test('ids: exact match, or a unique prefix of at least 4 characters; otherwise TaskNotFoundError', async () => {
+    const ids = ['abcd1111', 'abcd2222', 'ffff0000'];
+    let next = 0;
+    const store = new TasksStore(path, { newId: () => ids[next++]! });
+    for (const title of ['one', 'two', 'three']) await store.add(title);
+    assert.equal((await store.setDone('ffff')).id, 'ffff0000');
+    assert.equal((await store.setDone('abcd2')).id, 'abcd2222');
+    await assert.rejects(store.setDone('abcd'), (e: TaskNotFoundError) => e.matches.length === 2 && /several/.test(e.message));
+    await assert.rejects(store.setDone('fff'), TaskNotFoundError, 'three characters are too few for a prefix');
+    await assert.rejects(store.remove('nope'), (e: unknown) => e instanceof TaskNotFoundError && e.message.includes(path));
+    assert.equal((await store.list()).length, 3);
+  });
+
+  test('a generated id that is already taken is drawn again', async () => {
+    const draws = ['same0000', 'same0000', 'other000'];
+    let next = 0;
+    const store = new TasksStore(path, { newId: () => draws[next++]! });
+    await store.add('first');
+    const second = await store.add('second');
+    assert.equal(second.id, 'other000');
+  });
+
+  test('coalescing: 30 edits queued at once cost one write and all resolve', async () => {
+    const { fs, counts } = instrumentedFs(path);
+    const store = new TasksStore(path, { fs });
+    const added = await Promise.all(Array.from({ length: 30 }, (_, i) => store.add(`task ${i}`)));
+    assert.equal(new Set(added.map((t) => t.id)).size, 30);
+    assert.equal(counts.targetWrites, 1);
+    assert.deepEqual(store.stats, { batches: 1, saves: 1 });
+    assert.equal((await store.list()).length, 30);
+  });
+
+  test('coalescing: edits arriving while a write is in flight share the next write', async () => {
+    const { fs, counts } = instrumentedFs(path);
+    const store = new TasksStore(path, { fs });
+    const first = store.add('first');
+    await new Promise((r) => setTimeout(r, 1)); // The first batch is under way (waiting for or holding the lock).
+    const more = Array.from({ length: 10 }, (_, i) => store.add(`more ${i}`));
+    await Promise.all([first, ...more]);
+    assert.ok(counts.targetWrites <= 2, `${counts.targetWrites} writes for 11 edits`);
+    assert.equal((await store.list()).length, 11);
+  });
+
+  test('a failing edit inside a batch rejects alone; the others are written', async () => {
+    const store = new TasksStore(path);
+    const outcomes = await Promise.allSettled([store.add('kept'), store.remove('missing1'), store.add('also kept')]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(
+      (await store.list()).map((t) => t.title),
+      ['kept', 'also kept'],
+    );
+  });
+
+  test('two stores (two queues) on one file in one process lose nothing: the lock serialises them', async () => {
+    const one = new TasksStore(path);
+    const two = new TasksStore(path);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => [one.add(`one ${i}`), two.add(`two ${i}`)]).flat(),
+    );
+    const titles = (await one.list()).map((t) => t.title);
+    assert.equal(titles.length, 40);
+    for (let i = 0; i < 20; i++) assert.ok(titles.includes(`one ${i}`) && titles.includes(`two ${i}`));
+  });
+
+  test('tasksStoreFor shares one store per path in a process', () => {
+    assert.equal(tasksStoreFor(path), tasksStoreFor(join(dirname(path), '.', basename(path))));
+    assert.notEqual(tasksStoreFor(path), tasksStoreFor(`${path}.other`));
+  });
+
+  suite('an unusable document is never replaced', () => {
+    const corruptText = '{\n  "version": 1,\n  "tasks": [ {"id": "x",, }\n';
+
+    async function assertRefusedAndUntouched(text: string, kind: string, check?: (e: TasksDocumentError) => void) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+      const before = listTree(workspace);
+      const store = new TasksStore(path);
+      const read = await store.read();
+      assert.equal(read.state, 'problem');
+      assert.equal(read.state === 'problem' && read.problem.kind, kind);
+      for (const attempt of [() => store.add('new'), () => store.setDone('x'), () => store.remove('x'), () => store.list()]) {
+        await assert.rejects(attempt(), (e: unknown) => {
+          assert.ok(e instanceof TasksDocumentError, String(e));
+          assert.equal(e.problem.kind, kind);
+          assert.ok(e.message.includes(path), e.message);
+          assert.match(e.message, /Nothing was written/);
+          check?.(e);
+          return true;
+        });
+      }
+      assert.equal(readFileSync(path, 'utf8'), text, 'the file is byte-identical');
+      assert.deepEqual(listTree(workspace), before, 'no temp, backup or default was written');
+    }
+
+    test('corrupt JSON: refused with line:column, file untouched', async () => {
+      await assertRefusedAndUntouched(corruptText, 'corrupt', (e) => {
+        assert.deepEqual([e.problem.position?.line, e.problem.position?.column], [3, 25]);
+        assert.match(e.message, /line 3, column 25/);
+      });
+    });
+
+    test('an empty (truncated) file: refused, untouched', async () => {
+      await assertRefusedAndUntouched('', 'empty');
+    });
+
+    test('valid JSON that fails the schema: refused with the schema problems', async () => {
+      await assertRefusedAndUntouched('{"version": 1, "tasks": [{"id": "x", "title": ""}]}\n', 'invalid', (e) => {
+        assert.ok(e.problem.details.some((d) => d.includes('/tasks/0')));
+      });
+    });
+
+    test('a newer format version: refused, untouched', async () => {
+      await assertRefusedAndUntouched('{"version": 9, "tasks": [], "future": true}\n', 'unsupported-version');
+    });
+
+    test('a document that turns corrupt between edits stops further writes', async () => {
+      const store = new TasksStore(path);
+      await store.add('before');
+      writeFileSync(path, '{"version": 1, "tasks": [');
+      await assert.rejects(store.add('after'), TasksDocumentError);
+      assert.equal(readFileSync(path, 'utf8'), '{"version": 1, "tasks": [');
+    });
+  });
+
+  test('an unversioned (v0) file is read migrated and written as v1 on the first edit, ids kept', async () => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify([{ title: 'old one', done: true }, { id: 'kept', title: 'old two' }]));
+    const store = new TasksStore(path);
+    const read = await store.read();
+    assert.ok(read.state === 'ok' && read.migratedFrom === 0);
+    assert.ok(Array.isArray(JSON.parse(readFileSync(path, 'utf8'))), 'reading alone does not rewrite');
+    const listed = await store.list();
+    assert.deepEqual(
+      listed.map((t) => t.id),
+      ['legacy-1', 'kept'],
+    );
+    await store.setDone('legacy-1', false);
+    const onDisk = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(onDisk.version, 1);
+    assert.deepEqual(tasksDocumentProblems(onDisk), []);
+    assert.deepEqual(
+      onDisk.tasks.map((t: { id: string; done: boolean }) => [t.id, t.done]),
+      [
+        ['legacy-1', false],
+        ['kept', false],
+      ],
+    );
+  });
+
+  test('every write keeps a backup generation of what was written; old generations are pruned', async () => {
+    const store = new TasksStore(path, { backupsToKeep: 3 });
+    for (let i = 0; i < 7; i++) await store.add(`task ${i}`);
+    const backupDir = join(dirname(path), 'backups');
+    assert.deepEqual(readdirSync(backupDir).sort(), ['tasks.json.bak-5', 'tasks.json.bak-6', 'tasks.json.bak-7']);
+    assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-7'), 'utf8'), readFileSync(path, 'utf8'));
+    assert.equal(JSON.parse(readFileSync(join(backupDir, 'tasks.json.bak-5'), 'utf8')).tasks.length, 5);
+    assert.equal(
+      readdirSync(backupDir).some((name) => OUR_TEMP_PATTERN.test(name)),
+      false,
+    );
+  });
+
+  test('a backup that cannot be written warns but the edit still succeeds', async () => {
+    const { fs, failures } = instrumentedFs(path);
+    const warnings: string[] = [];
+    const store = new TasksStore(path, { fs, onWarning: (m) => warnings.push(m) });
+    failures.openMatching = /backups/;
+    const task = await store.add('durable anyway');
+    assert.equal((await store.list())[0]!.id, task.id);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /backup/);
+  });
+
+  test('a write that fails (ENOSPC) rejects, leaves the document as it was and no temp behind', async () => {
+    const { fs, failures } = instrumentedFs(path);
+    const store = new TasksStore(path, { fs });
+    await store.add('safe');
+    const before = readFileSync(path, 'utf8');
+    failures.openMatching = /tasks\.json\.cs-/;
+    await assert.rejects(store.add('lost to a full disk'), (e: unknown) => e instanceof AtomicWriteError && e.code === 'ENOSPC');
+    assert.equal(readFileSync(path, 'utf8'), before);
+    assert.equal(
+      readdirSync(dirname(path)).some((name) => OUR_TEMP_PATTERN.test(name)),
+      false,
+    );
+    failures.openMatching = undefined;
+    await store.add('after the disk was freed');
+    assert.equal((await store.list()).length, 2);
+  });
+
+  test('durability "fast" skips directory fsyncs; "full" (default) makes them', async () => {
+    const fast = instrumentedFs(path);
+    const fastStore = new TasksStore(path, { fs: fast.fs, durability: 'fast' });
+    await fastStore.add('creates the folders'); // New folders are always made durable by the atomic writer.
+    fast.counts.fsyncDirs = 0;
+    await fastStore.add('quick');
+    assert.equal(fast.counts.fsyncDirs, 0);
+    const full = instrumentedFs(path);
+    await new TasksStore(path, { fs: full.fs }).add('safe');
+    if (process.platform !== 'win32') assert.ok(full.counts.fsyncDirs > 0);
+  });
+
+  test('names the store writes beside its data are never taken for temp files by the orphan recogniser', () => {
+    const names = [
+      'tasks.json.bak-1',
+      'tasks.json.bak-4294967295',
+      'tasks.json.damaged-2026-11-21T23-17-30.996Z',
+      'tasks.json.lock',
+      'tasks.json.lock.reclaim-4242-0badf00d',
+      'settings-snapshots.lock',
+      '2024-05-01T12-30-05.123Z.json',
+    ];
+    const siblings = new Set(['tasks.json', 'tasks.json.lock', 'settings-snapshots', ...names]);
+    for (const name of names) {
+      assert.equal(recogniseTemp(name, siblings, [], { mtimeMs: Date.now() }), undefined, name);
+    }
+  });
+
+  suite('recovery', () => {
+    test('candidates: usable backups newest first, unusable ones last with their problem', async () => {
+      const store = new TasksStore(path);
+      for (const title of ['a', 'b', 'c']) await store.add(title);
+      writeFileSync(join(dirname(path), 'backups', 'tasks.json.bak-4'), '{ broken');
+      const candidates = await store.recoveryCandidates();
+      assert.deepEqual(
+        candidates.map((c) => [c.id, c.taskCount ?? c.problem !== undefined]),
+        [
+          ['tasks.json.bak-3', 3],
+          ['tasks.json.bak-2', 2],
+          ['tasks.json.bak-1', 1],
+          ['tasks.json.bak-4', true],
+        ],
+      );
+    });
+
+    test('recover restores the newest usable backup and keeps the damaged file', async () => {
+      const store = new TasksStore(path);
+      for (const title of ['a', 'b']) await store.add(title);
+      const good = readFileSync(path, 'utf8');
+      const damaged = '{"version": 1, "tasks": [ <<<<<<< HEAD';
+      writeFileSync(path, damaged);
+      const result = await store.recover();
+      assert.equal(result.restoredFrom.id, 'tasks.json.bak-2');
+      assert.equal(readFileSync(path, 'utf8'), good);
+      assert.ok(result.preservedAs && basename(result.preservedAs).startsWith('tasks.json.damaged-'));
+      assert.equal(readFileSync(result.preservedAs, 'utf8'), damaged);
+      assert.deepEqual(
+        (await store.list()).map((t) => t.title),
+        ['a', 'b'],
+      );
+    });
+
+    test('recover refuses a readable document unless forced, and names an unknown candidate', async () => {
+      const store = new TasksStore(path);
+      await store.add('a');
+      await store.add('b');
+      await assert.rejects(store.recover(), /nothing to recover/);
+      await assert.rejects(store.recover('tasks.json.bak-99', { force: true }), /No recovery candidate/);
+      const result = await store.recover('tasks.json.bak-1', { force: true });
+      assert.equal(result.document.tasks.length, 1);
+      assert.equal((await store.list()).length, 1);
+    });
+
+    test('a valid temp left by a crashed write is offered and can be restored', async () => {
+      const store = new TasksStore(path);
+      await store.add('committed');
+      const newer = JSON.parse(readFileSync(path, 'utf8'));
+      newer.tasks.push({ id: 'fromtemp', title: 'never renamed', done: false, createdAt: T0, updatedAt: T0 });
+      const temp = ourTempPath(path);
+      writeFileSync(temp, JSON.stringify(newer));
+      const future = new Date(Date.now() + 5000);
+      (await import('node:fs')).utimesSync(temp, future, future);
+      writeFileSync(path, '');
+      const candidates = await store.recoveryCandidates();
+      assert.equal(candidates[0]!.kind, 'temp');
+      assert.equal(candidates[0]!.id, basename(temp));
+      const result = await store.recover(candidates[0]!.id);
+      assert.equal(result.restoredFrom.kind, 'temp');
+      assert.deepEqual(
+        (await store.list()).map((t) => t.id).at(-1),
+        'fromtemp',
+      );
+    });
+
+    test("another tool's valid temp (atomically's naming) is offered; a torn temp is not", async () => {
+      const store = new TasksStore(path);
+      await store.add('committed');
+      const document = JSON.parse(readFileSync(path, 'utf8'));
+      writeFileSync(join(dirname(path), 'tasks.json.tmp-1714560000abc123'), JSON.stringify(document));
+      writeFileSync(join(dirname(path), 'tasks.json.tmp-1714560001abc124'), JSON.stringify(document).slice(0, 20));
+      const temps = (await store.recoveryCandidates()).filter((c) => c.kind === 'temp');
+      assert.deepEqual(
+        temps.map((c) => [c.id, c.taskCount]),
+        [['tasks.json.tmp-1714560000abc123', 1]],
+      );
+    });
+
+    test('with nothing usable, recover says so and writes nothing', async () => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, '{');
+      const store = new TasksStore(path);
+      await assert.rejects(store.recover(), /No usable backup or temp/);
+      assert.equal(readFileSync(path, 'utf8'), '{');
+    });
+  });
+});
