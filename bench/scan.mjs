@@ -4,6 +4,7 @@
 // Usage: node bench/scan.mjs [--files N] [--folders N] [--orphans N] [--runs N]   (build dist/cli.js first)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,8 @@ const FILES = Number(values.files);
 const FOLDERS = Number(values.folders);
 const ORPHANS = Number(values.orphans);
 const RUNS = Number(values.runs);
-const work = join(here, '.work', 'scan');
+// Outside the work tree: 100,000 files inside it would slow every tool that walks the repository.
+const work = join(tmpdir(), 'crash-safe-bench', 'scan');
 const tree = join(work, 'tree');
 const marker = join(work, 'tree.json');
 

@@ -1,4 +1,4 @@
-/** Paths of the installed (or to-be-installed) host under `<root>/.cache/host`. */
+/** Paths of the installed (or to-be-installed) host under its cache folder. */
 export interface HostPaths {
   cacheDir: string;
   nodeDir: string;
@@ -12,7 +12,9 @@ export interface HostPaths {
 export const NODE_VERSION: string;
 export const CODE_SERVER_VERSION: string;
 export const CHROMIUM_PATH: string;
-/** Where everything lives under `<root>/.cache/host`, whether or not it is installed yet. */
-export function hostPaths(root?: string): HostPaths;
+/** Where everything lives under `cacheDir`, whether or not it is installed yet. */
+/** `$CRASH_SAFE_HOST_CACHE`, else `$XDG_CACHE_HOME/crash-safe-state/host` (default `~/.cache/…`). */
+export function defaultHostCacheDir(): string;
+export function hostPaths(cacheDir?: string): HostPaths;
 /** Installs whatever is missing and returns the paths; `log` receives one line per step. */
-export function ensureHost(options?: { root?: string; log?: (line: string) => void }): Promise<HostPaths>;
+export function ensureHost(options?: { cacheDir?: string; log?: (line: string) => void }): Promise<HostPaths>;

