@@ -16,13 +16,25 @@ try {
   await page.goto(server.workbenchUrl({ folder: prepareDemoWorkspace(), extensionDevelopmentPath: root }));
   const item = page.locator('[id="crash-safe-state.crash-safe-state.crashSafeState.status"]');
   await item.waitFor({ timeout: 60_000 });
+  const runCommand = async (title) => {
+    await page.keyboard.press('F1');
+    await page.keyboard.type(title);
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(1_000);
+  };
+  // A clean stage: no welcome page or chat, the orphans view open beside the notification.
+  await runCommand('View: Close All Editors');
+  await runCommand('View: Close Secondary Side Bar');
+  await runCommand('Crash-Safe State: Show Orphans');
+  await page.waitForTimeout(3_000);
+  if (process.env.CS_SHOT_DEBUG) await page.screenshot({ path: `${out}.orphans.png` });
+  await runCommand('Notifications: Show Notifications');
   await page.getByText('has no valid content', { exact: false }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
-  await page.keyboard.press('F1');
-  await page.keyboard.type('Crash-Safe State: Show Orphans');
-  await page.keyboard.press('Enter');
-  await page.waitForTimeout(2_000);
-  await item.hover();
-  await page.waitForTimeout(1_500);
+  if (process.env.CS_SHOT_TOOLTIP) {
+    await item.hover();
+    await page.waitForTimeout(1_500);
+  }
   await page.screenshot({ path: out });
   console.log(`Saved ${out}`);
 } finally {
