@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
 const onPath = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
-if (!existsSync(join(root, 'node_modules', '.package-lock.json')) && run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
+if (!existsSync(join(root, 'node_modules', '.package-lock.json')) && run('npm', ['install', '--no-audit', '--no-fund']) !== 0) {
   process.exit(1);
 }
 if (run(process.execPath, ['esbuild.mjs']) !== 0) process.exit(1);

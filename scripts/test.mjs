@@ -86,9 +86,11 @@ function ensureDependencies() {
   const installed = join(root, 'node_modules/.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.log('=== installing npm dependencies (npm ci)');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
-    console.log('*** npm ci failed');
+  // `npm install` rather than `npm ci`: npm 11's ci rejects this lock for lacking other platforms' optional
+  // packages (Biome's), though install honours the same pinned versions.
+  console.log('=== installing npm dependencies (npm install)');
+  if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) {
+    console.log('*** npm install failed');
     process.exit(1);
   }
 }

@@ -1,3 +1,5 @@
+import type { Durability } from '../core/atomicWrite';
+
 /** The streams and working directory a CLI verb uses; tests pass their own. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -13,6 +15,15 @@ export const EXIT_USAGE = 2;
 /** Bad arguments: reported with the verb's usage and exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** The `--durability` option shared by every verb that writes. */
+export const DURABILITY_OPTION = { type: 'string', default: 'full' } as const;
+
+/** Checks a `--durability` value: `full` or `fast`, anything else is a usage error. */
+export function parseDurability(value: string): Durability {
+  if (value !== 'full' && value !== 'fast') throw new UsageError(`--durability must be full or fast, not "${value}"`);
+  return value;
 }
 
 /** A CLI verb: parses its own arguments and returns the exit code. */

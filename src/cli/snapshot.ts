@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SNAPSHOT_KEEP, SettingsSnapshots, SnapshotError, type SnapshotSummary } from '../state/snapshots';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { type CliIo, DURABILITY_OPTION, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
 
 const USAGE = 'crash-safe snapshot take | list | restore ID [--dir WORKSPACE] [--keep N] [--json] [--durability full|fast]';
 
@@ -38,15 +38,12 @@ export const snapshotVerb: Verb = {
         dir: { type: 'string' },
         keep: { type: 'string' },
         json: { type: 'boolean', default: false },
-        durability: { type: 'string', default: 'full' },
+        durability: DURABILITY_OPTION,
       },
     });
     const [action, ...rest] = positionals;
     if (!action) throw new UsageError('snapshot needs an action: take, list or restore');
-    const durability = values.durability;
-    if (durability !== 'full' && durability !== 'fast') {
-      throw new UsageError(`--durability must be full or fast, not "${durability}"`);
-    }
+    const durability = parseDurability(values.durability);
     const snapshots = new SettingsSnapshots(resolve(io.cwd, values.dir ?? '.'), {
       keep: parseKeep(values.keep),
       durability,

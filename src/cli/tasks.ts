@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Durability } from '../core/atomicWrite';
 import type { Task } from '../state/tasksSchema';
 import {
   DEFAULT_TASKS_RELATIVE_PATH,
@@ -9,16 +8,12 @@ import {
   type TasksRecoveryCandidate,
   TasksStore,
 } from '../state/tasksStore';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { type CliIo, DURABILITY_OPTION, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
 
 const USAGE =
   'crash-safe tasks add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +
   '      [--dir WORKSPACE] [--file PATH] [--json] [--durability full|fast]';
 
-function parseDurability(value: string): Durability {
-  if (value !== 'full' && value !== 'fast') throw new UsageError(`--durability must be full or fast, not "${value}"`);
-  return value;
-}
 
 function describeTask(task: Task): string {
   const notes = task.notes ? `  — ${task.notes.split('\n')[0]}` : '';
@@ -62,7 +57,7 @@ export const tasksVerb: Verb = {
         undo: { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
         list: { type: 'boolean', default: false },
-        durability: { type: 'string', default: 'full' },
+        durability: DURABILITY_OPTION,
       },
     });
     const [action, ...rest] = positionals;

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Durability, writeFileAtomic } from '../core/atomicWrite';
+import { writeFileAtomic } from '../core/atomicWrite';
 import { classifyJsonText, describeReadProblem } from '../core/jsonStore';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, readAll, UsageError, type Verb } from './io';
+import { type CliIo, DURABILITY_OPTION, EXIT_FAILURE, EXIT_OK, parseDurability, readAll, UsageError, type Verb } from './io';
 
 export const writeVerb: Verb = {
   usage: 'crash-safe write TARGET [--json] [--durability full|fast] [--create-parents]',
@@ -13,15 +13,12 @@ export const writeVerb: Verb = {
       allowPositionals: true,
       options: {
         json: { type: 'boolean', default: false },
-        durability: { type: 'string', default: 'full' },
+        durability: DURABILITY_OPTION,
         'create-parents': { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 1) throw new UsageError('write takes exactly one TARGET');
-    const durability = values.durability;
-    if (durability !== 'full' && durability !== 'fast') {
-      throw new UsageError(`--durability must be full or fast, not "${durability}"`);
-    }
+    const durability = parseDurability(values.durability);
     const target = resolve(io.cwd, positionals[0]!);
     const data = await readAll(io.stdin);
     if (values.json) {
@@ -32,7 +29,7 @@ export const writeVerb: Verb = {
       }
     }
     await writeFileAtomic(target, data, {
-      durability: durability as Durability,
+      durability,
       createParents: values['create-parents'],
     });
     return EXIT_OK;
