@@ -95,6 +95,7 @@ async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise<SweepR
       return sweepOrphans(chosen, {
         olderThanMs: olderThanMinutes * 60_000,
         roots: model.roots,
+        extraPatterns: settings.tempPatterns,
         remove,
         signal: abort.signal,
         onProgress: (done: number) => progress.report({ message: `${done} of ${chosen.length}`, increment: 100 / chosen.length }),

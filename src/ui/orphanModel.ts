@@ -24,7 +24,12 @@ export class OrphanModel extends Disposable {
   ) {
     super();
     this._register(this.watch(TEMP_WATCH_GLOB));
-    this._register({ dispose: () => this.stopBackgroundWork() });
+    this._register({
+      dispose: () => {
+        this.stopTimers();
+        this.watchEverything(false);
+      },
+    });
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRescan()));
     this.applySettings(settings);
   }
@@ -45,9 +50,9 @@ export class OrphanModel extends Disposable {
 
   applySettings(settings: ExtensionSettings): void {
     this.settings = settings;
-    this.stopBackgroundWork();
+    this.stopTimers();
     // User patterns may name files the built-in glob misses; watch everything only then.
-    if (settings.tempPatterns.length > 0) this.everythingWatcher ??= this.watch('**/*');
+    this.watchEverything(settings.tempPatterns.length > 0);
     if (settings.scanIntervalMinutes > 0) {
       this.interval = setInterval(() => this.scheduleRescan(), settings.scanIntervalMinutes * 60_000);
     }
@@ -99,21 +104,19 @@ export class OrphanModel extends Disposable {
     return vscode.Disposable.from(watcher, ...listeners);
   }
 
-  private stopBackgroundWork(): void {
-    if (this.settings.tempPatterns.length === 0 || this.isDisposing) {
+  private watchEverything(on: boolean): void {
+    if (on) {
+      this.everythingWatcher ??= this.watch('**/*');
+    } else {
       this.everythingWatcher?.dispose();
       this.everythingWatcher = undefined;
     }
+  }
+
+  private stopTimers(): void {
     if (this.debounce) clearTimeout(this.debounce);
     if (this.interval) clearInterval(this.interval);
     this.debounce = undefined;
     this.interval = undefined;
-  }
-
-  private isDisposing = false;
-
-  override dispose(): void {
-    this.isDisposing = true;
-    super.dispose();
   }
 }

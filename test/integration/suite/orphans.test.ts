@@ -135,6 +135,9 @@ suite('orphaned temp files in the workbench', () => {
       await waitFor('the custom pattern to be recognised', async () =>
         (await exported.scan()).some((orphan) => orphan.path === custom && orphan.kind === 'custom'),
       );
+      // Sweep must recognise it too, not only the scan.
+      const swept = await vscode.commands.executeCommand<SweepResult>('crashSafeState.sweep', { paths: [custom], olderThanMinutes: 0 });
+      assert.deepEqual(swept?.removed, [custom], JSON.stringify(swept));
     } finally {
       await config().update('tempPatterns', undefined, vscode.ConfigurationTarget.Workspace);
     }
