@@ -4,11 +4,17 @@ import { flushAllJsonWriters } from './core/coalescingWriter';
 import { readJson, writeJson } from './core/jsonStore';
 import type { CrashSafeStateApi } from './ui/api';
 import { registerCommands } from './ui/commands';
+import { CrashSafeFileSystem } from './ui/crashSafeFs';
+import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeFsAutoSave';
 import { OrphanModel } from './ui/orphanModel';
 import { OrphansView } from './ui/orphansView';
 import { onDidChangeSettings, readSettings } from './ui/settings';
+import { registerSnapshotCommands, SettingsSnapshotService } from './ui/snapshots';
 import { offerRecovery } from './ui/startupCheck';
 import { OrphanStatusBar } from './ui/statusBar';
+import { registerTaskCommands } from './ui/tasksCommands';
+import { flushAllTaskModels, TasksModel } from './ui/tasksModel';
+import { TasksView } from './ui/tasksView';
 
 /** Workspace-relative path for messages, absolute outside the workspace. */
 function relative(path: string): string {
@@ -34,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     onDidChangeSettings(() => {
       settings = readSettings();
       model.applySettings(settings);
+      void tasks.applySettings();
       refreshStatusBar();
       model.scheduleRescan();
     }),
@@ -41,9 +48,27 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   registerCommands(context, { model, log, settings: () => settings, relative });
   refreshStatusBar();
 
+  // Workspace state: the Tasks view, settings snapshots and crash-safe editing. Nothing is read until after activation.
+  const durability = () => settings.durability;
+  const tasks = new TasksModel({ durability, log });
+  context.subscriptions.push(tasks);
+  const tasksView = new TasksView(tasks, relative, log);
+  context.subscriptions.push(tasksView);
+  registerTaskCommands(context, { model: tasks, view: tasksView, log });
+  const snapshots = new SettingsSnapshotService({ durability, log });
+  context.subscriptions.push(snapshots);
+  registerSnapshotCommands(context, snapshots, log);
+  const crashSafeFs = new CrashSafeFileSystem({ durability, log });
+  context.subscriptions.push(crashSafeFs);
+  const crashSafeAutoSave = new CrashSafeAutoSave(crashSafeFs, log);
+  context.subscriptions.push(crashSafeAutoSave);
+  registerCrashSafeSaveCommands(context, log);
+
   // The first scan runs after activation returns, so it never delays the window.
   const startupOffers: string[] = [];
   setTimeout(() => {
+    void tasks.start();
+    snapshots.start();
     model.rescan().then(
       (orphans) => {
         if (settings.startupCheck) startupOffers.push(...offerRecovery(orphans, relative));
@@ -60,11 +85,24 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     scan: () => model.rescan(),
     onDidChangeOrphans: model.onDidChange,
     activationMs,
-    diagnostics: { statusBarText: () => statusBar.text, startupOffers: () => startupOffers },
+    diagnostics: {
+      statusBarText: () => statusBar.text,
+      startupOffers: () => startupOffers,
+      tasks: () => ({
+        state: structuredClone(tasks.state),
+        tasks: structuredClone(tasks.tasks),
+        unsavedEdits: tasks.unsavedEdits,
+        ...tasks.stats,
+        message: tasksView.message,
+        rows: tasksView.rows(),
+      }),
+      settingsSnapshots: () => snapshots.stats,
+      crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
+    },
   };
 }
 
 /** Waits for every pending state write, so closing the window never drops the last edit. */
-export function deactivate(): Promise<void> {
-  return flushAllJsonWriters();
+export async function deactivate(): Promise<void> {
+  await Promise.all([flushAllJsonWriters(), flushAllTaskModels()]);
 }

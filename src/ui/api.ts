@@ -1,6 +1,31 @@
 import type * as vscode from 'vscode';
 import type { JsonReadResult, JsonSchema } from '../core/jsonStore';
 import type { Orphan } from '../core/orphans';
+import type { Task } from '../state/tasksSchema';
+import type { CrashSafeFsStats } from './crashSafeFs';
+import type { CrashSafeAutoSaveStats } from './crashSafeFsAutoSave';
+import type { AutoSnapshotStats } from './snapshots';
+import type { TasksState } from './tasksModel';
+import type { TaskRow } from './tasksView';
+
+/** What the Tasks view shows and what it has saved (read-only copies). */
+export interface TasksDiagnostics {
+  state: TasksState;
+  /** The tasks as shown: the file plus unsaved edits. */
+  tasks: readonly Task[];
+  /** Edits not yet durable in the file. */
+  unsavedEdits: number;
+  /** True while edits wait because the file is unusable. */
+  blocked: boolean;
+  /** Save batches that wrote the file, and reloads from disk. */
+  saves: number;
+  reloads: number;
+  lastSaveError: string | undefined;
+  /** The view's message line (set while the file is unusable). */
+  message: string | undefined;
+  /** The view's rows, in order. */
+  rows: readonly TaskRow[];
+}
 
 /** What `activate` returns: other extensions persist their JSON crash-safely through it. */
 export interface CrashSafeStateApi {
@@ -19,5 +44,11 @@ export interface CrashSafeStateApi {
     statusBarText(): string;
     /** Targets the startup check offered to recover. */
     startupOffers(): readonly string[];
+    /** The Tasks view. */
+    tasks(): TasksDiagnostics;
+    /** Automatic settings snapshots taken or skipped. */
+    settingsSnapshots(): AutoSnapshotStats;
+    /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
+    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats };
   };
 }

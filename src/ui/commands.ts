@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { formatAge, type Orphan, type SweepResult, sweepOrphans } from '../core/orphans';
 import { findRecoveryCandidates, type RecoveryResult, recoverTarget } from '../core/recovery';
 import { CommandId, ORPHANS_VIEW_ID } from './commandIds';
+import { confirmModal } from './dialogs';
 import { describeOrphan } from './format';
 import type { OrphanModel } from './orphanModel';
 import type { ExtensionSettings } from './settings';
@@ -136,12 +137,11 @@ async function recover(deps: CommandContext, args: RecoverArgs = {}): Promise<Re
       vscode.Uri.file(newest.path),
       `${basename(target)} ↔ ${basename(newest.path)} (newest valid temp, ${formatAge(Date.now() - newest.mtimeMs)} old)`,
     );
-    const answer = await vscode.window.showWarningMessage(
+    const confirmed = await confirmModal(
       `Replace ${deps.relative(target)} with ${basename(newest.path)}? The current file is kept as a backup.`,
-      { modal: true },
       'Recover',
     );
-    if (answer !== 'Recover') return undefined;
+    if (!confirmed) return undefined;
   }
   try {
     const result = await recoverTarget(target, { force: args.force, extraPatterns });

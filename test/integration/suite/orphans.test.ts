@@ -125,6 +125,15 @@ suite('orphaned temp files in the workbench', () => {
     assert.ok(leftovers.includes('list.json.tmp.ccccdddd22'), 'other temps are left for sweep');
   });
 
+  test('recover without confirm asks first; a dialog the host cannot show leaves everything as it was', async () => {
+    const target = plant('scratch/ask.json', '{"cut": ', 1);
+    plant('scratch/ask.json.tmp.aaaabbbb33', '{"cut": false}\n', 10);
+    const result = await vscode.commands.executeCommand<RecoveryResult | undefined>('crashSafeState.recover', { target });
+    assert.equal(result, undefined);
+    assert.equal(readFileSync(target, 'utf8'), '{"cut": ');
+    assert.deepEqual(readdirSync(path.join(root, 'scratch')).sort(), ['ask.json', 'ask.json.tmp.aaaabbbb33']);
+  });
+
   test('a settings change takes effect: a user temp pattern is recognised after it is added', async () => {
     const exported = await api();
     plant('scratch/custom.json', '{}');

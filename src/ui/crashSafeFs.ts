@@ -1,0 +1,250 @@
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import * as vscode from 'vscode';
+import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/atomicWrite';
+import { errnoOf } from '../core/fs';
+import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../state/jsonFlavour';
+import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
+import { confirmModal } from './dialogs';
+import { Disposable } from './dispose';
+
+/** What a save of content that does not parse does: ask (default), refuse, or save without asking. */
+export type InvalidJsonPolicy = 'ask' | 'refuse' | 'save';
+
+/** `crashSafeState.crashSafeSave.*` settings. */
+export interface CrashSafeSaveSettings {
+  /** Auto-save after this many ms without edits; 0 turns it off. */
+  autoSaveDelayMs: number;
+  invalidJson: InvalidJsonPolicy;
+}
+
+export const DEFAULT_CRASH_SAFE_AUTO_SAVE_DELAY_MS = 1000;
+
+/** Reads the settings for a document; a `crashsafe:` URI is looked up as its file, so folder settings apply. */
+export function readCrashSafeSaveSettings(resource?: vscode.Uri): CrashSafeSaveSettings {
+  const scope = resource?.scheme === CRASH_SAFE_SCHEME ? vscode.Uri.file(resource.fsPath) : resource;
+  const config = vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
+  const delay = config.get<number>('crashSafeSave.autoSaveDelayMs', DEFAULT_CRASH_SAFE_AUTO_SAVE_DELAY_MS);
+  const policy = config.get<string>('crashSafeSave.invalidJson', 'ask');
+  return {
+    autoSaveDelayMs: Number.isFinite(delay) ? Math.max(0, delay) : DEFAULT_CRASH_SAFE_AUTO_SAVE_DELAY_MS,
+    invalidJson: policy === 'refuse' || policy === 'save' ? policy : 'ask',
+  };
+}
+
+/** The `crashsafe:` URI that edits a `file:` URI's file. */
+export function toCrashSafeUri(fileUri: vscode.Uri): vscode.Uri {
+  return fileUri.with({ scheme: CRASH_SAFE_SCHEME });
+}
+
+/** Counters for diagnostics and tests. */
+export interface CrashSafeFsStats {
+  /** Saves written through the atomic writer. */
+  atomicWrites: number;
+  /** Saves refused because the content did not parse. */
+  refusedInvalid: number;
+  /** The last refusal's message. */
+  lastRefusal: string | undefined;
+}
+
+export interface CrashSafeFsDeps {
+  durability: () => Durability;
+  log: vscode.LogOutputChannel;
+}
+
+function fileType(stats: Stats, isLink: boolean): vscode.FileType {
+  const base = stats.isDirectory() ? vscode.FileType.Directory : stats.isFile() ? vscode.FileType.File : vscode.FileType.Unknown;
+  return isLink ? base | vscode.FileType.SymbolicLink : base;
+}
+
+/** Node errors as the FileSystemErrors VS Code understands (not found, exists, permissions…). */
+function toFileSystemError(error: unknown, uri: vscode.Uri): Error {
+  if (error instanceof vscode.FileSystemError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  switch (errnoOf(error)) {
+    case 'ENOENT':
+      return vscode.FileSystemError.FileNotFound(uri);
+    case 'EEXIST':
+      return vscode.FileSystemError.FileExists(uri);
+    case 'EISDIR':
+      return vscode.FileSystemError.FileIsADirectory(uri);
+    case 'ENOTDIR':
+      return vscode.FileSystemError.FileNotADirectory(uri);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return vscode.FileSystemError.NoPermissions(message);
+    default:
+      return new vscode.FileSystemError(message);
+  }
+}
+
+/**
+ * The `crashsafe:` file system: reads, stats and lists go to the real file (`crashsafe:/a/b.json` is `/a/b.json`),
+ * and every save goes through the atomic writer (temp, fsync, rename, directory fsync) with the durability setting.
+ * Content that does not parse as the file's JSON flavour is never saved automatically; a manual save of it asks
+ * first (a modal; cancelling means "not saved").
+ */
+export class CrashSafeFileSystem extends Disposable implements vscode.FileSystemProvider {
+  private readonly changed = this._register(new vscode.EventEmitter<vscode.FileChangeEvent[]>());
+  readonly onDidChangeFile = this.changed.event;
+  /** URIs whose next save was started automatically (our auto-save, or VS Code's files.autoSave). */
+  private readonly automaticSaves = new Set<string>();
+  private readonly counters: CrashSafeFsStats = { atomicWrites: 0, refusedInvalid: 0, lastRefusal: undefined };
+
+  constructor(private readonly deps: CrashSafeFsDeps) {
+    super();
+    this._register(vscode.workspace.registerFileSystemProvider(CRASH_SAFE_SCHEME, this, { isCaseSensitive: true }));
+    this._register(
+      vscode.workspace.onWillSaveTextDocument((event) => {
+        if (event.document.uri.scheme !== CRASH_SAFE_SCHEME) return;
+        if (event.reason !== vscode.TextDocumentSaveReason.Manual) this.automaticSaves.add(event.document.uri.toString());
+      }),
+    );
+  }
+
+  get stats(): CrashSafeFsStats {
+    return { ...this.counters };
+  }
+
+  /** Marks the next save of `uri` as automatic (so invalid content is refused without asking); returns the undo. */
+  markAutomatic(uri: vscode.Uri): () => void {
+    const key = uri.toString();
+    this.automaticSaves.add(key);
+    return () => this.automaticSaves.delete(key);
+  }
+
+  watch(uri: vscode.Uri, options: { readonly recursive: boolean; readonly excludes: readonly string[] }): vscode.Disposable {
+    // VS Code watches open files: a file is watched through its folder, with its name as the pattern.
+    const pattern = options.recursive
+      ? new vscode.RelativePattern(vscode.Uri.file(uri.fsPath), '**')
+      : new vscode.RelativePattern(vscode.Uri.file(dirname(uri.fsPath)), basename(uri.fsPath));
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+    const forward = (type: vscode.FileChangeType) => (changed: vscode.Uri) => this.changed.fire([{ type, uri: toCrashSafeUri(changed) }]);
+    return vscode.Disposable.from(
+      watcher,
+      watcher.onDidChange(forward(vscode.FileChangeType.Changed)),
+      watcher.onDidCreate(forward(vscode.FileChangeType.Created)),
+      watcher.onDidDelete(forward(vscode.FileChangeType.Deleted)),
+    );
+  }
+
+  async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
+    try {
+      const link = await lstat(uri.fsPath);
+      const stats = link.isSymbolicLink() ? await stat(uri.fsPath) : link;
+      return { type: fileType(stats, link.isSymbolicLink()), ctime: stats.ctimeMs, mtime: stats.mtimeMs, size: stats.size };
+    } catch (error) {
+      throw toFileSystemError(error, uri);
+    }
+  }
+
+  async readDirectory(uri: vscode.Uri): Promise<[string, vscode.FileType][]> {
+    try {
+      const entries = await readdir(uri.fsPath, { withFileTypes: true });
+      return entries.map((entry) => [
+        entry.name,
+        entry.isDirectory() ? vscode.FileType.Directory : entry.isSymbolicLink() ? vscode.FileType.SymbolicLink : vscode.FileType.File,
+      ]);
+    } catch (error) {
+      throw toFileSystemError(error, uri);
+    }
+  }
+
+  async createDirectory(uri: vscode.Uri): Promise<void> {
+    try {
+      await mkdir(uri.fsPath);
+    } catch (error) {
+      throw toFileSystemError(error, uri);
+    }
+    this.changed.fire([{ type: vscode.FileChangeType.Created, uri }]);
+  }
+
+  async readFile(uri: vscode.Uri): Promise<Uint8Array> {
+    try {
+      return await readFile(uri.fsPath);
+    } catch (error) {
+      throw toFileSystemError(error, uri);
+    }
+  }
+
+  async writeFile(uri: vscode.Uri, content: Uint8Array, options: { readonly create: boolean; readonly overwrite: boolean }): Promise<void> {
+    const path = uri.fsPath;
+    const automatic = this.automaticSaves.delete(uri.toString());
+    let exists = true;
+    try {
+      if ((await stat(path)).isDirectory()) throw vscode.FileSystemError.FileIsADirectory(uri);
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT') throw toFileSystemError(error, uri);
+      exists = false;
+    }
+    if (!exists && !options.create) throw vscode.FileSystemError.FileNotFound(uri);
+    if (exists && !options.overwrite) throw vscode.FileSystemError.FileExists(uri);
+    if (isJsonFileName(path)) await this.checkJson(uri, Buffer.from(content).toString('utf8'), automatic);
+    try {
+      await writeFileAtomic(path, content, { durability: this.deps.durability() });
+    } catch (error) {
+      const code = error instanceof AtomicWriteError ? error.code : errnoOf(error);
+      this.deps.log.error(`Crash-safe save of ${path} failed; the file is unchanged: ${String(error)}`);
+      throw code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? vscode.FileSystemError.NoPermissions(error instanceof Error ? error.message : String(error))
+        : new vscode.FileSystemError(`${error instanceof Error ? error.message : String(error)}. The file is unchanged.`);
+    }
+    this.counters.atomicWrites += 1;
+    this.changed.fire([{ type: exists ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created, uri }]);
+  }
+
+  async delete(uri: vscode.Uri, options: { readonly recursive: boolean }): Promise<void> {
+    try {
+      await rm(uri.fsPath, { recursive: options.recursive });
+    } catch (error) {
+      throw toFileSystemError(error, uri);
+    }
+    this.changed.fire([{ type: vscode.FileChangeType.Deleted, uri }]);
+  }
+
+  async rename(oldUri: vscode.Uri, newUri: vscode.Uri, options: { readonly overwrite: boolean }): Promise<void> {
+    try {
+      if (!options.overwrite) {
+        const taken = await lstat(newUri.fsPath).then(
+          () => true,
+          () => false,
+        );
+        if (taken) throw vscode.FileSystemError.FileExists(newUri);
+      }
+      await rename(oldUri.fsPath, newUri.fsPath);
+    } catch (error) {
+      throw toFileSystemError(error, oldUri);
+    }
+    this.changed.fire([
+      { type: vscode.FileChangeType.Deleted, uri: oldUri },
+      { type: vscode.FileChangeType.Created, uri: newUri },
+    ]);
+  }
+
+  /** Refuses (throws) content that does not parse, unless a manual save is confirmed or the setting allows it. */
+  private async checkJson(uri: vscode.Uri, text: string, automatic: boolean): Promise<void> {
+    const problem = jsonTextProblem(text, jsonFlavourOf(uri.fsPath));
+    if (!problem) return;
+    const name = basename(uri.fsPath);
+    const what = `${name} is not valid ${jsonFlavourOf(uri.fsPath) === 'jsonc' ? 'JSON with comments' : 'JSON'} (${problem.message} at line ${problem.line}, column ${problem.column})`;
+    const policy = readCrashSafeSaveSettings(uri).invalidJson;
+    if (policy === 'save' && !automatic) return;
+    if (!automatic && policy === 'ask') {
+      const confirmed = await confirmModal(
+        `${what}. Save it anyway?`,
+        'Save Anyway',
+        'Programs that read this file may fail on it. The save is still atomic.',
+      );
+      if (confirmed) return;
+    }
+    this.counters.refusedInvalid += 1;
+    const message = automatic
+      ? `Not saved: ${what}. Invalid content is never saved automatically; fix it, or save by hand to be asked.`
+      : `Not saved: ${what}.`;
+    this.counters.lastRefusal = message;
+    this.deps.log.warn(message);
+    throw new vscode.FileSystemError(message);
+  }
+}
