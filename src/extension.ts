@@ -36,15 +36,6 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(new OrphansView(model, relative));
   const refreshStatusBar = () => statusBar.update(model.orphans, settings.showWhenClean, relative);
   context.subscriptions.push(model.onDidChange(refreshStatusBar));
-  context.subscriptions.push(
-    onDidChangeSettings(() => {
-      settings = readSettings();
-      model.applySettings(settings);
-      void tasks.applySettings();
-      refreshStatusBar();
-      model.scheduleRescan();
-    }),
-  );
   registerCommands(context, { model, log, settings: () => settings, relative });
   refreshStatusBar();
 
@@ -63,6 +54,16 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   const crashSafeAutoSave = new CrashSafeAutoSave(crashSafeFs, log);
   context.subscriptions.push(crashSafeAutoSave);
   registerCrashSafeSaveCommands(context, log);
+
+  context.subscriptions.push(
+    onDidChangeSettings(() => {
+      settings = readSettings();
+      model.applySettings(settings);
+      void tasks.applySettings();
+      refreshStatusBar();
+      model.scheduleRescan();
+    }),
+  );
 
   // The first scan runs after activation returns, so it never delays the window.
   const startupOffers: string[] = [];

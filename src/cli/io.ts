@@ -3,7 +3,7 @@ import type { Durability } from '../core/atomicWrite';
 /** The streams and working directory a CLI verb uses; tests pass their own. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
   stdin: AsyncIterable<Buffer | string>;
   cwd: string;
 }
@@ -42,4 +42,24 @@ export async function readAll(stream: AsyncIterable<Buffer | string>): Promise<B
 /** Prints a value as pretty JSON with a trailing newline, the same shape every `--json` flag uses. */
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A "N files scanned…" line on an interactive stderr, redrawn at most every 200 ms; `clear` erases it. */
+export function walkProgress(io: CliIo, verb: string): { update(files: number): void; clear(): void } {
+  if (!io.stderr.isTTY) return { update: () => undefined, clear: () => undefined };
+  let drawnAt = 0;
+  let shown = false;
+  return {
+    update(files) {
+      const now = Date.now();
+      if (now - drawnAt < 200) return;
+      drawnAt = now;
+      shown = true;
+      io.stderr.write(`\r\x1b[Kcrash-safe ${verb}: ${files.toLocaleString('en')} files scanned…`);
+    },
+    clear() {
+      if (shown) io.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileCustomPatterns, formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError, type Verb } from './io';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError, type Verb, walkProgress } from './io';
 
 /** Options shared by `scan` and `sweep`. */
 export const WALK_OPTIONS = {
@@ -84,6 +84,7 @@ export const scanVerb: Verb = {
     let found = 0;
     let bytes = 0;
     let visited = 0;
+    const progress = walkProgress(io, 'scan');
     for await (const orphan of walkOrphans(roots, {
       exclude: values.exclude,
       skipNodeModules: values['skip-node-modules'],
@@ -91,13 +92,16 @@ export const scanVerb: Verb = {
       onError: reportScanError(io, 'scan'),
       onProgress: (files) => {
         visited = files;
+        progress.update(files);
       },
     })) {
       found += 1;
       bytes += orphan.size;
+      progress.clear();
       if (output) output.add(orphan);
       else io.stdout.write(`${describeOrphan(orphan)}\n`);
     }
+    progress.clear();
     if (output) output.end();
     else io.stdout.write(`${found} orphaned temp file${found === 1 ? '' : 's'} (${bytes} bytes) among ${visited} files.\n`);
     return EXIT_OK;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type Orphan, sweepOrphans, walkOrphans } from '../core/orphans';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb, walkProgress } from './io';
 import { checkPatterns, RootError, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
 
 const DEFAULT_OLDER_THAN_MINUTES = 10;
@@ -40,14 +40,17 @@ export const sweepVerb: Verb = {
       return EXIT_FAILURE;
     }
     const orphans: Orphan[] = [];
+    const progress = walkProgress(io, 'sweep');
     for await (const orphan of walkOrphans(roots, {
       exclude: values.exclude,
       skipNodeModules: values['skip-node-modules'],
       extraPatterns,
       onError: reportScanError(io, 'sweep'),
+      onProgress: (files) => progress.update(files),
     })) {
       orphans.push(orphan);
     }
+    progress.clear();
     const result = await sweepOrphans(orphans, {
       olderThanMs,
       dryRun: values['dry-run'],
