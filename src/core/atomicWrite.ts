@@ -70,7 +70,7 @@ interface ResolvedTarget {
   existing: { mode: number; uid: number; gid: number } | undefined;
 }
 
-async function resolveTarget(target: string, fs: FsLike, createParents: boolean): Promise<ResolvedTarget> {
+async function resolveTarget(target: string, fs: FsLike, createParents: boolean, durable: boolean): Promise<ResolvedTarget> {
   let realPath = target;
   let existingStats: Awaited<ReturnType<FsLike['stat']>> | undefined;
   try {
@@ -86,15 +86,15 @@ async function resolveTarget(target: string, fs: FsLike, createParents: boolean)
   if (existingStats && !existingStats.isFile()) {
     throw new AtomicWriteError(target, 'resolve', 'EINVAL', new Error('the target is not a regular file'));
   }
-  if (!existingStats) await ensureParent(target, fs, createParents);
+  if (!existingStats) await ensureParent(target, fs, createParents, durable);
   return {
     realPath,
     existing: existingStats && { mode: existingStats.mode & 0o7777, uid: existingStats.uid, gid: existingStats.gid },
   };
 }
 
-/** Checks the parent exists; with createParents, makes it and fsyncs each new directory's parent. */
-async function ensureParent(target: string, fs: FsLike, createParents: boolean): Promise<void> {
+/** Checks the parent exists; with createParents, makes it and (when durable) fsyncs each new directory's parent. */
+async function ensureParent(target: string, fs: FsLike, createParents: boolean, durable: boolean): Promise<void> {
   const missing: string[] = [];
   for (let dir = dirname(target); ; dir = dirname(dir)) {
     try {
@@ -120,7 +120,7 @@ async function ensureParent(target: string, fs: FsLike, createParents: boolean):
   }
   await attempt(target, 'mkdir', () => fs.mkdir(dirname(target), { recursive: true }));
   // New directory entries are only durable once each parent directory is fsynced.
-  if (FSYNC_DIRECTORIES) {
+  if (durable && FSYNC_DIRECTORIES) {
     for (const dir of missing.reverse()) await attempt(target, 'fsync-dir', () => fs.fsyncDir(dirname(dir)));
   }
 }
@@ -202,7 +202,7 @@ async function writeOnce(
   const optimisticOpen = openTemp(fs, tempPath);
   let resolved: ResolvedTarget;
   try {
-    resolved = await resolveTarget(target, fs, options.createParents ?? false);
+    resolved = await resolveTarget(target, fs, options.createParents ?? false, durable);
   } catch (error) {
     await discardTemp(fs, tempPath, await optimisticOpen);
     throw error;

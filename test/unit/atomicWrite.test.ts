@@ -152,6 +152,8 @@ suite('writeFileAtomic', () => {
     await writeFileAtomic(target, NEW, { fs, durability: 'fast' });
     assert.equal(readFileSync(target, 'utf8'), NEW);
     assert.ok(!fs.calls.includes('sync') && !fs.calls.includes('fsyncDir'));
+    await writeFileAtomic(join(dir, 'new', 'folders', 'x.json'), NEW, { fs, durability: 'fast', createParents: true });
+    assert.ok(!fs.calls.includes('fsyncDir'), 'new parent folders are not fsynced in fast mode either');
   });
 
   suite('real file system', () => {
