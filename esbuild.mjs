@@ -28,24 +28,30 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
 ];
-// The integration suite runs inside the extension host: the runner (index.ts) and each *.test.ts become their own
-// bundle under out/integration, which the runner finds and adds to mocha. mocha and vscode stay external, so the host
-// loads them from node_modules and itself. out/integration is emptied first so a deleted test cannot linger.
+// The integration suite runs inside the extension host, in two passes: suite/ (a trusted workspace) and untrusted/
+// (workspace trust on, Restricted Mode). In each, the runner (index.ts) and each *.test.ts become their own bundle
+// under the pass's out folder, which the runner finds and adds to mocha. mocha and vscode stay external, so the host
+// loads them from node_modules and itself. Out folders are emptied first so a deleted test cannot linger.
+const integrationPasses = [
+  { suiteDir: 'test/integration/suite', outdir: 'out/integration' },
+  { suiteDir: 'test/integration/untrusted', outdir: 'out/integration-untrusted' },
+];
 if (!production) {
-  const suiteDir = 'test/integration/suite';
-  const testEntries = existsSync(suiteDir)
-    ? readdirSync(suiteDir, { recursive: true, encoding: 'utf8' })
-        .filter((name) => name.endsWith('.test.ts'))
-        .map((name) => join(suiteDir, name))
-    : [];
-  if (!watch) rmSync('out/integration', { recursive: true, force: true });
-  builds.push({
-    ...shared,
-    entryPoints: [join(suiteDir, 'index.ts'), ...testEntries],
-    outbase: suiteDir,
-    outdir: 'out/integration',
-    external: ['vscode', 'mocha'],
-  });
+  for (const { suiteDir, outdir } of integrationPasses) {
+    const testEntries = existsSync(suiteDir)
+      ? readdirSync(suiteDir, { recursive: true, encoding: 'utf8' })
+          .filter((name) => name.endsWith('.test.ts'))
+          .map((name) => join(suiteDir, name))
+      : [];
+    if (!watch) rmSync(outdir, { recursive: true, force: true });
+    builds.push({
+      ...shared,
+      entryPoints: [join(suiteDir, 'index.ts'), ...testEntries],
+      outbase: suiteDir,
+      outdir,
+      external: ['vscode', 'mocha'],
+    });
+  }
 }
 
 async function main() {

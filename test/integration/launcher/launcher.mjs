@@ -3,7 +3,8 @@
 // the extension host's output (mocha's included) to stdout and exits with the tests' exit code.
 //
 // Environment: CS_HOST_TIMEOUT_MS (default 1 200 000) fails a hung host; CS_HOST_VERBOSE=1 also prints
-// code-server's and the page's own output (otherwise shown only when the run fails).
+// code-server's and the page's own output (otherwise shown only when the run fails); CS_HOST_WORKSPACE_TRUST=1
+// keeps workspace trust on (runTests always passes --disable-workspace-trust, which this launcher then overrides).
 import { appendFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
@@ -13,6 +14,7 @@ import { ensureHost } from '../../../scripts/host/ensureHost.mjs';
 const EXIT_HOST_FAILED = 2;
 const timeoutMs = Number(process.env.CS_HOST_TIMEOUT_MS ?? 20 * 60_000);
 const verbose = process.env.CS_HOST_VERBOSE === '1';
+const workspaceTrust = process.env.CS_HOST_WORKSPACE_TRUST === '1';
 const say = (line) => process.stderr.write(`[code-host] ${line}\n`);
 
 /** Value flags VS Code accepts as `--flag=value` or `--flag value`; every other flag is a switch. */
@@ -93,10 +95,14 @@ async function main() {
   const started = Date.now();
   const server = await startCodeServer({
     paths,
+    disableWorkspaceTrust: !workspaceTrust,
     onOutput: (chunk) => (verbose ? process.stderr.write(chunk) : serverTail.add(chunk)),
   });
   cleanups.push(() => server.stop());
-  say(`code-server ${server.baseUrl} (pid ${server.pid}) ready in ${Date.now() - started} ms`);
+  say(
+    `code-server ${server.baseUrl} (pid ${server.pid}) ready in ${Date.now() - started} ms` +
+      (workspaceTrust ? ' (workspace trust on)' : ''),
+  );
 
   const { chromium } = await import('playwright-core');
   let browser;

@@ -7,10 +7,18 @@ import { HOST_OUTPUT_MARK, integrationEnvironment } from './environment';
 
 
 /** Runs every integration test file in the host; rejects when any fails, so the host exits non-zero. */
-export async function run(): Promise<void> {
+export function run(): Promise<void> {
+  return runTestsIn(__dirname);
+}
+
+/**
+ * Runs every bundled *.test.js under `dir` (recursively) with mocha and writes the counts to CS_RESULTS_FILE;
+ * rejects when any test fails. Each pass's index bundle (suite/, untrusted/) calls it with its own folder.
+ */
+export async function runTestsIn(dir: string): Promise<void> {
   const { resultsFile } = integrationEnvironment();
-  const files = testFiles(__dirname);
-  if (files.length === 0) throw new Error(`no *.test.js files beside ${__filename}`);
+  const files = testFiles(dir);
+  if (files.length === 0) throw new Error(`no *.test.js files in ${dir}`);
   const mocha = new Mocha({ ui: 'tdd', reporter: 'spec', color: false, timeout: 30_000, slow: 2_000 });
   for (const file of files) mocha.addFile(file);
   const restoreReporter = markReporterOutput();

@@ -151,11 +151,4 @@ suite('orphaned temp files in the workbench', () => {
       await config().update('tempPatterns', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
-
-  test('in an untrusted workspace sweep and recover refuse', async function () {
-    // The host runs with --disable-workspace-trust, so it cannot express an untrusted workspace.
-    if (vscode.workspace.isTrusted) this.skip();
-    const result = await vscode.commands.executeCommand('crashSafeState.sweep', { paths: [] });
-    assert.equal(result, undefined);
-  });
 });
