@@ -10,7 +10,7 @@ import { OrphanModel } from './ui/orphanModel';
 import { OrphansView } from './ui/orphansView';
 import { onDidChangeSettings, readSettings } from './ui/settings';
 import { registerSnapshotCommands, SettingsSnapshotService } from './ui/snapshots';
-import { offerRecovery } from './ui/startupCheck';
+import { offerRecovery, type StartupOffer } from './ui/startupCheck';
 import { OrphanStatusBar } from './ui/statusBar';
 import { registerTaskCommands } from './ui/tasksCommands';
 import { flushAllTaskModels, TasksModel } from './ui/tasksModel';
@@ -66,13 +66,13 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   );
 
   // The first scan runs after activation returns, so it never delays the window.
-  const startupOffers: string[] = [];
+  let startupOffer: StartupOffer = { targets: [], actions: [] };
   setTimeout(() => {
     void tasks.start();
     snapshots.start();
     model.rescan().then(
       (orphans) => {
-        if (settings.startupCheck) startupOffers.push(...offerRecovery(orphans, relative));
+        if (settings.startupCheck) startupOffer = offerRecovery(orphans, relative);
       },
       (error: unknown) => log.error(`Initial scan failed: ${String(error)}`),
     );
@@ -88,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     activationMs,
     diagnostics: {
       statusBarText: () => statusBar.text,
-      startupOffers: () => startupOffers,
+      startupOffer: () => startupOffer,
       tasks: () => ({
         state: structuredClone(tasks.state),
         tasks: structuredClone(tasks.tasks),

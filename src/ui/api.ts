@@ -42,8 +42,8 @@ export interface CrashSafeStateApi {
   /** Read-only views of what the UI shows, for diagnostics and integration tests. */
   readonly diagnostics: {
     statusBarText(): string;
-    /** Targets the startup check offered to recover. */
-    startupOffers(): readonly string[];
+    /** What the startup check offered: broken targets, and the notification's actions. */
+    startupOffer(): { readonly targets: readonly string[]; readonly actions: readonly string[] };
     /** The Tasks view. */
     tasks(): TasksDiagnostics;
     /** Automatic settings snapshots taken or skipped. */

@@ -11,20 +11,31 @@ export function brokenTargetsWithValidTemp(orphans: readonly Orphan[]): string[]
   return [...new Set(targets)];
 }
 
-/** Offers "Recover" and "Show" for the broken targets the first scan found; returns those targets. */
-export function offerRecovery(orphans: readonly Orphan[], relative: (path: string) => string): string[] {
-  const broken = brokenTargetsWithValidTemp(orphans);
-  if (broken.length > 0) void askToRecover(broken, relative);
-  return broken;
+/** What the startup check offered: the broken targets and the notification's actions. */
+export interface StartupOffer {
+  targets: string[];
+  actions: string[];
 }
 
-async function askToRecover(broken: string[], relative: (path: string) => string): Promise<void> {
+/**
+ * Offers "Recover" and "Show" for the broken targets the first scan found. In Restricted Mode only "Show":
+ * recovering replaces files, which needs trust.
+ */
+export function offerRecovery(orphans: readonly Orphan[], relative: (path: string) => string): StartupOffer {
+  const targets = brokenTargetsWithValidTemp(orphans);
+  const actions = vscode.workspace.isTrusted ? ['Recover', 'Show'] : ['Show'];
+  if (targets.length > 0) void askToRecover(targets, actions, relative);
+  return { targets, actions: targets.length > 0 ? actions : [] };
+}
+
+async function askToRecover(broken: string[], actions: string[], relative: (path: string) => string): Promise<void> {
   const first = broken[0]!;
+  const trustHint = vscode.workspace.isTrusted ? '' : ' Trust the workspace to recover it.';
   const message =
-    broken.length === 1
+    (broken.length === 1
       ? `${relative(first)} has no valid content, but a valid temp file of it exists.`
-      : `${broken.length} files have no valid content, but valid temp files of them exist (first: ${basename(first)}).`;
-  const action = await vscode.window.showWarningMessage(message, 'Recover', 'Show');
+      : `${broken.length} files have no valid content, but valid temp files of them exist (first: ${basename(first)}).`) + trustHint;
+  const action = await vscode.window.showWarningMessage(message, ...actions);
   if (action === 'Recover') await vscode.commands.executeCommand(CommandId.Recover, broken.length === 1 ? { target: first } : undefined);
   if (action === 'Show') await vscode.commands.executeCommand(CommandId.ShowOrphans);
 }

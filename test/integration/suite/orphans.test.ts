@@ -77,7 +77,8 @@ suite('orphaned temp files in the workbench', () => {
   test('the startup check offered to recover the corrupt seeded target', async () => {
     const exported = await api();
     const broken = path.join(root, 'broken', 'config.json');
-    await waitFor('the startup offer', () => exported.diagnostics.startupOffers().includes(broken));
+    await waitFor('the startup offer', () => exported.diagnostics.startupOffer().targets.includes(broken));
+    assert.deepEqual(exported.diagnostics.startupOffer().actions, ['Recover', 'Show']);
   });
 
   test('the status bar counts the seeded workspace and follows files changing on disk', async () => {

@@ -55,6 +55,16 @@ suite('in an untrusted workspace (Restricted Mode)', () => {
     await vscode.commands.executeCommand('crashSafeState.showOrphans');
   });
 
+  test('the startup check points at the corrupt target but offers only Show, since recovering needs trust', async () => {
+    const exported = await api();
+    const deadline = Date.now() + 10_000;
+    while (!exported.diagnostics.startupOffer().targets.includes(target)) {
+      if (Date.now() > deadline) assert.fail(`no startup offer for ${target}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(exported.diagnostics.startupOffer().actions, ['Show']);
+  });
+
   test('sweep refuses and leaves every file as it was', async () => {
     const exported = await api();
     // The seeded orphan is a valid copy of a corrupt target, which even a trusted sweep keeps; this one it would remove.
