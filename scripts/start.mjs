@@ -2,18 +2,16 @@
 // With `code` on PATH it launches VS Code desktop; otherwise it serves the workbench with code-server on
 // 127.0.0.1 and prints the URL to open. Usage: npm start [-- WORKSPACE]
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareDemoWorkspace } from './demoWorkspace.mjs';
+import { ensureDependencies } from './ensureDependencies.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
 const onPath = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 
-if (!existsSync(join(root, 'node_modules', '.package-lock.json')) && run('npm', ['install', '--no-audit', '--no-fund']) !== 0) {
-  process.exit(1);
-}
+if (!ensureDependencies(root)) process.exit(1);
 if (run(process.execPath, ['esbuild.mjs']) !== 0) process.exit(1);
 const workspace = process.argv[2] ? resolve(process.argv[2]) : prepareDemoWorkspace();
 

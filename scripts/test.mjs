@@ -2,10 +2,11 @@
 // (unit, crash, consistency model, integration in a real extension host) and sums their counts.
 // Usage: node scripts/test.mjs [--only unit,crash,consistency,integration] [--crash-iterations N]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureDependencies } from './ensureDependencies.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -82,20 +83,10 @@ function addResults(tier, resultsFile, status) {
   }
 }
 
-function ensureDependencies() {
-  const installed = join(root, 'node_modules/.package-lock.json');
-  const lock = join(root, 'package-lock.json');
-  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  // `npm install` rather than `npm ci`: npm 11's ci rejects this lock for lacking other platforms' optional
-  // packages (Biome's), though install honours the same pinned versions.
-  console.log('=== installing npm dependencies (npm install)');
-  if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) {
-    console.log('*** npm install failed');
-    process.exit(1);
-  }
+if (!ensureDependencies(root)) {
+  console.log('*** npm install failed');
+  process.exit(1);
 }
-
-ensureDependencies();
 const built = check('build', process.execPath, ['esbuild.mjs']);
 if (!only) {
   check('lint', process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'check', '.']);

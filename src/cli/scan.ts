@@ -22,24 +22,25 @@ export function checkPatterns(patterns: string[]): string[] {
   return patterns;
 }
 
-/** Absolute roots (default: the working directory), each checked to be a readable folder. */
-export async function resolveRootsArg(positionals: string[], io: CliIo): Promise<string[]> {
+/**
+ * Absolute roots (default: the working directory), each checked to be a readable folder.
+ * A root that does not exist or is not a folder is reported on stderr, and the result is undefined (exit 1).
+ */
+export async function resolveRootsArg(positionals: string[], io: CliIo, verb: string): Promise<string[] | undefined> {
   const roots = (positionals.length > 0 ? positionals : ['.']).map((root) => resolve(io.cwd, root));
   for (const root of roots) {
-    let isFolder: boolean;
+    let problem: string | undefined;
     try {
-      isFolder = (await stat(root)).isDirectory();
+      if (!(await stat(root)).isDirectory()) problem = 'it is not a folder';
     } catch (error) {
-      throw new RootError(`cannot scan ${root}: ${error instanceof Error ? error.message : String(error)}`);
+      problem = error instanceof Error ? error.message : String(error);
     }
-    if (!isFolder) throw new RootError(`cannot scan ${root}: it is not a folder`);
+    if (problem) {
+      io.stderr.write(`crash-safe ${verb}: cannot scan ${root}: ${problem}\n`);
+      return undefined;
+    }
   }
   return roots;
-}
-
-/** A root that does not exist or is not a folder: exit 1 with the cause. */
-export class RootError extends Error {
-  override readonly name = 'RootError';
 }
 
 /** One human-readable line per orphan. */
@@ -72,14 +73,8 @@ export const scanVerb: Verb = {
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: WALK_OPTIONS });
     const extraPatterns = checkPatterns(values.pattern);
-    let roots: string[];
-    try {
-      roots = await resolveRootsArg(positionals, io);
-    } catch (error) {
-      if (!(error instanceof RootError)) throw error;
-      io.stderr.write(`crash-safe scan: ${error.message}\n`);
-      return EXIT_FAILURE;
-    }
+    const roots = await resolveRootsArg(positionals, io, 'scan');
+    if (!roots) return EXIT_FAILURE;
     const output = values.json ? new JsonArrayWriter(io) : undefined;
     let found = 0;
     let bytes = 0;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type Orphan, sweepOrphans, walkOrphans } from '../core/orphans';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb, walkProgress } from './io';
-import { checkPatterns, RootError, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
+import { checkPatterns, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
 
 const DEFAULT_OLDER_THAN_MINUTES = 10;
 
@@ -31,14 +31,8 @@ export const sweepVerb: Verb = {
     });
     const olderThanMs = parseMinutes(values['older-than']) * 60_000;
     const extraPatterns = checkPatterns(values.pattern);
-    let roots: string[];
-    try {
-      roots = await resolveRootsArg(positionals, io);
-    } catch (error) {
-      if (!(error instanceof RootError)) throw error;
-      io.stderr.write(`crash-safe sweep: ${error.message}\n`);
-      return EXIT_FAILURE;
-    }
+    const roots = await resolveRootsArg(positionals, io, 'sweep');
+    if (!roots) return EXIT_FAILURE;
     const orphans: Orphan[] = [];
     const progress = walkProgress(io, 'sweep');
     for await (const orphan of walkOrphans(roots, {

@@ -3,11 +3,11 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import * as esbuild from 'esbuild';
 import { lockPathFor } from '../../src/core/lockedUpdate';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';
+import { bundleChild } from '../support/bundleChild';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -75,16 +75,7 @@ suite('crash: SIGKILL during task updates', () => {
     const entry = join(workspace, 'writer.ts');
     writer = join(workspace, 'writer.cjs');
     writeFileSync(entry, WRITER_SOURCE(join(root, 'src', 'state', 'tasksStore.ts')));
-    await esbuild.build({
-      entryPoints: [entry],
-      outfile: writer,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'error',
-      mainFields: ['module', 'main'],
-    });
+    await bundleChild(entry, writer);
   });
   teardown(() => rmSync(workspace, { recursive: true, force: true }));
 

@@ -3,11 +3,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import * as esbuild from 'esbuild';
 import { lockPathFor } from '../../src/core/lockedUpdate';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { tasksPathFor } from '../../src/state/tasksStore';
+import { bundleChild } from '../support/bundleChild';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -100,16 +100,7 @@ suite('several processes: tasks add at once', () => {
          (error) => { process.stderr.write(String(error)); process.exitCode = 1; },
        );`,
     );
-    await esbuild.build({
-      entryPoints: [childEntry],
-      outfile: childBundle,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'error',
-      mainFields: ['module', 'main'],
-    });
+    await bundleChild(childEntry, childBundle);
     const path = tasksPathFor(workspace);
     const started = performance.now();
     const results = await Promise.all(

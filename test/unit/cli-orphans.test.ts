@@ -3,24 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliIo } from '../../src/cli/io';
-import { runCli } from '../../src/cli/main';
+import { runCliCaptured } from '../support/cliRun';
 
 const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
 
-/** Runs the CLI in-process with captured output. */
-async function run(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: (async function* () {})(),
-    cwd,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], cwd: string) => runCliCaptured(argv, cwd);
 
 suite('CLI: scan, sweep, recover', () => {
   let root: string;

@@ -2,28 +2,10 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CliIo } from '../../src/cli/io';
-import { runCli } from '../../src/cli/main';
 import { tasksPathFor } from '../../src/state/tasksStore';
+import { runCliCaptured } from '../support/cliRun';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(cwd: string, ...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    stdin: (async function* () {})(),
-    cwd,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (cwd: string, ...argv: string[]) => runCliCaptured(argv, cwd);
 
 suite('cli: crash-safe tasks', () => {
   let workspace: string;
