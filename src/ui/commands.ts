@@ -73,7 +73,7 @@ async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise<SweepR
     const wanted = new Set(args.paths);
     chosen = orphans.filter((orphan) => wanted.has(orphan.path));
   } else {
-    const stale = orphans.filter((orphan) => orphan.ageMs >= olderThanMinutes * 60_000);
+    const stale = model.stale(orphans, olderThanMinutes);
     if (stale.length === 0) {
       void vscode.window.showInformationMessage(`No orphaned temp files older than ${olderThanMinutes} minutes.`);
       return { removed: [], kept: [], failed: [] };

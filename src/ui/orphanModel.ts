@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { type Orphan, scanOrphans } from '../core/orphans';
+import { SingleFlight } from '../core/singleFlight';
 import { Disposable } from './dispose';
 import type { ExtensionSettings } from './settings';
 
@@ -12,8 +13,7 @@ export class OrphanModel extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<readonly Orphan[]>());
   readonly onDidChange = this.changed.event;
   private current: readonly Orphan[] = [];
-  private scanning: Promise<readonly Orphan[]> | undefined;
-  private rescanRequested = false;
+  private readonly scans = new SingleFlight(() => this.scanOnce());
   private debounce: ReturnType<typeof setTimeout> | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
   private everythingWatcher: vscode.Disposable | undefined;
@@ -38,10 +38,9 @@ export class OrphanModel extends Disposable {
     return this.current;
   }
 
-  /** Orphans old enough to be swept under the current settings. */
-  stale(orphans: readonly Orphan[] = this.current): Orphan[] {
-    const minimumAgeMs = this.settings.orphanAgeMinutes * 60_000;
-    return orphans.filter((orphan) => orphan.ageMs >= minimumAgeMs);
+  /** Orphans at least `olderThanMinutes` old (default: the orphanAgeMinutes setting), so a sweep may take them. */
+  stale(orphans: readonly Orphan[] = this.current, olderThanMinutes = this.settings.orphanAgeMinutes): Orphan[] {
+    return orphans.filter((orphan) => orphan.ageMs >= olderThanMinutes * 60_000);
   }
 
   get roots(): string[] {
@@ -60,18 +59,7 @@ export class OrphanModel extends Disposable {
 
   /** Scans every folder of the workspace; concurrent requests share one scan and queue at most one more. */
   rescan(): Promise<readonly Orphan[]> {
-    if (this.scanning) {
-      this.rescanRequested = true;
-      return this.scanning;
-    }
-    this.scanning = this.scanOnce().finally(() => {
-      this.scanning = undefined;
-      if (this.rescanRequested) {
-        this.rescanRequested = false;
-        void this.rescan();
-      }
-    });
-    return this.scanning;
+    return this.scans.run();
   }
 
   private async scanOnce(): Promise<readonly Orphan[]> {

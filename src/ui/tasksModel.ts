@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { Durability } from '../core/atomicWrite';
+import { SingleFlight } from '../core/singleFlight';
 import { type TaskEdit, TaskEditQueue, type TaskSaveOutcome, withTaskEdits } from '../state/taskEdits';
 import { TASKS_FORMAT_VERSION, type Task, type TasksDocument } from '../state/tasksSchema';
 import {
@@ -95,8 +96,7 @@ export class TasksModel extends Disposable {
   private currentState: TasksState = initialState();
   private disk: TasksDocument = emptyDocument();
   private target: Target | undefined;
-  private reloading: Promise<void> | undefined;
-  private reloadAgain = false;
+  private readonly reloads = new SingleFlight(() => this.readOnce());
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   private counters = { saves: 0, reloads: 0 };
   private retargeting: Promise<void> = Promise.resolve();
@@ -147,18 +147,7 @@ export class TasksModel extends Disposable {
 
   /** Reads the file again (serialised: overlapping requests share one read and queue at most one more). */
   reload(): Promise<void> {
-    if (this.reloading) {
-      this.reloadAgain = true;
-      return this.reloading;
-    }
-    this.reloading = this.readOnce().finally(() => {
-      this.reloading = undefined;
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload();
-      }
-    });
-    return this.reloading;
+    return this.reloads.run();
   }
 
   /** Adds a task at the end; it is saved within the save delay. */
