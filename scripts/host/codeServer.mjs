@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { withoutNpmVariables } from './childEnv.mjs';
 import { hostPaths } from './ensureHost.mjs';
 
 export const HOST = '127.0.0.1';
@@ -140,9 +141,9 @@ function encodePath(path) {
 
 function serverEnv(env, dirs) {
   const clean = {};
-  for (const [key, value] of Object.entries(env)) {
+  for (const [key, value] of Object.entries(withoutNpmVariables(env))) {
     // Variables of an enclosing VS Code (its terminal or its own test run) would confuse this server.
-    if (value === undefined || key.startsWith('VSCODE_') || key === 'ELECTRON_RUN_AS_NODE') continue;
+    if (key.startsWith('VSCODE_') || key === 'ELECTRON_RUN_AS_NODE') continue;
     clean[key] = value;
   }
   return { ...clean, XDG_CONFIG_HOME: dirs.config, XDG_DATA_HOME: dirs.data, TMPDIR: dirs.tmp };

@@ -17,4 +17,9 @@ export const CHROMIUM_PATH: string;
 export function defaultHostCacheDir(): string;
 export function hostPaths(cacheDir?: string): HostPaths;
 /** Installs whatever is missing and returns the paths; `log` receives one line per step. */
-export function ensureHost(options?: { cacheDir?: string; log?: (line: string) => void }): Promise<HostPaths>;
+/** `aptPackages: false` skips the Debian package check (tests that must not run apt-get). */
+export function ensureHost(options?: {
+  cacheDir?: string;
+  log?: (line: string) => void;
+  aptPackages?: boolean;
+}): Promise<HostPaths>;

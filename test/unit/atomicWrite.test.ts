@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/atomicWrite';
@@ -226,14 +226,20 @@ suite('writeFileAtomic', () => {
     });
 
     test('a read-only directory fails with EACCES and leaves the target as it was', () => {
-      // Root ignores directory permissions, so the write runs as an unprivileged user in a child.
-      const cli = join(repoRoot, 'dist', 'cli.js');
+      // Root ignores directory permissions, so the write runs as an unprivileged user in a child. That user may
+      // not be able to read the checkout (a clone under a 0700 folder), so it runs a copy of the bundled CLI.
+      const cliDir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+      chmodSync(cliDir, 0o755);
+      const cli = join(cliDir, 'cli.js');
+      copyFileSync(join(repoRoot, 'dist', 'cli.js'), cli);
+      chmodSync(cli, 0o644);
       chmodSync(dir, 0o555);
       chmodSync(target, 0o666);
       const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
       const result = spawnSync(process.execPath, [cli, 'write', target], { input: NEW, encoding: 'utf8', ...asNobody });
       assert.equal(result.status, 1, result.stderr);
       assert.match(result.stderr, /state\.json: open failed with EACCES/);
+      rmSync(cliDir, { recursive: true, force: true });
       assert.equal(readFileSync(target, 'utf8'), OLD);
       assert.deepEqual(leftovers(dir), []);
     });

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
@@ -74,6 +75,59 @@ suite('integration host harness', () => {
     }
   });
 
+  test('nested npm and node processes get none of the enclosing npm run\'s variables', async () => {
+    const { withoutNpmVariables } = await import('../../scripts/host/childEnv.mjs');
+    const clean = withoutNpmVariables({
+      PATH: '/bin',
+      HOME: '/root',
+      npm_config_user_agent: 'npm/11.19.1 node/v20.20.2 linux x64',
+      NPM_CONFIG_CACHE: '/c',
+      npm_lifecycle_event: 'test',
+      npm_package_name: 'crash-safe-state',
+      INIT_CWD: '/repo',
+    });
+    assert.deepEqual(clean, { PATH: '/bin', HOME: '/root' });
+  });
+
+  test('the host installer started by `npm run` hands npm install a clean environment', async function () {
+    this.timeout(60_000);
+    // A stand-in npm, first on PATH only inside the installer, records the environment of each install.
+    const stubBin = path.join(scratch, 'stub-bin');
+    const records = path.join(scratch, 'records');
+    mkdirSync(stubBin);
+    mkdirSync(records);
+    writeFileSync(path.join(stubBin, 'npm'), `#!/bin/sh
+env > "${records}/$(date +%s%N).env"
+`);
+    chmodSync(path.join(stubBin, 'npm'), 0o755);
+    const cacheDir = path.join(scratch, 'cache');
+    const ensureHostUrl = new URL(`file://${path.join(root, 'scripts/host/ensureHost.mjs')}`).href;
+    writeFileSync(
+      path.join(scratch, 'driver.mjs'),
+      `process.env.PATH = ${JSON.stringify(stubBin)} + ':' + process.env.PATH;
+const { ensureHost } = await import(${JSON.stringify(ensureHostUrl)});
+await ensureHost({ cacheDir: ${JSON.stringify(cacheDir)}, aptPackages: false, log: () => {} }).catch((e) => console.log(e.message));
+`,
+    );
+    writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ scripts: { host: 'node driver.mjs' } }));
+    const result = spawnSync('npm', ['run', '--silent', 'host'], { cwd: scratch, encoding: 'utf8' });
+    assert.match(result.stdout, /code-server installed but .* is missing/, result.stderr);
+
+    const installs = readdirSync(records)
+      .sort()
+      .map((name) => new Map(readFileSync(path.join(records, name), 'utf8').split('\n').map(splitVariable)));
+    assert.equal(installs.length, 2, 'Node 24, then code-server');
+    for (const env of installs) {
+      const leaked = [...env.keys()].filter((key) => /^npm_/i.test(key) && key !== 'npm_config_nodedir');
+      assert.deepEqual(leaked, []);
+      assert.equal(env.has('INIT_CWD'), false);
+    }
+    const { hostPaths } = await import('../../scripts/host/ensureHost.mjs');
+    const codeServerInstall = installs[1];
+    assert.equal(codeServerInstall.get('npm_config_nodedir'), hostPaths(cacheDir).nodeDir);
+    assert.ok(codeServerInstall.get('PATH')?.startsWith(`${hostPaths(cacheDir).nodeBinDir}:`));
+  });
+
   test('code-server starts healthy and stops with its whole process group', async function () {
     this.timeout(90_000);
     const { hostPaths } = await import('../../scripts/host/ensureHost.mjs');
@@ -90,3 +144,8 @@ suite('integration host harness', () => {
     await assert.rejects(fetch(`${server.baseUrl}/healthz`));
   });
 });
+
+function splitVariable(line: string): [string, string] {
+  const equals = line.indexOf('=');
+  return [line.slice(0, equals), line.slice(equals + 1)];
+}

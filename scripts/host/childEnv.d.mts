@@ -1,0 +1,1 @@
+export function withoutNpmVariables(env?: NodeJS.ProcessEnv): Record<string, string>;
