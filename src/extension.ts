@@ -55,9 +55,19 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(crashSafeAutoSave);
   registerCrashSafeSaveCommands(context, log);
 
+  const warnOfRefusedPatterns = () => {
+    for (const { reason } of settings.refusedTempPatterns) {
+      log.warn(`crashSafeState.tempPatterns: ${reason}`);
+      void vscode.window.showWarningMessage(`Crash-Safe State ignores a temp pattern: ${reason}`, 'Open Settings').then(
+        (action) => action && vscode.commands.executeCommand('workbench.action.openSettings', 'crashSafeState.tempPatterns'),
+      );
+    }
+  };
+  warnOfRefusedPatterns();
   context.subscriptions.push(
     onDidChangeSettings(() => {
       settings = readSettings();
+      warnOfRefusedPatterns();
       model.applySettings(settings);
       void tasks.applySettings();
       refreshStatusBar();

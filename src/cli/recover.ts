@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { JsonSchema } from '../core/jsonStore';
+import { readRegularFile } from '../core/fs';
+import { parseJson } from '../core/json';
+import { type JsonSchema, schemaDefectOf } from '../core/jsonStore';
 import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
 import { checkPatterns } from './scan';
@@ -11,21 +12,31 @@ async function loadSchema(path: string | undefined, io: CliIo): Promise<JsonSche
   const absolute = resolve(io.cwd, path);
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    text = (await readRegularFile(absolute)).toString('utf8');
   } catch (error) {
     throw new UsageError(`cannot read the schema ${absolute}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  try {
-    return JSON.parse(text) as JsonSchema;
-  } catch (error) {
-    throw new UsageError(`the schema ${absolute} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  const parsed = parseJson(text, 'json');
+  if (!parsed.ok) {
+    const where = `line ${parsed.position.line}, column ${parsed.position.column}`;
+    throw new UsageError(`the schema ${absolute} is not valid JSON: ${parsed.position.message} at ${where}`);
   }
+  const defect = schemaDefectOf(parsed.value);
+  if (defect) throw new UsageError(`the schema ${absolute} cannot be used: ${defect}`);
+  return parsed.value as JsonSchema;
+}
+
+/** A target that needed nothing: it is valid (and `--force` was not given). */
+interface NothingToRecover {
+  target: string;
+  nothingToRecover: true;
 }
 
 export const recoverVerb: Verb = {
   usage: 'crash-safe recover TARGET... [--dry-run] [--force] [--json] [--schema FILE] [--pattern "{target}.SUFFIX"]...',
   summary:
-    'Replace a missing, empty or corrupt TARGET with its newest valid temp file, keeping the old one as TARGET.corrupt-<time>. Exit 1 if no valid candidate.',
+    'Replace a missing, empty or corrupt TARGET with its newest valid temp file, keeping the old one as TARGET.corrupt-<time>. ' +
+    'A valid TARGET is left alone (exit 0) unless --force. Exit 1 if a TARGET needs recovery and has no valid candidate.',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({
       args,
@@ -41,7 +52,7 @@ export const recoverVerb: Verb = {
     if (positionals.length === 0) throw new UsageError('recover takes at least one TARGET');
     const extraPatterns = checkPatterns(values.pattern);
     const schema = await loadSchema(values.schema, io);
-    const results: RecoveryResult[] = [];
+    const results: (RecoveryResult | NothingToRecover)[] = [];
     let failed = false;
     for (const target of positionals) {
       try {
@@ -58,6 +69,11 @@ export const recoverVerb: Verb = {
           io.stdout.write(`${verb} ${result.target} from ${result.from}${kept}\n`);
         }
       } catch (error) {
+        if (error instanceof RecoveryError && error.code === 'not-needed') {
+          results.push({ target: error.target, nothingToRecover: true });
+          if (!values.json) io.stdout.write(`nothing to recover: ${error.target} is valid (--force replaces it with its newest valid temp)\n`);
+          continue;
+        }
         // One target's failure (no candidate, refused, a write error) must not stop the others.
         failed = true;
         const message = error instanceof RecoveryError || error instanceof Error ? error.message : String(error);

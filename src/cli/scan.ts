@@ -12,6 +12,12 @@ export const WALK_OPTIONS = {
   pattern: { type: 'string' as const, multiple: true as const, default: [] as string[] },
 };
 
+/** An empty `--exclude` would silently exclude nothing (or, as a glob, everything): a usage error. */
+export function checkExcludes(globs: string[]): string[] {
+  if (globs.some((glob) => glob.trim() === '')) throw new UsageError('--exclude needs a glob, not an empty string');
+  return globs;
+}
+
 /** Checks `--pattern` values up front so a bad one is a usage error (exit 2), not a failure. */
 export function checkPatterns(patterns: string[]): string[] {
   try {
@@ -46,7 +52,9 @@ export async function resolveRootsArg(positionals: string[], io: CliIo, verb: st
 /** One human-readable line per orphan. */
 export function describeOrphan(orphan: Orphan): string {
   const json = orphan.validJson === null ? '' : orphan.validJson ? ', valid JSON' : ', not valid JSON';
-  return `${orphan.kind.padEnd(17)} ${formatAge(orphan.ageMs).padStart(6)}  ${orphan.path}  (${orphan.size} B${json}; target ${orphan.targetState})`;
+  const tracked = orphan.gitTracked ? '; tracked by git, never swept' : '';
+  const note = orphan.note ? `; ${orphan.note}` : '';
+  return `${orphan.kind.padEnd(17)} ${formatAge(orphan.ageMs).padStart(6)}  ${orphan.path}  (${orphan.size} B${json}; target ${orphan.targetState}${tracked}${note})`;
 }
 
 /** Writes an array element by element so the output equals `printJson` of the whole array while streaming. */
@@ -64,7 +72,12 @@ export class JsonArrayWriter {
 }
 
 export function reportScanError(io: CliIo, verb: string): (error: ScanError) => void {
-  return (error) => io.stderr.write(`crash-safe ${verb}: cannot read ${error.path}: ${error.error}\n`);
+  return (error) =>
+    io.stderr.write(
+      error.skipped
+        ? `crash-safe ${verb}: skipped ${error.path}: ${error.error}\n`
+        : `crash-safe ${verb}: cannot read ${error.path}: ${error.error}\n`,
+    );
 }
 
 export const scanVerb: Verb = {
@@ -73,6 +86,7 @@ export const scanVerb: Verb = {
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: WALK_OPTIONS });
     const extraPatterns = checkPatterns(values.pattern);
+    checkExcludes(values.exclude);
     const roots = await resolveRootsArg(positionals, io, 'scan');
     if (!roots) return EXIT_FAILURE;
     const output = values.json ? new JsonArrayWriter(io) : undefined;

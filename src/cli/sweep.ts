@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type Orphan, sweepOrphans, walkOrphans } from '../core/orphans';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb, walkProgress } from './io';
-import { checkPatterns, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
+import { checkExcludes, checkPatterns, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
 
 const DEFAULT_OLDER_THAN_MINUTES = 10;
 
@@ -31,6 +31,7 @@ export const sweepVerb: Verb = {
     });
     const olderThanMs = parseMinutes(values['older-than']) * 60_000;
     const extraPatterns = checkPatterns(values.pattern);
+    checkExcludes(values.exclude);
     const roots = await resolveRootsArg(positionals, io, 'sweep');
     if (!roots) return EXIT_FAILURE;
     const orphans: Orphan[] = [];

@@ -36,7 +36,10 @@ const DEFAULT_RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 
 const RETRYABLE_RENAME_ERRORS = new Set(['EPERM', 'EBUSY', 'EACCES']);
 const FSYNC_DIRECTORIES = process.platform !== 'win32';
 
-/** A failed atomic write. The target is unchanged and no temp file is left behind. */
+/**
+ * A failed atomic write; no temp file is left behind. The target is unchanged, except after a failed directory
+ * fsync that follows the rename: then it holds the new content, which may or may not survive a power loss.
+ */
 export class AtomicWriteError extends Error {
   override readonly name = 'AtomicWriteError';
   constructor(
@@ -44,9 +47,11 @@ export class AtomicWriteError extends Error {
     readonly step: WriteStep,
     readonly code: string,
     override readonly cause: unknown,
+    /** What the failure left behind, when that is not "nothing changed". */
+    note?: string,
   ) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`Cannot write ${target}: ${step} failed with ${code} (${detail})`);
+    super(`Cannot write ${target}: ${step} failed with ${code} (${detail})${note ? `; ${note}` : ''}`);
   }
 }
 
@@ -162,7 +167,8 @@ async function removeQuietly(fs: FsLike, path: string): Promise<void> {
 /**
  * Replaces `targetPath` with `data` so that a crash leaves either the complete old or the complete new content.
  * Sequence: exclusive temp beside the target → write all → fsync → close → rename → fsync the directory.
- * On failure the target is byte-identical, the temp is removed, and an AtomicWriteError names path, step and errno.
+ * On failure the temp is removed and an AtomicWriteError names path, step and errno; the target is byte-identical
+ * unless the directory fsync after the rename failed (see AtomicWriteError).
  */
 export function writeFileAtomic(
   targetPath: string,
@@ -186,12 +192,7 @@ export function writeFileAtomic(
 
 const writesInFlight = new Map<string, Promise<void>>();
 
-async function writeOnce(
-  target: string,
-  data: string | Uint8Array,
-  options: AtomicWriteOptions,
-  restoring = false,
-): Promise<void> {
+async function writeOnce(target: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const fs = options.fs ?? nodeFs;
   const durable = (options.durability ?? 'full') === 'full';
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -209,7 +210,6 @@ async function writeOnce(
   }
   const { realPath, existing } = resolved;
   let handle: FileHandleLike | undefined;
-  let oldContent: Promise<FileHandleLike | undefined> | undefined;
   try {
     const opened = await optimisticOpen;
     if (opened instanceof Error && realPath === target && errnoOf(opened) !== 'ENOENT') {
@@ -225,8 +225,6 @@ async function writeOnce(
       handle = opened;
     }
     const temp = handle;
-    // Holding the old file open keeps its bytes reachable, so a failed directory fsync can roll back.
-    if (existing && durable && FSYNC_DIRECTORIES && !restoring) oldContent = fs.open(realPath, 'r').catch(() => undefined);
     const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
     await Promise.all([
       attempt(target, 'write', () => writeAll(temp, bytes)),
@@ -236,26 +234,31 @@ async function writeOnce(
     if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
     await attempt(target, 'close', () => temp.close());
+    // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
+    // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
     await attempt(target, 'rename', () =>
       renameWithRetry(fs, tempPath, realPath, options.renameRetryDelaysMs ?? DEFAULT_RENAME_RETRY_DELAYS_MS),
     );
     liveTempPaths.delete(tempPath);
-    if (durable && FSYNC_DIRECTORIES) {
-      try {
-        await fs.fsyncDir(dirname(realPath));
-      } catch (error) {
-        // A restore only has to put the old bytes back in place; its own directory fsync is best effort.
-        if (restoring) return;
-        throw await rollBack(fs, target, realPath, existing !== undefined, await oldContent, options, error);
-      }
-    }
   } catch (error) {
     if (handle) await closeQuietly(handle);
     if (liveTempPaths.delete(tempPath)) await removeQuietly(fs, tempPath);
     throw stepError(target, 'write', error);
-  } finally {
-    // Nothing waits on this close: it changes nothing on disk.
-    oldContent?.then((old) => old && closeQuietly(old));
+  }
+  if (durable && FSYNC_DIRECTORIES) {
+    try {
+      await fs.fsyncDir(dirname(realPath));
+    } catch (error) {
+      // No rollback: undoing the rename would need the same failing directory fsync to stick.
+      const after = existing ? 'may hold the old or the new content' : 'may be missing or hold the new content';
+      throw new AtomicWriteError(
+        target,
+        'fsync-dir',
+        errnoOf(error) ?? 'EIO',
+        error,
+        `the new content is in place but not confirmed durable: after a power loss ${target} ${after}`,
+      );
+    }
   }
 }
 
@@ -282,34 +285,5 @@ async function closeQuietly(handle: FileHandleLike): Promise<void> {
     await handle.close();
   } catch {
     // Already failing or finished; there is nothing better to report.
-  }
-}
-
-/**
- * Puts the old content back after the rename could not be made durable, and returns the error to throw.
- * A new target is removed again; an old one is rewritten from the still-open old file.
- */
-async function rollBack(
-  fs: FsLike,
-  target: string,
-  realPath: string,
-  existed: boolean,
-  oldContent: FileHandleLike | undefined,
-  options: AtomicWriteOptions,
-  cause: unknown,
-): Promise<AtomicWriteError> {
-  const failure = stepError(target, 'fsync-dir', cause);
-  try {
-    if (!existed) await fs.unlink(realPath);
-    else if (oldContent) await writeOnce(realPath, await oldContent.readFile(), options, true);
-    else throw new Error('the old content could not be kept open');
-    return failure;
-  } catch (error) {
-    return new AtomicWriteError(
-      target,
-      'fsync-dir',
-      failure.code,
-      new Error(`${String(cause)}; the new content may remain because restoring the old failed: ${String(error)}`),
-    );
   }
 }

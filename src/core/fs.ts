@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { constants, readdirSync } from 'node:fs';
+import { constants, existsSync, readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** The handle half of the seam: just what the write path needs from an open file. */
@@ -8,8 +8,6 @@ export interface FileHandleLike {
   sync(): Promise<void>;
   chmod(mode: number): Promise<void>;
   chown(uid: number, gid: number): Promise<void>;
-  /** Reads the whole file from the start (used to roll back from a held-open old version). */
-  readFile(): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -27,7 +25,11 @@ export interface DirEntryLike {
  */
 export interface FsLike {
   open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
-  readFile(path: string): Promise<Buffer>;
+  /**
+   * Reads a whole regular file of at most `maxBytes` (default MAX_DOCUMENT_BYTES). Anything else (a FIFO, a device,
+   * a folder) is refused with NotReadableError instead of blocking or filling memory.
+   */
+  readFile(path: string, maxBytes?: number): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
@@ -47,11 +49,121 @@ export interface FsLike {
   readdirEntriesSync?(path: string): DirEntryLike[];
   /** Flushes a directory's entries (creates, renames, unlinks) to disk. */
   fsyncDir(path: string): Promise<void>;
+  /**
+   * Unlinks `name` in `dir` only while `dir` is still the folder `folder` names and `name` still the file `file`
+   * names, without resolving `dir` again between the check and the unlink (a folder swapped for a symlink in between
+   * must not redirect the unlink). Throws FileChangedError otherwise. Optional: sweep falls back to lstat, then unlink.
+   */
+  unlinkChecked?(dir: string, name: string, folder: FileIdentity, file: FileIdentity): Promise<void>;
+}
+
+/** What a destructive step saw at decision time; it must still hold at the act. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export function identityOf(stats: Stats): FileIdentity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+/** Same file and same content version (size and mtime). */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return sameNode(a, b) && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/** Same file or folder, whatever happened to its content (a folder's mtime moves with every entry). */
+export function sameNode(a: Pick<FileIdentity, 'dev' | 'ino'>, b: Pick<FileIdentity, 'dev' | 'ino'>): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** A file or folder was no longer the one a decision was made about; nothing was changed. */
+export class FileChangedError extends Error {
+  override readonly name = 'FileChangedError';
+  readonly code = 'ECHANGED';
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+/** Whether /proc/self/fd lets a path go through a folder handle (Linux), as unlinkat would. */
+const PINNED_FOLDERS = existsSync('/proc/self/fd');
+
+/** The largest file any read path loads: documents, temps judged by scan, sweep and recover, backups. */
+export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
+/** A file refused by readFile: not a regular file (`ENOTREG`) or over the size limit (`EFBIG`). */
+export class NotReadableError extends Error {
+  override readonly name = 'NotReadableError';
+  constructor(
+    readonly path: string,
+    readonly code: 'ENOTREG' | 'EFBIG',
+    reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+/** What kind of file these stats describe, in words, for "not a regular file" messages. */
+export function fileTypeOf(stats: Stats): string {
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+/** Byte counts as people read them: 512 bytes, 12.3 MiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * Opens non-blocking (a FIFO without a writer would block a plain open), checks with fstat that it holds a regular
+ * file, and reads at most `maxBytes`, even if the file grows meanwhile.
+ */
+export async function readRegularFile(path: string, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new NotReadableError(path, 'ENOTREG', `not a regular file (${fileTypeOf(stats)})`);
+    const tooLarge = () =>
+      new NotReadableError(path, 'EFBIG', `larger than the ${formatBytes(maxBytes)} limit for JSON documents`);
+    if (stats.size > maxBytes) throw tooLarge();
+    // Sized from fstat plus one byte, so reaching the end is seen in the same read; grown if the file grows.
+    let buffer = Buffer.allocUnsafe(Math.min(stats.size, maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) throw tooLarge();
+        const grown = Buffer.allocUnsafe(Math.min(length * 2, maxBytes + 1));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) throw tooLarge();
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
 }
 
 export const nodeFs: FsLike = {
   open: (path, flags, mode) => fsp.open(path, flags, mode),
-  readFile: (path) => fsp.readFile(path),
+  readFile: (path, maxBytes) => readRegularFile(path, maxBytes),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
@@ -61,6 +173,21 @@ export const nodeFs: FsLike = {
   readdir: (path) => fsp.readdir(path),
   readdirEntries: (path) => fsp.readdir(path, { withFileTypes: true }),
   readdirEntriesSync: (path) => readdirSync(path, { withFileTypes: true }),
+  async unlinkChecked(dir, name, folder, file) {
+    const handle = await fsp.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
+    try {
+      if (!sameNode(await handle.stat(), folder)) throw new FileChangedError(dir, 'no longer the folder that was checked');
+      // /proc/self/fd/N is the folder we hold open: a swap of `dir` after the check cannot redirect the unlink.
+      const pinned = PINNED_FOLDERS ? `/proc/self/fd/${handle.fd}` : dir;
+      const current = await fsp.lstat(`${pinned}/${name}`);
+      if (!current.isFile() || !sameFile(identityOf(current), file)) {
+        throw new FileChangedError(`${dir}/${name}`, 'changed since it was checked');
+      }
+      await fsp.unlink(`${pinned}/${name}`);
+    } finally {
+      await handle.close();
+    }
+  },
   async fsyncDir(path) {
     const handle = await fsp.open(path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
     try {

@@ -1,17 +1,11 @@
 import Ajv, { type AnySchema, type ValidateFunction } from 'ajv';
-import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { type AtomicWriteOptions, writeFileAtomic } from './atomicWrite';
 import { errnoOf, type FsLike, nodeFs } from './fs';
+import { describeParseFailure, type ParsePosition, parseJson } from './json';
 
 export type JsonSchema = AnySchema;
 
-/** Where a document failed to parse, 1-based like an editor shows it. */
-export interface ParsePosition {
-  offset: number;
-  line: number;
-  column: number;
-  message: string;
-}
+export type { ParsePosition } from './json';
 
 export type JsonReadResult<T = unknown> =
   | { state: 'missing'; path: string }
@@ -35,15 +29,33 @@ export class JsonValueError extends Error {
 let ajv: Ajv | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
-/** Schema problems in `value`, as `instancePath message` lines; empty when it conforms. */
-export function schemaProblems(schema: JsonSchema, value: unknown): string[] {
-  if (typeof schema !== 'object' || schema === null) return [];
+function validatorFor(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
     ajv ??= new Ajv({ allErrors: true, strict: false });
     validate = ajv.compile(schema);
     compiled.set(schema, validate);
   }
+  return validate;
+}
+
+/** Why `schema` cannot be used as a JSON Schema object, or undefined when it compiles. */
+export function schemaDefectOf(schema: unknown): string | undefined {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    return `a schema must be a JSON object, not ${schema === null ? 'null' : Array.isArray(schema) ? 'an array' : typeof schema === 'boolean' ? String(schema) : `a ${typeof schema}`}`;
+  }
+  try {
+    validatorFor(schema);
+    return undefined;
+  } catch (error) {
+    return `it is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/** Schema problems in `value`, as `instancePath message` lines; empty when it conforms. */
+export function schemaProblems(schema: JsonSchema, value: unknown): string[] {
+  if (typeof schema !== 'object' || schema === null) return [];
+  const validate = validatorFor(schema);
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
@@ -60,28 +72,11 @@ export function serializeJson(path: string, value: unknown): string {
   return `${text}\n`;
 }
 
-/** Locates the first syntax error in `text` (line:column) using jsonc-parser in strict JSON mode. */
-export function locateParseError(text: string): ParsePosition {
-  const errors: ParseError[] = [];
-  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  const first = errors[0];
-  const offset = first?.offset ?? text.length;
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  const message = first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput';
-  return { offset, line, column, message };
-}
-
 /** Classifies the text of a JSON document: empty, corrupt (with position), invalid against the schema, or valid. */
 export function classifyJsonText<T>(path: string, text: string, schema?: JsonSchema): JsonReadResult<T> {
-  if (text.trim().length === 0) return { state: 'empty', path };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { state: 'corrupt', path, error: locateParseError(text) };
-  }
+  const parsed = parseJson(text, 'json');
+  if (!parsed.ok) return parsed.empty ? { state: 'empty', path } : { state: 'corrupt', path, error: parsed.position };
+  const value = parsed.value;
   const problems = schema ? schemaProblems(schema, value) : [];
   if (problems.length > 0) return { state: 'invalid', path, errors: problems, value };
   return { state: 'valid', path, value: value as T, text };
@@ -113,7 +108,7 @@ export function describeReadProblem(result: JsonReadResult): string {
     case 'empty':
       return `${result.path} is empty`;
     case 'corrupt':
-      return `${result.path} is not valid JSON: ${result.error.message} at line ${result.error.line}, column ${result.error.column}`;
+      return `${result.path} is ${describeParseFailure(result.error)}`;
     case 'invalid':
       return `${result.path} does not match its schema: ${result.errors.join('; ')}`;
     case 'valid':

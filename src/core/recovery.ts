@@ -1,9 +1,15 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicWrite';
-import { errnoOf, type FsLike, nodeFs } from './fs';
-import { type JsonSchema, schemaProblems } from './jsonStore';
-import { checkJsonDocument } from './orphans';
-import { compileCustomPatterns, mightBeTemp, type OrphanKind, recogniseTemp } from './tempPatterns';
+import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from './fs';
+import type { JsonSchema } from './jsonStore';
+import { judgeJsonBytes, judgeJsonFile } from './judgeFile';
+import {
+  compileCustomPatterns,
+  mightBeTemp,
+  type OrphanKind,
+  recogniseHiddenLeftover,
+  recogniseTemp,
+} from './tempPatterns';
 
 /** A temp file whose whole content is a valid version of the target. */
 export interface RecoveryCandidate {
@@ -11,6 +17,7 @@ export interface RecoveryCandidate {
   mtimeMs: number;
   size: number;
   kind: OrphanKind;
+  identity: FileIdentity;
 }
 
 export interface CandidateOptions {
@@ -23,7 +30,7 @@ export interface CandidateOptions {
 export interface RecoverOptions extends CandidateOptions {
   /** Work out what would happen; write nothing. */
   dryRun?: boolean;
-  /** Replace a target that is valid and newer than every candidate. */
+  /** Replace a target that is valid (by default a valid target is never replaced, whatever the mtimes). */
   force?: boolean;
   /** Clock for the backup name. */
   now?: number;
@@ -36,7 +43,11 @@ export interface RecoveryResult {
   backup: string | null;
 }
 
-export type RecoveryErrorCode = 'no-candidate' | 'refused' | 'verify-failed';
+/**
+ * `not-needed`: the target is valid (exit 0 in the CLI); `no-candidate`: it needs recovery and no temp is valid;
+ * `unreadable`: the target cannot be judged; `changed`: the target changed while recovering, nothing was replaced.
+ */
+export type RecoveryErrorCode = 'not-needed' | 'no-candidate' | 'unreadable' | 'changed' | 'verify-failed';
 
 /** Recovery did not happen (or could not be verified); the message names the target and the cause. */
 export class RecoveryError extends Error {
@@ -54,14 +65,6 @@ export class RecoveryError extends Error {
 export interface RejectedCandidate {
   path: string;
   reason: string;
-}
-
-/** Validates a whole document: non-empty, parses as JSON (JSONC tolerated), and matches the schema if one is given. */
-export function validateDocument(bytes: Buffer, schema?: JsonSchema): string | undefined {
-  const check = checkJsonDocument(bytes.toString('utf8'));
-  if (!check.ok) return check.reason;
-  const problems = schema ? schemaProblems(schema, check.value) : [];
-  return problems.length > 0 ? `does not match the schema: ${problems.join('; ')}` : undefined;
 }
 
 /** The backup name for a replaced target: `<target>.corrupt-<UTC time>` (or `.replaced-` when it was valid). */
@@ -83,7 +86,7 @@ async function realPathOf(fs: FsLike, target: string): Promise<string> {
 async function examineCandidates(
   target: string,
   options: CandidateOptions,
-): Promise<{ valid: RecoveryCandidate[]; rejected: RejectedCandidate[]; realTarget: string }> {
+): Promise<{ valid: RecoveryCandidate[]; rejected: RejectedCandidate[]; hiddenLeftovers: string[]; realTarget: string }> {
   const fs = options.fs ?? nodeFs;
   const custom = compileCustomPatterns(options.extraPatterns);
   const realTarget = await realPathOf(fs, target);
@@ -92,6 +95,7 @@ async function examineCandidates(
 
   const valid: RecoveryCandidate[] = [];
   const rejected: RejectedCandidate[] = [];
+  const hiddenLeftovers: string[] = [];
   for (const [dir, targetName] of places) {
     let names: string[];
     try {
@@ -117,18 +121,19 @@ async function examineCandidates(
       if (!stats.isFile()) continue; // symlinks and folders are never candidates
       const recognised = recogniseTemp(name, siblings, custom, { mtimeMs: stats.mtimeMs });
       if (recognised?.target !== targetName) continue;
-      let reason: string | undefined;
-      try {
-        reason = validateDocument(await fs.readFile(path), options.schema);
-      } catch (error) {
-        reason = `unreadable: ${error instanceof Error ? error.message : String(error)}`;
+      const judged = await judgeJsonFile(fs, path, { schema: options.schema });
+      if (judged.state === 'valid') {
+        valid.push({ path, mtimeMs: stats.mtimeMs, size: stats.size, kind: recognised.kind, identity: judged.identity });
+      } else {
+        rejected.push({ path, reason: judged.state === 'corrupt' || judged.state === 'unknown' ? judged.reason : `it is ${judged.state}` });
       }
-      if (reason) rejected.push({ path, reason });
-      else valid.push({ path, mtimeMs: stats.mtimeMs, size: stats.size, kind: recognised.kind });
+    }
+    for (const name of names) {
+      if (recogniseHiddenLeftover(name)) hiddenLeftovers.push(join(dir, name));
     }
   }
   valid.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.path < b.path ? -1 : 1));
-  return { valid, rejected, realTarget };
+  return { valid, rejected, hiddenLeftovers, realTarget };
 }
 
 /** Recognised temps of `target` whose whole content validates, newest (by mtime) first. */
@@ -138,8 +143,9 @@ export async function findRecoveryCandidates(target: string, options: CandidateO
 
 type CurrentTarget =
   | { state: 'missing' }
-  | { state: 'valid' | 'broken'; bytes: Buffer; mtimeMs: number; mode: number; problem?: string };
+  | { state: 'valid' | 'broken'; bytes: Buffer; identity: FileIdentity; mode: number; problem?: string };
 
+/** The target as recovery decides on it: the same judgement as scan and sweep; unknown stops recovery. */
 async function readCurrent(fs: FsLike, target: string, schema: JsonSchema | undefined): Promise<CurrentTarget> {
   let bytes: Buffer;
   let stats: Awaited<ReturnType<FsLike['stat']>>;
@@ -148,10 +154,22 @@ async function readCurrent(fs: FsLike, target: string, schema: JsonSchema | unde
     bytes = await fs.readFile(target);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { state: 'missing' };
-    throw new RecoveryError(target, 'no-candidate', `Cannot read ${target}: ${String(error)}`);
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new RecoveryError(target, 'unreadable', `Cannot judge ${target}, so it was left as it was: ${cause}`);
   }
-  const problem = validateDocument(bytes, schema);
-  return { state: problem ? 'broken' : 'valid', bytes, mtimeMs: stats.mtimeMs, mode: stats.mode & 0o777, problem };
+  const judged = judgeJsonBytes(bytes, identityOf(stats), { schema });
+  const problem = judged.state === 'corrupt' ? judged.reason : judged.state === 'empty' ? 'is empty' : undefined;
+  return { state: problem ? 'broken' : 'valid', bytes, identity: identityOf(stats), mode: stats.mode & 0o777, problem };
+}
+
+/** The target's identity now, or undefined when it is missing. */
+async function identityNow(fs: FsLike, target: string): Promise<FileIdentity | undefined> {
+  try {
+    return identityOf(await fs.stat(target));
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 async function freeBackupPath(fs: FsLike, base: string): Promise<string> {
@@ -175,39 +193,37 @@ async function verifyCopy(fs: FsLike, path: string, expected: Buffer): Promise<b
 }
 
 /**
- * Promotes the newest valid temp over a missing, empty or corrupt target. The old target is first copied durably to
- * `<target>.corrupt-<time>` (or `.replaced-<time>` if it was valid), then the candidate's bytes are written through the
- * atomic service and read back. The candidate itself is never touched, so a crash at any point leaves the old content
- * (in place or in the backup) and the candidate. Refuses, unless forced, when the target is valid and newer than every
- * candidate; throws RecoveryError when there is no valid candidate.
+ * Promotes the newest valid temp over a missing, empty or corrupt target; a valid target is never replaced unless
+ * forced. The old target is first copied durably to `<target>.corrupt-<time>` (or `.replaced-<time>` if it was valid),
+ * then, only if the target is still the file that was backed up (device, inode, size, mtime), the candidate's bytes
+ * are written through the atomic service and read back. The candidate itself is never touched, so a crash at any point
+ * leaves the old content (in place or in the backup) and the candidate.
  */
 export async function recoverTarget(targetPath: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
   const fs = options.fs ?? nodeFs;
   const target = resolve(targetPath);
-  const { valid, rejected, realTarget } = await examineCandidates(target, options);
+  const current = await readCurrent(fs, target, options.schema);
+  const { valid, rejected, hiddenLeftovers, realTarget } = await examineCandidates(target, options);
   const best = valid[0];
+  if (current.state === 'valid' && !options.force) {
+    throw new RecoveryError(target, 'not-needed', `${target} is valid, so there is nothing to recover`);
+  }
   if (!best) {
-    const detail =
+    const found =
       rejected.length === 0
         ? 'no temp files of it were found'
         : `${rejected.length} temp file(s) found, none valid: ${rejected.map((r) => `${basename(r.path)} ${r.reason}`).join('; ')}`;
-    throw new RecoveryError(target, 'no-candidate', `No valid recovery candidate for ${target}: ${detail}`);
+    const hidden =
+      hiddenLeftovers.length > 0
+        ? `; ${hiddenLeftovers.map((path) => basename(path)).join(', ')} in the same folder may hold an older version of some file there (left by a rename over an open file on FUSE or NFS)`
+        : '';
+    throw new RecoveryError(target, 'no-candidate', `No valid recovery candidate for ${target}: ${found}${hidden}`);
   }
 
-  const current = await readCurrent(fs, target, options.schema);
-  if (current.state === 'valid' && current.mtimeMs >= best.mtimeMs && !options.force) {
-    throw new RecoveryError(
-      target,
-      'refused',
-      `Refusing to recover ${target}: it is valid and newer than every candidate (newest: ${best.path}); use --force to replace it anyway`,
-    );
-  }
-
-  // Read and check the chosen bytes once more: these exact bytes are what gets written.
-  const bytes = await fs.readFile(best.path);
-  const problem = validateDocument(bytes, options.schema);
-  if (problem) {
-    throw new RecoveryError(target, 'no-candidate', `${best.path} changed while recovering ${target}: ${problem}`);
+  // Read and check the chosen bytes once more: these exact bytes, of this exact file, are what gets written.
+  const chosen = await judgeJsonFile(fs, best.path, { schema: options.schema });
+  if (chosen.state !== 'valid' || !sameFile(chosen.identity, best.identity)) {
+    throw new RecoveryError(target, 'changed', `${best.path} changed while recovering ${target}; nothing was replaced`);
   }
 
   let backup: string | null = null;
@@ -223,8 +239,19 @@ export async function recoverTarget(targetPath: string, options: RecoverOptions 
       throw new RecoveryError(target, 'verify-failed', `The backup ${backup} does not match ${target}; ${target} was left as it was`);
     }
   }
-  await writeFileAtomic(target, bytes, { fs });
-  if (!(await verifyCopy(fs, target, bytes)) || validateDocument(await fs.readFile(target), options.schema)) {
+  // A write that landed since the decision is newer than anything here: it must not be replaced unseen.
+  const now = await identityNow(fs, target);
+  const unchanged = current.state === 'missing' ? now === undefined : now !== undefined && sameFile(now, current.identity);
+  if (!unchanged) {
+    throw new RecoveryError(
+      target,
+      'changed',
+      `${target} changed while it was being recovered (another write landed); nothing was replaced${backup ? ` (the backup ${backup} holds the version it had before)` : ''}`,
+    );
+  }
+  await writeFileAtomic(target, chosen.bytes, { fs });
+  const readBack = await judgeJsonFile(fs, target, { schema: options.schema });
+  if (readBack.state !== 'valid' || !readBack.bytes.equals(chosen.bytes)) {
     throw new RecoveryError(
       target,
       'verify-failed',

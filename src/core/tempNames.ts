@@ -5,8 +5,9 @@ import { threadId } from 'node:worker_threads';
 /**
  * Our temp files are `<target>.cs-<pid>-<threadId>-<seq>-<8 hex>.tmp`, beside the target.
  * pid + threadId + seq make names unique within a machine; the random part guards against pid reuse.
+ * The `s` flag: a target name may hold a newline, which `.` must span.
  */
-export const OUR_TEMP_PATTERN = /^(?<target>.+)\.cs-(?<pid>\d+)-(?<thread>\d+)-(?<seq>\d+)-(?<nonce>[0-9a-f]{8})\.tmp$/;
+export const OUR_TEMP_PATTERN = /^(?<target>.+)\.cs-(?<pid>\d+)-(?<thread>\d+)-(?<seq>\d+)-(?<nonce>[0-9a-f]{8})\.tmp$/s;
 
 let sequence = 0;
 

@@ -36,15 +36,66 @@ const EARLIEST_TIMESTAMP_NAME = 946_684_800;
 /** How far before its mtime a backup may have been named after a Unix time (copies that kept an older mtime). */
 const TIMESTAMP_NAME_SLACK_MS = 7 * DAY_MS;
 
-const ATOMICALLY = /^(?<target>.+)\.tmp-\d{10}[0-9a-f]{6}$/;
-const VSCODE = /^(?<target>.+)\.vsctmp$/;
+// The `s` flag: a name may hold a newline or U+2028, and `.` must span it like any other character.
+const ATOMICALLY = /^(?<target>.+)\.tmp-\d{10}[0-9a-f]{6}$/s;
+const VSCODE = /^(?<target>.+)\.vsctmp$/s;
 const UUID = /^\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?$/;
-const TMP_SUFFIX = /^(?<target>.+)\.tmp\.(?<id>[^.]+)$/;
-const DOT_HEX_TMP = /^\.(?<target>.+)\.(?<hex>[0-9a-f]{8,64})\.tmp$/;
-const STENO = /^\.(?<target>.+)\.tmp$/;
-const WRITE_FILE_ATOMIC = /^(?<target>.+)\.(?<number>[1-9]\d{0,9})$/;
+const TMP_SUFFIX = /^(?<target>.+)\.tmp\.(?<id>[^.]+)$/s;
+const DOT_HEX_TMP = /^\.(?<target>.+)\.(?<hex>[0-9a-f]{8,64})\.tmp$/s;
+const STENO = /^\.(?<target>.+)\.tmp$/s;
+const WRITE_FILE_ATOMIC = /^(?<target>.+)\.(?<number>[1-9]\d{0,9})$/s;
 /** Hex of at least 8 digits with a letter in it: dates (`20240115`) and counters are all digits. */
 const RANDOM_HEX = /^(?=.*[a-f])[0-9a-f]{8,64}$/;
+
+/** A user's file that looks like a temp of `target`; neither built-in nor user patterns may take it for one. */
+export interface TempLookalike {
+  name: string;
+  target: string;
+  /** What the file really is, for error messages. */
+  what: string;
+}
+
+/** The shared look-alike corpus: the recogniser's tests check it, and compileCustomPatterns refuses patterns matching it. */
+export const TEMP_LOOKALIKES: readonly TempLookalike[] = Object.freeze(
+  (
+    [
+      ['app.log.1', 'app.log', 'a rotated log'],
+      ['app.log.2', 'app.log', 'a rotated log'],
+      ['app.log.12', 'app.log', 'a rotated log'],
+      ['app.log.1234567', 'app.log', 'a rotated log'],
+      ['app.log.2.gz', 'app.log', 'a compressed rotated log'],
+      ['data.json.1', 'data.json', 'a numbered backup'],
+      ['data.json.bak', 'data.json', 'a backup'],
+      ['data.json~', 'data.json', "an editor's backup"],
+      ['data.json.old', 'data.json', 'a backup'],
+      ['data.json.orig', 'data.json', "a merge tool's backup"],
+      ['data.json.corrupt-2026-01-01T00-00-00-000Z', 'data.json', "recover's backup of a corrupt file"],
+      ['data.json.corrupt-2026-01-01T00-00-00-000Z-1', 'data.json', "recover's backup of a corrupt file"],
+      ['data.json.replaced-2026-01-01T00-00-00-000Z', 'data.json', "recover's backup of a replaced file"],
+      ['draft.tmp', 'draft', "a user's own file"],
+      ['report.tmp.20240115', 'report', 'a dated copy'],
+      ['.notes.20240115.tmp', 'notes', 'a dated copy'],
+      ['.notes.cafe.tmp', 'notes', "a user's own file"],
+      ['report.json.20260101', 'report.json', 'a dated copy'],
+      ['notes.20240115', 'notes', 'a dated copy'],
+      ['notes.2024', 'notes', 'a dated copy'],
+      ['notes.202401', 'notes', 'a dated copy'],
+      ['data.json.19991231', 'data.json', 'a dated copy'],
+    ] as const
+  ).map(([name, target, what]) => Object.freeze({ name, target, what })),
+);
+
+/** A user pattern refused by compileCustomPatterns; `example` is a look-alike it would take for a temp, if that is why. */
+export class TempPatternError extends Error {
+  override readonly name = 'TempPatternError';
+  constructor(
+    readonly pattern: string,
+    message: string,
+    readonly example?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A user-added pattern: `{target}` once, `*` any run of characters, `?` one character; the rest literal. */
 export interface CustomPattern {
@@ -53,23 +104,42 @@ export interface CustomPattern {
   lazy: RegExp;
 }
 
-/** Compiles `{target}` patterns; throws a TypeError naming a pattern without exactly one `{target}`. */
+/**
+ * Compiles `{target}` patterns. Throws a TempPatternError for a pattern without exactly one `{target}`, with a
+ * slash, or matching one of TEMP_LOOKALIKES (it would sweep rotated logs, backups or recover's own backups).
+ */
 export function compileCustomPatterns(patterns: readonly string[] = []): CustomPattern[] {
   return patterns.map((source) => {
     const parts = source.split('{target}');
     if (parts.length !== 2) {
-      throw new TypeError(`temp pattern "${source}" must contain {target} exactly once (e.g. "{target}.bak~")`);
+      throw new TempPatternError(source, `temp pattern "${source}" must contain {target} exactly once (e.g. "{target}.bak~")`);
     }
     if (source.includes('/') || source.includes('\\')) {
-      throw new TypeError(`temp pattern "${source}" must be a file name pattern without / or \\`);
+      throw new TempPatternError(source, `temp pattern "${source}" must be a file name pattern without / or \\`);
     }
     const [before, after] = parts.map(globToRegexSource) as [string, string];
+    // Checked with the look-alike's own target spelled out: any reading that makes it a temp of that file is too broad.
+    const lookalike = TEMP_LOOKALIKES.find(({ name, target }) =>
+      new RegExp(`^${before}${escapeRegex(target)}${after}$`, 'su').test(name),
+    );
+    if (lookalike) {
+      throw new TempPatternError(
+        source,
+        `temp pattern "${source}" is too broad: it would take ${lookalike.name} (${lookalike.what} of ${lookalike.target}) for a temp; use a suffix only temps have (e.g. "{target}.bak~")`,
+        lookalike.name,
+      );
+    }
+    // `u`: `?` is one character even outside the BMP; `s`: `*` and `?` span newlines in names.
     return {
       source,
-      greedy: new RegExp(`^${before}(?<target>.+)${after}$`),
-      lazy: new RegExp(`^${before}(?<target>.+?)${after}$`),
+      greedy: new RegExp(`^${before}(?<target>.+)${after}$`, 'su'),
+      lazy: new RegExp(`^${before}(?<target>.+?)${after}$`, 'su'),
     };
   });
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function globToRegexSource(glob: string): string {
@@ -77,7 +147,7 @@ function globToRegexSource(glob: string): string {
   for (const char of glob) {
     if (char === '*') out += '.*';
     else if (char === '?') out += '.';
-    else out += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else out += escapeRegex(char);
   }
   return out;
 }
@@ -200,17 +270,14 @@ function recogniseWeak(
 }
 
 /**
- * A cheap test that rules out most names before the full recogniser runs: every built-in pattern ends in a
- * digit, `.tmp`, `vsctmp`, or a hex/uuid id after `.tmp.`/`.tmp-`. Custom patterns disable the shortcut.
+ * A cheap test that rules out most names before recogniseTemp runs: true for every name a built-in pattern can
+ * match. Each shape is tested on its own, so a `.tmp` inside a target never hides another shape. Custom patterns
+ * disable the shortcut; hidden leftovers are not covered (see recogniseHiddenLeftover).
  */
 export function mightBeTemp(name: string): boolean {
-  // `.tmp.<id>` and atomically's `.tmp-<digits><hex>`.
-  if (name.includes('.tmp')) {
-    if (name.endsWith('.vsctmp')) return true;
-    if (name.endsWith('.tmp')) return name.charCodeAt(0) === 46 || name.includes('.cs-'); // steno, dot-hex, ours
-    return name.includes('.tmp.') || name.includes('.tmp-');
-  }
   if (name.endsWith('.vsctmp')) return true;
+  if (name.endsWith('.tmp') && (name.charCodeAt(0) === 46 || name.includes('.cs-'))) return true; // steno, dot-hex, ours
+  if (name.includes('.tmp.') || name.includes('.tmp-')) return true; // `.tmp.<id>`, atomically's `.tmp-<digits><hex>`
   // write-file-atomic: at least MIN_UINT32_DIGITS trailing digits after a dot.
   let digits = 0;
   for (let i = name.length - 1; i >= 0; i--) {
@@ -219,4 +286,22 @@ export function mightBeTemp(name: string): boolean {
     else return code === 46 && digits >= MIN_UINT32_DIGITS;
   }
   return false;
+}
+
+/** The file systems whose rename-over-an-open-file leftovers recogniseHiddenLeftover knows. */
+export type HiddenLeftoverKind = 'fuse' | 'nfs';
+
+/** libfuse's hide_node: `.fuse_hidden%08x%08x` (node id, counter). */
+const FUSE_HIDDEN = /^\.fuse_hidden[0-9a-f]{16}$/;
+/** Linux silly rename `.nfs%016llx%08x` (file id, counter); BSD and macOS `.nfs.%08x.%04x4.4` (ticks, pid). */
+const NFS_SILLY = /^\.nfs(?:[0-9a-f]{24}|\.[0-9a-f]{8}\.[0-9a-f]{4,8}4\.4)$/;
+
+/**
+ * Recognises a FUSE or NFS file renamed aside while open. It may hold a target's old bytes after a crash, but its
+ * name does not say which target, so it must never be swept as a temp; recogniseTemp never matches these names.
+ */
+export function recogniseHiddenLeftover(name: string): HiddenLeftoverKind | undefined {
+  if (FUSE_HIDDEN.test(name)) return 'fuse';
+  if (NFS_SILLY.test(name)) return 'nfs';
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { formatAge, type Orphan, type SweepResult, sweepOrphans } from '../core/orphans';
-import { findRecoveryCandidates, type RecoveryResult, recoverTarget } from '../core/recovery';
+import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
 import { CommandId, ORPHANS_VIEW_ID } from './commandIds';
 import { confirmModal } from './dialogs';
 import { describeOrphan } from './format';
@@ -152,6 +152,10 @@ async function recover(deps: CommandContext, args: RecoverArgs = {}): Promise<Re
     model.scheduleRescan();
     return result;
   } catch (error) {
+    if (error instanceof RecoveryError && error.code === 'not-needed') {
+      void vscode.window.showInformationMessage(`${deps.relative(target)} is valid: there is nothing to recover.`);
+      return undefined;
+    }
     const message = error instanceof Error ? error.message : String(error);
     log.error(`Recovery of ${target} refused or failed: ${message}`);
     void vscode.window.showErrorMessage(message);

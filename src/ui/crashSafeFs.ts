@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { errnoOf } from '../core/fs';
-import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../state/jsonFlavour';
+import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../core/json';
 import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
 import { confirmModal } from './dialogs';
 import { Disposable } from './dispose';

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../state/jsonFlavour';
+import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../core/json';
 import { CommandId, CRASH_SAFE_SCHEME } from './commandIds';
 import { type CrashSafeFileSystem, readCrashSafeSaveSettings, toCrashSafeUri } from './crashSafeFs';
 import { Disposable } from './dispose';

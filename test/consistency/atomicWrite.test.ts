@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../src/core/atomicWrite';
 import { describeViolations } from './model/checker';
 import { DocumentHistory } from './model/expectations';
 import { checkDocument, documentText } from './model/fixtures';
-import { ImageBuilder, RecordingFs } from './model/recordingFs';
+import { ImageBuilder, RecordingFs, type RecordingOptions } from './model/recordingFs';
 
 const NEW_TARGET = '/ws/.vscode/crash-safe/state.json';
 const TARGET = '/ws/state.json';
@@ -42,6 +42,24 @@ async function threeWrites(durability: Durability, processCrashOnly = false) {
   return checkDocument(`three acknowledged writes in a row (${durability}${crash})`, fs, history, { processCrashOnly });
 }
 
+/** libfuse and NFS: a rename over a file held open takes two steps, with a crash point between them. */
+const FUSE: RecordingOptions = { renameOverOpenFile: 'two-step' };
+
+/** `versions` durable overwrites on FUSE/NFS, judged with orphan recovery or (`recovery: false`) on the target alone. */
+async function overwritesOnFuse(versions: number, bytes: number, recovery: boolean) {
+  const old = documentText(0, bytes);
+  const fs = new RecordingFs(new ImageBuilder().file(TARGET, old).image, FUSE);
+  const history = new DocumentHistory(fs, TARGET, old);
+  for (let version = 1; version <= versions; version++) {
+    const text = documentText(version, bytes);
+    await history.write(text, () => writeFileAtomic(TARGET, text, { fs }));
+  }
+  const steps = fs.trace.filter(({ op }) => op.kind === 'rename').length;
+  assert.equal(steps, versions, 'every rename took one step: the target was never held open');
+  const label = `${versions} overwrite(s), ${Math.ceil(bytes / 4096) || 1} block(s), FUSE/NFS rename (full${recovery ? '' : ', no recovery'})`;
+  return checkDocument(label, fs, history, recovery ? {} : { recover: async () => undefined });
+}
+
 suite('consistency: atomic write (power loss model)', () => {
   test('full: a first write whose parent folders are new survives every crash state', async () => {
     const report = await firstWriteInNewFolder('full');
@@ -69,6 +87,18 @@ suite('consistency: atomic write (power loss model)', () => {
   test('full: after each acknowledged write, no crash state goes back to an older version', async () => {
     const report = await threeWrites('full');
     assert.equal(report.violationCount, 0, describeViolations(report));
+  });
+
+  test('full on FUSE/NFS (a rename over an open file takes two steps): no crash state loses the target, even before recovery', async () => {
+    for (const report of [
+      await overwritesOnFuse(1, 0, false),
+      await overwritesOnFuse(1, 9000, false),
+      await overwritesOnFuse(3, 0, false),
+      await overwritesOnFuse(3, 0, true),
+    ]) {
+      assert.ok(report.statesChecked >= 5, `too few states in ${report.scenario}`);
+      assert.equal(report.violationCount, 0, `${report.scenario}\n${describeViolations(report)}`);
+    }
   });
 
   test('fast: the model finds crash states where a first write leaves a torn or empty file', async () => {

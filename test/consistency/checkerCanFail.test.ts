@@ -7,7 +7,7 @@ import { recoverWithoutValidation, type WritePathBug, writeWithBug } from './mod
 import { describeViolations } from './model/checker';
 import { DocumentHistory } from './model/expectations';
 import { checkDocument, documentText } from './model/fixtures';
-import { ImageBuilder, RecordingFs } from './model/recordingFs';
+import { ImageBuilder, RecordingFs, type RecordingOptions } from './model/recordingFs';
 
 const TARGET = '/ws/state.json';
 const NEW_TARGET = '/ws/new/state.json';
@@ -17,13 +17,17 @@ function disk(): ImageBuilder {
   return new ImageBuilder().dir('/ws').tmpfs(tmpdir());
 }
 
-async function overwriteWith(bug: WritePathBug) {
+/** libfuse and NFS: a rename over a file held open takes two steps, with a crash point between them. */
+const FUSE: RecordingOptions = { renameOverOpenFile: 'two-step' };
+
+async function overwriteWith(bug: WritePathBug, recording: RecordingOptions = {}) {
   const old = documentText(0, 5000);
-  const fs = new RecordingFs(disk().file(TARGET, old).image);
+  const fs = new RecordingFs(disk().file(TARGET, old).image, recording);
   const history = new DocumentHistory(fs, TARGET, old);
   const text = documentText(1, 5000);
   await history.write(text, () => writeWithBug(TARGET, text, { fs, bug }));
-  return checkDocument(`buggy copy '${bug}': overwrite`, fs, history);
+  const where = recording.renameOverOpenFile === 'two-step' ? ' on FUSE/NFS' : '';
+  return checkDocument(`buggy copy '${bug}': overwrite${where}`, fs, history);
 }
 
 async function firstWriteWith(bug: WritePathBug) {
@@ -56,6 +60,17 @@ suite('consistency: the checker catches deliberate bugs', () => {
       assert.match(describeViolations(report), why);
     });
   }
+
+  test("catches 'hold-target-open' once a rename over an open file takes two steps (FUSE, NFS), and only then", async () => {
+    const local = await overwriteWith('hold-target-open');
+    assert.equal(local.violationCount, 0, `on a local disk holding the target open is harmless:\n${describeViolations(local)}`);
+    const clean = await overwriteWith('none', FUSE);
+    assert.equal(clean.violationCount, 0, describeViolations(clean));
+    const fuse = await overwriteWith('hold-target-open', FUSE);
+    assert.ok(fuse.violationCount > 0, "the checker missed 'hold-target-open' under the two-step rename rule");
+    assert.match(describeViolations(fuse), /rename \/ws\/state\.json -> \/ws\/\.fuse_hidden/);
+    assert.match(describeViolations(fuse), /\/ws\/state\.json is missing; expected version 0 or version 1/);
+  });
 
   test("catches 'no-dir-fsync' on a first write: the new file's name is not durable", async () => {
     const report = await firstWriteWith('no-dir-fsync');

@@ -94,6 +94,36 @@ suite('consistency model: persistence rules', () => {
     assert.equal(fs.trace[barriers[renameIndex]!]!.op.kind, 'fsyncDir');
   });
 
+  test('FUSE/NFS option: a rename over a file held open goes through a hidden name first, a crash point between', async () => {
+    const image = new ImageBuilder().file('/d/f', 'old').image;
+    const fuse = new RecordingFs(image, { renameOverOpenFile: 'two-step' });
+    await writeFile(fuse, '/d/t', 'new', { sync: true });
+    await fuse.fsyncDir('/d');
+    const held = await fuse.open('/d/f', 'r');
+    await fuse.rename('/d/t', '/d/f');
+    const hidden = (await fuse.readdir('/d')).find((name) => name.startsWith('.fuse_hidden'));
+    assert.match(hidden ?? '', /^\.fuse_hidden[0-9a-f]{16}$/);
+    assert.deepEqual(labels(fuse), [`rename /d/f -> /d/${hidden}`, 'rename /d/t -> /d/f']);
+    // Crash between the two renames, both persisted so far: the target is gone, the old bytes under the hidden name.
+    const between = fuse.trace.findIndex(({ op }) => op.kind === 'rename') + 1;
+    const units = unforcedUnits(fuse.base, fuse.trace, between);
+    const files = listFiles(replay(fuse.base, fuse.trace, between, units, units.map(() => 0)).image);
+    assert.equal(files.get('/d/f'), undefined);
+    assert.equal(files.get(`/d/${hidden}`)?.data.toString(), 'old');
+    await held.close();
+    assert.deepEqual(await fuse.readdir('/d'), ['f']);
+    assert.equal(fuse.trace.at(-1)?.op.kind, 'unlink');
+    // Not held open, or without the option: one rename.
+    const plain = new RecordingFs(image, { renameOverOpenFile: 'two-step' });
+    await writeFile(plain, '/d/t', 'new', { sync: true });
+    await plain.rename('/d/t', '/d/f');
+    const local = new RecordingFs(image);
+    await writeFile(local, '/d/t', 'new', { sync: true });
+    await (await local.open('/d/f', 'r')).sync();
+    await local.rename('/d/t', '/d/f');
+    for (const fs of [plain, local]) assert.equal(fs.trace.filter(({ op }) => op.kind === 'rename').length, 1);
+  });
+
   test('the live view answers reads with un-fsynced data', async () => {
     const fs = new RecordingFs(new ImageBuilder().dir('/d').image);
     await writeFile(fs, '/d/f', 'abc');

@@ -71,7 +71,6 @@ export class FaultyFs implements FsLike {
         await handle.chmod(mode);
       },
       chown: (uid, gid) => handle.chown(uid, gid),
-      readFile: () => handle.readFile(),
       close: async () => {
         // A failed close still releases the descriptor, as close(2) does.
         await handle.close();

@@ -8,6 +8,7 @@ import type { FsLike } from '../../src/core/fs';
 import { nodeFs } from '../../src/core/fs';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { type Fault, FaultyFs } from '../support/faultyFs';
+import { FuseLikeFs, SimulatedCrash } from '../support/fuseLikeFs';
 
 const OLD = '{"version":"old"}\n';
 const NEW = `{"version":"new","padding":"${'x'.repeat(20_000)}"}\n`;
@@ -44,7 +45,6 @@ suite('writeFileAtomic', () => {
       { title: 'EXDEV at rename', fault: { step: 'rename', code: 'EXDEV' }, step: 'rename' },
       { title: 'EPERM at rename (after retries)', fault: { step: 'rename', code: 'EPERM' }, step: 'rename' },
       { title: 'EBUSY at rename (after retries)', fault: { step: 'rename', code: 'EBUSY' }, step: 'rename' },
-      { title: 'EIO at the directory fsync', fault: { step: 'fsyncDir', code: 'EIO' }, step: 'fsync-dir' },
     ];
     for (const { title, fault, step } of cases) {
       test(title, async () => {
@@ -64,11 +64,64 @@ suite('writeFileAtomic', () => {
     }
   });
 
-  test('a failed directory fsync on a new target removes the new file again', async () => {
+  test('EIO at the directory fsync after the rename: no rollback, the error names the file and says what may survive', async () => {
+    const fs = new FaultyFs([{ step: 'fsyncDir', code: 'EIO' }]);
+    const error = await writeFileAtomic(target, NEW, { fs }).then(
+      () => assert.fail('the write should have failed'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AtomicWriteError, String(error));
+    assert.equal(error.step, 'fsync-dir');
+    assert.equal(error.code, 'EIO');
+    assert.ok(error.message.startsWith(`Cannot write ${target}: fsync-dir failed with EIO (`), error.message);
+    assert.ok(error.message.endsWith(`not confirmed durable: after a power loss ${target} may hold the old or the new content`), error.message);
+    assert.equal(readFileSync(target, 'utf8'), NEW, 'the rename stands, as the kernel left it');
+    assert.deepEqual(readdirSync(dir), ['state.json']);
+  });
+
+  test('a failed directory fsync on a new target leaves the new file and says it may be missing after a power loss', async () => {
     const fresh = join(dir, 'fresh.json');
     const fs = new FaultyFs([{ step: 'fsyncDir', code: 'EIO' }]);
-    await assert.rejects(writeFileAtomic(fresh, NEW, { fs }), /fsync-dir failed with EIO/);
-    assert.deepEqual(readdirSync(dir).sort(), ['state.json']);
+    await assert.rejects(
+      writeFileAtomic(fresh, NEW, { fs }),
+      /fresh\.json: fsync-dir failed with EIO .*fresh\.json may be missing or hold the new content$/,
+    );
+    assert.equal(readFileSync(fresh, 'utf8'), NEW);
+    assert.deepEqual(readdirSync(dir).sort(), ['fresh.json', 'state.json']);
+  });
+
+  suite('FUSE and NFS: a rename over a file held open takes two steps', () => {
+    test('the seam: with the target held open, a crash between the two steps leaves the target missing', async () => {
+      const fs = new FuseLikeFs({ crashAfterSteps: 2 });
+      const temp = join(dir, 'state.json.tmp');
+      writeFileSync(temp, NEW);
+      const held = await fs.open(target, 'r');
+      await assert.rejects(fs.rename(temp, target), SimulatedCrash);
+      assert.deepEqual(fs.steps.slice(1), [`rename ${target} -> ${join(dir, fs.hiddenNames()[0]!)}`]);
+      assert.deepEqual(readdirSync(dir).sort(), [...fs.hiddenNames(), 'state.json.tmp'].sort());
+      await held.close().catch(() => undefined);
+    });
+
+    test('the seam: without a crash the old file goes to .fuse_hidden* and is removed on its last close', async () => {
+      const fs = new FuseLikeFs();
+      const temp = join(dir, 'state.json.tmp');
+      writeFileSync(temp, NEW);
+      const held = await fs.open(target, 'r');
+      await fs.rename(temp, target);
+      assert.equal(fs.twoStepRenames, 1);
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+      await held.close();
+      assert.deepEqual(readdirSync(dir), ['state.json']);
+    });
+
+    test('writeFileAtomic never holds the target open, so its rename is one step and leaves no hidden file', async () => {
+      const fs = new FuseLikeFs();
+      await writeFileAtomic(target, NEW, { fs });
+      assert.equal(fs.twoStepRenames, 0, fs.steps.join('\n'));
+      assert.ok(!fs.steps.some((step) => step.startsWith(`open ${target} `)), 'the target itself was opened');
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+      assert.deepEqual(readdirSync(dir), ['state.json']);
+    });
   });
 
   test('EPERM on rename is retried with backoff, then succeeds', async () => {
@@ -117,7 +170,6 @@ suite('writeFileAtomic', () => {
           write: (b, o, l, p) => handle.write(b, o, l, p),
           chmod: (m) => handle.chmod(m),
           chown: (u, g) => handle.chown(u, g),
-          readFile: () => handle.readFile(),
           sync: async () => {
             order.push('fsync');
             await handle.sync();
@@ -138,8 +190,9 @@ suite('writeFileAtomic', () => {
       },
     };
     await writeFileAtomic(target, NEW, { fs: recording });
-    const created = opens.filter((o) => o.flags !== 'r');
-    assert.equal(created.length, 1);
+    // Only the temp is opened: an open target would make the rename two steps on FUSE and NFS.
+    assert.equal(opens.length, 1, JSON.stringify(opens));
+    const created = opens;
     assert.equal(created[0]!.flags, 'wx');
     assert.equal(created[0]!.mode, 0o600);
     assert.equal(dirname(created[0]!.path), dir);

@@ -98,6 +98,25 @@ suite('CLI: scan, sweep, recover', () => {
     });
   });
 
+    test('an empty --exclude is a usage error (2) for scan and sweep', async () => {
+      for (const verb of ['scan', 'sweep']) {
+        const { code, stderr } = await run([verb, '--exclude', ''], root);
+        assert.equal(code, 2, verb);
+        assert.match(stderr, /--exclude needs a glob, not an empty string/);
+      }
+    });
+
+    test('a 5,000-deep temp is reported as nested too deeply; scan and sweep still finish with exit 0', async () => {
+      file('a.json', '{}');
+      const deep = file('a.json.vsctmp', '['.repeat(5000));
+      const scanned = await run(['scan'], root);
+      assert.equal(scanned.code, 0, scanned.stderr);
+      assert.match(scanned.stdout, /a\.json\.vsctmp .*not valid JSON/);
+      const swept = await run(['sweep', '--older-than', '0'], root);
+      assert.equal(swept.code, 0, swept.stderr);
+      assert.equal(existsSync(deep), false);
+    });
+
   suite('sweep', () => {
     test('--json {removed, kept, failed}; default threshold 10 minutes keeps young temps', async () => {
       file('a.json');
@@ -168,13 +187,15 @@ suite('CLI: scan, sweep, recover', () => {
       assert.match(stderr, /No valid recovery candidate for .*s\.json/);
     });
 
-    test('refuses a valid newer target without --force (exit 1), replaces it with --force', async () => {
-      file('s.json.vsctmp', '{"v":1}', 10);
-      const target = file('s.json', '{"v":2}', 1);
-      const refused = await run(['recover', 's.json'], root);
-      assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /use --force/);
+    test('a valid target, older or newer than its temps, is "nothing to recover" (exit 0); --force replaces it', async () => {
+      file('s.json.vsctmp', '{"v":1}', 5);
+      const target = file('s.json', '{"v":2}', 10);
+      const untouched = await run(['recover', 's.json'], root);
+      assert.equal(untouched.code, 0);
+      assert.match(untouched.stdout, /nothing to recover: .*s\.json is valid \(--force replaces it/);
       assert.equal(readFileSync(target, 'utf8'), '{"v":2}');
+      const json = await run(['recover', 's.json', '--json'], root);
+      assert.deepEqual(JSON.parse(json.stdout), { target, nothingToRecover: true });
       const forced = await run(['recover', 's.json', '--force'], root);
       assert.equal(forced.code, 0);
       assert.match(forced.stdout, /recovered .*s\.json from .*s\.json\.vsctmp; the previous file was kept as .*s\.json\.replaced-/);
@@ -191,6 +212,21 @@ suite('CLI: scan, sweep, recover', () => {
       assert.equal(readFileSync(join(root, 's.json'), 'utf8'), '');
       assert.equal((await run(['recover'], root)).code, 2);
       assert.equal((await run(['recover', 's.json', '--schema', 'nope.json'], root)).code, 2);
+    });
+    test('a --schema that is false, a string or not a JSON Schema is a usage error (2)', async () => {
+      file('s.json', '', 1);
+      file('s.json.vsctmp', '{}', 2);
+      for (const [name, text, why] of [
+        ['false.json', 'false', /must be a JSON object, not false/],
+        ['string.json', '"object"', /must be a JSON object, not a string/],
+        ['bad.json', '{"type": 12}', /not a valid JSON Schema/],
+      ] as const) {
+        writeFileSync(join(root, name), text);
+        const { code, stderr } = await run(['recover', 's.json', '--schema', name], root);
+        assert.equal(code, 2, name);
+        assert.match(stderr, why);
+      }
+      assert.equal(readFileSync(join(root, 's.json'), 'utf8'), '');
     });
   });
 

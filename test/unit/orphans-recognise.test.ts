@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../../src/core/orphans';
 import { backupPathFor } from '../../src/core/recovery';
 import { ourTempPath } from '../../src/core/tempNames';
-import { mightBeTemp } from '../../src/core/tempPatterns';
+import { mightBeTemp, recogniseHiddenLeftover, TEMP_LOOKALIKES, TempPatternError } from '../../src/core/tempPatterns';
 
 const NOW = Date.UTC(2025, 5, 1);
 const HOUR = 3_600_000;
@@ -87,9 +87,9 @@ suite('recogniseTemp: every known pattern', () => {
     assert.equal(kindOf('~notes.md.swp1', ['notes.md'], ['~{target}.swp?'])?.kind, 'custom');
     assert.equal(kindOf('x.cfg.part-77', ['x.cfg'], ['{target}.part-*'])?.target, 'x.cfg');
     // The lazy reading finds the existing target when the greedy one does not.
-    assert.equal(kindOf('a.b.c.old', ['a'], ['{target}.*'])?.target, 'a');
+    assert.equal(kindOf('a.b.c.old', ['a'], ['{target}.*.old'])?.target, 'a');
     assert.equal(kindOf('notes.md.bak~', [], ['{target}.bak~']), undefined);
-    assert.equal(kindOf('notes.md', ['notes.md'], ['{target}*']), undefined, 'a file is never its own temp');
+    assert.equal(kindOf('notes.md', ['notes.md'], ['*{target}']), undefined, 'a file is never its own temp');
   });
 
   test('a user pattern without exactly one {target}, or with a slash, is refused with a clear error', () => {
@@ -192,6 +192,176 @@ suite('mightBeTemp (the walk\'s cheap pre-filter)', () => {
   test('rejects the common look-alikes without running the recogniser', () => {
     for (const name of ['app.log.1', 'data.json.2', 'notes.2024', 'draft.tmp', 'index.ts', 'a.1234567', 'README']) {
       assert.equal(mightBeTemp(name), false, name);
+    }
+  });
+});
+
+suite('recogniseTemp: odd names', () => {
+  /** Node's readdir decodes bytes that are not UTF-8 to U+FFFD; the name below is what it returns for `caf\xE9.json`. */
+  const latin1Name = `${Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('utf8')}.json`;
+  const targets = ['conf.tmpl.json', 'x.tmp8', 'a\nb.json', 'cr\r.json', 'ls\u2028.json', latin1Name, 'emoji😀.json'];
+  /** Every built-in shape, as a function of the target; each is recognised when the target is beside it. */
+  const shapes: [string, (target: string) => string][] = [
+    ['crash-safe', (t) => basename(ourTempPath(`/w/${t}`))],
+    ['write-file-atomic', (t) => `${t}.3141592653`],
+    ['atomically', (t) => `${t}.tmp-1712345678abcdef`],
+    ['vscode', (t) => `${t}.vsctmp`],
+    ['tmp-suffix', (t) => `${t}.tmp.0f8fad5b-d9cb-469f-a165-70867728950e`],
+    ['tmp-suffix', (t) => `${t}.tmp.deadbeef01`],
+    ['dot-hex-tmp', (t) => `.${t}.3f2a9c0d1e.tmp`],
+    ['steno', (t) => `.${t}.tmp`],
+  ];
+
+  test('every shape is recognised around targets with .tmp inside, newlines, U+FFFD and astral characters', () => {
+    assert.ok(latin1Name.includes('\uFFFD'));
+    for (const target of targets) {
+      for (const [kind, shape] of shapes) {
+        const name = shape(target);
+        const hit = kindOf(name, [target]);
+        assert.equal(hit?.kind, kind, JSON.stringify(name));
+        assert.equal(hit?.target, target, JSON.stringify(name));
+        assert.ok(mightBeTemp(name), `${JSON.stringify(name)} passes the pre-filter`);
+      }
+    }
+  });
+
+  test("the reported case: conf.tmpl.json.3141592653 is write-file-atomic's temp of conf.tmpl.json", () => {
+    assert.ok(mightBeTemp('conf.tmpl.json.3141592653'));
+    assert.deepEqual(kindOf('conf.tmpl.json.3141592653', ['conf.tmpl.json']), {
+      target: 'conf.tmpl.json',
+      kind: 'write-file-atomic',
+    });
+  });
+
+  test('a U+FFFD target is matched as the string Node gave; bytes lost in decoding cannot be told apart', () => {
+    // Both `caf\xE9.json` and `caf\xE8.json` decode to the same string: the walker, not the recogniser, must refuse to act.
+    const other = `${Buffer.from([0x63, 0x61, 0x66, 0xe8]).toString('utf8')}.json`;
+    assert.equal(other, latin1Name);
+    assert.equal(kindOf(`${latin1Name}.3141592653`, [latin1Name])?.target, latin1Name);
+  });
+
+  test('user patterns see newlines and astral characters: * spans them, ? is one character', () => {
+    assert.equal(kindOf('x\ny.bak~', ['x\ny'], ['{target}.bak~'])?.target, 'x\ny');
+    assert.equal(kindOf('n.md.part-\n', ['n.md'], ['{target}.part-*'])?.target, 'n.md');
+    assert.equal(kindOf('~n.md.swp😀', ['n.md'], ['~{target}.swp?'])?.kind, 'custom');
+    assert.equal(kindOf('~n.md.swp\n', ['n.md'], ['~{target}.swp?'])?.kind, 'custom');
+  });
+
+  test('a trailing newline is part of the name, not an end of line', () => {
+    assert.equal(kindOf('a.json.3141592653\n', ['a.json']), undefined);
+    assert.equal(kindOf('a.json.vsctmp\n', []), undefined);
+    assert.equal(recogniseHiddenLeftover('.fuse_hidden0000000a00000001\n'), undefined);
+  });
+});
+
+suite('user patterns that would sweep look-alikes are refused', () => {
+  test('the built-in recogniser takes none of the shared look-alikes for a temp', () => {
+    assert.ok(TEMP_LOOKALIKES.length >= 15);
+    for (const { name, target } of TEMP_LOOKALIKES) {
+      assert.equal(kindOf(name, [target]), undefined, name);
+      assert.equal(recogniseTemp(name, [target]), undefined, `${name} without an mtime`);
+    }
+  });
+
+  test('{target}.* is refused with a TempPatternError naming the pattern and a look-alike it would match', () => {
+    let caught: unknown;
+    try {
+      compileCustomPatterns(['{target}.bak~', '{target}.*']);
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof TempPatternError, String(caught));
+    assert.ok(caught instanceof Error);
+    assert.equal(caught.pattern, '{target}.*');
+    assert.ok(caught.example !== undefined && TEMP_LOOKALIKES.some((l) => l.name === caught.example));
+    assert.ok(caught.message.includes('"{target}.*"'), caught.message);
+    assert.ok(caught.message.includes(caught.example), caught.message);
+  });
+
+  test('each over-broad pattern names a look-alike it really matches', () => {
+    const tooBroad = [
+      '{target}*',
+      '*{target}*',
+      '{target}.?',
+      '{target}.??',
+      '{target}.*.gz',
+      '{target}.bak',
+      '{target}~',
+      '{target}.old',
+      '{target}.tmp',
+      '{target}.corrupt-*',
+      '{target}.replaced-*',
+      '{target}.*-*',
+      '{target}.????????',
+    ];
+    for (const pattern of tooBroad) {
+      assert.throws(
+        () => compileCustomPatterns([pattern]),
+        (error: unknown) => {
+          assert.ok(error instanceof TempPatternError, `${pattern}: ${String(error)}`);
+          assert.equal(error.pattern, pattern);
+          const lookalike = TEMP_LOOKALIKES.find((l) => l.name === error.example);
+          assert.ok(lookalike, `${pattern}: example ${error.example} is from the corpus`);
+          const [before, after] = pattern.split('{target}') as [string, string];
+          const glob = (text: string) => text.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+          const literal = lookalike.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          assert.match(lookalike.name, new RegExp(`^${glob(before)}${literal}${glob(after)}$`, 'su'), pattern);
+          return true;
+        },
+      );
+    }
+  });
+
+  test('specific patterns are still accepted', () => {
+    const fine = ['{target}.bak~', '~{target}.swp?', '{target}.part-*', '{target}(1)', '{target}.save~', '.{target}.swp', '{target}.*.old', '*{target}'];
+    assert.equal(compileCustomPatterns(fine).length, fine.length);
+  });
+
+  test('a pattern without exactly one {target} is a TempPatternError with no example', () => {
+    assert.throws(() => compileCustomPatterns(['*.bak']), (error: unknown) => {
+      assert.ok(error instanceof TempPatternError);
+      assert.equal(error.pattern, '*.bak');
+      assert.equal(error.example, undefined);
+      return true;
+    });
+  });
+});
+
+suite('recogniseHiddenLeftover (.fuse_hidden* and .nfs*)', () => {
+  test("libfuse's .fuse_hidden<8 hex node id><8 hex counter>", () => {
+    assert.equal(recogniseHiddenLeftover('.fuse_hidden0000000a00000001'), 'fuse');
+    assert.equal(recogniseHiddenLeftover('.fuse_hiddenffffffffffffffff'), 'fuse');
+  });
+
+  test("Linux NFS's .nfs<16 hex file id><8 hex counter>, and the BSD/macOS .nfs.<ticks>.<pid>4.4", () => {
+    assert.equal(recogniseHiddenLeftover('.nfs000000000012d68700000001'), 'nfs');
+    assert.equal(recogniseHiddenLeftover('.nfs.0001e240.04d24.4'), 'nfs');
+    assert.equal(recogniseHiddenLeftover('.nfs.0001e240.1e2404.4'), 'nfs', 'a pid above 0xffff prints more digits');
+  });
+
+  test('look-alikes are not hidden leftovers', () => {
+    for (const name of [
+      '.fuse_hidden',
+      '.fuse_hidden0000000a',
+      '.fuse_hidden0000000a000000012',
+      '.fuse_hidden0000000A00000001',
+      'x.fuse_hidden0000000a00000001',
+      '.nfs',
+      '.nfsrc',
+      '.nfs0123abcd',
+      '.nfs000000000012d6870000000',
+      '.nfs000000000012d687000000011',
+      'a.nfs000000000012d68700000001',
+      '.nfs.0001e240.04d24.5',
+    ]) {
+      assert.equal(recogniseHiddenLeftover(name), undefined, name);
+    }
+  });
+
+  test('recogniseTemp never gives them a target, even beside any file', () => {
+    for (const name of ['.fuse_hidden0000000a00000001', '.nfs000000000012d68700000001', '.nfs.0001e240.04d24.4']) {
+      const prefixes = Array.from({ length: name.length }, (_, i) => name.slice(0, i + 1));
+      assert.equal(kindOf(name, prefixes), undefined, name);
     }
   });
 });

@@ -141,13 +141,13 @@ suite('recovery', () => {
       assert.equal(statSync(result.backup!).mode & 0o777, 0o600);
     });
 
-    test('refuses when the target is valid and newer than every candidate; --force replaces it (.replaced-)', async () => {
+    test('a valid target newer than every candidate is "not needed"; --force replaces it (.replaced-)', async () => {
       file('state.json.vsctmp', '{"v":1}', 10);
       file('state.json', '{"v":2}', 1);
       await assert.rejects(recoverTarget(target), (error: unknown) => {
         assert.ok(error instanceof RecoveryError);
-        assert.equal(error.code, 'refused');
-        assert.match(error.message, /state\.json: it is valid and newer than every candidate .* use --force/);
+        assert.equal(error.code, 'not-needed');
+        assert.match(error.message, /state\.json is valid, so there is nothing to recover/);
         return true;
       });
       assert.equal(readFileSync(target, 'utf8'), '{"v":2}');
@@ -157,10 +157,13 @@ suite('recovery', () => {
       assert.equal(readFileSync(forced.backup!, 'utf8'), '{"v":2}');
     });
 
-    test('a valid target older than a valid candidate is replaced (the rename never happened)', async () => {
+    test('a valid target is never replaced without force, whatever the mtimes; with force it is, with a backup', async () => {
       file('state.json', '{"v":1}', 10);
       file('state.json.vsctmp', '{"v":2}', 1);
-      const result = await recoverTarget(target, { now: NOW });
+      // The newer temp may be a write whose caller was told it failed: rolling it forward is not recovery.
+      await assert.rejects(recoverTarget(target, { now: NOW }), { code: 'not-needed' });
+      assert.equal(readFileSync(target, 'utf8'), '{"v":1}');
+      const result = await recoverTarget(target, { now: NOW, force: true });
       assert.equal(result.backup, backupPathFor(target, 'replaced', NOW));
       assert.equal(readFileSync(target, 'utf8'), '{"v":2}');
     });
@@ -270,7 +273,7 @@ suite('recovery', () => {
           return nodeFs.readFile(path);
         },
       };
-      await assert.rejects(recoverTarget(target, { fs }), /Cannot read .*state\.json.*EACCES/);
+      await assert.rejects(recoverTarget(target, { fs }), /Cannot judge .*state\.json, so it was left as it was: EACCES/);
       assert.equal(readdirSync(dir).length, 2);
     });
   });

@@ -16,7 +16,12 @@ export type WritePathBug =
   /** The temp is copied into the target (truncate + write) and then unlinked, instead of renamed. */
   | 'copy-then-unlink'
   /** The temp goes to os.tmpdir(): rename fails with EXDEV and the code falls back to a copy, as `mv` does. */
-  | 'temp-in-tmpdir';
+  | 'temp-in-tmpdir'
+  /**
+   * The old target is held open across the rename (as our write path once did, for a rollback): on FUSE and NFS
+   * that rename takes two steps, and a crash between them leaves no target.
+   */
+  | 'hold-target-open';
 
 async function writeAll(handle: FileHandleLike, bytes: Buffer): Promise<void> {
   for (let offset = 0; offset < bytes.length; ) {
@@ -68,6 +73,7 @@ export async function writeWithBug(
   await writeAll(handle, Buffer.from(data, 'utf8'));
   if (bug !== 'no-file-fsync') await handle.sync();
   await handle.close();
+  const held = bug === 'hold-target-open' ? await fs.open(target, 'r').catch(() => undefined) : undefined;
   if (bug === 'copy-then-unlink') {
     await copyThenUnlink(fs, temp, target);
   } else {
@@ -79,6 +85,7 @@ export async function writeWithBug(
     }
   }
   if (bug !== 'no-dir-fsync') await fs.fsyncDir(dirname(target));
+  await held?.close();
 }
 
 /**

@@ -1,8 +1,8 @@
 // What a crash state must satisfy: the versions of a document a caller may see after a restart,
 // and the restart itself (readJson, then orphan recovery when the target is not valid).
 import { errnoOf, type FsLike } from '../../../src/core/fs';
+import { describeParseFailure, parseJson } from '../../../src/core/json';
 import { classifyJsonText, describeReadProblem, type JsonSchema } from '../../../src/core/jsonStore';
-import { checkJsonDocument } from '../../../src/core/orphans';
 import type { Mark } from './checker';
 import type { RecordingFs } from './recordingFs';
 
@@ -112,8 +112,8 @@ export function strictJson(schema?: JsonSchema): ValidityCheck {
 
 /** VS Code's own files (settings.json) are JSONC: comments and trailing commas are fine. */
 export const jsoncDocument: ValidityCheck = (text) => {
-  const check = checkJsonDocument(text);
-  return check.ok ? undefined : check.reason;
+  const parsed = parseJson(text, 'jsonc');
+  return parsed.ok ? undefined : parsed.empty ? 'it is empty' : describeParseFailure(parsed.position);
 };
 
 export interface RestartOutcome {

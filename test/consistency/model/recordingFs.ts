@@ -159,6 +159,22 @@ export class ImageBuilder {
   }
 }
 
+export interface RecordingOptions {
+  /**
+   * How a rename over a file that a handle holds open behaves. 'atomic' (default): one step, as on a local disk.
+   * 'two-step': as libfuse (and NFS's silly rename) do it, the open file is first renamed to a hidden name in its
+   * folder (`.fuse_hidden…`), then the source over the target: two directory operations, with a crash point
+   * between them. The hidden name is unlinked when the file's last handle closes.
+   */
+  renameOverOpenFile?: 'atomic' | 'two-step';
+}
+
+/** libfuse's hidden name: `.fuse_hidden` + the node id and a counter, 8 hex digits each. */
+function fuseHiddenName(inode: InodeId, counter: number): string {
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+  return `.fuse_hidden${hex(inode)}${hex(counter)}`;
+}
+
 interface Located {
   parent: InodeId;
   name: string;
@@ -175,8 +191,15 @@ export class RecordingFs implements FsLike {
   readonly live: FsImage;
   readonly trace: TraceEntry[] = [];
   private clock: number;
+  private readonly openHandles = new Map<InodeId, number>();
+  /** Open files renamed away to a hidden name, awaiting their last close. */
+  private readonly hidden = new Map<InodeId, { dir: InodeId; name: string; path: string }>();
+  private hiddenCount = 0;
 
-  constructor(base: FsImage) {
+  constructor(
+    base: FsImage,
+    private readonly options: RecordingOptions = {},
+  ) {
     this.base = cloneImage(base);
     this.live = cloneImage(base);
     let latest = MODEL_EPOCH_MS;
@@ -250,7 +273,22 @@ export class RecordingFs implements FsLike {
       this.record({ kind: 'create', dir: located.parent, name: located.name, inode: id, path: located.path, mode, device });
       this.record({ kind: 'open', inode: id, path: located.path, flags: flagText });
     }
+    this.openHandles.set(id, (this.openHandles.get(id) ?? 0) + 1);
     return new ModelHandle(this, id, located.path, parsed);
+  }
+
+  /** Called by a handle's close: the last close of a hidden file removes its hidden name, as libfuse does. */
+  released(inode: InodeId): void {
+    const left = (this.openHandles.get(inode) ?? 1) - 1;
+    if (left > 0) {
+      this.openHandles.set(inode, left);
+      return;
+    }
+    this.openHandles.delete(inode);
+    const hidden = this.hidden.get(inode);
+    if (!hidden) return;
+    this.hidden.delete(inode);
+    this.record({ kind: 'unlink', dir: hidden.dir, name: hidden.name, inode, path: hidden.path });
   }
 
   /** Called by handles: records a write at `position` (or the handle's position). */
@@ -289,6 +327,21 @@ export class RecordingFs implements FsLike {
       if (replaced.kind === 'dir' && source.inode.kind === 'file') throw fsError('EISDIR', 'rename', to);
       if (replaced.kind === 'file' && source.inode.kind === 'dir') throw fsError('ENOTDIR', 'rename', to);
       if (replaced.kind === 'dir' && replaced.entries.size > 0) throw fsError('ENOTEMPTY', 'rename', to);
+      if (this.options.renameOverOpenFile === 'two-step' && replaced.kind === 'file' && this.openHandles.has(target.inode)) {
+        const name = fuseHiddenName(target.inode, this.hiddenCount++);
+        const path = posix.join(posix.dirname(target.path), name);
+        this.record({
+          kind: 'rename',
+          fromDir: target.parent,
+          fromName: target.name,
+          toDir: target.parent,
+          toName: name,
+          inode: target.inode,
+          from: target.path,
+          path,
+        });
+        this.hidden.set(target.inode, { dir: target.parent, name, path });
+      }
     }
     this.record({
       kind: 'rename',
@@ -431,14 +484,10 @@ class ModelHandle implements FileHandleLike {
     this.check('fchown');
   }
 
-  async readFile(): Promise<Buffer> {
-    this.check('read');
-    return this.fs.contentOf(this.inode);
-  }
-
   async close(): Promise<void> {
     this.check('close');
     this.closed = true;
     this.fs.recordHandleCall({ kind: 'close', inode: this.inode, path: this.path });
+    this.fs.released(this.inode);
   }
 }

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { locateParseError } from '../../../src/core/jsonStore';
+import { jsonTextProblem } from '../../../src/core/json';
 import type { RestoreResult, SettingsSnapshotDocument, TakeResult } from '../../../src/state/snapshots';
 import type { Task, TasksDocument } from '../../../src/state/tasksSchema';
 import type { TasksRecoveryResult } from '../../../src/state/tasksStore';
@@ -164,7 +164,7 @@ suite('workspace state in the workbench: the Tasks view', () => {
     writeFileSync(tasksFile, corrupt);
     const crashSafeDir = path.dirname(tasksFile);
     const treeBefore = readdirSync(crashSafeDir, { recursive: true, encoding: 'utf8' }).sort();
-    const expected = locateParseError(corrupt);
+    const expected = jsonTextProblem(corrupt, 'json')!;
     const shown = await waitFor('the problem to be reported', async () => {
       const state = await diagnostics();
       return state.state.kind === 'problem' && state;

@@ -1,0 +1,145 @@
+import { basename, dirname } from 'node:path';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
+
+/** `jsonc` allows comments and trailing commas (VS Code's own config files); `json` is strict RFC 8259. */
+export type JsonFlavour = 'json' | 'jsonc';
+
+/** Where a document failed to parse, 1-based like an editor shows it. */
+export interface ParsePosition {
+  offset: number;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export type ParsedJson =
+  | { ok: true; value: unknown; bom: boolean }
+  | { ok: false; empty: boolean; position: ParsePosition; bom: boolean };
+
+/**
+ * Deeper documents are refused as corrupt. Real JSON nests a few dozen levels; thousands of `[` are an attack
+ * that would overflow the stack of every recursive consumer (error location, schema checks, stringify).
+ */
+export const MAX_NESTING_DEPTH = 512;
+
+const BOM = 0xfeff;
+
+/** True when the text starts with a byte-order mark. A BOM is allowed and kept on rewrite (see withBomOf). */
+export function hasBom(text: string): boolean {
+  return text.charCodeAt(0) === BOM;
+}
+
+/** `text` with the BOM of `original` put back, so rewriting a user's file keeps its encoding mark. */
+export function withBomOf(original: string, text: string): string {
+  return hasBom(original) && !hasBom(text) ? `\ufeff${text}` : text;
+}
+
+/** 1-based line and column of `offset`, counting `\n` as the line break. */
+export function positionAt(text: string, offset: number, message: string): ParsePosition {
+  let line = 1;
+  let lineStart = 0;
+  for (let index = text.indexOf('\n'); index !== -1 && index < offset; index = text.indexOf('\n', index + 1)) {
+    line += 1;
+    lineStart = index + 1;
+  }
+  return { offset, line, column: offset - lineStart + 1, message };
+}
+
+/** The offset of the first bracket past MAX_NESTING_DEPTH, skipping strings and comments; -1 when within it. */
+function tooDeepAt(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x2f /* / */ && text.charCodeAt(i + 1) === 0x2f) {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a /* * */) {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 1;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      depth += 1;
+      if (depth > MAX_NESTING_DEPTH) return i;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth -= 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Parses a whole document. A leading BOM is allowed in both flavours. Empty or blank text is a problem: saving it over
+ * a file is the classic way to lose one. Failures carry the first error's line and column; nesting deeper than
+ * MAX_NESTING_DEPTH is "nested too deeply" at the offending bracket, never a stack overflow.
+ */
+export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
+  const bom = hasBom(text);
+  const start = bom ? 1 : 0;
+  const fail = (offset: number, message: string, empty = false): ParsedJson => ({
+    ok: false,
+    empty,
+    bom,
+    position: positionAt(text, offset, message),
+  });
+  if (text.slice(start).trim().length === 0) return fail(start, 'the document is empty', true);
+  const deep = tooDeepAt(text, start);
+  if (deep !== -1) return fail(deep, `nested too deeply (over ${MAX_NESTING_DEPTH} levels)`);
+  const body = bom ? text.slice(1) : text;
+  try {
+    return { ok: true, value: JSON.parse(body), bom };
+  } catch {
+    // JSON.parse does not say where; jsonc-parser does, and is safe to recurse now that the depth is bounded.
+  }
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(body, errors, {
+    disallowComments: flavour === 'json',
+    allowTrailingComma: flavour === 'jsonc',
+    allowEmptyContent: false,
+  });
+  const first = errors[0];
+  if (flavour === 'jsonc' && !first) return { ok: true, value, bom };
+  return fail(start + (first?.offset ?? body.length), first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput');
+}
+
+/** "not valid JSON: <what> at line L, column C", the one wording every message uses. */
+export function describeParseFailure(position: ParsePosition): string {
+  return `not valid JSON: ${position.message} at line ${position.line}, column ${position.column}`;
+}
+
+/** Files VS Code reads as JSON with comments wherever they are. */
+const JSONC_ANYWHERE = /^(?:tsconfig.*|jsconfig.*|\.?devcontainer|keybindings|argv|language-configuration|\.eslintrc|\.babelrc|\.swcrc)\.json$/i;
+/** VS Code's workspace config files, JSONC only directly inside `.vscode/`. */
+const JSONC_IN_DOT_VSCODE = /^(?:settings|launch|tasks|extensions|mcp)\.json$/i;
+
+/**
+ * Whether a file is JSONC or strict JSON, judged by its path alone: `*.jsonc`, tsconfig*.json, jsconfig*.json,
+ * devcontainer.json…, and settings/launch/tasks/extensions.json directly inside `.vscode/`. Everything else
+ * (package.json, our own `.vscode/crash-safe/tasks.json`) is strict JSON.
+ */
+export function jsonFlavourOf(path: string): JsonFlavour {
+  const name = basename(path);
+  if (/\.jsonc$/i.test(name) || JSONC_ANYWHERE.test(name)) return 'jsonc';
+  if (JSONC_IN_DOT_VSCODE.test(name) && basename(dirname(path)) === '.vscode') return 'jsonc';
+  return 'json';
+}
+
+/** True for names the crash-safe editor accepts: `*.json` and `*.jsonc`. */
+export function isJsonFileName(path: string): boolean {
+  return /\.jsonc?$/i.test(basename(path));
+}
+
+/** Targets whose content (and whose temps' content) the orphan rules judge as JSON. */
+export function isJsonTarget(target: string): boolean {
+  return /\.(json|jsonc|code-workspace)$/i.test(target);
+}
+
+/** The first problem of `text` read as `flavour`; undefined when it parses. */
+export function jsonTextProblem(text: string, flavour: JsonFlavour): ParsePosition | undefined {
+  const parsed = parseJson(text, flavour);
+  return parsed.ok ? undefined : parsed.position;
+}

@@ -1,0 +1,51 @@
+import type { Stats } from 'node:fs';
+import { errnoOf, type FileIdentity, type FsLike, identityOf } from './fs';
+import { describeParseFailure, type JsonFlavour, parseJson } from './json';
+import { type JsonSchema, schemaProblems } from './jsonStore';
+
+/**
+ * One judgement of a JSON file, shared by scan, sweep and recover. `unknown` means it could not be judged (unreadable,
+ * not a regular file, over the size limit): destructive steps treat it as possibly the only good copy.
+ */
+export type JsonFileJudgement =
+  | { state: 'missing' }
+  | { state: 'unknown'; reason: string }
+  | { state: 'empty'; identity: FileIdentity }
+  | { state: 'corrupt'; reason: string; identity: FileIdentity }
+  | { state: 'valid'; bytes: Buffer; value: unknown; identity: FileIdentity };
+
+export interface JudgeOptions {
+  /** Also require the value to match this schema. */
+  schema?: JsonSchema;
+  /** Default `jsonc`: temps and targets may be VS Code files with comments; strict JSON passes too. */
+  flavour?: JsonFlavour;
+}
+
+/** Reads and judges `path` through the seam: bounded, regular files only, symlinks followed. */
+export async function judgeJsonFile(fs: FsLike, path: string, options: JudgeOptions = {}): Promise<JsonFileJudgement> {
+  let stats: Stats;
+  let bytes: Buffer;
+  try {
+    stats = await fs.stat(path);
+    bytes = await fs.readFile(path);
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
+    return { state: 'unknown', reason: error instanceof Error ? error.message : String(error) };
+  }
+  return judgeJsonBytes(bytes, identityOf(stats), options);
+}
+
+/** The same judgement for bytes already read. */
+export function judgeJsonBytes(bytes: Buffer, identity: FileIdentity, options: JudgeOptions = {}): JsonFileJudgement {
+  const parsed = parseJson(bytes.toString('utf8'), options.flavour ?? 'jsonc');
+  if (!parsed.ok) {
+    if (parsed.empty) return { state: 'empty', identity };
+    return { state: 'corrupt', reason: describeParseFailure(parsed.position), identity };
+  }
+  const problems = options.schema ? schemaProblems(options.schema, parsed.value) : [];
+  if (problems.length > 0) {
+    return { state: 'corrupt', reason: `does not match the schema: ${problems.join('; ')}`, identity };
+  }
+  return { state: 'valid', bytes, value: parsed.value, identity };
+}
