@@ -10,7 +10,15 @@ import {
   serializeJson,
   writeJson,
 } from '../core/jsonStore';
-import { ensureDirectory, LockedDocument, type LockSettings, withFileLock } from '../core/lockedUpdate';
+import {
+  commitRefusalIn,
+  DocumentChangedError,
+  ensureDirectory,
+  fileRevision,
+  LockedDocument,
+  type LockSettings,
+  withFileLock,
+} from '../core/lockedUpdate';
 import { findRecoveryCandidates } from '../core/recovery';
 import {
   decodeTasksDocument,
@@ -150,12 +158,30 @@ function normaliseTitle(title: string): string {
 
 const BACKUP_NAME = /^(?<target>.+)\.bak-(?<generation>\d{1,15})$/;
 
+/** `fs` whose renames first run `check`, until one succeeds: the check then runs right before the commit. */
+function checkingBeforeRename(fs: FsLike, check: () => Promise<void>): FsLike {
+  let committed = false;
+  const rename = async (from: string, to: string): Promise<void> => {
+    if (!committed) await check();
+    await fs.rename(from, to);
+    committed = true;
+  };
+  return new Proxy(fs, {
+    get(target, property) {
+      if (property === 'rename') return rename;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /**
  * The workspace task list: `{ version, tasks: [...] }` in one JSON file.
  *
  * - Reads validate and migrate; a corrupt, empty, invalid or newer-version file is reported, never replaced.
  * - Each edit is a read-modify-write under a cross-process lock (proper-lockfile), so windows and CLI runs
  *   never lose each other's updates; edits queued in this process while one is in flight share one write.
+ *   Right before the rename, the file must still be the one loaded; otherwise the edits are applied again.
  * - Every write goes through the atomic writer, then a backup generation of what was written is kept.
  *
  * Use `tasksStoreFor` so every caller in a process shares one store (and one queue) per document.
@@ -165,6 +191,8 @@ export class TasksStore {
   readonly backupDir: string;
   private readonly fs: FsLike;
   private readonly document: LockedDocument<TasksDocument>;
+  /** The file revision each loaded document was read from, checked again right before its save commits. */
+  private readonly loadedRevisions = new WeakMap<TasksDocument, string>();
 
   constructor(
     path: string,
@@ -177,7 +205,7 @@ export class TasksStore {
       target: this.path,
       prepare: () => ensureDirectory(dirname(this.path), this.fs, this.durability === 'full'),
       load: () => this.loadForUpdate(),
-      save: (next) => this.save(next),
+      save: (next, previous, assertHeld) => this.save(next, this.commitCheck(this.revisionOf(previous), assertHeld)),
       lock: options.lock,
     });
   }
@@ -215,7 +243,8 @@ export class TasksStore {
 
   /**
    * Applies `mutate` to the current document under the lock and saves it; resolves once durable.
-   * `mutate` must be synchronous and may run more than once (after a lost lock); a throw rejects only this edit.
+   * `mutate` must be synchronous and may run more than once (after a lost lock, or when the file changed under
+   * the lock); a throw rejects only this edit.
    */
   mutate<R>(mutate: (document: TasksDocument) => R): Promise<R> {
     return this.document.update(mutate);
@@ -302,6 +331,7 @@ export class TasksStore {
     return withFileLock(
       this.path,
       async (lock) => {
+        const revision = await fileRevision(this.path, this.fs);
         const current = await this.read();
         if (current.state === 'ok' && current.exists && !options.force) {
           throw new Error(`${this.path} is readable (${current.document.tasks.length} tasks); nothing to recover`);
@@ -330,8 +360,10 @@ export class TasksStore {
         } catch (error) {
           if (errnoOf(error) !== 'ENOENT' || preservedAs !== undefined) throw error;
         }
-        await lock.assertHeld();
-        await this.save(decoded.document);
+        await this.save(
+          decoded.document,
+          this.commitCheck(revision, () => lock.assertHeld()),
+        );
         return { restoredFrom: chosen, preservedAs, document: decoded.document };
       },
       this.options.lock,
@@ -339,21 +371,48 @@ export class TasksStore {
   }
 
   private async loadForUpdate(): Promise<TasksDocument> {
+    // Taken before the read: a change during the read then shows at the commit check too.
+    const revision = await fileRevision(this.path, this.fs);
     const result = await this.read();
     if (result.state === 'problem') throw new TasksDocumentError(result.problem);
+    this.loadedRevisions.set(result.document, revision);
     return result.document;
   }
 
-  /** Writes the document atomically (validated first), then keeps a backup generation of it. */
-  private async save(document: TasksDocument): Promise<void> {
+  private revisionOf(loaded: TasksDocument): string {
+    const revision = this.loadedRevisions.get(loaded);
+    if (revision === undefined) throw new Error(`No load recorded for the document of ${this.path}; nothing was written`);
+    return revision;
+  }
+
+  /**
+   * Runs right before the rename that commits a save: the file must still be the one loaded (a writer that ignored
+   * the lock, or a takeover we did not see, changes it), and the lock still ours.
+   */
+  private commitCheck(loadedRevision: string, assertHeld: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      if ((await fileRevision(this.path, this.fs)) !== loadedRevision) throw new DocumentChangedError(this.path);
+      await assertHeld();
+    };
+  }
+
+  /**
+   * Writes the document atomically (validated first), then keeps a backup generation of it. `beforeCommit` runs
+   * immediately before the rename; when it throws, nothing is written and its error is rethrown unwrapped.
+   */
+  private async save(document: TasksDocument, beforeCommit: () => Promise<void>): Promise<void> {
     const problems = tasksDocumentProblems(document);
     if (problems.length > 0) throw new JsonValueError(this.path, problems);
-    await writeJson(this.path, document, {
-      schema: tasksDocumentSchemaV1,
-      durability: this.durability,
-      createParents: true,
-      fs: this.fs,
-    });
+    try {
+      await writeJson(this.path, document, {
+        schema: tasksDocumentSchemaV1,
+        durability: this.durability,
+        createParents: true,
+        fs: checkingBeforeRename(this.fs, beforeCommit),
+      });
+    } catch (error) {
+      throw commitRefusalIn(error) ?? error;
+    }
     try {
       await this.writeBackup(serializeJson(this.path, document));
     } catch (error) {

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtomicWriteError } from '../../src/core/atomicWrite';
 import { type FsLike, nodeFs } from '../../src/core/fs';
-import { lockPathFor } from '../../src/core/lockedUpdate';
+import { DocumentChangedError, LOCK_OWNER_FILE, lockPathFor, ownerRecordFor } from '../../src/core/lockedUpdate';
 import { OUR_TEMP_PATTERN, ourTempPath } from '../../src/core/tempNames';
 import { recogniseTemp } from '../../src/core/tempPatterns';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
@@ -212,6 +212,111 @@ suite('tasks store', () => {
     assert.notEqual(tasksStoreFor(path), tasksStoreFor(`${path}.other`));
   });
 
+  suite('compare-before-rename: a file changed after the load is never overwritten', () => {
+    /** A task written by a writer that ignores the lock (a hand edit, an old build, a git checkout). */
+    function outsideTask(id: string) {
+      return { id, title: `outside ${id}`, done: false, createdAt: T0, updatedAt: T0 };
+    }
+
+    /** The real fs; after `times` loads of the document it rewrites the file behind the store's back. */
+    function sneakyFs(times: number, how: 'replace' | 'in-place') {
+      let left = times;
+      let n = 0;
+      const fs: FsLike = {
+        ...nodeFs,
+        async readFile(file) {
+          const bytes = await nodeFs.readFile(file);
+          if (left > 0 && resolve(file) === path) {
+            left -= 1;
+            const document = JSON.parse(bytes.toString('utf8'));
+            document.tasks.push(outsideTask(`sneak${++n}`));
+            if (how === 'replace') {
+              writeFileSync(`${path}.outside`, JSON.stringify(document));
+              renameSync(`${path}.outside`, path);
+            } else writeFileSync(path, JSON.stringify(document));
+          }
+          return bytes;
+        },
+      };
+      return fs;
+    }
+
+    test('replaced between load and save: the edit is re-applied to the new file, both kept', async () => {
+      await new TasksStore(path).add('first');
+      const store = new TasksStore(path, { fs: sneakyFs(1, 'replace') });
+      await store.add('mine');
+      assert.deepEqual(
+        (await store.list()).map((t) => t.title),
+        ['first', 'outside sneak1', 'mine'],
+      );
+      assert.deepEqual(store.stats, { batches: 2, saves: 1 });
+    });
+
+    test('edited in place on every load: the edit fails naming the file, the outside edits stay', async () => {
+      await new TasksStore(path).add('first');
+      const store = new TasksStore(path, { fs: sneakyFs(Number.POSITIVE_INFINITY, 'in-place') });
+      await assert.rejects(
+        store.add('mine'),
+        (e: unknown) => e instanceof DocumentChangedError && e.message.includes(path),
+      );
+      const titles = JSON.parse(readFileSync(path, 'utf8')).tasks.map((t: { title: string }) => t.title);
+      assert.deepEqual(titles, ['first', 'outside sneak1', 'outside sneak2', 'outside sneak3']);
+      assert.deepEqual(
+        readdirSync(dirname(path)).filter((name) => OUR_TEMP_PATTERN.test(name)),
+        [],
+        'no temp left',
+      );
+    });
+
+    test('created while the first write was under way (no file when loaded): not overwritten', async () => {
+      let created = false;
+      const fs: FsLike = {
+        ...nodeFs,
+        async open(file, flags, mode) {
+          if (!created && OUR_TEMP_PATTERN.test(basename(file))) {
+            created = true;
+            writeFileSync(path, JSON.stringify({ version: 1, tasks: [outsideTask('early1')] }));
+          }
+          return nodeFs.open(file, flags, mode);
+        },
+      };
+      const store = new TasksStore(path, { fs });
+      await store.add('mine');
+      assert.deepEqual(
+        (await store.list()).map((t) => t.title),
+        ['outside early1', 'mine'],
+      );
+    });
+
+    test('a lock lost while the write is under way (after the early check) stops the rename; the edit is redone', async () => {
+      await new TasksStore(path).add('first');
+      let stolen = false;
+      const fs: FsLike = {
+        ...nodeFs,
+        async open(file, flags, mode) {
+          if (!stolen && OUR_TEMP_PATTERN.test(basename(file))) {
+            // Another holder replaces our lock while we write the temp; it releases a moment later.
+            stolen = true;
+            const lockPath = lockPathFor(path);
+            rmSync(lockPath, { recursive: true });
+            mkdirSync(lockPath);
+            writeFileSync(join(lockPath, LOCK_OWNER_FILE), JSON.stringify(ownerRecordFor('thief')));
+            setTimeout(() => rmSync(lockPath, { recursive: true, force: true }), 100);
+          }
+          return nodeFs.open(file, flags, mode);
+        },
+      };
+      const store = new TasksStore(path, { fs });
+      await store.add('mine');
+      assert.equal(stolen, true);
+      assert.deepEqual(store.stats, { batches: 2, saves: 1 });
+      assert.deepEqual(
+        (await store.list()).map((t) => t.title),
+        ['first', 'mine'],
+      );
+    });
+  });
+
   suite('an unusable document is never replaced', () => {
     const corruptText = '{\n  "version": 1,\n  "tasks": [ {"id": "x",, }\n';
 
@@ -352,6 +457,7 @@ suite('tasks store', () => {
       'tasks.json.damaged-2026-11-21T23-17-30.996Z',
       'tasks.json.lock',
       'tasks.json.lock.reclaim-4242-0badf00d',
+      LOCK_OWNER_FILE,
       'settings-snapshots.lock',
       '2024-05-01T12-30-05.123Z.json',
     ];
