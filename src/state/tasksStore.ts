@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Durability, writeFileAtomic } from '../core/atomicWrite';
+import { ensureDirectory } from '../core/ensureDirectory';
+import { commitRefusalIn, DocumentChangedError, type LockSettings, withFileLock } from '../core/fileLock';
 import { errnoOf, type FsLike, nodeFs } from '../core/fs';
 import {
   classifyJsonText,
@@ -10,15 +12,7 @@ import {
   serializeJson,
   writeJson,
 } from '../core/jsonStore';
-import {
-  commitRefusalIn,
-  DocumentChangedError,
-  ensureDirectory,
-  fileRevision,
-  LockedDocument,
-  type LockSettings,
-  withFileLock,
-} from '../core/lockedUpdate';
+import { fileRevision, LockedDocument } from '../core/lockedDocument';
 import { findRecoveryCandidates } from '../core/recovery';
 import {
   decodeTasksDocument,

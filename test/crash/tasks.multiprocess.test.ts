@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { lockPathFor } from '../../src/core/lockedUpdate';
+import { lockPathFor } from '../../src/core/fileLock';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { tasksPathFor } from '../../src/state/tasksStore';

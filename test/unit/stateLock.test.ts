@@ -7,17 +7,15 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import {
   DocumentChangedError,
-  LOCK_OWNER_FILE,
-  LockedDocument,
   LockLostError,
-  type LockOwner,
   LockTimeoutError,
   lockPathFor,
-  ownerRecordFor,
   resolveLockSettings,
   takeOverStaleLock,
   withFileLock,
-} from '../../src/core/lockedUpdate';
+} from '../../src/core/fileLock';
+import { LockedDocument } from '../../src/core/lockedDocument';
+import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lockOwner';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -185,7 +183,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
         await bundleChild(
           dir,
           'holder',
-          `import { withFileLock } from ${JSON.stringify(join(srcCore, 'lockedUpdate.ts'))};
+          `import { withFileLock } from ${JSON.stringify(join(srcCore, 'fileLock.ts'))};
            withFileLock(process.argv[2]!, async () => {
              process.stdout.write('locked\\n');
              await new Promise(() => setInterval(() => undefined, 1000));

@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtomicWriteError } from '../../src/core/atomicWrite';
+import { DocumentChangedError, lockPathFor } from '../../src/core/fileLock';
 import { type FsLike, nodeFs } from '../../src/core/fs';
-import { DocumentChangedError, LOCK_OWNER_FILE, lockPathFor, ownerRecordFor } from '../../src/core/lockedUpdate';
+import { LOCK_OWNER_FILE, ownerRecordFor } from '../../src/core/lockOwner';
 import { OUR_TEMP_PATTERN, ourTempPath } from '../../src/core/tempNames';
 import { recogniseTemp } from '../../src/core/tempPatterns';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
