@@ -33,10 +33,41 @@ export interface Verb {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-export async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
+/** Input refused by readAll for passing `limit` bytes; nothing beyond the limit was kept. */
+export class InputTooLargeError extends Error {
+  override readonly name = 'InputTooLargeError';
+  constructor(readonly limit: number) {
+    super(`the input is larger than ${limit} bytes`);
+  }
+}
+
+/** Reads a whole stream; past `maxBytes` it stops and throws InputTooLargeError before joining anything. */
+export async function readAll(stream: AsyncIterable<Buffer | string>, maxBytes = Number.POSITIVE_INFINITY): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
+  let length = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    length += bytes.length;
+    if (length > maxBytes) throw new InputTooLargeError(maxBytes);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+/** A raw system error as Node words it: "ENOENT: no such file or directory, open '/x'". */
+const SYSTEM_ERROR = /^(?<code>[A-Z][A-Z0-9_]*): (?<what>.*?)(?:, [a-z_]+(?: '.*')?)?$/su;
+
+/**
+ * One line naming the file and the cause. Node's system errors become "path: what (CODE)"; those that carry no
+ * path (a read on an open file) take `fallbackPath`, the file the verb was working on. Other messages are kept.
+ */
+export function describeError(error: unknown, fallbackPath?: string): string {
+  let text = error instanceof Error ? error.message : String(error);
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
+  const system = typeof code === 'string' ? SYSTEM_ERROR.exec(text)?.groups : undefined;
+  const where = typeof path === 'string' ? path : fallbackPath;
+  if (system !== undefined && system.code === code && where !== undefined) text = `${where}: ${system.what} (${code})`;
+  return text.replace(/\s*[\r\n]+\s*/g, '; ');
 }
 
 /** Prints a value as pretty JSON with a trailing newline, the same shape every `--json` flag uses. */

@@ -1,5 +1,6 @@
 import { flushAllJsonWriters } from '../core/coalescingWriter';
-import { type CliIo, EXIT_FAILURE, EXIT_USAGE, UsageError, type Verb } from './io';
+import { TempPatternError } from '../core/tempPatterns';
+import { type CliIo, describeError, EXIT_FAILURE, EXIT_USAGE, UsageError, type Verb } from './io';
 import { recoverVerb } from './recover';
 import { scanVerb } from './scan';
 import { snapshotVerb } from './snapshot';
@@ -43,11 +44,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
     const code = (error as { code?: unknown }).code;
-    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr.write(`crash-safe ${name}: ${(error as Error).message}\nUsage: ${verb.usage}\n`);
+    // An over-broad --pattern is a bad argument like any other.
+    const usageError = error instanceof UsageError || error instanceof TempPatternError;
+    if (usageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr.write(`crash-safe ${name}: ${describeError(error)}\nUsage: ${verb.usage}\n`);
       return EXIT_USAGE;
     }
-    io.stderr.write(`crash-safe ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`crash-safe ${name}: ${describeError(error)}\n`);
     return EXIT_FAILURE;
   } finally {
     await flushAllJsonWriters();

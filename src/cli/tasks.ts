@@ -3,12 +3,11 @@ import { parseArgs } from 'node:util';
 import type { Task } from '../state/tasksSchema';
 import {
   DEFAULT_TASKS_RELATIVE_PATH,
-  TaskNotFoundError,
   TasksDocumentError,
   type TasksRecoveryCandidate,
   TasksStore,
 } from '../state/tasksStore';
-import { type CliIo, DURABILITY_OPTION, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
+import { type CliIo, DURABILITY_OPTION, describeError, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
 
 const USAGE =
   'crash-safe tasks add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +
@@ -129,11 +128,10 @@ export const tasksVerb: Verb = {
         await reportUnusableDocument(io, store, error, dirArgs);
         return EXIT_FAILURE;
       }
-      if (error instanceof TaskNotFoundError || error instanceof RangeError) {
-        io.stderr.write(`crash-safe tasks: ${error.message}\n`);
-        return EXIT_FAILURE;
-      }
-      throw error;
+      if (error instanceof UsageError) throw error;
+      // A read error on an open file carries no path; the document this invocation works on is the one to name.
+      io.stderr.write(`crash-safe tasks: ${describeError(error, path)}\n`);
+      return EXIT_FAILURE;
     }
   },
 };

@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import { ensureDirectory, missingFolders } from './ensureDirectory';
 import { errnoOf, type FileHandleLike, type FsLike, nodeFs } from './fs';
 import { liveTempPaths, ourTempPath } from './tempNames';
 
@@ -98,21 +99,14 @@ async function resolveTarget(target: string, fs: FsLike, createParents: boolean,
   };
 }
 
-/** Checks the parent exists; with createParents, makes it and (when durable) fsyncs each new directory's parent. */
+/** Checks the parent exists; with createParents, makes it (and, when durable, fsyncs each new folder's parent). */
 async function ensureParent(target: string, fs: FsLike, createParents: boolean, durable: boolean): Promise<void> {
-  const missing: string[] = [];
-  for (let dir = dirname(target); ; dir = dirname(dir)) {
-    try {
-      const stats = await fs.stat(dir);
-      if (!stats.isDirectory()) {
-        throw new AtomicWriteError(target, 'resolve', 'ENOTDIR', new Error(`${dir} is not a directory`));
-      }
-      break;
-    } catch (error) {
-      if (error instanceof AtomicWriteError) throw error;
-      if (errnoOf(error) !== 'ENOENT' || dirname(dir) === dir) throw stepError(target, 'resolve', error);
-      missing.push(dir);
-    }
+  let missing: string[];
+  try {
+    missing = await missingFolders(dirname(target), fs);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOTDIR') throw new AtomicWriteError(target, 'resolve', 'ENOTDIR', error);
+    throw stepError(target, 'resolve', error);
   }
   if (missing.length === 0) return;
   if (!createParents) {
@@ -123,11 +117,7 @@ async function ensureParent(target: string, fs: FsLike, createParents: boolean, 
       new Error(`the parent directory ${dirname(target)} does not exist`),
     );
   }
-  await attempt(target, 'mkdir', () => fs.mkdir(dirname(target), { recursive: true }));
-  // New directory entries are only durable once each parent directory is fsynced.
-  if (durable && FSYNC_DIRECTORIES) {
-    for (const dir of missing.reverse()) await attempt(target, 'fsync-dir', () => fs.fsyncDir(dirname(dir)));
-  }
+  await attempt(target, 'mkdir', () => ensureDirectory(dirname(target), fs, durable && FSYNC_DIRECTORIES));
 }
 
 async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void> {

@@ -1,28 +1,37 @@
 import { dirname, resolve } from 'node:path';
 import { errnoOf, type FsLike, nodeFs } from './fs';
 
-/**
- * Creates `directory` and any missing parents; with `durable`, fsyncs the parent of each new directory
- * so the new entries survive a power cut (as the atomic writer does for a target's parents).
- */
-export async function ensureDirectory(directory: string, fs: FsLike = nodeFs, durable = true): Promise<void> {
-  const target = resolve(directory);
+/** The folders between `directory` and its nearest existing ancestor, outermost first; throws ENOTDIR on a file. */
+export async function missingFolders(directory: string, fs: FsLike = nodeFs): Promise<string[]> {
   const missing: string[] = [];
-  for (let dir = target; ; dir = dirname(dir)) {
+  for (let dir = resolve(directory); ; dir = dirname(dir)) {
     try {
       const stats = await fs.stat(dir);
       if (!stats.isDirectory()) {
-        throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR', path: dir });
+        throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR', path: dir, syscall: 'mkdir' });
       }
-      break;
+      return missing.reverse();
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT' || dirname(dir) === dir) throw error;
       missing.push(dir);
     }
   }
-  if (missing.length === 0) return;
-  await fs.mkdir(target, { recursive: true });
+}
+
+/**
+ * Creates `directory` and any missing parents, one level at a time: Node's recursive mkdir reports ENOENT where the
+ * real cause is EROFS or EACCES. With `durable`, fsyncs the parent of each new folder so it survives a power cut.
+ */
+export async function ensureDirectory(directory: string, fs: FsLike = nodeFs, durable = true): Promise<void> {
+  const missing = await missingFolders(directory, fs);
+  for (const dir of missing) {
+    try {
+      await fs.mkdir(dir);
+    } catch (error) {
+      if (errnoOf(error) !== 'EEXIST') throw error; // another writer made it first
+    }
+  }
   if (durable && process.platform !== 'win32') {
-    for (const dir of missing.reverse()) await fs.fsyncDir(dirname(dir));
+    for (const dir of missing) await fs.fsyncDir(dirname(dir));
   }
 }

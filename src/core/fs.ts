@@ -32,7 +32,8 @@ export interface FsLike {
   readFile(path: string, maxBytes?: number): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
+  /** Creates one folder (its parent must exist), as mkdir(2) does; see ensureDirectory for whole paths. */
+  mkdir(path: string): Promise<void>;
   stat(path: string): Promise<Stats>;
   lstat(path: string): Promise<Stats>;
   realpath(path: string): Promise<string>;
@@ -166,7 +167,9 @@ export const nodeFs: FsLike = {
   readFile: (path, maxBytes) => readRegularFile(path, maxBytes),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
-  mkdir: (path, options) => fsp.mkdir(path, options),
+  mkdir: async (path) => {
+    await fsp.mkdir(path);
+  },
   stat: (path) => fsp.stat(path),
   lstat: (path) => fsp.lstat(path),
   realpath: (path) => fsp.realpath(path),

@@ -2,9 +2,11 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { type Durability, writeFileAtomic } from '../core/atomicWrite';
+import { ensureDirectory } from '../core/ensureDirectory';
+import { type LockSettings, withFileLock } from '../core/fileLock';
 import { errnoOf, type FsLike, nodeFs } from '../core/fs';
+import { hasBom, parseJson, withBomOf } from '../core/json';
 import { classifyJsonText, describeReadProblem, type JsonSchema, writeJson } from '../core/jsonStore';
-import { ensureDirectory, type LockSettings, withFileLock } from '../core/lockedUpdate';
 
 export const DEFAULT_SNAPSHOT_KEEP = 20;
 export const DEFAULT_SETTINGS_RELATIVE_PATH = '.vscode/settings.json';
@@ -127,17 +129,41 @@ export function snapshotIdTime(id: string): Date | undefined {
   return Number.isNaN(time.getTime()) ? undefined : time;
 }
 
-/** Parses settings.json as VS Code does (JSONC: comments and trailing commas allowed). */
+/** Parses settings.json as VS Code does (JSONC: comments and trailing commas allowed, a leading BOM ignored). */
 export function settingsValuesFromText(text: string | null): { values: SettingValues; parseErrors: string[] } {
-  if (text === null || text.trim().length === 0) return { values: {}, parseErrors: [] };
-  const errors: ParseError[] = [];
-  const parsed: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
-  const parseErrors = errors.map((error) => {
-    const before = text.slice(0, error.offset);
-    const line = before.split('\n').length;
-    const column = error.offset - before.lastIndexOf('\n');
-    return `${line}:${column} ${printParseErrorCode(error.error)}`;
-  });
+  // Positions are counted without the BOM, as editors show them.
+  const body = text !== null && hasBom(text) ? text.slice(1) : text;
+  if (body === null || body.trim().length === 0) return { values: {}, parseErrors: [] };
+  const checked = parseJson(body, 'jsonc');
+  if (!checked.ok) {
+    // jsonc-parser recovers: it reports every problem and still yields the values it could read.
+    const errors: ParseError[] = [];
+    let parsed: unknown;
+    let overflowed = false;
+    try {
+      parsed = parseJsonc(body, errors, { allowTrailingComma: true, disallowComments: false });
+    } catch (error) {
+      // It recurses: a document deep enough overflows the stack.
+      if (!(error instanceof RangeError)) throw error;
+      overflowed = true;
+    }
+    if (overflowed || errors.length === 0) {
+      // Too deep (parseJson's limit); values that deep could not be read back from the snapshot file either.
+      const { line, column, message } = checked.position;
+      return { values: {}, parseErrors: [`${line}:${column} ${message}`] };
+    }
+    const parseErrors = errors.map((error) => {
+      const before = body.slice(0, error.offset);
+      const line = before.split('\n').length;
+      const column = error.offset - before.lastIndexOf('\n');
+      return `${line}:${column} ${printParseErrorCode(error.error)}`;
+    });
+    return settingsObject(parsed, parseErrors);
+  }
+  return settingsObject(checked.value, []);
+}
+
+function settingsObject(parsed: unknown, parseErrors: string[]): { values: SettingValues; parseErrors: string[] } {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return { values: {}, parseErrors: parseErrors.length > 0 ? parseErrors : ['1:1 settings.json is not a JSON object'] };
   }
@@ -189,6 +215,8 @@ export class SettingsSnapshots {
       return (await this.fs.readFile(this.settingsPath)).toString('utf8');
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return null;
+      // A failed read on the open file carries no path; this is the file it was reading.
+      if (error instanceof Error && errnoOf(error) !== undefined && !('path' in error)) Object.assign(error, { path: this.settingsPath });
       throw error;
     }
   }
@@ -227,12 +255,15 @@ export class SettingsSnapshots {
       const restored = summarise((await this.loadAll()).valid).find((entry) => entry.id === id)!;
       // The restored snapshot is protected from this take's pruning: it is about to be the current state.
       const before = await this.takeLocked({ values: current.values, reason: current.reason ?? 'before-restore' }, id);
-      const beforeValues = current.values ?? settingsValuesFromText(await this.currentSettingsText()).values;
+      const currentText = await this.currentSettingsText();
+      const beforeValues = current.values ?? settingsValuesFromText(currentText).values;
       const text = target.document.settingsText;
       if (text === null) {
         await this.removeSettingsFile();
       } else {
-        await writeFileAtomic(this.settingsPath, text, { durability: this.durability, createParents: true, fs: this.fs });
+        // The file's byte-order mark is the user's (or their editor's) choice: keep it whatever the snapshot had.
+        const restoredText = withBomOf(currentText ?? '', text);
+        await writeFileAtomic(this.settingsPath, restoredText, { durability: this.durability, createParents: true, fs: this.fs });
       }
       return { restored, before, changedKeys: changedSettingKeys(beforeValues, target.document.values) };
     });
@@ -269,15 +300,19 @@ export class SettingsSnapshots {
     const path = join(this.snapshotsDir, `${id}.json`);
     await writeJson(path, document, { schema: settingsSnapshotSchema, durability: this.durability, fs: this.fs });
     const all = [...valid, { id, path, document }];
-    const pruned = await this.prune(protectedId);
+    // Neither the snapshot just taken nor the one a restore is restoring may go: that would lose the state it keeps.
+    const pruned = await this.prune(new Set(protectedId === undefined ? [id] : [id, protectedId]));
     const summaries = summarise(all);
     return { taken: true, snapshot: summaries.at(-1)!, pruned };
   }
 
-  /** Deletes the oldest snapshot files beyond `keep` (damaged ones count too: they are ours and dated). */
-  private async prune(protectedId?: string): Promise<string[]> {
-    const ids = (await this.snapshotIds()).filter((id) => id !== protectedId);
-    const excess = ids.slice(0, Math.max(0, ids.length - this.keep + (protectedId === undefined ? 0 : 1)));
+  /**
+   * Deletes the oldest snapshot files beyond `keep` (damaged ones count too: they are ours and dated), never a
+   * protected one, even if that leaves more than `keep`.
+   */
+  private async prune(protectedIds: ReadonlySet<string>): Promise<string[]> {
+    const ids = await this.snapshotIds();
+    const excess = ids.filter((id) => !protectedIds.has(id)).slice(0, Math.max(0, ids.length - this.keep));
     for (const id of excess) {
       try {
         await this.fs.unlink(join(this.snapshotsDir, `${id}.json`));

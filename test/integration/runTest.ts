@@ -120,6 +120,7 @@ async function runPass(kind: HostKind, pass: Pass): Promise<{ code: number; coun
         CS_RESULTS_FILE: passResults,
         CS_TEST_WORKSPACE: workspace,
         CS_HOST_WORKSPACE_TRUST: pass.workspaceTrust ? '1' : '0',
+        ...(process.env.CS_INTEGRATION_GREP ? { CS_INTEGRATION_GREP: process.env.CS_INTEGRATION_GREP } : {}),
       },
       // A private, short profile: nothing lands in the repo, and no extension but ours is loaded.
       launchArgs: [

@@ -93,9 +93,9 @@ export class FaultyFs implements FsLike {
     this.maybeFail('unlink', path);
     await nodeFs.unlink(path);
   }
-  async mkdir(path: string, options: { recursive: true }): Promise<string | undefined> {
+  async mkdir(path: string): Promise<void> {
     this.maybeFail('mkdir', path);
-    return nodeFs.mkdir(path, options);
+    return nodeFs.mkdir(path);
   }
   async fsyncDir(path: string): Promise<void> {
     this.maybeFail('fsyncDir', path);

@@ -126,9 +126,9 @@ export class FuseLikeFs implements FsLike {
     await fsp.unlink(path);
   }
 
-  async mkdir(path: string, options: { recursive: true }): Promise<string | undefined> {
+  async mkdir(path: string): Promise<void> {
     this.step(`mkdir ${path}`);
-    return fsp.mkdir(path, options);
+    await fsp.mkdir(path);
   }
 
   async fsyncDir(path: string): Promise<void> {

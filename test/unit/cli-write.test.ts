@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CliIo } from '../../src/cli/io';
+import { runCli } from '../../src/cli/main';
 
 const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -67,9 +69,48 @@ suite('crash-safe write', () => {
     assert.ok(statSync(deep).isFile());
   });
 
+  test('empty stdin is refused naming the target, the file kept; --allow-empty writes it', () => {
+    const refused = crashSafe(['write', target], '');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^crash-safe write: refusing to write .*state\.json: stdin is empty .*--allow-empty/);
+    assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
+    assert.deepEqual(readdirSync(dir), ['state.json']);
+    const allowed = crashSafe(['write', target, '--allow-empty'], '');
+    assert.equal(allowed.status, 0, allowed.stderr);
+    assert.equal(readFileSync(target, 'utf8'), '');
+  });
+
+  test('--json refuses a deeply nested document naming the target, in one line', () => {
+    const result = crashSafe(['write', target, '--json'], `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^crash-safe write: refusing to write .*state\.json: .*nested too deeply/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
+  });
+
+  test('--json refuses stdin over the 256 MiB document limit before joining it, naming the target and the limit', async () => {
+    // One 1 MiB chunk handed out again and again: the input is large, the test's memory is not.
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    let handedOut = 0;
+    let stderr = '';
+    const io: CliIo = {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (stderr += text) },
+      stdin: (async function* () {
+        for (; handedOut < 600; handedOut++) yield chunk;
+      })(),
+      cwd: dir,
+    };
+    const code = await runCli(['write', target, '--json'], io);
+    assert.equal(code, 1);
+    assert.match(stderr, /^crash-safe write: refusing to write .*state\.json: stdin is larger than the 256\.0 MiB limit/);
+    assert.ok(handedOut <= 257, `stopped reading at the limit, not after ${handedOut} MiB`);
+    assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
+  });
+
   test('--help prints the usage and exits 0', () => {
     const result = crashSafe(['write', '--help']);
     assert.equal(result.status, 0);
-    assert.match(result.stdout, /crash-safe write TARGET/);
+    assert.match(result.stdout, /crash-safe write TARGET .*--allow-empty/);
   });
 });

@@ -14,6 +14,7 @@ import {
   snapshotIdTime,
   type TakeResult,
 } from '../../src/state/snapshots';
+import { FaultyFs } from '../support/faultyFs';
 
 const SETTINGS_V1 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 14,\n  "files.eol": "\\n",\n}\n';
 const SETTINGS_V2 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 18,\n  "files.eol": "\\n",\n  "[json]": { "editor.tabSize": 2 },\n}\n';
@@ -196,6 +197,54 @@ suite('settings snapshots', () => {
     assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
     assert.ok(existsSync(oldest.path), 'the restored snapshot survives');
     assert.equal(readdirSync(two.snapshotsDir).length, 2);
+  });
+
+  test('restore with keep 1 keeps both the snapshot it took of the current settings and the one restored', async () => {
+    const one = new SettingsSnapshots(workspace, { keep: 1, now: tick });
+    writeSettings(SETTINGS_V1);
+    const old = taken(await one.take());
+    writeSettings(SETTINGS_V2);
+    const result = await one.restore(old.id);
+    assert.ok(result.before.taken);
+    assert.deepEqual(result.before.pruned, []);
+    assert.equal((await one.read(result.before.snapshot.id)).settingsText, SETTINGS_V2, 'the settings before the restore survive');
+    assert.ok(existsSync(old.path));
+    // The next take prunes back to keep as usual.
+    writeSettings('{ "third": true }');
+    const next = await one.take();
+    assert.deepEqual(next.taken && next.pruned, [old.id, result.before.snapshot.id]);
+  });
+
+  test('a settings.json with a BOM is read as settings, and restore keeps the BOM', async () => {
+    writeSettings(SETTINGS_V1);
+    const old = taken(await snapshots.take());
+    writeSettings(`\ufeff${SETTINGS_V2}`);
+    const withBom = taken(await snapshots.take());
+    const document = await snapshots.read(withBom.id);
+    assert.equal(document.parseErrors, undefined);
+    assert.deepEqual(document.values, settingsValuesFromText(SETTINGS_V2).values);
+    await snapshots.restore(old.id);
+    assert.equal(readFileSync(settingsPath, 'utf8'), `\ufeff${SETTINGS_V1}`);
+  });
+
+  test('a settings.json nested too deeply is kept as text with its problem, not a stack overflow', async () => {
+    writeSettings(`{ "a": ${'['.repeat(100_000)}${']'.repeat(100_000)} }`);
+    const snapshot = taken(await snapshots.take());
+    const document = await snapshots.read(snapshot.id);
+    assert.deepEqual(document.values, {});
+    assert.match(document.parseErrors?.[0] ?? '', /^1:\d+ nested too deeply/);
+  });
+
+  test('on a read-only file system take reports EROFS naming the folder it could not create', async () => {
+    writeSettings(SETTINGS_V1);
+    const readOnly = new FaultyFs([{ step: 'mkdir', code: 'EROFS' }]);
+    const blocked = new SettingsSnapshots(workspace, { fs: readOnly, now: tick });
+    await assert.rejects(blocked.take(), (error: NodeJS.ErrnoException) => {
+      assert.equal(error.code, 'EROFS');
+      assert.equal(error.path, join(workspace, '.vscode', 'crash-safe'));
+      return true;
+    });
+    assert.deepEqual(readdirSync(join(workspace, '.vscode')), ['settings.json']);
   });
 
   test('restoring a snapshot taken when no settings.json existed removes the file', async () => {

@@ -113,6 +113,12 @@ suite('cli: crash-safe tasks', () => {
     assert.equal(JSON.parse((await cli(workspace, 'tasks', 'list', '--json')).stdout)[0].title, 'saved');
   });
 
+  test('--file naming a folder fails in one line naming it and the cause', async () => {
+    const result = await cli(workspace, 'tasks', 'list', '--file', elsewhere);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `crash-safe tasks: ${elsewhere}: not a regular file (a folder)\n`);
+  });
+
   test('a corrupt document with no backup says it must be fixed by hand', async () => {
     const path = tasksPathFor(workspace);
     mkdirSync(dirname(path), { recursive: true });
@@ -152,6 +158,22 @@ suite('cli: crash-safe snapshot', () => {
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /Restored .*settings\.json/);
     assert.equal(readFileSync(settings, 'utf8'), '{ // mine\n  "editor.fontSize": 14 }\n');
+  });
+
+  test('restore --keep 1 keeps the snapshot of the current settings it reports', async () => {
+    const settings = join(workspace, '.vscode', 'settings.json');
+    writeFileSync(settings, '{ "n": 1 }');
+    const first = JSON.parse((await cli(workspace, 'snapshot', 'take', '--json')).stdout).snapshot.id;
+    writeFileSync(settings, '{ "n": 2 }');
+    const restored = await cli(workspace, 'snapshot', 'restore', first, '--keep', '1');
+    assert.equal(restored.code, 0, restored.stderr);
+    const saved = /Saved the current settings as (\S+)/.exec(restored.stdout)?.[1];
+    const listed = JSON.parse((await cli(workspace, 'snapshot', 'list', '--json')).stdout) as { id: string }[];
+    assert.deepEqual(
+      listed.map((snapshot) => snapshot.id),
+      [saved, first],
+    );
+    assert.equal(readFileSync(settings, 'utf8'), '{ "n": 1 }');
   });
 
   test('--keep prunes; bad ids exit 1; usage errors exit 2', async () => {

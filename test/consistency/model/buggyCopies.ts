@@ -3,6 +3,7 @@
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../../src/core/atomicWrite';
+import { ensureDirectory } from '../../../src/core/ensureDirectory';
 import { errnoOf, type FileHandleLike, type FsLike } from '../../../src/core/fs';
 import { ourTempPath, parseOurTempName } from '../../../src/core/tempNames';
 
@@ -30,22 +31,6 @@ async function writeAll(handle: FileHandleLike, bytes: Buffer): Promise<void> {
   }
 }
 
-/** mkdir -p, then fsync the parent of each new directory (as src/core/atomicWrite.ts does). */
-async function ensureParents(fs: FsLike, dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let current = dir; ; current = dirname(current)) {
-    try {
-      await fs.stat(current);
-      break;
-    } catch (error) {
-      if (errnoOf(error) !== 'ENOENT') throw error;
-      missing.push(current);
-    }
-  }
-  if (missing.length === 0) return;
-  await fs.mkdir(dir, { recursive: true });
-  for (const created of missing.reverse()) await fs.fsyncDir(dirname(created));
-}
 
 /** Copies `from` over `to` in place (truncating it first), fsyncs, and removes `from`. */
 async function copyThenUnlink(fs: FsLike, from: string, to: string): Promise<void> {
@@ -67,7 +52,7 @@ export async function writeWithBug(
   options: { fs: FsLike; bug: WritePathBug; createParents?: boolean },
 ): Promise<void> {
   const { fs, bug } = options;
-  if (options.createParents) await ensureParents(fs, dirname(target));
+  if (options.createParents) await ensureDirectory(dirname(target), fs);
   const temp = bug === 'temp-in-tmpdir' ? join(tmpdir(), basename(ourTempPath(target))) : ourTempPath(target);
   const handle = await fs.open(temp, 'wx', 0o600);
   await writeAll(handle, Buffer.from(data, 'utf8'));

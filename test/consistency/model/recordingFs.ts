@@ -377,25 +377,25 @@ export class RecordingFs implements FsLike {
     this.record({ kind: 'unlink', dir: located.parent, name: located.name, inode: id, path: located.path });
   }
 
-  async mkdir(path: string, _options: { recursive: true }): Promise<string | undefined> {
+  /** mkdir(2): one folder, whose parent must exist. */
+  async mkdir(path: string): Promise<void> {
     const absolute = posix.resolve(path);
     let current = this.live.root;
-    let first: string | undefined;
-    let walked = '';
-    for (const name of absolute.split('/').filter(Boolean)) {
-      walked += `/${name}`;
+    const names = absolute.split('/').filter(Boolean);
+    for (const [index, name] of names.entries()) {
       const dir = this.live.inodes.get(current);
       if (dir?.kind !== 'dir') throw fsError('ENOTDIR', 'mkdir', path);
-      let next = dir.entries.get(name);
-      if (next === undefined) {
-        next = this.live.nextInode;
-        this.record({ kind: 'mkdir', dir: current, name, inode: next, path: walked, mode: 0o755, device: dir.device });
-        first ??= walked;
+      const next = dir.entries.get(name);
+      if (index === names.length - 1) {
+        if (next !== undefined) throw fsError('EEXIST', 'mkdir', path);
+        const inode = this.live.nextInode;
+        this.record({ kind: 'mkdir', dir: current, name, inode, path: absolute, mode: 0o755, device: dir.device });
+        return;
       }
+      if (next === undefined) throw fsError('ENOENT', 'mkdir', path);
       current = next;
     }
-    if (this.live.inodes.get(current)?.kind !== 'dir') throw fsError('EEXIST', 'mkdir', path);
-    return first;
+    throw fsError('EEXIST', 'mkdir', path);
   }
 
   async stat(path: string): Promise<Stats> {

@@ -7,6 +7,8 @@ export interface IntegrationEnvironment {
   workspace: string;
   /** Where the in-host runner writes `{"passed":N,"failed":N,"skipped":N}` (CS_RESULTS_FILE). */
   resultsFile: string;
+  /** Only tests whose full title matches this regular expression run (CS_INTEGRATION_GREP; for development). */
+  grep: string | undefined;
 }
 
 /** Reads CS_TEST_WORKSPACE and CS_RESULTS_FILE, naming whichever is missing. */
@@ -17,7 +19,7 @@ export function integrationEnvironment(): IntegrationEnvironment {
   if (!workspace || !resultsFile) {
     throw new Error(`${missing.join(' and ')} not set in the extension host: run it through test/integration/runTest.ts`);
   }
-  return { workspace, resultsFile };
+  return { workspace, resultsFile, grep: process.env.CS_INTEGRATION_GREP || undefined };
 }
 
 /**

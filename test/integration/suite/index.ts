@@ -16,10 +16,10 @@ export function run(): Promise<void> {
  * rejects when any test fails. Each pass's index bundle (suite/, untrusted/) calls it with its own folder.
  */
 export async function runTestsIn(dir: string): Promise<void> {
-  const { resultsFile } = integrationEnvironment();
+  const { resultsFile, grep } = integrationEnvironment();
   const files = testFiles(dir);
   if (files.length === 0) throw new Error(`no *.test.js files in ${dir}`);
-  const mocha = new Mocha({ ui: 'tdd', reporter: 'spec', color: false, timeout: 30_000, slow: 2_000 });
+  const mocha = new Mocha({ ui: 'tdd', reporter: 'spec', color: false, timeout: 30_000, slow: 2_000, ...(grep ? { grep } : {}) });
   for (const file of files) mocha.addFile(file);
   const restoreReporter = markReporterOutput();
   try {
