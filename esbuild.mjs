@@ -5,6 +5,9 @@ import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+// `--dist=DIR` puts the extension and CLI bundles in DIR instead of dist/ (npm start packages a .vsix from a
+// staging folder, so the work tree's development build stays as it is).
+const dist = process.argv.find((arg) => arg.startsWith('--dist='))?.slice('--dist='.length) || 'dist';
 
 const shared = {
   bundle: true,
@@ -20,11 +23,11 @@ const shared = {
 };
 
 const builds = [
-  { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...shared, entryPoints: ['src/extension.ts'], outfile: join(dist, 'extension.js'), external: ['vscode'] },
   {
     ...shared,
     entryPoints: ['src/cli.ts'],
-    outfile: 'dist/cli.js',
+    outfile: join(dist, 'cli.js'),
     banner: { js: '#!/usr/bin/env node' },
   },
 ];

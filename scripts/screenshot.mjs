@@ -1,40 +1,40 @@
-// Takes the README screenshot from the real workbench: the demo workspace in code-server, the status-bar item
-// showing its orphans, the Orphaned Temp Files view open. Usage: node scripts/screenshot.mjs [OUT.png]
+// Takes the README screenshots from the real workbench, started exactly as `npm start` starts it (the .vsix
+// installed into code-server, no test tooling): the demo workspace on its README, the status-bar item counting the
+// orphans, the Orphaned Temp Files view open, and the startup Recover offer as the real notification toast.
+// Usage: node scripts/screenshot.mjs [OUT.png]   (CS_SHOT_TOOLTIP=1: also hover the status-bar item)
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { prepareDemoWorkspace } from './demoWorkspace.mjs';
-import { CHROMIUM_ARGS, startCodeServer } from './host/codeServer.mjs';
+import { CHROMIUM_ARGS } from './host/codeServer.mjs';
 import { ensureHost } from './host/ensureHost.mjs';
+import { startUserWorkbench } from './host/userWorkbench.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(process.argv[2] ?? join(root, 'media', 'screenshot.png'));
 const paths = await ensureHost({ log: (line) => console.log(line) });
-const server = await startCodeServer({ paths, disableWorkspaceTrust: true });
+const { server, url } = await startUserWorkbench({ paths, folder: prepareDemoWorkspace(), log: console.log });
 const browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-  await page.goto(server.workbenchUrl({ folder: prepareDemoWorkspace(), extensionDevelopmentPath: root }));
-  const item = page.locator('[id="crash-safe-state.crash-safe-state.crashSafeState.status"]');
-  await item.waitFor({ timeout: 60_000 });
-  const runCommand = async (title) => {
-    await page.keyboard.press('F1');
-    await page.keyboard.type(title);
-    await page.waitForTimeout(500);
-    await page.keyboard.press('Enter');
-    await page.waitForTimeout(1_000);
-  };
-  // A clean stage: no welcome page or chat, the orphans view open beside the notification.
-  await runCommand('View: Close All Editors');
-  await runCommand('View: Close Secondary Side Bar');
-  await runCommand('Crash-Safe State: Show Orphans');
-  await page.waitForTimeout(3_000);
-  if (process.env.CS_SHOT_DEBUG) await page.screenshot({ path: `${out}.orphans.png` });
-  await runCommand('Notifications: Show Notifications');
-  await page.getByText('has no valid content', { exact: false }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(url);
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'has no valid content' });
+  await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
+  // Open our view in the Explorer with a click on its header, as a user would; the toast stays.
+  await page.locator('.pane-header', { hasText: 'Orphaned Temp Files' }).click();
+  await page.mouse.move(760, 300); // off the view, so no row shows its hover state
+  // The README's Markdown preview renders in nested webview frames.
+  await page
+    .frameLocator('iframe.webview')
+    .frameLocator('#active-frame')
+    .locator('h1')
+    .first()
+    .waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1_500);
   if (process.env.CS_SHOT_TOOLTIP) {
-    await item.hover();
+    await page.locator('[id="crash-safe-state.crash-safe-state.crashSafeState.status"]').hover();
     await page.waitForTimeout(1_500);
   }
+  if (!(await toast.first().isVisible())) throw new Error('the startup notification toast is gone');
   await page.screenshot({ path: out });
   console.log(`Saved ${out}`);
 } finally {

@@ -1,6 +1,7 @@
 // The one test command: installs what the tests need, builds, lints, type-checks, then runs every tier
-// (unit, crash, consistency model, integration in a real extension host) and sums their counts.
-// Usage: node scripts/test.mjs [--only unit,crash,consistency,integration] [--crash-iterations N]
+// (unit, crash, consistency model, integration in a real extension host, the workbench as `npm start` serves it)
+// and sums their counts.
+// Usage: node scripts/test.mjs [--only unit,crash,consistency,integration,workbench] [--crash-iterations N]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -104,6 +105,9 @@ if (built) {
     });
     addResults('integration', resultsFile, status);
   }
+  // After the integration step, which installs the host (the tier installs it itself when run alone): the
+  // workbench exactly as `npm start` serves it, with its notification toasts, in headless Chromium.
+  mochaTier('workbench', ['test/workbench/**/*.test.ts'], 120_000);
 }
 
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -33,13 +33,29 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(model);
   const statusBar = new OrphanStatusBar();
   context.subscriptions.push(statusBar);
-  context.subscriptions.push(new OrphansView(model, relative));
-  const refreshStatusBar = () => statusBar.update(model.orphans, settings.showWhenClean, relative);
-  context.subscriptions.push(model.onDidChange(refreshStatusBar));
-  registerCommands(context, { model, log, settings: () => settings, relative });
+  const orphansView = new OrphansView(model, relative);
+  context.subscriptions.push(orphansView);
+  // Until the first scan ends the item says "scanning…": an empty list then means "not looked yet", not "clean".
+  let firstScanError: string | undefined;
+  const refreshStatusBar = () =>
+    statusBar.update({ scanned: model.scanned, orphans: model.orphans, showWhenClean: settings.showWhenClean, relative, scanError: firstScanError });
+  context.subscriptions.push(
+    model.onDidChange(() => {
+      firstScanError = undefined;
+      refreshStatusBar();
+    }),
+  );
+  registerCommands(context, {
+    model,
+    log,
+    settings: () => settings,
+    relative,
+    status: () => statusBar.snapshot(),
+    rows: () => orphansView.rows(),
+  });
   refreshStatusBar();
 
-  // Workspace state: the Tasks view, settings snapshots and crash-safe editing. Nothing is read until after activation.
+  // Workspace state: the To-Dos view, settings snapshots and crash-safe editing. Nothing is read until after activation.
   const durability = () => settings.durability;
   const tasks = new TasksModel({ durability, log });
   context.subscriptions.push(tasks);
@@ -82,9 +98,13 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     snapshots.start();
     model.rescan().then(
       (orphans) => {
-        if (settings.startupCheck) startupOffer = offerRecovery(orphans, relative);
+        if (settings.startupCheck) startupOffer = offerRecovery(orphans, relative, settings.tempPatterns);
       },
-      (error: unknown) => log.error(`Initial scan failed: ${String(error)}`),
+      (error: unknown) => {
+        log.error(`Initial scan failed: ${String(error)}`);
+        firstScanError = error instanceof Error ? error.message : String(error);
+        refreshStatusBar();
+      },
     );
   }, 0);
 

@@ -1,15 +1,18 @@
 // Starts and stops code-server (a real VS Code server with a Node extension host) on 127.0.0.1, for the
 // integration tests, `npm start` and screenshots. Install it first with ensureHost() from ./ensureHost.mjs.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { withoutNpmVariables } from './childEnv.mjs';
 import { hostPaths } from './ensureHost.mjs';
 
 export const HOST = '127.0.0.1';
+/** Preloaded into the server: ends its process group once the process that started it is gone. */
+const PARENT_WATCH = fileURLToPath(new URL('./parentWatch.mjs', import.meta.url));
 /** Chromium flags that keep a headless run offline, quiet and working as root. */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -35,9 +38,63 @@ export function freePort() {
 }
 
 /**
+ * The command line (after the Node binary) that starts code-server. Pure, so tests can check exactly what a launch
+ * passes. `smokeTestDriver` adds `--vscode-option enable-smoke-test-driver`: only the integration tests want it
+ * (it makes the workbench load an `extensionDevelopmentPath` and report to `codeAutomationLog`, and it hides
+ * every notification toast), so it is off unless asked for.
+ */
+export function codeServerArgs({
+  paths,
+  port,
+  configFile,
+  dirs,
+  disableWorkspaceTrust = true,
+  smokeTestDriver = false,
+  extraArgs = [],
+}) {
+  return [
+    paths.codeServerEntry,
+    '--bind-addr',
+    `${HOST}:${port}`,
+    '--auth',
+    'none',
+    '--config',
+    configFile,
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(disableWorkspaceTrust ? ['--disable-workspace-trust'] : []),
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    ...(smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+    ...extraArgs,
+  ];
+}
+
+/** The command line (after the Node binary) that installs a .vsix into the profile's extensions folder. */
+export function installExtensionArgs({ paths, configFile, dirs, vsix }) {
+  return [
+    paths.codeServerEntry,
+    '--config',
+    configFile,
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    '--install-extension',
+    resolve(vsix),
+  ];
+}
+
+/**
  * Starts code-server with a private profile (user data, extensions, XDG dirs, TMPDIR) in a short temp folder,
  * and resolves once /healthz answers 200. `onOutput(chunk, stream)` receives the server's stdout/stderr;
- * `disableWorkspaceTrust: false` keeps workspace trust on (for untrusted-workspace checks).
+ * `disableWorkspaceTrust: false` keeps workspace trust on (for untrusted-workspace checks);
+ * `smokeTestDriver: true` is for the integration tests only (see codeServerArgs); `extensions` are .vsix files
+ * installed into the private profile before the server starts; `userSettings` is written to the profile's
+ * `User/settings.json`. The server (and its extension host) stops by itself when this process dies, even by
+ * SIGKILL, unless `watchParent: false`.
  */
 export async function startCodeServer({
   paths = hostPaths(),
@@ -46,6 +103,10 @@ export async function startCodeServer({
   onOutput = () => {},
   healthTimeoutMs = 60_000,
   disableWorkspaceTrust = true,
+  smokeTestDriver = false,
+  extensions = [],
+  userSettings,
+  watchParent = true,
   extraArgs = [],
 } = {}) {
   // Short paths: the server puts unix sockets in the user data dir, and those have a ~107-byte limit.
@@ -61,30 +122,33 @@ export async function startCodeServer({
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   const configFile = join(profileDir, 'config.yaml');
   writeFileSync(configFile, 'auth: none\ncert: false\n');
+  if (userSettings) {
+    mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+    writeFileSync(join(dirs.userData, 'User', 'settings.json'), `${JSON.stringify(userSettings, null, 2)}\n`);
+  }
+  const childEnv = serverEnv(env, dirs);
+  try {
+    for (const vsix of extensions) installExtension({ paths, configFile, dirs, vsix, env: childEnv });
+  } catch (error) {
+    rmSync(profileDir, { recursive: true, force: true });
+    throw error;
+  }
 
   const chosenPort = port ?? (await freePort());
-  const args = [
-    paths.codeServerEntry,
-    '--bind-addr',
-    `${HOST}:${chosenPort}`,
-    '--auth',
-    'none',
-    '--config',
+  const args = codeServerArgs({
+    paths,
+    port: chosenPort,
     configFile,
-    '--disable-telemetry',
-    '--disable-update-check',
-    ...(disableWorkspaceTrust ? ['--disable-workspace-trust'] : []),
-    '--user-data-dir',
-    dirs.userData,
-    '--extensions-dir',
-    dirs.extensions,
-    // Without the smoke-test driver the development extension is silently not loaded.
-    '--vscode-option',
-    'enable-smoke-test-driver',
-    ...extraArgs,
-  ];
-  const child = spawn(paths.nodeBinary, args, {
-    env: serverEnv(env, dirs),
+    dirs,
+    disableWorkspaceTrust,
+    smokeTestDriver,
+    extraArgs,
+  });
+  const nodeArgs = watchParent ? ['--import', pathToFileURL(PARENT_WATCH).href] : [];
+  const child = spawn(paths.nodeBinary, [...nodeArgs, ...args], {
+    env: watchParent
+      ? { ...childEnv, CS_HOST_PARENT_PID: String(process.pid), CS_HOST_PROFILE_DIR: profileDir }
+      : childEnv,
     // Its own process group, so stop() also ends the extension host and every other child.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,10 +165,22 @@ export async function startCodeServer({
     port: chosenPort,
     baseUrl,
     pid: child.pid,
+    /** The command line the server was started with (after the Node binary and its preload). */
+    args,
     dirs,
     exited,
     /** The workbench URL that opens `folder` with the development extension (and optionally its tests). */
-    workbenchUrl: (options) => workbenchUrl(baseUrl, options),
+    workbenchUrl: (options = {}) => {
+      const development = [options.extensionDevelopmentPath ?? []].flat().length > 0 || options.extensionTestsPath;
+      if (development && !smokeTestDriver) {
+        // Without the driver the workbench silently ignores the payload: fail loudly instead.
+        throw new Error(
+          'extensionDevelopmentPath/extensionTestsPath need startCodeServer({ smokeTestDriver: true }); ' +
+            'to use the extension like a user, install its .vsix with { extensions: [vsix] } instead',
+        );
+      }
+      return workbenchUrl(baseUrl, options);
+    },
     /** Stops the whole process group and removes the private profile. */
     stop: () => stopProcessGroup(child, exited).finally(() => rmSync(profileDir, { recursive: true, force: true })),
   };
@@ -133,6 +209,19 @@ export function workbenchUrl(baseUrl, { folder, extensionDevelopmentPath = [], e
   if (folder) query.set('folder', resolve(folder));
   if (payload.length > 0) query.set('payload', JSON.stringify(payload));
   return `${baseUrl}/?${query.toString()}`;
+}
+
+/** Installs one .vsix with code-server's own `--install-extension` (works offline); throws if it fails. */
+function installExtension({ paths, configFile, dirs, vsix, env }) {
+  const result = spawnSync(paths.nodeBinary, installExtensionArgs({ paths, configFile, dirs, vsix }), {
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  if (result.status !== 0 || !/successfully installed/i.test(output)) {
+    throw new Error(`code-server --install-extension ${vsix} failed (exit ${result.status ?? result.signal}): ${output}`);
+  }
 }
 
 function encodePath(path) {

@@ -7,10 +7,12 @@ import { snapshotVerb } from './snapshot';
 import { sweepVerb } from './sweep';
 import { tasksVerb } from './tasks';
 import { writeVerb } from './write';
+import { writeGroupVerb } from './writeGroup';
 
 /** Every CLI verb, by name. Each verb lives in its own module under src/cli. */
 const verbs: Record<string, Verb> = {
   write: writeVerb,
+  'write-group': writeGroupVerb,
   tasks: tasksVerb,
   snapshot: snapshotVerb,
   scan: scanVerb,
@@ -19,7 +21,7 @@ const verbs: Record<string, Verb> = {
 };
 
 function usage(): string {
-  const lines = Object.entries(verbs).map(([name, verb]) => `  ${name.padEnd(9)} ${verb.summary}\n      ${verb.usage}`);
+  const lines = Object.entries(verbs).map(([name, verb]) => `  ${name.padEnd(11)} ${verb.summary}\n      ${verb.usage}`);
   return `Usage: crash-safe <verb> [options]\n\nVerbs:\n${lines.join('\n')}\n\nExit codes: 0 ok, 1 failure, 2 usage.\n`;
 }
 

@@ -6,6 +6,7 @@ import { type JsonSchema, schemaDefectOf } from '../core/jsonStore';
 import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
 import { checkPatterns } from './scan';
+import { runRecoverGroups } from './writeGroup';
 
 async function loadSchema(path: string | undefined, io: CliIo): Promise<JsonSchema | undefined> {
   if (path === undefined) return undefined;
@@ -33,7 +34,9 @@ interface NothingToRecover {
 }
 
 export const recoverVerb: Verb = {
-  usage: 'crash-safe recover TARGET... [--dry-run] [--force] [--json] [--schema FILE] [--pattern "{target}.SUFFIX"]...',
+  usage:
+    'crash-safe recover TARGET... [--dry-run] [--force] [--json] [--schema FILE] [--pattern "{target}.SUFFIX"]...' +
+    ' | crash-safe recover --groups ROOT [--json]',
   summary:
     'Replace a missing, empty or corrupt TARGET with its newest valid temp file, keeping the old one as TARGET.corrupt-<time>. ' +
     'A valid TARGET is left alone (exit 0) unless --force. Exit 1 if a TARGET needs recovery and has no valid candidate.',
@@ -47,8 +50,13 @@ export const recoverVerb: Verb = {
         json: { type: 'boolean', default: false },
         schema: { type: 'string' },
         pattern: { type: 'string', multiple: true, default: [] },
+        groups: { type: 'string' },
       },
     });
+    if (values.groups !== undefined) {
+      if (positionals.length > 0) throw new UsageError('recover --groups ROOT takes no TARGET');
+      return runRecoverGroups(resolve(io.cwd, values.groups), { json: values.json }, io);
+    }
     if (positionals.length === 0) throw new UsageError('recover takes at least one TARGET');
     const extraPatterns = checkPatterns(values.pattern);
     const schema = await loadSchema(values.schema, io);

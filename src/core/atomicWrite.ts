@@ -35,7 +35,8 @@ export interface AtomicWriteOptions {
 
 const DEFAULT_RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 320];
 const RETRYABLE_RENAME_ERRORS = new Set(['EPERM', 'EBUSY', 'EACCES']);
-const FSYNC_DIRECTORIES = process.platform !== 'win32';
+/** Windows cannot flush a folder (FlushFileBuffers on a folder handle fails). Read per write so tests can emulate win32. */
+const fsyncsDirectories = (): boolean => process.platform !== 'win32';
 
 /**
  * A failed atomic write; no temp file is left behind. The target is unchanged, except after a failed directory
@@ -117,7 +118,7 @@ async function ensureParent(target: string, fs: FsLike, createParents: boolean, 
       new Error(`the parent directory ${dirname(target)} does not exist`),
     );
   }
-  await attempt(target, 'mkdir', () => ensureDirectory(dirname(target), fs, durable && FSYNC_DIRECTORIES));
+  await attempt(target, 'mkdir', () => ensureDirectory(dirname(target), fs, durable && fsyncsDirectories()));
 }
 
 async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void> {
@@ -133,14 +134,32 @@ async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void>
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
-async function renameWithRetry(fs: FsLike, from: string, to: string, delays: readonly number[]): Promise<void> {
+async function renameWithRetry(
+  fs: FsLike,
+  from: string,
+  to: string,
+  delays: readonly number[],
+  target: string,
+): Promise<void> {
+  const started = Date.now();
   for (let tries = 0; ; tries++) {
     try {
       await fs.rename(from, to);
       return;
     } catch (error) {
       const code = errnoOf(error);
-      if (tries >= delays.length || !code || !RETRYABLE_RENAME_ERRORS.has(code)) throw error;
+      if (!code || !RETRYABLE_RENAME_ERRORS.has(code)) throw error;
+      if (tries >= delays.length) {
+        // On Windows this is the usual cause: a handle opened without FILE_SHARE_DELETE blocks replacing the file.
+        throw new AtomicWriteError(
+          target,
+          'rename',
+          code,
+          error,
+          `tried ${tries + 1} times over ${Date.now() - started} ms: another program may hold ${to} open ` +
+            `(a virus scanner, indexer, sync tool or editor), or permissions forbid replacing it; ${target} is unchanged`,
+        );
+      }
       await sleep(delays[tries]!);
     }
   }
@@ -227,7 +246,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
     // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
     await attempt(target, 'rename', () =>
-      renameWithRetry(fs, tempPath, realPath, options.renameRetryDelaysMs ?? DEFAULT_RENAME_RETRY_DELAYS_MS),
+      renameWithRetry(fs, tempPath, realPath, options.renameRetryDelaysMs ?? DEFAULT_RENAME_RETRY_DELAYS_MS, target),
     );
     liveTempPaths.delete(tempPath);
   } catch (error) {
@@ -235,7 +254,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     if (liveTempPaths.delete(tempPath)) await removeQuietly(fs, tempPath);
     throw stepError(target, 'write', error);
   }
-  if (durable && FSYNC_DIRECTORIES) {
+  if (durable && fsyncsDirectories()) {
     try {
       await fs.fsyncDir(dirname(realPath));
     } catch (error) {

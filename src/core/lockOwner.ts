@@ -90,17 +90,31 @@ function onThisMachine(owner: LockOwner): boolean {
   return owner.hostname === self.hostname && owner.pidNamespace === self.pidNamespace;
 }
 
+/** How liveness is probed; a parameter so the path without /proc (macOS, Windows) is tested on Linux too. */
+export interface LivenessProbes {
+  /** `process.kill(pid, 0)`: throws ESRCH when no such process exists (Windows too: libuv checks the exit code). */
+  signal(pid: number): void;
+  readProcStat(pid: number): Promise<string>;
+}
+
+const SYSTEM_PROBES: LivenessProbes = {
+  signal: (pid) => {
+    process.kill(pid, 0);
+  },
+  readProcStat: (pid) => fsp.readFile(`/proc/${pid}/stat`, 'utf8'),
+};
+
 /** Whether the process an owner record names (on this machine) still runs. Unsure means alive. */
-async function holderIsAlive(owner: LockOwner): Promise<boolean> {
+export async function holderIsAlive(owner: LockOwner, probes: LivenessProbes = SYSTEM_PROBES): Promise<boolean> {
   try {
-    process.kill(owner.pid, 0);
+    probes.signal(owner.pid);
   } catch (error) {
     if (errnoOf(error) === 'ESRCH') return false;
     // EPERM: it exists, under another user.
   }
   let stat: ProcStat | undefined;
   try {
-    stat = parseProcStat(await fsp.readFile(`/proc/${owner.pid}/stat`, 'utf8'));
+    stat = parseProcStat(await probes.readProcStat(owner.pid));
   } catch {
     return true; // No /proc, or hidden (hidepid): existence is all we can tell.
   }

@@ -12,9 +12,9 @@ import {
 } from './fs';
 import { GitTrackedFiles } from './gitTracked';
 import { OrphanJudge, onlyCopyReason } from './orphanJudge';
-import { isInside, listFolder, type Orphan, resolveRoots } from './orphanWalk';
+import { GROUP_FILE_NOTE, isInside, listFolder, type Orphan, resolveRoots } from './orphanWalk';
 import { liveTempPaths } from './tempNames';
-import { compileCustomPatterns, type RecognisedTemp, recogniseTemp } from './tempPatterns';
+import { compileCustomPatterns, type RecognisedTemp, recogniseGroupFile, recogniseTemp } from './tempPatterns';
 
 /** A temp of ours whose writer is alive and that was touched this recently is being written right now. */
 export const LIVE_WRITER_WINDOW_MS = 10 * 60_000;
@@ -123,6 +123,8 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
     if (!isAbsolute(path) || resolve(path) !== path || !roots.some((root) => path !== root && isInside(path, root))) {
       return keep('outside the roots');
     }
+    // Removing one file of a group could leave it neither old nor new; only recover --groups finishes a group.
+    if (recogniseGroupFile(basename(path))) return keep(GROUP_FILE_NOTE);
     let folderStats: Awaited<ReturnType<FsLike['lstat']>>;
     try {
       if ((await fs.realpath(dir)) !== dir) return keep('reached through a symlink');
@@ -206,12 +208,21 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
   return result;
 }
 
-/** A removal refused because the file or its folder changed after the decision is a keep, not a failure. */
+/**
+ * A removal refused because the file or its folder changed after the decision, or because another process holds the
+ * file open, is a keep, not a failure.
+ */
 function keptBecauseChanged(error: unknown): string | undefined {
   if (error instanceof FileChangedError) return `${error.message}; left in place`;
   const code = errnoOf(error);
   if (code === 'ENOENT') return 'already gone';
   if (code === 'ELOOP' || code === 'ENOTDIR') return 'its folder was replaced after it was checked; left in place';
+  // Windows refuses to delete a file another process opened without FILE_SHARE_DELETE: EBUSY, or EPERM once
+  // delete-pending. On POSIX, EPERM and EACCES are real permission problems and stay failures.
+  if (code === 'EBUSY') return 'in use by another process (EBUSY); left in place';
+  if (code === 'EPERM' && process.platform === 'win32') {
+    return 'in use by another process, or access to it is denied (EPERM); left in place';
+  }
   return undefined;
 }
 

@@ -2,8 +2,17 @@ import { join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { type DirEntryLike, errnoOf, type FsLike, nodeFs } from './fs';
 import { GitTrackedFiles } from './gitTracked';
+import { findJournal } from './groupJournal';
 import { OrphanJudge, type TargetState } from './orphanJudge';
-import { type CustomPattern, compileCustomPatterns, mightBeTemp, type OrphanKind, recogniseTemp } from './tempPatterns';
+import {
+  type CustomPattern,
+  compileCustomPatterns,
+  mightBeTemp,
+  type OrphanKind,
+  type RecognisedGroupFile,
+  recogniseGroupFile,
+  recogniseTemp,
+} from './tempPatterns';
 
 /** A temp file a crash (or a writer still at work) left beside its target. Paths are absolute. */
 export interface Orphan {
@@ -20,6 +29,11 @@ export interface Orphan {
   note?: string;
   /** git tracks this file in its working tree: never swept. */
   gitTracked?: boolean;
+  /**
+   * The journal of the group commit this file belongs to (for the journal itself, its own path); the group's files
+   * are one unit that only `recover --groups` finishes. Absent for a group file whose journal is gone.
+   */
+  group?: string;
 }
 
 /** A folder or file the walk could not read, or skipped; the walk went on without it. */
@@ -123,13 +137,29 @@ async function listBatch(
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function compileExcluder(globs: readonly string[] | undefined): (relativePath: string) => boolean {
+/**
+ * Matches exclude globs against a path relative to the root. Where `\` is the separator (pass `path.win32` to test
+ * that), it becomes `/` in paths and globs alike before matching (no Windows name holds `*` or `?`, so `\` is never
+ * needed as an escape there), so a glob such as `build/**` means the same on every platform.
+ */
+export function compileExcluder(
+  globs: readonly string[] | undefined,
+  pathModule: { readonly sep: string } = { sep },
+): (relativePath: string) => boolean {
   if (!globs || globs.length === 0) return () => false;
-  const byName = globs.filter((g) => !g.includes('/'));
-  const byPath = globs.filter((g) => g.includes('/'));
-  const matchName = byName.length > 0 ? picomatch(byName, { dot: true }) : () => false;
-  const matchPath = byPath.length > 0 ? picomatch(byPath, { dot: true }) : () => false;
-  return (relativePath) => matchPath(relativePath) || matchName(relativePath.slice(relativePath.lastIndexOf('/') + 1));
+  const toSlashes = pathModule.sep === '\\' ? (text: string) => text.replaceAll('\\', '/') : (text: string) => text;
+  const normalised = globs.map(toSlashes);
+  const byName = normalised.filter((g) => !g.includes('/'));
+  const byPath = normalised.filter((g) => g.includes('/'));
+  // `windows` given, so picomatch never guesses the platform from `navigator` (a deprecation error in VS Code);
+  // false, because paths and globs use `/` by now: the same matching on every platform.
+  const options = { dot: true, windows: false };
+  const matchName = byName.length > 0 ? picomatch(byName, options) : () => false;
+  const matchPath = byPath.length > 0 ? picomatch(byPath, options) : () => false;
+  return (relativePath) => {
+    const path = toSlashes(relativePath);
+    return matchPath(path) || matchName(path.slice(path.lastIndexOf('/') + 1));
+  };
 }
 
 /** Resolves roots to real absolute folders, dropping any root inside another so nothing is visited twice. */
@@ -190,6 +220,48 @@ interface Inspection {
   now: number;
   report: (error: ScanError) => void;
   judge: OrphanJudge;
+  /** Each group's journal, looked up once per walk. */
+  groupJournals: Map<string, Promise<string | undefined>>;
+}
+
+/** Why a group commit's file is listed; sweep keeps them all (see orphanSweep). */
+export const GROUP_FILE_NOTE = 'part of an interrupted group commit; recover it with recover --groups';
+const ORPHANED_GROUP_FILE_NOTE = 'left by a group commit whose journal is gone; recover --groups removes it';
+
+/** A journal, temp or backup of a group commit, shown with the journal that binds its group. */
+async function inspectGroupFile(
+  inspection: Inspection,
+  dir: string,
+  path: string,
+  stats: Awaited<ReturnType<FsLike['lstat']>>,
+  named: RecognisedGroupFile,
+): Promise<Orphan> {
+  const target = named.target === undefined ? path : join(dir, named.target);
+  let journal = inspection.groupJournals.get(named.groupId);
+  if (!journal) {
+    journal =
+      named.role === 'journal'
+        ? Promise.resolve(path)
+        : findJournal(inspection.fs, dir, named.groupId).then((found) => (found.state === 'found' ? found.path : undefined));
+    inspection.groupJournals.set(named.groupId, journal);
+  }
+  const [temp, targetJudgement, group] = await Promise.all([
+    inspection.judge.temp(path, target),
+    inspection.judge.target(target),
+    journal,
+  ]);
+  return {
+    path,
+    target,
+    kind: 'crash-safe',
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    ageMs: Math.max(0, inspection.now - stats.mtimeMs),
+    validJson: temp.validJson,
+    targetState: targetJudgement.state,
+    note: group ? GROUP_FILE_NOTE : ORPHANED_GROUP_FILE_NOTE,
+    ...(group ? { group } : {}),
+  };
 }
 
 /** lstat, re-recognise with the real mtime, and judge one candidate; undefined if it is not an orphan after all. */
@@ -209,6 +281,8 @@ async function inspectCandidate(
     return undefined;
   }
   if (!stats.isFile()) return undefined;
+  const grouped = recogniseGroupFile(candidate.name);
+  if (grouped) return inspectGroupFile(inspection, candidate.dir, path, stats, grouped);
   const recognised = recogniseTemp(candidate.name, candidate.siblings, custom, {
     mtimeMs: stats.mtimeMs,
     now: inspection.now,
@@ -259,6 +333,7 @@ export async function* walkOrphans(roots: readonly string[], options: ScanOption
   const refuseUnsafe = uid !== undefined && (options.refuseUnsafeFolders ?? uid === 0);
   const now = options.now ?? Date.now();
   const git = new GitTrackedFiles(fs);
+  const groupJournals = new Map<string, Promise<string | undefined>>();
   const hasExcludes = (options.exclude?.length ?? 0) > 0;
   const stack: Folder[] = (await resolveRoots(fs, roots, report)).reverse().map((root) => ({ dir: root, relativeDir: '' }));
   let visitedFiles = 0;
@@ -298,7 +373,9 @@ export async function* walkOrphans(roots: readonly string[], options: ScanOption
         for (const entry of entries) (entry.isDirectory() ? folders : siblings).add(entry.name);
         for (const name of maybeTemps.sort(byName)) {
           // Lenient first pass (no mtime yet); inspectCandidate re-checks with the real mtime.
-          if (!recogniseTemp(name, siblings, custom, { mtimeMs: Number.POSITIVE_INFINITY })) continue;
+          const recognised =
+            recogniseGroupFile(name) ?? recogniseTemp(name, siblings, custom, { mtimeMs: Number.POSITIVE_INFINITY });
+          if (!recognised) continue;
           if (hasExcludes && excluded(relativeOf(name))) continue;
           candidates.push({ dir, name, siblings, folders });
         }
@@ -313,7 +390,7 @@ export async function* walkOrphans(roots: readonly string[], options: ScanOption
 
     // Inspect this batch's candidates while the next batch of folders is read.
     const judge = new OrphanJudge(fs, (path, error) => report({ path, error }));
-    const inspection: Inspection = { fs, now, report, judge };
+    const inspection: Inspection = { fs, now, report, judge, groupJournals };
     const inspected = Promise.all(candidates.map((c) => inspectCandidate(inspection, c, custom))).then(async (found) => {
       await markGitTracked(git, found);
       return found;

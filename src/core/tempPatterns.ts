@@ -25,6 +25,41 @@ export interface RecogniseContext {
   /** The temp's mtime; without it every name that could be a Unix-time backup is refused. */
   mtimeMs?: number;
   now?: number;
+  /** How the volume compares names when a weak pattern looks for its target; default: this platform's usual volume. */
+  names?: NameMatching;
+}
+
+/**
+ * How a volume compares file names. NTFS ignores case; APFS and HFS+ (as formatted by default) ignore case and
+ * Unicode normalisation, so a temp named in NFC belongs to a target listed in NFD. Linux file systems compare bytes.
+ */
+export interface NameMatching {
+  caseInsensitive: boolean;
+  normalisationInsensitive: boolean;
+}
+
+export const EXACT_NAMES: Readonly<NameMatching> = Object.freeze({ caseInsensitive: false, normalisationInsensitive: false });
+
+/** The usual volume of a platform; a case-sensitive APFS or NTFS folder then matches a little more than it should. */
+export function nameMatchingFor(platform: NodeJS.Platform): NameMatching {
+  if (platform === 'win32') return { caseInsensitive: true, normalisationInsensitive: false };
+  if (platform === 'darwin') return { caseInsensitive: true, normalisationInsensitive: true };
+  return EXACT_NAMES;
+}
+
+/** The form two names share exactly when `matching` makes them one folder entry. */
+export function nameKey(name: string, matching: NameMatching): string {
+  let key = matching.normalisationInsensitive ? name.normalize('NFC') : name;
+  if (matching.caseInsensitive) {
+    // Per character and only when the length holds, like the volumes' simple case tables (no `ß` → `ss`).
+    let folded = '';
+    for (const char of key) {
+      const lower = char.toLowerCase();
+      folded += lower.length === char.length ? lower : char;
+    }
+    key = folded;
+  }
+  return key;
 }
 
 /** Smallest write-file-atomic suffix we accept: rotation and backup numbers stay far below it. */
@@ -154,9 +189,25 @@ function globToRegexSource(glob: string): string {
 
 type Siblings = ReadonlySet<string> | readonly string[];
 
-function hasSibling(siblings: Siblings | undefined, name: string): boolean {
+function hasSibling(siblings: Siblings | undefined, name: string, matching: NameMatching): boolean {
   if (!siblings) return false;
-  return siblings instanceof Set ? siblings.has(name) : (siblings as readonly string[]).includes(name);
+  if (siblings instanceof Set ? siblings.has(name) : (siblings as readonly string[]).includes(name)) return true;
+  if (!matching.caseInsensitive && !matching.normalisationInsensitive) return false;
+  return siblingKeys(siblings, matching).has(nameKey(name, matching));
+}
+
+/** Keys of a folder listing, computed once per listing (and again if it grew) rather than once per candidate. */
+const siblingKeyCache = new WeakMap<Siblings, { size: number; mode: string; keys: Set<string> }>();
+
+function siblingKeys(siblings: Siblings, matching: NameMatching): Set<string> {
+  const size = siblings instanceof Set ? siblings.size : (siblings as readonly string[]).length;
+  const mode = `${matching.caseInsensitive}/${matching.normalisationInsensitive}`;
+  const cached = siblingKeyCache.get(siblings);
+  if (cached && cached.size === size && cached.mode === mode) return cached.keys;
+  const keys = new Set<string>();
+  for (const sibling of siblings) keys.add(nameKey(sibling, matching));
+  siblingKeyCache.set(siblings, { size, mode, keys });
+  return keys;
 }
 
 function usableTarget(target: string | undefined, tempName: string): target is string {
@@ -198,7 +249,8 @@ function plausibleUint32Suffix(digits: string, context: RecogniseContext): boole
  * Recognises a temp file name left by us or a peer, or undefined. The exact rule (documented in the README):
  * strong patterns (ours, atomically, VS Code, `<t>.tmp.<uuid>`) need no existing target; the weak ones
  * (write-file-atomic, steno, `.<t>.<hex>.tmp`, `<t>.tmp.<hex>`, custom) are only temps when `siblingNames`
- * holds the target. Pass the names of the folder's non-directory entries; without them weak patterns never match.
+ * holds the target, compared as the volume compares names (context.names). Pass the names of the folder's
+ * non-directory entries; without them weak patterns never match. The target is returned as the temp spells it.
  */
 export function recogniseTemp(
   name: string,
@@ -243,8 +295,9 @@ function recogniseWeak(
   context: RecogniseContext,
 ): RecognisedTemp | undefined {
   if (!siblings) return undefined;
+  const matching = context.names ?? nameMatchingFor(process.platform);
   const known = (target: string | undefined): target is string =>
-    usableTarget(target, name) && hasSibling(siblings, target);
+    usableTarget(target, name) && hasSibling(siblings, target, matching);
 
   const tmpSuffix = TMP_SUFFIX.exec(name)?.groups;
   if (tmpSuffix && known(tmpSuffix.target) && RANDOM_HEX.test(tmpSuffix.id!)) {
@@ -276,6 +329,7 @@ function recogniseWeak(
  */
 export function mightBeTemp(name: string): boolean {
   if (name.endsWith('.vsctmp')) return true;
+  if (name.includes('.csg-') || name.startsWith('.cs-group-')) return true; // group commits (recogniseGroupFile)
   if (name.endsWith('.tmp') && (name.charCodeAt(0) === 46 || name.includes('.cs-'))) return true; // steno, dot-hex, ours
   if (name.includes('.tmp.') || name.includes('.tmp-')) return true; // `.tmp.<id>`, atomically's `.tmp-<digits><hex>`
   // write-file-atomic: at least MIN_UINT32_DIGITS trailing digits after a dot.
@@ -304,4 +358,41 @@ export function recogniseHiddenLeftover(name: string): HiddenLeftoverKind | unde
   if (FUSE_HIDDEN.test(name)) return 'fuse';
   if (NFS_SILLY.test(name)) return 'nfs';
   return undefined;
+}
+
+/** What a file of a group commit (src/core/groupCommit.ts) is: its journal, a temp or a backup of one target. */
+export interface RecognisedGroupFile {
+  role: 'journal' | 'temp' | 'backup';
+  /** `<pid>-<thread>-<seq>-<8 hex>`: the committing process and thread, a sequence and a random part. */
+  groupId: string;
+  pid: number;
+  threadId: number;
+  /** The sibling file a temp or backup belongs to (for the journal's own temp, the journal's name). */
+  target?: string;
+}
+
+const GROUP_ID_SOURCE = '(?<id>(?<pid>\\d+)-(?<thread>\\d+)-\\d+-[0-9a-f]{8})';
+/** `<target>.csg-<id>.tmp` (new content) and `<target>.csg-<id>.bak` (the old target, kept for a roll back). */
+const GROUP_MEMBER = new RegExp(`^(?<target>.+)\\.csg-${GROUP_ID_SOURCE}\\.(?<role>tmp|bak)$`, 's');
+/** `.cs-group-<id>.journal`, in a folder that contains every target of the group. */
+const GROUP_JOURNAL = new RegExp(`^\\.cs-group-${GROUP_ID_SOURCE}\\.journal$`);
+
+/**
+ * Recognises the files of a group commit. recogniseTemp never matches them: they are not single-file temps that
+ * recover or sweep may act on alone, only `recover --groups` may.
+ */
+export function recogniseGroupFile(name: string): RecognisedGroupFile | undefined {
+  const journal = GROUP_JOURNAL.exec(name)?.groups;
+  if (journal) {
+    return { role: 'journal', groupId: journal.id!, pid: Number(journal.pid), threadId: Number(journal.thread) };
+  }
+  const member = GROUP_MEMBER.exec(name)?.groups;
+  if (!member || !usableTarget(member.target, name)) return undefined;
+  return {
+    role: member.role === 'tmp' ? 'temp' : 'backup',
+    groupId: member.id!,
+    pid: Number(member.pid),
+    threadId: Number(member.thread),
+    target: member.target,
+  };
 }

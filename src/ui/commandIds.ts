@@ -9,28 +9,58 @@ export const CommandId = {
   SweepOne: 'crashSafeState.sweepOne',
   RecoverTarget: 'crashSafeState.recoverTarget',
   Reveal: 'crashSafeState.reveal',
-  AddTask: 'crashSafeState.addTask',
-  EditTask: 'crashSafeState.editTask',
-  EditTaskNotes: 'crashSafeState.editTaskNotes',
-  ToggleTask: 'crashSafeState.toggleTask',
-  DeleteTask: 'crashSafeState.deleteTask',
-  MoveTaskUp: 'crashSafeState.moveTaskUp',
-  MoveTaskDown: 'crashSafeState.moveTaskDown',
-  ReloadTasks: 'crashSafeState.reloadTasks',
-  OpenTasksFile: 'crashSafeState.openTasksFile',
-  RecoverTasks: 'crashSafeState.recoverTasks',
+  // The to-do list (its view was called "Tasks" before, which VS Code's own Run Task made ambiguous).
+  AddTodo: 'crashSafeState.addTodo',
+  EditTodo: 'crashSafeState.editTodo',
+  EditTodoNotes: 'crashSafeState.editTodoNotes',
+  ToggleTodo: 'crashSafeState.toggleTodo',
+  DeleteTodo: 'crashSafeState.deleteTodo',
+  MoveTodoUp: 'crashSafeState.moveTodoUp',
+  MoveTodoDown: 'crashSafeState.moveTodoDown',
+  ClearDoneTodos: 'crashSafeState.clearDoneTodos',
+  UndoTodoRemoval: 'crashSafeState.undoTodoRemoval',
+  ReloadTodos: 'crashSafeState.reloadTodos',
+  OpenTodoFile: 'crashSafeState.openTodoFile',
+  RecoverTodos: 'crashSafeState.recoverTodos',
   TakeSettingsSnapshot: 'crashSafeState.takeSettingsSnapshot',
   RestoreSettingsSnapshot: 'crashSafeState.restoreSettingsSnapshot',
   ReopenWithCrashSafeSave: 'crashSafeState.reopenWithCrashSafeSave',
+  /** The same as Reopen, titled for the Explorer item of a file that is not open. */
+  OpenWithCrashSafeSave: 'crashSafeState.openWithCrashSafeSave',
+  ReopenWithoutCrashSafeSave: 'crashSafeState.reopenWithoutCrashSafeSave',
 } as const;
 export type CommandId = (typeof CommandId)[keyof typeof CommandId];
+
+/** The to-do commands' ids before the rename (0.1.0), still registered so keybindings and scripts keep working. */
+export const LEGACY_TODO_COMMAND_IDS: Readonly<Record<string, CommandId>> = {
+  'crashSafeState.addTask': CommandId.AddTodo,
+  'crashSafeState.editTask': CommandId.EditTodo,
+  'crashSafeState.editTaskNotes': CommandId.EditTodoNotes,
+  'crashSafeState.toggleTask': CommandId.ToggleTodo,
+  'crashSafeState.deleteTask': CommandId.DeleteTodo,
+  'crashSafeState.moveTaskUp': CommandId.MoveTodoUp,
+  'crashSafeState.moveTaskDown': CommandId.MoveTodoDown,
+  'crashSafeState.reloadTasks': CommandId.ReloadTodos,
+  'crashSafeState.openTasksFile': CommandId.OpenTodoFile,
+  'crashSafeState.recoverTasks': CommandId.RecoverTodos,
+};
 
 export const ORPHANS_VIEW_ID = 'crashSafeState.orphans';
 export const STATUS_BAR_ID = 'crashSafeState.status';
 export const CONFIG_SECTION = 'crashSafeState';
-export const TASKS_VIEW_ID = 'crashSafeState.tasks';
-/** Context key for the Tasks view's welcome content: `loading`, `ok`, `problem`, `no-folder`, `error`. */
-export const TASKS_STATE_CONTEXT_KEY = 'crashSafeState.tasksState';
+export const TASKS_VIEW_ID = 'crashSafeState.todos';
+/** Context key for the To-Dos view's welcome content: `loading`, `ok`, `problem`, `no-folder`, `error`. */
+export const TASKS_STATE_CONTEXT_KEY = 'crashSafeState.todosState';
+/** Context key: true while the list holds a done to-do (enables "Clear Done To-Dos"). */
+export const TODOS_HAVE_DONE_CONTEXT_KEY = 'crashSafeState.todosHaveDone';
+/** Context key: true while a removal can be undone. */
+export const TODOS_CAN_UNDO_CONTEXT_KEY = 'crashSafeState.todosCanUndo';
+/** Context key: the paths of the `.json`/`.jsonc` files open in a plain (`file:`) editor, for the Explorer's Open/Reopen wording. */
+export const OPEN_JSON_FILES_CONTEXT_KEY = 'crashSafeState.openJsonFiles';
+/** Tree-item resource URIs of done to-dos: a file decoration dims them. */
+export const TODO_ITEM_SCHEME = 'crashsafe-todo';
+/** Read-only documents holding a to-do backup's text, for the recovery diff. */
+export const TODO_BACKUP_SCHEME = 'crashsafe-todo-backup';
 /** The FileSystemProvider scheme of "Reopen With Crash-Safe Save". */
 export const CRASH_SAFE_SCHEME = 'crashsafe';
 /** Read-only documents holding a settings snapshot's text, for the restore diff. */

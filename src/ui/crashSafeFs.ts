@@ -46,7 +46,39 @@ export interface CrashSafeFsStats {
   refusedInvalid: number;
   /** The last refusal's message. */
   lastRefusal: string | undefined;
+  /** Saves that failed in the atomic writer (the file is unchanged), and the last one's message as VS Code shows it. */
+  failedWrites: number;
+  lastFailure: string | undefined;
+  /** `crashsafe:` URIs the workbench asked us to decorate (tabs, breadcrumbs…), most recent last, at most 20. */
+  decorated: string[];
 }
+
+/** The badge and tooltip every `crashsafe:` editor carries (tab, hover), so it is told apart from a plain one. */
+export const CRASH_SAFE_DECORATION = {
+  badge: 'CS',
+  tooltip: 'Crash-safe save: each save writes a temp file, flushes it to disk and renames it over the file, so a crash leaves the old or the new content, never a torn file. Invalid JSON is never saved automatically.',
+} as const;
+
+/**
+ * A save failure VS Code shows as our sentence. The workbench puts `name: message` in its own "Unable to write file
+ * '…' (…)" text, and a FileSystemError's name is "Unknown (FileSystemError)"; an empty name leaves just the reason.
+ */
+export function saveFailure(message: string): vscode.FileSystemError {
+  const error = new vscode.FileSystemError(message);
+  error.name = '';
+  return error;
+}
+
+/** Short words for the errnos a save most often meets. */
+const ERRNO_WORDS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the disk',
+  EDQUOT: 'disk quota exceeded',
+  EBUSY: 'the file is busy',
+  EIO: 'input/output error',
+};
 
 export interface CrashSafeFsDeps {
   durability: () => Durability;
@@ -86,16 +118,24 @@ function toFileSystemError(error: unknown, uri: vscode.Uri): Error {
  * Content that does not parse as the file's JSON flavour is never saved automatically; a manual save of it asks
  * first (a modal; cancelling means "not saved").
  */
-export class CrashSafeFileSystem extends Disposable implements vscode.FileSystemProvider {
+export class CrashSafeFileSystem extends Disposable implements vscode.FileSystemProvider, vscode.FileDecorationProvider {
   private readonly changed = this._register(new vscode.EventEmitter<vscode.FileChangeEvent[]>());
   readonly onDidChangeFile = this.changed.event;
   /** URIs whose next save was started automatically (our auto-save, or VS Code's files.autoSave). */
   private readonly automaticSaves = new Set<string>();
-  private readonly counters: CrashSafeFsStats = { atomicWrites: 0, refusedInvalid: 0, lastRefusal: undefined };
+  private readonly counters: CrashSafeFsStats = {
+    atomicWrites: 0,
+    refusedInvalid: 0,
+    lastRefusal: undefined,
+    failedWrites: 0,
+    lastFailure: undefined,
+    decorated: [],
+  };
 
   constructor(private readonly deps: CrashSafeFsDeps) {
     super();
     this._register(vscode.workspace.registerFileSystemProvider(CRASH_SAFE_SCHEME, this, { isCaseSensitive: true }));
+    this._register(vscode.window.registerFileDecorationProvider(this));
     this._register(
       vscode.workspace.onWillSaveTextDocument((event) => {
         if (event.document.uri.scheme !== CRASH_SAFE_SCHEME) return;
@@ -105,7 +145,17 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
   }
 
   get stats(): CrashSafeFsStats {
-    return { ...this.counters };
+    return { ...this.counters, decorated: [...this.counters.decorated] };
+  }
+
+  /** The tab (badge, and the hover's last line) of a `crashsafe:` editor says it saves crash-safely. */
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    if (uri.scheme !== CRASH_SAFE_SCHEME) return undefined;
+    const key = uri.toString();
+    const decorated = this.counters.decorated.filter((seen) => seen !== key);
+    decorated.push(key);
+    this.counters.decorated = decorated.slice(-20);
+    return new vscode.FileDecoration(CRASH_SAFE_DECORATION.badge, CRASH_SAFE_DECORATION.tooltip);
   }
 
   /** Marks the next save of `uri` as automatic (so invalid content is refused without asking); returns the undo. */
@@ -185,11 +235,11 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
     try {
       await writeFileAtomic(path, content, { durability: this.deps.durability() });
     } catch (error) {
-      const code = error instanceof AtomicWriteError ? error.code : errnoOf(error);
       this.deps.log.error(`Crash-safe save of ${path} failed; the file is unchanged: ${String(error)}`);
-      throw code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? vscode.FileSystemError.NoPermissions(error instanceof Error ? error.message : String(error))
-        : new vscode.FileSystemError(`${error instanceof Error ? error.message : String(error)}. The file is unchanged.`);
+      const message = describeWriteFailure(basename(path), error);
+      this.counters.failedWrites += 1;
+      this.counters.lastFailure = message;
+      throw saveFailure(message);
     }
     this.counters.atomicWrites += 1;
     this.changed.fire([{ type: exists ? vscode.FileChangeType.Changed : vscode.FileChangeType.Created, uri }]);
@@ -245,6 +295,14 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
       : `Not saved: ${what}.`;
     this.counters.lastRefusal = message;
     this.deps.log.warn(message);
-    throw new vscode.FileSystemError(message);
+    throw saveFailure(message);
   }
+}
+
+/** One line for a failed atomic write: the step, the errno in words, and that the file is unchanged (the log has the rest). */
+export function describeWriteFailure(name: string, error: unknown): string {
+  const code = (error instanceof AtomicWriteError ? error.code : errnoOf(error)) ?? 'unknown error';
+  const step = error instanceof AtomicWriteError ? ` (${error.step} step)` : '';
+  const words = ERRNO_WORDS[code];
+  return `Not saved: the crash-safe write of ${name} failed with ${code}${words ? `, ${words}` : ''}${step}. ${name} is unchanged; the log has the details.`;
 }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../core/json';
-import { CommandId, CRASH_SAFE_SCHEME } from './commandIds';
+import { CommandId, CRASH_SAFE_SCHEME, OPEN_JSON_FILES_CONTEXT_KEY } from './commandIds';
 import { type CrashSafeFileSystem, readCrashSafeSaveSettings, toCrashSafeUri } from './crashSafeFs';
 import { Disposable } from './dispose';
 
@@ -97,11 +97,45 @@ export class CrashSafeAutoSave extends Disposable {
   }
 }
 
-/** Registers "Reopen With Crash-Safe Save"; it returns the `crashsafe:` URI it opened. */
+/**
+ * Registers "Reopen With Crash-Safe Save" (also titled "Open With Crash-Safe Save" for the Explorer item of a file
+ * that is not open) and "Reopen Without Crash-Safe Save"; each returns the URI it opened. Keeps the context key
+ * that tells the Explorer menu which of the two titles fits.
+ */
 export function registerCrashSafeSaveCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  const reopen = (uri?: vscode.Uri) => reopenWithCrashSafeSave(uri, log);
   context.subscriptions.push(
-    vscode.commands.registerCommand(CommandId.ReopenWithCrashSafeSave, (uri?: vscode.Uri) => reopenWithCrashSafeSave(uri, log)),
+    vscode.commands.registerCommand(CommandId.ReopenWithCrashSafeSave, reopen),
+    vscode.commands.registerCommand(CommandId.OpenWithCrashSafeSave, reopen),
+    vscode.commands.registerCommand(CommandId.ReopenWithoutCrashSafeSave, (uri?: vscode.Uri) => reopenWithoutCrashSafeSave(uri, log)),
+    new OpenJsonFilesContext(),
   );
+}
+
+/** Publishes the paths of the JSON files open in plain editors, so the Explorer says "Reopen" for those, "Open" for the rest. */
+class OpenJsonFilesContext extends Disposable {
+  private last = '';
+
+  constructor() {
+    super();
+    this._register(vscode.window.tabGroups.onDidChangeTabs(() => this.update()));
+    this._register(vscode.window.tabGroups.onDidChangeTabGroups(() => this.update()));
+    this.update();
+  }
+
+  private update(): void {
+    const paths = new Set<string>();
+    for (const tab of vscode.window.tabGroups.all.flatMap((group) => group.tabs)) {
+      if (tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'file' && isJsonFileName(tab.input.uri.fsPath)) {
+        paths.add(tab.input.uri.fsPath);
+      }
+    }
+    const sorted = [...paths].sort();
+    const key = sorted.join('\n');
+    if (key === this.last) return;
+    this.last = key;
+    void vscode.commands.executeCommand('setContext', OPEN_JSON_FILES_CONTEXT_KEY, sorted);
+  }
 }
 
 function tabsShowing(uri: vscode.Uri): vscode.Tab[] {
@@ -112,9 +146,32 @@ function tabsShowing(uri: vscode.Uri): vscode.Tab[] {
 }
 
 /**
- * Reopens a JSON file as `crashsafe:` in the same editor group. Unsaved changes move to the new editor (where
- * they are auto-saved once they parse), and the old editor is reverted and closed.
+ * Shows `to` in place of `from` in the same editor group. Unsaved changes move to the new editor, and the old
+ * editor is reverted and closed.
  */
+async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
+  const oldDocument = vscode.workspace.textDocuments.find((document) => document.uri.toString() === from.toString());
+  const unsavedText = oldDocument?.isDirty ? oldDocument.getText() : undefined;
+  const oldTabs = tabsShowing(from);
+  const viewColumn = oldTabs[0]?.group.viewColumn ?? vscode.window.activeTextEditor?.viewColumn;
+
+  const document = await vscode.workspace.openTextDocument(to);
+  await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  if (unsavedText !== undefined && unsavedText !== document.getText()) {
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(to, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), unsavedText);
+    await vscode.workspace.applyEdit(edit);
+  }
+  if (oldDocument?.isDirty) {
+    // The changes live on in the new editor; reverting first lets the old tab close without a save prompt.
+    await vscode.window.showTextDocument(oldDocument, { viewColumn: oldTabs[0]?.group.viewColumn, preserveFocus: false });
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  }
+  if (oldTabs.length > 0) await vscode.window.tabGroups.close(tabsShowing(from));
+  await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+}
+
+/** Reopens a JSON file as `crashsafe:` in the same editor group (where unsaved changes are auto-saved once they parse). */
 async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target) {
@@ -130,25 +187,24 @@ async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.
     return undefined;
   }
   const crashSafeUri = toCrashSafeUri(target);
-  const oldDocument = vscode.workspace.textDocuments.find((document) => document.uri.toString() === target.toString());
-  const unsavedText = oldDocument?.isDirty ? oldDocument.getText() : undefined;
-  const oldTabs = tabsShowing(target);
-  const viewColumn = oldTabs[0]?.group.viewColumn ?? vscode.window.activeTextEditor?.viewColumn;
-
-  const document = await vscode.workspace.openTextDocument(crashSafeUri);
-  await vscode.window.showTextDocument(document, { viewColumn, preview: false });
-  if (unsavedText !== undefined && unsavedText !== document.getText()) {
-    const edit = new vscode.WorkspaceEdit();
-    edit.replace(crashSafeUri, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), unsavedText);
-    await vscode.workspace.applyEdit(edit);
-  }
-  if (oldDocument?.isDirty) {
-    // The changes live on in the crash-safe editor; reverting first lets the old tab close without a save prompt.
-    await vscode.window.showTextDocument(oldDocument, { viewColumn: oldTabs[0]?.group.viewColumn, preserveFocus: false });
-    await vscode.commands.executeCommand('workbench.action.files.revert');
-  }
-  if (oldTabs.length > 0) await vscode.window.tabGroups.close(tabsShowing(target));
-  await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  await switchEditor(target, crashSafeUri);
   log.info(`Reopened ${target.fsPath} with crash-safe save`);
   return crashSafeUri;
+}
+
+/** Reopens a `crashsafe:` editor as the plain file, saved by VS Code as usual. */
+async function reopenWithoutCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<vscode.Uri | undefined> {
+  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  if (!target || (target.scheme !== CRASH_SAFE_SCHEME && target.scheme !== 'file')) {
+    void vscode.window.showInformationMessage('Open a file with crash-safe save first, then reopen it without.');
+    return undefined;
+  }
+  const fileUri = target.with({ scheme: 'file' });
+  if (target.scheme === 'file') {
+    await vscode.window.showTextDocument(fileUri, { preview: false });
+    return fileUri;
+  }
+  await switchEditor(target, fileUri);
+  log.info(`Reopened ${fileUri.fsPath} without crash-safe save`);
+  return fileUri;
 }

@@ -11,3 +11,50 @@ export async function confirmModal(message: string, action: string, detail?: str
     return false;
   }
 }
+
+/** How long to wait for the workbench to report a tab just opened (the extension host hears of tabs late). */
+const TAB_SEEN_TIMEOUT_MS = 2_000;
+
+function diffTabs(original: vscode.Uri, modified: vscode.Uri): vscode.Tab[] {
+  return vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter(
+      (tab) =>
+        tab.input instanceof vscode.TabInputTextDiff &&
+        tab.input.original.toString() === original.toString() &&
+        tab.input.modified.toString() === modified.toString(),
+    );
+}
+
+function waitForDiffTab(original: vscode.Uri, modified: vscode.Uri): Promise<void> {
+  if (diffTabs(original, modified).length > 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      listener.dispose();
+      resolve();
+    };
+    const timer = setTimeout(done, TAB_SEEN_TIMEOUT_MS);
+    const listener = vscode.window.tabGroups.onDidChangeTabs(() => {
+      if (diffTabs(original, modified).length > 0) done();
+    });
+  });
+}
+
+/**
+ * Shows `vscode.diff` of the two files while `decide` runs (a confirmation), then closes that diff tab again,
+ * whatever was decided, unless the same diff was already open before.
+ */
+export async function withDiff<T>(original: vscode.Uri, modified: vscode.Uri, title: string, decide: () => Promise<T>): Promise<T> {
+  const wasOpen = diffTabs(original, modified).length > 0;
+  await vscode.commands.executeCommand('vscode.diff', original, modified, title, { preview: true });
+  try {
+    return await decide();
+  } finally {
+    if (!wasOpen) {
+      await waitForDiffTab(original, modified);
+      const tabs = diffTabs(original, modified);
+      if (tabs.length > 0) await Promise.resolve(vscode.window.tabGroups.close(tabs)).catch(() => undefined);
+    }
+  }
+}

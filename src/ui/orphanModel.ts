@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { type Orphan, scanOrphans } from '../core/orphans';
+import { type Orphan, type SweepResult, scanOrphans, sweepOrphans } from '../core/orphans';
 import { SingleFlight } from '../core/singleFlight';
 import { Disposable } from './dispose';
 import type { ExtensionSettings } from './settings';
@@ -13,6 +13,8 @@ export class OrphanModel extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<readonly Orphan[]>());
   readonly onDidChange = this.changed.event;
   private current: readonly Orphan[] = [];
+  /** When the last scan finished (Date.now()); undefined until the first one has, so nobody shows "clean" early. */
+  private lastScan: number | undefined;
   private readonly scans = new SingleFlight(() => this.scanOnce());
   private debounce: ReturnType<typeof setTimeout> | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
@@ -38,9 +40,31 @@ export class OrphanModel extends Disposable {
     return this.current;
   }
 
+  /** True once the first scan has finished: until then `orphans` is empty because nothing was looked at yet. */
+  get scanned(): boolean {
+    return this.lastScan !== undefined;
+  }
+
+  get lastScanAt(): number | undefined {
+    return this.lastScan;
+  }
+
   /** Orphans at least `olderThanMinutes` old (default: the orphanAgeMinutes setting), so a sweep may take them. */
   stale(orphans: readonly Orphan[] = this.current, olderThanMinutes = this.settings.orphanAgeMinutes): Orphan[] {
     return orphans.filter((orphan) => orphan.ageMs >= olderThanMinutes * 60_000);
+  }
+
+  /**
+   * What a sweep of `orphans` would do now, touching nothing: sweep's own dry run, so previews and menus give the
+   * same reasons (young, live writer, git-tracked, only valid copy) the sweep itself will.
+   */
+  planSweep(orphans: readonly Orphan[] = this.current, olderThanMinutes = this.settings.orphanAgeMinutes): Promise<SweepResult> {
+    return sweepOrphans(orphans, {
+      dryRun: true,
+      olderThanMs: olderThanMinutes * 60_000,
+      roots: this.roots,
+      extraPatterns: this.settings.tempPatterns,
+    });
   }
 
   get roots(): string[] {
@@ -72,6 +96,7 @@ export class OrphanModel extends Disposable {
     for (const { path, error } of errors) this.log.warn(`Scan could not read ${path}: ${error}`);
     this.log.debug(`Scanned ${this.roots.length} folder(s) in ${(performance.now() - started).toFixed(0)} ms: ${orphans.length} orphan(s)`);
     this.current = orphans;
+    this.lastScan = Date.now();
     this.changed.fire(orphans);
     return orphans;
   }

@@ -41,10 +41,14 @@ export interface TakeSnapshotArgs {
   reason?: string;
 }
 
-/** `crashSafeState.restoreSettingsSnapshot` arguments: `id` skips the Quick Pick; `confirm` skips the diff and question. */
+/**
+ * `crashSafeState.restoreSettingsSnapshot` arguments: `id` skips the Quick Pick; `confirm` skips the diff and the
+ * question; `preview` shows the diff even with `confirm` (it is closed after the restore, as always).
+ */
 export interface RestoreSnapshotArgs {
   id?: string;
   confirm?: boolean;
+  preview?: boolean;
 }
 
 /** Counters of the automatic snapshots, for diagnostics and tests. */
@@ -258,10 +262,12 @@ async function restoreSnapshot(
     }
     const snapshot = await store.read(id);
     const keys = changedSettingKeys(currentValues, snapshot.values);
-    if (!args.confirm) {
+    if (!args.confirm || args.preview) {
       const left = currentText === null ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' }) : settingsUri;
       const right = vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${id}/settings.json` });
       await vscode.commands.executeCommand('vscode.diff', left, right, `settings.json (now) ↔ snapshot of ${when(snapshot)}`, { preview: true });
+    }
+    if (!args.confirm) {
       const confirmed = await confirmModal(
         `Restore .vscode/settings.json to the snapshot of ${when(snapshot)}? It changes ${listKeys(keys)}. ` +
           'The current settings are snapshotted first, so this can be undone.',
@@ -281,7 +287,18 @@ async function restoreSnapshot(
     log.error(`Restoring settings snapshot failed: ${message}`);
     void vscode.window.showErrorMessage(`Restoring the settings snapshot failed: ${message}`);
     return undefined;
+  } finally {
+    // The preview has done its job whether the restore happened or not; a lingering diff would look pending.
+    await closeSnapshotDiffs();
   }
+}
+
+/** Closes every restore preview (a diff whose right side is a snapshot document). */
+async function closeSnapshotDiffs(): Promise<void> {
+  const tabs = vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === SNAPSHOT_SCHEME);
+  if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
 }
 
 /** A Quick Pick of the snapshots, newest first, each with the keys restoring it would change. */

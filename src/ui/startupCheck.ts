@@ -1,14 +1,13 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Orphan } from '../core/orphans';
+import { RecoveryError, recoverTarget } from '../core/recovery';
 import { CommandId } from './commandIds';
+import { targetsNeedingRecovery } from './format';
 
 /** Targets that have no valid content while a valid temp of theirs exists: the cases worth interrupting for. */
 export function brokenTargetsWithValidTemp(orphans: readonly Orphan[]): string[] {
-  const targets = orphans
-    .filter((orphan) => orphan.targetState !== 'ok' && orphan.validJson === true)
-    .map((orphan) => orphan.target);
-  return [...new Set(targets)];
+  return targetsNeedingRecovery(orphans);
 }
 
 /** What the startup check offered: the broken targets and the notification's actions. */
@@ -17,18 +16,21 @@ export interface StartupOffer {
   actions: string[];
 }
 
+/** What a click on the startup notification did. */
+export type StartupActionOutcome = 'recover' | 'already-recovered' | 'show' | 'none';
+
 /**
  * Offers "Recover" and "Show" for the broken targets the first scan found. In Restricted Mode only "Show":
  * recovering replaces files, which needs trust.
  */
-export function offerRecovery(orphans: readonly Orphan[], relative: (path: string) => string): StartupOffer {
+export function offerRecovery(orphans: readonly Orphan[], relative: (path: string) => string, extraPatterns?: string[]): StartupOffer {
   const targets = brokenTargetsWithValidTemp(orphans);
   const actions = vscode.workspace.isTrusted ? ['Recover', 'Show'] : ['Show'];
-  if (targets.length > 0) void askToRecover(targets, actions, relative);
+  if (targets.length > 0) void askToRecover(targets, actions, relative, extraPatterns);
   return { targets, actions: targets.length > 0 ? actions : [] };
 }
 
-async function askToRecover(broken: string[], actions: string[], relative: (path: string) => string): Promise<void> {
+async function askToRecover(broken: string[], actions: string[], relative: (path: string) => string, extraPatterns?: string[]): Promise<void> {
   const first = broken[0]!;
   const trustHint = vscode.workspace.isTrusted ? '' : ' Trust the workspace to recover it.';
   const message =
@@ -36,6 +38,44 @@ async function askToRecover(broken: string[], actions: string[], relative: (path
       ? `${relative(first)} has no valid content, but a valid temp file of it exists.`
       : `${broken.length} files have no valid content, but valid temp files of them exist (first: ${basename(first)}).`) + trustHint;
   const action = await vscode.window.showWarningMessage(message, ...actions);
-  if (action === 'Recover') await vscode.commands.executeCommand(CommandId.Recover, broken.length === 1 ? { target: first } : undefined);
-  if (action === 'Show') await vscode.commands.executeCommand(CommandId.ShowOrphans);
+  await handleStartupAction(action, broken, relative, extraPatterns);
+}
+
+/** Those of `targets` that still need recovery now: the core's own check, so a valid target is never offered. */
+async function stillBroken(targets: readonly string[], extraPatterns?: string[]): Promise<string[]> {
+  const verdicts = await Promise.all(
+    targets.map((target) =>
+      recoverTarget(target, { dryRun: true, extraPatterns }).then(
+        () => true,
+        // Anything but "it is valid" still needs the Recover command to explain itself.
+        (error: unknown) => !(error instanceof RecoveryError && error.code === 'not-needed'),
+      ),
+    ),
+  );
+  return targets.filter((_, index) => verdicts[index]);
+}
+
+/**
+ * Acts on a click on the startup notification. VS Code cannot withdraw a notification, so it may be clicked long
+ * after the file was recovered some other way: then "Recover" only says so.
+ */
+export async function handleStartupAction(
+  action: string | undefined,
+  targets: readonly string[],
+  relative: (path: string) => string,
+  extraPatterns?: string[],
+): Promise<StartupActionOutcome> {
+  if (action === 'Show') {
+    await vscode.commands.executeCommand(CommandId.ShowOrphans);
+    return 'show';
+  }
+  if (action !== 'Recover') return 'none';
+  const remaining = await stillBroken(targets, extraPatterns);
+  if (remaining.length === 0) {
+    const what = targets.length === 1 ? relative(targets[0]!) : 'Every file it named';
+    void vscode.window.showInformationMessage(`${what} has already been recovered (it is valid now); there is nothing to do.`);
+    return 'already-recovered';
+  }
+  await vscode.commands.executeCommand(CommandId.Recover, remaining.length === 1 ? { target: remaining[0] } : undefined);
+  return 'recover';
 }

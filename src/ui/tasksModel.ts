@@ -15,30 +15,53 @@ import {
 import { CONFIG_SECTION } from './commandIds';
 import { Disposable } from './dispose';
 
-/** The Tasks view's settings, read for the workspace folder that holds the list. */
+/** The To-Dos view's settings, read for the workspace folder that holds the list. */
 export interface TasksSettings {
-  /** `crashSafeState.tasks.path`: relative to the folder, and it must stay inside it. */
+  /** `crashSafeState.todos.path`: relative to the folder, and it must stay inside it. */
   relativePath: string;
-  /** `crashSafeState.tasks.saveDelayMs`: an edit is saved at most this long after it is made. */
+  /** The setting id `relativePath` came from (the deprecated `tasks.path` when only that one is set). */
+  pathSetting: string;
+  /** `crashSafeState.todos.saveDelayMs`: an edit is saved at most this long after it is made. */
   saveDelayMs: number;
 }
+
+/** Settings renamed from `tasks.*` to `todos.*`; the old ids are still read when the new ones are not set. */
+export const TODO_SETTING_RENAMES = { 'todos.path': 'tasks.path', 'todos.saveDelayMs': 'tasks.saveDelayMs' } as const;
 
 export const DEFAULT_TASKS_SAVE_DELAY_MS = 500;
 const MAX_TASKS_SAVE_DELAY_MS = 60_000;
 /** Watcher events arrive in bursts (rename = delete + create); one reload serves them all. */
 const RELOAD_DEBOUNCE_MS = 50;
 
-/** Reads the Tasks settings for `folder` (resource scope, so a folder may override them). */
+/**
+ * A renamed setting: in each scope, most specific first, the new id wins over the old one, so an old id set in a
+ * folder still beats a new id set in the user settings. Returns the value and the id it came from.
+ */
+function readRenamed<T>(config: vscode.WorkspaceConfiguration, key: keyof typeof TODO_SETTING_RENAMES, fallback: T): { value: T; from: string } {
+  const legacy = TODO_SETTING_RENAMES[key];
+  const current = config.inspect<T>(key);
+  const old = config.inspect<T>(legacy);
+  for (const scope of ['workspaceFolderValue', 'workspaceValue', 'globalValue'] as const) {
+    if (current?.[scope] !== undefined) return { value: current[scope] as T, from: key };
+    if (old?.[scope] !== undefined) return { value: old[scope] as T, from: legacy };
+  }
+  return { value: fallback, from: key };
+}
+
+/** Reads the To-Dos settings for `folder` (resource scope, so a folder may override them). */
 export function readTasksSettings(folder?: vscode.Uri): TasksSettings {
   const config = vscode.workspace.getConfiguration(CONFIG_SECTION, folder);
-  const delay = config.get<number>('tasks.saveDelayMs', DEFAULT_TASKS_SAVE_DELAY_MS);
+  const delay = readRenamed<unknown>(config, 'todos.saveDelayMs', DEFAULT_TASKS_SAVE_DELAY_MS).value;
+  const path = readRenamed<unknown>(config, 'todos.path', DEFAULT_TASKS_RELATIVE_PATH);
   return {
-    relativePath: config.get<string>('tasks.path', DEFAULT_TASKS_RELATIVE_PATH).trim() || DEFAULT_TASKS_RELATIVE_PATH,
-    saveDelayMs: Number.isFinite(delay) ? Math.min(Math.max(0, delay), MAX_TASKS_SAVE_DELAY_MS) : DEFAULT_TASKS_SAVE_DELAY_MS,
+    relativePath: (typeof path.value === 'string' && path.value.trim()) || DEFAULT_TASKS_RELATIVE_PATH,
+    pathSetting: `${CONFIG_SECTION}.${path.from}`,
+    saveDelayMs:
+      typeof delay === 'number' && Number.isFinite(delay) ? Math.min(Math.max(0, delay), MAX_TASKS_SAVE_DELAY_MS) : DEFAULT_TASKS_SAVE_DELAY_MS,
   };
 }
 
-/** What the Tasks view is showing. */
+/** What the To-Dos view is showing. */
 export type TasksState =
   | { kind: 'no-folder' }
   | { kind: 'loading'; path: string }
@@ -55,6 +78,12 @@ export class TasksUnavailableError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A removed to-do and the ids that followed it, so an undo can put it back at its place. */
+export interface RemovedTask {
+  task: Task;
+  following: readonly string[];
 }
 
 /** A change of title, notes or done; `notes: null` or `''` removes the notes. */
@@ -150,7 +179,7 @@ export class TasksModel extends Disposable {
     return this.reloads.run();
   }
 
-  /** Adds a task at the end; it is saved within the save delay. */
+  /** Adds a to-do at the end; it is saved within the save delay. */
   add(title: string, notes?: string): Task {
     const target = this.editableTarget();
     const cleanTitle = requireTitle(title);
@@ -177,12 +206,28 @@ export class TasksModel extends Disposable {
     return this.requireTask(id);
   }
 
-  /** Removes a task; returns what was removed. */
+  /** Removes a to-do; returns what was removed. */
   remove(id: string): Task {
     const target = this.editableTarget();
     const task = this.requireTask(id);
     this.push(target, { kind: 'remove', id });
     return task;
+  }
+
+  /**
+   * Puts removed to-dos back where they were: each just before the first of the to-dos that followed it
+   * (`following`, in the old order) that is still in the list, or last. Restored from the end, so neighbours
+   * removed together land in their old order. A to-do that is back already is left alone.
+   */
+  restore(removed: readonly RemovedTask[]): readonly Task[] {
+    const target = this.editableTarget();
+    for (const { task, following } of [...removed].reverse()) {
+      const present = new Set(this.tasks.map((candidate) => candidate.id));
+      if (present.has(task.id)) continue;
+      this.push(target, { kind: 'add', task: structuredClone(task) });
+      this.push(target, { kind: 'move', id: task.id, beforeId: following.find((id) => present.has(id)) ?? null });
+    }
+    return this.tasks;
   }
 
   /** Places a task just before `beforeId` (last when null); returns the new order. */
@@ -201,13 +246,13 @@ export class TasksModel extends Disposable {
 
   /** Backup generations and temp files the unusable document can be restored from. */
   async recoveryCandidates(): Promise<TasksRecoveryCandidate[]> {
-    if (!this.target) throw new TasksUnavailableError('Open a folder to keep a task list.', this.currentState);
+    if (!this.target) throw new TasksUnavailableError('Open a folder to keep a to-do list.', this.currentState);
     return this.target.store.recoveryCandidates();
   }
 
   /** Restores the document from a candidate (default: the newest usable one), then reloads and resumes saving. */
   async recover(candidateId?: string): Promise<TasksRecoveryResult> {
-    if (!this.target) throw new TasksUnavailableError('Open a folder to keep a task list.', this.currentState);
+    if (!this.target) throw new TasksUnavailableError('Open a folder to keep a to-do list.', this.currentState);
     const result = await this.target.store.recover(candidateId);
     this.deps.log.info(
       `Recovered ${this.target.path} from ${result.restoredFrom.path}` + (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''),
@@ -227,7 +272,7 @@ export class TasksModel extends Disposable {
 
   private requireTask(id: string): Task {
     const task = this.tasks.find((candidate) => candidate.id === id);
-    if (!task) throw new TasksUnavailableError(`No task with id "${id}" in the list (it may have been removed elsewhere).`, this.currentState);
+    if (!task) throw new TasksUnavailableError(`No to-do with id "${id}" in the list (it may have been removed elsewhere).`, this.currentState);
     return task;
   }
 
@@ -238,7 +283,7 @@ export class TasksModel extends Disposable {
     }
     if (state.kind === 'error') throw new TasksUnavailableError(state.message, state);
     if (!this.target) {
-      const message = state.kind === 'loading' ? 'The task list is still loading; try again in a moment.' : 'Open a folder to keep a task list.';
+      const message = state.kind === 'loading' ? 'The to-do list is still loading; try again in a moment.' : 'Open a folder to keep a to-do list.';
       throw new TasksUnavailableError(message, state);
     }
     return this.target;
@@ -253,7 +298,7 @@ export class TasksModel extends Disposable {
   private retarget(): Promise<void> {
     this.retargeting = this.retargeting
       .then(() => this.retargetOnce())
-      .catch((error: unknown) => this.deps.log.error(`Could not open the task list: ${String(error)}`));
+      .catch((error: unknown) => this.deps.log.error(`Could not open the to-do list: ${String(error)}`));
     return this.retargeting;
   }
 
@@ -299,15 +344,15 @@ export class TasksModel extends Disposable {
       this.disk = withTaskEdits(this.disk, outcome.savedEdits);
     }
     for (const { edit, error } of outcome.dropped) {
-      this.deps.log.warn(`A task edit (${edit.kind}) could not be saved and was dropped: ${error.message}`);
-      void vscode.window.showWarningMessage(`Crash-Safe State: a task edit could not be saved: ${error.message}`);
+      this.deps.log.warn(`A to-do edit (${edit.kind}) could not be saved and was dropped: ${error.message}`);
+      void vscode.window.showWarningMessage(`Crash-Safe State: a to-do edit could not be saved: ${error.message}`);
     }
     if (outcome.blocked) {
       this.lastSaveError = outcome.blocked.message;
-      this.deps.log.error(`Task edits are waiting: ${outcome.blocked.message}`);
+      this.deps.log.error(`To-do edits are waiting: ${outcome.blocked.message}`);
     } else if (outcome.failed) {
       this.lastSaveError = outcome.failed.message;
-      this.deps.log.error(`Saving task edits failed; retrying: ${outcome.failed.message}`);
+      this.deps.log.error(`Saving to-do edits failed; retrying: ${outcome.failed.message}`);
     } else {
       this.lastSaveError = undefined;
     }
@@ -352,7 +397,7 @@ export class TasksModel extends Disposable {
     if (!target) return;
     await target.queue.flush().catch(() => undefined);
     if (target.queue.edits.length > 0) {
-      this.deps.log.warn(`${target.queue.edits.length} unsaved task edit(s) for ${target.path} were dropped when the task list moved.`);
+      this.deps.log.warn(`${target.queue.edits.length} unsaved to-do edit(s) for ${target.path} were dropped when the to-do list moved.`);
     }
     if (this.target === target) this.closeTarget();
   }
@@ -371,7 +416,7 @@ type TasksLocation =
   | { kind: 'no-folder' }
   | { kind: 'outside'; path: string; message: string };
 
-/** The first file-scheme workspace folder and the configured tasks file in it (which must stay inside it). */
+/** The first file-scheme workspace folder and the configured to-do file in it (which must stay inside it). */
 function locateTasksFile(): TasksLocation {
   const folder = vscode.workspace.workspaceFolders?.find((candidate) => candidate.uri.scheme === 'file');
   if (!folder) return { kind: 'no-folder' };
@@ -382,7 +427,7 @@ function locateTasksFile(): TasksLocation {
     return {
       kind: 'outside',
       path,
-      message: `The setting crashSafeState.tasks.path ("${settings.relativePath}") must name a file inside the workspace folder ${folder.uri.fsPath}.`,
+      message: `The setting ${settings.pathSetting} ("${settings.relativePath}") must name a file inside the workspace folder ${folder.uri.fsPath}.`,
     };
   }
   return { kind: 'ok', folder, path, relativePosix: inside.split(/[\\/]/).join('/'), settings };
@@ -395,13 +440,13 @@ function initialState(): TasksState {
 
 function requireTitle(title: string): string {
   const trimmed = title.trim();
-  if (trimmed.length === 0) throw new RangeError('A task needs a non-empty title.');
+  if (trimmed.length === 0) throw new RangeError('A to-do needs a non-empty title.');
   return trimmed;
 }
 
 const liveModels = new Set<TasksModel>();
 
-/** Saves every unsaved task edit in this extension host; `deactivate` awaits it so closing never drops an edit. */
+/** Saves every unsaved to-do edit in this extension host; `deactivate` awaits it so closing never drops an edit. */
 export async function flushAllTaskModels(): Promise<void> {
   await Promise.all([...liveModels].map((model) => model.flush().catch(() => undefined)));
 }

@@ -2,11 +2,11 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Task } from '../state/tasksSchema';
 import type { TasksProblem } from '../state/tasksStore';
-import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID } from './commandIds';
+import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from './commandIds';
 import { Disposable } from './dispose';
 import type { TasksModel, TasksState } from './tasksModel';
 
-/** A row of the Tasks view: a task, or a status row (the problem with the file and what to do about it). */
+/** A row of the To-Dos view: a to-do, or a status row (the problem with the file and what to do about it). */
 export type TaskNode = { kind: 'task'; task: Task } | { kind: 'status'; id: string; item: vscode.TreeItem };
 
 /** True for what the view hands a command as its first argument (as opposed to an args object). */
@@ -14,13 +14,15 @@ export function isTaskNode(value: unknown): value is Extract<TaskNode, { kind: '
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'task' && 'task' in value;
 }
 
-const DRAG_MIME = 'application/vnd.code.tree.crashsafestate.tasks';
+const DRAG_MIME = 'application/vnd.code.tree.crashsafestate.todos';
 
 /** One row as the view shows it, for diagnostics. */
 export interface TaskRow {
   label: string;
   description?: string;
   checked?: boolean;
+  /** True when the row is drawn dimmed (a done to-do). */
+  dimmed?: boolean;
 }
 
 /** The headline of a problem: what is wrong, with the position for a parse error. */
@@ -33,16 +35,31 @@ export function describeTasksProblem(problem: TasksProblem): string {
     case 'empty':
       return 'The file is empty';
     case 'invalid':
-      return 'Does not match the tasks schema';
+      return 'Does not match the to-do list schema';
     case 'unsupported-version':
       return 'Written by a newer Crash-Safe State';
   }
 }
 
+const BLANK_ICON = new vscode.ThemeIcon('blank');
+
+/** The resource URI a done to-do's row carries, so the decoration below can dim it. */
+function doneRowUri(task: Task): vscode.Uri {
+  return vscode.Uri.from({ scheme: TODO_ITEM_SCHEME, path: `/${task.id}`, query: 'done' });
+}
+
+/** Tree rows have no style of their own; a file decoration's colour is the supported way to dim one. */
+class DoneRowDecorations implements vscode.FileDecorationProvider {
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    if (uri.scheme !== TODO_ITEM_SCHEME || uri.query !== 'done') return undefined;
+    return { color: new vscode.ThemeColor('disabledForeground'), tooltip: 'Done' };
+  }
+}
+
 /**
- * The Explorer view "Tasks": one row per task with a checkbox for done, inline edit/delete, move up/down in the
- * context menu and drag-and-drop reordering. An unusable file shows what is wrong (file, line:column) and a
- * "Recover…" row instead of the tasks.
+ * The Explorer view "Crash-Safe To-Dos": one row per to-do with a checkbox for done (done rows are dimmed),
+ * inline edit/delete, move up/down in the context menu and drag-and-drop reordering. An unusable file shows what
+ * is wrong (file, line:column) and a "Recover…" row instead of the to-dos.
  */
 export class TasksView extends Disposable implements vscode.TreeDataProvider<TaskNode>, vscode.TreeDragAndDropController<TaskNode> {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
@@ -51,6 +68,9 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
   readonly dropMimeTypes = [DRAG_MIME];
   private readonly view: vscode.TreeView<TaskNode>;
   private lastContextState: string | undefined;
+  private lastHaveDone: boolean | undefined;
+  /** The problem the user was last told about, so one broken file raises one notification, not one per click. */
+  private notifiedProblem: string | undefined;
 
   constructor(
     private readonly model: TasksModel,
@@ -61,6 +81,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     this.view = this._register(
       vscode.window.createTreeView(TASKS_VIEW_ID, { treeDataProvider: this, dragAndDropController: this, canSelectMany: true }),
     );
+    this._register(vscode.window.registerFileDecorationProvider(new DoneRowDecorations()));
     this._register(this.view.onDidChangeCheckboxState((event) => this.checkboxesChanged(event)));
     this._register(model.onDidChange(() => this.refresh()));
     this.refresh();
@@ -71,7 +92,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     return this.view.message;
   }
 
-  /** The selected task rows. */
+  /** The selected to-do rows. */
   selection(): Array<Extract<TaskNode, { kind: 'task' }>> {
     return this.view.selection.filter(isTaskNode);
   }
@@ -87,6 +108,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
         const state = typeof item.checkboxState === 'object' ? item.checkboxState.state : item.checkboxState;
         row.checked = state === vscode.TreeItemCheckboxState.Checked;
       }
+      if (item.resourceUri?.scheme === TODO_ITEM_SCHEME) row.dimmed = true;
       return row;
     });
   }
@@ -114,8 +136,11 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     item.id = `task:${task.id}`;
     item.checkboxState = {
       state: task.done ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
-      tooltip: task.done ? 'Mark as not done' : 'Mark as done',
+      tooltip: task.done ? 'Done: click to mark it not done' : 'Click to mark it done',
     };
+    if (task.done) item.resourceUri = doneRowUri(task);
+    // A resource URI brings a file icon; a blank icon on every row hides it and keeps the titles aligned.
+    item.iconPath = BLANK_ICON;
     const firstNoteLine = task.notes?.split('\n')[0];
     if (firstNoteLine) item.description = firstNoteLine;
     const tooltip = new vscode.MarkdownString();
@@ -128,7 +153,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     }
     tooltip.appendText(`id ${task.id} · created ${new Date(task.createdAt).toLocaleString()} · updated ${new Date(task.updatedAt).toLocaleString()}`);
     item.tooltip = tooltip;
-    item.contextValue = task.done ? 'task.done' : 'task';
+    item.contextValue = task.done ? 'todo.done' : 'todo';
     return item;
   }
 
@@ -137,7 +162,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     if (ids.length > 0) dataTransfer.set(DRAG_MIME, new vscode.DataTransferItem(ids));
   }
 
-  /** Dropped tasks go just above the task they are dropped on, in their current order; on empty space, to the end. */
+  /** Dropped to-dos go just above the one they are dropped on, in their current order; on empty space, to the end. */
   async handleDrop(target: TaskNode | undefined, dataTransfer: vscode.DataTransfer): Promise<void> {
     const value: unknown = dataTransfer.get(DRAG_MIME)?.value;
     if (!Array.isArray(value)) return;
@@ -152,16 +177,34 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     }
   }
 
+  /**
+   * Tells the user why an edit was refused. For an unusable file that is one notification per problem (further
+   * refusals only flash the status bar: the view's message line says it all along); other refusals always show.
+   */
+  reportRefusal(message: string, state: TasksState): void {
+    if (state.kind !== 'problem') {
+      void vscode.window.showErrorMessage(message);
+      return;
+    }
+    const key = `${state.problem.path}\n${state.problem.message}`;
+    if (this.notifiedProblem === key) {
+      vscode.window.setStatusBarMessage(`$(error) Not saved: ${basename(state.path)} is unusable; recover it first`, 5000);
+      return;
+    }
+    this.notifiedProblem = key;
+    void showTasksProblem(message);
+  }
+
   private problemRows(state: Extract<TasksState, { kind: 'problem' }>): TaskNode[] {
     const { problem } = state;
-    const open = { command: CommandId.OpenTasksFile, title: 'Open Tasks File' };
+    const open = { command: CommandId.OpenTodoFile, title: 'Open To-Do File' };
     const headline = statusRow('problem', describeTasksProblem(problem), new vscode.ThemeIcon('error'), open);
     headline.item.description = this.relative(problem.path);
     headline.item.tooltip = `${problem.message}\n\n${problem.details.join('\n')}\nNothing is written to this file until it is fixed or recovered.`.trim();
-    headline.item.contextValue = 'tasksProblem';
+    headline.item.contextValue = 'todosProblem';
     const recover = statusRow('recover', 'Recover…', new vscode.ThemeIcon('history'), {
-      command: CommandId.RecoverTasks,
-      title: 'Recover Task List…',
+      command: CommandId.RecoverTodos,
+      title: 'Recover To-Do List…',
     });
     recover.item.description = 'from a backup generation or a leftover temp file';
     const rows = [headline, recover];
@@ -182,12 +225,22 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     } else {
       this.view.message = undefined;
     }
+    if (state.kind !== 'problem' && this.notifiedProblem !== undefined) {
+      this.notifiedProblem = undefined;
+      // The error notification cannot be withdrawn; this says it is over, and its buttons re-check (see recoverTodos).
+      if (state.kind === 'ok') vscode.window.setStatusBarMessage(`$(check) ${basename(state.path)} is usable again`, 8000);
+    }
     const tasks = this.model.tasks;
-    this.view.description =
-      (state.kind === 'ok' || state.kind === 'loading') && tasks.length > 0 ? `${tasks.filter((task) => task.done).length}/${tasks.length} done` : undefined;
+    const listed = state.kind === 'ok' || state.kind === 'loading';
+    const done = listed ? tasks.filter((task) => task.done).length : 0;
+    this.view.description = listed && tasks.length > 0 ? `${done}/${tasks.length} done` : undefined;
     if (this.lastContextState !== state.kind) {
       this.lastContextState = state.kind;
       void vscode.commands.executeCommand('setContext', TASKS_STATE_CONTEXT_KEY, state.kind);
+    }
+    if (this.lastHaveDone !== done > 0) {
+      this.lastHaveDone = done > 0;
+      void vscode.commands.executeCommand('setContext', TODOS_HAVE_DONE_CONTEXT_KEY, done > 0);
     }
     this.changed.fire();
   }
@@ -206,8 +259,8 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
 
   private report(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.log.warn(`Task edit refused: ${message}`);
-    void showTasksError(message, this.model.state);
+    this.log.warn(`To-do edit refused: ${message}`);
+    this.reportRefusal(message, this.model.state);
   }
 }
 
@@ -216,17 +269,16 @@ function statusRow(id: string, label: string, icon: vscode.ThemeIcon, command: v
   item.id = `status:${id}`;
   item.iconPath = icon;
   item.command = command;
-  item.contextValue = `tasksStatus.${id}`;
+  item.contextValue = `todosStatus.${id}`;
   return { kind: 'status', id, item };
 }
 
-/** Shows why an edit was refused, offering "Recover…" when the file is unusable. */
-export async function showTasksError(message: string, state: TasksState): Promise<void> {
-  if (state.kind !== 'problem') {
-    void vscode.window.showErrorMessage(message);
-    return;
-  }
+/**
+ * The notification for an unusable file. VS Code cannot withdraw it once the file is recovered, so both buttons
+ * run commands that look again first: Recover… then says there is nothing left to recover.
+ */
+async function showTasksProblem(message: string): Promise<void> {
   const choice = await vscode.window.showErrorMessage(message, 'Recover…', 'Open File');
-  if (choice === 'Recover…') await vscode.commands.executeCommand(CommandId.RecoverTasks);
-  if (choice === 'Open File') await vscode.commands.executeCommand(CommandId.OpenTasksFile);
+  if (choice === 'Recover…') await vscode.commands.executeCommand(CommandId.RecoverTodos);
+  if (choice === 'Open File') await vscode.commands.executeCommand(CommandId.OpenTodoFile);
 }

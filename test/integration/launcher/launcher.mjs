@@ -95,6 +95,8 @@ async function main() {
   const started = Date.now();
   const server = await startCodeServer({
     paths,
+    // The tests need the smoke-test driver: it loads the development extension and its tests.
+    smokeTestDriver: true,
     disableWorkspaceTrust: !workspaceTrust,
     onOutput: (chunk) => (verbose ? process.stderr.write(chunk) : serverTail.add(chunk)),
   });

@@ -5,6 +5,11 @@ import * as vscode from 'vscode';
 import type { SweepResult } from '../../../src/core/orphans';
 import type { RecoveryResult } from '../../../src/core/recovery';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
+import type { StatusMenu, SweepOutcome } from '../../../src/ui/commands';
+import { mentionsCli } from '../../../src/ui/format';
+import type { OrphanRow } from '../../../src/ui/orphansView';
+import { handleStartupAction } from '../../../src/ui/startupCheck';
+import { SCANNING_TEXT } from '../../../src/ui/statusBar';
 import { hostLog } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -15,6 +20,15 @@ async function api(): Promise<CrashSafeStateApi> {
   assert.ok(extension, 'extension not found');
   return extension.activate();
 }
+
+/** Open diff tabs whose right side is `file`. */
+function diffTabsOf(file: string): vscode.Tab[] {
+  return vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.fsPath === file);
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,12 +54,9 @@ suite('orphaned temp files in the workbench', () => {
     return file;
   }
 
+  // Sweeps run with the default `sweep.useTrash: true`, as a user's would: code-server's file system has no trash.
   suiteSetup(async () => {
     root = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
-    await config().update('sweep.useTrash', false, vscode.ConfigurationTarget.Workspace);
-  });
-  suiteTeardown(async () => {
-    await config().update('sweep.useTrash', undefined, vscode.ConfigurationTarget.Workspace);
   });
   teardown(async () => {
     for (const file of planted.splice(0)) rmSync(file, { force: true });
@@ -101,7 +112,10 @@ suite('orphaned temp files in the workbench', () => {
     const rotated = plant('scratch/app.log.1', 'yesterday', 600);
     plant('scratch/app.log', 'today', 600);
     await (await api()).scan();
-    const result = await vscode.commands.executeCommand<SweepResult>('crashSafeState.sweep', { paths: [stale, young, rotated] });
+    const result = await vscode.commands.executeCommand<SweepResult>('crashSafeState.sweep', {
+      paths: [stale, young, rotated],
+      whenTrashUnavailable: 'deletePermanently',
+    });
     assert.ok(result, 'sweep returned nothing');
     assert.deepEqual(result.removed, [stale]);
     assert.ok(result.kept.some((kept) => kept.path === young), JSON.stringify(result.kept));
@@ -126,13 +140,21 @@ suite('orphaned temp files in the workbench', () => {
     assert.ok(leftovers.includes('list.json.tmp.ccccdddd22'), 'other temps are left for sweep');
   });
 
-  test('recover without confirm asks first; a dialog the host cannot show leaves everything as it was', async () => {
+  test('recover without confirm asks first; a dialog the host cannot show leaves everything as it was and closes the diff', async () => {
     const target = plant('scratch/ask.json', '{"cut": ', 1);
-    plant('scratch/ask.json.tmp.aaaabbbb33', '{"cut": false}\n', 10);
+    const temp = plant('scratch/ask.json.tmp.aaaabbbb33', '{"cut": false}\n', 10);
+    // The check below can see such a tab: open one by hand, find it, close it.
+    await vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(target), vscode.Uri.file(temp), 'probe');
+    await waitFor('the probe diff tab', () => diffTabsOf(temp).length === 1);
+    await vscode.window.tabGroups.close(diffTabsOf(temp));
+    await waitFor('the probe diff tab to close', () => diffTabsOf(temp).length === 0);
     const result = await vscode.commands.executeCommand<RecoveryResult | undefined>('crashSafeState.recover', { target });
     assert.equal(result, undefined);
     assert.equal(readFileSync(target, 'utf8'), '{"cut": ');
     assert.deepEqual(readdirSync(path.join(root, 'scratch')).sort(), ['ask.json', 'ask.json.tmp.aaaabbbb33']);
+    // The diff shown for the question closes with it; give a lingering tab time to reach the tab model.
+    await settle(1_000);
+    assert.deepEqual(diffTabsOf(temp).map((tab) => tab.label), [], 'the recovery diff tab was left open');
   });
 
   test('a settings change takes effect: a user temp pattern is recognised after it is added', async () => {
@@ -146,10 +168,194 @@ suite('orphaned temp files in the workbench', () => {
         (await exported.scan()).some((orphan) => orphan.path === custom && orphan.kind === 'custom'),
       );
       // Sweep must recognise it too, not only the scan.
-      const swept = await vscode.commands.executeCommand<SweepResult>('crashSafeState.sweep', { paths: [custom], olderThanMinutes: 0 });
+      const swept = await vscode.commands.executeCommand<SweepResult>('crashSafeState.sweep', {
+        paths: [custom],
+        olderThanMinutes: 0,
+        whenTrashUnavailable: 'deletePermanently',
+      });
       assert.deepEqual(swept?.removed, [custom], JSON.stringify(swept));
     } finally {
       await config().update('tempPatterns', undefined, vscode.ConfigurationTarget.Workspace);
     }
+  });
+  test('with the default trash setting, where the host has no trash, sweep deletes permanently when the setting says so', async () => {
+    assert.equal(config().get('sweep.useTrash'), true, 'this test needs the default sweep.useTrash');
+    plant('scratch/gone.json', '{}', 120);
+    const stale = plant('scratch/gone.json.tmp.0a0a0a0a01', '{}', 60);
+    await (await api()).scan();
+    await config().update('sweep.whenTrashUnavailable', 'deletePermanently', vscode.ConfigurationTarget.Workspace);
+    try {
+      const outcome = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', { paths: [stale] });
+      assert.ok(outcome, 'sweep returned nothing');
+      hostLog(`      trash in this host: ${outcome.trashed.length ? 'available' : 'not available'}`);
+      assert.deepEqual(outcome.failed, [], 'a missing trash is not a failure');
+      assert.deepEqual(outcome.removed, [stale]);
+      assert.equal(existsSync(stale), false);
+      assert.match(outcome.message, outcome.trashed.length ? /moved to the trash/ : /deleted permanently/);
+    } finally {
+      await config().update('sweep.whenTrashUnavailable', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  test('where the trash is unavailable and nobody can be asked, sweep keeps the files, says why and offers Delete Permanently', async () => {
+    plant('scratch/stay.json', '{}', 120);
+    const stale = plant('scratch/stay.json.tmp.0b0b0b0b02', '{}', 60);
+    await (await api()).scan();
+    // `ask` is the default; this host refuses the dialog, which counts as "no".
+    const asked = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', { paths: [stale], whenTrashUnavailable: 'ask' });
+    assert.ok(asked, 'sweep returned nothing');
+    if (asked.trashed.length) return hostLog('      (skipped: this host has a trash)');
+    assert.deepEqual(asked.failed, [], 'a choice the user never had is not a failure');
+    assert.deepEqual(asked.removed, []);
+    assert.match(asked.kept.find((kept) => kept.path === stale)?.reason ?? '', /trash/);
+    assert.ok(asked.actions.includes('Delete Permanently'), JSON.stringify(asked.actions));
+    assert.match(asked.message, /scratch\/stay\.json\.tmp\.0b0b0b0b02/);
+    assert.equal(existsSync(stale), true);
+    // The setting `keep` does the same without a question.
+    await config().update('sweep.whenTrashUnavailable', 'keep', vscode.ConfigurationTarget.Workspace);
+    try {
+      const kept = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', { paths: [stale] });
+      assert.deepEqual([kept?.removed, kept?.failed], [[], []]);
+      assert.equal(existsSync(stale), true);
+    } finally {
+      await config().update('sweep.whenTrashUnavailable', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    // What the "Delete Permanently" button runs.
+    const deleted = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', {
+      paths: [stale],
+      whenTrashUnavailable: 'deletePermanently',
+    });
+    assert.deepEqual(deleted?.removed, [stale]);
+  });
+
+  test('the sweep preview and result say what is kept and why, and offer Recover for a kept valid copy, never a CLI flag', async () => {
+    const broken = plant('scratch/prefs.json', '{"theme": "da', 120);
+    const copy = plant('scratch/prefs.json.tmp.aaaabbbb44', '{"theme":"dark"}\n', 60);
+    plant('scratch/other.json', '{}', 120);
+    const removable = plant('scratch/other.json.tmp.ccccdddd55', '{}', 60);
+    const young = plant('scratch/other.json.tmp.eeeeffff66', '{}', 0);
+    await (await api()).scan();
+
+    const preview = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', { dryRun: true });
+    assert.ok(preview?.preview, 'the dry run returned no preview');
+    const row = (file: string) => preview.preview!.find((item) => item.path === file);
+    assert.equal(row(removable)?.picked, true, 'a removable orphan is ticked');
+    assert.equal(row(copy)?.picked, false, 'the only valid copy of a corrupt target is not ticked');
+    assert.match(row(copy)?.keptBecause ?? '', /corrupt.*valid copy/);
+    assert.equal(row(young)?.picked, false, 'a young orphan is not ticked');
+    assert.match(row(young)?.keptBecause ?? '', /younger/);
+    assert.match(row(young)?.description ?? '', /^kept: younger/);
+    assert.deepEqual(existsSync(removable), true, 'a dry run removes nothing');
+
+    const outcome = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', {
+      paths: [copy, removable],
+      whenTrashUnavailable: 'deletePermanently',
+    });
+    assert.ok(outcome, 'sweep returned nothing');
+    assert.deepEqual(outcome.removed, [removable]);
+    assert.match(outcome.message, /Kept scratch\/prefs\.json\.tmp\.aaaabbbb44: the target is corrupt and this is a valid copy/);
+    assert.ok(outcome.actions.includes('Recover scratch/prefs.json…'), JSON.stringify(outcome.actions));
+    for (const text of [outcome.message, ...outcome.actions, ...preview.preview!.map((item) => item.description)]) {
+      assert.equal(mentionsCli(text), false, `mentions the CLI: ${text}`);
+    }
+    assert.equal(readFileSync(broken, 'utf8'), '{"theme": "da');
+  });
+
+  test('the status-bar menu puts Recover first for a broken file, and every item says how many and which', async () => {
+    await (await api()).scan();
+    const menu = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
+    const broken = path.join(root, 'broken', 'config.json');
+    const [first] = menu.items;
+    assert.equal(first?.label, '$(history) Recover broken/config.json…');
+    assert.equal(first?.command, 'crashSafeState.recover');
+    assert.deepEqual(first?.args, { target: broken });
+    assert.match(first?.description ?? '', /corrupt; valid copy \.config\.json\.tmp/);
+    for (const item of menu.items) assert.ok(item.description.trim().length > 0, `no description: ${item.label}`);
+    const sweepItem = menu.items.find((item) => item.command === 'crashSafeState.sweep');
+    assert.match(sweepItem?.description ?? '', /\d+ kept|\d+ can go/);
+    for (const item of menu.items) assert.equal(mentionsCli(`${item.label} ${item.description}`), false, item.label);
+  });
+
+  test('the status item said "scanning…" until the first scan ended, never clean, and reads in plain words', async () => {
+    const exported = await api();
+    await exported.scan();
+    const { status } = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
+    assert.equal(status.history[0], SCANNING_TEXT, JSON.stringify(status.history));
+    assert.match(status.history[1] ?? '', /^\$\(warning\) \d+$/, `the first scan's result came second: ${JSON.stringify(status.history)}`);
+    assert.equal(status.text, exported.diagnostics.statusBarText());
+    const label = status.accessibilityLabel;
+    assert.match(label, /^Crash-Safe State: \d+ orphaned temp files?\./);
+    assert.match(label, /broken\/config\.json needs recovery/);
+    assert.doesNotMatch(label, /\$\(|\*\*|\n|^- /m, `not plain words: ${label}`);
+  });
+
+  test('the Orphans view flags a broken target with a coloured warning icon and the reason first, and shows each folder', async () => {
+    plant('scratch/a/same.json', '{}', 120);
+    const inA = plant('scratch/a/same.json.tmp.aaaa2222bb', '{}', 60);
+    plant('scratch/b/same.json', '{}', 120);
+    const inB = plant('scratch/b/same.json.tmp.aaaa2222bb', '{}', 60);
+    await (await api()).scan();
+    const rows = await vscode.commands.executeCommand<OrphanRow[]>('crashSafeState.showOrphans');
+    const seeded = path.join(root, 'broken', '.config.json.tmp');
+    assert.equal(rows[0]?.path, seeded, 'the row needing attention comes first');
+    assert.deepEqual(rows[0]?.icon, { id: 'warning', color: 'list.warningForeground' });
+    assert.match(rows[0]?.description ?? '', /^config\.json corrupt, valid copy · broken\//);
+    const [a, b] = [rows.find((row) => row.path === inA), rows.find((row) => row.path === inB)];
+    assert.equal(a?.label, b?.label);
+    assert.match(a?.description ?? '', /^scratch\/a\/ · /);
+    assert.match(b?.description ?? '', /^scratch\/b\/ · /);
+    assert.equal(a?.icon, undefined, 'a row with a fine target is not flagged');
+  });
+
+  test('recover on a valid target: nothing to recover unless asked to replace it, then a .replaced backup', async () => {
+    const target = plant('scratch/fine.json', '{"ok": true}\n', 1);
+    const temp = plant('scratch/fine.json.tmp.abcdef0123', '{"ok": false}\n', 30);
+    const untouched = () => {
+      assert.equal(readFileSync(target, 'utf8'), '{"ok": true}\n');
+      assert.deepEqual(readdirSync(path.join(root, 'scratch')).sort(), ['fine.json', 'fine.json.tmp.abcdef0123']);
+    };
+    assert.equal(await vscode.commands.executeCommand('crashSafeState.recover', { target, confirm: true }), undefined);
+    untouched();
+    // Without confirm it shows the diff and asks "replace a valid file?": refused here, so nothing changes.
+    assert.equal(await vscode.commands.executeCommand('crashSafeState.recover', { target }), undefined);
+    untouched();
+    await settle(1_000);
+    assert.deepEqual(diffTabsOf(temp).map((tab) => tab.label), [], 'the recovery diff tab was left open');
+    const forced = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true, force: true });
+    assert.ok(forced?.backup, 'forced recovery keeps a backup');
+    planted.push(forced.backup);
+    assert.match(forced.backup, /fine\.json\.replaced-/);
+    assert.equal(readFileSync(target, 'utf8'), '{"ok": false}\n');
+  });
+
+  test('the startup notification clicked after the file was recovered only says so', async () => {
+    const target = plant('scratch/late.json', '{"late": ', 1);
+    const temp = plant('scratch/late.json.tmp.aaaabbbb77', '{"late": false}\n', 10);
+    const recovered = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true });
+    assert.ok(recovered?.backup);
+    planted.push(recovered.backup);
+    const outcome = await handleStartupAction('Recover', [target], (file) => path.relative(root, file));
+    assert.equal(outcome, 'already-recovered');
+    assert.equal(readFileSync(target, 'utf8'), '{"late": false}\n');
+    await settle(500);
+    assert.deepEqual(diffTabsOf(temp), [], 'no recovery diff was opened');
+  });
+
+  test('scanning reads no `navigator` (no PendingMigrationError from the bundled picomatch)', async () => {
+    const exported = await api();
+    const seen: string[] = [];
+    // The host wraps Error.prepareStackTrace; assigning chains ours after its own, assigning undefined restores it.
+    const before = Error.prepareStackTrace;
+    Error.prepareStackTrace = (error: Error, frames: NodeJS.CallSite[]) => {
+      if (/navigator/.test(String(error?.message))) seen.push(`${error.message}\n${frames.slice(0, 8).join('\n')}`);
+      return `${error.name}: ${error.message}\n${frames.map((frame) => `    at ${frame}`).join('\n')}`;
+    };
+    try {
+      assert.ok((config().get<string[]>('exclude') ?? []).length > 0, 'the exclude globs are compiled only when there are some');
+      await exported.scan();
+    } finally {
+      Error.prepareStackTrace = before;
+    }
+    assert.deepEqual(seen, []);
   });
 });

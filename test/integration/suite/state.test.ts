@@ -3,11 +3,14 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { AtomicWriteError } from '../../../src/core/atomicWrite';
 import { jsonTextProblem } from '../../../src/core/json';
 import type { RestoreResult, SettingsSnapshotDocument, TakeResult } from '../../../src/state/snapshots';
 import type { Task, TasksDocument } from '../../../src/state/tasksSchema';
-import type { TasksRecoveryResult } from '../../../src/state/tasksStore';
+import { type TasksRecoveryResult, TasksStore } from '../../../src/state/tasksStore';
 import type { CrashSafeStateApi, TasksDiagnostics } from '../../../src/ui/api';
+import { CRASH_SAFE_DECORATION, describeWriteFailure, saveFailure } from '../../../src/ui/crashSafeFs';
+import { recoveryPickItem } from '../../../src/ui/tasksCommands';
 import { hostLog, integrationEnvironment } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -52,7 +55,7 @@ function cli(extensionPath: string, args: string[]): Promise<string> {
   });
 }
 
-suite('workspace state in the workbench: the Tasks view', () => {
+suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
   let root: string;
   let tasksFile: string;
   let saveDelayMs: number;
@@ -66,12 +69,12 @@ suite('workspace state in the workbench: the Tasks view', () => {
     saveDelayMs = vscode.workspace.getConfiguration('crashSafeState').get<number>('tasks.saveDelayMs', 500);
     extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
     await api();
-    await waitFor('the Tasks view to load', async () => (await diagnostics()).state.kind === 'ok');
+    await waitFor('the To-Dos view to load', async () => (await diagnostics()).state.kind === 'ok');
   });
 
   test('an edit made through the view’s commands reaches the file within the save delay', async () => {
     const started = Date.now();
-    const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: '  Write the integration test ' });
+    const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: '  Write the integration test ' });
     assert.ok(task?.id, 'addTask returned no task');
     assert.equal(task.title, 'Write the integration test');
     const shown = await diagnostics();
@@ -83,15 +86,15 @@ suite('workspace state in the workbench: the Tasks view', () => {
   });
 
   test('edit, toggle, notes, reorder and delete are each saved; a burst of edits costs one write', async () => {
-    const first = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: 'First' });
-    const second = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: 'Second' });
+    const first = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'First' });
+    const second = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'Second' });
     await waitFor('both tasks saved', async () => (await diagnostics()).unsavedEdits === 0 && readTasksFile(tasksFile)?.tasks.some((t) => t.id === second.id));
 
     const savesBefore = (await diagnostics()).saves;
-    await vscode.commands.executeCommand('crashSafeState.editTask', { id: first.id, title: 'First, renamed' });
-    await vscode.commands.executeCommand('crashSafeState.editTaskNotes', { id: first.id, notes: 'line one\nline two' });
-    await vscode.commands.executeCommand('crashSafeState.toggleTask', { id: first.id });
-    await vscode.commands.executeCommand('crashSafeState.moveTaskUp', { id: second.id });
+    await vscode.commands.executeCommand('crashSafeState.editTodo', { id: first.id, title: 'First, renamed' });
+    await vscode.commands.executeCommand('crashSafeState.editTodoNotes', { id: first.id, notes: 'line one\nline two' });
+    await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: first.id });
+    await vscode.commands.executeCommand('crashSafeState.moveTodoUp', { id: second.id });
     const started = Date.now();
     const saved = await waitFor('the burst in tasks.json', () => {
       const document = readTasksFile(tasksFile);
@@ -104,9 +107,10 @@ suite('workspace state in the workbench: the Tasks view', () => {
     await waitFor('the save to be counted', async () => (await diagnostics()).unsavedEdits === 0);
     assert.equal((await diagnostics()).saves - savesBefore, 1, 'four edits within the delay share one write');
     const row = (await diagnostics()).rows.find((r) => r.label === 'First, renamed');
-    assert.deepEqual(row, { label: 'First, renamed', description: 'line one', checked: true });
+    assert.deepEqual(row, { label: 'First, renamed', description: 'line one', checked: true, dimmed: true }, 'a done to-do is checked and dimmed');
+    assert.equal((await diagnostics()).rows.find((r) => r.label === 'Second')?.dimmed, undefined, 'an open to-do is not dimmed');
 
-    const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTask', { id: second.id });
+    const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTodo', { id: second.id });
     assert.deepEqual(
       removed.map((t) => t.id),
       [second.id],
@@ -135,10 +139,10 @@ suite('workspace state in the workbench: the Tasks view', () => {
     });
     const viewIds: string[] = [];
     for (let n = 0; n < 12; n++) {
-      const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: `view ${n}` });
+      const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: `view ${n}` });
       viewIds.push(task.id);
       // A toggle now and then, so the view also edits tasks while the CLI appends.
-      if (n % 3 === 0) await vscode.commands.executeCommand('crashSafeState.toggleTask', { id: task.id });
+      if (n % 3 === 0) await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: task.id });
       await sleep(60);
     }
     const cliIds = (await Promise.all(cliRuns)).flat();
@@ -175,14 +179,14 @@ suite('workspace state in the workbench: the Tasks view', () => {
     assert.equal(shown.rows[0]?.description, '.vscode/crash-safe/tasks.json');
     assert.ok(shown.rows.some((row) => row.label === 'Recover…'), 'a Recover row is offered');
 
-    const refused = await vscode.commands.executeCommand<Task | undefined>('crashSafeState.addTask', { title: 'must not be written' });
+    const refused = await vscode.commands.executeCommand<Task | undefined>('crashSafeState.addTodo', { title: 'must not be written' });
     assert.equal(refused, undefined, 'the add was refused');
-    assert.equal(await vscode.commands.executeCommand('crashSafeState.toggleTask', { id: aTask.id }), undefined);
+    assert.equal(await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: aTask.id }), undefined);
     await sleep(saveDelayMs + 1000);
     assert.equal(readFileSync(tasksFile, 'utf8'), corrupt, 'the corrupt file is left byte for byte');
     assert.deepEqual(readdirSync(crashSafeDir, { recursive: true, encoding: 'utf8' }).sort(), treeBefore, 'no temp, backup or default was written');
 
-    const result = await vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTasks', { confirm: true });
+    const result = await vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTodos', { confirm: true });
     assert.ok(result, 'recover returned nothing');
     assert.equal(result.restoredFrom.kind, 'backup');
     assert.ok(result.preservedAs && readFileSync(result.preservedAs, 'utf8') === corrupt, 'the damaged file is kept');
@@ -192,8 +196,131 @@ suite('workspace state in the workbench: the Tasks view', () => {
     });
     assert.equal(recovered.tasks.length, result.document.tasks.length);
     assert.equal(recovered.message, undefined);
-    const after = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: 'after recovery' });
+    const after = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'after recovery' });
     await waitFor('the add after recovery in the file', () => readTasksFile(tasksFile)?.tasks.some((t) => t.id === after.id));
+  });
+
+  test('Recover To-Do List… shows each backup’s titles and a diff while picking; the diff closes after; a second Recover says it is done', async function () {
+    this.timeout(60_000);
+    await waitFor('no unsaved edits', async () => (await diagnostics()).unsavedEdits === 0);
+    const titles = (await diagnostics()).tasks.slice(0, 3).map((t) => t.title);
+    writeFileSync(tasksFile, '{ "version": 1, "tasks": [');
+    await waitFor('the problem to be reported', async () => (await diagnostics()).state.kind === 'problem');
+
+    // What the picker lists: counts and the first titles of each backup, read with the store's own listing.
+    const candidates = (await new TasksStore(tasksFile).recoveryCandidates()).filter((c) => c.problem === undefined);
+    // The store lists the newest first; the picker highlights it first.
+    const newest = candidates[0]!;
+    assert.equal(newest.kind, 'backup');
+    const item = await recoveryPickItem(newest);
+    hostLog(`      picker item: ${item.label} — ${item.description} — ${item.detail}`);
+    for (const title of titles) assert.ok(item.detail?.includes(title), `"${title}" missing from ${item.detail}`);
+    assert.match(item.detail ?? '', /^\d+ to-dos? \(\d+ done\): /);
+
+    const backupDiffs = () =>
+      vscode.window.tabGroups.all
+        .flatMap((group) => group.tabs)
+        .map((tab) => tab.input)
+        .filter((input): input is vscode.TabInputTextDiff => input instanceof vscode.TabInputTextDiff && input.modified.scheme === 'crashsafe-todo-backup');
+    // Cancelled: the diff was open while picking and is gone after.
+    const cancelled = vscode.commands.executeCommand('crashSafeState.recoverTodos');
+    const first = await waitFor('the diff of the highlighted backup', () => backupDiffs()[0]);
+    assert.equal(first.original.fsPath, tasksFile, 'left: the damaged file');
+    assert.ok(candidates.some((c) => c.path === first.modified.fsPath), `right: a candidate (${first.modified.fsPath})`);
+    assert.equal(first.modified.fsPath, newest.path, 'the newest backup is highlighted first');
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    if (candidates.length > 1) await waitFor('the diff to follow the highlight', () => backupDiffs().some((d) => d.modified.fsPath !== newest.path));
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    assert.equal(await cancelled, undefined);
+    assert.deepEqual(backupDiffs(), [], 'the diff closed with the picker');
+    assert.equal((await diagnostics()).state.kind, 'problem', 'nothing was recovered');
+
+    // Picked: recovered from the highlighted backup, and the diff closes.
+    const picked = vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTodos');
+    await waitFor('the diff of the highlighted backup', () => backupDiffs()[0]);
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const result = await picked;
+    assert.equal(result?.restoredFrom.path, newest.path);
+    assert.deepEqual(backupDiffs(), [], 'the diff closed after the recovery');
+    await waitFor('the view to be usable again', async () => (await diagnostics()).state.kind === 'ok');
+
+    // The "not valid JSON" notification cannot be withdrawn; its Recover… button now says there is nothing to do.
+    const again = await vscode.commands.executeCommand<{ alreadyUsable?: boolean; message?: string }>('crashSafeState.recoverTodos');
+    assert.equal(again?.alreadyUsable, true);
+    assert.match(again?.message ?? '', /already recovered/);
+  });
+
+  test('Delete and Clear Done To-Dos offer Undo, which puts the to-dos back at their place', async () => {
+    const add = (title: string) => vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title });
+    const a = await add('undo A');
+    const b = await add('undo B');
+    const c = await add('undo C');
+    const d = await add('undo D');
+    const order = () => readTasksFile(tasksFile)?.tasks.map((t) => t.id).filter((id) => [a.id, b.id, c.id, d.id].includes(id)) ?? [];
+    await waitFor('the four to-dos in the file', () => order().length === 4);
+
+    const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTodo', { id: b.id });
+    assert.deepEqual(removed.map((t) => t.id), [b.id]);
+    await waitFor('the delete in the file', () => order().join() === [a.id, c.id, d.id].join());
+    const restored = await vscode.commands.executeCommand<Task[]>('crashSafeState.undoTodoRemoval');
+    assert.deepEqual(restored.map((t) => t.id), [b.id]);
+    await waitFor('B back between A and C', () => order().join() === [a.id, b.id, c.id, d.id].join());
+
+    await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: b.id, done: true });
+    await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: c.id, done: true });
+    const cleared = await vscode.commands.executeCommand<Task[]>('crashSafeState.clearDoneTodos');
+    assert.ok(cleared.some((t) => t.id === b.id) && cleared.some((t) => t.id === c.id), 'B and C were cleared');
+    assert.ok((await diagnostics()).tasks.every((t) => !t.done), 'no done to-do is left');
+    await waitFor('the clear in the file', () => order().join() === [a.id, d.id].join());
+    await vscode.commands.executeCommand('crashSafeState.undoTodoRemoval');
+    await waitFor('B and C back between A and D', () => order().join() === [a.id, b.id, c.id, d.id].join());
+    const back = readTasksFile(tasksFile)!.tasks.find((t) => t.id === c.id)!;
+    assert.equal(back.done, true, 'restored as it was, done');
+    assert.equal(back.createdAt, c.createdAt);
+  });
+
+  test('the names cannot be taken for VS Code’s tasks, and the old command and setting ids still work', async function () {
+    this.timeout(60_000);
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+      contributes: {
+        views: { explorer: { id: string; name: string }[] };
+        commands: { command: string; title: string }[];
+        configuration: { properties: Record<string, { deprecationMessage?: string; markdownDeprecationMessage?: string }> };
+      };
+    };
+    const view = manifest.contributes.views.explorer.find((v) => v.id === 'crashSafeState.todos');
+    assert.equal(view?.name, 'Crash-Safe To-Dos');
+    const titles = manifest.contributes.commands.map((c) => c.title);
+    // The file may keep its name (tasks.json); no command may call a to-do a task.
+    assert.deepEqual(titles.filter((t) => /\btasks?\b(?!\.json)/i.test(t)), [], 'no command title says "task"');
+    for (const title of ['Add To-Do', 'Recover To-Do List…', 'Clear Done To-Dos']) assert.ok(titles.includes(title), title);
+    for (const old of ['crashSafeState.tasks.path', 'crashSafeState.tasks.saveDelayMs']) {
+      const setting = manifest.contributes.configuration.properties[old];
+      assert.match(setting?.deprecationMessage ?? '', /Renamed to crashSafeState\.todos\./, old);
+      assert.ok(setting?.markdownDeprecationMessage, old);
+    }
+
+    // An id from before the rename, in a user's keybinding, still adds a to-do.
+    const legacy = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: 'added by the old id' });
+    await waitFor('the old id’s to-do in the file', () => readTasksFile(tasksFile)?.tasks.some((t) => t.id === legacy.id));
+
+    // Settings: the old id is read while the new one is not set; the new one wins.
+    const config = () => vscode.workspace.getConfiguration('crashSafeState');
+    const pathNow = async () => {
+      const state = (await diagnostics()).state;
+      return 'path' in state ? state.path : undefined;
+    };
+    try {
+      await config().update('tasks.path', '.vscode/crash-safe/old-id.json', vscode.ConfigurationTarget.Workspace);
+      await waitFor('the old setting id to be read', async () => (await pathNow())?.endsWith('old-id.json'));
+      await config().update('todos.path', '.vscode/crash-safe/new-id.json', vscode.ConfigurationTarget.Workspace);
+      await waitFor('the new setting id to win', async () => (await pathNow())?.endsWith('new-id.json'));
+    } finally {
+      await config().update('todos.path', undefined, vscode.ConfigurationTarget.Workspace);
+      await config().update('tasks.path', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitFor('the default file again', async () => (await pathNow()) === tasksFile);
+    await waitFor('the list to load', async () => (await diagnostics()).state.kind === 'ok');
   });
 });
 
@@ -201,6 +328,11 @@ suite('workspace state in the workbench: settings snapshots', () => {
   let root: string;
   let snapshotsDir: string;
   const editorConfig = () => vscode.workspace.getConfiguration('editor');
+  const snapshotDiffs = () =>
+    vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === 'crashsafe-snapshot')
+      .map((tab) => tab.label);
 
   suiteSetup(() => {
     root = integrationEnvironment().workspace;
@@ -237,8 +369,24 @@ suite('workspace state in the workbench: settings snapshots', () => {
     const again = await vscode.commands.executeCommand<TakeResult>('crashSafeState.takeSettingsSnapshot');
     assert.equal(again.taken, false);
 
-    const restored = await vscode.commands.executeCommand<RestoreResult>('crashSafeState.restoreSettingsSnapshot', { id: baselineId, confirm: true });
+    // With `preview`, the diff opens as in an interactive restore; it must be gone once the restore is done.
+    const previews: string[] = [];
+    const watching = vscode.window.tabGroups.onDidChangeTabs(({ opened }) => {
+      for (const tab of opened) if (tab.input instanceof vscode.TabInputTextDiff) previews.push(tab.input.modified.toString());
+    });
+    let restored: RestoreResult;
+    try {
+      restored = await vscode.commands.executeCommand<RestoreResult>('crashSafeState.restoreSettingsSnapshot', {
+        id: baselineId,
+        confirm: true,
+        preview: true,
+      });
+    } finally {
+      watching.dispose();
+    }
     assert.ok(restored, 'restore returned nothing');
+    assert.ok(previews.some((uri) => uri.startsWith('crashsafe-snapshot:')), `the diff was shown: ${previews.join(', ')}`);
+    assert.deepEqual(snapshotDiffs(), [], 'the diff closed after the restore');
     assert.deepEqual(restored.changedKeys, ['editor.tabSize']);
     assert.equal(readFileSync(path.join(root, '.vscode', 'settings.json'), 'utf8'), baselineDoc.settingsText);
     await waitFor('VS Code to see the restored value', () => editorConfig().inspect<number>('tabSize')?.workspaceValue === 3);
@@ -254,11 +402,12 @@ suite('workspace state in the workbench: settings snapshots', () => {
     const result = await vscode.commands.executeCommand('crashSafeState.restoreSettingsSnapshot', { id: oldest });
     assert.equal(result, undefined);
     assert.equal(readFileSync(settingsFile, 'utf8'), before);
+    assert.deepEqual(snapshotDiffs(), [], 'the diff closed when the restore was cancelled');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });
 
-suite('workspace state in the workbench: Reopen With Crash-Safe Save', () => {
+suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () => {
   let scratch: string;
   const opened: vscode.Uri[] = [];
 
@@ -389,5 +538,65 @@ suite('workspace state in the workbench: Reopen With Crash-Safe Save', () => {
     } finally {
       await filesConfig().update('autoSave', 'off', vscode.ConfigurationTarget.Workspace);
     }
+  });
+
+  test('a crash-safe editor is marked (tab badge and tooltip), and Reopen Without Crash-Safe Save gives the plain editor back with the unsaved edit', async () => {
+    const exported = await api();
+    const file = path.join(scratch, 'marked.json');
+    const document = await reopen(file, '{ "marked": true }\n');
+    // The workbench asks for the decoration when it draws the tab.
+    await waitFor('the tab’s decoration', () => exported.diagnostics.crashSafeSave().decorated.includes(document.uri.toString()));
+    assert.equal(CRASH_SAFE_DECORATION.badge.length <= 2, true);
+    assert.match(CRASH_SAFE_DECORATION.tooltip, /temp file.*renames it over the file/);
+
+    // Invalid, so the crash-safe auto-save leaves it unsaved: the edit must move over as it is.
+    const edited = '{ "marked": tru';
+    await replaceAll(document, edited);
+    const plain = await vscode.commands.executeCommand<vscode.Uri>('crashSafeState.reopenWithoutCrashSafeSave');
+    assert.equal(plain?.scheme, 'file');
+    assert.equal(plain?.fsPath, file);
+    opened.push(plain);
+    const active = vscode.window.activeTextEditor?.document;
+    assert.equal(active?.uri.toString(), plain.toString(), 'the plain editor is active');
+    assert.equal(active?.getText(), edited, 'the unsaved edit moved over');
+    assert.equal(active?.isDirty, true);
+    const crashSafeTabs = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'crashsafe');
+    assert.deepEqual(crashSafeTabs, [], 'the crash-safe editor was closed');
+    assert.equal(readFileSync(file, 'utf8'), '{ "marked": true }\n', 'nothing was saved on the way');
+  });
+
+  test('Open With Crash-Safe Save opens a file that is not open; the Explorer shows Open or Reopen accordingly', async () => {
+    const file = path.join(scratch, 'closed.json');
+    writeFileSync(file, '[]\n');
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('crashSafeState.openWithCrashSafeSave', vscode.Uri.file(file));
+    assert.equal(uri?.scheme, 'crashsafe');
+    opened.push(uri);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), uri.toString());
+    const menus = (vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { menus: Record<string, { command: string; when: string }[]> } })
+      .contributes.menus['explorer/context']!;
+    const when = (command: string) => menus.find((entry) => entry.command === command)?.when ?? '';
+    // The host hands back the parsed clause (`in 'key'`); the screenshot check shows the menu itself.
+    assert.match(when('crashSafeState.openWithCrashSafeSave'), /resourcePath not in '?crashSafeState\.openJsonFiles'?/);
+    assert.match(when('crashSafeState.reopenWithCrashSafeSave'), /resourcePath in '?crashSafeState\.openJsonFiles'?/);
+  });
+
+  test('a refused or failed save reaches VS Code as our one-line reason, not "Unknown (FileSystemError)"', async () => {
+    const file = path.join(scratch, 'refused.json');
+    writeFileSync(file, '{}\n');
+    const refused = await vscode.workspace.fs.writeFile(vscode.Uri.file(file).with({ scheme: 'crashsafe' }), Buffer.from('{ "a": ')).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    assert.ok(refused, 'the invalid content was refused');
+    hostLog(`      refusal as VS Code gets it: name "${refused.name}", message "${refused.message}"`);
+    // The workbench shows `name: message` inside its own "Unable to write file" text; an empty name leaves ours.
+    assert.doesNotMatch(`${refused.name}: ${refused.message}`, /Unknown \(FileSystemError\)/);
+    assert.match(refused.message, /^Not saved: refused\.json is not valid JSON \(\w+ at line 1, column \d+\)\.$/);
+    assert.equal(readFileSync(file, 'utf8'), '{}\n');
+    const failure = describeWriteFailure('data.json', new AtomicWriteError('/w/data.json', 'open', 'EACCES', new Error('EACCES: permission denied')));
+    assert.equal(failure, 'Not saved: the crash-safe write of data.json failed with EACCES, permission denied (open step). data.json is unchanged; the log has the details.');
+    assert.equal(saveFailure(failure).name, '');
   });
 });

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SettingsSnapshots } from '../../../src/state/snapshots';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
+import type { StatusMenu } from '../../../src/ui/commands';
+import type { OrphanRow } from '../../../src/ui/orphansView';
 import { integrationEnvironment } from '../suite/environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -70,24 +72,38 @@ suite('in an untrusted workspace (Restricted Mode)', () => {
     // The seeded orphan is a valid copy of a corrupt target, which even a trusted sweep keeps; this one it would remove.
     const removable = path.join(root, 'state', 'app.json.tmp.0123abcd');
     writeFileSync(removable, '{"v":2}');
-    // code-server's file system has no trash: without this a trusted sweep would fail to delete rather than delete.
-    const config = vscode.workspace.getConfiguration('crashSafeState');
-    await config.update('sweep.useTrash', false, vscode.ConfigurationTarget.Workspace);
     try {
       await exported.scan();
       const before = filesUnder(root);
       assert.ok(path.relative(root, orphan) in before, 'the fixture plants the orphan');
-      // olderThanMinutes 0: the freshly written temp counts as stale.
+      // olderThanMinutes 0: the freshly written temp counts as stale. code-server has no trash, so a trusted sweep
+      // would delete it permanently only with deletePermanently.
       const result = await vscode.commands.executeCommand('crashSafeState.sweep', {
         paths: [orphan, removable],
         olderThanMinutes: 0,
+        whenTrashUnavailable: 'deletePermanently',
       });
       assert.equal(result, undefined);
       assert.deepEqual(filesUnder(root), before);
     } finally {
       rmSync(removable, { force: true });
-      await config.update('sweep.useTrash', undefined, vscode.ConfigurationTarget.Workspace);
     }
+  });
+
+  test('the status menu and the Orphans view flag the corrupt target; the menu offers trust first, not Recover', async () => {
+    const exported = await api();
+    await exported.scan();
+    const menu = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
+    const [first] = menu.items;
+    assert.equal(first?.command, 'workbench.trust.manage');
+    assert.match(first?.label ?? '', /Trust the workspace to recover broken\/config\.json/);
+    assert.ok(!menu.items.some((item) => item.command === 'crashSafeState.recover'), 'Recover needs trust');
+    for (const item of menu.items) assert.ok(item.description.trim().length > 0, `no description: ${item.label}`);
+    assert.match(menu.status.accessibilityLabel, /^Crash-Safe State: \d+ orphaned temp files?\. broken\/config\.json needs recovery/);
+    const rows = await vscode.commands.executeCommand<OrphanRow[]>('crashSafeState.showOrphans');
+    const row = rows.find((candidate) => candidate.path === orphan);
+    assert.deepEqual(row?.icon, { id: 'warning', color: 'list.warningForeground' });
+    assert.match(row?.description ?? '', /^config\.json corrupt, valid copy · broken\//);
   });
 
   test('recover refuses and leaves the corrupt target and its temp as they were', async () => {

@@ -1,0 +1,562 @@
+import * as assert from 'node:assert/strict';
+import type { Stats } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { CliIo } from '../../src/cli/io';
+import { runRecoverGroups, writeGroupVerb } from '../../src/cli/writeGroup';
+import { LockTimeoutError, withFileLock } from '../../src/core/fileLock';
+import { commitGroup, GroupCommitError } from '../../src/core/groupCommit';
+import {
+  digestOf,
+  encodeJournal,
+  type GroupFs,
+  groupBackupName,
+  groupJournalName,
+  groupLockTarget,
+  groupTempName,
+  newGroupId,
+  nodeGroupFs,
+} from '../../src/core/groupJournal';
+import { recoverGroups } from '../../src/core/groupRecovery';
+import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
+import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
+import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
+import { errnoError, FaultyFs } from '../support/faultyFs';
+import { SimulatedCrash } from '../support/fuseLikeFs';
+
+const TARGETS = ['a.json', 'b.json', 'c.json'] as const;
+
+const versionOf = (name: string, generation: number) => `${JSON.stringify({ name, generation })}\n`;
+
+/** Every regular file below `dir` (relative, sorted), lock folders included. */
+function filesUnder(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort();
+}
+
+/** Every call of the seam, bound to `inner` (a class instance's methods live on its prototype, out of a spread's reach). */
+function delegateTo(inner: GroupFs): GroupFs {
+  return {
+    open: (path, flags, mode) => inner.open(path, flags, mode),
+    readFile: (path, maxBytes) => inner.readFile(path, maxBytes),
+    rename: (from, to) => inner.rename(from, to),
+    unlink: (path) => inner.unlink(path),
+    mkdir: (path) => inner.mkdir(path),
+    stat: (path) => inner.stat(path),
+    lstat: (path) => inner.lstat(path),
+    realpath: (path) => inner.realpath(path),
+    readdir: (path) => inner.readdir(path),
+    fsyncDir: (path) => inner.fsyncDir(path),
+    ...(inner.link ? { link: (existing: string, newPath: string) => inner.link!(existing, newPath) } : {}),
+  };
+}
+
+/** A GroupFs that fails chosen calls on chosen paths, and can report a folder on another device. */
+function faultyOn(
+  inner: GroupFs,
+  faults: { step: 'open' | 'rename' | 'link'; when: (path: string) => boolean; code: string }[],
+  otherDevice?: string,
+): GroupFs {
+  const fail = (step: string, path: string) => {
+    const fault = faults.find((f) => f.step === step && f.when(path));
+    if (fault) throw errnoError(fault.code, step, path);
+  };
+  return {
+    ...delegateTo(inner),
+    open: async (path, flags, mode) => {
+      fail('open', path);
+      return inner.open(path, flags, mode);
+    },
+    rename: async (from, to) => {
+      fail('rename', to);
+      return inner.rename(from, to);
+    },
+    ...(inner.link
+      ? {
+          link: async (existing: string, newPath: string) => {
+            fail('link', newPath);
+            return inner.link!(existing, newPath);
+          },
+        }
+      : {}),
+    stat: async (path) => {
+      const stats = await inner.stat(path);
+      if (path !== otherDevice) return stats;
+      return Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { dev: stats.dev + 1 });
+    },
+  };
+}
+
+/** The real disk until `crashAfter` disk-changing calls have been made; every such call after that throws. */
+class CrashingFs {
+  steps = 0;
+  constructor(private readonly crashAfter: number) {}
+  private step(what: string): void {
+    if (this.steps >= this.crashAfter) throw new SimulatedCrash(`crashed before ${what}`);
+    this.steps += 1;
+  }
+  get fs(): GroupFs {
+    const step = (what: string) => this.step(what);
+    return {
+      ...nodeGroupFs,
+      open: async (path, flags, mode) => {
+        step(`open ${path}`);
+        const handle = await nodeGroupFs.open(path, flags, mode);
+        return {
+          write: async (buffer, offset, length, position) => {
+            step(`write ${path}`);
+            return handle.write(buffer, offset, length, position);
+          },
+          sync: async () => {
+            step(`fsync ${path}`);
+            return handle.sync();
+          },
+          chmod: (mode) => handle.chmod(mode),
+          chown: (uid, gid) => handle.chown(uid, gid),
+          close: () => handle.close(),
+        };
+      },
+      rename: async (from, to) => {
+        step(`rename ${to}`);
+        return nodeGroupFs.rename(from, to);
+      },
+      link: async (existing, newPath) => {
+        step(`link ${newPath}`);
+        return nodeGroupFs.link!(existing, newPath);
+      },
+      unlink: async (path) => {
+        step(`unlink ${path}`);
+        return nodeGroupFs.unlink(path);
+      },
+      fsyncDir: async (path) => {
+        step(`fsync ${path}`);
+        return nodeGroupFs.fsyncDir(path);
+      },
+    };
+  }
+}
+
+function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let stdout = '';
+  let stderr = '';
+  return {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdin: (async function* () {})(),
+    cwd,
+    out: () => stdout,
+    err: () => stderr,
+  };
+}
+
+suite('group commits', () => {
+  let dir: string;
+  const path = (name: string) => join(dir, name);
+  const read = (name: string) => readFileSync(path(name), 'utf8');
+  const generationOf = (name: string) => (JSON.parse(read(name)) as { generation: number }).generation;
+  const writeGeneration = (generation: number, names: readonly string[] = TARGETS) => {
+    for (const name of names) writeFileSync(path(name), versionOf(name, generation));
+  };
+  const group = (generation: number, names: readonly string[] = TARGETS) =>
+    names.map((name) => ({ path: path(name), data: versionOf(name, generation) }));
+  const assertGeneration = (generation: number, names: readonly string[] = TARGETS) => {
+    for (const name of names) assert.equal(read(name), versionOf(name, generation), name);
+  };
+
+  setup(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-group-'));
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('replaces every file, creates a new one, and leaves nothing behind (journal, temps, backups, lock)', async () => {
+    writeGeneration(0, ['a.json', 'b.json']);
+    const schema = { type: 'object', required: ['generation'] };
+    const result = await commitGroup([
+      { path: path('a.json'), data: versionOf('a.json', 1) },
+      { path: path('b.json'), value: { name: 'b.json', generation: 1 }, schema },
+      { path: path('c.json'), data: versionOf('c.json', 1), schema },
+    ]);
+    assert.deepEqual(result.targets, TARGETS.map(path));
+    assert.equal(dirname(result.journal), dir);
+    assert.equal(read('a.json'), versionOf('a.json', 1));
+    assert.deepEqual(JSON.parse(read('b.json')), { name: 'b.json', generation: 1 });
+    assert.equal(generationOf('c.json'), 1);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('schema problems of every file are reported at once, and nothing is written', async () => {
+    writeGeneration(0);
+    const schema = { type: 'object', properties: { generation: { type: 'string' } } };
+    await assert.rejects(
+      commitGroup([
+        { path: path('a.json'), value: { generation: 1 }, schema },
+        { path: path('b.json'), data: 'not json', schema },
+        { path: path('c.json'), data: versionOf('c.json', 1) },
+      ]),
+      (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.step, 'validate');
+        assert.equal(error.outcome, 'unchanged');
+        assert.deepEqual(
+          error.problems.map((p) => basename(p.path)),
+          ['a.json', 'b.json'],
+        );
+        assert.match(error.message, /generation must be string/);
+        return true;
+      },
+    );
+    assertGeneration(0);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('refuses up front: data and value both, a file listed twice (also through a symlink), a missing folder, a journal folder outside', async () => {
+    writeGeneration(0);
+    symlinkSync(path('a.json'), path('alias.json'));
+    const refusals: Array<[Parameters<typeof commitGroup>, RegExp]> = [
+      [[[{ path: path('a.json'), data: '{}', value: {} }]], /exactly one of data and value/],
+      [[[{ path: path('a.json'), data: '{}' }, { path: path('alias.json'), data: '{}' }]], /same file, listed twice/],
+      [[[{ path: path('a.json'), data: '{}' }, { path: join(dir, 'nope', 'x.json'), data: '{}' }]], /nope does not exist/],
+      [[[{ path: path('a.json'), data: '{}' }], { journalDir: join(dir, 'elsewhere') }], /must contain every file/],
+      [[[]], /no files listed/],
+    ];
+    for (const [args, message] of refusals) {
+      await assert.rejects(commitGroup(...args), (error: unknown) => error instanceof GroupCommitError && message.test(error.message));
+    }
+    assertGeneration(0);
+    assert.deepEqual(filesUnder(dir), ['a.json', 'alias.json', 'b.json', 'c.json']);
+  });
+
+  test('a symlinked target is written through, so the link survives', async () => {
+    mkdirSync(path('real'));
+    writeFileSync(path('real/a.json'), versionOf('a.json', 0));
+    symlinkSync(path('real/a.json'), path('a.json'));
+    writeGeneration(0, ['b.json']);
+    await commitGroup(group(1, ['a.json', 'b.json']));
+    assert.equal(readFileSync(path('real/a.json'), 'utf8'), versionOf('a.json', 1));
+    assert.equal(read('b.json'), versionOf('b.json', 1));
+    assert.deepEqual(filesUnder(dir), ['a.json', 'b.json', 'real', 'real/a.json']);
+  });
+
+  test('EXDEV: targets on different file systems are refused up front, naming both devices', async () => {
+    for (const folder of ['one', 'two', 'three']) mkdirSync(path(folder));
+    const names = ['one/a.json', 'two/b.json', 'three/c.json'];
+    writeGeneration(0, names);
+    const fs = faultyOn(nodeGroupFs, [], path('three'));
+    await assert.rejects(commitGroup(group(1, names), { fs }), (error: unknown) => {
+      assert.ok(error instanceof GroupCommitError);
+      assert.equal(error.code, 'EXDEV');
+      assert.match(error.message, /one \(device \d+\) and .*three \(device \d+\) are on different file systems/);
+      return true;
+    });
+    assertGeneration(0, names);
+    assert.deepEqual(filesUnder(dir), ['one', 'one/a.json', 'three', 'three/c.json', 'two', 'two/b.json']);
+  });
+
+  test('ENOSPC while preparing the second temp: every target as it was, no temp left', async () => {
+    writeGeneration(0);
+    const big = { name: 'b.json', generation: 1, padding: 'x'.repeat(4096) };
+    const fs = new FaultyFs([], { failWriteAfterBytes: 1024 });
+    await assert.rejects(
+      commitGroup([{ path: path('a.json'), data: versionOf('a.json', 1) }, { path: path('b.json'), value: big }, { path: path('c.json'), data: versionOf('c.json', 1) }], { fs }),
+      (error: unknown) => error instanceof GroupCommitError && error.step === 'prepare' && error.code === 'ENOSPC' && error.outcome === 'unchanged',
+    );
+    assertGeneration(0);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test("EACCES on the third target's folder: every target as it was, no temp left", async () => {
+    for (const folder of ['one', 'two', 'three']) mkdirSync(path(folder));
+    const names = ['one/a.json', 'two/b.json', 'three/c.json'];
+    writeGeneration(0, names);
+    const fs = faultyOn(new FaultyFs(), [{ step: 'open', when: (p) => dirname(p) === path('three'), code: 'EACCES' }]);
+    await assert.rejects(commitGroup(group(1, names), { fs }), (error: unknown) => {
+      assert.ok(error instanceof GroupCommitError);
+      assert.equal(error.code, 'EACCES');
+      assert.equal(error.outcome, 'unchanged');
+      assert.match(error.message, /three\/c\.json/);
+      return true;
+    });
+    assertGeneration(0, names);
+    assert.deepEqual(filesUnder(dir), ['one', 'one/a.json', 'three', 'three/c.json', 'two', 'two/b.json']);
+  });
+
+  test('EACCES on the third rename: the two files already replaced are rolled back (from links, and from copies)', async () => {
+    for (const inner of [nodeGroupFs, new FaultyFs()]) {
+      writeGeneration(0, ['a.json', 'b.json']);
+      rmSync(path('c.json'), { force: true });
+      const fs = faultyOn(inner, [{ step: 'rename', when: (p) => p === path('c.json'), code: 'EACCES' }]);
+      await assert.rejects(commitGroup(group(1), { fs }), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.step, 'apply');
+        assert.equal(error.outcome, 'rolled-back');
+        assert.match(error.message, /every file is as it was/);
+        return true;
+      });
+      assertGeneration(0, ['a.json', 'b.json']);
+      assert.deepEqual(filesUnder(dir), ['a.json', 'b.json'], `with ${inner === nodeGroupFs ? 'hard links' : 'copies'}`);
+    }
+  });
+
+  test('abort (the signal) before the first rename removes the temps and the journal and touches no target', async () => {
+    writeGeneration(0);
+    const controller = new AbortController();
+    const fs: GroupFs = {
+      ...nodeGroupFs,
+      // Aborted as soon as the journal is in place.
+      rename: async (from, to) => {
+        await nodeGroupFs.rename(from, to);
+        if (recogniseGroupFile(basename(to))?.role === 'journal') controller.abort();
+      },
+    };
+    await assert.rejects(
+      commitGroup(group(1), { fs, signal: controller.signal }),
+      (error: unknown) => error instanceof GroupCommitError && error.step === 'aborted' && error.outcome === 'unchanged',
+    );
+    assertGeneration(0);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('a crash after any step, then recoverGroups: all three files of one generation, nothing left behind', async () => {
+    const dry = new CrashingFs(Number.POSITIVE_INFINITY);
+    writeGeneration(0);
+    await commitGroup(group(1), { fs: dry.fs });
+    const steps = dry.steps;
+    assert.ok(steps > 20, `only ${steps} steps`);
+    const seen = { old: 0, new: 0, forward: 0, back: 0 };
+    for (let crashAfter = 0; crashAfter <= steps; crashAfter++) {
+      writeGeneration(0);
+      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch((error: unknown) => {
+        if (crashAfter === steps) throw error;
+      });
+      const report = await recoverGroups(dir);
+      assert.deepEqual(report.problems, [], `crash after ${crashAfter} of ${steps} steps`);
+      seen.forward += report.recovered.filter((r) => r.state === 'rolled-forward').length;
+      seen.back += report.recovered.filter((r) => r.state === 'rolled-back').length;
+      const generations = TARGETS.map(generationOf);
+      assert.ok(generations.every((g) => g === generations[0]), `crash after ${crashAfter}: generations ${generations.join(', ')}`);
+      seen[generations[0] === 0 ? 'old' : 'new'] += 1;
+      assert.deepEqual(filesUnder(dir), [...TARGETS], `crash after ${crashAfter} of ${steps} steps`);
+    }
+    assert.ok(seen.old > 0 && seen.new > 0 && seen.forward > 0, JSON.stringify(seen));
+  });
+
+  test('the next commit to those files first finishes an interrupted group', async () => {
+    writeGeneration(0);
+    const dry = new CrashingFs(Number.POSITIVE_INFINITY);
+    await commitGroup(group(1), { fs: dry.fs });
+    writeGeneration(0);
+    // Crash just after the first target was renamed.
+    let crashAfter = 0;
+    for (; crashAfter < dry.steps; crashAfter++) {
+      writeGeneration(0);
+      for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name));
+      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch(() => undefined);
+      if (generationOf('a.json') === 1) break;
+    }
+    assert.equal(generationOf('a.json'), 1);
+    assert.equal(generationOf('b.json'), 0, 'the crash should leave the group mixed');
+    const result = await commitGroup(group(2, ['b.json', 'c.json']));
+    assert.equal(result.recovered.length, 1);
+    assert.equal(result.recovered[0]!.state, 'rolled-forward');
+    assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [1, 2, 2]);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('scan shows the files of an interrupted group as one group; sweep keeps every one of them', async () => {
+    writeGeneration(0);
+    const dry = new CrashingFs(Number.POSITIVE_INFINITY);
+    await commitGroup(group(1), { fs: dry.fs });
+    writeGeneration(0);
+    let crashAfter = 0;
+    for (; generationOf('a.json') === 0; crashAfter++) {
+      writeGeneration(0);
+      for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name));
+      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch(() => undefined);
+    }
+    const { orphans, errors } = await scanOrphans([dir]);
+    assert.deepEqual(errors, []);
+    const journal = orphans.find((o) => recogniseGroupFile(basename(o.path))?.role === 'journal');
+    assert.ok(journal, JSON.stringify(orphans));
+    const names = orphans.map((o) => basename(o.path).replace(/csg-[^.]+/, 'csg-ID').replace(/group-[^.]+/, 'group-ID')).sort();
+    assert.deepEqual(names, ['.cs-group-ID.journal', 'a.json.csg-ID.bak', 'b.json.csg-ID.bak', 'b.json.csg-ID.tmp', 'c.json.csg-ID.bak', 'c.json.csg-ID.tmp']);
+    for (const orphan of orphans) {
+      assert.equal(orphan.group, journal.path);
+      assert.equal(orphan.note, GROUP_FILE_NOTE);
+    }
+    const swept = await sweepOrphans(orphans, { olderThanMs: 0, roots: [dir], includeRecoverable: true });
+    assert.deepEqual(swept.removed, []);
+    assert.deepEqual(
+      new Set(swept.kept.map((k) => k.reason)),
+      new Set(['part of an interrupted group commit; recover it with recover --groups']),
+    );
+    const report = await recoverGroups(dir);
+    assert.equal(report.recovered.length, 1);
+    assert.deepEqual(TARGETS.map(generationOf), [1, 1, 1]);
+  });
+
+  test('a journal that cannot be parsed, or a target changed since, is reported and nothing is touched', async () => {
+    writeGeneration(0);
+    const id = newGroupId();
+    const journalPath = path(groupJournalName(id));
+    writeFileSync(journalPath, '{"format": "crash-safe-group", "version": 1, "id": "x"');
+    writeFileSync(path(groupTempName('a.json', id)), versionOf('a.json', 1));
+    let report = await recoverGroups(dir);
+    assert.equal(report.problems.length, 1);
+    assert.match(report.problems[0]!.reason, /is not valid JSON/);
+    assert.equal(readdirSync(dir).length, 5);
+    // The next commit of files it may describe is refused rather than guessing.
+    await assert.rejects(commitGroup(group(1, ['b.json'])), (error: unknown) => error instanceof GroupCommitError && error.step === 'recover');
+    assertGeneration(0);
+
+    rmSync(journalPath);
+    writeFileSync(
+      journalPath,
+      encodeJournal({
+        format: 'crash-safe-group',
+        version: 1,
+        id,
+        state: 'committing',
+        entries: [
+          {
+            target: 'a.json',
+            temp: groupTempName('a.json', id),
+            backup: groupBackupName('a.json', id),
+            previous: digestOf(Buffer.from(versionOf('a.json', -1))),
+            next: digestOf(Buffer.from(versionOf('a.json', 1))),
+          },
+        ],
+      }),
+    );
+    report = await recoverGroups(dir);
+    assert.equal(report.problems.length, 1);
+    assert.match(report.problems[0]!.reason, /a\.json holds neither its old nor its new content/);
+    assertGeneration(0);
+    const io = captureIo(dir);
+    assert.equal(await runRecoverGroups(dir, { json: false }, io), 1);
+    assert.match(io.err(), /left .*\.journal as it was/);
+  });
+
+  test('leftovers of a group whose journal is gone: removed once the writer is gone, kept while it runs', async () => {
+    writeGeneration(0);
+    const dead = `2147483646-0-1-0badf00d`;
+    const live = `${process.ppid}-0-1-0badf00d`;
+    writeFileSync(path(groupTempName('a.json', dead)), '{}');
+    writeFileSync(path(groupBackupName('b.json', dead)), '{}');
+    writeFileSync(path(groupTempName('c.json', live)), '{}');
+    const report = await recoverGroups(dir);
+    assert.deepEqual(report.removed.map((p) => basename(p)).sort(), [groupTempName('a.json', dead), groupBackupName('b.json', dead)]);
+    assert.deepEqual(report.kept.map((k) => basename(k.path)), [groupTempName('c.json', live)]);
+    assert.match(report.kept[0]!.reason, /still running/);
+  });
+
+  test('the cross-process lock: a commit waits while the group lock is held, and gives up after its timeout', async () => {
+    writeGeneration(0);
+    await withFileLock(groupLockTarget(dir), async () => {
+      await assert.rejects(commitGroup(group(1), { lock: { acquireTimeoutMs: 300 } }), LockTimeoutError);
+    });
+    assertGeneration(0);
+    await commitGroup(group(1));
+    assertGeneration(1);
+  });
+
+  test('a target replaced while the commit waited for the lock is read again: a roll back restores that version', async () => {
+    writeGeneration(0);
+    rmSync(path('c.json'));
+    const fs = faultyOn(nodeGroupFs, [{ step: 'rename', when: (p) => p === path('c.json'), code: 'EACCES' }]);
+    let commit: Promise<unknown> | undefined;
+    await withFileLock(groupLockTarget(dir), async () => {
+      commit = commitGroup(group(1), { fs }).catch((error: unknown) => error);
+      // The commit prepares while it waits; meanwhile another writer replaces a.json and creates c.json.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      writeFileSync(path('a.json.other'), versionOf('a.json', 7));
+      await nodeGroupFs.rename(path('a.json.other'), path('a.json'));
+      writeFileSync(path('c.json'), versionOf('c.json', 7));
+    });
+    const error = await commit;
+    assert.ok(error instanceof GroupCommitError, String(error));
+    assert.equal(error.outcome, 'rolled-back', error.message);
+    assert.equal(generationOf('a.json'), 7);
+    assert.equal(generationOf('b.json'), 0);
+    assert.equal(generationOf('c.json'), 7);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('names: the recogniser knows journals, temps and backups; recogniseTemp and look-alikes stay apart', () => {
+    const id = newGroupId();
+    for (const [name, role, target] of [
+      [groupJournalName(id), 'journal', undefined],
+      [groupTempName('a.json', id), 'temp', 'a.json'],
+      [groupBackupName('a.json', id), 'backup', 'a.json'],
+      [groupTempName(groupJournalName(id), id), 'temp', groupJournalName(id)],
+    ] as const) {
+      assert.deepEqual(recogniseGroupFile(name), { role, groupId: id, pid: process.pid, threadId: 0, ...(target ? { target } : {}) });
+      assert.ok(mightBeTemp(name), name);
+      assert.equal(recogniseTemp(name, new Set([name, 'a.json', groupJournalName(id)])), undefined, name);
+    }
+    for (const name of ['a.json.csg-1-2-3.tmp', 'a.json.bak', '.cs-group-x.journal', 'a.json.csg-1-2-3-ABCDEF12.tmp']) {
+      assert.equal(recogniseGroupFile(name), undefined, name);
+    }
+  });
+});
+
+suite('crash-safe write-group (the verb) and recover --groups (the output)', () => {
+  let dir: string;
+  setup(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-write-group-'));
+    mkdirSync(join(dir, 'new'));
+    for (const name of ['a.json', 'b.json']) {
+      writeFileSync(join(dir, name), '{"old":true}\n');
+      writeFileSync(join(dir, 'new', name), `{"new":"${name}"}\n`);
+    }
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  const manifest = (files: unknown) => {
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ files }));
+    return 'manifest.json';
+  };
+
+  test('commits the manifest, paths relative to its folder; --json prints the result', async () => {
+    const io = captureIo(dir);
+    const args = [manifest([{ target: 'a.json', source: 'new/a.json' }, { target: 'b.json', source: join(dir, 'new/b.json') }]), '--json'];
+    assert.equal(await writeGroupVerb.run(args, io), 0, io.err());
+    assert.deepEqual(JSON.parse(io.out()), { committed: true, targets: [join(dir, 'a.json'), join(dir, 'b.json')], recovered: [] });
+    assert.equal(readFileSync(join(dir, 'b.json'), 'utf8'), '{"new":"b.json"}\n');
+  });
+
+  test('a source that is not valid JSON, or a bad manifest, is refused with exit 1 and nothing is written', async () => {
+    writeFileSync(join(dir, 'new', 'b.json'), '{"new": }');
+    const cases: Array<[unknown, RegExp]> = [
+      [[{ target: 'a.json', source: 'new/a.json' }, { target: 'b.json', source: 'new/b.json' }], /source for .*b\.json: .* at line 1, column 9/],
+      [[{ target: 'a.json', source: 'new/missing.json' }], /cannot read the source .*missing\.json/],
+      [[], /lists no files/],
+      [[{ target: 'a.json' }], /needs a "target" and a "source"/],
+    ];
+    for (const [files, message] of cases) {
+      const io = captureIo(dir);
+      assert.equal(await writeGroupVerb.run([manifest(files)], io), 1);
+      assert.match(io.err(), message);
+      assert.match(io.err(), /nothing was written/);
+    }
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"old":true}\n');
+  });
+
+  test('usage errors are thrown as UsageError (exit 2 in main)', async () => {
+    const io = captureIo(dir);
+    await assert.rejects(writeGroupVerb.run([], io), /exactly one MANIFEST/);
+    await assert.rejects(writeGroupVerb.run(['m.json', '--durability', 'sometimes'], io), /--durability must be full or fast/);
+    await assert.rejects(writeGroupVerb.run(['m.json', '--bogus'], io), (error: unknown) => (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+  });
+
+  test('recover --groups output: nothing to do exits 0; a root that is not a folder exits 1', async () => {
+    let io = captureIo(dir);
+    assert.equal(await runRecoverGroups(dir, { json: false }, io), 0);
+    assert.match(io.out(), /no interrupted group commits/);
+    io = captureIo(dir);
+    assert.equal(await runRecoverGroups(dir, { json: true }, io), 0);
+    assert.deepEqual(JSON.parse(io.out()), { recovered: [], problems: [], removed: [], kept: [], errors: [] });
+    io = captureIo(dir);
+    assert.equal(await runRecoverGroups(join(dir, 'a.json'), { json: false }, io), 1);
+    assert.match(io.err(), /not a folder/);
+  });
+});

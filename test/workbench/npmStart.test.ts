@@ -1,0 +1,152 @@
+// The workbench `npm start` serves, as a user sees it: code-server with the extension installed from its .vsix and
+// no test tooling (no smoke-test driver, which hides every notification toast). Headless Chromium checks that the
+// startup Recover offer really pops up as a toast, that Recover works through the real modal dialog, what the
+// folder opens on, and that the server does not outlive a SIGKILLed `npm start`. Screenshots go to a temp folder.
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
+type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' } }).HostPaths;
+
+const root = join(__dirname, '..', '..');
+const TOAST = '.notifications-toasts .notification-toast';
+const STARTUP_TEXT = 'data/todo.json has no valid content, but a valid temp file of it exists.';
+
+suite('workbench as npm start serves it (vsix installed, no test tooling)', () => {
+  let paths: HostPaths;
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let workspace: string;
+  const shots = mkdtempSync(join(tmpdir(), 'cs-workbench-shots-'));
+  const shot = async (name: string) => {
+    await delay(700); // let a toast finish fading in
+    const file = join(shots, `${name}.png`);
+    await page.screenshot({ path: file });
+    console.log(`      screenshot: ${file}`);
+  };
+
+  suiteSetup(async function () {
+    // A missing host is installed here (a fresh machine); if that fails the tier fails, it is never skipped.
+    this.timeout(15 * 60_000);
+    const { ensureHost } = await import('../../scripts/host/ensureHost.mjs');
+    const { CHROMIUM_ARGS } = await import('../../scripts/host/codeServer.mjs');
+    const { prepareDemoWorkspace } = await import('../../scripts/demoWorkspace.mjs');
+    const { startUserWorkbench } = await import('../../scripts/host/userWorkbench.mjs');
+    paths = await ensureHost({ log: (line) => console.log(`      ${line}`) });
+    workspace = prepareDemoWorkspace(join(mkdtempSync(join(tmpdir(), 'cs-workbench-')), 'demo'));
+    const started = Date.now();
+    const serverOutput: string[] = [];
+    const workbench = await startUserWorkbench({
+      paths,
+      folder: workspace,
+      onOutput: (chunk) => serverOutput.push(...String(chunk).split('\n').filter(Boolean)),
+    });
+    server = workbench.server;
+    console.log(
+      `      .vsix packaged in ${workbench.timings.packageMs} ms, installed and server healthy in ${workbench.timings.serverMs} ms`,
+    );
+    browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(workbench.url);
+    try {
+      await page.locator(TOAST, { hasText: STARTUP_TEXT }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    } catch (error) {
+      await shot('no-startup-toast');
+      console.log(`      code-server's last output:\n${serverOutput.slice(-40).join('\n')}`);
+      throw error;
+    }
+    console.log(`      startup toast visible ${Date.now() - started} ms after packaging began`);
+  });
+
+  suiteTeardown(async function () {
+    this.timeout(30_000);
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (workspace) rmSync(join(workspace, '..'), { recursive: true, force: true });
+  });
+
+  test('the server runs without the smoke-test driver and with the extension installed, not in development', () => {
+    assert.ok(server);
+    assert.ok(!server.args.includes('enable-smoke-test-driver'), server.args.join(' '));
+    assert.ok(!server.args.includes('--vscode-option'), server.args.join(' '));
+    assert.ok(!page.url().includes('payload'), page.url());
+    const installed = JSON.parse(readFileSync(join(server.dirs.extensions, 'extensions.json'), 'utf8'));
+    assert.deepEqual(
+      installed.map((entry: { identifier: { id: string }; metadata?: { source?: string } }) => [entry.identifier.id, entry.metadata?.source]),
+      [['crash-safe-state.crash-safe-state', 'vsix']],
+    );
+  });
+
+  test('the startup Recover offer pops up as a real notification toast', async () => {
+    const toast = page.locator(TOAST, { hasText: STARTUP_TEXT });
+    assert.equal(await toast.count(), 1);
+    assert.ok(await toast.isVisible());
+    assert.match((await toast.textContent()) ?? '', /Source: Crash-Safe State/);
+    assert.ok(await toast.getByRole('button', { name: 'Recover' }).isVisible());
+    assert.ok(await toast.getByRole('button', { name: 'Show' }).isVisible());
+    await shot('startup-toast');
+  });
+
+  test('the folder opens on its README, with no welcome page and no Chat side bar', async () => {
+    const tabs = await page.locator('.tabs-container .tab').allInnerTexts();
+    assert.ok(tabs.some((tab) => tab.includes('README.md')), `tabs: ${tabs.join(' | ')}`);
+    assert.ok(!tabs.some((tab) => /welcome/i.test(tab)), `tabs: ${tabs.join(' | ')}`);
+    assert.equal(await page.locator('.part.auxiliarybar').isVisible(), false, 'the secondary side bar (Chat) is open');
+  });
+
+  test('Recover on the toast asks in a real modal dialog, then says "Recovered … Backup: …" in a toast', async function () {
+    this.timeout(60_000);
+    const target = join(workspace, 'data', 'todo.json');
+    await page.locator(TOAST, { hasText: STARTUP_TEXT }).getByRole('button', { name: 'Recover' }).click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.match((await dialog.textContent()) ?? '', /Replace data\/todo\.json with/);
+    await shot('recover-dialog');
+    await dialog.getByRole('button', { name: 'Recover', exact: true }).click();
+    const done = page.locator(TOAST, { hasText: 'Recovered data/todo.json from' });
+    await done.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.match((await done.textContent()) ?? '', /Backup: /);
+    await shot('recovered-toast');
+    assert.doesNotThrow(() => JSON.parse(readFileSync(target, 'utf8')), 'data/todo.json is valid JSON after Recover');
+  });
+
+  test('a server started by a process that is then SIGKILLed stops by itself and removes its profile', async function () {
+    this.timeout(60_000);
+    const codeServerUrl = new URL(`file://${join(root, 'scripts/host/codeServer.mjs')}`).href;
+    const driver = `const { startCodeServer } = await import(${JSON.stringify(codeServerUrl)});
+const server = await startCodeServer();
+console.log(JSON.stringify({ pid: server.pid, profile: server.dirs.profileDir }));
+setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', driver], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const started: { pid: number; profile: string } = await new Promise((resolveStarted, reject) => {
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        if (out.includes('\n')) resolveStarted(JSON.parse(out));
+      });
+      child.on('exit', (code) => reject(new Error(`the driver exited (${code}) before the server was ready`)));
+    });
+    const groupAlive = () => {
+      try {
+        process.kill(-started.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(groupAlive());
+    child.kill('SIGKILL');
+    const killedAt = Date.now();
+    while (Date.now() - killedAt < 20_000 && (groupAlive() || existsSync(started.profile))) await delay(200);
+    console.log(`      server group gone and profile removed ${Date.now() - killedAt} ms after the SIGKILL`);
+    if (groupAlive()) process.kill(-started.pid, 'SIGKILL');
+    assert.equal(groupAlive(), false, 'the server outlived its parent');
+    assert.equal(existsSync(started.profile), false, 'the profile was left behind');
+  });
+});
