@@ -3,18 +3,18 @@ import * as vscode from 'vscode';
 import { flushAllJsonWriters } from './core/coalescingWriter';
 import { readJson, writeJson } from './core/jsonStore';
 import type { CrashSafeStateApi } from './ui/api';
-import { registerCommands } from './ui/commands';
-import { CrashSafeFileSystem } from './ui/crashSafeFs';
-import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeFsAutoSave';
-import { OrphanModel } from './ui/orphanModel';
-import { OrphansView } from './ui/orphansView';
+import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
+import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
+import { registerCommands } from './ui/orphans/orphanCommands';
+import { OrphanModel } from './ui/orphans/orphanModel';
+import { OrphansView } from './ui/orphans/orphansView';
+import { offerRecovery, type StartupOffer } from './ui/orphans/startupCheck';
+import { OrphanStatusBar } from './ui/orphans/statusBar';
 import { onDidChangeSettings, readSettings } from './ui/settings';
-import { registerSnapshotCommands, SettingsSnapshotService } from './ui/snapshots';
-import { offerRecovery, type StartupOffer } from './ui/startupCheck';
-import { OrphanStatusBar } from './ui/statusBar';
-import { registerTaskCommands } from './ui/tasksCommands';
-import { flushAllTaskModels, TasksModel } from './ui/tasksModel';
-import { TasksView } from './ui/tasksView';
+import { registerSnapshotCommands, SettingsSnapshotService } from './ui/snapshots/snapshotService';
+import { registerTaskCommands } from './ui/todos/todosCommands';
+import { flushAllTaskModels, TasksModel } from './ui/todos/todosModel';
+import { TasksView } from './ui/todos/todosView';
 
 /** Workspace-relative path for messages, absolute outside the workspace. */
 function relative(path: string): string {

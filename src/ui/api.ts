@@ -2,11 +2,11 @@ import type * as vscode from 'vscode';
 import type { JsonReadResult, JsonSchema } from '../core/jsonStore';
 import type { Orphan } from '../core/orphans';
 import type { Task } from '../state/tasksSchema';
-import type { CrashSafeFsStats } from './crashSafeFs';
-import type { CrashSafeAutoSaveStats } from './crashSafeFsAutoSave';
-import type { AutoSnapshotStats } from './snapshots';
-import type { TasksState } from './tasksModel';
-import type { TaskRow } from './tasksView';
+import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
+import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { AutoSnapshotStats } from './snapshots/snapshotService';
+import type { TasksState } from './todos/todosModel';
+import type { TaskRow } from './todos/todosView';
 
 /** What the Tasks view shows and what it has saved (read-only copies). */
 export interface TasksDiagnostics {

@@ -5,11 +5,11 @@ import * as vscode from 'vscode';
 import type { SweepResult } from '../../../src/core/orphans';
 import type { RecoveryResult } from '../../../src/core/recovery';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
-import type { StatusMenu, SweepOutcome } from '../../../src/ui/commands';
-import { mentionsCli } from '../../../src/ui/format';
-import type { OrphanRow } from '../../../src/ui/orphansView';
-import { handleStartupAction } from '../../../src/ui/startupCheck';
-import { SCANNING_TEXT } from '../../../src/ui/statusBar';
+import { mentionsCli } from '../../../src/ui/orphans/format';
+import type { StatusMenu, SweepOutcome } from '../../../src/ui/orphans/orphanCommands';
+import type { OrphanRow } from '../../../src/ui/orphans/orphansView';
+import { handleStartupAction } from '../../../src/ui/orphans/startupCheck';
+import { SCANNING_TEXT } from '../../../src/ui/orphans/statusBar';
 import { hostLog } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';

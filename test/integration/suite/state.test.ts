@@ -9,8 +9,8 @@ import type { RestoreResult, SettingsSnapshotDocument, TakeResult } from '../../
 import type { Task, TasksDocument } from '../../../src/state/tasksSchema';
 import { type TasksRecoveryResult, TasksStore } from '../../../src/state/tasksStore';
 import type { CrashSafeStateApi, TasksDiagnostics } from '../../../src/ui/api';
-import { CRASH_SAFE_DECORATION, describeWriteFailure, saveFailure } from '../../../src/ui/crashSafeFs';
-import { recoveryPickItem } from '../../../src/ui/tasksCommands';
+import { CRASH_SAFE_DECORATION, describeWriteFailure, saveFailure } from '../../../src/ui/crashSafeSave/crashSafeFs';
+import { recoveryPickItem } from '../../../src/ui/todos/todosCommands';
 import { hostLog, integrationEnvironment } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';

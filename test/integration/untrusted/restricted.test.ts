@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SettingsSnapshots } from '../../../src/state/snapshots';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
-import type { StatusMenu } from '../../../src/ui/commands';
-import type { OrphanRow } from '../../../src/ui/orphansView';
+import type { StatusMenu } from '../../../src/ui/orphans/orphanCommands';
+import type { OrphanRow } from '../../../src/ui/orphans/orphansView';
 import { integrationEnvironment } from '../suite/environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';

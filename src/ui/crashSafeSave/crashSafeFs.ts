@@ -2,12 +2,12 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/atomicWrite';
-import { errnoOf } from '../core/fs';
-import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../core/json';
-import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
-import { confirmModal } from './dialogs';
-import { Disposable } from './dispose';
+import { AtomicWriteError, type Durability, writeFileAtomic } from '../../core/atomicWrite';
+import { errnoOf } from '../../core/fs';
+import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json';
+import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from '../commandIds';
+import { confirmModal } from '../dialogs';
+import { Disposable } from '../dispose';
 
 /** What a save of content that does not parse does: ask (default), refuse, or save without asking. */
 export type InvalidJsonPolicy = 'ask' | 'refuse' | 'save';

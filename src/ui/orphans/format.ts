@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import { formatAge, type Orphan, type OrphanKind } from '../core/orphans';
+import { formatAge, type Orphan, type OrphanKind } from '../../core/orphans';
 
 const KIND_LABELS: Record<OrphanKind, string> = {
   'crash-safe': 'Crash-Safe State',

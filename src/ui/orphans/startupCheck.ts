@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan } from '../core/orphans';
-import { RecoveryError, recoverTarget } from '../core/recovery';
-import { CommandId } from './commandIds';
+import type { Orphan } from '../../core/orphans';
+import { RecoveryError, recoverTarget } from '../../core/recovery';
+import { CommandId } from '../commandIds';
 import { targetsNeedingRecovery } from './format';
 
 /** Targets that have no valid content while a valid temp of theirs exists: the cases worth interrupting for. */

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { type Orphan, type SweepResult, scanOrphans, sweepOrphans } from '../core/orphans';
-import { SingleFlight } from '../core/singleFlight';
-import { Disposable } from './dispose';
-import type { ExtensionSettings } from './settings';
+import { type Orphan, type SweepResult, scanOrphans, sweepOrphans } from '../../core/orphans';
+import { SingleFlight } from '../../core/singleFlight';
+import { Disposable } from '../dispose';
+import type { ExtensionSettings } from '../settings';
 
 /** File names any supported tool gives its temps; events only trigger a rescan, which decides for itself. */
 const TEMP_WATCH_GLOB = '**/{*.tmp,*.vsctmp,*.tmp-*,*.tmp.*,*.[0-9]*}';

@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Task } from '../state/tasksSchema';
-import type { TasksProblem } from '../state/tasksStore';
-import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from './commandIds';
-import { Disposable } from './dispose';
-import type { TasksModel, TasksState } from './tasksModel';
+import type { Task } from '../../state/tasksSchema';
+import type { TasksProblem } from '../../state/tasksStore';
+import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from '../commandIds';
+import { Disposable } from '../dispose';
+import type { TasksModel, TasksState } from './todosModel';
 
 /** A row of the To-Dos view: a to-do, or a status row (the problem with the file and what to do about it). */
 export type TaskNode = { kind: 'task'; task: Task } | { kind: 'status'; id: string; item: vscode.TreeItem };

@@ -1,13 +1,13 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { formatAge, type Orphan, type SweepResult, sweepOrphans } from '../core/orphans';
-import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
-import { CONFIG_SECTION, CommandId, ORPHANS_VIEW_ID } from './commandIds';
-import { confirmModal, withDiff } from './dialogs';
+import { formatAge, type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
+import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/recovery';
+import { CONFIG_SECTION, CommandId, ORPHANS_VIEW_ID } from '../commandIds';
+import { confirmModal, withDiff } from '../dialogs';
+import type { ExtensionSettings } from '../settings';
 import { describeKept, describeOrphan, folderLabel, listNames, needsRecovery, plural, targetsNeedingRecovery, uiText } from './format';
 import type { OrphanModel } from './orphanModel';
 import type { OrphanRow } from './orphansView';
-import type { ExtensionSettings } from './settings';
 import type { StatusSnapshot } from './statusBar';
 
 /** `crashSafeState.sweep.whenTrashUnavailable`: what sweep does with files the trash refuses. */

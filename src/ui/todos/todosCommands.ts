@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { decodeTasksDocument, type Task } from '../state/tasksSchema';
-import type { TasksRecoveryCandidate, TasksRecoveryResult } from '../state/tasksStore';
-import { CommandId, LEGACY_TODO_COMMAND_IDS, TODO_BACKUP_SCHEME, TODOS_CAN_UNDO_CONTEXT_KEY } from './commandIds';
-import { type RemovedTask, type TaskChange, type TasksModel, type TasksState, TasksUnavailableError } from './tasksModel';
-import { isTaskNode, type TaskNode, type TasksView } from './tasksView';
+import { decodeTasksDocument, type Task } from '../../state/tasksSchema';
+import type { TasksRecoveryCandidate, TasksRecoveryResult } from '../../state/tasksStore';
+import { CommandId, LEGACY_TODO_COMMAND_IDS, TODO_BACKUP_SCHEME, TODOS_CAN_UNDO_CONTEXT_KEY } from '../commandIds';
+import { type RemovedTask, type TaskChange, type TasksModel, type TasksState, TasksUnavailableError } from './todosModel';
+import { isTaskNode, type TaskNode, type TasksView } from './todosView';
 
 /** `crashSafeState.addTodo` arguments: a title skips the input box. */
 export interface AddTaskArgs {

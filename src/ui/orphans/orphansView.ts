@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan } from '../core/orphans';
-import { ORPHANS_VIEW_ID } from './commandIds';
-import { Disposable } from './dispose';
+import type { Orphan } from '../../core/orphans';
+import { ORPHANS_VIEW_ID } from '../commandIds';
+import { Disposable } from '../dispose';
 import { describeOrphan, folderLabel, orphanProblem, targetIsBroken, uiText } from './format';
 
 /** A row as shown, in plain data: what Show Orphans returns, so tests can read the real view. */

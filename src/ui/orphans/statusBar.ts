@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { Orphan } from '../core/orphans';
-import { CommandId, STATUS_BAR_ID } from './commandIds';
-import { Disposable } from './dispose';
+import type { Orphan } from '../../core/orphans';
+import { CommandId, STATUS_BAR_ID } from '../commandIds';
+import { Disposable } from '../dispose';
 import { describeOrphan, plural, targetsNeedingRecovery } from './format';
 
 const TOOLTIP_LIMIT = 10;

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import type { Durability } from '../core/atomicWrite';
-import { SingleFlight } from '../core/singleFlight';
-import { type TaskEdit, TaskEditQueue, type TaskSaveOutcome, withTaskEdits } from '../state/taskEdits';
-import { TASKS_FORMAT_VERSION, type Task, type TasksDocument } from '../state/tasksSchema';
+import type { Durability } from '../../core/atomicWrite';
+import { SingleFlight } from '../../core/singleFlight';
+import { type TaskEdit, TaskEditQueue, type TaskSaveOutcome, withTaskEdits } from '../../state/taskEdits';
+import { TASKS_FORMAT_VERSION, type Task, type TasksDocument } from '../../state/tasksSchema';
 import {
   DEFAULT_TASKS_RELATIVE_PATH,
   type TasksProblem,
   type TasksRecoveryCandidate,
   type TasksRecoveryResult,
   TasksStore,
-} from '../state/tasksStore';
-import { CONFIG_SECTION } from './commandIds';
-import { Disposable } from './dispose';
+} from '../../state/tasksStore';
+import { CONFIG_SECTION } from '../commandIds';
+import { Disposable } from '../dispose';
 
 /** The To-Dos view's settings, read for the workspace folder that holds the list. */
 export interface TasksSettings {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
-import type { Durability } from '../core/atomicWrite';
+import type { Durability } from '../../core/atomicWrite';
 import {
   changedSettingKeys,
   DEFAULT_SNAPSHOT_KEEP,
@@ -11,10 +11,10 @@ import {
   type SnapshotSummary,
   settingsValuesFromText,
   type TakeResult,
-} from '../state/snapshots';
-import { CONFIG_SECTION, CommandId, SNAPSHOT_SCHEME } from './commandIds';
-import { confirmModal } from './dialogs';
-import { Disposable } from './dispose';
+} from '../../state/snapshots';
+import { CONFIG_SECTION, CommandId, SNAPSHOT_SCHEME } from '../commandIds';
+import { confirmModal } from '../dialogs';
+import { Disposable } from '../dispose';
 
 /** `crashSafeState.snapshots.*` settings. */
 export interface SnapshotSettings {
