@@ -22,8 +22,24 @@ const shared = {
   mainFields: ['module', 'main'],
 };
 
+/** Leaves the extension's require('./schemaCompiler') to run time, against dist/schemaCompiler.js beside it. */
+const schemaCompilerChunk = {
+  name: 'schema-compiler-chunk',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/schemaCompiler$/ }, () => ({ path: './schemaCompiler.js', external: true }));
+  },
+};
+
 const builds = [
-  { ...shared, entryPoints: ['src/extension.ts'], outfile: join(dist, 'extension.js'), external: ['vscode'] },
+  {
+    ...shared,
+    entryPoints: ['src/extension.ts'],
+    outfile: join(dist, 'extension.js'),
+    external: ['vscode'],
+    plugins: [schemaCompilerChunk],
+  },
+  // Ajv on its own, loaded by the extension on the first schema check (src/core/jsonStore.ts).
+  { ...shared, entryPoints: ['src/core/schemaCompiler.ts'], outfile: join(dist, 'schemaCompiler.js') },
   {
     ...shared,
     entryPoints: ['src/cli.ts'],

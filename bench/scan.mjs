@@ -1,7 +1,7 @@
 // Scan benchmark: `crash-safe scan` against `find ROOT -type f` with name tests for the same temp patterns, on a
 // generated tree of 100,000 files in 5,000 folders holding 200 orphans. Runs alternate so noise hits both alike;
 // figures are medians of warm runs. CPU time and peak RSS of each process come from GNU time (/usr/bin/time).
-// Usage: node bench/scan.mjs [--files N] [--folders N] [--orphans N] [--runs N]   (build dist/cli.js first)
+// Usage: node bench/scan.mjs [--files N] [--folders N] [--orphans N] [--runs N] [--cli PATH]   (build dist/cli.js first)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'dist', 'cli.js');
 const { values } = parseArgs({
   options: {
+    // Another build of the CLI, e.g. to compare a change against dist/cli.js.
+    cli: { type: 'string', default: join(here, '..', 'dist', 'cli.js') },
     files: { type: 'string', default: '100000' },
     folders: { type: 'string', default: '5000' },
     orphans: { type: 'string', default: '200' },
@@ -23,6 +24,7 @@ const FILES = Number(values.files);
 const FOLDERS = Number(values.folders);
 const ORPHANS = Number(values.orphans);
 const RUNS = Number(values.runs);
+const cli = values.cli;
 // Outside the work tree: 100,000 files inside it would slow every tool that walks the repository.
 const work = join(tmpdir(), 'crash-safe-bench', 'scan');
 const tree = join(work, 'tree');
@@ -148,5 +150,5 @@ console.log(row('find -type f -name …', samples.find));
 console.log(row('node -e 0 (start-up)', samples.node));
 console.log(`  → crash-safe scan takes ${ratio.toFixed(2)}× find's wall time (best runs: ${bestRatio.toFixed(2)}×; CPU: ${cpuRatio.toFixed(2)}×)`);
 console.log('\nTargets:');
-console.log(`  ${ratio <= 1.5 ? 'met    ' : 'MISSED '} wall time ≤ 1.5× find: ${ratio.toFixed(2)}× (median)`);
+console.log(`  ${ratio <= 1.0 ? 'met    ' : 'MISSED '} wall time ≤ 1.0× find: ${ratio.toFixed(2)}× (median)`);
 console.log(`  ${rss <= 150 ? 'met    ' : 'MISSED '} peak RSS ≤ 150 MB: ${rss.toFixed(1)} MB`);

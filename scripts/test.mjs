@@ -1,7 +1,7 @@
-// The one test command: installs what the tests need, builds, lints, type-checks, then runs every tier
-// (unit, crash, consistency model, integration in a real extension host, the workbench as `npm start` serves it)
-// and sums their counts.
-// Usage: node scripts/test.mjs [--only unit,crash,consistency,integration,workbench] [--crash-iterations N]
+// The one test command: installs what the tests need, builds once, lints, type-checks, then runs every tier
+// (unit, crash, consistency model, integration in a real extension host, tooling (packaging and the host harness,
+// with one production build of its own), the workbench as `npm start` serves it) and sums their counts.
+// Usage: node scripts/test.mjs [--only unit,crash,consistency,integration,tooling,workbench] [--crash-iterations N]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -92,6 +92,8 @@ const built = check('build', process.execPath, ['esbuild.mjs']);
 if (!only) {
   check('lint', process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'check', '.']);
   check('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.']);
+  // src/ against @types/vscode of exactly the oldest release engines.vscode admits (tsconfig.engine.json).
+  check('typecheck (engine 1.80)', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.engine.json']);
 }
 if (built) {
   mochaTier('unit', ['test/unit/**/*.test.ts'], 20_000);
@@ -100,13 +102,17 @@ if (built) {
   if (wants('integration') && existsSync(join(root, 'test/integration/runTest.ts'))) {
     console.log('\n=== integration tests (real VS Code extension host)');
     const resultsFile = join(resultsDir, 'integration.json');
+    // The development build above is the one the host loads: the runner must not build again.
     const status = run(process.execPath, ['--import', 'tsx', 'test/integration/runTest.ts'], {
       CS_RESULTS_FILE: resultsFile,
+      CS_SKIP_BUILD: '1',
     });
     addResults('integration', resultsFile, status);
   }
-  // After the integration step, which installs the host (the tier installs it itself when run alone): the
-  // workbench exactly as `npm start` serves it, with its notification toasts, in headless Chromium.
+  // After the integration step, which installs the host, so the harness's code-server test runs instead of skipping.
+  mochaTier('tooling', ['test/tooling/**/*.test.ts'], 180_000);
+  // The workbench exactly as `npm start` serves it (the tier installs the host itself when run alone), with its
+  // notification toasts, in headless Chromium.
   mochaTier('workbench', ['test/workbench/**/*.test.ts'], 120_000);
 }
 

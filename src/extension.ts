@@ -1,17 +1,22 @@
 import { relative as relativePath } from 'node:path';
 import * as vscode from 'vscode';
-import { flushAllJsonWriters } from './core/coalescingWriter';
-import { readJson, writeJson } from './core/jsonStore';
+import { flushAllJsonWriters, writeJsonCoalesced } from './core/coalescingWriter';
+import { messageOf } from './core/errors';
+import { commitGroup, recoverGroups } from './core/groupCommit';
+import { readJson } from './core/jsonStore';
 import type { CrashSafeStateApi } from './ui/api';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
+import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
+import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
 import { registerCommands } from './ui/orphans/orphanCommands';
 import { OrphanModel } from './ui/orphans/orphanModel';
 import { OrphansView } from './ui/orphans/orphansView';
 import { offerRecovery, type StartupOffer } from './ui/orphans/startupCheck';
 import { OrphanStatusBar } from './ui/orphans/statusBar';
 import { onDidChangeSettings, readSettings } from './ui/settings';
-import { registerSnapshotCommands, SettingsSnapshotService } from './ui/snapshots/snapshotService';
+import { registerSnapshotCommands } from './ui/snapshots/snapshotCommands';
+import { SettingsSnapshotService } from './ui/snapshots/snapshotService';
 import { registerTaskCommands } from './ui/todos/todosCommands';
 import { flushAllTaskModels, TasksModel } from './ui/todos/todosModel';
 import { TasksView } from './ui/todos/todosView';
@@ -53,6 +58,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     status: () => statusBar.snapshot(),
     rows: () => orphansView.rows(),
   });
+  registerOrphanDiagnostics(context, { model, settings: () => settings, relative, log });
+  const refreshDecorations = registerOrphanDecorations(context, { model, enabled: () => settings.explorerDecorations });
   refreshStatusBar();
 
   // Workspace state: the To-Dos view, settings snapshots and crash-safe editing. Nothing is read until after activation.
@@ -84,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     onDidChangeSettings(() => {
       settings = readSettings();
       warnOfRefusedPatterns();
+      refreshDecorations();
       model.applySettings(settings);
       void tasks.applySettings();
       refreshStatusBar();
@@ -102,7 +110,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       },
       (error: unknown) => {
         log.error(`Initial scan failed: ${String(error)}`);
-        firstScanError = error instanceof Error ? error.message : String(error);
+        firstScanError = messageOf(error);
         refreshStatusBar();
       },
     );
@@ -111,8 +119,11 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);
   return {
-    writeJson: (path, value, options) => writeJson(path, value, { ...options, durability: settings.durability }),
+    // Coalesced per target, so a burst from another extension costs two writes; `deactivate` waits for them.
+    writeJson: (path, value, options) => writeJsonCoalesced(path, value, { schema: options?.schema, durability: settings.durability }),
     readJson: (path, options) => readJson(path, options),
+    commitGroup: (files) => commitGroup(files, { durability: settings.durability }),
+    recoverGroups: (root) => recoverGroups(root),
     scan: () => model.rescan(),
     onDidChangeOrphans: model.onDidChange,
     activationMs,
@@ -129,6 +140,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       }),
       settingsSnapshots: () => snapshots.stats,
       crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
+      orphans: () => model.stats(),
     },
   };
 }

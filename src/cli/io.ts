@@ -1,4 +1,4 @@
-import type { Durability } from '../core/atomicWrite';
+import { messageOf } from '../core/errors';
 
 /** The streams and working directory a CLI verb uses; tests pass their own. */
 export interface CliIo {
@@ -17,14 +17,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** The `--durability` option shared by every verb that writes. */
-export const DURABILITY_OPTION = { type: 'string', default: 'full' } as const;
-
-/** Checks a `--durability` value: `full` or `fast`, anything else is a usage error. */
-export function parseDurability(value: string): Durability {
-  if (value !== 'full' && value !== 'fast') throw new UsageError(`--durability must be full or fast, not "${value}"`);
-  return value;
-}
+// Shared options live in ./options; this re-export only serves cli/tasks.ts until it imports them from there.
+export { DURABILITY_OPTION, parseDurability } from './options';
 
 /** A CLI verb: parses its own arguments and returns the exit code. */
 export interface Verb {
@@ -62,7 +56,7 @@ const SYSTEM_ERROR = /^(?<code>[A-Z][A-Z0-9_]*): (?<what>.*?)(?:, [a-z_]+(?: '.*
  * path (a read on an open file) take `fallbackPath`, the file the verb was working on. Other messages are kept.
  */
 export function describeError(error: unknown, fallbackPath?: string): string {
-  let text = error instanceof Error ? error.message : String(error);
+  let text = messageOf(error);
   const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
   const system = typeof code === 'string' ? SYSTEM_ERROR.exec(text)?.groups : undefined;
   const where = typeof path === 'string' ? path : fallbackPath;
@@ -70,7 +64,7 @@ export function describeError(error: unknown, fallbackPath?: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, '; ');
 }
 
-/** Prints a value as pretty JSON with a trailing newline, the same shape every `--json` flag uses. */
+/** Prints a value as pretty JSON with a trailing newline: what `--json` prints on every verb. */
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,4 +1,3 @@
-import { flushAllJsonWriters } from '../core/coalescingWriter';
 import { TempPatternError } from '../core/tempPatterns';
 import { type CliIo, describeError, EXIT_FAILURE, EXIT_USAGE, UsageError, type Verb } from './io';
 import { recoverVerb } from './recover';
@@ -54,7 +53,5 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     io.stderr.write(`crash-safe ${name}: ${describeError(error)}\n`);
     return EXIT_FAILURE;
-  } finally {
-    await flushAllJsonWriters();
   }
 }

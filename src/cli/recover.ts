@@ -1,31 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readRegularFile } from '../core/fs';
-import { parseJson } from '../core/json';
-import { type JsonSchema, schemaDefectOf } from '../core/jsonStore';
+import { messageOf } from '../core/errors';
 import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
-import { checkPatterns } from './scan';
+import { checkPatterns, JSON_OPTION, loadSchema, PATTERN_OPTION, SCHEMA_OPTION } from './options';
 import { runRecoverGroups } from './writeGroup';
-
-async function loadSchema(path: string | undefined, io: CliIo): Promise<JsonSchema | undefined> {
-  if (path === undefined) return undefined;
-  const absolute = resolve(io.cwd, path);
-  let text: string;
-  try {
-    text = (await readRegularFile(absolute)).toString('utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read the schema ${absolute}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const parsed = parseJson(text, 'json');
-  if (!parsed.ok) {
-    const where = `line ${parsed.position.line}, column ${parsed.position.column}`;
-    throw new UsageError(`the schema ${absolute} is not valid JSON: ${parsed.position.message} at ${where}`);
-  }
-  const defect = schemaDefectOf(parsed.value);
-  if (defect) throw new UsageError(`the schema ${absolute} cannot be used: ${defect}`);
-  return parsed.value as JsonSchema;
-}
 
 /** A target that needed nothing: it is valid (and `--force` was not given). */
 interface NothingToRecover {
@@ -47,9 +26,9 @@ export const recoverVerb: Verb = {
       options: {
         'dry-run': { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        schema: { type: 'string' },
-        pattern: { type: 'string', multiple: true, default: [] },
+        json: JSON_OPTION,
+        schema: SCHEMA_OPTION,
+        pattern: PATTERN_OPTION,
         groups: { type: 'string' },
       },
     });
@@ -84,8 +63,7 @@ export const recoverVerb: Verb = {
         }
         // One target's failure (no candidate, refused, a write error) must not stop the others.
         failed = true;
-        const message = error instanceof RecoveryError || error instanceof Error ? error.message : String(error);
-        io.stderr.write(`crash-safe recover: ${message}\n`);
+        io.stderr.write(`crash-safe recover: ${messageOf(error)}\n`);
       }
     }
     // One TARGET prints one object (nothing when it failed); several print an array of the ones recovered.

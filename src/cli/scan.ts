@@ -1,45 +1,23 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileCustomPatterns, formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError, type Verb, walkProgress } from './io';
-
-/** Options shared by `scan` and `sweep`. */
-export const WALK_OPTIONS = {
-  json: { type: 'boolean' as const, default: false },
-  exclude: { type: 'string' as const, multiple: true as const, default: [] as string[] },
-  'skip-node-modules': { type: 'boolean' as const, default: false },
-  pattern: { type: 'string' as const, multiple: true as const, default: [] as string[] },
-};
-
-/** An empty `--exclude` would silently exclude nothing (or, as a glob, everything): a usage error. */
-export function checkExcludes(globs: string[]): string[] {
-  if (globs.some((glob) => glob.trim() === '')) throw new UsageError('--exclude needs a glob, not an empty string');
-  return globs;
-}
-
-/** Checks `--pattern` values up front so a bad one is a usage error (exit 2), not a failure. */
-export function checkPatterns(patterns: string[]): string[] {
-  try {
-    compileCustomPatterns(patterns);
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  return patterns;
-}
+import { messageOf } from '../core/errors';
+import { formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, type Verb, walkProgress } from './io';
+import { checkExcludes, checkPatterns, WALK_OPTIONS } from './options';
 
 /**
  * Absolute roots (default: the working directory), each checked to be a readable folder.
  * A root that does not exist or is not a folder is reported on stderr, and the result is undefined (exit 1).
  */
-export async function resolveRootsArg(positionals: string[], io: CliIo, verb: string): Promise<string[] | undefined> {
+async function resolveRootsArg(positionals: string[], io: CliIo, verb: string): Promise<string[] | undefined> {
   const roots = (positionals.length > 0 ? positionals : ['.']).map((root) => resolve(io.cwd, root));
   for (const root of roots) {
     let problem: string | undefined;
     try {
       if (!(await stat(root)).isDirectory()) problem = 'it is not a folder';
     } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
+      problem = messageOf(error);
     }
     if (problem) {
       io.stderr.write(`crash-safe ${verb}: cannot scan ${root}: ${problem}\n`);
@@ -47,6 +25,42 @@ export async function resolveRootsArg(positionals: string[], io: CliIo, verb: st
     }
   }
   return roots;
+}
+
+/** What `scan` and `sweep` walk, after their shared options were checked. */
+export interface OrphanWalk {
+  roots: string[];
+  extraPatterns: string[];
+  /** The `N files scanned…` line on a terminal; the walk updates it, the verb clears it before printing. */
+  progress: ReturnType<typeof walkProgress>;
+  /** Walks the roots, reporting unreadable folders on stderr; `onFiles` hears the running count of files. */
+  orphans(onFiles?: (files: number) => void): AsyncIterable<Orphan>;
+}
+
+/** Checks the walk options (bad ones are usage errors) and the roots; undefined (exit 1) when a root cannot be scanned. */
+export async function prepareWalk(
+  values: { exclude: string[]; 'skip-node-modules': boolean; pattern: string[] },
+  positionals: string[],
+  io: CliIo,
+  verb: string,
+): Promise<OrphanWalk | undefined> {
+  const extraPatterns = checkPatterns(values.pattern);
+  const exclude = checkExcludes(values.exclude);
+  const roots = await resolveRootsArg(positionals, io, verb);
+  if (!roots) return undefined;
+  const progress = walkProgress(io, verb);
+  const orphans = (onFiles?: (files: number) => void) =>
+    walkOrphans(roots, {
+      exclude,
+      skipNodeModules: values['skip-node-modules'],
+      extraPatterns,
+      onError: reportScanError(io, verb),
+      onProgress: (files) => {
+        onFiles?.(files);
+        progress.update(files);
+      },
+    });
+  return { roots, extraPatterns, progress, orphans };
 }
 
 /** One human-readable line per orphan. */
@@ -71,7 +85,7 @@ export class JsonArrayWriter {
   }
 }
 
-export function reportScanError(io: CliIo, verb: string): (error: ScanError) => void {
+function reportScanError(io: CliIo, verb: string): (error: ScanError) => void {
   return (error) =>
     io.stderr.write(
       error.skipped
@@ -85,32 +99,20 @@ export const scanVerb: Verb = {
   summary: 'List orphaned temp files (ours and other tools\') under the roots. Exit 0 whether or not any exist.',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: WALK_OPTIONS });
-    const extraPatterns = checkPatterns(values.pattern);
-    checkExcludes(values.exclude);
-    const roots = await resolveRootsArg(positionals, io, 'scan');
-    if (!roots) return EXIT_FAILURE;
+    const walk = await prepareWalk(values, positionals, io, 'scan');
+    if (!walk) return EXIT_FAILURE;
     const output = values.json ? new JsonArrayWriter(io) : undefined;
     let found = 0;
     let bytes = 0;
     let visited = 0;
-    const progress = walkProgress(io, 'scan');
-    for await (const orphan of walkOrphans(roots, {
-      exclude: values.exclude,
-      skipNodeModules: values['skip-node-modules'],
-      extraPatterns,
-      onError: reportScanError(io, 'scan'),
-      onProgress: (files) => {
-        visited = files;
-        progress.update(files);
-      },
-    })) {
+    for await (const orphan of walk.orphans((files) => (visited = files))) {
       found += 1;
       bytes += orphan.size;
-      progress.clear();
+      walk.progress.clear();
       if (output) output.add(orphan);
       else io.stdout.write(`${describeOrphan(orphan)}\n`);
     }
-    progress.clear();
+    walk.progress.clear();
     if (output) output.end();
     else io.stdout.write(`${found} orphaned temp file${found === 1 ? '' : 's'} (${bytes} bytes) among ${visited} files.\n`);
     return EXIT_OK;

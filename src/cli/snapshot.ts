@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SNAPSHOT_KEEP, SettingsSnapshots, SnapshotError, type SnapshotSummary } from '../state/snapshots';
-import { type CliIo, DURABILITY_OPTION, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { DIR_OPTION, DURABILITY_OPTION, JSON_OPTION, parseDurability, workspaceDir } from './options';
 
 const USAGE = 'crash-safe snapshot take | list | restore ID [--dir WORKSPACE] [--keep N] [--json] [--durability full|fast]';
 
@@ -35,16 +35,16 @@ export const snapshotVerb: Verb = {
       args,
       allowPositionals: true,
       options: {
-        dir: { type: 'string' },
+        dir: DIR_OPTION,
         keep: { type: 'string' },
-        json: { type: 'boolean', default: false },
+        json: JSON_OPTION,
         durability: DURABILITY_OPTION,
       },
     });
     const [action, ...rest] = positionals;
     if (!action) throw new UsageError('snapshot needs an action: take, list or restore');
     const durability = parseDurability(values.durability);
-    const snapshots = new SettingsSnapshots(resolve(io.cwd, values.dir ?? '.'), {
+    const snapshots = new SettingsSnapshots(workspaceDir(values.dir, io), {
       keep: parseKeep(values.keep),
       durability,
     });

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
-import { type Orphan, sweepOrphans, walkOrphans } from '../core/orphans';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb, walkProgress } from './io';
-import { checkExcludes, checkPatterns, reportScanError, resolveRootsArg, WALK_OPTIONS } from './scan';
+import { type Orphan, sweepOrphans } from '../core/orphans';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { WALK_OPTIONS } from './options';
+import { prepareWalk } from './scan';
 
-const DEFAULT_OLDER_THAN_MINUTES = 10;
+/** package.json's `orphanAgeMinutes` default; the CLI cannot read VS Code's settings (a unit test keeps them equal). */
+export const DEFAULT_OLDER_THAN_MINUTES = 10;
 
 function parseMinutes(text: string): number {
   const minutes = Number(text);
@@ -30,27 +32,16 @@ export const sweepVerb: Verb = {
       },
     });
     const olderThanMs = parseMinutes(values['older-than']) * 60_000;
-    const extraPatterns = checkPatterns(values.pattern);
-    checkExcludes(values.exclude);
-    const roots = await resolveRootsArg(positionals, io, 'sweep');
-    if (!roots) return EXIT_FAILURE;
+    const walk = await prepareWalk(values, positionals, io, 'sweep');
+    if (!walk) return EXIT_FAILURE;
     const orphans: Orphan[] = [];
-    const progress = walkProgress(io, 'sweep');
-    for await (const orphan of walkOrphans(roots, {
-      exclude: values.exclude,
-      skipNodeModules: values['skip-node-modules'],
-      extraPatterns,
-      onError: reportScanError(io, 'sweep'),
-      onProgress: (files) => progress.update(files),
-    })) {
-      orphans.push(orphan);
-    }
-    progress.clear();
+    for await (const orphan of walk.orphans()) orphans.push(orphan);
+    walk.progress.clear();
     const result = await sweepOrphans(orphans, {
       olderThanMs,
       dryRun: values['dry-run'],
-      roots,
-      extraPatterns,
+      roots: walk.roots,
+      extraPatterns: walk.extraPatterns,
       includeRecoverable: values['include-recoverable'],
     });
     if (values.json) printJson(io, result);

@@ -1,18 +1,15 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { addTaskEdit, type TaskEdit, updateTaskEdit } from '../state/taskEdits';
+import { InvalidTaskError, TasksDocumentError } from '../state/taskErrors';
+import { recoverTasks, type TasksRecoveryCandidate, tasksRecoveryCandidates } from '../state/tasksRecovery';
 import type { Task } from '../state/tasksSchema';
-import {
-  DEFAULT_TASKS_RELATIVE_PATH,
-  TasksDocumentError,
-  type TasksRecoveryCandidate,
-  TasksStore,
-} from '../state/tasksStore';
+import { DEFAULT_TASKS_RELATIVE_PATH, TasksStore } from '../state/tasksStore';
 import { type CliIo, DURABILITY_OPTION, describeError, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
 
 const USAGE =
   'crash-safe tasks add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +
   '      [--dir WORKSPACE] [--file PATH] [--json] [--durability full|fast]';
-
 
 function describeTask(task: Task): string {
   const notes = task.notes ? `  — ${task.notes.split('\n')[0]}` : '';
@@ -27,7 +24,7 @@ function describeCandidate(candidate: TasksRecoveryCandidate): string {
 /** The explanation printed with a corrupt or invalid document: what was refused and how to get the data back. */
 async function reportUnusableDocument(io: CliIo, store: TasksStore, error: TasksDocumentError, dirArgs: string): Promise<void> {
   io.stderr.write(`crash-safe tasks: ${error.message}\n`);
-  const candidates = await store.recoveryCandidates().catch(() => []);
+  const candidates = await tasksRecoveryCandidates(store).catch(() => []);
   const usable = candidates.filter((candidate) => candidate.problem === undefined);
   if (usable.length === 0) {
     io.stderr.write('No backup generation or temp file holds a usable task list; fix the file by hand.\n');
@@ -35,6 +32,12 @@ async function reportUnusableDocument(io: CliIo, store: TasksStore, error: Tasks
   }
   io.stderr.write(`Recovery: \`crash-safe tasks recover${dirArgs}\` restores ${describeCandidate(usable[0]!)}.\n`);
   io.stderr.write(`Other candidates: \`crash-safe tasks recover${dirArgs} --list\`.\n`);
+}
+
+/** Applies one edit through the same path as the To-Dos view; resolves with the task as saved. */
+async function applyOne(store: TasksStore, edit: TaskEdit): Promise<Task | undefined> {
+  const [task] = await store.apply([edit]);
+  return task;
 }
 
 function expectArgs(positionals: string[], count: number, what: string): void {
@@ -74,9 +77,14 @@ export const tasksVerb: Verb = {
       switch (action) {
         case 'add': {
           if (rest.length === 0) throw new UsageError('tasks add needs a TITLE');
-          const title = rest.join(' ');
-          if (title.trim().length === 0) throw new UsageError('the task title is empty');
-          const task = await store.add(title, { notes: values.notes });
+          let edit: TaskEdit;
+          try {
+            edit = addTaskEdit(rest.join(' '), { notes: values.notes });
+          } catch (error) {
+            if (error instanceof InvalidTaskError) throw new UsageError('the task title is empty');
+            throw error;
+          }
+          const task = (await applyOne(store, edit))!;
           if (values.json) printJson(io, task);
           else io.stdout.write(`Added ${task.id}: ${task.title}\n`);
           return EXIT_OK;
@@ -91,14 +99,17 @@ export const tasksVerb: Verb = {
         }
         case 'done': {
           expectArgs(rest, 1, 'tasks done takes exactly one ID');
-          const task = await store.setDone(rest[0]!, !values.undo);
+          const found = await store.find(rest[0]!);
+          const task = (await applyOne(store, updateTaskEdit(found.id, { done: !values.undo })))!;
           if (values.json) printJson(io, task);
           else io.stdout.write(`${describeTask(task)}\n`);
           return EXIT_OK;
         }
         case 'remove': {
           expectArgs(rest, 1, 'tasks remove takes exactly one ID');
-          const task = await store.remove(rest[0]!);
+          const found = await store.find(rest[0]!);
+          // Undefined when another writer removed it meanwhile: gone either way.
+          const task = (await applyOne(store, { kind: 'remove', id: found.id })) ?? found;
           if (values.json) printJson(io, task);
           else io.stdout.write(`Removed ${task.id}: ${task.title}\n`);
           return EXIT_OK;
@@ -106,13 +117,13 @@ export const tasksVerb: Verb = {
         case 'recover': {
           if (rest.length > 1) throw new UsageError('tasks recover takes at most one CANDIDATE');
           if (values.list) {
-            const candidates = await store.recoveryCandidates();
+            const candidates = await tasksRecoveryCandidates(store);
             if (values.json) printJson(io, candidates);
             else if (candidates.length === 0) io.stdout.write(`No backups or temp files for ${path}\n`);
             else for (const candidate of candidates) io.stdout.write(`${describeCandidate(candidate)}\n`);
             return EXIT_OK;
           }
-          const result = await store.recover(rest[0], { force: values.force });
+          const result = await recoverTasks(store, rest[0], { force: values.force });
           if (values.json) printJson(io, result);
           else {
             io.stdout.write(`Restored ${path} from ${describeCandidate(result.restoredFrom)}\n`);

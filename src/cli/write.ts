@@ -3,28 +3,21 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../core/atomicWrite';
 import { formatBytes, MAX_DOCUMENT_BYTES } from '../core/fs';
 import { classifyJsonText, describeReadProblem } from '../core/jsonStore';
-import {
-  type CliIo,
-  DURABILITY_OPTION,
-  describeError,
-  EXIT_FAILURE,
-  EXIT_OK,
-  InputTooLargeError,
-  parseDurability,
-  readAll,
-  UsageError,
-  type Verb,
-} from './io';
+import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, InputTooLargeError, printJson, readAll, UsageError, type Verb } from './io';
+import { DURABILITY_OPTION, JSON_OPTION, parseDurability } from './options';
 
 export const writeVerb: Verb = {
-  usage: 'crash-safe write TARGET [--json] [--allow-empty] [--durability full|fast] [--create-parents]',
-  summary: 'Read stdin and write it to TARGET atomically (temp, fsync, rename, fsync dir). Empty stdin is refused.',
+  usage: 'crash-safe write TARGET [--validate-json] [--allow-empty] [--json] [--durability full|fast] [--create-parents]',
+  summary:
+    'Read stdin and write it to TARGET atomically (temp, fsync, rename, fsync dir). Empty stdin is refused. ' +
+    '--validate-json refuses stdin that is not valid JSON; --json prints the result as JSON, as on every verb.',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
       options: {
-        json: { type: 'boolean', default: false },
+        'validate-json': { type: 'boolean', default: false },
+        json: JSON_OPTION,
         'allow-empty': { type: 'boolean', default: false },
         durability: DURABILITY_OPTION,
         'create-parents': { type: 'boolean', default: false },
@@ -40,12 +33,12 @@ export const writeVerb: Verb = {
     let data: Buffer;
     try {
       // JSON is bounded like every document read, so a huge input is refused before it becomes a string.
-      data = await readAll(io.stdin, values.json ? MAX_DOCUMENT_BYTES : undefined);
+      data = await readAll(io.stdin, values['validate-json'] ? MAX_DOCUMENT_BYTES : undefined);
     } catch (error) {
       if (error instanceof InputTooLargeError) return refuse(`stdin is larger than the ${formatBytes(error.limit)} limit for JSON documents`);
       return refuse(`cannot read stdin: ${describeError(error, 'stdin')}`);
     }
-    if (values.json) {
+    if (values['validate-json']) {
       const checked = classifyJsonText('stdin', data.toString('utf8'));
       if (checked.state !== 'valid') return refuse(describeReadProblem(checked));
     } else if (data.length === 0 && !values['allow-empty']) {
@@ -56,6 +49,7 @@ export const writeVerb: Verb = {
       durability,
       createParents: values['create-parents'],
     });
+    if (values.json) printJson(io, { written: true, target, bytes: data.length, durability });
     return EXIT_OK;
   },
 };

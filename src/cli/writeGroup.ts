@@ -6,17 +6,8 @@ import { commitGroup, type GroupFile, type JournalOutcome } from '../core/groupC
 import { type GroupRecoveryReport, recoverGroups } from '../core/groupRecovery';
 import { parseJson } from '../core/json';
 import { classifyJsonText, describeReadProblem } from '../core/jsonStore';
-import {
-  type CliIo,
-  DURABILITY_OPTION,
-  describeError,
-  EXIT_FAILURE,
-  EXIT_OK,
-  parseDurability,
-  printJson,
-  UsageError,
-  type Verb,
-} from './io';
+import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { DURABILITY_OPTION, JSON_OPTION, parseDurability } from './options';
 
 /** A manifest that cannot be used; nothing was read past it and nothing was written. */
 class ManifestError extends Error {}
@@ -90,7 +81,7 @@ export const writeGroupVerb: Verb = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, durability: DURABILITY_OPTION },
+      options: { json: JSON_OPTION, durability: DURABILITY_OPTION },
     });
     if (positionals.length !== 1) throw new UsageError('write-group takes exactly one MANIFEST');
     const durability = parseDurability(values.durability);

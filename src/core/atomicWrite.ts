@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
+import { messageOf } from './errors';
 import { errnoOf, type FileHandleLike, type FsLike, nodeFs } from './fs';
 import { liveTempPaths, ourTempPath } from './tempNames';
 
@@ -52,8 +53,7 @@ export class AtomicWriteError extends Error {
     /** What the failure left behind, when that is not "nothing changed". */
     note?: string,
   ) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`Cannot write ${target}: ${step} failed with ${code} (${detail})${note ? `; ${note}` : ''}`);
+    super(`Cannot write ${target}: ${step} failed with ${code} (${messageOf(cause)})${note ? `; ${note}` : ''}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { type WriteJsonOptions, writeJson } from './jsonStore';
+import { type AtomicWriteOptions, writeFileAtomic } from './atomicWrite';
+import { prepareJson, type WriteJsonOptions } from './jsonStore';
 
 interface Waiter {
   resolve: () => void;
@@ -69,21 +70,47 @@ export class CoalescingWriter<T> {
   }
 }
 
-const jsonWriters = new Map<string, CoalescingWriter<unknown>>();
+interface JsonWrite {
+  text: string;
+  options: AtomicWriteOptions;
+}
 
-/** The process-wide coalescing JSON writer for `path`; all callers for one target share its queue. */
-export function jsonWriterFor(path: string, options: WriteJsonOptions = {}): CoalescingWriter<unknown> {
-  const key = resolve(path);
-  let writer = jsonWriters.get(key);
+/** Writers with writes in flight or queued, by absolute target; an idle writer is dropped. */
+const jsonWriters = new Map<string, CoalescingWriter<JsonWrite>>();
+
+function jsonWriterFor(target: string): CoalescingWriter<JsonWrite> {
+  let writer = jsonWriters.get(target);
   if (!writer) {
-    const frozen = { ...options };
-    writer = new CoalescingWriter<unknown>((value) => writeJson(key, value, frozen));
-    jsonWriters.set(key, writer);
+    writer = new CoalescingWriter<JsonWrite>((next) => writeFileAtomic(target, next.text, next.options));
+    jsonWriters.set(target, writer);
   }
   return writer;
 }
 
-/** Waits for every coalescing JSON writer in this process; `deactivate` and the CLI call it before exiting. */
+/**
+ * `writeJson`, coalesced per target: the value is serialised and checked against its schema at once, so each caller
+ * hears of its own invalid value; then every caller for the target shares one queue, so a burst costs at most two
+ * writes. The newest value's write options apply to the callers it supersedes. The extension API writes through it.
+ */
+export function writeJsonCoalesced(path: string, value: unknown, options: WriteJsonOptions = {}): Promise<void> {
+  const { schema, ...writeOptions } = options;
+  let text: string;
+  try {
+    text = prepareJson(path, value, schema);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const target = resolve(path);
+  const writer = jsonWriterFor(target);
+  const written = writer.write({ text, options: writeOptions });
+  const forgetIfIdle = () => {
+    if (!writer.busy && jsonWriters.get(target) === writer) jsonWriters.delete(target);
+  };
+  written.then(forgetIfIdle, forgetIfIdle);
+  return written;
+}
+
+/** Waits for every coalesced JSON write in this process; `deactivate` calls it so closing never drops one. */
 export async function flushAllJsonWriters(): Promise<void> {
   await Promise.all([...jsonWriters.values()].map((writer) => writer.flush()));
 }

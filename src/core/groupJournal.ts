@@ -1,9 +1,11 @@
 // The on-disk vocabulary of a group commit (see groupCommit.ts): file names, the journal format, content digests,
 // and the recovery of one journal, which rolls its group entirely forward or entirely back.
+
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { messageOf } from './errors';
 import { errnoOf, type FileHandleLike, type FsLike, nodeFs } from './fs';
 import { recogniseGroupFile } from './tempPatterns';
 
@@ -101,7 +103,7 @@ export function parseJournal(text: string, journalPath: string): GroupJournal {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new GroupJournalError(`${journalPath} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new GroupJournalError(`${journalPath} is not valid JSON (${messageOf(error)})`);
   }
   const fail = (why: string): never => {
     throw new GroupJournalError(`${journalPath} is not a group journal this version can read: ${why}`);

@@ -1,6 +1,8 @@
 // Before a group commit touches anything: each file's new bytes (serialised, schema-checked) and its real target,
 // every refusal that can be made up front (repeats, missing folders, several file systems), and the journal folder.
+
 import { dirname, resolve } from 'node:path';
+import { messageOf } from './errors';
 import { errnoOf, type FileIdentity, identityOf } from './fs';
 import { type ContentDigest, digestOf, type GroupFs, isWithin } from './groupJournal';
 import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems, serializeJson } from './jsonStore';
@@ -47,7 +49,7 @@ const OUTCOME_WORDS: Record<GroupCommitOutcome, string> = {
 export function failure(step: GroupStep, outcome: GroupCommitOutcome, what: string, cause: unknown): GroupCommitError {
   if (cause instanceof GroupCommitError) return cause;
   const code = errnoOf(cause) ?? (step === 'aborted' ? 'ABORT_ERR' : 'EIO');
-  const detail = cause instanceof Error ? cause.message : String(cause);
+  const detail = messageOf(cause);
   return new GroupCommitError(step, code, outcome, `Group commit failed: ${what}: ${detail}; ${OUTCOME_WORDS[outcome]}`, cause);
 }
 
@@ -73,7 +75,7 @@ export function encodeFiles(files: readonly GroupFile[]): PlannedFile[] {
     try {
       text = hasData ? undefined : serializeJson(target, file.value);
     } catch (error) {
-      problems.push({ path: target, problems: [error instanceof Error ? error.message : String(error)] });
+      problems.push({ path: target, problems: [messageOf(error)] });
       return { target, bytes: Buffer.alloc(0) };
     }
     const bytes = text === undefined ? Buffer.from(file.data as string | Uint8Array) : Buffer.from(text, 'utf8');

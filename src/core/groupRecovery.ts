@@ -1,7 +1,9 @@
 // Finishing interrupted group commits: one journal at a time (forward or back, never half), and `recover --groups`,
 // which finds every journal under a root; leftovers of groups whose journal is gone go once their writer is gone.
+
 import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { messageOf } from './errors';
 import { type LockSettings, withFileLock } from './fileLock';
 import { errnoOf, type FsLike } from './fs';
 import {
@@ -71,7 +73,7 @@ export async function recoverJournal(fs: FsLike, journalPath: string, prefer: 'f
     journal = parseJournal((await fs.readFile(journalPath, MAX_JOURNAL_BYTES)).toString('utf8'), journalPath);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { state: 'gone', journal: journalPath };
-    return { state: 'problem', journal: journalPath, reason: error instanceof Error ? error.message : String(error) };
+    return { state: 'problem', journal: journalPath, reason: messageOf(error) };
   }
   const targets = journal.entries.map((entry) => entryPaths(journalDir, entry).target);
   const problem = (reason: string): JournalOutcome => ({ state: 'problem', journal: journalPath, reason, targets });
@@ -80,7 +82,7 @@ export async function recoverJournal(fs: FsLike, journalPath: string, prefer: 'f
     judged = [];
     for (const entry of journal.entries) judged.push(await judgeEntry(fs, journalDir, entry));
   } catch (error) {
-    return problem(`cannot read a target: ${error instanceof Error ? error.message : String(error)}`);
+    return problem(`cannot read a target: ${messageOf(error)}`);
   }
   const changed = judged.find((j) => !j.isNew && !j.isOld);
   if (changed) {
@@ -109,7 +111,7 @@ export async function recoverJournal(fs: FsLike, journalPath: string, prefer: 'f
     await fs.unlink(journalPath);
     await fsyncFolders(fs, [journalDir]);
   } catch (error) {
-    return problem(`recovery stopped part-way (${error instanceof Error ? error.message : String(error)}); run it again`);
+    return problem(`recovery stopped part-way (${messageOf(error)}); run it again`);
   }
   for (const { paths } of judged) {
     await removeQuietly(fs, paths.temp);
@@ -153,7 +155,7 @@ async function findGroupFiles(fs: GroupFs, root: string, errors: GroupRecoveryRe
     try {
       entries = await listFolder(fs, dir);
     } catch (error) {
-      errors.push({ path: dir, error: error instanceof Error ? error.message : String(error) });
+      errors.push({ path: dir, error: messageOf(error) });
       continue;
     }
     for (const entry of entries) {
@@ -227,7 +229,7 @@ async function withLock(journal: string, options: GroupRecoveryOptions, action: 
     return await withFileLock(groupLockTarget(dirname(journal)), action, options.lock);
   } catch (error) {
     const code = errnoOf(error);
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     return { state: 'problem', journal, reason: code ? `cannot take the group lock (${code}): ${reason}` : reason };
   }
 }

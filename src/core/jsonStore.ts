@@ -1,5 +1,6 @@
-import Ajv, { type AnySchema, type ValidateFunction } from 'ajv';
+import type { AnySchema, ValidateFunction } from 'ajv';
 import { type AtomicWriteOptions, writeFileAtomic } from './atomicWrite';
+import { messageOf } from './errors';
 import { errnoOf, type FsLike, nodeFs } from './fs';
 import { describeParseFailure, type ParsePosition, parseJson } from './json';
 
@@ -25,15 +26,15 @@ export class JsonValueError extends Error {
   }
 }
 
-// Built on first use: constructing Ajv costs start-up time that CLI verbs without a schema should not pay.
-let ajv: Ajv | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
 function validatorFor(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    ajv ??= new Ajv({ allErrors: true, strict: false });
-    validate = ajv.compile(schema);
+    // Ajv is over a third of the extension's code: the extension bundle keeps it in its own chunk
+    // (dist/schemaCompiler.js, see esbuild.mjs), loaded here on the first schema check rather than at activation.
+    const { compileSchema }: typeof import('./schemaCompiler') = require('./schemaCompiler');
+    validate = compileSchema(schema);
     compiled.set(schema, validate);
   }
   return validate;
@@ -48,7 +49,7 @@ export function schemaDefectOf(schema: unknown): string | undefined {
     validatorFor(schema);
     return undefined;
   } catch (error) {
-    return `it is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`;
+    return `it is not a valid JSON Schema: ${messageOf(error)}`;
   }
 }
 
@@ -66,7 +67,7 @@ export function serializeJson(path: string, value: unknown): string {
   try {
     text = JSON.stringify(value, null, 2);
   } catch (error) {
-    throw new JsonValueError(path, [`cannot serialise the value: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new JsonValueError(path, [`cannot serialise the value: ${messageOf(error)}`]);
   }
   if (text === undefined) throw new JsonValueError(path, ['the value has no JSON form (undefined, a function or a symbol)']);
   return `${text}\n`;
@@ -120,14 +121,19 @@ export interface WriteJsonOptions extends AtomicWriteOptions {
   schema?: JsonSchema;
 }
 
-/** Validates, then serialises deterministically and writes through the atomic service. Invalid values write nothing. */
-export async function writeJson(path: string, value: unknown, options: WriteJsonOptions = {}): Promise<void> {
+/** The text `writeJson` would write: serialised, then checked against `schema`. Throws JsonValueError. */
+export function prepareJson(path: string, value: unknown, schema?: JsonSchema): string {
   const text = serializeJson(path, value);
-  if (options.schema) {
+  if (schema) {
     // Validate what will be read back, so values like Dates are checked in their JSON form.
-    const problems = schemaProblems(options.schema, JSON.parse(text));
+    const problems = schemaProblems(schema, JSON.parse(text));
     if (problems.length > 0) throw new JsonValueError(path, problems);
   }
-  const { schema: _schema, ...writeOptions } = options;
-  await writeFileAtomic(path, text, writeOptions);
+  return text;
+}
+
+/** Validates, then serialises deterministically and writes through the atomic service. Invalid values write nothing. */
+export async function writeJson(path: string, value: unknown, options: WriteJsonOptions = {}): Promise<void> {
+  const { schema, ...writeOptions } = options;
+  await writeFileAtomic(path, prepareJson(path, value, schema), writeOptions);
 }

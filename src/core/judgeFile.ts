@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import { messageOf } from './errors';
 import { errnoOf, type FileIdentity, type FsLike, identityOf } from './fs';
 import { describeParseFailure, type JsonFlavour, parseJson } from './json';
 import { type JsonSchema, schemaProblems } from './jsonStore';
@@ -31,7 +32,7 @@ export async function judgeJsonFile(fs: FsLike, path: string, options: JudgeOpti
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
-    return { state: 'unknown', reason: error instanceof Error ? error.message : String(error) };
+    return { state: 'unknown', reason: messageOf(error) };
   }
   return judgeJsonBytes(bytes, identityOf(stats), options);
 }

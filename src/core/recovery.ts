@@ -1,5 +1,7 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicWrite';
+import { messageOf } from './errors';
+import { fileSafeTime } from './fileTime';
 import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from './fs';
 import type { JsonSchema } from './jsonStore';
 import { judgeJsonBytes, judgeJsonFile } from './judgeFile';
@@ -69,7 +71,7 @@ export interface RejectedCandidate {
 
 /** The backup name for a replaced target: `<target>.corrupt-<UTC time>` (or `.replaced-` when it was valid). */
 export function backupPathFor(target: string, label: 'corrupt' | 'replaced', now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+  const stamp = fileSafeTime(now);
   return `${target}.${label}-${stamp}`;
 }
 
@@ -154,8 +156,7 @@ async function readCurrent(fs: FsLike, target: string, schema: JsonSchema | unde
     bytes = await fs.readFile(target);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { state: 'missing' };
-    const cause = error instanceof Error ? error.message : String(error);
-    throw new RecoveryError(target, 'unreadable', `Cannot judge ${target}, so it was left as it was: ${cause}`);
+    throw new RecoveryError(target, 'unreadable', `Cannot judge ${target}, so it was left as it was: ${messageOf(error)}`);
   }
   const judged = judgeJsonBytes(bytes, identityOf(stats), { schema });
   const problem = judged.state === 'corrupt' ? judged.reason : judged.state === 'empty' ? 'is empty' : undefined;

@@ -342,6 +342,26 @@ export function mightBeTemp(name: string): boolean {
   return false;
 }
 
+/** Most digits a write-file-atomic suffix has (a uint32). */
+const MAX_UINT32_DIGITS = String(UINT32_MAX).length;
+
+/**
+ * File-name globs (VS Code's syntax, also picomatch's with `dot`) that together match every name mightBeTemp passes
+ * and every name a user pattern can match: a file watcher's filter, derived here so it cannot drift from the rules.
+ */
+export function tempNameGlobs(customPatterns: readonly string[] = []): string[] {
+  const digits = (count: number) => `*.[1-9]${'[0-9]'.repeat(count - 1)}`;
+  const wfa = Array.from({ length: MAX_UINT32_DIGITS - MIN_UINT32_DIGITS + 1 }, (_, i) => digits(MIN_UINT32_DIGITS + i));
+  // A user pattern's literal glob characters become `?`: wider than the pattern, never narrower.
+  const custom = customPatterns.map((pattern) => pattern.replaceAll('{target}', '*').replace(/[[\]{},!]/g, '?'));
+  return ['*.vsctmp', '*.csg-*', '.cs-group-*', '.*.tmp', '*.cs-*.tmp', '*.tmp.*', '*.tmp-*', ...wfa, ...custom];
+}
+
+/** True for a name some built-in or user pattern could take for a temp, whatever its siblings. */
+export function couldBeTemp(name: string, custom: readonly CustomPattern[]): boolean {
+  return mightBeTemp(name) || custom.some((pattern) => pattern.greedy.test(name));
+}
+
 /** The file systems whose rename-over-an-open-file leftovers recogniseHiddenLeftover knows. */
 export type HiddenLeftoverKind = 'fuse' | 'nfs';
 

@@ -1,4 +1,5 @@
-import { type JsonSchema, schemaProblems } from '../core/jsonStore';
+import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems } from '../core/jsonStore';
+import type { TasksProblem } from './taskErrors';
 
 /** The format version this build reads and writes. Older documents are migrated on read; newer ones are refused. */
 export const TASKS_FORMAT_VERSION = 1;
@@ -16,6 +17,11 @@ export interface Task {
 export interface TasksDocument {
   version: typeof TASKS_FORMAT_VERSION;
   tasks: Task[];
+}
+
+/** The document of an empty list: what a missing file reads as. */
+export function emptyTasksDocument(): TasksDocument {
+  return { version: TASKS_FORMAT_VERSION, tasks: [] };
 }
 
 /** Ids are short and shell-friendly; the store generates 8 hex digits. */
@@ -197,4 +203,41 @@ export function decodeTasksDocument(value: unknown, context: MigrationContext): 
   const problems = tasksDocumentProblems(current);
   if (problems.length > 0) return { ok: false, kind: 'invalid', problems };
   return { ok: true, document: current as TasksDocument, migratedFrom: version < TASKS_FORMAT_VERSION ? version : undefined };
+}
+
+/**
+ * Parses, validates and migrates the text of `path`: the document, or the problem that makes it unusable.
+ * `fallbackTime` is asked only for valid JSON: migrated tasks without timestamps get it (the store passes the
+ * file's mtime, so repeated reads of one file agree).
+ */
+export async function decodeTasksText(
+  path: string,
+  text: string,
+  fallbackTime: () => Promise<Date>,
+): Promise<{ document: TasksDocument; migratedFrom: number | undefined } | { problem: TasksProblem }> {
+  const classified = classifyJsonText(path, text);
+  if (classified.state === 'empty') {
+    return {
+      problem: {
+        path,
+        kind: 'empty',
+        message: `${path} is empty (a task list is never empty on disk, so it was probably truncated)`,
+        details: [],
+      },
+    };
+  }
+  if (classified.state === 'corrupt') {
+    return {
+      problem: { path, kind: 'corrupt', message: describeReadProblem(classified), position: classified.error, details: [] },
+    };
+  }
+  if (classified.state !== 'valid') {
+    return { problem: { path, kind: 'invalid', message: describeReadProblem(classified), details: [] } };
+  }
+  const decoded = decodeTasksDocument(classified.value, { fallbackTime: (await fallbackTime()).toISOString() });
+  if (decoded.ok) return { document: decoded.document, migratedFrom: decoded.migratedFrom };
+  const what = decoded.kind === 'unsupported-version' ? 'has an unsupported format version' : 'does not match the tasks schema';
+  return {
+    problem: { path, kind: decoded.kind, message: `${path} ${what}: ${decoded.problems.join('; ')}`, details: decoded.problems },
+  };
 }

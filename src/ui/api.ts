@@ -1,9 +1,11 @@
 import type * as vscode from 'vscode';
+import type { GroupCommitResult, GroupFile, GroupRecoveryReport } from '../core/groupCommit';
 import type { JsonReadResult, JsonSchema } from '../core/jsonStore';
 import type { Orphan } from '../core/orphans';
 import type { Task } from '../state/tasksSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { OrphanModelStats } from './orphans/orphanModel';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
 import type { TasksState } from './todos/todosModel';
 import type { TaskRow } from './todos/todosView';
@@ -29,8 +31,18 @@ export interface TasksDiagnostics {
 
 /** What `activate` returns: other extensions persist their JSON crash-safely through it. */
 export interface CrashSafeStateApi {
-  /** Validates (optionally against a JSON Schema), then writes atomically with the user's durability setting. */
+  /**
+   * Validates (optionally against a JSON Schema), then writes atomically with the user's durability setting. Writes to
+   * one path coalesce: each settles once its value or a newer one is durable, so a burst costs at most two writes.
+   */
   writeJson(path: string, value: unknown, options?: { schema?: JsonSchema }): Promise<void>;
+  /**
+   * Replaces every listed file, or none, even across a crash (see docs/group-commits.md), with the user's durability
+   * setting. All files must be on one file system.
+   */
+  commitGroup(files: readonly GroupFile[]): Promise<GroupCommitResult>;
+  /** Finishes or undoes every interrupted group commit under `root`; call it at your own start-up. */
+  recoverGroups(root: string): Promise<GroupRecoveryReport>;
   /** Reads and classifies a JSON file: missing, empty, corrupt (line:column), invalid or valid. */
   readJson<T = unknown>(path: string, options?: { schema?: JsonSchema }): Promise<JsonReadResult<T>>;
   /** Rescans the workspace and returns its orphaned temp files. */
@@ -50,5 +62,7 @@ export interface CrashSafeStateApi {
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
     crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats };
+    /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */
+    orphans(): OrphanModelStats;
   };
 }

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Durability } from '../../src/core/atomicWrite';
 import { serializeJson } from '../../src/core/jsonStore';
+import { addTaskEdit, type TaskEdit, updateTaskEdit } from '../../src/state/taskEdits';
+import { recoverTasks } from '../../src/state/tasksRecovery';
 import { tasksDocumentSchemaV1 } from '../../src/state/tasksSchema';
 import { TasksStore, type TasksStoreOptions } from '../../src/state/tasksStore';
 import { checkCrashStates, describeViolations, summarize } from './model/checker';
@@ -25,25 +27,23 @@ const INITIAL = serializeJson('tasks', {
 let workspace: string;
 let tasksPath: string;
 
-function storeOptions(fs: RecordingFs, durability: Durability): TasksStoreOptions {
-  let ids = 0;
-  let clock = Date.UTC(2024, 0, 2);
-  return {
-    fs,
-    durability,
-    newId: () => `bbbb${String(++ids).padStart(4, '0')}`,
-    now: () => {
-      clock += 1000;
-      return new Date(clock);
-    },
-    lock: { staleMs: 10_000, acquireTimeoutMs: 20_000 },
+function storeOptions(fs: RecordingFs, durability: Durability, now: () => Date = clockFrom(Date.UTC(2024, 0, 2))): TasksStoreOptions {
+  return { fs, durability, now, lock: { staleMs: 10_000, acquireTimeoutMs: 20_000 } };
+}
+
+/** A clock that advances one second per reading, so stamps and names are the same on every run. */
+function clockFrom(start: number): () => Date {
+  let clock = start;
+  return () => {
+    clock += 1000;
+    return new Date(clock);
   };
 }
 
 /** The tasks store's own recovery (backup generations and temps), as a restart offers it. */
 const storeRecovery: RecoverFn = async (fs, target) => {
   const store = new TasksStore(target, { fs, lock: { acquireTimeoutMs: 20_000 } });
-  return (await store.recover()).restoredFrom.path;
+  return (await recoverTasks(store)).restoredFrom.path;
 };
 
 /**
@@ -55,16 +55,19 @@ async function taskUpdates(durability: Durability, stopAfter?: number, fresh = f
   const image = fresh ? new ImageBuilder().dir(workspaceRoot).image : new ImageBuilder().file(tasksPath, INITIAL).image;
   const fs = new RecordingFs(image);
   const history = new DocumentHistory(fs, tasksPath, fresh ? null : INITIAL);
-  const store = new TasksStore(tasksPath, storeOptions(fs, durability));
-  const edits: Array<() => Promise<unknown>> = [
-    () => store.add('Buy milk'),
-    () => store.setDone('bbbb0001'),
-    () => (fresh ? store.add('Walk the dog') : store.remove('aaaa0001')),
+  const now = clockFrom(Date.UTC(2024, 0, 2));
+  const store = new TasksStore(tasksPath, storeOptions(fs, durability, now));
+  let ids = 0;
+  const newId = () => `bbbb${String(++ids).padStart(4, '0')}`;
+  const edits: Array<() => TaskEdit> = [
+    () => addTaskEdit('Buy milk', { now: now(), newId }),
+    () => updateTaskEdit('bbbb0001', { done: true }, now()),
+    () => (fresh ? addTaskEdit('Walk the dog', { now: now(), newId }) : { kind: 'remove', id: 'aaaa0001' }),
   ];
   for (const edit of edits) {
     const ticket = history.submit();
     const version = history.begin();
-    await edit();
+    await store.apply([edit()]);
     history.define(version, fs.liveContent(tasksPath)!.toString('utf8'));
     history.ack(ticket);
   }
@@ -94,7 +97,7 @@ async function storeRecoveryScenario() {
       .file(join(backups, 'tasks.json.bak-1'), INITIAL, Date.UTC(2023, 11, 1))
       .file(join(backups, 'tasks.json.bak-2'), NEWER, Date.UTC(2023, 11, 2)).image,
   );
-  const result = await new TasksStore(tasksPath, storeOptions(fs, 'full')).recover();
+  const result = await recoverTasks(new TasksStore(tasksPath, storeOptions(fs, 'full')));
   assert.equal(basename(result.restoredFrom.path), 'tasks.json.bak-2');
   const report = await checkCrashStates('tasks store recover(), crashed part-way', fs, async ({ fs: crashed }) => {
     const problems: string[] = [];

@@ -21,7 +21,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 function startWrite(target: string, input: string): ChildProcess {
-  const child = spawn(process.execPath, [cli, 'write', target, '--json'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'write', target, '--validate-json'], { stdio: ['pipe', 'ignore', 'pipe'] });
   child.stdin!.on('error', () => undefined); // EPIPE when the kill lands before stdin is drained
   child.stdin!.end(input);
   return child;

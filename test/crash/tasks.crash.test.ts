@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { lockPathFor } from '../../src/core/fileLock';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import { addTaskEdit } from '../../src/state/taskEdits';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';
 import { bundleChild } from '../support/bundleChild';
@@ -22,8 +23,9 @@ const DEAD_HOLDER_RECOVERIES = Math.min(2, iterations);
  * `ACK <id> <title>` once each add has resolved, i.e. is durable. stdout is a pipe: synchronous on Linux,
  * so every ACK printed before the kill reaches us.
  */
-const WRITER_SOURCE = (storeModule: string) => `
-import { TasksStore } from ${JSON.stringify(storeModule)};
+const WRITER_SOURCE = (stateDir: string) => `
+import { addTaskEdit } from ${JSON.stringify(join(stateDir, 'taskEdits.ts'))};
+import { TasksStore } from ${JSON.stringify(join(stateDir, 'tasksStore.ts'))};
 const [path, prefix, staleMs] = process.argv.slice(2);
 const store = new TasksStore(path!, { lock: { staleMs: Number(staleMs), updateMs: 1000 } });
 let n = 0;
@@ -33,7 +35,7 @@ async function loop(): Promise<void> {
     await Promise.all(
       Array.from({ length: burst }, () => {
         const title = \`\${prefix}-\${n++}\`;
-        return store.add(title).then((task) => process.stdout.write(\`ACK \${task.id} \${task.title}\\n\`));
+        return store.apply([addTaskEdit(title)]).then(([task]) => process.stdout.write(\`ACK \${task!.id} \${task!.title}\\n\`));
       }),
     );
   }
@@ -75,7 +77,7 @@ suite('crash: SIGKILL during task updates', () => {
     workspace = mkdtempSync(join(tmpdir(), 'cs-tasks-crash-'));
     const entry = join(workspace, 'writer.ts');
     writer = join(workspace, 'writer.cjs');
-    writeFileSync(entry, WRITER_SOURCE(join(root, 'src', 'state', 'tasksStore.ts')));
+    writeFileSync(entry, WRITER_SOURCE(join(root, 'src', 'state')));
     await bundleChild(entry, writer);
   });
   teardown(() => rmSync(workspace, { recursive: true, force: true }));
@@ -142,7 +144,7 @@ suite('crash: SIGKILL during task updates', () => {
     ).length;
     // Whatever the last kill left, a fresh writer (short stale time, for a lock killed before it named its holder) carries on.
     const store = new TasksStore(path, { lock: { staleMs: 2000 } });
-    await store.add('after the storm');
+    await store.apply([addTaskEdit('after the storm')]);
     const final = await store.list();
     assert.ok(final.length >= acked.length + 1);
     assert.ok(acked.length > 0, 'some adds were acknowledged');

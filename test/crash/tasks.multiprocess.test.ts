@@ -92,11 +92,12 @@ suite('several processes: tasks add at once', () => {
     const childBundle = join(workspace, 'adder.cjs');
     writeFileSync(
       childEntry,
-      `import { TasksStore } from ${JSON.stringify(join(root, 'src', 'state', 'tasksStore.ts'))};
+      `import { addTaskEdit } from ${JSON.stringify(join(root, 'src', 'state', 'taskEdits.ts'))};
+       import { TasksStore } from ${JSON.stringify(join(root, 'src', 'state', 'tasksStore.ts'))};
        const [path, worker, count] = process.argv.slice(2);
        const store = new TasksStore(path!);
-       Promise.all(Array.from({ length: Number(count) }, (_, n) => store.add(\`p\${worker} #\${n}\`))).then(
-         (tasks) => process.stdout.write(JSON.stringify({ ids: tasks.map((t) => t.id), stats: store.stats })),
+       Promise.all(Array.from({ length: Number(count) }, (_, n) => store.apply([addTaskEdit(\`p\${worker} #\${n}\`)]))).then(
+         (added) => process.stdout.write(JSON.stringify({ ids: added.map(([t]) => t!.id), stats: store.stats })),
          (error) => { process.stderr.write(String(error)); process.exitCode = 1; },
        );`,
     );

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockPathFor } from '../../src/core/fileLock';
+import { addTaskEdit } from '../../src/state/taskEdits';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';
 import { bundleChild } from '../support/bundleChild';
@@ -19,6 +20,7 @@ const STALE_MS = 2000;
 const ADDER_SOURCE = (srcDir: string) => `
 import { resolve } from 'node:path';
 import { type FsLike, nodeFs } from ${JSON.stringify(join(srcDir, 'core', 'fs.ts'))};
+import { addTaskEdit } from ${JSON.stringify(join(srcDir, 'state', 'taskEdits.ts'))};
 import { TasksStore } from ${JSON.stringify(join(srcDir, 'state', 'tasksStore.ts'))};
 const [path, title, pauseAt, staleMs, acquireTimeoutMs] = process.argv.slice(2);
 const target = resolve(path!);
@@ -45,8 +47,8 @@ const store = new TasksStore(target, {
   fs,
   lock: { staleMs: Number(staleMs), updateMs: 1000, acquireTimeoutMs: Number(acquireTimeoutMs) },
 });
-store.add(title!).then(
-  (task) => process.stdout.write(\`ACK \${task.id}\\n\`),
+store.apply([addTaskEdit(title!)]).then(
+  ([task]) => process.stdout.write(\`ACK \${task!.id}\\n\`),
   (error: Error) => {
     process.stderr.write(\`FAIL \${error.name}: \${error.message}\\n\`);
     process.exitCode = 2;
@@ -107,7 +109,7 @@ suite('several processes: a stalled lock holder', () => {
     test(`holder SIGSTOPped at ${pauseAt}: a waiter never takes its lock over; after SIGCONT every acknowledged add is kept`, async function () {
       this.timeout(60_000);
       const path = tasksPathFor(workspace);
-      await new TasksStore(path).add('seed');
+      await new TasksStore(path).apply([addTaskEdit('seed')]);
 
       const a = start(adder, [path, 'from A', pauseAt, String(STALE_MS), '30000']);
       started.push(a.child);

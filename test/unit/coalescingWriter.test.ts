@@ -2,7 +2,9 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoalescingWriter, flushAllJsonWriters, jsonWriterFor } from '../../src/core/coalescingWriter';
+import { CoalescingWriter, flushAllJsonWriters, writeJsonCoalesced } from '../../src/core/coalescingWriter';
+import { type FsLike, nodeFs } from '../../src/core/fs';
+import { JsonValueError } from '../../src/core/jsonStore';
 
 function deferred() {
   let release!: () => void;
@@ -80,16 +82,71 @@ suite('CoalescingWriter', () => {
     assert.equal(writer.busy, false);
   });
 
-  test('100 un-awaited JSON writes to one file: the final content is the last submitted', async () => {
+  test('100 un-awaited JSON writes to one file: the final content is the last submitted, in at most two writes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-coalesce-'));
     try {
       const file = join(dir, 'doc.json');
-      const writer = jsonWriterFor(file, { durability: 'fast' });
-      const writes = Array.from({ length: 100 }, (_, i) => writer.write({ n: i }));
+      let renames = 0;
+      const fs: FsLike = {
+        ...nodeFs,
+        rename: (from, to) => {
+          renames += 1;
+          return nodeFs.rename(from, to);
+        },
+      };
+      const writes = Array.from({ length: 100 }, (_, i) => writeJsonCoalesced(file, { n: i }, { durability: 'fast', fs }));
       await flushAllJsonWriters();
       await Promise.all(writes);
       assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 99 });
       assert.deepEqual(readdirSync(dir), ['doc.json']);
+      assert.ok(renames <= 2, `${renames} writes for a burst of 100`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an invalid value rejects for its own caller only and is never written; the others land', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-coalesce-'));
+    try {
+      const file = join(dir, 'doc.json');
+      const schema = { type: 'object', required: ['n'] };
+      const first = writeJsonCoalesced(file, { n: 1 }, { schema });
+      const invalid = writeJsonCoalesced(file, { m: 2 }, { schema });
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const unserialisable = writeJsonCoalesced(file, cyclic);
+      const last = writeJsonCoalesced(file, { n: 3 }, { schema });
+      await assert.rejects(invalid, JsonValueError);
+      await assert.rejects(unserialisable, JsonValueError);
+      await Promise.all([first, last]);
+      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 3 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('flushAllJsonWriters waits for writes still in flight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-coalesce-'));
+    try {
+      const gate = deferred();
+      const fs: FsLike = {
+        ...nodeFs,
+        rename: async (from, to) => {
+          await gate.promise;
+          return nodeFs.rename(from, to);
+        },
+      };
+      const file = join(dir, 'doc.json');
+      const write = writeJsonCoalesced(file, { n: 1 }, { fs });
+      let flushed = false;
+      const flushing = flushAllJsonWriters().then(() => {
+        flushed = true;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(flushed, false);
+      gate.release();
+      await Promise.all([write, flushing]);
+      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 1 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,13 +8,15 @@ import { basename, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { writeFileAtomic } from '../../src/core/atomicWrite';
 import { lockPathFor } from '../../src/core/fileLock';
+import { fileSafeTime } from '../../src/core/fileTime';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { compileExcluder } from '../../src/core/orphanWalk';
 import { backupPathFor } from '../../src/core/recovery';
 import { ourTempPath } from '../../src/core/tempNames';
 import { nameKey, nameMatchingFor, recogniseTemp, TEMP_LOOKALIKES } from '../../src/core/tempPatterns';
 import { snapshotIdFor } from '../../src/state/snapshots';
-import { fileSafeTime, TasksStore } from '../../src/state/tasksStore';
+import { addTaskEdit } from '../../src/state/taskEdits';
+import { TasksStore } from '../../src/state/tasksStore';
 import { asPlatform, MacLikeFs, portableNameProblem, windowsNameProblem } from '../support/windowsLikeFs';
 
 const NTFS = nameMatchingFor('win32');
@@ -76,11 +78,11 @@ suite('platform names: ours are valid on Linux, Windows and macOS', () => {
     }
     for (const when of [new Date(now), new Date(0), new Date('9999-12-31T23:59:59.999Z')]) {
       assertPortable(`${snapshotIdFor(when)}.json`);
-      assertPortable(`tasks.json.damaged-${fileSafeTime(when)}`);
+      assertPortable(`tasks.json.damaged-${fileSafeTime(when, { millisSeparator: '.' })}`);
     }
     const tasksPath = join(dir, '.vscode', 'crash-safe', 'tasks.json');
     const store = new TasksStore(tasksPath, { backupsToKeep: 3 });
-    for (let n = 0; n < 4; n++) await store.add(`task ${n}`);
+    for (let n = 0; n < 4; n++) await store.apply([addTaskEdit(`task ${n}`)]);
     const backups = readdirSync(join(dir, '.vscode', 'crash-safe', 'backups'));
     assert.deepEqual(backups.sort(), ['tasks.json.bak-2', 'tasks.json.bak-3', 'tasks.json.bak-4']);
     for (const name of [...backups, ...readdirSync(join(dir, '.vscode', 'crash-safe'))]) assertPortable(name);

@@ -11,6 +11,7 @@ import { holderIsAlive, type LivenessProbes, type LockOwner } from '../../src/co
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { recoverTarget } from '../../src/core/recovery';
 import { SettingsSnapshots } from '../../src/state/snapshots';
+import { addTaskEdit } from '../../src/state/taskEdits';
 import { TasksStore } from '../../src/state/tasksStore';
 import { errnoError } from '../support/faultyFs';
 import { asPlatform, WindowsLikeFs } from '../support/windowsLikeFs';
@@ -199,17 +200,17 @@ suite('Windows (emulated): NTFS through Node', () => {
   test('the task store with tasks.json held open: the edit fails with a clear error, nothing is lost, the next edit lands', async () => {
     const path = join(dir, '.vscode', 'crash-safe', 'tasks.json');
     const store = new TasksStore(path, { fs, lock: { acquireTimeoutMs: 5_000 } });
-    await asPlatform('win32', () => store.add('first'));
+    await asPlatform('win32', () => store.apply([addTaskEdit('first')]));
     const before = readFileSync(path);
     const hold = fs.holdOpen(path);
-    const error = await rejection(asPlatform('win32', () => store.add('second')));
+    const error = await rejection(asPlatform('win32', () => store.apply([addTaskEdit('second')])));
     assert.ok(error instanceof AtomicWriteError, String(error));
     assert.match(error.message, /tasks\.json: rename failed with EPERM/);
     assert.match(error.message, /another program may hold/);
     assert.ok(readFileSync(path).equals(before), 'tasks.json is byte-identical');
     assert.deepEqual(temps(join(dir, '.vscode', 'crash-safe')), []);
     hold.release();
-    await asPlatform('win32', () => store.add('third'));
+    await asPlatform('win32', () => store.apply([addTaskEdit('third')]));
     assert.deepEqual(
       (await store.list()).map((task) => task.title),
       ['first', 'third'],

@@ -1,18 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
+  addTaskEdit,
   applyTaskEdit,
-  neighbourAnchor,
+  cleanTitle,
+  newTaskId,
   type TaskEdit,
-  TaskEditQueue,
-  type TaskEditSink,
-  type TaskSaveOutcome,
+  updateTaskEdit,
   withTaskEdits,
 } from '../../src/state/taskEdits';
+import { InvalidTaskError, TaskNotFoundError } from '../../src/state/taskErrors';
 import type { Task, TasksDocument } from '../../src/state/tasksSchema';
-import { TaskNotFoundError, TasksDocumentError, TasksStore } from '../../src/state/tasksStore';
 
 const T0 = '2024-05-01T10:00:00.000Z';
 const T1 = '2024-05-01T11:00:00.000Z';
@@ -26,7 +23,6 @@ function doc(...ids: string[]): TasksDocument {
 }
 
 const ids = (document: TasksDocument) => document.tasks.map((t) => t.id);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 suite('task edits: applying intents', () => {
   test('add appends; replaying the same add is a no-op', () => {
@@ -52,6 +48,23 @@ suite('task edits: applying intents', () => {
     assert.deepEqual(document.tasks[0], { ...task('a'), notes: 'n', done: true, updatedAt: T1 });
     applyTaskEdit(document, { kind: 'update', id: 'a', notes: '', at: T1 }, true);
     assert.equal('notes' in document.tasks[0]!, false);
+  });
+
+  test('each edit returns the task it touched, as it is now (undefined when the task is not there)', () => {
+    const document = doc('a', 'b');
+    assert.deepEqual(applyTaskEdit(document, { kind: 'add', task: task('c') }, true), task('c'));
+    assert.equal(applyTaskEdit(document, { kind: 'update', id: 'a', done: true, at: T1 }, true)?.done, true);
+    assert.equal(applyTaskEdit(document, { kind: 'move', id: 'c', beforeId: 'a' }, true)?.id, 'c');
+    assert.equal(applyTaskEdit(document, { kind: 'remove', id: 'b' }, true)?.id, 'b');
+    assert.equal(applyTaskEdit(document, { kind: 'remove', id: 'b' }, true), undefined);
+    assert.deepEqual(ids(document), ['c', 'a']);
+  });
+
+  test('when saving, an edit that would make a task invalid throws InvalidTaskError and changes nothing', () => {
+    const document = doc('a');
+    assert.throws(() => applyTaskEdit(document, { kind: 'update', id: 'a', title: '', at: T1 }, true), InvalidTaskError);
+    assert.throws(() => applyTaskEdit(document, { kind: 'add', task: task('bad id!') }, true), InvalidTaskError);
+    assert.deepEqual(document, doc('a'));
   });
 
   test('updating a missing task throws when saving and is skipped when only showing', () => {
@@ -81,18 +94,6 @@ suite('task edits: applying intents', () => {
     assert.deepEqual(ids(document), ['d', 'b', 'c', 'a']);
   });
 
-  test('neighbourAnchor turns up/down into anchors, undefined at the ends', () => {
-    const list = doc('a', 'b', 'c').tasks;
-    assert.equal(neighbourAnchor(list, 'a', -1), undefined);
-    assert.equal(neighbourAnchor(list, 'b', -1), 'a');
-    assert.equal(neighbourAnchor(list, 'a', 1), 'c');
-    assert.equal(neighbourAnchor(list, 'b', 1), null);
-    assert.equal(neighbourAnchor(list, 'c', 1), undefined);
-    const moved = doc('a', 'b', 'c');
-    applyTaskEdit(moved, { kind: 'move', id: 'a', beforeId: neighbourAnchor(moved.tasks, 'a', 1)! }, true);
-    assert.deepEqual(ids(moved), ['b', 'a', 'c']);
-  });
-
   test('withTaskEdits shows edits on a copy and leaves the input alone', () => {
     const base = doc('a', 'b');
     const shown = withTaskEdits(base, [
@@ -105,151 +106,32 @@ suite('task edits: applying intents', () => {
   });
 });
 
-/** An in-memory sink that records each mutate call and can fail on demand. */
-class FakeSink implements TaskEditSink {
-  readonly path = '/fake/tasks.json';
-  document = doc();
-  mutateCalls = 0;
-  fail: (() => Error) | undefined;
 
-  async mutate<R>(mutate: (document: TasksDocument) => R): Promise<R> {
-    this.mutateCalls += 1;
-    await sleep(1);
-    if (this.fail) throw this.fail();
-    const draft = structuredClone(this.document);
-    const result = mutate(draft);
-    this.document = draft;
-    return result;
-  }
-}
-
-suite('task edits: the save queue', () => {
-  test('edits are saved once the delay after the first one has passed, not pushed back by later ones', async () => {
-    const sink = new FakeSink();
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 400, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
-    await sleep(300);
-    queue.push({ kind: 'add', task: task('b') });
-    const secondPushAt = Date.now();
-    assert.equal(sink.mutateCalls, 0, 'nothing is written before the delay');
-    while (outcomes.length === 0) await sleep(5);
-    // A debounce that restarted would save 400 ms after the second edit; this one saves ~100 ms after it.
-    const gap = Date.now() - secondPushAt;
-    assert.ok(gap < 400, `saved ${gap} ms after the second edit: the second edit restarted the delay`);
-    assert.deepEqual(ids(sink.document), ['a', 'b']);
-    assert.deepEqual(outcomes, [{ saved: 2, savedEdits: [{ kind: 'add', task: task('a') }, { kind: 'add', task: task('b') }], dropped: [] }]);
-    assert.equal(queue.edits.length, 0);
-    queue.dispose();
+suite('task edits: building them (the CLI and the view share these)', () => {
+  test('titles are trimmed; an empty one is an InvalidTaskError, not a RangeError', () => {
+    assert.equal(cleanTitle('  Ship it \n'), 'Ship it');
+    assert.throws(() => cleanTitle(' \t '), (e: unknown) => e instanceof InvalidTaskError && !(e instanceof RangeError));
   });
 
-  test('an edit that can never apply is dropped alone', async () => {
-    const sink = new FakeSink();
-    sink.document = doc('a');
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'update', id: 'gone', done: true, at: T1 });
-    queue.push({ kind: 'update', id: 'a', done: true, at: T1 });
-    await queue.flush();
-    assert.equal(sink.document.tasks[0]!.done, true);
-    assert.equal(outcomes[0]!.saved, 1);
-    assert.equal(outcomes[0]!.dropped.length, 1);
-    assert.ok(outcomes[0]!.dropped[0]!.error instanceof TaskNotFoundError);
-    queue.dispose();
+  test('a new id is 8 hex digits, drawn again while it is taken', () => {
+    assert.match(newTaskId(), /^[0-9a-f]{8}$/);
+    const draws = ['same0000', 'same0000', 'other000'];
+    let next = 0;
+    assert.equal(newTaskId(['same0000'], () => draws[next++]!), 'other000');
+    assert.equal(next, 3);
   });
 
-  test('an unusable file blocks the queue, keeps the edits in order, and resume() saves them', async () => {
-    const sink = new FakeSink();
-    const problem = { path: sink.path, kind: 'corrupt' as const, message: 'corrupt at 1:2', details: [] };
-    sink.fail = () => new TasksDocumentError(problem);
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
-    queue.push({ kind: 'add', task: task('b') });
-    await queue.flush();
-    assert.ok(outcomes[0]!.blocked instanceof TasksDocumentError);
-    assert.equal(queue.isBlocked, true);
-    queue.push({ kind: 'add', task: task('c') });
-    const callsWhileBlocked = sink.mutateCalls;
-    await sleep(30);
-    await queue.flush();
-    assert.equal(sink.mutateCalls, callsWhileBlocked, 'nothing is attempted while blocked');
-    assert.deepEqual(
-      queue.edits.map((e) => (e.kind === 'add' ? e.task.id : '?')),
-      ['a', 'b', 'c'],
-    );
-    sink.fail = undefined;
-    queue.resume();
-    while (queue.edits.length > 0) await sleep(5);
-    await queue.flush();
-    assert.deepEqual(ids(sink.document), ['a', 'b', 'c']);
-    queue.dispose();
+  test('addTaskEdit makes a new, not-done task stamped now; empty notes are left out', () => {
+    const now = new Date(T1);
+    const edit = addTaskEdit(' Write ', { notes: '', now, newId: () => 'abcd0001' });
+    assert.deepEqual(edit, { kind: 'add', task: { id: 'abcd0001', title: 'Write', done: false, createdAt: T1, updatedAt: T1 } });
+    assert.equal(addTaskEdit('x', { notes: 'n' }).task.notes, 'n');
+    const draws = ['abcd0001', 'abcd0002'];
+    assert.equal(addTaskEdit('x', { taken: ['abcd0001'], newId: () => draws.shift()! }).task.id, 'abcd0002');
   });
 
-  test('a transient failure is retried after a back-off', async () => {
-    const sink = new FakeSink();
-    let failures = 2;
-    sink.fail = () => {
-      if (--failures === 0) sink.fail = undefined;
-      return Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
-    };
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, retryDelayMs: 10, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
-    const deadline = Date.now() + 2000;
-    while (ids(sink.document).length === 0 && Date.now() < deadline) await sleep(5);
-    assert.deepEqual(ids(sink.document), ['a']);
-    assert.equal(outcomes.filter((o) => o.failed).length, 2);
-    assert.equal(outcomes.at(-1)!.saved, 1);
-    queue.dispose();
-  });
-
-  test('with the real store, queued edits land in one locked write and merge with an outside add', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-task-edits-'));
-    try {
-      const path = join(dir, 'tasks.json');
-      const store = new TasksStore(path, { durability: 'fast' });
-      const outside = new TasksStore(path, { durability: 'fast' });
-      const queue = new TaskEditQueue(store, { delayMs: 20 });
-      queue.push({ kind: 'add', task: task('a') });
-      queue.push({ kind: 'add', task: task('b') });
-      queue.push({ kind: 'move', id: 'b', beforeId: 'a' });
-      queue.push({ kind: 'update', id: 'a', done: true, at: T1 });
-      await outside.add('From the CLI');
-      await queue.flush();
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as TasksDocument;
-      assert.equal(saved.tasks.length, 3);
-      assert.ok(saved.tasks.some((t) => t.title === 'From the CLI'));
-      assert.deepEqual(
-        saved.tasks.filter((t) => t.id !== saved.tasks.find((x) => x.title === 'From the CLI')!.id).map((t) => [t.id, t.done]),
-        [
-          ['b', false],
-          ['a', true],
-        ],
-      );
-      assert.equal(store.stats.saves, 1, 'four edits, one write');
-      queue.dispose();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('with the real store, a corrupt file blocks the queue and is left byte for byte', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-task-edits-'));
-    try {
-      const path = join(dir, 'tasks.json');
-      writeFileSync(path, '{"version": 1, "tasks": [');
-      const store = new TasksStore(path, { durability: 'fast' });
-      const outcomes: TaskSaveOutcome[] = [];
-      const queue = new TaskEditQueue(store, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
-      queue.push({ kind: 'add', task: task('a') });
-      await queue.flush();
-      assert.equal(outcomes[0]!.blocked?.problem.kind, 'corrupt');
-      assert.equal(readFileSync(path, 'utf8'), '{"version": 1, "tasks": [');
-      assert.equal(queue.edits.length, 1);
-      queue.dispose();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  test('updateTaskEdit carries only what changes, with the time', () => {
+    assert.deepEqual(updateTaskEdit('a', { done: true }, new Date(T1)), { kind: 'update', id: 'a', done: true, at: T1 });
+    assert.deepEqual(updateTaskEdit('a', { title: ' A ', notes: null }, new Date(T1)), { kind: 'update', id: 'a', title: 'A', notes: null, at: T1 });
   });
 });

@@ -8,15 +8,11 @@ import { type FsLike, nodeFs } from '../../src/core/fs';
 import { LOCK_OWNER_FILE, ownerRecordFor } from '../../src/core/lockOwner';
 import { OUR_TEMP_PATTERN, ourTempPath } from '../../src/core/tempNames';
 import { recogniseTemp } from '../../src/core/tempPatterns';
-import { tasksDocumentProblems } from '../../src/state/tasksSchema';
-import {
-  DEFAULT_TASKS_RELATIVE_PATH,
-  TaskNotFoundError,
-  TasksDocumentError,
-  TasksStore,
-  tasksPathFor,
-  tasksStoreFor,
-} from '../../src/state/tasksStore';
+import { addTaskEdit, type NewTaskOptions, type TaskEdit, updateTaskEdit } from '../../src/state/taskEdits';
+import { InvalidTaskError, TaskNotFoundError, TasksDocumentError } from '../../src/state/taskErrors';
+import { recoverTasks, tasksRecoveryCandidates } from '../../src/state/tasksRecovery';
+import { type Task, tasksDocumentProblems } from '../../src/state/tasksSchema';
+import { DEFAULT_TASKS_RELATIVE_PATH, TasksStore, tasksPathFor } from '../../src/state/tasksStore';
 
 const T0 = '2024-05-01T10:00:00.000Z';
 
@@ -44,6 +40,17 @@ function instrumentedFs(target: string) {
     },
   };
   return { fs, counts, failures };
+}
+
+/** One edit through the store's single entry point; resolves with its task as saved. */
+async function applyOne(store: TasksStore, edit: TaskEdit): Promise<Task | undefined> {
+  const [task] = await store.apply([edit]);
+  return task;
+}
+
+/** Adds a task as the CLI does. */
+async function add(store: TasksStore, title: string, options?: NewTaskOptions): Promise<Task> {
+  return (await applyOne(store, addTaskEdit(title, options)))!;
 }
 
 /** A clock that advances one second per reading. */
@@ -86,9 +93,10 @@ suite('tasks store', () => {
   });
 
   test('add creates the folder and a valid v1 document; list returns tasks in order', async () => {
-    const store = new TasksStore(path, { now: clockFrom(T0) });
-    const first = await store.add('  Write the README  ');
-    const second = await store.add('Ship it', { notes: 'after review' });
+    const store = new TasksStore(path);
+    const clock = clockFrom(T0);
+    const first = await add(store, '  Write the README  ', { now: clock() });
+    const second = await add(store, 'Ship it', { notes: 'after review' });
     assert.equal(first.title, 'Write the README', 'titles are trimmed');
     assert.match(first.id, /^[0-9a-f]{8}$/);
     assert.equal(first.done, false);
@@ -104,69 +112,99 @@ suite('tasks store', () => {
     assert.equal(existsSync(lockPathFor(path)), false, 'the lock is released');
   });
 
-  test('an empty title is refused before anything is queued', async () => {
+  test('an empty title is refused (InvalidTaskError) before anything is queued, and by apply itself', async () => {
     const store = new TasksStore(path);
-    await assert.rejects(store.add('   '), RangeError);
+    assert.throws(() => addTaskEdit('   '), InvalidTaskError);
+    assert.throws(() => updateTaskEdit('abcd1234', { title: ' ' }), InvalidTaskError);
+    const bad = { id: 'abcd1234', title: '', done: false, createdAt: T0, updatedAt: T0 };
+    await assert.rejects(store.apply([{ kind: 'add', task: bad }]), InvalidTaskError);
     assert.equal(existsSync(path), false);
   });
 
-  test('edit, setDone, move and remove; updatedAt moves only on a real change', async () => {
-    const store = new TasksStore(path, { now: clockFrom(T0) });
-    const a = await store.add('a');
-    const b = await store.add('b');
-    const c = await store.add('c');
-    const doneA = await store.setDone(a.id);
+  test('update, move and remove; updatedAt moves only on a real change', async () => {
+    const store = new TasksStore(path);
+    const clock = clockFrom(T0);
+    const a = await add(store, 'a', { now: clock() });
+    const b = await add(store, 'b', { now: clock() });
+    const c = await add(store, 'c', { now: clock() });
+    const doneA = (await applyOne(store, updateTaskEdit(a.id, { done: true }, clock())))!;
     assert.equal(doneA.done, true);
     assert.notEqual(doneA.updatedAt, a.updatedAt);
-    const unchanged = await store.setDone(a.id);
+    const unchanged = (await applyOne(store, updateTaskEdit(a.id, { done: true }, clock())))!;
     assert.equal(unchanged.updatedAt, doneA.updatedAt);
-    const renamed = await store.edit(b.id, { title: 'bee', notes: 'buzz' });
+    const renamed = (await applyOne(store, updateTaskEdit(b.id, { title: 'bee', notes: 'buzz' })))!;
     assert.deepEqual([renamed.title, renamed.notes], ['bee', 'buzz']);
-    const cleared = await store.edit(b.id, { notes: null });
+    const cleared = (await applyOne(store, updateTaskEdit(b.id, { notes: null })))!;
     assert.equal('notes' in cleared, false);
+    await applyOne(store, { kind: 'move', id: c.id, beforeId: a.id });
     assert.deepEqual(
-      (await store.move(c.id, 0)).map((t) => t.id),
+      (await store.list()).map((t) => t.id),
       [c.id, a.id, b.id],
     );
+    await applyOne(store, { kind: 'move', id: c.id, beforeId: null });
     assert.deepEqual(
-      (await store.move(c.id, 99)).map((t) => t.id),
+      (await store.list()).map((t) => t.id),
       [a.id, b.id, c.id],
     );
-    const removed = await store.remove(a.id);
-    assert.equal(removed.id, a.id);
+    const removed = await applyOne(store, { kind: 'remove', id: a.id });
+    assert.equal(removed?.id, a.id);
     assert.deepEqual(
       (await store.list()).map((t) => t.title),
       ['bee', 'c'],
     );
-    assert.equal((await store.setDone(c.id, false)).done, false);
+    assert.equal((await applyOne(store, updateTaskEdit(c.id, { done: false })))!.done, false);
   });
 
-  test('ids: exact match, or a unique prefix of at least 4 characters; otherwise TaskNotFoundError', async () => {
-    const ids = ['abcd1111', 'abcd2222', 'ffff0000'];
-    let next = 0;
-    const store = new TasksStore(path, { newId: () => ids[next++]! });
-    for (const title of ['one', 'two', 'three']) await store.add(title);
-    assert.equal((await store.setDone('ffff')).id, 'ffff0000');
-    assert.equal((await store.setDone('abcd2')).id, 'abcd2222');
-    await assert.rejects(store.setDone('abcd'), (e: TaskNotFoundError) => e.matches.length === 2 && /several/.test(e.message));
-    await assert.rejects(store.setDone('fff'), TaskNotFoundError, 'three characters are too few for a prefix');
-    await assert.rejects(store.remove('nope'), (e: unknown) => e instanceof TaskNotFoundError && e.message.includes(path));
+  test('apply takes several edits all or nothing, in one write', async () => {
+    const store = new TasksStore(path);
+    const [x, y] = await store.apply([addTaskEdit('x'), addTaskEdit('y')]);
+    assert.deepEqual(store.stats, { batches: 1, saves: 1 });
+    const before = readFileSync(path, 'utf8');
+    await assert.rejects(
+      store.apply([{ kind: 'remove', id: x!.id }, updateTaskEdit('missing1', { done: true })]),
+      TaskNotFoundError,
+    );
+    assert.equal(readFileSync(path, 'utf8'), before, 'the remove before the failing edit was not written');
+    await store.apply([{ kind: 'move', id: y!.id, beforeId: x!.id }, updateTaskEdit(x!.id, { done: true })]);
+    assert.deepEqual(
+      (await store.list()).map((t) => [t.title, t.done]),
+      [
+        ['y', false],
+        ['x', true],
+      ],
+    );
+  });
+
+  test('find: exact id, or a unique prefix of at least 4 characters; otherwise TaskNotFoundError', async () => {
+    const store = new TasksStore(path);
+    for (const id of ['abcd1111', 'abcd2222', 'ffff0000']) await add(store, `task ${id}`, { newId: () => id });
+    assert.equal((await store.find('ffff')).id, 'ffff0000');
+    assert.equal((await store.find('abcd2')).id, 'abcd2222');
+    assert.equal((await store.find('abcd1111')).id, 'abcd1111');
+    await assert.rejects(store.find('abcd'), (e: TaskNotFoundError) => e.matches.length === 2 && /several/.test(e.message));
+    await assert.rejects(store.find('fff'), TaskNotFoundError, 'three characters are too few for a prefix');
+    await assert.rejects(store.find('nope'), (e: unknown) => e instanceof TaskNotFoundError && e.message.includes(path));
     assert.equal((await store.list()).length, 3);
   });
 
-  test('a generated id that is already taken is drawn again', async () => {
-    const draws = ['same0000', 'same0000', 'other000'];
-    let next = 0;
-    const store = new TasksStore(path, { newId: () => draws[next++]! });
-    await store.add('first');
-    const second = await store.add('second');
-    assert.equal(second.id, 'other000');
+  test('an add whose id another writer took meanwhile is kept under a distinct id, which apply returns', async () => {
+    const store = new TasksStore(path);
+    await add(store, 'first', { newId: () => 'same0000' });
+    const second = await add(store, 'second', { newId: () => 'same0000' });
+    assert.equal(second.id, 'same0000-2');
+    assert.deepEqual(
+      (await store.list()).map((t) => [t.id, t.title]),
+      [
+        ['same0000', 'first'],
+        ['same0000-2', 'second'],
+      ],
+    );
   });
 
   test('coalescing: 30 edits queued at once cost one write and all resolve', async () => {
     const { fs, counts } = instrumentedFs(path);
     const store = new TasksStore(path, { fs });
-    const added = await Promise.all(Array.from({ length: 30 }, (_, i) => store.add(`task ${i}`)));
+    const added = await Promise.all(Array.from({ length: 30 }, (_, i) => add(store, `task ${i}`)));
     assert.equal(new Set(added.map((t) => t.id)).size, 30);
     assert.equal(counts.targetWrites, 1);
     assert.deepEqual(store.stats, { batches: 1, saves: 1 });
@@ -176,9 +214,9 @@ suite('tasks store', () => {
   test('coalescing: edits arriving while a write is in flight share the next write', async () => {
     const { fs, counts } = instrumentedFs(path);
     const store = new TasksStore(path, { fs });
-    const first = store.add('first');
+    const first = add(store, 'first');
     await new Promise((r) => setTimeout(r, 1)); // The first batch is under way (waiting for or holding the lock).
-    const more = Array.from({ length: 10 }, (_, i) => store.add(`more ${i}`));
+    const more = Array.from({ length: 10 }, (_, i) => add(store, `more ${i}`));
     await Promise.all([first, ...more]);
     assert.ok(counts.targetWrites <= 2, `${counts.targetWrites} writes for 11 edits`);
     assert.equal((await store.list()).length, 11);
@@ -186,7 +224,7 @@ suite('tasks store', () => {
 
   test('a failing edit inside a batch rejects alone; the others are written', async () => {
     const store = new TasksStore(path);
-    const outcomes = await Promise.allSettled([store.add('kept'), store.remove('missing1'), store.add('also kept')]);
+    const outcomes = await Promise.allSettled([add(store, 'kept'), applyOne(store, updateTaskEdit('missing1', { done: true })), add(store, 'also kept')]);
     assert.deepEqual(
       outcomes.map((o) => o.status),
       ['fulfilled', 'rejected', 'fulfilled'],
@@ -201,16 +239,11 @@ suite('tasks store', () => {
     const one = new TasksStore(path);
     const two = new TasksStore(path);
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => [one.add(`one ${i}`), two.add(`two ${i}`)]).flat(),
+      Array.from({ length: 20 }, (_, i) => [add(one, `one ${i}`), add(two, `two ${i}`)]).flat(),
     );
     const titles = (await one.list()).map((t) => t.title);
     assert.equal(titles.length, 40);
     for (let i = 0; i < 20; i++) assert.ok(titles.includes(`one ${i}`) && titles.includes(`two ${i}`));
-  });
-
-  test('tasksStoreFor shares one store per path in a process', () => {
-    assert.equal(tasksStoreFor(path), tasksStoreFor(join(dirname(path), '.', basename(path))));
-    assert.notEqual(tasksStoreFor(path), tasksStoreFor(`${path}.other`));
   });
 
   suite('compare-before-rename: a file changed after the load is never overwritten', () => {
@@ -243,9 +276,9 @@ suite('tasks store', () => {
     }
 
     test('replaced between load and save: the edit is re-applied to the new file, both kept', async () => {
-      await new TasksStore(path).add('first');
+      await add(new TasksStore(path), 'first');
       const store = new TasksStore(path, { fs: sneakyFs(1, 'replace') });
-      await store.add('mine');
+      await add(store, 'mine');
       assert.deepEqual(
         (await store.list()).map((t) => t.title),
         ['first', 'outside sneak1', 'mine'],
@@ -254,10 +287,10 @@ suite('tasks store', () => {
     });
 
     test('edited in place on every load: the edit fails naming the file, the outside edits stay', async () => {
-      await new TasksStore(path).add('first');
+      await add(new TasksStore(path), 'first');
       const store = new TasksStore(path, { fs: sneakyFs(Number.POSITIVE_INFINITY, 'in-place') });
       await assert.rejects(
-        store.add('mine'),
+        add(store, 'mine'),
         (e: unknown) => e instanceof DocumentChangedError && e.message.includes(path),
       );
       const titles = JSON.parse(readFileSync(path, 'utf8')).tasks.map((t: { title: string }) => t.title);
@@ -282,7 +315,7 @@ suite('tasks store', () => {
         },
       };
       const store = new TasksStore(path, { fs });
-      await store.add('mine');
+      await add(store, 'mine');
       assert.deepEqual(
         (await store.list()).map((t) => t.title),
         ['outside early1', 'mine'],
@@ -290,7 +323,7 @@ suite('tasks store', () => {
     });
 
     test('a lock lost while the write is under way (after the early check) stops the rename; the edit is redone', async () => {
-      await new TasksStore(path).add('first');
+      await add(new TasksStore(path), 'first');
       let stolen = false;
       const fs: FsLike = {
         ...nodeFs,
@@ -308,7 +341,7 @@ suite('tasks store', () => {
         },
       };
       const store = new TasksStore(path, { fs });
-      await store.add('mine');
+      await add(store, 'mine');
       assert.equal(stolen, true);
       assert.deepEqual(store.stats, { batches: 2, saves: 1 });
       assert.deepEqual(
@@ -329,7 +362,14 @@ suite('tasks store', () => {
       const read = await store.read();
       assert.equal(read.state, 'problem');
       assert.equal(read.state === 'problem' && read.problem.kind, kind);
-      for (const attempt of [() => store.add('new'), () => store.setDone('x'), () => store.remove('x'), () => store.list()]) {
+      const attempts = [
+        () => add(store, 'new'),
+        () => applyOne(store, updateTaskEdit('x', { done: true })),
+        () => applyOne(store, { kind: 'remove', id: 'x' }),
+        () => store.list(),
+        () => store.find('x'),
+      ];
+      for (const attempt of attempts) {
         await assert.rejects(attempt(), (e: unknown) => {
           assert.ok(e instanceof TasksDocumentError, String(e));
           assert.equal(e.problem.kind, kind);
@@ -366,9 +406,9 @@ suite('tasks store', () => {
 
     test('a document that turns corrupt between edits stops further writes', async () => {
       const store = new TasksStore(path);
-      await store.add('before');
+      await add(store, 'before');
       writeFileSync(path, '{"version": 1, "tasks": [');
-      await assert.rejects(store.add('after'), TasksDocumentError);
+      await assert.rejects(add(store, 'after'), TasksDocumentError);
       assert.equal(readFileSync(path, 'utf8'), '{"version": 1, "tasks": [');
     });
   });
@@ -385,7 +425,7 @@ suite('tasks store', () => {
       listed.map((t) => t.id),
       ['legacy-1', 'kept'],
     );
-    await store.setDone('legacy-1', false);
+    await applyOne(store, updateTaskEdit('legacy-1', { done: false }));
     const onDisk = JSON.parse(readFileSync(path, 'utf8'));
     assert.equal(onDisk.version, 1);
     assert.deepEqual(tasksDocumentProblems(onDisk), []);
@@ -400,7 +440,7 @@ suite('tasks store', () => {
 
   test('every write keeps a backup generation of what was written; old generations are pruned', async () => {
     const store = new TasksStore(path, { backupsToKeep: 3 });
-    for (let i = 0; i < 7; i++) await store.add(`task ${i}`);
+    for (let i = 0; i < 7; i++) await add(store, `task ${i}`);
     const backupDir = join(dirname(path), 'backups');
     assert.deepEqual(readdirSync(backupDir).sort(), ['tasks.json.bak-5', 'tasks.json.bak-6', 'tasks.json.bak-7']);
     assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-7'), 'utf8'), readFileSync(path, 'utf8'));
@@ -416,7 +456,7 @@ suite('tasks store', () => {
     const warnings: string[] = [];
     const store = new TasksStore(path, { fs, onWarning: (m) => warnings.push(m) });
     failures.openMatching = /backups/;
-    const task = await store.add('durable anyway');
+    const task = await add(store, 'durable anyway');
     assert.equal((await store.list())[0]!.id, task.id);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /backup/);
@@ -425,29 +465,29 @@ suite('tasks store', () => {
   test('a write that fails (ENOSPC) rejects, leaves the document as it was and no temp behind', async () => {
     const { fs, failures } = instrumentedFs(path);
     const store = new TasksStore(path, { fs });
-    await store.add('safe');
+    await add(store, 'safe');
     const before = readFileSync(path, 'utf8');
     failures.openMatching = /tasks\.json\.cs-/;
-    await assert.rejects(store.add('lost to a full disk'), (e: unknown) => e instanceof AtomicWriteError && e.code === 'ENOSPC');
+    await assert.rejects(add(store, 'lost to a full disk'), (e: unknown) => e instanceof AtomicWriteError && e.code === 'ENOSPC');
     assert.equal(readFileSync(path, 'utf8'), before);
     assert.equal(
       readdirSync(dirname(path)).some((name) => OUR_TEMP_PATTERN.test(name)),
       false,
     );
     failures.openMatching = undefined;
-    await store.add('after the disk was freed');
+    await add(store, 'after the disk was freed');
     assert.equal((await store.list()).length, 2);
   });
 
   test('durability "fast" skips directory fsyncs; "full" (default) makes them', async () => {
     const fast = instrumentedFs(path);
     const fastStore = new TasksStore(path, { fs: fast.fs, durability: 'fast' });
-    await fastStore.add('creates the folders'); // New folders are always made durable by the atomic writer.
+    await add(fastStore, 'creates the folders'); // New folders are always made durable by the atomic writer.
     fast.counts.fsyncDirs = 0;
-    await fastStore.add('quick');
+    await add(fastStore, 'quick');
     assert.equal(fast.counts.fsyncDirs, 0);
     const full = instrumentedFs(path);
-    await new TasksStore(path, { fs: full.fs }).add('safe');
+    await add(new TasksStore(path, { fs: full.fs }), 'safe');
     if (process.platform !== 'win32') assert.ok(full.counts.fsyncDirs > 0);
   });
 
@@ -471,9 +511,9 @@ suite('tasks store', () => {
   suite('recovery', () => {
     test('candidates: usable backups newest first, unusable ones last with their problem', async () => {
       const store = new TasksStore(path);
-      for (const title of ['a', 'b', 'c']) await store.add(title);
+      for (const title of ['a', 'b', 'c']) await add(store, title);
       writeFileSync(join(dirname(path), 'backups', 'tasks.json.bak-4'), '{ broken');
-      const candidates = await store.recoveryCandidates();
+      const candidates = await tasksRecoveryCandidates(store);
       assert.deepEqual(
         candidates.map((c) => [c.id, c.taskCount ?? c.problem !== undefined]),
         [
@@ -487,11 +527,11 @@ suite('tasks store', () => {
 
     test('recover restores the newest usable backup and keeps the damaged file', async () => {
       const store = new TasksStore(path);
-      for (const title of ['a', 'b']) await store.add(title);
+      for (const title of ['a', 'b']) await add(store, title);
       const good = readFileSync(path, 'utf8');
       const damaged = '{"version": 1, "tasks": [ <<<<<<< HEAD';
       writeFileSync(path, damaged);
-      const result = await store.recover();
+      const result = await recoverTasks(store);
       assert.equal(result.restoredFrom.id, 'tasks.json.bak-2');
       assert.equal(readFileSync(path, 'utf8'), good);
       assert.ok(result.preservedAs && basename(result.preservedAs).startsWith('tasks.json.damaged-'));
@@ -504,18 +544,18 @@ suite('tasks store', () => {
 
     test('recover refuses a readable document unless forced, and names an unknown candidate', async () => {
       const store = new TasksStore(path);
-      await store.add('a');
-      await store.add('b');
-      await assert.rejects(store.recover(), /nothing to recover/);
-      await assert.rejects(store.recover('tasks.json.bak-99', { force: true }), /No recovery candidate/);
-      const result = await store.recover('tasks.json.bak-1', { force: true });
+      await add(store, 'a');
+      await add(store, 'b');
+      await assert.rejects(recoverTasks(store), /nothing to recover/);
+      await assert.rejects(recoverTasks(store, 'tasks.json.bak-99', { force: true }), /No recovery candidate/);
+      const result = await recoverTasks(store, 'tasks.json.bak-1', { force: true });
       assert.equal(result.document.tasks.length, 1);
       assert.equal((await store.list()).length, 1);
     });
 
     test('a valid temp left by a crashed write is offered and can be restored', async () => {
       const store = new TasksStore(path);
-      await store.add('committed');
+      await add(store, 'committed');
       const newer = JSON.parse(readFileSync(path, 'utf8'));
       newer.tasks.push({ id: 'fromtemp', title: 'never renamed', done: false, createdAt: T0, updatedAt: T0 });
       const temp = ourTempPath(path);
@@ -523,10 +563,10 @@ suite('tasks store', () => {
       const future = new Date(Date.now() + 5000);
       (await import('node:fs')).utimesSync(temp, future, future);
       writeFileSync(path, '');
-      const candidates = await store.recoveryCandidates();
+      const candidates = await tasksRecoveryCandidates(store);
       assert.equal(candidates[0]!.kind, 'temp');
       assert.equal(candidates[0]!.id, basename(temp));
-      const result = await store.recover(candidates[0]!.id);
+      const result = await recoverTasks(store, candidates[0]!.id);
       assert.equal(result.restoredFrom.kind, 'temp');
       assert.deepEqual(
         (await store.list()).map((t) => t.id).at(-1),
@@ -536,11 +576,11 @@ suite('tasks store', () => {
 
     test("another tool's valid temp (atomically's naming) is offered; a torn temp is not", async () => {
       const store = new TasksStore(path);
-      await store.add('committed');
+      await add(store, 'committed');
       const document = JSON.parse(readFileSync(path, 'utf8'));
       writeFileSync(join(dirname(path), 'tasks.json.tmp-1714560000abc123'), JSON.stringify(document));
       writeFileSync(join(dirname(path), 'tasks.json.tmp-1714560001abc124'), JSON.stringify(document).slice(0, 20));
-      const temps = (await store.recoveryCandidates()).filter((c) => c.kind === 'temp');
+      const temps = (await tasksRecoveryCandidates(store)).filter((c) => c.kind === 'temp');
       assert.deepEqual(
         temps.map((c) => [c.id, c.taskCount]),
         [['tasks.json.tmp-1714560000abc123', 1]],
@@ -551,7 +591,7 @@ suite('tasks store', () => {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, '{');
       const store = new TasksStore(path);
-      await assert.rejects(store.recover(), /No usable backup or temp/);
+      await assert.rejects(recoverTasks(store), /No usable backup or temp/);
       assert.equal(readFileSync(path, 'utf8'), '{');
     });
   });

@@ -3,7 +3,8 @@ import * as vscode from 'vscode';
 import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json';
 import { CommandId, CRASH_SAFE_SCHEME, OPEN_JSON_FILES_CONTEXT_KEY } from '../commandIds';
 import { Disposable } from '../dispose';
-import { type CrashSafeFileSystem, readCrashSafeSaveSettings, toCrashSafeUri } from './crashSafeFs';
+import { readCrashSafeSaveSettings } from '../settings';
+import { type CrashSafeFileSystem, toCrashSafeUri } from './crashSafeFs';
 
 /** Counters of the auto-save, for diagnostics and tests. */
 export interface CrashSafeAutoSaveStats {

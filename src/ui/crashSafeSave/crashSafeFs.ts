@@ -3,35 +3,13 @@ import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promi
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../../core/atomicWrite';
+import { messageOf } from '../../core/errors';
 import { errnoOf } from '../../core/fs';
 import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json';
-import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from '../commandIds';
+import { CRASH_SAFE_SCHEME } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import { Disposable } from '../dispose';
-
-/** What a save of content that does not parse does: ask (default), refuse, or save without asking. */
-export type InvalidJsonPolicy = 'ask' | 'refuse' | 'save';
-
-/** `crashSafeState.crashSafeSave.*` settings. */
-export interface CrashSafeSaveSettings {
-  /** Auto-save after this many ms without edits; 0 turns it off. */
-  autoSaveDelayMs: number;
-  invalidJson: InvalidJsonPolicy;
-}
-
-export const DEFAULT_CRASH_SAFE_AUTO_SAVE_DELAY_MS = 1000;
-
-/** Reads the settings for a document; a `crashsafe:` URI is looked up as its file, so folder settings apply. */
-export function readCrashSafeSaveSettings(resource?: vscode.Uri): CrashSafeSaveSettings {
-  const scope = resource?.scheme === CRASH_SAFE_SCHEME ? vscode.Uri.file(resource.fsPath) : resource;
-  const config = vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
-  const delay = config.get<number>('crashSafeSave.autoSaveDelayMs', DEFAULT_CRASH_SAFE_AUTO_SAVE_DELAY_MS);
-  const policy = config.get<string>('crashSafeSave.invalidJson', 'ask');
-  return {
-    autoSaveDelayMs: Number.isFinite(delay) ? Math.max(0, delay) : DEFAULT_CRASH_SAFE_AUTO_SAVE_DELAY_MS,
-    invalidJson: policy === 'refuse' || policy === 'save' ? policy : 'ask',
-  };
-}
+import { readCrashSafeSaveSettings } from '../settings';
 
 /** The `crashsafe:` URI that edits a `file:` URI's file. */
 export function toCrashSafeUri(fileUri: vscode.Uri): vscode.Uri {
@@ -93,7 +71,7 @@ function fileType(stats: Stats, isLink: boolean): vscode.FileType {
 /** Node errors as the FileSystemErrors VS Code understands (not found, exists, permissions…). */
 function toFileSystemError(error: unknown, uri: vscode.Uri): Error {
   if (error instanceof vscode.FileSystemError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   switch (errnoOf(error)) {
     case 'ENOENT':
       return vscode.FileSystemError.FileNotFound(uri);

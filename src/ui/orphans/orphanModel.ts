@@ -1,43 +1,85 @@
 import * as vscode from 'vscode';
-import { type Orphan, type SweepResult, scanOrphans, sweepOrphans } from '../../core/orphans';
+import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
+import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphanTracker';
 import { SingleFlight } from '../../core/singleFlight';
 import { Disposable } from '../dispose';
 import type { ExtensionSettings } from '../settings';
+import { OrphanWatchers } from './orphanWatchers';
 
-/** File names any supported tool gives its temps; events only trigger a rescan, which decides for itself. */
-const TEMP_WATCH_GLOB = '**/{*.tmp,*.vsctmp,*.tmp-*,*.tmp.*,*.[0-9]*}';
 const RESCAN_DEBOUNCE_MS = 400;
+/** After an event the model could not follow (an unreadable folder, an overflow), the safety net runs this soon. */
+const DRIFT_RESCAN_MS = 30_000;
 
-/** The workspace's orphans, kept current by a debounced watcher plus a periodic rescan. */
+/** What the model did, for the API's diagnostics and the host benchmark. */
+export interface OrphanModelStats extends TrackerStats {
+  /** Safety-net walks run, and skipped (a walk was running, or a recent one left nothing to doubt). */
+  safetyNetRuns: number;
+  safetyNetSkipped: number;
+  /** How long the last full walk took. */
+  lastWalkMs: number | undefined;
+  /** The watchers' globs now. */
+  globs: { temps: string; targets: string };
+}
+
+/** VS Code's own exclusions of a folder: `files.exclude` and `files.watcherExclude` (plain `true` entries). */
+function workspaceExcludes(folder: vscode.WorkspaceFolder): string[] {
+  const globs: string[] = [];
+  for (const key of ['exclude', 'watcherExclude']) {
+    const map = vscode.workspace.getConfiguration('files', folder.uri).get<Record<string, unknown>>(key) ?? {};
+    // `{ when: … }` entries depend on siblings; only unconditional ones are read.
+    for (const [glob, on] of Object.entries(map)) if (on === true) globs.push(glob);
+  }
+  return globs;
+}
+
+function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChannel): TrackerOptions {
+  return {
+    exclude: settings.exclude,
+    skipNodeModules: !settings.scanNodeModules,
+    extraPatterns: settings.tempPatterns,
+    onError: ({ path, error }) => log.warn(`Scan could not read ${path}: ${error}`),
+  };
+}
+
+/**
+ * The workspace's orphans, kept current at a cost per change: watcher events go to the incremental tracker
+ * (src/core/orphanTracker.ts), which re-judges only what they touch. Whole walks run at start-up, on Rescan, on a
+ * settings change and as a safety net `scanIntervalMinutes` after the last one.
+ */
 export class OrphanModel extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<readonly Orphan[]>());
   readonly onDidChange = this.changed.event;
-  private current: readonly Orphan[] = [];
-  /** When the last scan finished (Date.now()); undefined until the first one has, so nobody shows "clean" early. */
+  private readonly tracker: OrphanTracker;
+  private readonly watchers: OrphanWatchers;
+  /** When the last full walk finished (Date.now()); undefined until the first one has, so nobody shows "clean" early. */
   private lastScan: number | undefined;
+  private lastWalkMs: number | undefined;
+  private walking = false;
   private readonly scans = new SingleFlight(() => this.scanOnce());
   private debounce: ReturnType<typeof setTimeout> | undefined;
-  private interval: ReturnType<typeof setInterval> | undefined;
-  private everythingWatcher: vscode.Disposable | undefined;
+  private safetyNet: ReturnType<typeof setTimeout> | undefined;
+  private safetyNetRuns = 0;
+  private safetyNetSkipped = 0;
 
   constructor(
     private settings: ExtensionSettings,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
-    this._register(this.watch(TEMP_WATCH_GLOB));
-    this._register({
-      dispose: () => {
-        this.stopTimers();
-        this.watchEverything(false);
-      },
-    });
-    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRescan()));
+    this.tracker = new OrphanTracker(trackerOptions(settings, log));
+    this.watchers = this._register(new OrphanWatchers((events) => this.follow(events)));
+    this._register({ dispose: () => this.stopTimers() });
+    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()));
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('files.exclude') || event.affectsConfiguration('files.watcherExclude')) this.scheduleRescan();
+      }),
+    );
     this.applySettings(settings);
   }
 
   get orphans(): readonly Orphan[] {
-    return this.current;
+    return this.tracker.orphans();
   }
 
   /** True once the first scan has finished: until then `orphans` is empty because nothing was looked at yet. */
@@ -49,8 +91,18 @@ export class OrphanModel extends Disposable {
     return this.lastScan;
   }
 
+  stats(): OrphanModelStats {
+    return {
+      ...this.tracker.stats,
+      safetyNetRuns: this.safetyNetRuns,
+      safetyNetSkipped: this.safetyNetSkipped,
+      lastWalkMs: this.lastWalkMs,
+      globs: this.watchers.globs,
+    };
+  }
+
   /** Orphans at least `olderThanMinutes` old (default: the orphanAgeMinutes setting), so a sweep may take them. */
-  stale(orphans: readonly Orphan[] = this.current, olderThanMinutes = this.settings.orphanAgeMinutes): Orphan[] {
+  stale(orphans: readonly Orphan[] = this.orphans, olderThanMinutes = this.settings.orphanAgeMinutes): Orphan[] {
     return orphans.filter((orphan) => orphan.ageMs >= olderThanMinutes * 60_000);
   }
 
@@ -58,7 +110,7 @@ export class OrphanModel extends Disposable {
    * What a sweep of `orphans` would do now, touching nothing: sweep's own dry run, so previews and menus give the
    * same reasons (young, live writer, git-tracked, only valid copy) the sweep itself will.
    */
-  planSweep(orphans: readonly Orphan[] = this.current, olderThanMinutes = this.settings.orphanAgeMinutes): Promise<SweepResult> {
+  planSweep(orphans: readonly Orphan[] = this.orphans, olderThanMinutes = this.settings.orphanAgeMinutes): Promise<SweepResult> {
     return sweepOrphans(orphans, {
       dryRun: true,
       olderThanMs: olderThanMinutes * 60_000,
@@ -68,39 +120,31 @@ export class OrphanModel extends Disposable {
   }
 
   get roots(): string[] {
-    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    return this.folders().map((folder) => folder.uri.fsPath);
   }
 
+  private folders(): vscode.WorkspaceFolder[] {
+    return (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file');
+  }
+
+  private trackedRoots(): TrackedRoot[] {
+    return this.folders().map((folder) => ({ path: folder.uri.fsPath, workspaceExclude: workspaceExcludes(folder) }));
+  }
+
+  /** New settings; the caller rescans (extension.ts does) so new patterns and excludes reach what is known. */
   applySettings(settings: ExtensionSettings): void {
     this.settings = settings;
-    this.stopTimers();
-    // User patterns may name files the built-in glob misses; watch everything only then.
-    this.watchEverything(settings.tempPatterns.length > 0);
-    if (settings.scanIntervalMinutes > 0) {
-      this.interval = setInterval(() => this.scheduleRescan(), settings.scanIntervalMinutes * 60_000);
-    }
+    this.tracker.configure(trackerOptions(settings, this.log));
+    this.watchers.setTempPatterns(settings.tempPatterns);
+    this.armSafetyNet();
   }
 
-  /** Scans every folder of the workspace; concurrent requests share one scan and queue at most one more. */
+  /** Walks every folder of the workspace; concurrent requests share one walk and queue at most one more. */
   rescan(): Promise<readonly Orphan[]> {
     return this.scans.run();
   }
 
-  private async scanOnce(): Promise<readonly Orphan[]> {
-    const started = performance.now();
-    const { orphans, errors } = await scanOrphans(this.roots, {
-      exclude: this.settings.exclude,
-      skipNodeModules: !this.settings.scanNodeModules,
-      extraPatterns: this.settings.tempPatterns,
-    });
-    for (const { path, error } of errors) this.log.warn(`Scan could not read ${path}: ${error}`);
-    this.log.debug(`Scanned ${this.roots.length} folder(s) in ${(performance.now() - started).toFixed(0)} ms: ${orphans.length} orphan(s)`);
-    this.current = orphans;
-    this.lastScan = Date.now();
-    this.changed.fire(orphans);
-    return orphans;
-  }
-
+  /** A rescan soon; requests in a burst share it. */
   scheduleRescan(): void {
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
@@ -109,27 +153,89 @@ export class OrphanModel extends Disposable {
     }, RESCAN_DEBOUNCE_MS);
   }
 
-  private watch(glob: string): vscode.Disposable {
-    const watcher = vscode.workspace.createFileSystemWatcher(glob);
-    const listeners = [watcher.onDidCreate, watcher.onDidDelete, watcher.onDidChange].map((event) =>
-      event(() => this.scheduleRescan()),
-    );
-    return vscode.Disposable.from(watcher, ...listeners);
+  /** Re-judges these paths (files a command just removed, renamed or wrote) without a walk. */
+  refresh(paths: readonly string[]): void {
+    this.watchers.flush();
+    this.follow(paths.map((path) => ({ kind: 'changed', path })));
   }
 
-  private watchEverything(on: boolean): void {
-    if (on) {
-      this.everythingWatcher ??= this.watch('**/*');
-    } else {
-      this.everythingWatcher?.dispose();
-      this.everythingWatcher = undefined;
+  private async scanOnce(): Promise<readonly Orphan[]> {
+    const started = performance.now();
+    this.walking = true;
+    try {
+      await this.tracker.setRoots(this.trackedRoots());
+      const orphans = await this.tracker.walk();
+      this.lastWalkMs = performance.now() - started;
+      this.log.debug(`Walked ${this.roots.length} folder(s) in ${this.lastWalkMs.toFixed(0)} ms: ${orphans.length} orphan(s)`);
+      this.lastScan = Date.now();
+      this.publish();
+      return orphans;
+    } finally {
+      this.walking = false;
+      this.armSafetyNet();
     }
+  }
+
+  /** Folders added are walked on their own; folders removed are forgotten; the others are not touched. */
+  private async syncFolders(): Promise<void> {
+    try {
+      const added = await this.tracker.setRoots(this.trackedRoots());
+      if (added.length > 0) await this.tracker.walk(added);
+      this.publish();
+    } catch (error) {
+      this.log.error(`Following the workspace folders failed: ${String(error)}`);
+    }
+  }
+
+  private follow(events: FileEvent[]): void {
+    this.tracker.apply(events).then(
+      (changed) => {
+        if (changed) this.publish();
+        if (this.tracker.takeDrift()) this.armSafetyNet(DRIFT_RESCAN_MS);
+      },
+      (error: unknown) => {
+        this.log.error(`Following file events failed: ${String(error)}`);
+        this.armSafetyNet(DRIFT_RESCAN_MS);
+      },
+    );
+  }
+
+  private publish(): void {
+    const orphans = this.tracker.orphans();
+    this.watchers.setTargets(this.tracker.targets());
+    this.changed.fire(orphans);
+  }
+
+  /**
+   * The safety net: a full walk `scanIntervalMinutes` after the last full walk (whatever started it), or `soonMs`
+   * from now if sooner. It never overlaps a walk, and is skipped while the last one is recent and nothing suggests
+   * drift.
+   */
+  private armSafetyNet(soonMs?: number): void {
+    if (this.safetyNet) clearTimeout(this.safetyNet);
+    this.safetyNet = undefined;
+    const intervalMs = this.settings.scanIntervalMinutes * 60_000;
+    if (intervalMs <= 0) return;
+    const regular = (this.lastScan ?? Date.now()) + intervalMs - Date.now();
+    const delay = Math.max(1_000, Math.min(regular, soonMs ?? regular));
+    const drift = soonMs !== undefined;
+    this.safetyNet = setTimeout(() => {
+      this.safetyNet = undefined;
+      const recent = this.lastScan !== undefined && Date.now() - this.lastScan < intervalMs - 1_000;
+      if (this.walking || (recent && !drift)) {
+        this.safetyNetSkipped += 1;
+        this.armSafetyNet();
+        return;
+      }
+      this.safetyNetRuns += 1;
+      this.rescan().catch((error: unknown) => this.log.error(`Rescan failed: ${String(error)}`));
+    }, delay);
   }
 
   private stopTimers(): void {
     if (this.debounce) clearTimeout(this.debounce);
-    if (this.interval) clearInterval(this.interval);
+    if (this.safetyNet) clearTimeout(this.safetyNet);
     this.debounce = undefined;
-    this.interval = undefined;
+    this.safetyNet = undefined;
   }
 }

@@ -1,65 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { isAbsolute, relative, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { Durability } from '../../core/atomicWrite';
+import { messageOf } from '../../core/errors';
 import { SingleFlight } from '../../core/singleFlight';
-import { type TaskEdit, TaskEditQueue, type TaskSaveOutcome, withTaskEdits } from '../../state/taskEdits';
-import { TASKS_FORMAT_VERSION, type Task, type TasksDocument } from '../../state/tasksSchema';
-import {
-  DEFAULT_TASKS_RELATIVE_PATH,
-  type TasksProblem,
-  type TasksRecoveryCandidate,
-  type TasksRecoveryResult,
-  TasksStore,
-} from '../../state/tasksStore';
-import { CONFIG_SECTION } from '../commandIds';
+import { TaskEditQueue, type TaskSaveOutcome } from '../../state/taskEditQueue';
+import { applyTaskEdit, type TaskEdit, withTaskEdits } from '../../state/taskEdits';
+import type { TasksProblem } from '../../state/taskErrors';
+import { emptyTasksDocument, type Task, type TasksDocument } from '../../state/tasksSchema';
+import { TasksStore } from '../../state/tasksStore';
 import { Disposable } from '../dispose';
-
-/** The To-Dos view's settings, read for the workspace folder that holds the list. */
-export interface TasksSettings {
-  /** `crashSafeState.todos.path`: relative to the folder, and it must stay inside it. */
-  relativePath: string;
-  /** The setting id `relativePath` came from (the deprecated `tasks.path` when only that one is set). */
-  pathSetting: string;
-  /** `crashSafeState.todos.saveDelayMs`: an edit is saved at most this long after it is made. */
-  saveDelayMs: number;
-}
-
-/** Settings renamed from `tasks.*` to `todos.*`; the old ids are still read when the new ones are not set. */
-export const TODO_SETTING_RENAMES = { 'todos.path': 'tasks.path', 'todos.saveDelayMs': 'tasks.saveDelayMs' } as const;
-
-export const DEFAULT_TASKS_SAVE_DELAY_MS = 500;
-const MAX_TASKS_SAVE_DELAY_MS = 60_000;
-/** Watcher events arrive in bursts (rename = delete + create); one reload serves them all. */
-const RELOAD_DEBOUNCE_MS = 50;
-
-/**
- * A renamed setting: in each scope, most specific first, the new id wins over the old one, so an old id set in a
- * folder still beats a new id set in the user settings. Returns the value and the id it came from.
- */
-function readRenamed<T>(config: vscode.WorkspaceConfiguration, key: keyof typeof TODO_SETTING_RENAMES, fallback: T): { value: T; from: string } {
-  const legacy = TODO_SETTING_RENAMES[key];
-  const current = config.inspect<T>(key);
-  const old = config.inspect<T>(legacy);
-  for (const scope of ['workspaceFolderValue', 'workspaceValue', 'globalValue'] as const) {
-    if (current?.[scope] !== undefined) return { value: current[scope] as T, from: key };
-    if (old?.[scope] !== undefined) return { value: old[scope] as T, from: legacy };
-  }
-  return { value: fallback, from: key };
-}
-
-/** Reads the To-Dos settings for `folder` (resource scope, so a folder may override them). */
-export function readTasksSettings(folder?: vscode.Uri): TasksSettings {
-  const config = vscode.workspace.getConfiguration(CONFIG_SECTION, folder);
-  const delay = readRenamed<unknown>(config, 'todos.saveDelayMs', DEFAULT_TASKS_SAVE_DELAY_MS).value;
-  const path = readRenamed<unknown>(config, 'todos.path', DEFAULT_TASKS_RELATIVE_PATH);
-  return {
-    relativePath: (typeof path.value === 'string' && path.value.trim()) || DEFAULT_TASKS_RELATIVE_PATH,
-    pathSetting: `${CONFIG_SECTION}.${path.from}`,
-    saveDelayMs:
-      typeof delay === 'number' && Number.isFinite(delay) ? Math.min(Math.max(0, delay), MAX_TASKS_SAVE_DELAY_MS) : DEFAULT_TASKS_SAVE_DELAY_MS,
-  };
-}
+import { locateTasksFile } from './todosSettings';
 
 /** What the To-Dos view is showing. */
 export type TasksState =
@@ -80,19 +29,6 @@ export class TasksUnavailableError extends Error {
   }
 }
 
-/** A removed to-do and the ids that followed it, so an undo can put it back at its place. */
-export interface RemovedTask {
-  task: Task;
-  following: readonly string[];
-}
-
-/** A change of title, notes or done; `notes: null` or `''` removes the notes. */
-export interface TaskChange {
-  title?: string;
-  notes?: string | null;
-  done?: boolean;
-}
-
 interface Target {
   folder: vscode.WorkspaceFolder;
   path: string;
@@ -107,15 +43,14 @@ export interface TasksModelDeps {
   log: vscode.LogOutputChannel;
 }
 
-function emptyDocument(): TasksDocument {
-  return { version: TASKS_FORMAT_VERSION, tasks: [] };
-}
+/** Watcher events arrive in bursts (rename = delete + create); one reload serves them all. */
+const RELOAD_DEBOUNCE_MS = 50;
 
 /**
  * The task list of the first workspace folder: the document last read from disk plus the edits not yet saved.
- * Edits become intents in a TaskEditQueue, saved through the store (locked read-modify-write, coalesced) within
- * the save delay. A watcher on the file reloads it when anything else changes it. An unusable file is reported
- * and never written; edits are refused until it is fixed or recovered.
+ * Edits (TaskEdit, the same vocabulary as the CLI's) wait in a TaskEditQueue for the save delay, then go to
+ * `TasksStore.apply` (a locked read-modify-write). A watcher on the file reloads it when anything else changes it.
+ * An unusable file is reported and never written; edits are refused until it is fixed or recovered.
  */
 export class TasksModel extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
@@ -123,7 +58,7 @@ export class TasksModel extends Disposable {
   readonly onDidChange = this.changed.event;
   // Until start() reads the file, a folder means "loading" (no flash of the no-folder welcome).
   private currentState: TasksState = initialState();
-  private disk: TasksDocument = emptyDocument();
+  private disk: TasksDocument = emptyTasksDocument();
   private target: Target | undefined;
   private readonly reloads = new SingleFlight(() => this.readOnce());
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -155,6 +90,11 @@ export class TasksModel extends Disposable {
     return this.target?.path;
   }
 
+  /** The store of the list shown (undefined without a folder), for recovery. */
+  get store(): TasksStore | undefined {
+    return this.target?.store;
+  }
+
   get unsavedEdits(): number {
     return this.target?.queue.edits.length ?? 0;
   }
@@ -179,63 +119,20 @@ export class TasksModel extends Disposable {
     return this.reloads.run();
   }
 
-  /** Adds a to-do at the end; it is saved within the save delay. */
-  add(title: string, notes?: string): Task {
-    const target = this.editableTarget();
-    const cleanTitle = requireTitle(title);
-    const now = new Date().toISOString();
-    const taken = new Set(this.tasks.map((task) => task.id));
-    let id: string;
-    do id = randomBytes(4).toString('hex');
-    while (taken.has(id));
-    const task: Task = { id, title: cleanTitle, done: false, createdAt: now, updatedAt: now };
-    if (notes !== undefined && notes.length > 0) task.notes = notes;
-    this.push(target, { kind: 'add', task });
-    return task;
-  }
-
-  /** Changes a task; returns it as it will be saved. */
-  update(id: string, change: TaskChange): Task {
-    const target = this.editableTarget();
-    this.requireTask(id);
-    const edit: TaskEdit = { kind: 'update', id, at: new Date().toISOString() };
-    if (change.title !== undefined) edit.title = requireTitle(change.title);
-    if (change.notes !== undefined) edit.notes = change.notes;
-    if (change.done !== undefined) edit.done = change.done;
-    this.push(target, edit);
-    return this.requireTask(id);
-  }
-
-  /** Removes a to-do; returns what was removed. */
-  remove(id: string): Task {
-    const target = this.editableTarget();
-    const task = this.requireTask(id);
-    this.push(target, { kind: 'remove', id });
-    return task;
-  }
-
   /**
-   * Puts removed to-dos back where they were: each just before the first of the to-dos that followed it
-   * (`following`, in the old order) that is still in the list, or last. Restored from the end, so neighbours
-   * removed together land in their old order. A to-do that is back already is left alone.
+   * Queues `edits`; they are saved within the save delay. Returns the tasks as now shown. Refused as a whole
+   * (TasksUnavailableError, nothing queued) when the file is unusable or an edit names a to-do (or anchor) that is
+   * not in the list as shown, counting the earlier edits of the same call.
    */
-  restore(removed: readonly RemovedTask[]): readonly Task[] {
+  apply(edits: readonly TaskEdit[]): readonly Task[] {
     const target = this.editableTarget();
-    for (const { task, following } of [...removed].reverse()) {
-      const present = new Set(this.tasks.map((candidate) => candidate.id));
-      if (present.has(task.id)) continue;
-      this.push(target, { kind: 'add', task: structuredClone(task) });
-      this.push(target, { kind: 'move', id: task.id, beforeId: following.find((id) => present.has(id)) ?? null });
+    const preview: TasksDocument = { ...this.disk, tasks: [...this.tasks] };
+    for (const edit of edits) {
+      if (edit.kind !== 'add') this.requireTask(preview.tasks, edit.id);
+      if (edit.kind === 'move' && edit.beforeId !== null) this.requireTask(preview.tasks, edit.beforeId);
+      applyTaskEdit(preview, edit, false);
     }
-    return this.tasks;
-  }
-
-  /** Places a task just before `beforeId` (last when null); returns the new order. */
-  move(id: string, beforeId: string | null): readonly Task[] {
-    const target = this.editableTarget();
-    this.requireTask(id);
-    if (beforeId !== null) this.requireTask(beforeId);
-    this.push(target, { kind: 'move', id, beforeId });
+    target.queue.push(...edits);
     return this.tasks;
   }
 
@@ -244,36 +141,15 @@ export class TasksModel extends Disposable {
     await this.target?.queue.flush();
   }
 
-  /** Backup generations and temp files the unusable document can be restored from. */
-  async recoveryCandidates(): Promise<TasksRecoveryCandidate[]> {
-    if (!this.target) throw new TasksUnavailableError('Open a folder to keep a to-do list.', this.currentState);
-    return this.target.store.recoveryCandidates();
-  }
-
-  /** Restores the document from a candidate (default: the newest usable one), then reloads and resumes saving. */
-  async recover(candidateId?: string): Promise<TasksRecoveryResult> {
-    if (!this.target) throw new TasksUnavailableError('Open a folder to keep a to-do list.', this.currentState);
-    const result = await this.target.store.recover(candidateId);
-    this.deps.log.info(
-      `Recovered ${this.target.path} from ${result.restoredFrom.path}` + (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''),
-    );
-    await this.reload();
-    return result;
-  }
-
   /** Throws TasksUnavailableError when edits would be refused (unusable file, no folder). */
   assertEditable(): void {
     this.editableTarget();
   }
 
-  private push(target: Target, edit: TaskEdit): void {
-    target.queue.push(edit);
-  }
-
-  private requireTask(id: string): Task {
-    const task = this.tasks.find((candidate) => candidate.id === id);
-    if (!task) throw new TasksUnavailableError(`No to-do with id "${id}" in the list (it may have been removed elsewhere).`, this.currentState);
-    return task;
+  private requireTask(tasks: readonly Task[], id: string): void {
+    if (!tasks.some((candidate) => candidate.id === id)) {
+      throw new TasksUnavailableError(`No to-do with id "${id}" in the list (it may have been removed elsewhere).`, this.currentState);
+    }
   }
 
   private editableTarget(): Target {
@@ -306,7 +182,7 @@ export class TasksModel extends Disposable {
     const location = locateTasksFile();
     if (location.kind !== 'ok') {
       await this.closeTargetAfterFlush();
-      this.disk = emptyDocument();
+      this.disk = emptyTasksDocument();
       this.setState(location.kind === 'no-folder' ? location : { kind: 'error', path: location.path, message: location.message });
       return;
     }
@@ -330,7 +206,7 @@ export class TasksModel extends Disposable {
     const onEvent = () => this.scheduleReload();
     const watching = vscode.Disposable.from(watcher, watcher.onDidChange(onEvent), watcher.onDidCreate(onEvent), watcher.onDidDelete(onEvent));
     this.target = { folder, path, durability, store, queue, watcher: watching };
-    this.disk = emptyDocument();
+    this.disk = emptyTasksDocument();
     this.setState({ kind: 'loading', path });
     await this.reload();
   }
@@ -386,7 +262,7 @@ export class TasksModel extends Disposable {
       }
     } catch (error) {
       if (this.target !== target) return;
-      const message = `Cannot read ${target.path}: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `Cannot read ${target.path}: ${messageOf(error)}`;
       this.deps.log.error(message);
       this.setState({ kind: 'error', path: target.path, message });
     }
@@ -411,37 +287,9 @@ export class TasksModel extends Disposable {
   }
 }
 
-type TasksLocation =
-  | { kind: 'ok'; folder: vscode.WorkspaceFolder; path: string; relativePosix: string; settings: TasksSettings }
-  | { kind: 'no-folder' }
-  | { kind: 'outside'; path: string; message: string };
-
-/** The first file-scheme workspace folder and the configured to-do file in it (which must stay inside it). */
-function locateTasksFile(): TasksLocation {
-  const folder = vscode.workspace.workspaceFolders?.find((candidate) => candidate.uri.scheme === 'file');
-  if (!folder) return { kind: 'no-folder' };
-  const settings = readTasksSettings(folder.uri);
-  const path = resolve(folder.uri.fsPath, settings.relativePath);
-  const inside = relative(folder.uri.fsPath, path);
-  if (isAbsolute(settings.relativePath) || inside.startsWith('..') || isAbsolute(inside) || inside === '') {
-    return {
-      kind: 'outside',
-      path,
-      message: `The setting ${settings.pathSetting} ("${settings.relativePath}") must name a file inside the workspace folder ${folder.uri.fsPath}.`,
-    };
-  }
-  return { kind: 'ok', folder, path, relativePosix: inside.split(/[\\/]/).join('/'), settings };
-}
-
 function initialState(): TasksState {
   const location = locateTasksFile();
   return location.kind === 'ok' ? { kind: 'loading', path: location.path } : { kind: 'no-folder' };
-}
-
-function requireTitle(title: string): string {
-  const trimmed = title.trim();
-  if (trimmed.length === 0) throw new RangeError('A to-do needs a non-empty title.');
-  return trimmed;
 }
 
 const liveModels = new Set<TasksModel>();

@@ -1,7 +1,9 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { messageOf } from '../../core/errors';
+import { type TaskEdit, updateTaskEdit } from '../../state/taskEdits';
+import type { TasksProblem } from '../../state/taskErrors';
 import type { Task } from '../../state/tasksSchema';
-import type { TasksProblem } from '../../state/tasksStore';
 import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from '../commandIds';
 import { Disposable } from '../dispose';
 import type { TasksModel, TasksState } from './todosModel';
@@ -170,8 +172,9 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     if (target !== undefined && !isTaskNode(target)) return;
     const beforeId = target === undefined ? null : target.task.id;
     if (beforeId !== null && dragged.has(beforeId)) return;
+    const moves = this.model.tasks.filter((task) => dragged.has(task.id)).map((task): TaskEdit => ({ kind: 'move', id: task.id, beforeId }));
     try {
-      for (const task of this.model.tasks.filter((candidate) => dragged.has(candidate.id))) this.model.move(task.id, beforeId);
+      this.model.apply(moves);
     } catch (error) {
       this.report(error);
     }
@@ -247,9 +250,8 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
 
   private checkboxesChanged(event: vscode.TreeCheckboxChangeEvent<TaskNode>): void {
     try {
-      for (const [node, state] of event.items) {
-        if (isTaskNode(node)) this.model.update(node.task.id, { done: state === vscode.TreeItemCheckboxState.Checked });
-      }
+      const done = (state: vscode.TreeItemCheckboxState) => state === vscode.TreeItemCheckboxState.Checked;
+      this.model.apply(event.items.flatMap(([node, state]) => (isTaskNode(node) ? [updateTaskEdit(node.task.id, { done: done(state) })] : [])));
     } catch (error) {
       this.report(error);
       // Puts the checkbox back to what the file says.
@@ -258,7 +260,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
   }
 
   private report(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     this.log.warn(`To-do edit refused: ${message}`);
     this.reportRefusal(message, this.model.state);
   }

@@ -1,5 +1,6 @@
 // What a crash state must satisfy: the versions of a document a caller may see after a restart,
 // and the restart itself (readJson, then orphan recovery when the target is not valid).
+import { messageOf } from '../../../src/core/errors';
 import { errnoOf, type FsLike } from '../../../src/core/fs';
 import { describeParseFailure, parseJson } from '../../../src/core/json';
 import { classifyJsonText, describeReadProblem, type JsonSchema } from '../../../src/core/jsonStore';
@@ -152,7 +153,7 @@ export async function restart(
     try {
       promotedFrom = await options.recover(fs, target);
     } catch (error) {
-      recoveryError = error instanceof Error ? error.message : String(error);
+      recoveryError = messageOf(error);
     }
   }
   const final = promotedFrom === undefined ? atBoot : await readTarget(fs, target, valid);

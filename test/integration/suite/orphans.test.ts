@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { SweepResult } from '../../../src/core/orphans';
+import type { Orphan, SweepResult } from '../../../src/core/orphans';
 import type { RecoveryResult } from '../../../src/core/recovery';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
 import { mentionsCli } from '../../../src/ui/orphans/format';
@@ -103,6 +103,75 @@ suite('orphaned temp files in the workbench', () => {
     await waitFor(`the status bar to show ${before + 1}`, () => exported.diagnostics.statusBarText() === `$(warning) ${before + 1}`);
     rmSync(temp);
     await waitFor(`the status bar to show ${before} again`, () => exported.diagnostics.statusBarText() === `$(warning) ${before}`);
+  });
+
+  /**
+   * The orphans as the model last published them (no scan asked for), and the model's counters from before: the
+   * incremental tests check that the watcher alone keeps the list right, and that no full walk was needed for it.
+   */
+  async function following(): Promise<{ seen: () => readonly Orphan[]; fullWalks: () => number; stats: CrashSafeStateApi['diagnostics']['orphans'] }> {
+    const exported = await api();
+    // A rescan a previous test's settings change scheduled must not land inside the counted part.
+    await settle(600);
+    let latest = await exported.scan();
+    const subscription = exported.onDidChangeOrphans((orphans) => {
+      latest = orphans;
+    });
+    subscriptions.push(subscription);
+    const before = exported.diagnostics.orphans().fullWalks;
+    return { seen: () => latest, fullWalks: () => exported.diagnostics.orphans().fullWalks - before, stats: exported.diagnostics.orphans };
+  }
+  const subscriptions: vscode.Disposable[] = [];
+  teardown(() => {
+    for (const subscription of subscriptions.splice(0)) subscription.dispose();
+  });
+  const has = (orphans: readonly Orphan[], file: string) => orphans.find((orphan) => orphan.path === file);
+
+  test('an orphan created, changed and deleted in a subfolder is followed without a full walk', async () => {
+    const model = await following();
+    const listingsBefore = model.stats().folderListings;
+    plant('scratch/inc/data.json', '{"v":0}');
+    const temp = plant('scratch/inc/data.json.tmp.abcdef0123', '{"v":');
+    await waitFor('the new orphan', () => has(model.seen(), temp)?.validJson === false);
+    writeFileSync(temp, '{"v":1}');
+    await waitFor('the changed orphan to be valid JSON', () => has(model.seen(), temp)?.validJson === true);
+    rmSync(temp);
+    await waitFor('the orphan to go', () => !has(model.seen(), temp));
+    assert.equal(model.fullWalks(), 0, JSON.stringify(model.stats()));
+    assert.ok(model.stats().folderListings > listingsBefore, JSON.stringify(model.stats()));
+    hostLog(`      model: ${JSON.stringify(model.stats())}`);
+  });
+
+  test('a deleted folder of orphans disappears, a renamed one is walked again, without a full walk', async () => {
+    const model = await following();
+    const subtreeWalksBefore = model.stats().subtreeWalks;
+    const first = plant('scratch/moved/a.json.vsctmp', '{}');
+    plant('scratch/moved/deeper/b.json.vsctmp', '{}');
+    await waitFor('both orphans', () => model.seen().filter((orphan) => orphan.path.includes('/scratch/moved/')).length === 2);
+    renameSync(path.join(root, 'scratch', 'moved'), path.join(root, 'scratch', 'renamed'));
+    const renamed = path.join(root, 'scratch', 'renamed');
+    await waitFor('the orphans at the new name only', () => {
+      const paths = model.seen().map((orphan) => orphan.path);
+      return paths.filter((p) => p.startsWith(`${renamed}/`)).length === 2 && !paths.includes(first);
+    });
+    assert.ok(model.stats().subtreeWalks > subtreeWalksBefore, 'the renamed folder was walked');
+    rmSync(renamed, { recursive: true });
+    await waitFor('the deleted folder of orphans to disappear', () => !model.seen().some((orphan) => orphan.path.startsWith(`${renamed}/`)));
+    assert.equal(model.fullWalks(), 0, JSON.stringify(model.stats()));
+  });
+
+  test('a folder created and at once given an orphan, 25 times: every one is seen', async () => {
+    const model = await following();
+    const temps: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const folder = path.join(root, 'scratch', 'burst', `f${i}`);
+      mkdirSync(folder, { recursive: true });
+      const temp = path.join(folder, 'state.json.vsctmp');
+      writeFileSync(temp, '{}');
+      temps.push(temp);
+    }
+    await waitFor('all 25 orphans', () => temps.every((temp) => has(model.seen(), temp)));
+    assert.equal(model.fullWalks(), 0, JSON.stringify(model.stats()));
   });
 
   test('sweep removes only stale orphans and keeps young ones', async () => {

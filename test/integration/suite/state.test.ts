@@ -6,11 +6,12 @@ import * as vscode from 'vscode';
 import { AtomicWriteError } from '../../../src/core/atomicWrite';
 import { jsonTextProblem } from '../../../src/core/json';
 import type { RestoreResult, SettingsSnapshotDocument, TakeResult } from '../../../src/state/snapshots';
+import { type TasksRecoveryResult, tasksRecoveryCandidates } from '../../../src/state/tasksRecovery';
 import type { Task, TasksDocument } from '../../../src/state/tasksSchema';
-import { type TasksRecoveryResult, TasksStore } from '../../../src/state/tasksStore';
+import { TasksStore } from '../../../src/state/tasksStore';
 import type { CrashSafeStateApi, TasksDiagnostics } from '../../../src/ui/api';
 import { CRASH_SAFE_DECORATION, describeWriteFailure, saveFailure } from '../../../src/ui/crashSafeSave/crashSafeFs';
-import { recoveryPickItem } from '../../../src/ui/todos/todosCommands';
+import { recoveryPickItem } from '../../../src/ui/todos/todosRecovery';
 import { hostLog, integrationEnvironment } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -208,7 +209,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     await waitFor('the problem to be reported', async () => (await diagnostics()).state.kind === 'problem');
 
     // What the picker lists: counts and the first titles of each backup, read with the store's own listing.
-    const candidates = (await new TasksStore(tasksFile).recoveryCandidates()).filter((c) => c.problem === undefined);
+    const candidates = (await tasksRecoveryCandidates(new TasksStore(tasksFile))).filter((c) => c.problem === undefined);
     // The store lists the newest first; the picker highlights it first.
     const newest = candidates[0]!;
     assert.equal(newest.kind, 'backup');

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { parse } from 'jsonc-parser';
 import JSZip from 'jszip';
+import { productionVsix } from './productionVsix';
 
 type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' } }).HostPaths;
 
@@ -127,19 +128,14 @@ suite('npm start: no test tooling in the workbench it serves', () => {
 
   test('the .vsix is built in a staging folder outside the work tree, with production bundles', async function () {
     this.timeout(120_000);
-    const { buildVsix } = await import('../../scripts/packageVsix.mjs');
-    const built = buildVsix();
-    try {
-      assert.ok(!built.stage.startsWith(`${root}${sep}`), built.stage);
-      const zip = await JSZip.loadAsync(readFileSync(built.vsix));
-      const manifest = JSON.parse(await zip.file('extension/package.json')!.async('string'));
-      assert.equal(manifest.name, 'crash-safe-state');
-      assert.ok(zip.file('extension/dist/extension.js'));
-      assert.equal(zip.file('extension/dist/extension.js.map'), null);
-      assert.ok(existsSync(join(built.stage, 'dist', 'cli.js')));
-    } finally {
-      built.dispose();
-    }
-    assert.equal(existsSync(built.stage), false);
+    // The tier's one production build; its teardown checks that dispose() removes the staging folder.
+    const built = await productionVsix();
+    assert.ok(!built.stage.startsWith(`${root}${sep}`), built.stage);
+    const zip = await JSZip.loadAsync(readFileSync(built.vsix));
+    const manifest = JSON.parse(await zip.file('extension/package.json')!.async('string'));
+    assert.equal(manifest.name, 'crash-safe-state');
+    assert.ok(zip.file('extension/dist/extension.js'));
+    assert.equal(zip.file('extension/dist/extension.js.map'), null);
+    assert.ok(existsSync(join(built.stage, 'dist', 'cli.js')));
   });
 });

@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliCaptured } from '../support/cliRun';
+import { runCliCaptured } from '../../support/cliRun';
 
-const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 const run = (argv: string[], cwd: string) => runCliCaptured(argv, cwd);
 

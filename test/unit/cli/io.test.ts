@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliCaptured } from '../support/cliRun';
+import { runCliCaptured } from '../../support/cliRun';
 
 suite('CLI progress on an interactive terminal', () => {
   let root: string;

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliIo } from '../../src/cli/io';
-import { runCli } from '../../src/cli/main';
+import type { CliIo } from '../../../src/cli/io';
+import { runCli } from '../../../src/cli/main';
 
-const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 function crashSafe(args: string[], input = '') {
   return spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8' });
@@ -23,31 +23,48 @@ suite('crash-safe write', () => {
   teardown(() => rmSync(dir, { recursive: true, force: true }));
 
   test('writes stdin to the target and exits 0', () => {
-    const result = crashSafe(['write', target, '--json'], '{"new":true}\n');
+    const result = crashSafe(['write', target, '--validate-json'], '{"new":true}\n');
     assert.equal(result.status, 0, result.stderr);
     assert.equal(readFileSync(target, 'utf8'), '{"new":true}\n');
     assert.deepEqual(readdirSync(dir), ['state.json']);
   });
 
-  test('--json refuses invalid JSON: exit 1, target untouched, the parse position named', () => {
-    const result = crashSafe(['write', target, '--json'], '{\n  "new": true,\n}\n');
+  test('--validate-json refuses invalid JSON: exit 1, target untouched, the parse position named', () => {
+    const result = crashSafe(['write', target, '--validate-json'], '{\n  "new": true,\n}\n');
     assert.equal(result.status, 1);
     assert.match(result.stderr, /refusing to write .*state\.json: .* at line 3, column 1/);
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
     assert.deepEqual(readdirSync(dir), ['state.json']);
   });
 
-  test('--json refuses empty input', () => {
-    const result = crashSafe(['write', target, '--json'], '');
+  test('--validate-json refuses empty input', () => {
+    const result = crashSafe(['write', target, '--validate-json'], '');
     assert.equal(result.status, 1);
     assert.match(result.stderr, /is empty/);
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
   });
 
-  test('without --json any bytes are written', () => {
+  test('without --validate-json any bytes are written', () => {
     const result = crashSafe(['write', target, '--durability', 'fast'], 'not json');
     assert.equal(result.status, 0, result.stderr);
     assert.equal(readFileSync(target, 'utf8'), 'not json');
+  });
+
+  test('--json prints the result as JSON, as every verb does, and does not validate', () => {
+    const result = crashSafe(['write', target, '--json', '--durability', 'fast'], 'not json');
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { written: true, target, bytes: 8, durability: 'fast' });
+    assert.equal(readFileSync(target, 'utf8'), 'not json');
+    const quiet = crashSafe(['write', target], '{}');
+    assert.equal(quiet.stdout, '', 'without --json nothing is printed');
+  });
+
+  test('--validate-json --json: a refusal prints no JSON, only the one-line reason', () => {
+    const result = crashSafe(['write', target, '--validate-json', '--json'], '{');
+    assert.equal(result.status, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^crash-safe write: refusing to write /);
+    assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
   });
 
   test('usage errors exit 2', () => {
@@ -80,15 +97,15 @@ suite('crash-safe write', () => {
     assert.equal(readFileSync(target, 'utf8'), '');
   });
 
-  test('--json refuses a deeply nested document naming the target, in one line', () => {
-    const result = crashSafe(['write', target, '--json'], `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+  test('--validate-json refuses a deeply nested document naming the target, in one line', () => {
+    const result = crashSafe(['write', target, '--validate-json'], `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
     assert.equal(result.status, 1);
     assert.match(result.stderr, /^crash-safe write: refusing to write .*state\.json: .*nested too deeply/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
   });
 
-  test('--json refuses stdin over the 256 MiB document limit before joining it, naming the target and the limit', async () => {
+  test('--validate-json refuses stdin over the 256 MiB document limit before joining it, naming the target and the limit', async () => {
     // One 1 MiB chunk handed out again and again: the input is large, the test's memory is not.
     const chunk = Buffer.alloc(1024 * 1024, 0x20);
     let handedOut = 0;
@@ -101,7 +118,7 @@ suite('crash-safe write', () => {
       })(),
       cwd: dir,
     };
-    const code = await runCli(['write', target, '--json'], io);
+    const code = await runCli(['write', target, '--validate-json'], io);
     assert.equal(code, 1);
     assert.match(stderr, /^crash-safe write: refusing to write .*state\.json: stdin is larger than the 256\.0 MiB limit/);
     assert.ok(handedOut <= 257, `stopped reading at the limit, not after ${handedOut} MiB`);
@@ -111,6 +128,6 @@ suite('crash-safe write', () => {
   test('--help prints the usage and exits 0', () => {
     const result = crashSafe(['write', '--help']);
     assert.equal(result.status, 0);
-    assert.match(result.stdout, /crash-safe write TARGET .*--allow-empty/);
+    assert.match(result.stdout, /crash-safe write TARGET .*--validate-json.*--allow-empty.*--json/);
   });
 });

@@ -1,0 +1,179 @@
+import { join } from 'node:path';
+import { byName, describeError, type ScanError, type WalkFilter } from './folderListing';
+import { type DirEntryLike, errnoOf, type FsLike } from './fs';
+import type { GitTrackedFiles } from './gitTracked';
+import { findJournal } from './groupJournal';
+import type { OrphanJudge, TargetState } from './orphanJudge';
+import { type CustomPattern, mightBeTemp, type OrphanKind, type RecognisedGroupFile, recogniseGroupFile, recogniseTemp } from './tempPatterns';
+
+/** A temp file a crash (or a writer still at work) left beside its target. Paths are absolute. */
+export interface Orphan {
+  path: string;
+  target: string;
+  kind: OrphanKind;
+  size: number;
+  mtimeMs: number;
+  ageMs: number;
+  /** Whether the whole temp parses as JSON; null for non-JSON targets or temps that could not be judged. */
+  validJson: boolean | null;
+  targetState: TargetState;
+  /** Why the temp or its target could not be judged, or why the target is corrupt. */
+  note?: string;
+  /** git tracks this file in its working tree: never swept. */
+  gitTracked?: boolean;
+  /**
+   * The journal of the group commit this file belongs to (for the journal itself, its own path); the group's files
+   * are one unit that only `recover --groups` finishes. Absent for a group file whose journal is gone.
+   */
+  group?: string;
+}
+
+/** A name in a listed folder that the lenient first pass took for a temp. */
+export interface Candidate {
+  dir: string;
+  name: string;
+  siblings: ReadonlySet<string>;
+  folders: ReadonlySet<string>;
+}
+
+/** What inspecting candidates shares: one judge (each target judged once) and each group's journal. */
+export interface Inspection {
+  fs: FsLike;
+  now: number;
+  report: (error: ScanError) => void;
+  judge: OrphanJudge;
+  groupJournals: Map<string, Promise<string | undefined>>;
+}
+
+/** What a name is to the rules, for the lenient pass. */
+export interface NameRules {
+  custom: readonly CustomPattern[];
+  filter: WalkFilter;
+}
+
+/** What Node puts in a name whose bytes are not valid UTF-8; such a path cannot be opened by its decoded name. */
+const REPLACEMENT_CHARACTER = '\ufffd';
+
+/** Why a group commit's file is listed; sweep keeps them all (see orphanSweep). */
+export const GROUP_FILE_NOTE = 'part of an interrupted group commit; recover it with recover --groups';
+const ORPHANED_GROUP_FILE_NOTE = 'left by a group commit whose journal is gone; recover --groups removes it';
+
+/** True for a file name some rule could take for a temp (custom patterns: every name). */
+export function mayBeTempName(name: string, custom: readonly CustomPattern[]): boolean {
+  return custom.length > 0 || mightBeTemp(name);
+}
+
+/**
+ * The lenient first pass over one folder's listing: `names` (default: every file) that a rule takes for a temp with
+ * these siblings, ignoring mtimes (inspectCandidate re-checks with the real one). `relativeOf` gives a name's path
+ * from the root, for excludes.
+ */
+export function candidatesIn(
+  dir: string,
+  entries: readonly DirEntryLike[],
+  rules: NameRules,
+  relativeOf: (name: string) => string,
+  names?: Iterable<string>,
+): Candidate[] {
+  const siblings = new Set<string>();
+  const folders = new Set<string>();
+  for (const entry of entries) (entry.isDirectory() ? folders : siblings).add(entry.name);
+  const wanted = names ? [...names].filter((name) => siblings.has(name)) : [...siblings];
+  const candidates: Candidate[] = [];
+  for (const name of wanted.sort(byName)) {
+    if (!mayBeTempName(name, rules.custom)) continue;
+    const recognised =
+      recogniseGroupFile(name) ?? recogniseTemp(name, siblings, rules.custom, { mtimeMs: Number.POSITIVE_INFINITY });
+    if (!recognised) continue;
+    if (rules.filter.usesPaths && rules.filter.skipsFile(relativeOf(name))) continue;
+    candidates.push({ dir, name, siblings, folders });
+  }
+  return candidates;
+}
+
+type Stats = Awaited<ReturnType<FsLike['lstat']>>;
+
+/** A journal, temp or backup of a group commit, shown with the journal that binds its group. */
+async function inspectGroupFile(inspection: Inspection, dir: string, path: string, stats: Stats, named: RecognisedGroupFile): Promise<Orphan> {
+  const target = named.target === undefined ? path : join(dir, named.target);
+  let journal = inspection.groupJournals.get(named.groupId);
+  if (!journal) {
+    journal =
+      named.role === 'journal'
+        ? Promise.resolve(path)
+        : findJournal(inspection.fs, dir, named.groupId).then((found) => (found.state === 'found' ? found.path : undefined));
+    inspection.groupJournals.set(named.groupId, journal);
+  }
+  const [temp, targetJudgement, group] = await Promise.all([
+    inspection.judge.temp(path, target),
+    inspection.judge.target(target),
+    journal,
+  ]);
+  return {
+    path,
+    target,
+    kind: 'crash-safe',
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    ageMs: Math.max(0, inspection.now - stats.mtimeMs),
+    validJson: temp.validJson,
+    targetState: targetJudgement.state,
+    note: group ? GROUP_FILE_NOTE : ORPHANED_GROUP_FILE_NOTE,
+    ...(group ? { group } : {}),
+  };
+}
+
+/** lstat, re-recognise with the real mtime, and judge one candidate; undefined if it is not an orphan after all. */
+export async function inspectCandidate(
+  inspection: Inspection,
+  candidate: Candidate,
+  custom: readonly CustomPattern[],
+): Promise<Orphan | undefined> {
+  const path = join(candidate.dir, candidate.name);
+  let stats: Stats;
+  try {
+    stats = await inspection.fs.lstat(path);
+  } catch (error) {
+    if (candidate.name.includes(REPLACEMENT_CHARACTER)) {
+      inspection.report({ path, error: 'its name is not valid UTF-8, so it cannot be opened by name; rename it to inspect it' });
+    } else if (errnoOf(error) !== 'ENOENT') inspection.report({ path, error: describeError(error) });
+    return undefined;
+  }
+  if (!stats.isFile()) return undefined;
+  const grouped = recogniseGroupFile(candidate.name);
+  if (grouped) return inspectGroupFile(inspection, candidate.dir, path, stats, grouped);
+  const recognised = recogniseTemp(candidate.name, candidate.siblings, custom, {
+    mtimeMs: stats.mtimeMs,
+    now: inspection.now,
+  });
+  if (!recognised || candidate.folders.has(recognised.target)) return undefined;
+  const target = join(candidate.dir, recognised.target);
+  const [temp, targetJudgement] = await Promise.all([
+    inspection.judge.temp(path, target),
+    inspection.judge.target(target),
+  ]);
+  const note = temp.reason ?? targetJudgement.reason;
+  return {
+    path,
+    target,
+    kind: recognised.kind,
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    ageMs: Math.max(0, inspection.now - stats.mtimeMs),
+    validJson: temp.validJson,
+    targetState: targetJudgement.state,
+    ...(note ? { note } : {}),
+  };
+}
+
+/** Marks the orphans git tracks (a tracked `data.json.1700000000` is a file of the project, not a leftover). */
+export async function markGitTracked(git: GitTrackedFiles, orphans: (Orphan | undefined)[]): Promise<void> {
+  const found = orphans.filter((orphan): orphan is Orphan => orphan !== undefined);
+  if (found.length === 0) return;
+  const tracking = await git.check(found.map((orphan) => orphan.path));
+  for (const orphan of found) {
+    const answer = tracking.get(orphan.path);
+    if (answer === 'tracked') orphan.gitTracked = true;
+    else if (answer === 'unknown') orphan.note ??= 'git could not say whether it tracks this file';
+  }
+}

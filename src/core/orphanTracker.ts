@@ -1,0 +1,290 @@
+import { basename, dirname, join, relative } from 'node:path';
+import {
+  compileWalkFilter,
+  describeError,
+  type Folder,
+  isInside,
+  listFolderFast,
+  refusesUnsafeFolders,
+  type ScanError,
+  safeFolders,
+  toSlashes,
+  type WalkFilter,
+} from './folderListing';
+import { type DirEntryLike, errnoOf, type FsLike, nodeFs } from './fs';
+import { GitTrackedFiles } from './gitTracked';
+import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
+import { OrphanIndex } from './orphanIndex';
+import { candidatesIn, inspectCandidate, markGitTracked, type Orphan } from './orphanInspect';
+import { OrphanJudge } from './orphanJudge';
+import { type ScanOptions, walkFolders } from './orphanWalk';
+import { type CustomPattern, compileCustomPatterns } from './tempPatterns';
+
+export type { FileEvent } from './orphanEvents';
+
+/** A workspace folder: the path as the editor spells it (events use it), and its own VS Code exclude globs. */
+export interface TrackedRoot {
+  path: string;
+  workspaceExclude?: string[];
+}
+
+export type TrackerOptions = Pick<ScanOptions, 'fs' | 'exclude' | 'skipNodeModules' | 'extraPatterns' | 'onError' | 'refuseUnsafeFolders'>;
+
+/** What the tracker did, for diagnostics and the host benchmark. */
+export interface TrackerStats {
+  /** Walks of a whole folder of the workspace: start-up, Rescan, the safety net, a checkout at its top. */
+  fullWalks: number;
+  /** Walks of one folder below: created, renamed, or a checkout in a nested repository. */
+  subtreeWalks: number;
+  /** Folders listed to re-judge names in them (one per folder per batch of events). */
+  folderListings: number;
+  /** Names re-judged by the rules. */
+  namesJudged: number;
+  /** Events received, and those left out (excluded, outside every folder, or nothing our rules read). */
+  events: number;
+  eventsIgnored: number;
+  /** Batches with more events for one folder than are worth following; that folder was walked instead. */
+  overflows: number;
+  /** Time spent applying events (listing, judging, subtree walks), in milliseconds: what changes cost the host. */
+  eventMs: number;
+}
+
+/** Events for one workspace folder in one batch beyond which walking it is cheaper than following them. */
+const OVERFLOW_EVENTS = 50_000;
+
+interface Root {
+  /** As the editor spells it, and as the walk resolves it (realpath). */
+  given: string;
+  real: string;
+  filter: WalkFilter;
+  workspaceExclude: string[];
+}
+
+/**
+ * The orphans of a set of folders, kept current by file events at a cost per change: an event re-judges only the
+ * names it touches (and a temp's target, or a target's temps), listing their folder once per batch; a created
+ * folder, or a checkout (`.git/HEAD`), re-walks only that subtree. Whole walks are for start-up, the caller's
+ * safety net and explicit rescans. One operation at a time: events that arrive during a walk are applied after it.
+ */
+export class OrphanTracker {
+  readonly stats: TrackerStats = { fullWalks: 0, subtreeWalks: 0, folderListings: 0, namesJudged: 0, events: 0, eventsIgnored: 0, overflows: 0, eventMs: 0 };
+  private readonly index = new OrphanIndex();
+  private roots: Root[] = [];
+  private custom: readonly CustomPattern[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Set when something may have been missed (an unreadable folder, an overflow); see takeDrift. */
+  private drift = false;
+
+  constructor(private options: TrackerOptions = {}) {
+    this.configure(options);
+  }
+
+  /** New patterns or excludes; the caller walks again for them to apply to what is known. */
+  configure(options: TrackerOptions): void {
+    this.options = options;
+    this.custom = compileCustomPatterns(options.extraPatterns);
+    this.roots = this.roots.map((root) => this.makeRoot(root.given, root.real, root.workspaceExclude));
+  }
+
+  private get fs(): FsLike {
+    return this.options.fs ?? nodeFs;
+  }
+
+  private makeRoot(given: string, real: string, workspaceExclude: string[]): Root {
+    const filter = compileWalkFilter({ ...this.options, workspaceExclude });
+    return { given, real, filter, workspaceExclude };
+  }
+
+  orphans(now?: number): readonly Orphan[] {
+    return this.index.list(now);
+  }
+
+  /** The targets of the orphans known now: a watcher of their changes keeps target states current. */
+  targets(): string[] {
+    return this.index.targets();
+  }
+
+  /** True once, after something may have been missed: the caller's next safety-net walk should not be skipped. */
+  takeDrift(): boolean {
+    const drift = this.drift;
+    this.drift = false;
+    return drift;
+  }
+
+  /** Sets the folders; forgets the orphans of folders gone and returns the real paths of the new ones, still to walk. */
+  setRoots(roots: readonly TrackedRoot[]): Promise<string[]> {
+    return this.serialise(async () => {
+      const resolved: Root[] = [];
+      for (const { path, workspaceExclude = [] } of roots) {
+        try {
+          const real = await this.fs.realpath(path);
+          if ((await this.fs.stat(real)).isDirectory()) resolved.push(this.makeRoot(path, real, workspaceExclude));
+        } catch (error) {
+          this.report({ path, error: describeError(error) });
+        }
+      }
+      // A folder inside another is walked with it, never twice.
+      const kept = resolved.filter((root) => !resolved.some((other) => other.real !== root.real && isInside(root.real, other.real)));
+      const before = new Set(this.roots.map((root) => root.real));
+      for (const old of this.roots) if (!kept.some((root) => root.real === old.real)) this.index.replaceUnder(old.real);
+      this.roots = resolved;
+      return [...new Set(kept.map((root) => root.real))].filter((real) => !before.has(real));
+    });
+  }
+
+  /** Walks whole folders (default: all) and replaces what was known of them. */
+  walk(reals?: readonly string[]): Promise<readonly Orphan[]> {
+    return this.serialise(async () => {
+      for (const root of this.outermost()) {
+        if (reals && !reals.includes(root.real)) continue;
+        await this.walkSubtree(root, root.real);
+      }
+      return this.index.list();
+    });
+  }
+
+  /** Applies a batch of events; true when the orphans changed. */
+  apply(events: readonly FileEvent[]): Promise<boolean> {
+    return this.serialise(async () => {
+      const started = performance.now();
+      const before = this.index.version;
+      const work = new Map<Root, Work>();
+      for (const event of events) {
+        this.stats.events += 1;
+        if (!this.route(event, work)) this.stats.eventsIgnored += 1;
+      }
+      for (const [root, todo] of work) {
+        if (todo.events > OVERFLOW_EVENTS) {
+          this.stats.overflows += 1;
+          this.drift = true;
+          await this.walkSubtree(root, root.real);
+        } else {
+          await this.process(root, todo);
+        }
+      }
+      this.stats.eventMs += performance.now() - started;
+      return this.index.version !== before;
+    });
+  }
+
+  private serialise<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(operation, operation);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The folders to walk: none inside another, and one per real folder (two workspace folders may be one). */
+  private outermost(): Root[] {
+    return this.roots.filter(
+      (root, i) =>
+        this.roots.findIndex((other) => other.real === root.real) === i &&
+        !this.roots.some((other) => other.real !== root.real && isInside(root.real, other.real)),
+    );
+  }
+
+  /** The real path of an event's path and the outermost folder holding it. */
+  private locate(path: string): { root: Root; real: string } | undefined {
+    let best: Root | undefined;
+    for (const root of this.roots) if (isInside(path, root.given) && (!best || root.given.length > best.given.length)) best = root;
+    if (!best) return undefined;
+    const real = best.real + path.slice(best.given.length);
+    const root = this.outermost().find((candidate) => isInside(real, candidate.real));
+    return root && { root, real };
+  }
+
+  /** Notes what one event asks for; false when it asks nothing. */
+  private route(event: FileEvent, work: Map<Root, Work>): boolean {
+    const located = this.locate(event.path);
+    if (!located) return false;
+    const todo = work.get(located.root) ?? newWork();
+    work.set(located.root, todo);
+    return planEvent(todo, event.kind, located.real, located.root, this.index, this.custom);
+  }
+
+  private async process(root: Root, todo: Work): Promise<void> {
+    for (const path of todo.deleted) this.index.replaceUnder(path);
+    for (const [dir, names] of todo.created) {
+      for (const folder of await foldersAmong(this.fs, dir, names)) {
+        if (!root.filter.skipsFolder(basename(folder), toSlashes(relative(root.real, folder)))) todo.subtrees.add(folder);
+      }
+    }
+    const walked = [...todo.subtrees].filter((dir) => isInside(dir, root.real)).sort();
+    const subtrees = walked.filter((dir, i) => !walked.slice(0, i).some((outer) => isInside(dir, outer)));
+    for (const dir of subtrees) await this.walkSubtree(root, dir);
+    const folders = [...todo.names].filter(([dir]) => !subtrees.some((walkedDir) => isInside(dir, walkedDir)));
+    if (folders.length > 0) await this.rejudge(root, folders);
+  }
+
+  /** Walks `dir` (a root, or a folder below one) and replaces what was known under it. */
+  private async walkSubtree(root: Root, dir: string): Promise<void> {
+    if (dir === root.real) this.stats.fullWalks += 1;
+    else this.stats.subtreeWalks += 1;
+    const relativeDir = root.filter.usesPaths ? toSlashes(relative(root.real, dir)) : '';
+    if (dir !== root.real && (await this.unsafeOrSkipped(root, dir))) return this.index.replaceUnder(dir);
+    const found: Orphan[] = [];
+    const start: Folder = { dir, relativeDir };
+    const onError = (error: ScanError) => {
+      // The folder went before its walk: what was under it went with it.
+      if (error.path === dir && /ENOENT|ENOTDIR/.test(error.error)) return;
+      this.report(error);
+    };
+    for await (const orphan of walkFolders([start], { ...this.options, workspaceExclude: root.workspaceExclude, onError })) {
+      found.push(orphan);
+    }
+    this.index.replaceUnder(dir, found);
+  }
+
+  /** True when a walk from the root would not reach `dir`: a folder on the way is skipped, or unsafe to enter. */
+  private async unsafeOrSkipped(root: Root, dir: string): Promise<boolean> {
+    if (root.filter.skipsPath(toSlashes(relative(root.real, dir)), true)) return true;
+    const uid = refusesUnsafeFolders(this.options.refuseUnsafeFolders);
+    if (uid === undefined) return false;
+    const chain: Folder[] = [];
+    for (let folder = dir; folder !== root.real && isInside(folder, root.real); folder = dirname(folder)) {
+      chain.push({ dir: folder, relativeDir: '' });
+    }
+    const safe = await safeFolders(this.fs, chain, uid, () => undefined);
+    return safe.length < chain.length;
+  }
+
+  /** Re-judges names in their folders: one listing per folder, then the walk's own inspection. */
+  private async rejudge(root: Root, folders: readonly [string, Set<string>][]): Promise<void> {
+    const fs = this.fs;
+    const report = (error: ScanError) => this.report(error);
+    const judge = new OrphanJudge(fs, (path, error) => report({ path, error }));
+    const inspection = { fs, now: Date.now(), report, judge, groupJournals: new Map<string, Promise<string | undefined>>() };
+    const git = new GitTrackedFiles(fs);
+    for (const [dir, names] of folders) {
+      if (await this.unsafeOrSkipped(root, dir)) continue;
+      let entries: DirEntryLike[];
+      try {
+        entries = await listFolderFast(fs, dir);
+      } catch (error) {
+        const code = errnoOf(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR') this.index.replaceUnder(dir);
+        else this.report({ path: dir, error: describeError(error) });
+        continue;
+      }
+      this.stats.folderListings += 1;
+      this.stats.namesJudged += names.size;
+      const relativeDir = toSlashes(relative(root.real, dir));
+      const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
+      const candidates = candidatesIn(dir, entries, { custom: this.custom, filter: root.filter }, relativeOf, names);
+      const found = await Promise.all(candidates.map((candidate) => inspectCandidate(inspection, candidate, this.custom)));
+      await markGitTracked(git, found);
+      const byPath = new Map(found.filter((orphan) => orphan !== undefined).map((orphan) => [orphan.path, orphan]));
+      const present = new Set(entries.filter((entry) => entry.isFile()).map((entry) => entry.name));
+      for (const name of names) {
+        const path = join(dir, name);
+        const orphan = byPath.get(path);
+        if (orphan) this.index.set(orphan);
+        else this.index.delete(path, present.has(name));
+      }
+    }
+  }
+
+  private report(error: ScanError): void {
+    this.drift = true;
+    this.options.onError?.(error);
+  }
+}

@@ -1,0 +1,130 @@
+import { basename, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomicWrite';
+import { fileSafeTime } from '../core/fileTime';
+import { errnoOf } from '../core/fs';
+import { findRecoveryCandidates } from '../core/recovery';
+import { TasksDocumentError } from './taskErrors';
+import { decodeTasksText, type TasksDocument, tasksDocumentSchemaV1 } from './tasksSchema';
+import type { TasksStore } from './tasksStore';
+
+/** A file the document can be restored from. */
+export interface TasksRecoveryCandidate {
+  /** The file name, used to pick it: `tasks.json.bak-<n>` or one of our temp names. */
+  id: string;
+  kind: 'backup' | 'temp';
+  /** For backups: the generation number (higher is newer). */
+  generation?: number;
+  path: string;
+  /** ISO time of the file's last modification. */
+  modifiedAt: string;
+  /** Present when the file holds a usable document. */
+  taskCount?: number;
+  /** Why the file cannot be used; absent when it can. */
+  problem?: string;
+}
+
+export interface TasksRecoveryResult {
+  restoredFrom: TasksRecoveryCandidate;
+  /** Where the unusable file was preserved before it was replaced (absent when there was no file). */
+  preservedAs?: string;
+  document: TasksDocument;
+}
+
+/** Backup generations and leftover temp files of the store's document, usable ones first, newest first. */
+export async function tasksRecoveryCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
+  const candidates = [...(await backupCandidates(store)), ...(await tempCandidates(store))];
+  return candidates.sort((a, b) => {
+    const usable = Number(a.problem !== undefined) - Number(b.problem !== undefined);
+    if (usable !== 0) return usable;
+    // Backups made within one mtime tick are told apart by their generation number.
+    return b.modifiedAt.localeCompare(a.modifiedAt) || (b.generation ?? 0) - (a.generation ?? 0);
+  });
+}
+
+/**
+ * Replaces an unusable document with a candidate (by id; default the first usable one). Under the lock:
+ * the unusable file is first preserved as `backups/tasks.json.damaged-<time>`, then the candidate's document
+ * is written through the atomic writer. Refuses when the current file is fine, unless `force`.
+ */
+export async function recoverTasks(
+  store: TasksStore,
+  candidateId?: string,
+  options: { force?: boolean } = {},
+): Promise<TasksRecoveryResult> {
+  const { path, fs } = store;
+  let result: TasksRecoveryResult | undefined;
+  await store.replace(async (current) => {
+    if (current.state === 'ok' && current.exists && !options.force) {
+      throw new Error(`${path} is readable (${current.document.tasks.length} tasks); nothing to recover`);
+    }
+    const candidates = await tasksRecoveryCandidates(store);
+    const chosen =
+      candidateId === undefined
+        ? candidates.find((candidate) => candidate.problem === undefined)
+        : candidates.find((candidate) => candidate.id === candidateId || candidate.path === resolve(candidateId));
+    if (!chosen) {
+      throw new Error(
+        candidateId === undefined
+          ? `No usable backup or temp file was found for ${path}`
+          : `No recovery candidate "${candidateId}" for ${path}`,
+      );
+    }
+    if (chosen.problem !== undefined) throw new Error(`Cannot recover from ${chosen.path}: ${chosen.problem}`);
+    const decoded = await decodeTasksText(chosen.path, (await fs.readFile(chosen.path)).toString('utf8'), () => mtimeOf(store, chosen.path));
+    if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
+
+    let preservedAs: string | undefined;
+    try {
+      const damaged = await fs.readFile(path);
+      // The time keeps its `.` before the milliseconds: the names these copies have always had.
+      preservedAs = join(store.backups.dir, `${basename(path)}.damaged-${fileSafeTime(store.now(), { millisSeparator: '.' })}`);
+      await writeFileAtomic(preservedAs, damaged, { durability: store.durability, createParents: true, fs });
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT' || preservedAs !== undefined) throw error;
+    }
+    result = { restoredFrom: chosen, preservedAs, document: decoded.document };
+    return decoded.document;
+  });
+  return result!;
+}
+
+function mtimeOf(store: TasksStore, path: string): Promise<Date> {
+  return store.fs.stat(path).then(
+    (stats) => stats.mtime,
+    () => store.now(),
+  );
+}
+
+async function backupCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
+  const generations = await store.backups.generations();
+  return Promise.all(
+    generations.map(async ({ name, path, generation }) => ({ ...(await describeCandidate(store, name, path, 'backup')), generation })),
+  );
+}
+
+/**
+ * Temp files of the document that hold a complete, schema-valid version: ours (a write killed before its
+ * rename) and other tools' (write-file-atomic, atomically, …), as recognised by src/core/recovery.ts.
+ */
+async function tempCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
+  const temps = await findRecoveryCandidates(store.path, { schema: tasksDocumentSchemaV1, fs: store.fs });
+  return Promise.all(temps.map((temp) => describeCandidate(store, basename(temp.path), temp.path, 'temp')));
+}
+
+async function describeCandidate(
+  store: TasksStore,
+  id: string,
+  path: string,
+  kind: TasksRecoveryCandidate['kind'],
+): Promise<TasksRecoveryCandidate> {
+  try {
+    const [stats, bytes] = await Promise.all([store.fs.stat(path), store.fs.readFile(path)]);
+    const candidate: TasksRecoveryCandidate = { id, kind, path, modifiedAt: stats.mtime.toISOString() };
+    const decoded = await decodeTasksText(path, bytes.toString('utf8'), async () => stats.mtime);
+    if ('problem' in decoded) candidate.problem = decoded.problem.message;
+    else candidate.taskCount = decoded.document.tasks.length;
+    return candidate;
+  } catch (error) {
+    return { id, kind, path, modifiedAt: new Date(0).toISOString(), problem: `cannot be read: ${String(error)}` };
+  }
+}

@@ -1,0 +1,57 @@
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import { formatAge } from '../../core/orphans';
+import { CommandId } from '../commandIds';
+import type { RecoverArgs, SweepArgs } from '../orphans/orphanCommands';
+import type { OrphanEntry } from './orphanDiagnostics';
+
+const sameDiagnostic = (a: vscode.Diagnostic, b: vscode.Diagnostic) =>
+  a.source === b.source && String(a.code) === String(b.code) && a.message === b.message;
+
+/**
+ * Quick fixes for the orphan entries: they run the existing Recover and Sweep commands, so the diff, the confirmation,
+ * the backup and every sweep check stay in one place. Restricted Mode gets no action that changes files.
+ */
+export class OrphanCodeActions implements vscode.CodeActionProvider {
+  static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
+
+  constructor(
+    private readonly entriesFor: (uri: vscode.Uri) => readonly OrphanEntry[],
+    private readonly relative: (path: string) => string,
+  ) {}
+
+  provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    if (context.only && !vscode.CodeActionKind.QuickFix.intersects(context.only)) return [];
+    // The context's diagnostics are copies, not our objects: match them by source, code and message.
+    const entries = this.entriesFor(document.uri).filter((entry) =>
+      context.diagnostics.some((diagnostic) => sameDiagnostic(diagnostic, entry.diagnostic)),
+    );
+    return entries.flatMap((entry) => this.actionsFor(entry));
+  }
+
+  private actionsFor({ diagnostic, fix }: OrphanEntry): vscode.CodeAction[] {
+    const temp = basename(fix.temp.path);
+    if (!vscode.workspace.isTrusted) {
+      if (fix.kind !== 'recover') return [];
+      // Trusting changes no file, and it is the step that makes Recover possible.
+      const trust = new vscode.CodeAction(`Trust this workspace to recover ${this.relative(fix.target)}…`, vscode.CodeActionKind.QuickFix);
+      trust.diagnostics = [diagnostic];
+      trust.command = { command: 'workbench.trust.manage', title: trust.title };
+      return [trust];
+    }
+    if (fix.kind === 'recover') {
+      const args: RecoverArgs = { target: fix.target };
+      const action = new vscode.CodeAction(`Recover from ${temp} (${formatAge(Date.now() - fix.temp.mtimeMs)} old)`, vscode.CodeActionKind.QuickFix);
+      action.diagnostics = [diagnostic];
+      action.isPreferred = true;
+      action.command = { command: CommandId.Recover, title: action.title, arguments: [args] };
+      return [action];
+    }
+    // Sweep restricted to this file: it still keeps the temp if it turns out young, in use or the only good copy.
+    const args: SweepArgs = { paths: [fix.temp.path] };
+    const action = new vscode.CodeAction('Delete this temp', vscode.CodeActionKind.QuickFix);
+    action.diagnostics = [diagnostic];
+    action.command = { command: CommandId.Sweep, title: action.title, arguments: [args] };
+    return [action];
+  }
+}

@@ -1,0 +1,161 @@
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import { nodeFs } from '../../core/fs';
+import { judgeJsonFile } from '../../core/judgeFile';
+import { formatAge, type Orphan } from '../../core/orphans';
+import { recogniseGroupFile } from '../../core/tempPatterns';
+import { kindLabel, needsRecovery } from '../orphans/format';
+import type { OrphanModel } from '../orphans/orphanModel';
+import type { ExtensionSettings } from '../settings';
+import { OrphanCodeActions } from './orphanCodeActions';
+
+/** `source` of every entry, so the code-action provider (and people filtering Problems) can tell ours apart. */
+export const DIAGNOSTIC_SOURCE = 'Crash-Safe State';
+
+export const DiagnosticCode = {
+  CorruptTarget: 'corrupt-target',
+  EmptyTarget: 'empty-target',
+  MissingTarget: 'missing-target',
+  StaleTemp: 'stale-temp',
+} as const;
+export type DiagnosticCode = (typeof DiagnosticCode)[keyof typeof DiagnosticCode];
+
+/** What a quick fix for one entry would do; the provider turns it into a command when the workspace is trusted. */
+export type OrphanFix = { kind: 'recover'; target: string; temp: Orphan } | { kind: 'delete'; temp: Orphan };
+
+export interface OrphanEntry {
+  diagnostic: vscode.Diagnostic;
+  fix: OrphanFix;
+}
+
+/** An entry and the file it is shown on. */
+type Placed = { uri: vscode.Uri; entry: OrphanEntry };
+
+export interface OrphanDiagnosticsDeps {
+  /** Only the public surface: the model may scan incrementally. */
+  model: Pick<OrphanModel, 'orphans' | 'onDidChange'>;
+  settings: () => ExtensionSettings;
+  relative: (path: string) => string;
+  log: vscode.LogOutputChannel;
+}
+
+const POSITION_IN_NOTE = /at line (\d+), column (\d+)/;
+
+/** 1-based line and column of a parse failure named in a judgement's reason, if any. */
+function positionIn(text: string | undefined): vscode.Position | undefined {
+  const match = text && POSITION_IN_NOTE.exec(text);
+  return match ? new vscode.Position(Number(match[1]) - 1, Number(match[2]) - 1) : undefined;
+}
+
+/** Group-commit files are one unit that only `recover --groups` finishes; recover and sweep never take one alone. */
+const isGroupFile = (orphan: Orphan) => recogniseGroupFile(basename(orphan.path)) !== undefined;
+
+/** Problems-panel entries for the orphan model: broken targets a valid temp can restore, and stale temps that can go. */
+class OrphanDiagnostics {
+  private byUri = new Map<string, OrphanEntry[]>();
+  /** Bumped per refresh, so a slow refresh never overwrites a newer one. */
+  private generation = 0;
+
+  constructor(
+    private readonly collection: vscode.DiagnosticCollection,
+    private readonly deps: OrphanDiagnosticsDeps,
+  ) {}
+
+  entriesFor(uri: vscode.Uri): readonly OrphanEntry[] {
+    return this.byUri.get(uri.toString()) ?? [];
+  }
+
+  async refresh(): Promise<void> {
+    const generation = ++this.generation;
+    const orphans = this.deps.model.orphans.filter((orphan) => !isGroupFile(orphan));
+    const now = Date.now();
+    const entries = [
+      ...(await Promise.all(this.recoveryEntries(orphans, now))).filter((entry) => entry !== undefined),
+      ...this.staleEntries(orphans, now),
+    ];
+    if (generation !== this.generation) return;
+    const byUri = new Map<string, { uri: vscode.Uri; entries: OrphanEntry[] }>();
+    for (const { uri, entry } of entries) {
+      const key = uri.toString();
+      const slot = byUri.get(key) ?? { uri, entries: [] };
+      slot.entries.push(entry);
+      byUri.set(key, slot);
+    }
+    this.byUri = new Map([...byUri].map(([key, slot]) => [key, slot.entries]));
+    this.collection.clear();
+    this.collection.set([...byUri.values()].map((slot) => [slot.uri, slot.entries.map((entry) => entry.diagnostic)]));
+  }
+
+  /** One entry per broken target, on the target, naming its newest valid temp (the one recover takes). */
+  private recoveryEntries(orphans: readonly Orphan[], now: number): Promise<Placed | undefined>[] {
+    const newestByTarget = new Map<string, Orphan>();
+    for (const orphan of orphans.filter(needsRecovery)) {
+      const known = newestByTarget.get(orphan.target);
+      if (!known || orphan.mtimeMs > known.mtimeMs) newestByTarget.set(orphan.target, orphan);
+    }
+    return [...newestByTarget.values()].map(async (temp): Promise<Placed | undefined> => {
+      let state = temp.targetState;
+      let position = positionIn(temp.note);
+      if (state === 'corrupt' && !position) {
+        // The note may hold another reason (git, a group); judge the target again for the position.
+        const judged = await judgeJsonFile(nodeFs, temp.target);
+        if (judged.state === 'valid') return undefined; // repaired since the scan; the next one drops it anyway
+        if (judged.state === 'corrupt') position = positionIn(judged.reason);
+        else if (judged.state === 'empty' || judged.state === 'missing') state = judged.state;
+      }
+      const where = position ? ` (line ${position.line + 1}, column ${position.character + 1})` : '';
+      const problem = state === 'corrupt' ? `is not valid JSON${where}` : `is ${state}`;
+      const diagnostic = new vscode.Diagnostic(
+        new vscode.Range(position ?? new vscode.Position(0, 0), position ?? new vscode.Position(0, 0)),
+        `${this.deps.relative(temp.target)} ${problem}; a valid temp from ${formatAge(now - temp.mtimeMs)} ago can restore it`,
+        state === 'missing' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error,
+      );
+      diagnostic.source = DIAGNOSTIC_SOURCE;
+      diagnostic.code =
+        state === 'corrupt' ? DiagnosticCode.CorruptTarget : state === 'empty' ? DiagnosticCode.EmptyTarget : DiagnosticCode.MissingTarget;
+      // A missing target cannot be opened for its quick fix; the temp it links to can be.
+      diagnostic.relatedInformation = [
+        new vscode.DiagnosticRelatedInformation(
+          new vscode.Location(vscode.Uri.file(temp.path), new vscode.Position(0, 0)),
+          `Valid temp ${basename(temp.path)} (${kindLabel(temp.kind)}, ${formatAge(now - temp.mtimeMs)} old)`,
+        ),
+      ];
+      return { uri: vscode.Uri.file(temp.target), entry: { diagnostic, fix: { kind: 'recover', target: temp.target, temp } } };
+    });
+  }
+
+  /** Stale temps of a fine target that sweep could take (git-tracked files it never does are left out). */
+  private staleEntries(orphans: readonly Orphan[], now: number): Placed[] {
+    const staleMs = this.deps.settings().orphanAgeMinutes * 60_000;
+    return orphans
+      .filter((orphan) => orphan.targetState === 'ok' && !orphan.gitTracked && now - orphan.mtimeMs >= staleMs)
+      .map((temp): Placed => {
+        const diagnostic = new vscode.Diagnostic(
+          new vscode.Range(0, 0, 0, 0),
+          `Orphaned temp file of ${basename(temp.target)} (${kindLabel(temp.kind)}, ${formatAge(now - temp.mtimeMs)} old); ${basename(temp.target)} is fine, so it can be deleted`,
+          vscode.DiagnosticSeverity.Information,
+        );
+        diagnostic.source = DIAGNOSTIC_SOURCE;
+        diagnostic.code = DiagnosticCode.StaleTemp;
+        return { uri: vscode.Uri.file(temp.path), entry: { diagnostic, fix: { kind: 'delete', temp } } };
+      });
+  }
+}
+
+/** Problems-panel entries and their quick fixes, kept in step with the orphan model. */
+export function registerOrphanDiagnostics(context: vscode.ExtensionContext, deps: OrphanDiagnosticsDeps): void {
+  const collection = vscode.languages.createDiagnosticCollection('crashSafeState');
+  context.subscriptions.push(collection);
+  const diagnostics = new OrphanDiagnostics(collection, deps);
+  // A failed refresh keeps the last entries; the next scan tries again.
+  const refresh = () => void diagnostics.refresh().catch((error: unknown) => deps.log.warn(`Problems entries not updated: ${String(error)}`));
+  context.subscriptions.push(deps.model.onDidChange(refresh));
+  context.subscriptions.push(
+    vscode.languages.registerCodeActionsProvider(
+      { scheme: 'file' },
+      new OrphanCodeActions((uri) => diagnostics.entriesFor(uri), deps.relative),
+      { providedCodeActionKinds: OrphanCodeActions.providedCodeActionKinds },
+    ),
+  );
+  refresh();
+}

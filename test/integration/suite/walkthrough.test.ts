@@ -1,0 +1,111 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
+
+interface WalkthroughStep {
+  id: string;
+  title: string;
+  description: string;
+  media: { svg?: string; image?: string | Record<string, string>; markdown?: string; altText?: string };
+  completionEvents?: string[];
+}
+interface Walkthrough {
+  id: string;
+  title: string;
+  description: string;
+  steps: WalkthroughStep[];
+}
+interface Manifest {
+  engines: { vscode: string };
+  devDependencies: Record<string, string>;
+  contributes: {
+    walkthroughs: Walkthrough[];
+    commands: { command: string }[];
+    views: Record<string, { id: string }[]>;
+  };
+}
+
+/** The command ids of every `[label](command:id)` link in a walkthrough text (arguments and `toSide:` dropped). */
+function commandLinks(text: string): string[] {
+  return [...text.matchAll(/\]\(command:(?:toSide:)?([^)?\s]+)/g)].map((match) => match[1]!);
+}
+
+suite('walkthrough (contributes.walkthroughs) and engine range (engines.vscode)', () => {
+  let extension: vscode.Extension<unknown>;
+  let manifest: Manifest;
+  let registered: Set<string>;
+
+  suiteSetup(async () => {
+    extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+    assert.ok(extension, `${EXTENSION_ID} is not among the host's extensions`);
+    await extension.activate();
+    manifest = extension.packageJSON as Manifest;
+    registered = new Set(await vscode.commands.getCommands(true));
+  });
+
+  test('one walkthrough of 3–4 steps, each with an action, a completion event and an image', () => {
+    const walkthroughs = manifest.contributes.walkthroughs;
+    assert.equal(walkthroughs.length, 1);
+    const [walkthrough] = walkthroughs;
+    assert.ok(walkthrough!.steps.length >= 3 && walkthrough!.steps.length <= 4, `${walkthrough!.steps.length} steps`);
+    for (const step of walkthrough!.steps) {
+      assert.ok(commandLinks(step.description).length > 0, `step ${step.id} has no command link`);
+      assert.ok((step.completionEvents ?? []).length > 0, `step ${step.id} has no completion event`);
+      assert.ok(step.media.svg ?? step.media.image, `step ${step.id} has no image`);
+      assert.ok(step.media.altText, `step ${step.id} has no altText`);
+    }
+  });
+
+  test('every command link names a command the extension contributes and has registered', () => {
+    const contributed = new Set(manifest.contributes.commands.map(({ command }) => command));
+    const links = manifest.contributes.walkthroughs.flatMap((walkthrough) => [
+      ...commandLinks(walkthrough.description),
+      ...walkthrough.steps.flatMap((step) => commandLinks(step.description)),
+    ]);
+    assert.ok(links.length >= 4, `only ${links.length} command links`);
+    for (const id of links) {
+      assert.ok(contributed.has(id), `${id} is linked but not in contributes.commands`);
+      assert.ok(registered.has(id), `${id} is linked but not registered`);
+    }
+  });
+
+  test('every completion event is onCommand of a registered command or onView of a contributed view', () => {
+    const views = new Set(Object.values(manifest.contributes.views).flatMap((list) => list.map(({ id }) => id)));
+    for (const step of manifest.contributes.walkthroughs.flatMap((walkthrough) => walkthrough.steps)) {
+      for (const event of step.completionEvents ?? []) {
+        const [, kind, id] = /^(onCommand|onView):(.+)$/.exec(event) ?? [];
+        assert.ok(kind && id, `step ${step.id}: unexpected completion event ${event}`);
+        if (kind === 'onCommand') assert.ok(registered.has(id), `step ${step.id}: ${id} is not a registered command`);
+        else assert.ok(views.has(id), `step ${step.id}: ${id} is not a contributed view`);
+      }
+    }
+  });
+
+  test('every image ships, and follows the theme without styles the walkthrough webview blocks', () => {
+    for (const step of manifest.contributes.walkthroughs.flatMap((walkthrough) => walkthrough.steps)) {
+      const svg = step.media.svg;
+      assert.ok(svg, `step ${step.id}: expected a theme-aware SVG`);
+      const text = readFileSync(path.join(extension.extensionPath, svg), 'utf8');
+      assert.match(text, /var\(--vscode-[\w-]+/, `${svg} uses no theme colour`);
+      // The webview's Content-Security-Policy only admits its own nonce'd styles: an SVG's <style> element or
+      // style="" attribute would be dropped, and a script never runs.
+      assert.doesNotMatch(text, /<style|\sstyle=|<script/i, `${svg} relies on styles or scripts the webview blocks`);
+    }
+  });
+
+  test('the engine typecheck pins @types/vscode to the oldest release engines.vscode admits, and vsce accepts @types/vscode', () => {
+    const engine = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(manifest.engines.vscode);
+    assert.ok(engine, `engines.vscode ${manifest.engines.vscode} is not a caret range`);
+    const minimum = engine.slice(1).join('.');
+    assert.equal(manifest.devDependencies['@types/vscode-engine'], `npm:@types/vscode@${minimum}`);
+    // vsce package refuses an @types/vscode newer than engines.vscode.
+    const [major, minor] = (/(\d+)\.(\d+)/.exec(manifest.devDependencies['@types/vscode']!) ?? []).slice(1).map(Number);
+    assert.ok(major! < Number(engine[1]) || (major === Number(engine[1]) && minor! <= Number(engine[2])), '@types/vscode is newer than engines.vscode');
+    // And the host these tests run in is inside the range.
+    const [hostMajor, hostMinor] = vscode.version.split('.').map(Number);
+    assert.ok(hostMajor! > Number(engine[1]) || (hostMajor === Number(engine[1]) && hostMinor! >= Number(engine[2])), `host ${vscode.version}`);
+  });
+});
