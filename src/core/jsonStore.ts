@@ -119,6 +119,8 @@ export function describeReadProblem(result: JsonReadResult): string {
 
 export interface WriteJsonOptions extends AtomicWriteOptions {
   schema?: JsonSchema;
+  /** Start the file with a byte-order mark (a rewrite keeps the BOM a user's file had). */
+  bom?: boolean;
 }
 
 /** The text `writeJson` would write: serialised, then checked against `schema`. Throws JsonValueError. */
@@ -134,6 +136,7 @@ export function prepareJson(path: string, value: unknown, schema?: JsonSchema): 
 
 /** Validates, then serialises deterministically and writes through the atomic service. Invalid values write nothing. */
 export async function writeJson(path: string, value: unknown, options: WriteJsonOptions = {}): Promise<void> {
-  const { schema, ...writeOptions } = options;
-  await writeFileAtomic(path, prepareJson(path, value, schema), writeOptions);
+  const { schema, bom, ...writeOptions } = options;
+  const text = prepareJson(path, value, schema);
+  await writeFileAtomic(path, bom ? `\ufeff${text}` : text, writeOptions);
 }

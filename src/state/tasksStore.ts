@@ -4,6 +4,7 @@ import { ensureDirectory } from '../core/ensureDirectory';
 import { messageOf } from '../core/errors';
 import { commitRefusalIn, DocumentChangedError, type LockSettings, withFileLock } from '../core/fileLock';
 import { errnoOf, type FsLike, nodeFs } from '../core/fs';
+import { hasBom } from '../core/json';
 import { JsonValueError, serializeJson, writeJson } from '../core/jsonStore';
 import { fileRevision, LockedDocument } from '../core/lockedDocument';
 import { applyTaskEdit, type TaskEdit } from './taskEdits';
@@ -89,6 +90,8 @@ export class TasksStore {
   private readonly document: LockedDocument<TasksDocument>;
   /** The file revision each loaded document was read from, checked again right before its save commits. */
   private readonly loadedRevisions = new WeakMap<TasksDocument, string>();
+  /** Loaded documents whose file began with a byte-order mark, which the save keeps. */
+  private readonly loadedWithBom = new WeakSet<TasksDocument>();
 
   constructor(
     path: string,
@@ -107,7 +110,8 @@ export class TasksStore {
       target: this.path,
       prepare: () => this.prepare(),
       load: () => this.loadForUpdate(),
-      save: (next, previous, assertHeld) => this.save(next, this.commitCheck(this.revisionOf(previous), assertHeld)),
+      save: (next, previous, assertHeld) =>
+        this.save(next, this.commitCheck(this.revisionOf(previous), assertHeld), this.loadedWithBom.has(previous)),
       lock: options.lock,
     });
   }
@@ -118,24 +122,31 @@ export class TasksStore {
 
   /** Reads, validates and (in memory) migrates the document. A missing file is an empty list. */
   async read(): Promise<TasksReadResult> {
+    return (await this.readDocument()).result;
+  }
+
+  private async readDocument(): Promise<{ result: TasksReadResult; bom: boolean }> {
     let bytes: Buffer;
     try {
       bytes = await this.fs.readFile(this.path);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') {
-        return { state: 'ok', path: this.path, document: emptyTasksDocument(), exists: false, migratedFrom: undefined };
+        const empty = { state: 'ok', path: this.path, document: emptyTasksDocument(), exists: false, migratedFrom: undefined } as const;
+        return { result: empty, bom: false };
       }
       throw error;
     }
+    const text = bytes.toString('utf8');
     // Migrated tasks without timestamps get the file's mtime, so repeated reads of one file agree.
-    const decoded = await decodeTasksText(this.path, bytes.toString('utf8'), () =>
+    const decoded = await decodeTasksText(this.path, text, () =>
       this.fs.stat(this.path).then(
         (stats) => stats.mtime,
         () => this.now(),
       ),
     );
-    if ('problem' in decoded) return { state: 'problem', path: this.path, problem: decoded.problem };
-    return { state: 'ok', path: this.path, document: decoded.document, exists: true, migratedFrom: decoded.migratedFrom };
+    if ('problem' in decoded) return { result: { state: 'problem', path: this.path, problem: decoded.problem }, bom: false };
+    const ok = { state: 'ok', path: this.path, document: decoded.document, exists: true, migratedFrom: decoded.migratedFrom } as const;
+    return { result: ok, bom: hasBom(text) };
   }
 
   /** The tasks in order. Throws TasksDocumentError for an unusable file. */
@@ -208,9 +219,10 @@ export class TasksStore {
   private async loadForUpdate(): Promise<TasksDocument> {
     // Taken before the read: a change during the read then shows at the commit check too.
     const revision = await fileRevision(this.path, this.fs);
-    const result = await this.read();
+    const { result, bom } = await this.readDocument();
     if (result.state === 'problem') throw new TasksDocumentError(result.problem);
     this.loadedRevisions.set(result.document, revision);
+    if (bom) this.loadedWithBom.add(result.document);
     return result.document;
   }
 
@@ -235,7 +247,7 @@ export class TasksStore {
    * Writes the document atomically (validated first), then keeps a backup generation of it. `beforeCommit` runs
    * immediately before the rename; when it throws, nothing is written and its error is rethrown unwrapped.
    */
-  private async save(document: TasksDocument, beforeCommit: () => Promise<void>): Promise<void> {
+  private async save(document: TasksDocument, beforeCommit: () => Promise<void>, bom = false): Promise<void> {
     const problems = tasksDocumentProblems(document);
     if (problems.length > 0) throw new JsonValueError(this.path, problems);
     try {
@@ -244,6 +256,7 @@ export class TasksStore {
         durability: this.durability,
         createParents: true,
         fs: checkingBeforeRename(this.fs, beforeCommit),
+        bom,
       });
     } catch (error) {
       throw commitRefusalIn(error) ?? error;

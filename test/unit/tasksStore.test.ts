@@ -83,6 +83,21 @@ suite('tasks store', () => {
     assert.equal(tasksPathFor(workspace, 'notes/todo.json'), join(workspace, 'notes', 'todo.json'));
   });
 
+  test('a task list with a byte-order mark is read, and an edit keeps the BOM (one BOM rule with scan and recover)', async () => {
+    const store = new TasksStore(path);
+    await add(store, 'first');
+    writeFileSync(path, `\ufeff${readFileSync(path, 'utf8')}`);
+    assert.deepEqual((await store.list()).map((task) => task.title), ['first']);
+    await add(store, 'second');
+    const text = readFileSync(path, 'utf8');
+    assert.equal(text.charCodeAt(0), 0xfeff, 'the BOM is kept');
+    assert.deepEqual(JSON.parse(text.slice(1)).tasks.map((task: Task) => task.title), ['first', 'second']);
+    await store.flush();
+    writeFileSync(path, text.slice(1));
+    await add(store, 'third');
+    assert.notEqual(readFileSync(path, 'utf8').charCodeAt(0), 0xfeff, 'no BOM is added to a file without one');
+  });
+
   test('a missing document reads as an empty list and reading creates nothing', async () => {
     const store = new TasksStore(path);
     const result = await store.read();
