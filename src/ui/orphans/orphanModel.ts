@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
 import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphanTracker';
@@ -10,11 +11,16 @@ const RESCAN_DEBOUNCE_MS = 400;
 /** After an event the model could not follow (an unreadable folder, an overflow), the safety net runs this soon. */
 const DRIFT_RESCAN_MS = 30_000;
 
+/** How often the known orphans are checked for a deletion the watcher missed. */
+const VANISHED_CHECK_MS = 5_000;
+
 /** What the model did, for the API's diagnostics and the host benchmark. */
 export interface OrphanModelStats extends TrackerStats {
   /** Safety-net walks run, and skipped (a walk was running, or a recent one left nothing to doubt). */
   safetyNetRuns: number;
   safetyNetSkipped: number;
+  /** Orphans found gone by the periodic check of known orphans, whose delete event never came. */
+  missedDeletions: number;
   /** How long the last full walk took. */
   lastWalkMs: number | undefined;
   /** The watchers' globs now. */
@@ -60,6 +66,7 @@ export class OrphanModel extends Disposable {
   private safetyNet: ReturnType<typeof setTimeout> | undefined;
   private safetyNetRuns = 0;
   private safetyNetSkipped = 0;
+  private missedDeletions = 0;
 
   constructor(
     private settings: ExtensionSettings,
@@ -69,6 +76,9 @@ export class OrphanModel extends Disposable {
     this.tracker = new OrphanTracker(trackerOptions(settings, log));
     this.watchers = this._register(new OrphanWatchers((events) => this.follow(events)));
     this._register({ dispose: () => this.stopTimers() });
+    // File watchers can drop an event under load; checking only the known orphans costs O(orphans), never a walk.
+    const checkGone = setInterval(() => void this.dropVanishedOrphans(), VANISHED_CHECK_MS);
+    this._register({ dispose: () => clearInterval(checkGone) });
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()));
     this._register(
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -96,6 +106,7 @@ export class OrphanModel extends Disposable {
       ...this.tracker.stats,
       safetyNetRuns: this.safetyNetRuns,
       safetyNetSkipped: this.safetyNetSkipped,
+      missedDeletions: this.missedDeletions,
       lastWalkMs: this.lastWalkMs,
       globs: this.watchers.globs,
     };
@@ -185,6 +196,23 @@ export class OrphanModel extends Disposable {
     } catch (error) {
       this.log.error(`Following the workspace folders failed: ${String(error)}`);
     }
+  }
+
+  /** Feeds a deletion for each known orphan that is no longer on disk (its event was lost). */
+  private async dropVanishedOrphans(): Promise<void> {
+    const known = this.tracker.orphans();
+    if (known.length === 0 || this.walking) return;
+    const gone: FileEvent[] = [];
+    await Promise.all(
+      known.map((orphan) =>
+        lstat(orphan.path).catch((error: { code?: string }) => {
+          if (error.code === 'ENOENT') gone.push({ kind: 'deleted', path: orphan.path });
+        }),
+      ),
+    );
+    if (gone.length === 0) return;
+    this.missedDeletions += gone.length;
+    this.follow(gone);
   }
 
   private follow(events: FileEvent[]): void {
