@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
 import { messageOf } from './errors';
-import { errnoOf, type FileHandleLike, type FsLike, nodeFs } from './fs';
+import { errnoOf, type FileHandleLike, type FsLike, nodeFs, statThroughLink } from './fs';
 import { liveTempPaths, ourTempPath } from './tempNames';
 
 /**
@@ -78,15 +78,9 @@ interface ResolvedTarget {
 }
 
 async function resolveTarget(target: string, fs: FsLike, createParents: boolean, durable: boolean): Promise<ResolvedTarget> {
-  let realPath = target;
-  let existingStats: Awaited<ReturnType<FsLike['stat']>> | undefined;
-  try {
-    const linkStats = await fs.lstat(target);
-    if (linkStats.isSymbolicLink()) realPath = await fs.realpath(target);
-    existingStats = linkStats.isSymbolicLink() ? await fs.stat(realPath) : linkStats;
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw stepError(target, 'resolve', error);
-  }
+  const { realPath, stats: existingStats } = await statThroughLink(fs, target).catch((error: unknown) => {
+    throw stepError(target, 'resolve', error);
+  });
   if (existingStats?.isDirectory()) {
     throw new AtomicWriteError(target, 'resolve', 'EISDIR', new Error('the target is a directory'));
   }

@@ -1,6 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { messageOf } from './errors';
 import { type DirEntryLike, type FsLike, nodeFs } from './fs';
 
 /** A folder or file a walk could not read, or skipped; the walk went on without it. */
@@ -15,10 +16,6 @@ export interface ScanError {
 export interface Folder {
   dir: string;
   relativeDir: string;
-}
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 const NOT_A_FILE: DirEntryLike = {
@@ -63,7 +60,7 @@ export async function listBatch(
   report: (error: ScanError) => void,
 ): Promise<(DirEntryLike[] | undefined)[]> {
   const failed = (dir: string, error: unknown) => {
-    report({ path: dir, error: describeError(error) });
+    report({ path: dir, error: messageOf(error) });
     return undefined;
   };
   const listSync = fs.readdirEntriesSync?.bind(fs);
@@ -175,7 +172,7 @@ export async function resolveRoots(
       }
       real.push(path);
     } catch (error) {
-      report({ path: absolute, error: describeError(error) });
+      report({ path: absolute, error: messageOf(error) });
     }
   }
   const unique = [...new Set(real)].sort();
@@ -212,11 +209,11 @@ export async function safeFolders(fs: FsLike, folders: Folder[], uid: number, re
           try {
             return reasonFrom(lstatSync(folder.dir), uid);
           } catch (error) {
-            return describeError(error);
+            return messageOf(error);
           }
         })
       : await Promise.all(
-          folders.map((folder) => unsafeFolderReason(fs, folder.dir, uid).catch((error: unknown) => describeError(error))),
+          folders.map((folder) => unsafeFolderReason(fs, folder.dir, uid).catch((error: unknown) => messageOf(error))),
         );
   return folders.filter((folder, index) => {
     const reason = reasons[index];

@@ -201,6 +201,22 @@ export const nodeFs: FsLike = {
   },
 };
 
+/**
+ * A write target as writers see it: a symlink is followed to the real file (so the link survives the write), and
+ * `stats` is undefined when nothing is there yet. Other errors are thrown for the caller to name.
+ */
+export async function statThroughLink(fs: FsLike, target: string): Promise<{ realPath: string; stats: Stats | undefined }> {
+  try {
+    const link = await fs.lstat(target);
+    if (!link.isSymbolicLink()) return { realPath: target, stats: link };
+    const realPath = await fs.realpath(target);
+    return { realPath, stats: await fs.stat(realPath) };
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return { realPath: target, stats: undefined };
+    throw error;
+  }
+}
+
 /** Node errors carry `code`; this narrows an unknown catch value to one. */
 export function errnoOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {

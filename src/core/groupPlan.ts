@@ -3,7 +3,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { messageOf } from './errors';
-import { errnoOf, type FileIdentity, identityOf } from './fs';
+import { errnoOf, type FileIdentity, identityOf, statThroughLink } from './fs';
 import { type ContentDigest, digestOf, type GroupFs, isWithin } from './groupJournal';
 import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems, serializeJson } from './jsonStore';
 
@@ -115,15 +115,9 @@ export interface GroupPlan {
 const refuse = (code: string, message: string) => new GroupCommitError('resolve', code, 'unchanged', `Group commit refused: ${message}; nothing was written`);
 
 async function resolveFile(fs: GroupFs, file: PlannedFile): Promise<ResolvedFile> {
-  let target = file.target;
-  let stats: Awaited<ReturnType<GroupFs['stat']>> | undefined;
-  try {
-    const link = await fs.lstat(target);
-    if (link.isSymbolicLink()) target = await fs.realpath(target);
-    stats = link.isSymbolicLink() ? await fs.stat(target) : link;
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw failure('resolve', 'unchanged', `cannot inspect ${file.target}`, error);
-  }
+  const { realPath: target, stats } = await statThroughLink(fs, file.target).catch((error: unknown) => {
+    throw failure('resolve', 'unchanged', `cannot inspect ${file.target}`, error);
+  });
   if (stats && !stats.isFile()) throw refuse(stats.isDirectory() ? 'EISDIR' : 'EINVAL', `${file.target} is not a regular file`);
   const mode = stats ? stats.mode & 0o7777 : 0o666 & ~process.umask();
   const owner = stats && process.getuid?.() === 0 ? { uid: stats.uid, gid: stats.gid } : undefined;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { byName, describeError, type ScanError, type WalkFilter } from './folderListing';
+import { messageOf } from './errors';
+import { byName, type ScanError, type WalkFilter } from './folderListing';
 import { type DirEntryLike, errnoOf, type FsLike } from './fs';
 import type { GitTrackedFiles } from './gitTracked';
 import { findJournal } from './groupJournal';
@@ -136,7 +137,7 @@ export async function inspectCandidate(
   } catch (error) {
     if (candidate.name.includes(REPLACEMENT_CHARACTER)) {
       inspection.report({ path, error: 'its name is not valid UTF-8, so it cannot be opened by name; rename it to inspect it' });
-    } else if (errnoOf(error) !== 'ENOENT') inspection.report({ path, error: describeError(error) });
+    } else if (errnoOf(error) !== 'ENOENT') inspection.report({ path, error: messageOf(error) });
     return undefined;
   }
   if (!stats.isFile()) return undefined;

@@ -1,3 +1,4 @@
+import { messageOf } from './errors';
 import { errnoOf, type FsLike } from './fs';
 import { isJsonTarget } from './json';
 import { judgeJsonFile } from './judgeFile';
@@ -80,7 +81,7 @@ export class OrphanJudge {
     } catch (error) {
       const code = errnoOf(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
-      return this.unknownTarget(target, error instanceof Error ? error.message : String(error));
+      return this.unknownTarget(target, messageOf(error));
     }
   }
 

@@ -1,5 +1,6 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { messageOf } from './errors';
 import {
   errnoOf,
   FileChangedError,
@@ -130,14 +131,14 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
       if ((await fs.realpath(dir)) !== dir) return keep('reached through a symlink');
       folderStats = await fs.lstat(dir);
     } catch (error) {
-      return { failed: describeError(error) };
+      return { failed: messageOf(error) };
     }
     let stats: Awaited<ReturnType<FsLike['lstat']>>;
     try {
       stats = await fs.lstat(path);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return keep('already gone');
-      return { failed: describeError(error) };
+      return { failed: messageOf(error) };
     }
     if (!stats.isFile()) return keep('not a regular file');
     if (stats.mtimeMs !== orphan.mtimeMs || stats.size !== orphan.size) {
@@ -147,7 +148,7 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
     try {
       listing = await listingOf(dir);
     } catch (error) {
-      return { failed: describeError(error) };
+      return { failed: messageOf(error) };
     }
     const recognised = recogniseTemp(basename(path), listing.siblings, custom, { mtimeMs: stats.mtimeMs, now });
     if (!recognised || join(dir, recognised.target) !== orphan.target || listing.folders.has(recognised.target)) {
@@ -200,7 +201,7 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
       } catch (error) {
         const changed = keptBecauseChanged(error);
         if (changed) result.kept.push({ path: orphan.path, reason: changed });
-        else result.failed.push({ path: orphan.path, error: describeError(error) });
+        else result.failed.push({ path: orphan.path, error: messageOf(error) });
       }
     }
     options.onProgress?.(index + 1, orphans.length);
@@ -224,8 +225,4 @@ function keptBecauseChanged(error: unknown): string | undefined {
     return 'in use by another process, or access to it is denied (EPERM); left in place';
   }
   return undefined;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,7 @@
 import { basename, dirname, join, relative } from 'node:path';
+import { messageOf } from './errors';
 import {
   compileWalkFilter,
-  describeError,
   type Folder,
   isInside,
   listFolderFast,
@@ -120,7 +120,7 @@ export class OrphanTracker {
           const real = await this.fs.realpath(path);
           if ((await this.fs.stat(real)).isDirectory()) resolved.push(this.makeRoot(path, real, workspaceExclude));
         } catch (error) {
-          this.report({ path, error: describeError(error) });
+          this.report({ path, error: messageOf(error) });
         }
       }
       // A folder inside another is walked with it, never twice.
@@ -262,7 +262,7 @@ export class OrphanTracker {
       } catch (error) {
         const code = errnoOf(error);
         if (code === 'ENOENT' || code === 'ENOTDIR') this.index.replaceUnder(dir);
-        else this.report({ path: dir, error: describeError(error) });
+        else this.report({ path: dir, error: messageOf(error) });
         continue;
       }
       this.stats.folderListings += 1;

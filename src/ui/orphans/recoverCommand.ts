@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { messageOf } from '../../core/errors';
 import { formatAge, type Orphan } from '../../core/orphans';
 import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/recovery';
 import { confirmModal, withDiff } from '../dialogs';
@@ -75,7 +76,7 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
       void vscode.window.showInformationMessage(`${relative(target)} is valid: there is nothing to recover.`);
       return undefined;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     log.error(`Recovery of ${target} refused or failed: ${message}`);
     void vscode.window.showErrorMessage(uiText(message));
     return undefined;

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { messageOf } from '../../core/errors';
 import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
 import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
@@ -125,7 +126,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
       if (error instanceof vscode.FileSystemError && error.code === 'FileNotFound') {
         throw Object.assign(new Error('already gone'), { code: 'ENOENT' });
       }
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       // VS Code: "Unable to delete file '…' via trash because provider does not support it."
       if (/trash/i.test(message) && /support/i.test(message)) trashUnsupported = true;
       noTrash.set(path, message);
