@@ -2,7 +2,7 @@
 // same flags), but in a staging folder, so the work tree's development build in dist/ stays untouched while other
 // runs (tests, watch) use it. Works offline: vsce needs no network with these flags.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The arguments `npm run package` gives vsce (a unit test keeps them equal to package.json's script). */
 export const VSCE_PACKAGE_ARGS = ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links'];
 /** What the staging folder needs besides the bundles; .vscodeignore then decides what goes into the .vsix. */
-const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media'];
+const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'l10n'];
+/** The manifest's translations (package.nls.json, package.nls.<language>.json) are staged too. */
+const MANIFEST_TRANSLATION = /^package\.nls(\.[\w-]+)?\.json$/;
 
 /**
  * Builds the .vsix in a new temp folder (the staging folder, which also holds the production `dist/cli.js`) and
@@ -20,7 +22,7 @@ const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscode
 export function buildVsix({ repoRoot = root } = {}) {
   const stage = mkdtempSync(join(tmpdir(), 'cs-vsix-'));
   try {
-    for (const name of STAGED) {
+    for (const name of [...STAGED, ...readdirSync(repoRoot).filter((name) => MANIFEST_TRANSLATION.test(name))]) {
       if (existsSync(join(repoRoot, name))) cpSync(join(repoRoot, name), join(stage, name), { recursive: true });
     }
     mkdirSync(join(stage, 'dist'));

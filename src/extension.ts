@@ -5,10 +5,12 @@ import { messageOf } from './core/errors';
 import { commitGroup, recoverGroups } from './core/groupCommit';
 import { readJson } from './core/jsonStore';
 import type { CrashSafeStateApi } from './ui/api';
+import { CommandId } from './ui/commandIds';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
+import { GroupStartupRecovery } from './ui/groups/groupStartupRecovery';
 import { registerCommands } from './ui/orphans/orphanCommands';
 import { OrphanModel } from './ui/orphans/orphanModel';
 import { OrphansView } from './ui/orphans/orphansView';
@@ -78,11 +80,17 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(crashSafeAutoSave);
   registerCrashSafeSaveCommands(context, log);
 
+  // Interrupted group commits inside the workspace are finished after the first scan (in a trusted workspace).
+  const groupStartup = new GroupStartupRecovery({ model, log, relative });
+  context.subscriptions.push(groupStartup);
+  context.subscriptions.push(vscode.commands.registerCommand(CommandId.FinishInterruptedGroupCommits, () => groupStartup.rescanAndRun()));
+
   const warnOfRefusedPatterns = () => {
     for (const { reason } of settings.refusedTempPatterns) {
       log.warn(`crashSafeState.tempPatterns: ${reason}`);
-      void vscode.window.showWarningMessage(`Crash-Safe State ignores a temp pattern: ${reason}`, 'Open Settings').then(
-        (action) => action && vscode.commands.executeCommand('workbench.action.openSettings', 'crashSafeState.tempPatterns'),
+      const openSettings = vscode.l10n.t('Open Settings');
+      void vscode.window.showWarningMessage(vscode.l10n.t('Crash-Safe State ignores a temp pattern: {0}', reason), openSettings).then(
+        (action) => action === openSettings && vscode.commands.executeCommand('workbench.action.openSettings', 'crashSafeState.tempPatterns'),
       );
     }
   };
@@ -105,8 +113,10 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     void tasks.start();
     snapshots.start();
     model.rescan().then(
-      (orphans) => {
-        if (settings.startupCheck) startupOffer = offerRecovery(orphans, relative, settings.tempPatterns);
+      async (orphans) => {
+        // Groups first, so the start-up check judges what they leave (a group's temp is no file to recover).
+        const left = await groupStartup.afterFirstScan(orphans);
+        if (settings.startupCheck) startupOffer = offerRecovery(left, relative, settings.tempPatterns);
       },
       (error: unknown) => {
         log.error(`Initial scan failed: ${String(error)}`);
@@ -116,6 +126,22 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     );
   }, 0);
 
+  const diagnostics: CrashSafeStateApi['diagnostics'] = {
+    statusBarText: () => statusBar.text,
+    startupOffer: () => startupOffer,
+    tasks: () => ({
+      state: structuredClone(tasks.state),
+      tasks: structuredClone(tasks.tasks),
+      unsavedEdits: tasks.unsavedEdits,
+      ...tasks.stats,
+      message: tasksView.message,
+      rows: tasksView.rows(),
+    }),
+    settingsSnapshots: () => snapshots.stats,
+    crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
+    orphans: () => model.stats(),
+    groupStartupRecovery: () => groupStartup.stats,
+  };
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);
   return {
@@ -127,21 +153,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     scan: () => model.rescan(),
     onDidChangeOrphans: model.onDidChange,
     activationMs,
-    diagnostics: {
-      statusBarText: () => statusBar.text,
-      startupOffer: () => startupOffer,
-      tasks: () => ({
-        state: structuredClone(tasks.state),
-        tasks: structuredClone(tasks.tasks),
-        unsavedEdits: tasks.unsavedEdits,
-        ...tasks.stats,
-        message: tasksView.message,
-        rows: tasksView.rows(),
-      }),
-      settingsSnapshots: () => snapshots.stats,
-      crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
-      orphans: () => model.stats(),
-    },
+    diagnostics,
   };
 }
 

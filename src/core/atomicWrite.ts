@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
 import { messageOf } from './errors';
-import { errnoOf, type FileHandleLike, type FsLike, nodeFs, statThroughLink } from './fs';
+import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs, statThroughLink } from './fs';
 import { liveTempPaths, ourTempPath } from './tempNames';
 
 /**
@@ -36,8 +36,6 @@ export interface AtomicWriteOptions {
 
 const DEFAULT_RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 320];
 const RETRYABLE_RENAME_ERRORS = new Set(['EPERM', 'EBUSY', 'EACCES']);
-/** Windows cannot flush a folder (FlushFileBuffers on a folder handle fails). Read per write so tests can emulate win32. */
-const fsyncsDirectories = (): boolean => process.platform !== 'win32';
 
 /**
  * A failed atomic write; no temp file is left behind. The target is unchanged, except after a failed directory

@@ -225,3 +225,6 @@ export function errnoOf(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Windows cannot flush a folder (FlushFileBuffers on a folder handle fails). Read per call so tests can emulate win32. */
+export const fsyncsDirectories = (): boolean => process.platform !== 'win32';

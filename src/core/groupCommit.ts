@@ -40,7 +40,13 @@ import { recogniseGroupFile } from './tempPatterns';
 export type { GroupFs } from './groupJournal';
 export type { GroupCommitOutcome, GroupFile, GroupStep } from './groupPlan';
 export { GroupCommitError } from './groupPlan';
-export { type GroupRecoveryReport, type JournalOutcome, recoverGroups } from './groupRecovery';
+export {
+  type GroupFilesRecoveryOptions,
+  type GroupRecoveryReport,
+  type JournalOutcome,
+  recoverGroupFiles,
+  recoverGroups,
+} from './groupRecovery';
 
 export interface GroupCommitOptions {
   /** `full` (default) survives power loss; `fast` skips every fsync and survives a process crash only. */

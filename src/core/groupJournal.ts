@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { messageOf } from './errors';
-import { errnoOf, type FileHandleLike, type FsLike, nodeFs } from './fs';
+import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs } from './fs';
 import { recogniseGroupFile } from './tempPatterns';
 
 /** The seam plus link(2). Optional so any FsLike fits: without it, backups are durable copies instead of links. */
@@ -16,8 +16,6 @@ export interface GroupFs extends FsLike {
 
 /** The real file system with hard links. (FsLike has no link yet; this is the one call added for backups.) */
 export const nodeGroupFs: GroupFs = { ...nodeFs, link: (existing, newPath) => fsp.link(existing, newPath) };
-
-const FSYNC_DIRECTORIES = process.platform !== 'win32';
 
 /** Group ids this process is committing right now: their files are never recovered or removed under them. */
 export const liveGroupIds = new Set<string>();
@@ -198,7 +196,7 @@ export async function removeQuietly(fs: FsLike, path: string): Promise<boolean> 
 
 /** fsyncs each folder once (no-op where folders cannot be fsynced). */
 export async function fsyncFolders(fs: FsLike, folders: Iterable<string>): Promise<void> {
-  if (!FSYNC_DIRECTORIES) return;
+  if (!fsyncsDirectories()) return;
   for (const folder of [...new Set(folders)].sort()) await fs.fsyncDir(folder);
 }
 

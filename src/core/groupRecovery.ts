@@ -1,7 +1,8 @@
-// Finishing interrupted group commits: one journal at a time (forward or back, never half), and `recover --groups`,
-// which finds every journal under a root; leftovers of groups whose journal is gone go once their writer is gone.
+// Finishing interrupted group commits: one journal at a time (forward or back, never half), `recover --groups`,
+// which finds every journal under a root, and recoverGroupFiles, which takes the group files a scan already found
+// (the extension's start-up); leftovers of groups whose journal is gone go once their writer is gone.
 
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { messageOf } from './errors';
 import { type LockSettings, withFileLock } from './fileLock';
@@ -16,6 +17,7 @@ import {
   type GroupJournal,
   type GroupJournalEntry,
   groupLockTarget,
+  isWithin,
   liveGroupIds,
   MAX_JOURNAL_BYTES,
   nodeGroupFs,
@@ -164,11 +166,7 @@ async function findGroupFiles(fs: GroupFs, root: string, errors: GroupRecoveryRe
         continue;
       }
       const named = entry.isFile() ? recogniseGroupFile(entry.name) : undefined;
-      if (!named) continue;
-      const group = groups.get(named.groupId) ?? { journals: [], members: [] };
-      if (named.role === 'journal') group.journals.push(join(dir, entry.name));
-      else group.members.push({ path: join(dir, entry.name), named });
-      groups.set(named.groupId, group);
+      if (named) addGroupFile(groups, join(dir, entry.name), named);
     }
   }
   return groups;
@@ -188,8 +186,52 @@ function liveWriter(named: RecognisedGroupFile): string | undefined {
  */
 export async function recoverGroups(root: string, options: GroupRecoveryOptions = {}): Promise<GroupRecoveryReport> {
   const fs = options.fs ?? nodeGroupFs;
-  const report: GroupRecoveryReport = { recovered: [], problems: [], removed: [], kept: [], errors: [] };
+  const report = emptyReport();
   const groups = await findGroupFiles(fs, resolve(root), report.errors);
+  await recoverFound(fs, groups, options, report);
+  return report;
+}
+
+export interface GroupFilesRecoveryOptions extends GroupRecoveryOptions {
+  /** Only groups whose journal lies inside one of these folders are finished; the others are kept and reported. */
+  within?: readonly string[];
+}
+
+/**
+ * Finishes the groups of the given group files (journals, temps and backups, as a scan listed them) exactly as
+ * recoverGroups does after its walk, without walking: each journal under its folder's lock, leftovers of groups
+ * whose journal is gone removed once their writer is gone. A temp or backup whose journal is not listed has it
+ * searched for in its folder and each folder above. Paths that are not group files are reported in `kept`.
+ */
+export async function recoverGroupFiles(paths: readonly string[], options: GroupFilesRecoveryOptions = {}): Promise<GroupRecoveryReport> {
+  const fs = options.fs ?? nodeGroupFs;
+  const report = emptyReport();
+  const groups = new Map<string, FoundGroup>();
+  for (const path of new Set(paths.map((p) => resolve(p)))) {
+    const named = recogniseGroupFile(basename(path));
+    if (!named) {
+      report.kept.push({ path, reason: 'not a file of a group commit' });
+      continue;
+    }
+    addGroupFile(groups, path, named);
+  }
+  await recoverFound(fs, groups, options, report);
+  return report;
+}
+
+function emptyReport(): GroupRecoveryReport {
+  return { recovered: [], problems: [], removed: [], kept: [], errors: [] };
+}
+
+function addGroupFile(groups: Map<string, FoundGroup>, path: string, named: RecognisedGroupFile): void {
+  const group = groups.get(named.groupId) ?? { journals: [], members: [] };
+  if (named.role === 'journal') group.journals.push(path);
+  else group.members.push({ path, named });
+  groups.set(named.groupId, group);
+}
+
+/** The shared rest of recoverGroups and recoverGroupFiles: every found group finished or cleaned up, in id order. */
+async function recoverFound(fs: GroupFs, groups: Map<string, FoundGroup>, options: GroupFilesRecoveryOptions, report: GroupRecoveryReport): Promise<void> {
   for (const [id, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (liveGroupIds.has(id)) {
       for (const path of [...group.journals, ...group.members.map((m) => m.path)]) {
@@ -208,6 +250,12 @@ export async function recoverGroups(root: string, options: GroupRecoveryOptions 
     }
     if (journal !== undefined) {
       const found = journal;
+      if (options.within && !options.within.some((folder) => isWithin(found, resolve(folder)))) {
+        for (const path of [...group.journals, ...group.members.map((m) => m.path)]) {
+          report.kept.push({ path, reason: `its group's journal ${found} is outside the folders being recovered` });
+        }
+        continue;
+      }
       const outcome = await withLock(found, options, () => recoverJournal(fs, found));
       if (outcome.state === 'rolled-forward' || outcome.state === 'rolled-back') report.recovered.push(outcome);
       else if (outcome.state === 'problem') report.problems.push({ journal: found, reason: outcome.reason });
@@ -220,7 +268,6 @@ export async function recoverGroups(root: string, options: GroupRecoveryOptions 
       else if (await removeQuietly(fs, path)) report.removed.push(path);
     }
   }
-  return report;
 }
 
 async function withLock(journal: string, options: GroupRecoveryOptions, action: () => Promise<JournalOutcome>): Promise<JournalOutcome> {

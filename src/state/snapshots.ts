@@ -1,19 +1,23 @@
 // Settings snapshots in one import: what a snapshot file holds and where it lives (snapshotFolder), how settings.json
 // reads and compares (settingsValues), and taking and restoring them under the folder's lock (here).
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { ensureDirectory } from '../core/ensureDirectory';
 import { type LockSettings, withFileLock } from '../core/fileLock';
-import { errnoOf, type FsLike, nodeFs } from '../core/fs';
+import { errnoOf } from '../core/fs';
+import { commitGroup, GroupCommitError, type GroupFs, recoverGroupFiles } from '../core/groupCommit';
+import { isWithin, journalsIn, nodeGroupFs, removeQuietly } from '../core/groupJournal';
 import { withBomOf } from '../core/json';
 import { changedSettingKeys, type SettingValues, settingsValuesFromText } from './settingsValues';
 import {
   type DamagedSnapshot,
+  type LoadedSnapshot,
   type SettingsSnapshotDocument,
   SNAPSHOT_FORMAT_VERSION,
   SnapshotFolder,
   type SnapshotSummary,
+  settingsSnapshotSchema,
   snapshotIdFor,
   snapshotIdTime,
   summarise,
@@ -54,7 +58,8 @@ export interface SettingsSnapshotsOptions {
   keep?: number;
   durability?: Durability;
   lock?: Partial<LockSettings>;
-  fs?: FsLike;
+  /** The file-system seam (fault injection); a `link` makes a restore's backups hard links instead of copies. */
+  fs?: GroupFs;
   now?: () => Date;
 }
 
@@ -64,15 +69,28 @@ export interface CurrentSettings {
   reason?: string;
 }
 
+/** A take worked out under the lock: either nothing to take, or the snapshot to write. */
+type PlannedTake =
+  | { take: false; result: Extract<TakeResult, { taken: false }> }
+  | { take: true; id: string; document: SettingsSnapshotDocument; valid: LoadedSnapshot[] };
+
+/** The deepest folder that contains both `a` and `b`. */
+function commonFolder(a: string, b: string): string {
+  let common = a;
+  while (!isWithin(b, common) && dirname(common) !== common) common = dirname(common);
+  return common;
+}
+
 /**
  * Settings snapshots for one workspace folder: `<ISO time>.json` files holding settings.json's raw text and
- * the effective values. Takes skip when nothing changed; restore first snapshots the current state, then
- * writes settings.json through the atomic writer. Takes and restores run under a cross-process lock.
+ * the effective values. Takes skip when nothing changed; a restore writes the snapshot of the current state and
+ * settings.json as one group commit (docs/group-commits.md), so a crash leaves both or neither. Takes and restores
+ * run under a cross-process lock.
  */
 export class SettingsSnapshots {
   readonly settingsPath: string;
   readonly snapshotsDir: string;
-  private readonly fs: FsLike;
+  private readonly fs: GroupFs;
   private readonly folder: SnapshotFolder;
 
   constructor(
@@ -81,7 +99,7 @@ export class SettingsSnapshots {
   ) {
     this.settingsPath = resolve(workspaceDir, options.settingsPath ?? DEFAULT_SETTINGS_RELATIVE_PATH);
     this.snapshotsDir = resolve(workspaceDir, options.snapshotsDir ?? DEFAULT_SNAPSHOTS_RELATIVE_DIR);
-    this.fs = options.fs ?? nodeFs;
+    this.fs = options.fs ?? nodeGroupFs;
     this.folder = new SnapshotFolder(this.snapshotsDir, this.fs);
   }
 
@@ -107,7 +125,12 @@ export class SettingsSnapshots {
 
   /** Takes a snapshot of the current state unless it equals the newest snapshot; prunes beyond `keep`. */
   async take(current: CurrentSettings = {}): Promise<TakeResult> {
-    return this.locked(() => this.takeLocked(current));
+    return this.locked(async () => {
+      const planned = await this.planTake(current, await this.currentSettingsText());
+      if (!planned.take) return planned.result;
+      await this.folder.write(planned.id, planned.document, this.durability);
+      return this.finishTake(planned);
+    });
   }
 
   /** Valid snapshots newest first with their changed keys, and any damaged snapshot files. */
@@ -130,49 +153,84 @@ export class SettingsSnapshots {
   }
 
   /**
-   * Restores settings.json to snapshot `id`: first snapshots the current state (reason `before-restore`),
-   * then writes the snapshot's raw text atomically (or removes settings.json if it did not exist then).
+   * Restores settings.json to snapshot `id`, recording the current state first (reason `before-restore`): the new
+   * snapshot and settings.json are one group commit, so after a crash or a failure either both are written or
+   * neither. Older snapshots are pruned only once it has committed. When the newest snapshot already holds the
+   * current state, no snapshot is taken and settings.json alone is replaced atomically. A snapshot of a folder
+   * without settings.json removes the file, after the snapshot is written (see docs/group-commits.md).
    */
   async restore(id: string, current: CurrentSettings = {}): Promise<RestoreResult> {
     return this.locked(async () => {
       const target = await this.folder.loadOne(id);
       const restored = summarise((await this.folder.loadAll()).valid).find((entry) => entry.id === id)!;
-      // The restored snapshot is protected from this take's pruning: it is about to be the current state.
-      const before = await this.takeLocked({ values: current.values, reason: current.reason ?? 'before-restore' }, id);
       const currentText = await this.currentSettingsText();
       const beforeValues = current.values ?? settingsValuesFromText(currentText).values;
+      const planned = await this.planTake({ values: current.values, reason: current.reason ?? 'before-restore' }, currentText);
       const text = target.document.settingsText;
-      if (text === null) {
-        await this.removeSettingsFile();
-      } else {
-        // The file's byte-order mark is the user's (or their editor's) choice: keep it whatever the snapshot had.
-        const restoredText = withBomOf(currentText ?? '', text);
-        await writeFileAtomic(this.settingsPath, restoredText, { durability: this.durability, createParents: true, fs: this.fs });
+      // The file's byte-order mark is the user's (or their editor's) choice: keep it whatever the snapshot had.
+      const restoredText = text === null ? null : withBomOf(currentText ?? '', text);
+      const changedKeys = changedSettingKeys(beforeValues, target.document.values);
+      if (!planned.take) {
+        await this.writeSettings(restoredText);
+        return { restored, before: planned.result, changedKeys };
       }
-      return { restored, before, changedKeys: changedSettingKeys(beforeValues, target.document.values) };
+      if (restoredText === null) await this.snapshotThenRemoveSettings(planned);
+      else await this.commitRestore(planned, restoredText);
+      // The restored snapshot is protected from pruning too: it is now the current state.
+      return { restored, before: await this.finishTake(planned, id), changedKeys };
     });
   }
 
   private async locked<T>(action: () => Promise<T>): Promise<T> {
     await ensureDirectory(this.snapshotsDir, this.fs, this.durability === 'full');
     // The lock sits beside the folder (`settings-snapshots.lock`), guarding every file in it.
-    return withFileLock(this.snapshotsDir, () => action(), this.options.lock);
+    return withFileLock(
+      this.snapshotsDir,
+      async () => {
+        await this.finishInterruptedRestores();
+        return action();
+      },
+      this.options.lock,
+    );
   }
 
-  private async takeLocked(current: CurrentSettings, protectedId?: string): Promise<TakeResult> {
-    const settingsText = await this.currentSettingsText();
+  /** Where a restore's group journal goes: the deepest folder holding settings.json and the snapshots (`.vscode`). */
+  private get journalDir(): string {
+    return commonFolder(dirname(this.settingsPath), this.snapshotsDir);
+  }
+
+  /**
+   * A restore interrupted by a crash is finished (forward or back, under the group lock) before anything is read,
+   * so the state recorded and compared is the one that restore left, not a half-way one. One it cannot finish is
+   * left as it was; a commit to the same files then refuses to guess.
+   */
+  private async finishInterruptedRestores(): Promise<void> {
+    let journals: string[];
+    try {
+      journals = await journalsIn(this.fs, this.journalDir);
+    } catch {
+      return; // No folder yet (or unreadable): the commit's own checks speak for it.
+    }
+    if (journals.length > 0) await recoverGroupFiles(journals, { fs: this.fs, ...this.lockOption });
+  }
+
+  private get lockOption(): { lock?: Partial<LockSettings> } {
+    return this.options.lock ? { lock: this.options.lock } : {};
+  }
+
+  /** What a take would write now: nothing when the newest snapshot already holds this state. Writes nothing. */
+  private async planTake(current: CurrentSettings, settingsText: string | null): Promise<PlannedTake> {
     const parsed = settingsValuesFromText(settingsText);
     const values = current.values ?? parsed.values;
     const { valid } = await this.folder.loadAll();
     const newest = valid.at(-1);
     if (newest && newest.document.settingsText === settingsText && isDeepStrictEqual(newest.document.values, values)) {
-      return { taken: false, reason: 'unchanged', newest: summarise(valid).at(-1)! };
+      return { take: false, result: { taken: false, reason: 'unchanged', newest: summarise(valid).at(-1)! } };
     }
     // Ids are times and must sort after the newest even if the clock stepped back or two takes share a millisecond.
     let time = this.options.now?.() ?? new Date();
     const newestTime = newest && snapshotIdTime(newest.id);
     if (newestTime && time.getTime() <= newestTime.getTime()) time = new Date(newestTime.getTime() + 1);
-    const id = snapshotIdFor(time);
     const document: SettingsSnapshotDocument = {
       version: SNAPSHOT_FORMAT_VERSION,
       takenAt: time.toISOString(),
@@ -181,11 +239,58 @@ export class SettingsSnapshots {
       values,
     };
     if (parsed.parseErrors.length > 0) document.parseErrors = parsed.parseErrors;
-    const all = [...valid, await this.folder.write(id, document, this.durability)];
+    return { take: true, id: snapshotIdFor(time), document, valid };
+  }
+
+  /** After the snapshot is durable: prunes beyond `keep`, never the snapshot just taken nor `protectedId`. */
+  private async finishTake(planned: Extract<PlannedTake, { take: true }>, protectedId?: string): Promise<TakeResult> {
+    const { id, document, valid } = planned;
+    const all = [...valid, { id, path: this.folder.pathOf(id), document }];
     // Neither the snapshot just taken nor the one a restore is restoring may go: that would lose the state it keeps.
     const pruned = await this.folder.prune(this.keep, new Set(protectedId === undefined ? [id] : [id, protectedId]));
-    const summaries = summarise(all);
-    return { taken: true, snapshot: summaries.at(-1)!, pruned };
+    return { taken: true, snapshot: summarise(all).at(-1)!, pruned };
+  }
+
+  /** The snapshot of the state before and the restored settings.json, all or nothing. */
+  private async commitRestore(planned: Extract<PlannedTake, { take: true }>, restoredText: string): Promise<void> {
+    const durable = this.durability === 'full';
+    await ensureDirectory(dirname(this.settingsPath), this.fs, durable);
+    const snapshotPath = this.folder.pathOf(planned.id);
+    try {
+      await commitGroup(
+        [
+          { path: snapshotPath, value: planned.document, schema: settingsSnapshotSchema },
+          { path: this.settingsPath, data: restoredText },
+        ],
+        { durability: this.durability, fs: this.fs, ...this.lockOption },
+      );
+    } catch (error) {
+      // Files on two file systems (a symlinked settings.json, say) cannot be one group: the snapshot goes first, so
+      // a crash between the two writes leaves the current state recorded and settings.json not yet replaced.
+      if (!(error instanceof GroupCommitError && error.step === 'resolve' && error.code === 'EXDEV')) throw error;
+      await this.folder.write(planned.id, planned.document, this.durability);
+      await this.writeSettings(restoredText);
+    }
+  }
+
+  /**
+   * Restoring "no settings.json": a group commit cannot remove a file, so the snapshot is written first and removed
+   * again when the removal fails. A crash between the two leaves the current state recorded and settings.json as
+   * it was, never the reverse.
+   */
+  private async snapshotThenRemoveSettings(planned: Extract<PlannedTake, { take: true }>): Promise<void> {
+    const { path } = await this.folder.write(planned.id, planned.document, this.durability);
+    try {
+      await this.removeSettingsFile();
+    } catch (error) {
+      await removeQuietly(this.fs, path);
+      throw error;
+    }
+  }
+
+  private async writeSettings(text: string | null): Promise<void> {
+    if (text === null) await this.removeSettingsFile();
+    else await writeFileAtomic(this.settingsPath, text, { durability: this.durability, createParents: true, fs: this.fs });
   }
 
   private async removeSettingsFile(): Promise<void> {

@@ -5,6 +5,7 @@ import type { Orphan } from '../core/orphans';
 import type { Task } from '../state/tasksSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
 import type { TasksState } from './todos/todosModel';
@@ -64,5 +65,7 @@ export interface CrashSafeStateApi {
     crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats };
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */
     orphans(): OrphanModelStats;
+    /** Start-up recovery of group commits: runs, whether journals wait for trust, the last run. */
+    groupStartupRecovery(): GroupStartupStats;
   };
 }

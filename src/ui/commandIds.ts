@@ -9,6 +9,8 @@ export const CommandId = {
   SweepOne: 'crashSafeState.sweepOne',
   RecoverTarget: 'crashSafeState.recoverTarget',
   Reveal: 'crashSafeState.reveal',
+  /** Rescans, then finishes every interrupted group commit in the workspace, as start-up does. */
+  FinishInterruptedGroupCommits: 'crashSafeState.finishInterruptedGroupCommits',
   // The to-do list (its view was called "Tasks" before, which VS Code's own Run Task made ambiguous).
   AddTodo: 'crashSafeState.addTodo',
   EditTodo: 'crashSafeState.editTodo',

@@ -6,17 +6,29 @@ import JSZip from 'jszip';
 import { productionVsix } from './productionVsix';
 
 const root = join(__dirname, '..', '..');
+/** The manifest's strings (package.nls*.json) and the code's (l10n/, `npm run l10n`), in English and German. */
+const TRANSLATIONS = ['package.nls.json', 'package.nls.de.json', 'l10n/bundle.l10n.json', 'l10n/bundle.l10n.de.json'];
 
 suite('packaging (npm run package)', () => {
-  test('the .vsix holds dist, media, README, CHANGELOG, LICENSE and package.json, and nothing else', async function () {
+  test('the .vsix holds dist, media, README, CHANGELOG, LICENSE, package.json and the translations, and nothing else', async function () {
     this.timeout(180_000);
     const zip = await JSZip.loadAsync(readFileSync((await productionVsix()).vsix));
     const files = Object.keys(zip.files).filter((name) => name.startsWith('extension/') && !zip.files[name]!.dir);
     const shipped = files.map((name) => name.slice('extension/'.length)).sort();
-    for (const required of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'dist/extension.js', 'dist/cli.js', 'dist/schemaCompiler.js', 'media/icon.png']) {
+    for (const required of [
+      'package.json',
+      'readme.md',
+      'changelog.md',
+      'LICENSE.txt',
+      'dist/extension.js',
+      'dist/cli.js',
+      'dist/schemaCompiler.js',
+      'media/icon.png',
+      ...TRANSLATIONS,
+    ]) {
       assert.ok(shipped.includes(required), `${required} is missing from ${shipped.join(', ')}`);
     }
-    const allowed = /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|cli|schemaCompiler)\.js|media\/.+)$/;
+    const allowed = /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
     assert.deepEqual(shipped.filter((name) => !allowed.test(name)), [], 'unexpected files in the .vsix');
     assert.ok(!shipped.some((name) => /^(src|test|node_modules)\/|\.map$/.test(name)));
     const bundle = await zip.file('extension/dist/extension.js')!.async('nodebuffer');
@@ -26,14 +38,14 @@ suite('packaging (npm run package)', () => {
 
   // The .vsix above is built in a staging folder; `npm run package` packages the work tree itself, so its
   // .vscodeignore must keep src, test, node_modules and source maps out too. `vsce ls` lists that selection unbuilt.
-  test('packaged from the work tree, .vscodeignore lets in only the bundles, media, README, CHANGELOG, LICENSE and package.json', () => {
+  test('packaged from the work tree, .vscodeignore lets in only the bundles, media, README, CHANGELOG, LICENSE, package.json and the translations', () => {
     const vsce = join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
     const result = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8', input: '' });
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     const listed = result.stdout.split('\n').filter(Boolean).sort();
-    const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(extension|cli|schemaCompiler)\.js|media\/.+)$/;
+    const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
     assert.deepEqual(listed.filter((name) => !allowed.test(name)), [], 'unexpected files in `vsce ls`');
-    for (const required of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'media/icon.png']) {
+    for (const required of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'media/icon.png', ...TRANSLATIONS]) {
       assert.ok(listed.includes(required), `${required} is missing from ${listed.join(', ')}`);
     }
     for (const bundle of ['dist/extension.js', 'dist/cli.js', 'dist/schemaCompiler.js']) {

@@ -18,7 +18,7 @@ import {
   newGroupId,
   nodeGroupFs,
 } from '../../src/core/groupJournal';
-import { recoverGroups } from '../../src/core/groupRecovery';
+import { recoverGroupFiles, recoverGroups } from '../../src/core/groupRecovery';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
 import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
@@ -478,6 +478,64 @@ suite('group commits', () => {
     assert.equal(generationOf('a.json'), 7);
     assert.equal(generationOf('b.json'), 0);
     assert.equal(generationOf('c.json'), 7);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  /** Leaves a group mixed (a.json new, b.json and c.json old) by crashing the commit after its first target's rename. */
+  const interruptMidway = async () => {
+    writeGeneration(0);
+    for (let crashAfter = 0; generationOf('a.json') === 0; crashAfter++) {
+      writeGeneration(0);
+      for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name), { recursive: true });
+      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch(() => undefined);
+    }
+    assert.equal(generationOf('b.json'), 0, 'the crash should leave the group mixed');
+  };
+
+  test('recoverGroupFiles finishes the groups of the files a scan found, as recoverGroups does, without a walk', async () => {
+    await interruptMidway();
+    const dead = '2147483646-0-1-0badf00d';
+    writeFileSync(path(groupTempName('a.json', dead)), '{}');
+    const { orphans } = await scanOrphans([dir]);
+    const paths = orphans.map((orphan) => orphan.path);
+    assert.ok(paths.some((p) => recogniseGroupFile(basename(p))?.role === 'journal'), JSON.stringify(paths));
+    const report = await recoverGroupFiles([...paths, path('a.json')], { within: [dir] });
+    assert.deepEqual(
+      report.recovered.map((r) => [r.state, r.targets.map((t) => basename(t)).sort()]),
+      [['rolled-forward', [...TARGETS]]],
+    );
+    assert.deepEqual(report.problems, []);
+    assert.deepEqual(report.removed, [path(groupTempName('a.json', dead))], 'a leftover whose journal is gone goes too');
+    assert.deepEqual(report.kept, [{ path: path('a.json'), reason: 'not a file of a group commit' }]);
+    assert.deepEqual(TARGETS.map(generationOf), [1, 1, 1]);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+    // Listed again (the scan is stale now): nothing left to do.
+    const again = await recoverGroupFiles(paths);
+    assert.deepEqual([again.recovered, again.problems, again.removed], [[], [], []]);
+  });
+
+  test('recoverGroupFiles: a journal outside `within` is left alone; a held group lock is waited for, then reported', async () => {
+    await interruptMidway();
+    const { orphans } = await scanOrphans([dir]);
+    const before = filesUnder(dir);
+    const outside = await recoverGroupFiles(
+      orphans.map((o) => o.path),
+      { within: [join(dir, 'elsewhere')] },
+    );
+    assert.deepEqual([outside.recovered, outside.problems, outside.removed], [[], [], []]);
+    assert.equal(outside.kept.length, orphans.length);
+    assert.match(outside.kept[0]!.reason, /is outside the folders being recovered/);
+    // Only a temp listed: its journal is found beside it, and finished under the lock, which another holder has.
+    const temp = orphans.find((o) => recogniseGroupFile(basename(o.path))?.role === 'temp')!.path;
+    await withFileLock(groupLockTarget(dir), async () => {
+      const blocked = await recoverGroupFiles([temp], { lock: { acquireTimeoutMs: 300 } });
+      assert.equal(blocked.problems.length, 1);
+      assert.match(blocked.problems[0]!.reason, /Cannot lock .*\.cs-group\.lock/);
+    });
+    assert.deepEqual(filesUnder(dir), before, 'nothing was touched');
+    const finished = await recoverGroupFiles([temp]);
+    assert.equal(finished.recovered.length, 1);
+    assert.deepEqual(TARGETS.map(generationOf), [1, 1, 1]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
   });
 

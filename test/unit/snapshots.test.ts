@@ -2,7 +2,10 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groupCommit';
+import { nodeGroupFs } from '../../src/core/groupJournal';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import { recogniseGroupFile } from '../../src/core/tempPatterns';
 import {
   changedSettingKeys,
   DEFAULT_SNAPSHOT_KEEP,
@@ -14,10 +17,74 @@ import {
   snapshotIdTime,
   type TakeResult,
 } from '../../src/state/snapshots';
-import { FaultyFs } from '../support/faultyFs';
+import { errnoError, FaultyFs } from '../support/faultyFs';
+import { SimulatedCrash } from '../support/fuseLikeFs';
 
 const SETTINGS_V1 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 14,\n  "files.eol": "\\n",\n}\n';
 const SETTINGS_V2 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 18,\n  "files.eol": "\\n",\n  "[json]": { "editor.tabSize": 2 },\n}\n';
+
+/** The real disk (with or without link), failing every rename onto `failOn` with `code`. */
+function failingRenameOnto(failOn: string, code: string, withLink: boolean): GroupFs {
+  const { link, ...plain } = nodeGroupFs;
+  return {
+    ...(withLink ? nodeGroupFs : plain),
+    rename: async (from, to) => {
+      if (to === failOn) throw errnoError(code, 'rename', to);
+      return nodeGroupFs.rename(from, to);
+    },
+  };
+}
+
+/** The real disk until `crashAfter` disk-changing calls have been made; every such call after that throws (a crash). */
+function crashingFs(crashAfter: number): { fs: GroupFs; steps: () => number } {
+  let steps = 0;
+  const step = (what: string) => {
+    if (steps >= crashAfter) throw new SimulatedCrash(`crashed before ${what}`);
+    steps += 1;
+  };
+  const fs: GroupFs = {
+    ...nodeGroupFs,
+    open: async (path, flags, mode) => {
+      step(`open ${path}`);
+      const handle = await nodeGroupFs.open(path, flags, mode);
+      return {
+        write: async (buffer, offset, length, position) => {
+          step(`write ${path}`);
+          return handle.write(buffer, offset, length, position);
+        },
+        sync: async () => {
+          step(`fsync ${path}`);
+          return handle.sync();
+        },
+        chmod: (mode) => handle.chmod(mode),
+        chown: (uid, gid) => handle.chown(uid, gid),
+        close: () => handle.close(),
+      };
+    },
+    rename: async (from, to) => {
+      step(`rename ${to}`);
+      return nodeGroupFs.rename(from, to);
+    },
+    link: async (existing, newPath) => {
+      step(`link ${newPath}`);
+      return nodeGroupFs.link!(existing, newPath);
+    },
+    unlink: async (path) => {
+      step(`unlink ${path}`);
+      return nodeGroupFs.unlink(path);
+    },
+    fsyncDir: async (path) => {
+      step(`fsync ${path}`);
+      return nodeGroupFs.fsyncDir(path);
+    },
+  };
+  return { fs, steps: () => steps };
+}
+
+/** Group commit files (journals, temps, backups) anywhere under `dir`. */
+function groupFilesUnder(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) => recogniseGroupFile(name.split(/[\\/]/).pop()!));
+}
 
 function taken(result: TakeResult): SnapshotSummary {
   assert.ok(result.taken, 'expected a snapshot to be taken');
@@ -287,5 +354,130 @@ suite('settings snapshots', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => new SettingsSnapshots(workspace).take()));
     assert.equal(results.filter((r) => r.taken).length, 1);
     assert.equal((await snapshots.list()).snapshots.length, 1);
+  });
+
+  suite('restore is one group commit: the before-restore snapshot and settings.json, both or neither', () => {
+    /** settings.json holds SETTINGS_V2; snapshots: `old` (SETTINGS_V1) and `other` ({ "other": true }), oldest first. */
+    const seed = async (store: SettingsSnapshots) => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await store.take());
+      writeSettings('{ "other": true }\n');
+      const other = taken(await store.take());
+      writeSettings(SETTINGS_V2);
+      return { old, other };
+    };
+    const snapshotFiles = () =>
+      readdirSync(snapshots.snapshotsDir)
+        .filter((name) => name.endsWith('.json'))
+        .sort();
+
+    for (const withLink of [true, false]) {
+      test(`EIO on the rename of settings.json: no new snapshot, settings.json as it was, nothing pruned (backups ${withLink ? 'linked' : 'copied'})`, async () => {
+        const seeding = new SettingsSnapshots(workspace, { keep: 2, now: tick });
+        const { old, other } = await seed(seeding);
+        const before = snapshotFiles();
+        assert.deepEqual(before, [`${old.id}.json`, `${other.id}.json`]);
+        const failing = new SettingsSnapshots(workspace, { keep: 2, now: tick, fs: failingRenameOnto(settingsPath, 'EIO', withLink) });
+        const error = await failing.restore(old.id).then(
+          () => assert.fail('the restore should fail'),
+          (caught: unknown) => caught,
+        );
+        assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2, 'settings.json as it was');
+        // Neither the before-restore snapshot nor the pruning of `other` (keep 2) happened.
+        assert.deepEqual(snapshotFiles(), before);
+        assert.deepEqual(groupFilesUnder(workspace), []);
+        assert.ok(error instanceof GroupCommitError, String(error));
+        assert.deepEqual([error.code, error.outcome], ['EIO', 'rolled-back']);
+        assert.equal(
+          readdirSync(join(workspace, '.vscode')).some((name) => OUR_TEMP_PATTERN.test(name)),
+          false,
+        );
+        // And the same restore without the fault then works.
+        const result = await seeding.restore(old.id);
+        assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+        assert.ok(result.before.taken && result.before.pruned.includes(other.id));
+      });
+    }
+
+    test('ENOSPC while preparing: nothing written, nothing pruned', async () => {
+      const seeding = new SettingsSnapshots(workspace, { keep: 2, now: tick });
+      const { old } = await seed(seeding);
+      const before = snapshotFiles();
+      const full = new SettingsSnapshots(workspace, { keep: 2, now: tick, fs: new FaultyFs([{ step: 'write', code: 'ENOSPC' }]) });
+      await assert.rejects(full.restore(old.id), /ENOSPC/);
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2);
+      assert.deepEqual(snapshotFiles(), before);
+      assert.deepEqual(groupFilesUnder(workspace), []);
+    });
+
+    test('a crash after any disk step, then recoverGroups on .vscode: both written or neither, nothing left behind', async () => {
+      const dry = crashingFs(Number.POSITIVE_INFINITY);
+      const reset = async () => {
+        rmSync(join(workspace, '.vscode'), { recursive: true, force: true });
+        return seed(new SettingsSnapshots(workspace, { now: tick }));
+      };
+      let { old } = await reset();
+      await new SettingsSnapshots(workspace, { now: tick, fs: dry.fs }).restore(old.id);
+      const steps = dry.steps();
+      assert.ok(steps > 5, `only ${steps} steps`);
+      const seen = { neither: 0, both: 0, forward: 0, back: 0 };
+      for (let crashAfter = 0; crashAfter <= steps; crashAfter++) {
+        ({ old } = await reset());
+        const seeded = snapshotFiles();
+        const crashing = new SettingsSnapshots(workspace, { now: tick, fs: crashingFs(crashAfter).fs });
+        await crashing.restore(old.id).catch((error: unknown) => {
+          if (crashAfter === steps) throw error;
+        });
+        const report = await recoverGroups(join(workspace, '.vscode'));
+        const where = `crash after ${crashAfter} of ${steps} steps`;
+        assert.deepEqual(report.problems, [], where);
+        seen.forward += report.recovered.filter((r) => r.state === 'rolled-forward').length;
+        seen.back += report.recovered.filter((r) => r.state === 'rolled-back').length;
+        assert.deepEqual(groupFilesUnder(workspace), [], where);
+        const added = snapshotFiles().filter((name) => !seeded.includes(name));
+        const settings = readFileSync(settingsPath, 'utf8');
+        if (settings === SETTINGS_V2) {
+          assert.deepEqual(added, [], `${where}: settings.json not restored, yet a new snapshot`);
+          seen.neither += 1;
+        } else {
+          assert.equal(settings, SETTINGS_V1, where);
+          assert.equal(added.length, 1, `${where}: settings.json restored without the snapshot of the state before`);
+          const document = await snapshots.read(added[0]!.replace(/\.json$/, ''));
+          assert.deepEqual([document.reason, document.settingsText], ['before-restore', SETTINGS_V2], where);
+          seen.both += 1;
+        }
+      }
+      assert.ok(seen.neither > 0 && seen.both > 0 && seen.forward > 0, JSON.stringify(seen));
+    });
+
+    test('the next take first finishes a restore interrupted part-way through its renames', async () => {
+      // Crash right after the snapshot's rename: the before-restore snapshot is there, settings.json is not restored.
+      for (let crashAfter = 0; ; crashAfter++) {
+        assert.ok(crashAfter < 200, 'the snapshot was never renamed into place');
+        rmSync(join(workspace, '.vscode'), { recursive: true, force: true });
+        const { old } = await seed(snapshots);
+        const seeded = snapshotFiles();
+        await new SettingsSnapshots(workspace, { now: tick, fs: crashingFs(crashAfter).fs }).restore(old.id).catch(() => undefined);
+        if (snapshotFiles().length > seeded.length) break;
+      }
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2, 'the crash should leave the restore half done');
+      assert.equal(groupFilesUnder(join(workspace, '.vscode')).filter((name) => name.endsWith('.journal')).length, 1);
+      await snapshots.take();
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1, 'rolled forward before the take read anything');
+      assert.deepEqual(groupFilesUnder(workspace), []);
+      const reasons = (await snapshots.list()).snapshots.map((s) => s.reason);
+      assert.deepEqual(reasons.slice(0, 2), ['command', 'before-restore']);
+    });
+
+    test('a restore of "no settings.json" whose removal fails leaves no before-restore snapshot', async () => {
+      await snapshots.take();
+      const none = (await snapshots.list()).snapshots[0]!;
+      writeSettings(SETTINGS_V1);
+      const before = snapshotFiles();
+      const failing = new SettingsSnapshots(workspace, { now: tick, fs: new FaultyFs([{ step: 'unlink', code: 'EBUSY', times: 1 }]) });
+      await assert.rejects(failing.restore(none.id), /EBUSY/);
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+      assert.deepEqual(snapshotFiles(), before);
+    });
   });
 });

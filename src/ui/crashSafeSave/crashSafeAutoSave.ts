@@ -70,10 +70,12 @@ export class CrashSafeAutoSave extends Disposable {
         this.counters.skippedInvalid += 1;
         this.counters.lastSkipped = `${basename(path)} ${problem.line}:${problem.column} ${problem.message}`;
         this.log.debug(`Not auto-saving ${path}: ${problem.message} at line ${problem.line}, column ${problem.column}`);
-        vscode.window.setStatusBarMessage(
-          `$(warning) ${basename(path)} not auto-saved: ${problem.message} at line ${problem.line}, column ${problem.column}`,
-          5000,
-        );
+        const text = vscode.l10n.t({
+          message: '$(warning) {0} not auto-saved: {1} at line {2}, column {3}',
+          args: [basename(path), problem.message, problem.line, problem.column],
+          comment: ['{0} is a file name, {1} the JSON parser\'s message, in English. Keep $(warning): it is an icon.'],
+        });
+        vscode.window.setStatusBarMessage(text, 5000);
         return;
       }
     }
@@ -176,7 +178,7 @@ async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
 async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target) {
-    void vscode.window.showInformationMessage('Open a JSON file first, then reopen it with crash-safe save.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Open a JSON file first, then reopen it with crash-safe save.'));
     return undefined;
   }
   if (target.scheme === CRASH_SAFE_SCHEME) {
@@ -184,7 +186,9 @@ async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.
     return target;
   }
   if (target.scheme !== 'file' || !isJsonFileName(target.fsPath)) {
-    void vscode.window.showErrorMessage(`Crash-safe save works for .json and .jsonc files on disk, not ${target.toString(true)}.`);
+    void vscode.window.showErrorMessage(
+      vscode.l10n.t({ message: 'Crash-safe save works for .json and .jsonc files on disk, not {0}.', args: [target.toString(true)], comment: ['{0} is a URI.'] }),
+    );
     return undefined;
   }
   const crashSafeUri = toCrashSafeUri(target);
@@ -197,7 +201,7 @@ async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.
 async function reopenWithoutCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target || (target.scheme !== CRASH_SAFE_SCHEME && target.scheme !== 'file')) {
-    void vscode.window.showInformationMessage('Open a file with crash-safe save first, then reopen it without.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Open a file with crash-safe save first, then reopen it without.'));
     return undefined;
   }
   const fileUri = target.with({ scheme: 'file' });

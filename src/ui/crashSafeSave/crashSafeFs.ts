@@ -31,10 +31,17 @@ export interface CrashSafeFsStats {
   decorated: string[];
 }
 
-/** The badge and tooltip every `crashsafe:` editor carries (tab, hover), so it is told apart from a plain one. */
+/**
+ * The badge and tooltip every `crashsafe:` editor carries (tab, hover), so it is told apart from a plain one. The
+ * badge is the product's initials (VS Code shows at most two characters); the tooltip is looked up when read.
+ */
 export const CRASH_SAFE_DECORATION = {
   badge: 'CS',
-  tooltip: 'Crash-safe save: each save writes a temp file, flushes it to disk and renames it over the file, so a crash leaves the old or the new content, never a torn file. Invalid JSON is never saved automatically.',
+  get tooltip(): string {
+    return vscode.l10n.t(
+      'Crash-safe save: each save writes a temp file, flushes it to disk and renames it over the file, so a crash leaves the old or the new content, never a torn file. Invalid JSON is never saved automatically.',
+    );
+  },
 } as const;
 
 /**
@@ -48,15 +55,26 @@ export function saveFailure(message: string): vscode.FileSystemError {
 }
 
 /** Short words for the errnos a save most often meets. */
-const ERRNO_WORDS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the disk',
-  EDQUOT: 'disk quota exceeded',
-  EBUSY: 'the file is busy',
-  EIO: 'input/output error',
-};
+function errnoWords(code: string): string | undefined {
+  switch (code) {
+    case 'EACCES':
+      return vscode.l10n.t('permission denied');
+    case 'EPERM':
+      return vscode.l10n.t('operation not permitted');
+    case 'EROFS':
+      return vscode.l10n.t('read-only file system');
+    case 'ENOSPC':
+      return vscode.l10n.t('no space left on the disk');
+    case 'EDQUOT':
+      return vscode.l10n.t('disk quota exceeded');
+    case 'EBUSY':
+      return vscode.l10n.t('the file is busy');
+    case 'EIO':
+      return vscode.l10n.t('input/output error');
+    default:
+      return undefined;
+  }
+}
 
 export interface CrashSafeFsDeps {
   durability: () => Durability;
@@ -255,32 +273,73 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
   private async checkJson(uri: vscode.Uri, text: string, automatic: boolean): Promise<void> {
     const problem = jsonTextProblem(text, jsonFlavourOf(uri.fsPath));
     if (!problem) return;
-    const name = basename(uri.fsPath);
-    const what = `${name} is not valid ${jsonFlavourOf(uri.fsPath) === 'jsonc' ? 'JSON with comments' : 'JSON'} (${problem.message} at line ${problem.line}, column ${problem.column})`;
+    const path = uri.fsPath;
+    const args = [basename(path), problem.message, problem.line, problem.column];
+    // One sentence naming the file and the parse error; the messages below take it as {0}.
+    const what =
+      jsonFlavourOf(path) === 'jsonc'
+        ? vscode.l10n.t({
+            message: '{0} is not valid JSON with comments ({1} at line {2}, column {3})',
+            args,
+            comment: ['{0} is a file name, {1} the JSON parser\'s message, in English.'],
+          })
+        : vscode.l10n.t({
+            message: '{0} is not valid JSON ({1} at line {2}, column {3})',
+            args,
+            comment: ['{0} is a file name, {1} the JSON parser\'s message, in English.'],
+          });
     const policy = readCrashSafeSaveSettings(uri).invalidJson;
     if (policy === 'save' && !automatic) return;
     if (!automatic && policy === 'ask') {
       const confirmed = await confirmModal(
-        `${what}. Save it anyway?`,
-        'Save Anyway',
-        'Programs that read this file may fail on it. The save is still atomic.',
+        vscode.l10n.t({ message: '{0}. Save it anyway?', args: [what], comment: ['{0} says which file is not valid JSON and where.'] }),
+        vscode.l10n.t('Save Anyway'),
+        vscode.l10n.t('Programs that read this file may fail on it. The save is still atomic.'),
       );
       if (confirmed) return;
     }
     this.counters.refusedInvalid += 1;
     const message = automatic
-      ? `Not saved: ${what}. Invalid content is never saved automatically; fix it, or save by hand to be asked.`
-      : `Not saved: ${what}.`;
+      ? vscode.l10n.t({
+          message: 'Not saved: {0}. Invalid content is never saved automatically; fix it, or save by hand to be asked.',
+          args: [what],
+          comment: ['{0} says which file is not valid JSON and where.'],
+        })
+      : vscode.l10n.t({ message: 'Not saved: {0}.', args: [what], comment: ['{0} says which file is not valid JSON and where.'] });
     this.counters.lastRefusal = message;
-    this.deps.log.warn(message);
+    this.deps.log.warn(
+      `Refused to save ${path}${automatic ? ' automatically' : ''}: not valid ${jsonFlavourOf(path) === 'jsonc' ? 'JSON with comments' : 'JSON'} (${problem.message} at line ${problem.line}, column ${problem.column})`,
+    );
     throw saveFailure(message);
   }
 }
 
 /** One line for a failed atomic write: the step, the errno in words, and that the file is unchanged (the log has the rest). */
 export function describeWriteFailure(name: string, error: unknown): string {
-  const code = (error instanceof AtomicWriteError ? error.code : errnoOf(error)) ?? 'unknown error';
-  const step = error instanceof AtomicWriteError ? ` (${error.step} step)` : '';
-  const words = ERRNO_WORDS[code];
-  return `Not saved: the crash-safe write of ${name} failed with ${code}${words ? `, ${words}` : ''}${step}. ${name} is unchanged; the log has the details.`;
+  const code = (error instanceof AtomicWriteError ? error.code : errnoOf(error)) ?? vscode.l10n.t('unknown error');
+  const words = errnoWords(code);
+  if (error instanceof AtomicWriteError) {
+    return words
+      ? vscode.l10n.t({
+          message: 'Not saved: the crash-safe write of {0} failed with {1}, {2} ({3} step). {0} is unchanged; the log has the details.',
+          args: [name, code, words, error.step],
+          comment: ['{0} is a file name, {1} an error code (EACCES…), {2} the code in words, {3} the step of the write that failed (open, write, fsync, rename…).'],
+        })
+      : vscode.l10n.t({
+          message: 'Not saved: the crash-safe write of {0} failed with {1} ({2} step). {0} is unchanged; the log has the details.',
+          args: [name, code, error.step],
+          comment: ['{0} is a file name, {1} an error code (EACCES…), {2} the step of the write that failed (open, write, fsync, rename…).'],
+        });
+  }
+  return words
+    ? vscode.l10n.t({
+        message: 'Not saved: the crash-safe write of {0} failed with {1}, {2}. {0} is unchanged; the log has the details.',
+        args: [name, code, words],
+        comment: ['{0} is a file name, {1} an error code (EACCES…), {2} the code in words.'],
+      })
+    : vscode.l10n.t({
+        message: 'Not saved: the crash-safe write of {0} failed with {1}. {0} is unchanged; the log has the details.',
+        args: [name, code],
+        comment: ['{0} is a file name, {1} an error code (EACCES…) or "unknown error".'],
+      });
 }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans';
-import { describeOrphan, needsRecovery } from '../orphans/format';
+import { describeOrphan, needsRecovery, stateLabel } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 
 /** `crashSafeState.explorer.decorations`, read where it is used so no other settings code has to know it. */
@@ -28,7 +28,11 @@ export class OrphanDecorations implements vscode.FileDecorationProvider, vscode.
       next.set(orphan.path, {
         badge: '~',
         color: new vscode.ThemeColor('gitDecoration.ignoredResourceForeground'),
-        tooltip: `Orphaned temp file of ${basename(orphan.target)} (${describeOrphan(orphan)})`,
+        tooltip: vscode.l10n.t({
+          message: 'Orphaned temp file of {0} ({1})',
+          args: [basename(orphan.target), describeOrphan(orphan)],
+          comment: ['{0} is the file the temp belongs to, {1} the tool and age (e.g. "write-file-atomic (npm), 5 min old").'],
+        }),
       });
     }
     // After the orphans: a file that is both keeps the louder mark.
@@ -36,7 +40,11 @@ export class OrphanDecorations implements vscode.FileDecorationProvider, vscode.
       next.set(orphan.target, {
         badge: '!',
         color: new vscode.ThemeColor('list.warningForeground'),
-        tooltip: `${basename(orphan.target)} is ${orphan.targetState}; a valid temp can restore it`,
+        tooltip: vscode.l10n.t({
+          message: '{0} is {1}; a valid temp can restore it',
+          args: [basename(orphan.target), stateLabel(orphan.targetState)],
+          comment: ['{0} is a file, {1} its state (missing, empty, corrupt).'],
+        }),
         // A collapsed folder shows that something inside needs attention.
         propagate: true,
       });

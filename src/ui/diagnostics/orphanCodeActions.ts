@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { formatAge } from '../../core/orphans';
 import { CommandId } from '../commandIds';
+import { uiAge } from '../orphans/format';
 import type { RecoverArgs, SweepArgs } from '../orphans/orphanCommands';
 import type { OrphanEntry } from './orphanDiagnostics';
 
@@ -34,14 +34,24 @@ export class OrphanCodeActions implements vscode.CodeActionProvider {
     if (!vscode.workspace.isTrusted) {
       if (fix.kind !== 'recover') return [];
       // Trusting changes no file, and it is the step that makes Recover possible.
-      const trust = new vscode.CodeAction(`Trust this workspace to recover ${this.relative(fix.target)}…`, vscode.CodeActionKind.QuickFix);
+      const trust = new vscode.CodeAction(
+        vscode.l10n.t('Trust this workspace to recover {0}…', this.relative(fix.target)),
+        vscode.CodeActionKind.QuickFix,
+      );
       trust.diagnostics = [diagnostic];
       trust.command = { command: 'workbench.trust.manage', title: trust.title };
       return [trust];
     }
     if (fix.kind === 'recover') {
       const args: RecoverArgs = { target: fix.target };
-      const action = new vscode.CodeAction(`Recover from ${temp} (${formatAge(Date.now() - fix.temp.mtimeMs)} old)`, vscode.CodeActionKind.QuickFix);
+      const action = new vscode.CodeAction(
+        vscode.l10n.t({
+          message: 'Recover from {0} ({1} old)',
+          args: [temp, uiAge(Date.now() - fix.temp.mtimeMs)],
+          comment: ['{0} is a temp file, {1} its age (e.g. "5 min").'],
+        }),
+        vscode.CodeActionKind.QuickFix,
+      );
       action.diagnostics = [diagnostic];
       action.isPreferred = true;
       action.command = { command: CommandId.Recover, title: action.title, arguments: [args] };
@@ -49,7 +59,7 @@ export class OrphanCodeActions implements vscode.CodeActionProvider {
     }
     // Sweep restricted to this file: it still keeps the temp if it turns out young, in use or the only good copy.
     const args: SweepArgs = { paths: [fix.temp.path] };
-    const action = new vscode.CodeAction('Delete this temp', vscode.CodeActionKind.QuickFix);
+    const action = new vscode.CodeAction(vscode.l10n.t('Delete this temp'), vscode.CodeActionKind.QuickFix);
     action.diagnostics = [diagnostic];
     action.command = { command: CommandId.Sweep, title: action.title, arguments: [args] };
     return [action];

@@ -2,9 +2,9 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { nodeFs } from '../../core/fs';
 import { judgeJsonFile } from '../../core/judgeFile';
-import { formatAge, type Orphan } from '../../core/orphans';
+import type { Orphan, TargetState } from '../../core/orphans';
 import { recogniseGroupFile } from '../../core/tempPatterns';
-import { kindLabel, needsRecovery } from '../orphans/format';
+import { kindLabel, needsRecovery, uiAge } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 import type { ExtensionSettings } from '../settings';
 import { OrphanCodeActions } from './orphanCodeActions';
@@ -45,6 +45,26 @@ const POSITION_IN_NOTE = /at line (\d+), column (\d+)/;
 function positionIn(text: string | undefined): vscode.Position | undefined {
   const match = text && POSITION_IN_NOTE.exec(text);
   return match ? new vscode.Position(Number(match[1]) - 1, Number(match[2]) - 1) : undefined;
+}
+
+/** The Problems entry of a broken target: what is wrong with it (and where, for a parse error) and how old its valid temp is. */
+function brokenTargetMessage(target: string, state: TargetState, position: vscode.Position | undefined, age: string): string {
+  if (state === 'corrupt') {
+    return position
+      ? vscode.l10n.t({
+          message: '{0} is not valid JSON (line {1}, column {2}); a valid temp from {3} ago can restore it',
+          args: [target, position.line + 1, position.character + 1, age],
+          comment: ['{0} is a file, {1} and {2} where parsing it failed, {3} an age (e.g. "5 min").'],
+        })
+      : vscode.l10n.t({
+          message: '{0} is not valid JSON; a valid temp from {1} ago can restore it',
+          args: [target, age],
+          comment: ['{0} is a file, {1} an age (e.g. "5 min").'],
+        });
+  }
+  return state === 'empty'
+    ? vscode.l10n.t({ message: '{0} is empty; a valid temp from {1} ago can restore it', args: [target, age], comment: ['{0} is a file, {1} an age (e.g. "5 min").'] })
+    : vscode.l10n.t({ message: '{0} is missing; a valid temp from {1} ago can restore it', args: [target, age], comment: ['{0} is a file, {1} an age (e.g. "5 min").'] });
 }
 
 /** Group-commit files are one unit that only `recover --groups` finishes; recover and sweep never take one alone. */
@@ -103,11 +123,10 @@ class OrphanDiagnostics {
         if (judged.state === 'corrupt') position = positionIn(judged.reason);
         else if (judged.state === 'empty' || judged.state === 'missing') state = judged.state;
       }
-      const where = position ? ` (line ${position.line + 1}, column ${position.character + 1})` : '';
-      const problem = state === 'corrupt' ? `is not valid JSON${where}` : `is ${state}`;
+      const age = uiAge(now - temp.mtimeMs);
       const diagnostic = new vscode.Diagnostic(
         new vscode.Range(position ?? new vscode.Position(0, 0), position ?? new vscode.Position(0, 0)),
-        `${this.deps.relative(temp.target)} ${problem}; a valid temp from ${formatAge(now - temp.mtimeMs)} ago can restore it`,
+        brokenTargetMessage(this.deps.relative(temp.target), state, position, age),
         state === 'missing' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error,
       );
       diagnostic.source = DIAGNOSTIC_SOURCE;
@@ -117,7 +136,11 @@ class OrphanDiagnostics {
       diagnostic.relatedInformation = [
         new vscode.DiagnosticRelatedInformation(
           new vscode.Location(vscode.Uri.file(temp.path), new vscode.Position(0, 0)),
-          `Valid temp ${basename(temp.path)} (${kindLabel(temp.kind)}, ${formatAge(now - temp.mtimeMs)} old)`,
+          vscode.l10n.t({
+            message: 'Valid temp {0} ({1}, {2} old)',
+            args: [basename(temp.path), kindLabel(temp.kind), age],
+            comment: ['{0} is a temp file, {1} the tool that left it (e.g. "write-file-atomic (npm)"), {2} its age (e.g. "5 min").'],
+          }),
         ),
       ];
       return { uri: vscode.Uri.file(temp.target), entry: { diagnostic, fix: { kind: 'recover', target: temp.target, temp } } };
@@ -132,7 +155,11 @@ class OrphanDiagnostics {
       .map((temp): Placed => {
         const diagnostic = new vscode.Diagnostic(
           new vscode.Range(0, 0, 0, 0),
-          `Orphaned temp file of ${basename(temp.target)} (${kindLabel(temp.kind)}, ${formatAge(now - temp.mtimeMs)} old); ${basename(temp.target)} is fine, so it can be deleted`,
+          vscode.l10n.t({
+            message: 'Orphaned temp file of {0} ({1}, {2} old); {0} is fine, so it can be deleted',
+            args: [basename(temp.target), kindLabel(temp.kind), uiAge(now - temp.mtimeMs)],
+            comment: ['{0} is the file the temp belongs to, {1} the tool that left it (e.g. "write-file-atomic (npm)"), {2} its age (e.g. "5 min").'],
+          }),
           vscode.DiagnosticSeverity.Information,
         );
         diagnostic.source = DIAGNOSTIC_SOURCE;

@@ -15,8 +15,12 @@ export interface CommandContext {
 
 
 /** Destructive commands need a trusted workspace; says so when it is not. */
-export function requireTrust(action: string): boolean {
+export function requireTrust(action: 'recover' | 'sweep'): boolean {
   if (vscode.workspace.isTrusted) return true;
-  void vscode.window.showWarningMessage(`Crash-Safe State does not ${action} in an untrusted workspace. Trust the workspace first.`);
+  void vscode.window.showWarningMessage(
+    action === 'recover'
+      ? vscode.l10n.t('Crash-Safe State does not recover files in an untrusted workspace. Trust the workspace first.')
+      : vscode.l10n.t('Crash-Safe State does not sweep files in an untrusted workspace. Trust the workspace first.'),
+  );
   return false;
 }

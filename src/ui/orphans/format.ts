@@ -1,24 +1,77 @@
 import { basename, dirname } from 'node:path';
-import { formatAge, type Orphan, type OrphanKind } from '../../core/orphans';
+import * as vscode from 'vscode';
+import type { Orphan, OrphanKind, TargetState } from '../../core/orphans';
 
-const KIND_LABELS: Record<OrphanKind, string> = {
-  'crash-safe': 'Crash-Safe State',
-  'write-file-atomic': 'write-file-atomic (npm)',
-  atomically: 'atomically',
-  steno: 'steno / lowdb',
-  vscode: 'VS Code save',
-  'tmp-suffix': '*.tmp.<id>',
-  'dot-hex-tmp': '.<name>.<hex>.tmp',
-  custom: 'your pattern',
-};
+/**
+ * Every text here is shown in VS Code, so it goes through `vscode.l10n.t` at call time (never at module load: the
+ * extension's l10n bundle may not be loaded yet then). Logs and the CLI keep their English texts.
+ */
 
-/** Which tool left the orphan, for people. */
+/** Which tool left the orphan, for people. Tool names and patterns stay as they are; only descriptions are translated. */
 export function kindLabel(kind: OrphanKind): string {
-  return KIND_LABELS[kind] ?? kind;
+  switch (kind) {
+    case 'crash-safe':
+      return 'Crash-Safe State';
+    case 'write-file-atomic':
+      return 'write-file-atomic (npm)';
+    case 'atomically':
+      return 'atomically';
+    case 'steno':
+      return 'steno / lowdb';
+    case 'vscode':
+      return vscode.l10n.t({ message: 'VS Code save', comment: ['Which tool left a temp file: VS Code itself, while saving a file.'] });
+    case 'tmp-suffix':
+      return '*.tmp.<id>';
+    case 'dot-hex-tmp':
+      return '.<name>.<hex>.tmp';
+    case 'custom':
+      return vscode.l10n.t({ message: 'your pattern', comment: ['Which tool left a temp file: one matched by a pattern the user configured.'] });
+    default:
+      return kind;
+  }
 }
 
+/**
+ * A short human age: 45 s, 12 min, 3 h, 2 d. The same thresholds as `formatAge` in src/core (which the CLI and the
+ * core's own reasons use, in English); everything the extension shows uses this one.
+ */
+export function uiAge(ms: number): string {
+  if (ms < 60_000) return vscode.l10n.t({ message: '{0} s', args: [Math.round(ms / 1000)], comment: ['An age in seconds, e.g. "45 s".'] });
+  if (ms < 3_600_000) return vscode.l10n.t({ message: '{0} min', args: [Math.round(ms / 60_000)], comment: ['An age in minutes, e.g. "12 min".'] });
+  if (ms < 86_400_000) return vscode.l10n.t({ message: '{0} h', args: [Math.round(ms / 3_600_000)], comment: ['An age in hours, e.g. "3 h".'] });
+  return vscode.l10n.t({ message: '{0} d', args: [Math.round(ms / 86_400_000)], comment: ['An age in days, e.g. "2 d".'] });
+}
+
+/** The state of an orphan's target, as a word for people (the core's states are English identifiers). */
+export function stateLabel(state: TargetState): string {
+  switch (state) {
+    case 'ok':
+      return vscode.l10n.t({ message: 'ok', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+    case 'missing':
+      return vscode.l10n.t({ message: 'missing', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+    case 'empty':
+      return vscode.l10n.t({ message: 'empty', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+    case 'corrupt':
+      return vscode.l10n.t({ message: 'corrupt', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+    case 'unknown':
+      return vscode.l10n.t({ message: 'unknown', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+    default:
+      return state;
+  }
+}
+
+/** "write-file-atomic (npm), 5 min old" */
 export function describeOrphan(orphan: Orphan): string {
-  return `${kindLabel(orphan.kind)}, ${formatAge(orphan.ageMs)} old`;
+  return vscode.l10n.t({
+    message: '{0}, {1} old',
+    args: [kindLabel(orphan.kind), uiAge(orphan.ageMs)],
+    comment: ['{0} is the tool that left a temp file (e.g. "write-file-atomic (npm)"), {1} its age (e.g. "5 min").'],
+  });
+}
+
+/** "5 orphaned temp files" */
+export function orphanCount(count: number): string {
+  return count === 1 ? vscode.l10n.t('1 orphaned temp file') : vscode.l10n.t('{0} orphaned temp files', count);
 }
 
 /** The target has no usable content: missing, empty or corrupt. */
@@ -45,40 +98,65 @@ export function folderLabel(relativePath: string): string {
 /** What is wrong with the orphan's target, short enough to lead a truncated line; undefined when nothing is. */
 export function orphanProblem(orphan: Orphan): string | undefined {
   const target = basename(orphan.target);
-  if (orphan.targetState === 'unknown') return `${target} unchecked`;
+  if (orphan.targetState === 'unknown') {
+    return vscode.l10n.t({ message: '{0} unchecked', args: [target], comment: ['{0} is a file name whose state could not be checked.'] });
+  }
   if (!targetIsBroken(orphan)) return undefined;
-  if (orphan.validJson === true) return `${target} ${orphan.targetState}, valid copy`;
-  if (orphan.validJson === false) return `${target} ${orphan.targetState}, copy not valid either`;
-  return `${target} ${orphan.targetState}`;
+  const state = stateLabel(orphan.targetState);
+  if (orphan.validJson === true) return vscode.l10n.t({ message: '{0} {1}, valid copy', args: [target, state], comment: ['{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.'] });
+  if (orphan.validJson === false) return vscode.l10n.t({ message: '{0} {1}, copy not valid either', args: [target, state], comment: ['{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.'] });
+  return vscode.l10n.t({ message: '{0} {1}', args: [target, state], comment: ['{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.'] });
+}
+
+/** A short phrase (a problem, a list of files) as a sentence of its own: with the language's full stop. */
+export function asSentence(phrase: string): string {
+  return vscode.l10n.t({
+    message: '{0}.',
+    args: [phrase],
+    comment: ['Ends a sentence that is only {0}, a short phrase such as "data.json corrupt, valid copy" or a list of files. Use your language\'s full stop.'],
+  });
 }
 
 /** "a, b, c and 2 more" */
 export function listNames(names: readonly string[], limit = 3): string {
-  if (names.length <= limit) return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
-  return `${names.slice(0, limit).join(', ')} and ${names.length - limit} more`;
+  if (names.length <= 1) return names[0] ?? '';
+  if (names.length <= limit) return vscode.l10n.t({ message: '{0} and {1}', args: [names.slice(0, -1).join(', '), names.at(-1)!], comment: ['Ends a list of file names: {0} is the names before the last, joined by ", ", {1} the last name.'] });
+  const shown = names.slice(0, limit).join(', ');
+  const more = names.length - limit;
+  return more === 1
+    ? vscode.l10n.t({ message: '{0} and 1 more', args: [shown], comment: ['{0} is a list of file names joined by ", "; one more name is not shown.'] })
+    : vscode.l10n.t({ message: '{0} and {1} more', args: [shown, more], comment: ['{0} is a list of file names joined by ", "; {1} more names are not shown.'] });
 }
-
-export const plural = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`;
 
 /**
  * Core reasons and notes are shared with the CLI and may end in a hint for it ("…; recover it with recover --groups").
  * In VS Code the clauses that point at the command line are dropped; the UI offers its own actions.
+ * They stay English (like the CLI and the log); the localised sentences around them take them as arguments.
  */
 export function uiText(text: string): string {
   if (!mentionsCli(text)) return text;
   const kept = text.split(/;\s+/).filter((clause) => !mentionsCli(clause));
-  return kept.length > 0 ? kept.join('; ') : 'see the log';
+  return kept.length > 0 ? kept.join('; ') : vscode.l10n.t({ message: 'see the log', comment: ['Stands in for a reason that only made sense on the command line.'] });
 }
 
 /** Kept files grouped by reason, one sentence per reason, at most `limit` sentences. */
 export function describeKept(kept: readonly { path: string; reason: string }[], relative: (path: string) => string, limit = 3): string {
   const byReason = new Map<string, string[]>();
   for (const { path, reason } of kept) byReason.set(uiText(reason), [...(byReason.get(uiText(reason)) ?? []), relative(path)]);
-  const sentences = [...byReason].map(([reason, paths]) => `Kept ${listNames(paths)}: ${reason}.`);
+  const sentences = [...byReason].map(([reason, paths]) =>
+    vscode.l10n.t({
+      message: 'Kept {0}: {1}.',
+      args: [listNames(paths), reason],
+      comment: ['{0} is a list of files a sweep did not remove, {1} the reason (in English: it comes from the core, like the log).'],
+    }),
+  );
   if (sentences.length <= limit) return sentences.join(' ');
-  const shown = sentences.slice(0, limit);
   const hiddenFiles = [...byReason.values()].slice(limit).reduce((sum, paths) => sum + paths.length, 0);
-  return `${shown.join(' ')} Kept ${plural(hiddenFiles, 'more file')} for other reasons (see log).`;
+  const rest =
+    hiddenFiles === 1
+      ? vscode.l10n.t('Kept 1 more file for other reasons (see log).')
+      : vscode.l10n.t('Kept {0} more files for other reasons (see log).', hiddenFiles);
+  return [...sentences.slice(0, limit), rest].join(' ');
 }
 
 /**

@@ -34,7 +34,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
 
 async function scan({ model }: CommandContext): Promise<readonly Orphan[]> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: 'Crash-Safe State: scanning for orphaned temp files' },
+    { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Crash-Safe State: scanning for orphaned temp files') },
     () => model.rescan(),
   );
 }

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
-import { describeOrphan, folderLabel, orphanProblem, targetIsBroken, uiText } from './format';
+import { asSentence, describeOrphan, folderLabel, orphanCount, orphanProblem, stateLabel, targetIsBroken, uiText } from './format';
 
 /** A row as shown, in plain data: what Show Orphans returns, so tests can read the real view. */
 export interface OrphanRow {
@@ -21,6 +21,29 @@ function byAttention(relative: (path: string) => string): (a: Orphan, b: Orphan)
   return (a, b) => rank(a) - rank(b) || relative(a.path).localeCompare(relative(b.path));
 }
 
+/** The tooltip's first line: what is wrong, and what to do when this copy can help. */
+function problemLine(problem: string, validCopy: boolean): string {
+  return validCopy
+    ? vscode.l10n.t({ message: '{0}: Recover This Target restores the file from this copy.', args: [problem], comment: ['{0} is a short problem, e.g. "data.json corrupt, valid copy".'] })
+    : asSentence(problem);
+}
+
+function targetLine(target: string, orphan: Orphan): string {
+  const state = stateLabel(orphan.targetState);
+  return orphan.note
+    ? vscode.l10n.t({
+        message: 'Target {0} is {1} ({2})',
+        args: [target, state, uiText(orphan.note)],
+        comment: ['{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown), {2} a note in English from the scan.'],
+      })
+    : vscode.l10n.t({ message: 'Target {0} is {1}', args: [target, state], comment: ['{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown).'] });
+}
+
+function contentLabel(validJson: boolean | null): string {
+  if (validJson === null) return vscode.l10n.t({ message: 'not checked', comment: ['Whether a temp file holds valid JSON: not looked at.'] });
+  return validJson ? vscode.l10n.t('valid JSON') : vscode.l10n.t('not valid JSON');
+}
+
 /** The Explorer view "Orphaned Temp Files": one item per orphan, with sweep/recover/reveal actions. */
 export class OrphansView extends Disposable implements vscode.TreeDataProvider<Orphan> {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
@@ -34,7 +57,7 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
     const view = this._register(vscode.window.createTreeView(ORPHANS_VIEW_ID, { treeDataProvider: this, canSelectMany: true }));
     this._register(
       model.onDidChange((orphans) => {
-        view.badge = orphans.length > 0 ? { value: orphans.length, tooltip: `${orphans.length} orphaned temp files` } : undefined;
+        view.badge = orphans.length > 0 ? { value: orphans.length, tooltip: orphanCount(orphans.length) } : undefined;
         this.changed.fire();
       }),
     );
@@ -72,17 +95,16 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
     } else if (orphan.targetState === 'unknown') {
       item.iconPath = new vscode.ThemeIcon('question', new vscode.ThemeColor('list.warningForeground'));
     }
-    const content = orphan.validJson === null ? 'not checked' : orphan.validJson ? 'valid JSON' : 'not valid JSON';
     item.tooltip = [
-      ...(problem ? [`${problem}${orphan.validJson === true ? ': Recover This Target restores the file from this copy' : ''}.`] : []),
+      ...(problem ? [problemLine(problem, orphan.validJson === true)] : []),
       this.relative(orphan.path),
-      `Left by ${describeOrphan(orphan)}`,
-      `Target ${this.relative(orphan.target)} is ${orphan.targetState}${orphan.note ? ` (${uiText(orphan.note)})` : ''}`,
-      `Content: ${content}`,
-      ...(orphan.gitTracked ? ['Tracked by git: sweep never removes it'] : []),
+      vscode.l10n.t({ message: 'Left by {0}', args: [describeOrphan(orphan)], comment: ['{0} is the tool and the age, e.g. "write-file-atomic (npm), 5 min old".'] }),
+      targetLine(this.relative(orphan.target), orphan),
+      vscode.l10n.t({ message: 'Content: {0}', args: [contentLabel(orphan.validJson)], comment: ['{0} is "valid JSON", "not valid JSON" or "not checked".'] }),
+      ...(orphan.gitTracked ? [vscode.l10n.t('Tracked by git: sweep never removes it')] : []),
     ].join('\n');
     item.contextValue = 'orphan';
-    item.command = { command: 'vscode.open', title: 'Open', arguments: [uri] };
+    item.command = { command: 'vscode.open', title: vscode.l10n.t('Open'), arguments: [uri] };
     return item;
   }
 }

@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import { formatAge, type Orphan } from '../../core/orphans';
+import type { Orphan } from '../../core/orphans';
 import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/recovery';
 import { confirmModal, withDiff } from '../dialogs';
 import { type CommandContext, requireTrust } from './commandContext';
-import { listNames, needsRecovery, plural, uiText } from './format';
+import { listNames, needsRecovery, stateLabel, uiAge, uiText } from './format';
 
 /** Arguments that let keybindings and tests drive Recover without any dialog. */
 export interface RecoverArgs {
@@ -27,8 +27,19 @@ async function targetIsValid(target: string, extraPatterns: string[]): Promise<b
   }
 }
 
+function nothingToRecover(target: string): string {
+  return vscode.l10n.t('{0} is valid: there is nothing to recover.', target);
+}
+
+/** "data.json ↔ data.json.tmp-1 (newest valid temp, 5 min old)", the title of the diff shown before recovering. */
+function diffTitle(target: string, valid: boolean, temp: string, age: string): string {
+  return valid
+    ? vscode.l10n.t({ message: '{0} (valid) ↔ {1} (newest valid temp, {2} old)', args: [target, temp, age], comment: ['{0} is the file to recover, {1} the temp file it would be restored from, {2} the temp\'s age (e.g. "5 min").'] })
+    : vscode.l10n.t({ message: '{0} ↔ {1} (newest valid temp, {2} old)', args: [target, temp, age], comment: ['{0} is the file to recover, {1} the temp file it would be restored from, {2} the temp\'s age (e.g. "5 min").'] });
+}
+
 export async function recover(deps: CommandContext, args: RecoverArgs = {}): Promise<RecoveryResult | undefined> {
-  if (!requireTrust('recover files')) return undefined;
+  if (!requireTrust('recover')) return undefined;
   const { log, model, relative } = deps;
   const extraPatterns = deps.settings().tempPatterns;
   const target = args.target ?? (await pickTarget(deps));
@@ -36,29 +47,33 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
   const candidates = await findRecoveryCandidates(target, { extraPatterns });
   const newest = candidates[0];
   if (!newest) {
-    void vscode.window.showErrorMessage(`No valid temp file of ${relative(target)} exists to recover from.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('No valid temp file of {0} exists to recover from.', relative(target)));
     return undefined;
   }
   const valid = await targetIsValid(target, extraPatterns);
   let force = args.force ?? false;
   if (valid && !force && args.confirm) {
-    void vscode.window.showInformationMessage(`${relative(target)} is valid: there is nothing to recover.`);
+    void vscode.window.showInformationMessage(nothingToRecover(relative(target)));
     return undefined;
   }
   if (!args.confirm) {
     const targetUri = vscode.Uri.file(target);
     const exists = await vscode.workspace.fs.stat(targetUri).then(() => true, () => false);
-    const left = exists ? targetUri : vscode.Uri.parse('untitled:(missing)');
-    const title = `${basename(target)}${valid ? ' (valid)' : ''} ↔ ${basename(newest.path)} (newest valid temp, ${formatAge(Date.now() - newest.mtimeMs)} old)`;
+    const missing = vscode.l10n.t({ message: '(missing)', comment: ['Name of the empty left side of a diff, when the file to recover does not exist.'] });
+    const left = exists ? targetUri : vscode.Uri.from({ scheme: 'untitled', path: missing });
+    const title = diffTitle(basename(target), valid, basename(newest.path), uiAge(Date.now() - newest.mtimeMs));
     const confirmed = await withDiff(left, vscode.Uri.file(newest.path), title, () =>
       valid
         ? // Seen the diff and still chose Recover: replacing a valid file is allowed, but only when asked for.
           confirmModal(
-            `${relative(target)} is valid. Replace a valid file with ${basename(newest.path)}?`,
-            'Replace Valid File',
-            'There is nothing to repair: this replaces content that parses. The current file is kept as a backup.',
+            vscode.l10n.t('{0} is valid. Replace a valid file with {1}?', relative(target), basename(newest.path)),
+            vscode.l10n.t('Replace Valid File'),
+            vscode.l10n.t('There is nothing to repair: this replaces content that parses. The current file is kept as a backup.'),
           )
-        : confirmModal(`Replace ${relative(target)} with ${basename(newest.path)}? The current file is kept as a backup.`, 'Recover'),
+        : confirmModal(
+            vscode.l10n.t('Replace {0} with {1}? The current file is kept as a backup.', relative(target), basename(newest.path)),
+            vscode.l10n.t('Recover'),
+          ),
     );
     if (!confirmed) return undefined;
     force ||= valid;
@@ -67,13 +82,15 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
     const result = await recoverTarget(target, { force, extraPatterns });
     log.info(`Recovered ${result.target} from ${result.from}${result.backup ? `; backup at ${result.backup}` : ''}`);
     void vscode.window.showInformationMessage(
-      `Recovered ${relative(target)} from ${basename(result.from)}.` + (result.backup ? ` Backup: ${basename(result.backup)}` : ''),
+      result.backup
+        ? vscode.l10n.t('Recovered {0} from {1}. Backup: {2}', relative(target), basename(result.from), basename(result.backup))
+        : vscode.l10n.t('Recovered {0} from {1}.', relative(target), basename(result.from)),
     );
     model.refresh([result.target, result.from, ...(result.backup ? [result.backup] : [])]);
     return result;
   } catch (error) {
     if (error instanceof RecoveryError && error.code === 'not-needed') {
-      void vscode.window.showInformationMessage(`${relative(target)} is valid: there is nothing to recover.`);
+      void vscode.window.showInformationMessage(nothingToRecover(relative(target)));
       return undefined;
     }
     const message = messageOf(error);
@@ -81,6 +98,12 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
     void vscode.window.showErrorMessage(uiText(message));
     return undefined;
   }
+}
+
+/** The state of a target in the file picker. */
+function targetStatus(state: Orphan['targetState'], broken: boolean): string {
+  if (broken) return vscode.l10n.t({ message: '{0}, needs recovery', args: [stateLabel(state)], comment: ['{0} is the state of a file: missing, empty or corrupt.'] });
+  return state === 'ok' ? vscode.l10n.t('valid now') : stateLabel(state);
 }
 
 /** Targets with at least one valid temp, broken ones first. */
@@ -93,13 +116,14 @@ async function pickTarget({ model, relative }: CommandContext): Promise<string |
   const items = [...byTarget.entries()]
     .map(([target, temps]) => {
       const broken = temps.some(needsRecovery);
-      const state = broken ? `${temps[0]!.targetState}, needs recovery` : temps[0]!.targetState === 'ok' ? 'valid now' : temps[0]!.targetState;
-      return { label: relative(target), description: `${state} · ${plural(temps.length, 'temp file')}: ${listNames(temps.map((t) => basename(t.path)), 2)}`, target, broken };
+      const names = listNames(temps.map((t) => basename(t.path)), 2);
+      const files = temps.length === 1 ? vscode.l10n.t('1 temp file: {0}', names) : vscode.l10n.t('{0} temp files: {1}', temps.length, names);
+      return { label: relative(target), description: `${targetStatus(temps[0]!.targetState, broken)} · ${files}`, target, broken };
     })
     .sort((a, b) => Number(b.broken) - Number(a.broken));
   if (items.length === 0) {
-    void vscode.window.showInformationMessage('No file has a temp file to recover from.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('No file has a temp file to recover from.'));
     return undefined;
   }
-  return (await vscode.window.showQuickPick(items, { title: 'Recover which file?', matchOnDescription: true }))?.target;
+  return (await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Recover which file?'), matchOnDescription: true }))?.target;
 }

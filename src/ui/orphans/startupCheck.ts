@@ -10,6 +10,10 @@ export function brokenTargetsWithValidTemp(orphans: readonly Orphan[]): string[]
   return targetsNeedingRecovery(orphans);
 }
 
+/** The notification's buttons; a click is compared against the same (localised) labels. */
+const recoverAction = () => vscode.l10n.t('Recover');
+const showAction = () => vscode.l10n.t('Show');
+
 /** What the startup check offered: the broken targets and the notification's actions. */
 export interface StartupOffer {
   targets: string[];
@@ -25,18 +29,32 @@ export type StartupActionOutcome = 'recover' | 'already-recovered' | 'show' | 'n
  */
 export function offerRecovery(orphans: readonly Orphan[], relative: (path: string) => string, extraPatterns?: string[]): StartupOffer {
   const targets = brokenTargetsWithValidTemp(orphans);
-  const actions = vscode.workspace.isTrusted ? ['Recover', 'Show'] : ['Show'];
+  const actions = vscode.workspace.isTrusted ? [recoverAction(), showAction()] : [showAction()];
   if (targets.length > 0) void askToRecover(targets, actions, relative, extraPatterns);
   return { targets, actions: targets.length > 0 ? actions : [] };
 }
 
 async function askToRecover(broken: string[], actions: string[], relative: (path: string) => string, extraPatterns?: string[]): Promise<void> {
   const first = broken[0]!;
-  const trustHint = vscode.workspace.isTrusted ? '' : ' Trust the workspace to recover it.';
-  const message =
-    (broken.length === 1
-      ? `${relative(first)} has no valid content, but a valid temp file of it exists.`
-      : `${broken.length} files have no valid content, but valid temp files of them exist (first: ${basename(first)}).`) + trustHint;
+  const trusted = vscode.workspace.isTrusted;
+  let message: string;
+  if (broken.length === 1) {
+    message = trusted
+      ? vscode.l10n.t('{0} has no valid content, but a valid temp file of it exists.', relative(first))
+      : vscode.l10n.t('{0} has no valid content, but a valid temp file of it exists. Trust the workspace to recover it.', relative(first));
+  } else {
+    message = trusted
+      ? vscode.l10n.t({
+          message: '{0} files have no valid content, but valid temp files of them exist (first: {1}).',
+          args: [broken.length, basename(first)],
+          comment: ['{0} is the number of files (2 or more), {1} the name of the first.'],
+        })
+      : vscode.l10n.t({
+          message: '{0} files have no valid content, but valid temp files of them exist (first: {1}). Trust the workspace to recover them.',
+          args: [broken.length, basename(first)],
+          comment: ['{0} is the number of files (2 or more), {1} the name of the first.'],
+        });
+  }
   const action = await vscode.window.showWarningMessage(message, ...actions);
   await handleStartupAction(action, broken, relative, extraPatterns);
 }
@@ -65,15 +83,18 @@ export async function handleStartupAction(
   relative: (path: string) => string,
   extraPatterns?: string[],
 ): Promise<StartupActionOutcome> {
-  if (action === 'Show') {
+  if (action === showAction()) {
     await vscode.commands.executeCommand(CommandId.ShowOrphans);
     return 'show';
   }
-  if (action !== 'Recover') return 'none';
+  if (action !== recoverAction()) return 'none';
   const remaining = await stillBroken(targets, extraPatterns);
   if (remaining.length === 0) {
-    const what = targets.length === 1 ? relative(targets[0]!) : 'Every file it named';
-    void vscode.window.showInformationMessage(`${what} has already been recovered (it is valid now); there is nothing to do.`);
+    void vscode.window.showInformationMessage(
+      targets.length === 1
+        ? vscode.l10n.t('{0} has already been recovered (it is valid now); there is nothing to do.', relative(targets[0]!))
+        : vscode.l10n.t('All {0} files have already been recovered (they are valid now); there is nothing to do.', targets.length),
+    );
     return 'already-recovered';
   }
   await vscode.commands.executeCommand(CommandId.Recover, remaining.length === 1 ? { target: remaining[0] } : undefined);

@@ -2,12 +2,18 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans';
 import { CommandId, STATUS_BAR_ID } from '../commandIds';
 import { Disposable } from '../dispose';
-import { describeOrphan, plural, targetsNeedingRecovery } from './format';
+import { describeOrphan, orphanCount, stateLabel, targetsNeedingRecovery } from './format';
 
 const TOOLTIP_LIMIT = 10;
 /** Enough to see how the item started; the rest of its life is not needed. */
 const HISTORY_LIMIT = 20;
+/** The English text shown while the first scan runs (what `scanningText()` returns without a translation); tests compare with it. */
 export const SCANNING_TEXT = '$(sync~spin) scanning…';
+
+/** The text shown while the first scan runs, localised. */
+export function scanningText(): string {
+  return vscode.l10n.t({ message: '$(sync~spin) scanning…', comment: ['Status bar text; keep "$(sync~spin)", it is the spinning icon.'] });
+}
 
 export interface StatusInput {
   /** False until the first scan finished: an empty list then means "not looked yet", not "clean". */
@@ -27,6 +33,25 @@ export interface StatusSnapshot {
   visible: boolean;
   /** The texts shown so far, oldest first, each change once (the first few only). */
   history: readonly string[];
+}
+
+/** Screen readers get plain words, not the markdown list. `count` is e.g. "3 orphaned temp files". */
+function accessibilityLabel(count: string, broken: readonly string[], relative: (path: string) => string): string {
+  if (broken.length === 0) {
+    return vscode.l10n.t({ message: 'Crash-Safe State: {0}. Activate for actions.', args: [count], comment: ['{0} is a count, e.g. "3 orphaned temp files".'] });
+  }
+  if (broken.length === 1) {
+    return vscode.l10n.t({
+      message: 'Crash-Safe State: {0}. {1} needs recovery: it has no valid content, but a valid temp file of it exists. Activate for actions.',
+      args: [count, relative(broken[0]!)],
+      comment: ['{0} is a count, e.g. "3 orphaned temp files"; {1} is a file.'],
+    });
+  }
+  return vscode.l10n.t({
+    message: 'Crash-Safe State: {0}. {1} files need recovery: they have no valid content, but valid temp files of them exist. Activate for actions.',
+    args: [count, broken.length],
+    comment: ['{0} is a count, e.g. "3 orphaned temp files"; {1} is a number of files (2 or more).'],
+  });
 }
 
 /**
@@ -62,32 +87,47 @@ export class OrphanStatusBar extends Disposable {
 
   update({ scanned, orphans, showWhenClean, relative, scanError }: StatusInput): void {
     if (scanError !== undefined && orphans.length === 0) {
-      this.show('$(error)', `Crash-Safe State: the scan failed (${scanError}). Click for actions.`, `Crash-Safe State: the scan for orphaned temp files failed. Activate for actions.`);
+      this.show(
+        '$(error)',
+        vscode.l10n.t({
+          message: 'Crash-Safe State: the scan failed ({0}). Click for actions.',
+          args: [scanError],
+          comment: ['{0} is the error, in English.'],
+        }),
+        vscode.l10n.t('Crash-Safe State: the scan for orphaned temp files failed. Activate for actions.'),
+      );
       this.item.backgroundColor = undefined;
       return;
     }
     if (!scanned) {
       this.item.backgroundColor = undefined;
-      const words = 'Crash-Safe State: scanning the workspace for orphaned temp files';
-      if (showWhenClean) this.show(SCANNING_TEXT, words, words);
+      const words = vscode.l10n.t('Crash-Safe State: scanning the workspace for orphaned temp files');
+      if (showWhenClean) this.show(scanningText(), words, words);
       else this.hide();
       return;
     }
     if (orphans.length === 0) {
       this.item.backgroundColor = undefined;
-      const words = 'Crash-Safe State: no orphaned temp files';
+      const words = vscode.l10n.t('Crash-Safe State: no orphaned temp files');
       if (showWhenClean) this.show('$(shield)', words, words);
       else this.hide();
       return;
     }
     const broken = targetsNeedingRecovery(orphans);
-    const count = plural(orphans.length, 'orphaned temp file');
+    const count = orphanCount(orphans.length);
     const tooltip = new vscode.MarkdownString('', true);
-    tooltip.appendMarkdown(`**Crash-Safe State: ${count}**\n\n`);
+    tooltip.appendMarkdown(`**${vscode.l10n.t({ message: 'Crash-Safe State: {0}', args: [count], comment: ['{0} is a count, e.g. "3 orphaned temp files".'] })}**\n\n`);
     for (const target of broken) {
-      const state = orphans.find((orphan) => orphan.target === target)?.targetState ?? 'broken';
+      const found = orphans.find((orphan) => orphan.target === target)?.targetState;
+      const state = found ? stateLabel(found) : vscode.l10n.t({ message: 'broken', comment: ['The state of a file whose exact state is not known.'] });
       tooltip.appendMarkdown('$(warning) ');
-      tooltip.appendText(`${relative(target)} is ${state}; a valid temp file of it can restore it.`);
+      tooltip.appendText(
+        vscode.l10n.t({
+          message: '{0} is {1}; a valid temp file of it can restore it.',
+          args: [relative(target), state],
+          comment: ['{0} is a file, {1} its state (missing, empty, corrupt).'],
+        }),
+      );
       tooltip.appendMarkdown('\n\n');
     }
     for (const orphan of orphans.slice(0, TOOLTIP_LIMIT)) {
@@ -95,17 +135,11 @@ export class OrphanStatusBar extends Disposable {
       tooltip.appendText(`${relative(orphan.path)} — ${describeOrphan(orphan)}`);
       tooltip.appendMarkdown('\n');
     }
-    if (orphans.length > TOOLTIP_LIMIT) tooltip.appendMarkdown(`\n…and ${orphans.length - TOOLTIP_LIMIT} more\n`);
-    tooltip.appendMarkdown(`\nClick for actions${broken.length > 0 ? ', including Recover' : ''}.`);
-    // Screen readers get plain words, not the markdown list.
-    const needs =
-      broken.length === 0
-        ? ''
-        : broken.length === 1
-          ? ` ${relative(broken[0]!)} needs recovery: it has no valid content, but a valid temp file of it exists.`
-          : ` ${broken.length} files need recovery: they have no valid content, but valid temp files of them exist.`;
+    const hidden = orphans.length - TOOLTIP_LIMIT;
+    if (hidden > 0) tooltip.appendMarkdown(`\n${hidden === 1 ? vscode.l10n.t('…and 1 more') : vscode.l10n.t('…and {0} more', hidden)}\n`);
+    tooltip.appendMarkdown(`\n${broken.length > 0 ? vscode.l10n.t('Click for actions, including Recover.') : vscode.l10n.t('Click for actions.')}`);
     this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-    this.show(`$(warning) ${orphans.length}`, tooltip, `Crash-Safe State: ${count}.${needs} Activate for actions.`);
+    this.show(`$(warning) ${orphans.length}`, tooltip, accessibilityLabel(count, broken, relative));
   }
 
   private show(text: string, tooltip: string | vscode.MarkdownString, accessibilityLabel: string): void {

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { formatAge } from '../../core/orphans';
+import type { SweepResult } from '../../core/orphans';
 import { CommandId } from '../commandIds';
 import type { CommandContext } from './commandContext';
-import { folderLabel, listNames, needsRecovery, plural, targetsNeedingRecovery, uiText } from './format';
+import { folderLabel, listNames, needsRecovery, stateLabel, targetsNeedingRecovery, uiAge, uiText } from './format';
 import type { StatusSnapshot } from './statusBar';
 
 /** `{ show: false }` describes the status item and its menu without showing anything. */
@@ -27,11 +27,37 @@ export interface StatusMenu {
 /** The sweep plan if it is ready soon; a menu must not wait long for a description. */
 const MENU_PLAN_BUDGET_MS = 1_500;
 
+/** The state of a broken target and its newest valid copy: "corrupt; valid copy data.json.tmp-1, 5 min old (+1 older)". */
+function copyState(state: string, copy: string, age: string, older: number): string {
+  return older > 0
+    ? vscode.l10n.t({
+        message: '{0}; valid copy {1}, {2} old (+{3} older)',
+        args: [state, copy, age, older],
+        comment: ['{0} is the state of a file (missing, empty, corrupt), {1} the newest valid temp file of it, {2} that temp\'s age (e.g. "5 min").', '{3} is the number of older valid temp files.'],
+      })
+    : vscode.l10n.t({ message: '{0}; valid copy {1}, {2} old', args: [state, copy, age], comment: ['{0} is the state of a file (missing, empty, corrupt), {1} the newest valid temp file of it, {2} that temp\'s age (e.g. "5 min").'] });
+}
+
+/** What the sweep would do, from its dry run. */
+function planDescription(plan: SweepResult): string {
+  const removed = plan.removed.map((path) => basename(path));
+  const kept = plan.kept.length;
+  if (removed.length > 0) {
+    const canGo = vscode.l10n.t({ message: '{0} can go: {1}', args: [removed.length, listNames(removed)], comment: ['{0} is a number of temp files a sweep would remove now, {1} their names.'] });
+    return kept > 0 ? `${canGo} · ${vscode.l10n.t({ message: '{0} kept', args: [kept], comment: ['{0} is a number of temp files a sweep would keep.'] })}` : canGo;
+  }
+  if (kept === 0) return vscode.l10n.t('nothing can go now');
+  const reason = uiText(plan.kept[0]!.reason);
+  return kept > 1
+    ? vscode.l10n.t({ message: 'nothing can go now; {0} kept: {1}, …', args: [kept, reason], comment: ['{0} is a number of temp files a sweep keeps, {1} the reason for the first (in English, from the core).'] })
+    : vscode.l10n.t({ message: 'nothing can go now; {0} kept: {1}', args: [kept, reason], comment: ['{0} is a number of temp files a sweep keeps, {1} the reason for the first (in English, from the core).'] });
+}
+
 async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
   const { model, relative } = deps;
   const orphans = model.orphans;
   const trusted = vscode.workspace.isTrusted;
-  const olderThan = formatAge(deps.settings().orphanAgeMinutes * 60_000);
+  const olderThan = uiAge(deps.settings().orphanAgeMinutes * 60_000);
   const plan = await Promise.race([
     model.planSweep(orphans).catch(() => undefined),
     new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), MENU_PLAN_BUDGET_MS)),
@@ -43,14 +69,17 @@ async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
   for (const target of broken.slice(0, 3)) {
     const copies = orphans.filter((orphan) => orphan.target === target && needsRecovery(orphan)).sort((a, b) => b.mtimeMs - a.mtimeMs);
     const newest = copies[0]!;
-    const more = copies.length > 1 ? ` (+${copies.length - 1} older)` : '';
-    const state = `${newest.targetState}; valid copy ${basename(newest.path)}, ${formatAge(newest.ageMs)} old${more}`;
+    const state = copyState(stateLabel(newest.targetState), basename(newest.path), uiAge(newest.ageMs), copies.length - 1);
     items.push(
       trusted
-        ? { label: `$(history) Recover ${relative(target)}…`, description: state, command: CommandId.Recover, args: { target } }
+        ? { label: vscode.l10n.t('$(history) Recover {0}…', relative(target)), description: state, command: CommandId.Recover, args: { target } }
         : {
-            label: `$(workspace-untrusted) Trust the workspace to recover ${relative(target)}…`,
-            description: `${state}; recovering replaces files, which needs trust`,
+            label: vscode.l10n.t('$(workspace-untrusted) Trust the workspace to recover {0}…', relative(target)),
+            description: vscode.l10n.t({
+              message: '{0}; recovering replaces files, which needs trust',
+              args: [state],
+              comment: ['{0} describes the file and its valid copy, e.g. "corrupt; valid copy data.json.tmp-1, 5 min old".'],
+            }),
             command: 'workbench.trust.manage',
           },
     );
@@ -58,18 +87,18 @@ async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
 
   let sweepDescription: string;
   if (plan) {
-    const names = plan.removed.map((path) => basename(path));
-    const kept = plan.kept.length ? ` · ${plan.kept.length} kept` : '';
-    sweepDescription = names.length
-      ? `${names.length} can go: ${listNames(names)}${kept}`
-      : `nothing can go now${plan.kept.length ? `; ${plan.kept.length} kept: ${uiText(plan.kept[0]!.reason)}${plan.kept.length > 1 ? ', …' : ''}` : ''}`;
+    sweepDescription = planDescription(plan);
   } else {
     const stale = model.stale(orphans);
-    sweepDescription = `${stale.length} older than ${olderThan}: ${listNames(stale.map((orphan) => basename(orphan.path)))}`;
+    sweepDescription = vscode.l10n.t({
+      message: '{0} older than {1}: {2}',
+      args: [stale.length, olderThan, listNames(stale.map((orphan) => basename(orphan.path)))],
+      comment: ['{0} is a number of temp files, {1} an age (e.g. "10 min"), {2} their names.'],
+    });
   }
   items.push({
-    label: '$(trash) Sweep orphaned temp files…',
-    description: trusted ? sweepDescription : `needs a trusted workspace · ${sweepDescription}`,
+    label: vscode.l10n.t('$(trash) Sweep orphaned temp files…'),
+    description: trusted ? sweepDescription : `${vscode.l10n.t('needs a trusted workspace')} · ${sweepDescription}`,
     command: CommandId.Sweep,
   });
 
@@ -77,26 +106,44 @@ async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
     (target) => !broken.slice(0, 3).includes(target),
   );
   if (otherTargets.length > 0) {
+    const names = listNames(otherTargets.map((target) => basename(target)));
     items.push({
-      label: `$(history) Recover ${broken.length ? 'another file' : 'a file'} from a temp…`,
-      description: `${plural(otherTargets.length, 'file')} with a valid temp: ${listNames(otherTargets.map((target) => basename(target)))}`,
+      label: broken.length ? vscode.l10n.t('$(history) Recover another file from a temp…') : vscode.l10n.t('$(history) Recover a file from a temp…'),
+      description:
+        otherTargets.length === 1
+          ? vscode.l10n.t('1 file with a valid temp: {0}', names)
+          : vscode.l10n.t('{0} files with a valid temp: {1}', otherTargets.length, names),
       command: CommandId.Recover,
     });
   }
   const folders = new Set(orphans.map((orphan) => folderLabel(relative(orphan.path))));
   items.push({
-    label: '$(list-tree) Show all orphans',
-    description: orphans.length ? `${orphans.length} in ${plural(folders.size, 'folder')}: ${listNames([...folders])}` : 'none found',
+    label: vscode.l10n.t('$(list-tree) Show all orphans'),
+    description: orphans.length ? inFolders(orphans.length, [...folders]) : vscode.l10n.t('none found'),
     command: CommandId.ShowOrphans,
   });
   const lastScan = model.lastScanAt;
   items.push({
-    label: '$(refresh) Rescan',
-    description: lastScan === undefined ? 'the first scan is still running' : `last scan ${formatAge(Date.now() - lastScan)} ago`,
+    label: vscode.l10n.t('$(refresh) Rescan'),
+    description:
+      lastScan === undefined
+        ? vscode.l10n.t('the first scan is still running')
+        : vscode.l10n.t({ message: 'last scan {0} ago', args: [uiAge(Date.now() - lastScan)], comment: ['{0} is an age, e.g. "5 min".'] }),
     command: CommandId.Scan,
   });
-  items.push({ label: '$(output) Open log', description: 'every deletion, recovery and scan error', command: CommandId.OpenLog });
+  items.push({ label: vscode.l10n.t('$(output) Open log'), description: vscode.l10n.t('every deletion, recovery and scan error'), command: CommandId.OpenLog });
   return items;
+}
+
+/** "4 in 2 folders: data/, ./" */
+function inFolders(count: number, folders: readonly string[]): string {
+  return folders.length === 1
+    ? vscode.l10n.t({ message: '{0} in 1 folder: {1}', args: [count, listNames(folders)], comment: ['{0} is a number of temp files, {1} the folder they are in.'] })
+    : vscode.l10n.t({
+        message: '{0} in {1} folders: {2}',
+        args: [count, folders.length, listNames(folders)],
+        comment: ['{0} is a number of temp files, {1} the number of folders they are in, {2} those folders.'],
+      });
 }
 
 export async function menu(deps: CommandContext, args: MenuArgs = {}): Promise<StatusMenu> {

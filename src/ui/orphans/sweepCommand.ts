@@ -6,7 +6,7 @@ import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import type { WhenTrashUnavailable } from '../settings';
 import { type CommandContext, requireTrust } from './commandContext';
-import { describeKept, describeOrphan, folderLabel, listNames, needsRecovery, plural, targetsNeedingRecovery, uiText } from './format';
+import { asSentence, describeKept, describeOrphan, folderLabel, listNames, needsRecovery, targetsNeedingRecovery, uiText } from './format';
 
 export type { WhenTrashUnavailable };
 
@@ -45,8 +45,57 @@ export interface SweepOutcome extends SweepResult {
 
 /** Set once a file system said it has no trash (code-server, most remotes): later sweeps skip the attempt. */
 let trashUnsupported = false;
+/** Why a file the trash refused was kept: English in the result and the log (like the core's reasons), localised when shown. */
 const NO_TRASH_REASON = 'the trash is not available here, and it was not deleted permanently';
-const PREVIEW_KEPT_SEPARATOR = 'Kept: a sweep leaves these';
+
+function keptReasonText(reason: string): string {
+  return reason === NO_TRASH_REASON ? vscode.l10n.t('the trash is not available here, and it was not deleted permanently') : reason;
+}
+
+/** "Sweep 3 orphaned temp files (1 kept, see why below)": the title of the sweep preview. */
+function previewTitle(removed: number, kept: number): string {
+  if (kept === 0) return removed === 1 ? vscode.l10n.t('Sweep 1 orphaned temp file') : vscode.l10n.t('Sweep {0} orphaned temp files', removed);
+  return removed === 1
+    ? vscode.l10n.t({ message: 'Sweep 1 orphaned temp file ({0} kept, see why below)', args: [kept], comment: ['{0} is the number of temp files a sweep would keep; why is shown in the list below.'] })
+    : vscode.l10n.t({
+        message: 'Sweep {0} orphaned temp files ({1} kept, see why below)',
+        args: [removed, kept],
+        comment: ['{0} is the number of temp files a sweep would remove, {1} the number it would keep; why is shown in the list below.'],
+      });
+}
+
+/** The first sentence of the sweep summary: how many went, and whether to the trash. */
+function sweptSentence(removed: number, inTrash: number): string {
+  if (removed === 0) return vscode.l10n.t('Swept nothing.');
+  if (removed === 1) {
+    return inTrash === 1 ? vscode.l10n.t('Swept 1 orphaned temp file (moved to the trash).') : vscode.l10n.t('Swept 1 orphaned temp file (deleted permanently).');
+  }
+  if (inTrash === removed) return vscode.l10n.t('Swept {0} orphaned temp files (moved to the trash).', removed);
+  if (inTrash === 0) return vscode.l10n.t('Swept {0} orphaned temp files (deleted permanently).', removed);
+  return vscode.l10n.t({
+    message: 'Swept {0} orphaned temp files ({1} moved to the trash, {2} deleted permanently).',
+    args: [removed, inTrash, removed - inTrash],
+    comment: ['{0} is the number of files removed, {1} + {2} = {0}.'],
+  });
+}
+
+/** "2 files could not be removed: data/a.json.tmp: EACCES…" naming the first failure. */
+function failedSentence(count: number, first: string, error: string): string {
+  return count === 1
+    ? vscode.l10n.t({ message: '1 file could not be removed: {0}: {1}.', args: [first, error], comment: ['{0} is the first file that could not be removed, {1} the error (in English).'] })
+    : vscode.l10n.t({
+        message: '{0} files could not be removed: {1}: {2}.',
+        args: [count, first, error],
+        comment: ['{0} is a number of files, {1} the first that could not be removed, {2} the error (in English).'],
+      });
+}
+
+/** The text of the permanent-deletion question when the trash refused some files. */
+function noTrashQuestion(count: number): string {
+  return count === 1
+    ? vscode.l10n.t('The trash is not available here. Delete 1 orphaned temp file permanently?')
+    : vscode.l10n.t('The trash is not available here. Delete {0} orphaned temp files permanently?', count);
+}
 
 function previewItems(orphans: readonly Orphan[], plan: SweepResult, relative: (path: string) => string): SweepPreviewItem[] {
   const byPath = new Map(orphans.map((orphan) => [orphan.path, orphan]));
@@ -59,15 +108,30 @@ function previewItems(orphans: readonly Orphan[], plan: SweepResult, relative: (
     ...plan.kept.map(({ path, reason }) => ({
       path,
       label: basename(path),
-      description: `kept: ${uiText(reason)} · ${line(path)}`,
+      description: `${vscode.l10n.t({ message: 'kept: {0}', args: [uiText(reason)], comment: ['{0} is why a sweep keeps the file (in English, from the core).'] })} · ${line(path)}`,
       picked: false,
       keptBecause: uiText(reason),
     })),
   ];
 }
 
+const deletePermanentlyAction = () => vscode.l10n.t('Delete Permanently');
+
+/** The detail of the permanent-deletion question: the files, why the trash refused, and the setting that answers it. */
+function noTrashDetail(names: readonly string[], refusal: string | undefined): string {
+  const why = trashUnsupported
+    ? vscode.l10n.t('This file system has no trash.')
+    : vscode.l10n.t({ message: 'The trash refused: {0}', args: [String(refusal)], comment: ['{0} is the error the trash gave, in English.'] });
+  const setting = vscode.l10n.t({
+    message: 'The setting {0} answers this for every sweep.',
+    args: ['crashSafeState.sweep.whenTrashUnavailable'],
+    comment: ['{0} is the id of a setting.'],
+  });
+  return `${asSentence(listNames(names, 5))}\n\n${why}\n${setting}`;
+}
+
 export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise<SweepOutcome | undefined> {
-  if (!requireTrust('sweep files')) return undefined;
+  if (!requireTrust('sweep')) return undefined;
   const { model } = deps;
   const settings = deps.settings();
   const olderThanMinutes = args.olderThanMinutes ?? settings.orphanAgeMinutes;
@@ -82,7 +146,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
   } else {
     const plan = await model.planSweep(orphans, olderThanMinutes);
     preview = previewItems(orphans, plan, deps.relative);
-    const title = `Sweep ${plural(plan.removed.length, 'orphaned temp file')}${plan.kept.length ? ` (${plan.kept.length} kept, see why below)` : ''}`;
+    const title = previewTitle(plan.removed.length, plan.kept.length);
     if (args.dryRun) return { ...plan, trashed: [], message: title, actions: [], preview };
     if (plan.removed.length === 0) {
       return report(deps, orphans, { removed: [], kept: plan.kept, failed: plan.failed }, { trashed: [], noTrash: [], preview, nothingToDo: true });
@@ -92,12 +156,12 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     const pickable = (item: SweepPreviewItem): PreviewPick => ({ label: item.label, description: item.description, picked: item.picked, path: item.path });
     const items: PreviewPick[] = [
       ...preview.filter((item) => item.picked).map(pickable),
-      ...(plan.kept.length ? [separator(PREVIEW_KEPT_SEPARATOR), ...preview.filter((item) => !item.picked).map(pickable)] : []),
+      ...(plan.kept.length ? [separator(vscode.l10n.t('Kept: a sweep leaves these')), ...preview.filter((item) => !item.picked).map(pickable)] : []),
     ];
     const picks = await vscode.window.showQuickPick(items, {
       canPickMany: true,
       title,
-      placeHolder: 'Untick what you want to keep',
+      placeHolder: vscode.l10n.t('Untick what you want to keep'),
       matchOnDescription: true,
     });
     if (!picks || picks.length === 0) return undefined;
@@ -134,7 +198,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     }
   };
   const first = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Sweeping orphaned temp files', cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Sweeping orphaned temp files'), cancellable: true },
     (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -142,7 +206,11 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
         ...sweepOptions,
         remove: settings.useTrash ? moveToTrash : undefined,
         signal: abort.signal,
-        onProgress: (done: number) => progress.report({ message: `${done} of ${chosen.length}`, increment: 100 / chosen.length }),
+        onProgress: (done: number) =>
+          progress.report({
+            message: vscode.l10n.t({ message: '{0} of {1}', args: [done, chosen.length], comment: ['Sweep progress: {0} files done of {1}.'] }),
+            increment: 100 / chosen.length,
+          }),
       });
     },
   );
@@ -159,11 +227,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     const deletePermanently =
       policy === 'deletePermanently' ||
       (policy === 'ask' &&
-        (await confirmModal(
-          `The trash is not available here. Delete ${plural(refused.length, 'orphaned temp file')} permanently?`,
-          'Delete Permanently',
-          `${listNames(names, 5)}.\n\n${trashUnsupported ? 'This file system has no trash.' : `The trash refused: ${noTrash.get(refused[0]!.path)}`}\nThe setting crashSafeState.sweep.whenTrashUnavailable answers this for every sweep.`,
-        )));
+        (await confirmModal(noTrashQuestion(refused.length), deletePermanentlyAction(), noTrashDetail(names, noTrash.get(refused[0]!.path)))));
     if (deletePermanently) {
       // A fresh sweep: every check again, then the unlink pinned to the checked folder.
       const second = await sweepOrphans(refused, sweepOptions);
@@ -193,14 +257,10 @@ function report(
 
   const removed = result.removed.length;
   const inTrash = result.removed.filter((path) => trashed.has(path)).length;
-  const how =
-    removed === 0 ? '' : inTrash === removed ? ' (moved to the trash)' : inTrash === 0 ? ' (deleted permanently)' : ` (${inTrash} moved to the trash, ${removed - inTrash} deleted permanently)`;
-  const parts = [
-    extra.nothingToDo ? 'Nothing to sweep.' : removed === 0 ? 'Swept nothing.' : `Swept ${plural(removed, 'orphaned temp file')}${how}.`,
-  ];
-  if (result.kept.length) parts.push(describeKept(result.kept, relative));
+  const parts = [extra.nothingToDo ? vscode.l10n.t('Nothing to sweep.') : sweptSentence(removed, inTrash)];
+  if (result.kept.length) parts.push(describeKept(result.kept.map(({ path, reason }) => ({ path, reason: keptReasonText(reason) })), relative));
   if (result.failed.length) {
-    parts.push(`${plural(result.failed.length, 'file')} could not be removed: ${relative(result.failed[0]!.path)}: ${uiText(result.failed[0]!.error)}.`);
+    parts.push(failedSentence(result.failed.length, relative(result.failed[0]!.path), uiText(result.failed[0]!.error)));
   }
   const message = parts.join(' ');
 
@@ -208,21 +268,23 @@ function report(
   const keptPaths = new Set(result.kept.map(({ path }) => path));
   const recoverable = targetsNeedingRecovery(orphans.filter((orphan) => keptPaths.has(orphan.path) && needsRecovery(orphan)));
   const recoverAction =
-    recoverable.length === 1 ? `Recover ${relative(recoverable[0]!)}…` : recoverable.length > 1 ? 'Recover…' : undefined;
+    recoverable.length === 1 ? vscode.l10n.t('Recover {0}…', relative(recoverable[0]!)) : recoverable.length > 1 ? vscode.l10n.t('Recover…') : undefined;
+  const deletePermanently = deletePermanentlyAction();
+  const openLog = vscode.l10n.t('Open Log');
   const actions = [
     ...(recoverAction && vscode.workspace.isTrusted ? [recoverAction] : []),
-    ...(extra.noTrash.length ? ['Delete Permanently'] : []),
-    ...(result.failed.length || result.kept.length > 3 ? ['Open Log'] : []),
+    ...(extra.noTrash.length ? [deletePermanently] : []),
+    ...(result.failed.length || result.kept.length > 3 ? [openLog] : []),
   ];
   const shown = result.failed.length ? vscode.window.showWarningMessage(message, ...actions) : vscode.window.showInformationMessage(message, ...actions);
   void Promise.resolve(shown).then((action) => {
     if (!action) return;
     if (action === recoverAction) {
       void vscode.commands.executeCommand(CommandId.Recover, recoverable.length === 1 ? { target: recoverable[0] } : undefined);
-    } else if (action === 'Delete Permanently') {
+    } else if (action === deletePermanently) {
       const args: SweepArgs = { paths: extra.noTrash, olderThanMinutes: extra.olderThanMinutes, whenTrashUnavailable: 'deletePermanently' };
       void vscode.commands.executeCommand(CommandId.Sweep, args);
-    } else if (action === 'Open Log') {
+    } else if (action === openLog) {
       log.show();
     }
   });

@@ -26,9 +26,40 @@ function when(snapshot: Pick<SnapshotSummary, 'takenAt'>): string {
   return new Date(snapshot.takenAt).toLocaleString();
 }
 
+/** Setting keys for a message, at most `limit` of them; callers word the empty list themselves. */
 function listKeys(keys: readonly string[], limit = 6): string {
-  if (keys.length === 0) return 'no setting';
-  return keys.slice(0, limit).join(', ') + (keys.length > limit ? ` and ${keys.length - limit} more` : '');
+  const listed = keys.slice(0, limit).join(', ');
+  if (keys.length <= limit) return listed;
+  return vscode.l10n.t({
+    message: '{0} and {1} more',
+    args: [listed, keys.length - limit],
+    comment: ['{0} is a list of setting ids, separated by ", "; {1} is how many more changed.'],
+  });
+}
+
+/** A snapshot's reason as the picker shows it: the reasons this extension records are localised, others shown as given. */
+function reasonLabel(reason: string): string {
+  switch (reason) {
+    case 'command':
+      return vscode.l10n.t({ message: 'command', comment: ['Why a settings snapshot was taken: the user ran Take Settings Snapshot.'] });
+    case 'auto':
+      return vscode.l10n.t({ message: 'auto', comment: ['Why a settings snapshot was taken: automatically, after the settings changed.'] });
+    case 'startup':
+      return vscode.l10n.t({ message: 'startup', comment: ['Why a settings snapshot was taken: automatically, when the window opened.'] });
+    default:
+      return reason;
+  }
+}
+
+/** The notification after Take Settings Snapshot took one. */
+function takenMessage(previousId: string | undefined, changedKeys: readonly string[]): string {
+  if (previousId === undefined) return vscode.l10n.t('Settings snapshot taken (the first snapshot).');
+  if (changedKeys.length === 0) return vscode.l10n.t('Settings snapshot taken (changed since the previous one: no setting).');
+  return vscode.l10n.t({
+    message: 'Settings snapshot taken (changed since the previous one: {0}).',
+    args: [listKeys(changedKeys)],
+    comment: ['{0} is a list of setting ids.'],
+  });
 }
 
 /** Registers Take Settings Snapshot and Restore Settings Snapshot…; each returns its result. */
@@ -43,22 +74,27 @@ async function takeSnapshot(service: SettingsSnapshotService, log: vscode.LogOut
   try {
     const result = await service.take(args.reason ?? 'command');
     if (!result) {
-      void vscode.window.showInformationMessage('Open a folder to take settings snapshots.');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Open a folder to take settings snapshots.'));
       return undefined;
     }
     if (result.taken) {
       const { snapshot } = result;
-      const changes = snapshot.previousId === undefined ? 'the first snapshot' : `changed since the previous one: ${listKeys(snapshot.changedKeys)}`;
-      void vscode.window.showInformationMessage(`Settings snapshot taken (${changes}).`);
+      void vscode.window.showInformationMessage(takenMessage(snapshot.previousId, snapshot.changedKeys));
       log.info(`Settings snapshot ${snapshot.id} taken by command`);
     } else {
-      void vscode.window.showInformationMessage(`Settings are unchanged since the snapshot of ${when(result.newest)}; no new snapshot was needed.`);
+      void vscode.window.showInformationMessage(
+        vscode.l10n.t({
+          message: 'Settings are unchanged since the snapshot of {0}; no new snapshot was needed.',
+          args: [when(result.newest)],
+          comment: ['{0} is a date and time.'],
+        }),
+      );
     }
     return result;
   } catch (error) {
     const message = messageOf(error);
     log.error(`Settings snapshot failed: ${message}`);
-    void vscode.window.showErrorMessage(`Settings snapshot failed: ${message}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t({ message: 'Settings snapshot failed: {0}', args: [message], comment: ['{0} is the reason, in English.'] }));
     return undefined;
   }
 }
@@ -69,18 +105,18 @@ async function restoreSnapshot(
   args: RestoreSnapshotArgs = {},
 ): Promise<RestoreResult | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Crash-Safe State does not restore settings in an untrusted workspace. Trust the workspace first.');
+    void vscode.window.showWarningMessage(vscode.l10n.t('Crash-Safe State does not restore settings in an untrusted workspace. Trust the workspace first.'));
     return undefined;
   }
   const store = service.snapshots();
   if (!store) {
-    void vscode.window.showInformationMessage('Open a folder to restore settings snapshots.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Open a folder to restore settings snapshots.'));
     return undefined;
   }
   const settingsUri = vscode.Uri.file(store.settingsPath);
   const dirty = vscode.workspace.textDocuments.find((document) => document.isDirty && document.uri.fsPath === store.settingsPath);
   if (dirty) {
-    void vscode.window.showErrorMessage('.vscode/settings.json has unsaved changes in an editor. Save or revert them, then restore.');
+    void vscode.window.showErrorMessage(vscode.l10n.t('.vscode/settings.json has unsaved changes in an editor. Save or revert them, then restore.'));
     return undefined;
   }
   try {
@@ -96,32 +132,60 @@ async function restoreSnapshot(
     if (!args.confirm || args.preview) {
       const left = currentText === null ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' }) : settingsUri;
       const right = vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${id}/settings.json` });
-      await vscode.commands.executeCommand('vscode.diff', left, right, `settings.json (now) ↔ snapshot of ${when(snapshot)}`, { preview: true });
+      const title = vscode.l10n.t({
+        message: 'settings.json (now) ↔ snapshot of {0}',
+        args: [when(snapshot)],
+        comment: ['A diff editor\'s title; {0} is a date and time.'],
+      });
+      await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
     }
     if (!args.confirm) {
-      const confirmed = await confirmModal(
-        `Restore .vscode/settings.json to the snapshot of ${when(snapshot)}? It changes ${listKeys(keys)}. ` +
-          'The current settings are snapshotted first, so this can be undone.',
-        'Restore',
-      );
+      const question =
+        keys.length === 0
+          ? vscode.l10n.t({
+              message: 'Restore .vscode/settings.json to the snapshot of {0}? It changes no setting. The current settings are snapshotted first, so this can be undone.',
+              args: [when(snapshot)],
+              comment: ['{0} is a date and time.'],
+            })
+          : vscode.l10n.t({
+              message: 'Restore .vscode/settings.json to the snapshot of {0}? It changes {1}. The current settings are snapshotted first, so this can be undone.',
+              args: [when(snapshot), listKeys(keys)],
+              comment: ['{0} is a date and time, {1} a list of setting ids.'],
+            });
+      const confirmed = await confirmModal(question, vscode.l10n.t('Restore'));
       if (!confirmed) return undefined;
     }
     const result = await service.restore(store, id);
     log.info(`Restored settings snapshot ${id}; changed ${result.changedKeys.join(', ') || 'no keys'}`);
-    void vscode.window.showInformationMessage(
-      `Restored the settings of ${when(result.restored)} (${listKeys(result.changedKeys)} changed). ` +
-        `The previous state is in the snapshot list (${relative(store.workspaceDir, store.snapshotsDir)}).`,
-    );
+    void vscode.window.showInformationMessage(restoredMessage(when(result.restored), result.changedKeys, relative(store.workspaceDir, store.snapshotsDir)));
     return result;
   } catch (error) {
     const message = messageOf(error);
     log.error(`Restoring settings snapshot failed: ${message}`);
-    void vscode.window.showErrorMessage(`Restoring the settings snapshot failed: ${message}`);
+    void vscode.window.showErrorMessage(
+      vscode.l10n.t({ message: 'Restoring the settings snapshot failed: {0}', args: [message], comment: ['{0} is the reason, in English.'] }),
+    );
     return undefined;
   } finally {
     // The preview has done its job whether the restore happened or not; a lingering diff would look pending.
     await closeSnapshotDiffs();
   }
+}
+
+/** The notification after a restore: which snapshot, what changed, and where the previous state went. */
+function restoredMessage(taken: string, changedKeys: readonly string[], snapshotsDir: string): string {
+  if (changedKeys.length === 0) {
+    return vscode.l10n.t({
+      message: 'Restored the settings of {0} (no setting changed). The previous state is in the snapshot list ({1}).',
+      args: [taken, snapshotsDir],
+      comment: ['{0} is the date and time of the snapshot, {1} the folder of the snapshots.'],
+    });
+  }
+  return vscode.l10n.t({
+    message: 'Restored the settings of {0} ({1} changed). The previous state is in the snapshot list ({2}).',
+    args: [taken, listKeys(changedKeys), snapshotsDir],
+    comment: ['{0} is the date and time of the snapshot, {1} a list of setting ids, {2} the folder of the snapshots.'],
+  });
 }
 
 /** Closes every restore preview (a diff whose right side is a snapshot document). */
@@ -137,7 +201,16 @@ async function pickSnapshot(store: SettingsSnapshots, currentText: string | null
   const { snapshots, damaged } = await store.list();
   if (snapshots.length === 0) {
     void vscode.window.showInformationMessage(
-      `No settings snapshots yet${damaged.length > 0 ? ` (${damaged.length} damaged)` : ''}. Run "Crash-Safe State: Take Settings Snapshot" first.`,
+      damaged.length > 0
+        ? vscode.l10n.t({
+            message: 'No settings snapshots yet ({0} damaged). Run "Crash-Safe State: Take Settings Snapshot" first.',
+            args: [damaged.length],
+            comment: ['{0} is how many snapshot files could not be read. The quoted text is a command\'s title.'],
+          })
+        : vscode.l10n.t({
+            message: 'No settings snapshots yet. Run "Crash-Safe State: Take Settings Snapshot" first.',
+            comment: ['The quoted text is a command\'s title.'],
+          }),
     );
     return undefined;
   }
@@ -148,20 +221,20 @@ async function pickSnapshot(store: SettingsSnapshots, currentText: string | null
       const sameText = document.settingsText === currentText;
       return {
         label: when(summary),
-        description: summary.reason,
+        description: reasonLabel(summary.reason),
         detail:
           keys.length > 0
-            ? `$(diff) changes ${listKeys(keys)}`
+            ? vscode.l10n.t({ message: '$(diff) changes {0}', args: [listKeys(keys)], comment: ['{0} is a list of setting ids. Keep $(diff): it is an icon.'] })
             : sameText
-              ? 'same as now'
-              : '$(diff) same values, different text (comments or formatting)',
+              ? vscode.l10n.t('same as now')
+              : vscode.l10n.t('$(diff) same values, different text (comments or formatting)'),
         id: summary.id,
       };
     }),
   );
   const pick = await vscode.window.showQuickPick(items, {
-    title: 'Restore Settings Snapshot',
-    placeHolder: 'Pick a snapshot to preview; you confirm after seeing the diff',
+    title: vscode.l10n.t('Restore Settings Snapshot'),
+    placeHolder: vscode.l10n.t('Pick a snapshot to preview; you confirm after seeing the diff'),
     matchOnDetail: true,
   });
   return pick?.id;

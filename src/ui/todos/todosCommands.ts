@@ -3,7 +3,7 @@ import { messageOf } from '../../core/errors';
 import { addTaskEdit, cleanTitle, type TaskUpdate, updateTaskEdit } from '../../state/taskEdits';
 import type { Task } from '../../state/tasksSchema';
 import { CommandId, LEGACY_TODO_COMMAND_IDS } from '../commandIds';
-import { type TasksModel, type TasksState, TasksUnavailableError } from './todosModel';
+import { openFolderForTodosMessage, type TasksModel, type TasksState, TasksUnavailableError, unknownTodoMessage } from './todosModel';
 import { type RecoverTasksArgs, recoverTodos, registerTodoBackupContent } from './todosRecovery';
 import { TodoRemovals } from './todosUndo';
 import { isTaskNode, type TaskNode, type TasksView } from './todosView';
@@ -73,7 +73,11 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
     guarded(deps, () => {
       const tasks = resolveTasks(deps, target, selected);
       if (tasks.length === 0) return [];
-      return removals.remove(tasks, tasks.length === 1 ? `Deleted the to-do "${tasks[0]!.title}".` : `Deleted ${tasks.length} to-dos.`);
+      const message =
+        tasks.length === 1
+          ? vscode.l10n.t({ message: 'Deleted the to-do "{0}".', args: [tasks[0]!.title], comment: ['{0} is the title the user gave the to-do.'] })
+          : vscode.l10n.t('Deleted {0} to-dos.', tasks.length);
+      return removals.remove(tasks, message);
     }),
   );
   register(CommandId.ClearDoneTodos, () =>
@@ -81,10 +85,10 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
       model.assertEditable();
       const done = model.tasks.filter((task) => task.done);
       if (done.length === 0) {
-        void vscode.window.showInformationMessage('No to-do is done yet: nothing to clear.');
+        void vscode.window.showInformationMessage(vscode.l10n.t('No to-do is done yet: nothing to clear.'));
         return [];
       }
-      return removals.remove(done, `Cleared ${done.length} done to-do${done.length === 1 ? '' : 's'}.`);
+      return removals.remove(done, done.length === 1 ? vscode.l10n.t('Cleared 1 done to-do.') : vscode.l10n.t('Cleared {0} done to-dos.', done.length));
     }),
   );
   register(CommandId.UndoTodoRemoval, () => guarded(deps, () => removals.undo()));
@@ -134,13 +138,15 @@ async function guarded<T>(deps: TaskCommandDeps, run: () => T | Promise<T>): Pro
 async function addTodo({ model }: TaskCommandDeps, args: AddTaskArgs = {}): Promise<Task | undefined> {
   // Checked before asking, so nobody types a title only to be told the file is unusable.
   model.assertEditable();
-  const where = model.path ? vscode.workspace.asRelativePath(model.path) : 'the workspace';
+  const prompt = model.path
+    ? vscode.l10n.t({ message: 'Each change is saved to {0} automatically.', args: [vscode.workspace.asRelativePath(model.path)], comment: ['{0} is the to-do file.'] })
+    : vscode.l10n.t('Each change is saved to the workspace automatically.');
   const title =
     args.title ??
     (await vscode.window.showInputBox({
-      title: 'Add To-Do',
-      prompt: `Saved to ${where} automatically.`,
-      placeHolder: 'What needs doing?',
+      title: vscode.l10n.t('Add To-Do'),
+      prompt,
+      placeHolder: vscode.l10n.t('What needs doing?'),
       validateInput: titleProblem,
     }));
   if (title === undefined) return undefined;
@@ -161,7 +167,7 @@ function titleProblem(value: string): string | undefined {
 
 function askTitle(current: string): Thenable<string | undefined> {
   return vscode.window.showInputBox({
-    title: 'Edit To-Do',
+    title: vscode.l10n.t('Edit To-Do'),
     value: current,
     validateInput: titleProblem,
   });
@@ -169,9 +175,9 @@ function askTitle(current: string): Thenable<string | undefined> {
 
 function askNotes(task: Task): Thenable<string | undefined> {
   return vscode.window.showInputBox({
-    title: `Notes for "${task.title}"`,
+    title: vscode.l10n.t({ message: 'Notes for "{0}"', args: [task.title], comment: ['{0} is the title the user gave the to-do.'] }),
     value: task.notes ?? '',
-    prompt: 'Leave empty to remove the notes.',
+    prompt: vscode.l10n.t('Leave empty to remove the notes.'),
   });
 }
 
@@ -185,7 +191,7 @@ function resolveTasks(deps: TaskCommandDeps, target: Target, selected: readonly 
   const { model } = deps;
   const byId = (id: string) => {
     const task = model.tasks.find((candidate) => candidate.id === id);
-    if (!task) throw new TasksUnavailableError(`No to-do with id "${id}" in the list (it may have been removed elsewhere).`, model.state);
+    if (!task) throw new TasksUnavailableError(unknownTodoMessage(id), model.state);
     return task;
   };
   if (isTaskNode(target)) {
@@ -212,7 +218,7 @@ function moveBy(deps: TaskCommandDeps, target: Target, direction: -1 | 1): reado
 async function openTasksFile(model: TasksModel): Promise<void> {
   const path = model.path;
   if (!path) {
-    void vscode.window.showInformationMessage('Open a folder to keep a to-do list.');
+    void vscode.window.showInformationMessage(openFolderForTodosMessage());
     return;
   }
   const uri = vscode.Uri.file(path);
@@ -221,7 +227,9 @@ async function openTasksFile(model: TasksModel): Promise<void> {
     () => false,
   );
   if (!exists) {
-    void vscode.window.showInformationMessage(`${vscode.workspace.asRelativePath(path)} does not exist yet: add a to-do first.`);
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t({ message: '{0} does not exist yet: add a to-do first.', args: [vscode.workspace.asRelativePath(path)], comment: ['{0} is the to-do file.'] }),
+    );
     return;
   }
   const state = model.state;

@@ -18,6 +18,20 @@ export type TasksState =
   | { kind: 'problem'; path: string; problem: TasksProblem }
   | { kind: 'error'; path: string | undefined; message: string };
 
+/** The refusal without a workspace folder (edits, recovery, Open To-Do File). */
+export function openFolderForTodosMessage(): string {
+  return vscode.l10n.t('Open a folder to keep a to-do list.');
+}
+
+/** The refusal of an edit that names a to-do the list (as shown) does not hold. */
+export function unknownTodoMessage(id: string): string {
+  return vscode.l10n.t({
+    message: 'No to-do with id "{0}" in the list (it may have been removed elsewhere).',
+    args: [id],
+    comment: ['{0} is the to-do\'s id (not its title).'],
+  });
+}
+
 /** Thrown by an edit the model refuses (unusable file, no folder); the message says why and what to do. */
 export class TasksUnavailableError extends Error {
   override readonly name = 'TasksUnavailableError';
@@ -148,18 +162,23 @@ export class TasksModel extends Disposable {
 
   private requireTask(tasks: readonly Task[], id: string): void {
     if (!tasks.some((candidate) => candidate.id === id)) {
-      throw new TasksUnavailableError(`No to-do with id "${id}" in the list (it may have been removed elsewhere).`, this.currentState);
+      throw new TasksUnavailableError(unknownTodoMessage(id), this.currentState);
     }
   }
 
   private editableTarget(): Target {
     const state = this.currentState;
     if (state.kind === 'problem') {
-      throw new TasksUnavailableError(`${state.problem.message}. Nothing is written to it until it is fixed or recovered.`, state);
+      const message = vscode.l10n.t({
+        message: '{0}. Nothing is written to it until it is fixed or recovered.',
+        args: [state.problem.message],
+        comment: ['{0} names the to-do file and what is wrong with it, in English; "it" is that file.'],
+      });
+      throw new TasksUnavailableError(message, state);
     }
     if (state.kind === 'error') throw new TasksUnavailableError(state.message, state);
     if (!this.target) {
-      const message = state.kind === 'loading' ? 'The to-do list is still loading; try again in a moment.' : 'Open a folder to keep a to-do list.';
+      const message = state.kind === 'loading' ? vscode.l10n.t('The to-do list is still loading; try again in a moment.') : openFolderForTodosMessage();
       throw new TasksUnavailableError(message, state);
     }
     return this.target;
@@ -221,7 +240,13 @@ export class TasksModel extends Disposable {
     }
     for (const { edit, error } of outcome.dropped) {
       this.deps.log.warn(`A to-do edit (${edit.kind}) could not be saved and was dropped: ${error.message}`);
-      void vscode.window.showWarningMessage(`Crash-Safe State: a to-do edit could not be saved: ${error.message}`);
+      void vscode.window.showWarningMessage(
+        vscode.l10n.t({
+          message: 'Crash-Safe State: a to-do edit could not be saved: {0}',
+          args: [error.message],
+          comment: ['{0} is the reason, in English.'],
+        }),
+      );
     }
     if (outcome.blocked) {
       this.lastSaveError = outcome.blocked.message;
@@ -262,8 +287,9 @@ export class TasksModel extends Disposable {
       }
     } catch (error) {
       if (this.target !== target) return;
-      const message = `Cannot read ${target.path}: ${messageOf(error)}`;
-      this.deps.log.error(message);
+      const reason = messageOf(error);
+      this.deps.log.error(`Cannot read ${target.path}: ${reason}`);
+      const message = vscode.l10n.t({ message: 'Cannot read {0}: {1}', args: [target.path, reason], comment: ['{0} is a file path, {1} the reason, in English.'] });
       this.setState({ kind: 'error', path: target.path, message });
     }
   }

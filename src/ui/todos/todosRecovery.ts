@@ -6,7 +6,7 @@ import { recoverTasks, type TasksRecoveryCandidate, type TasksRecoveryResult, ta
 import { decodeTasksText, type Task } from '../../state/tasksSchema';
 import type { TasksStore } from '../../state/tasksStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
-import { type TasksModel, TasksUnavailableError } from './todosModel';
+import { openFolderForTodosMessage, type TasksModel, TasksUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
 export interface RecoverTasksArgs {
@@ -27,7 +27,9 @@ export function registerTodoBackupContent(context: vscode.ExtensionContext): voi
 
 /** Content of `crashsafe-todo-backup:<path>`: the backup's text, read-only, for the recovery diff. */
 async function readBackup(uri: vscode.Uri): Promise<string> {
-  return readFile(uri.fsPath, 'utf8').catch((error: unknown) => `(cannot be read: ${String(error)})`);
+  return readFile(uri.fsPath, 'utf8').catch((error: unknown) =>
+    vscode.l10n.t({ message: '(cannot be read: {0})', args: [String(error)], comment: ['Shown instead of a backup\'s text; {0} is the error, in English.'] }),
+  );
 }
 
 /** How many titles a recovery candidate shows in the picker. */
@@ -38,9 +40,37 @@ export interface RecoveryPickItem extends vscode.QuickPickItem {
   candidate: TasksRecoveryCandidate;
 }
 
+/**
+ * A candidate's contents for the picker: how many to-dos, how many are done (when they could be read), the first
+ * titles (`titles`, already joined) and how many more there are.
+ */
+function describeContents(count: number, done: number | undefined, titles: string, more: number): string {
+  if (count === 0) return vscode.l10n.t('an empty to-do list');
+  if (count === 1) {
+    return done === undefined
+      ? vscode.l10n.t({ message: '1 to-do: {0}', args: [titles], comment: ['{0} is the to-do\'s title (may be empty).'] })
+      : vscode.l10n.t({ message: '1 to-do ({0} done): {1}', args: [done, titles], comment: ['{0} is 0 or 1, {1} the to-do\'s title.'] });
+  }
+  if (more > 0) {
+    return done === undefined
+      ? vscode.l10n.t({
+          message: '{0} to-dos: {1} · and {2} more',
+          args: [count, titles, more],
+          comment: ['{1} is the first to-dos\' titles, separated by " · " (may be empty); {2} is how many are not listed.'],
+        })
+      : vscode.l10n.t({
+          message: '{0} to-dos ({1} done): {2} · and {3} more',
+          args: [count, done, titles, more],
+          comment: ['{2} is the first to-dos\' titles, separated by " · "; {3} is how many are not listed.'],
+        });
+  }
+  return done === undefined
+    ? vscode.l10n.t({ message: '{0} to-dos: {1}', args: [count, titles], comment: ['{1} is the to-dos\' titles, separated by " · " (may be empty).'] })
+    : vscode.l10n.t({ message: '{0} to-dos ({1} done): {2}', args: [count, done, titles], comment: ['{2} is the to-dos\' titles, separated by " · ".'] });
+}
+
 /** Describes a usable candidate for the picker, reading its to-dos for their titles. */
 export async function recoveryPickItem(candidate: TasksRecoveryCandidate): Promise<RecoveryPickItem> {
-  const kind = candidate.kind === 'backup' ? 'backup' : 'leftover temp file';
   const saved = new Date(candidate.modifiedAt).toLocaleString();
   let tasks: Task[] | undefined;
   try {
@@ -50,13 +80,15 @@ export async function recoveryPickItem(candidate: TasksRecoveryCandidate): Promi
     // Gone or changed since it was listed: the counts from the listing still describe it.
   }
   const count = tasks?.length ?? candidate.taskCount ?? 0;
-  const done = tasks ? ` (${tasks.filter((task) => task.done).length} done)` : '';
+  const done = tasks?.filter((task) => task.done).length;
   const titles = (tasks ?? []).slice(0, TITLES_SHOWN).map((task) => `${task.done ? '$(check) ' : ''}${task.title}`);
-  const more = count > TITLES_SHOWN ? ` · and ${count - TITLES_SHOWN} more` : '';
   return {
     label: candidate.id,
-    description: `${kind} · saved ${saved}`,
-    detail: count === 0 ? 'an empty to-do list' : `${count} to-do${count === 1 ? '' : 's'}${done}: ${titles.join(' · ')}${more}`,
+    description:
+      candidate.kind === 'backup'
+        ? vscode.l10n.t({ message: 'backup · saved {0}', args: [saved], comment: ['{0} is a date and time.'] })
+        : vscode.l10n.t({ message: 'leftover temp file · saved {0}', args: [saved], comment: ['{0} is a date and time.'] }),
+    detail: describeContents(count, done, titles.join(' · '), Math.max(0, count - TITLES_SHOWN)),
     candidate,
   };
 }
@@ -74,8 +106,8 @@ async function pickCandidate(path: string, usable: readonly TasksRecoveryCandida
   const items = await Promise.all(usable.map(recoveryPickItem));
   const picker = vscode.window.createQuickPick<RecoveryPickItem>();
   try {
-    picker.title = 'Recover the to-do list from… (the damaged file is kept in backups/)';
-    picker.placeholder = 'Highlight a copy to compare it with the damaged file; Enter restores it';
+    picker.title = vscode.l10n.t('Recover the to-do list from… (the damaged file is kept in backups/)');
+    picker.placeholder = vscode.l10n.t('Highlight a copy to compare it with the damaged file; Enter restores it');
     picker.items = items;
     picker.matchOnDescription = true;
     picker.matchOnDetail = true;
@@ -84,10 +116,12 @@ async function pickCandidate(path: string, usable: readonly TasksRecoveryCandida
     const preview = (item: RecoveryPickItem | undefined) => {
       if (!item) return;
       const right = vscode.Uri.file(item.candidate.path).with({ scheme: TODO_BACKUP_SCHEME });
-      void vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(path), right, `${basename(path)} (damaged) ↔ ${item.candidate.id}`, {
-        preview: true,
-        preserveFocus: true,
+      const title = vscode.l10n.t({
+        message: '{0} (damaged) ↔ {1}',
+        args: [basename(path), item.candidate.id],
+        comment: ['A diff editor\'s title: {0} is the damaged to-do file, {1} the backup or temp file compared with it.'],
       });
+      void vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(path), right, title, { preview: true, preserveFocus: true });
     };
     return await new Promise<TasksRecoveryCandidate | undefined>((resolve) => {
       picker.onDidChangeActive((active) => preview(active[0]));
@@ -102,7 +136,7 @@ async function pickCandidate(path: string, usable: readonly TasksRecoveryCandida
 }
 
 function storeOf(model: TasksModel): TasksStore {
-  if (!model.store) throw new TasksUnavailableError('Open a folder to keep a to-do list.', model.state);
+  if (!model.store) throw new TasksUnavailableError(openFolderForTodosMessage(), model.state);
   return model.store;
 }
 
@@ -116,9 +150,7 @@ export async function recoverTodos(
 ): Promise<TasksRecoveryResult | NothingToRecover | undefined> {
   if (model.state.kind !== 'problem') {
     // Also what the problem notification's Recover… button says once the file has been recovered or fixed.
-    const name = model.path ? basename(model.path) : 'The to-do list';
-    const message =
-      model.state.kind === 'ok' ? `${name} is readable (already recovered or fixed): there is nothing to recover.` : 'There is no damaged to-do list to recover.';
+    const message = alreadyUsableMessage(model);
     void vscode.window.showInformationMessage(message);
     return { alreadyUsable: true, message };
   }
@@ -129,8 +161,12 @@ export async function recoverTodos(
       const usable = candidates.filter((candidate) => candidate.problem === undefined);
       if (usable.length === 0) {
         const choice = await vscode.window.showErrorMessage(
-          `No backup or temp file holds a usable to-do list (${candidates.length} unusable). Fix ${basename(model.path ?? 'tasks.json')} by hand.`,
-          'Open File',
+          vscode.l10n.t({
+            message: 'No backup or temp file holds a usable to-do list ({0} unusable). Fix {1} by hand.',
+            args: [candidates.length, basename(model.path ?? 'tasks.json')],
+            comment: ['{0} is how many backups and temp files were found unusable, {1} the to-do file\'s name.'],
+          }),
+          vscode.l10n.t('Open File'),
         );
         if (choice) await vscode.commands.executeCommand(CommandId.OpenTodoFile);
         return undefined;
@@ -144,11 +180,7 @@ export async function recoverTodos(
     log.info(`Recovered ${store.path} from ${result.restoredFrom.path}` + (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''));
     // Reading the restored file also resumes the edits that waited for it.
     await model.reload();
-    const count = result.document.tasks.length;
-    void vscode.window.showInformationMessage(
-      `Recovered ${count} to-do${count === 1 ? '' : 's'} from ${result.restoredFrom.id}.` +
-        (result.preservedAs ? ` The damaged file was kept as ${basename(result.preservedAs)}.` : ''),
-    );
+    void vscode.window.showInformationMessage(recoveredMessage(result));
     return result;
   } catch (error) {
     const message = messageOf(error);
@@ -158,4 +190,38 @@ export async function recoverTodos(
   } finally {
     await closeRecoveryDiffs();
   }
+}
+
+/** What Recover To-Do List… says when the list is not damaged (any more). */
+function alreadyUsableMessage(model: TasksModel): string {
+  if (model.state.kind !== 'ok') return vscode.l10n.t('There is no damaged to-do list to recover.');
+  if (!model.path) return vscode.l10n.t('The to-do list is readable (already recovered or fixed): there is nothing to recover.');
+  return vscode.l10n.t({
+    message: '{0} is readable (already recovered or fixed): there is nothing to recover.',
+    args: [basename(model.path)],
+    comment: ['{0} is the to-do file\'s name.'],
+  });
+}
+
+/** The notification after a recovery: how many to-dos, from which copy, and where the damaged file went. */
+function recoveredMessage(result: TasksRecoveryResult): string {
+  const count = result.document.tasks.length;
+  const from = result.restoredFrom.id;
+  if (result.preservedAs) {
+    const kept = basename(result.preservedAs);
+    return count === 1
+      ? vscode.l10n.t({
+          message: 'Recovered 1 to-do from {0}. The damaged file was kept as {1}.',
+          args: [from, kept],
+          comment: ['{0} is the backup or temp file the to-do came from, {1} the file name the damaged file was kept as.'],
+        })
+      : vscode.l10n.t({
+          message: 'Recovered {0} to-dos from {1}. The damaged file was kept as {2}.',
+          args: [count, from, kept],
+          comment: ['{1} is the backup or temp file the to-dos came from, {2} the file name the damaged file was kept as.'],
+        });
+  }
+  return count === 1
+    ? vscode.l10n.t({ message: 'Recovered 1 to-do from {0}.', args: [from], comment: ['{0} is the backup or temp file the to-do came from.'] })
+    : vscode.l10n.t({ message: 'Recovered {0} to-dos from {1}.', args: [count, from], comment: ['{1} is the backup or temp file the to-dos came from.'] });
 }

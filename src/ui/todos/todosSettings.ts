@@ -18,7 +18,11 @@ export function locateTasksFile(): TasksLocation {
     return {
       kind: 'outside',
       path,
-      message: `The setting ${settings.pathSetting} ("${settings.relativePath}") must name a file inside the workspace folder ${folder.uri.fsPath}.`,
+      message: vscode.l10n.t({
+        message: 'The setting {0} ("{1}") must name a file inside the workspace folder {2}.',
+        args: [settings.pathSetting, settings.relativePath, folder.uri.fsPath],
+        comment: ['{0} is a setting id, {1} its value (a path), {2} the folder\'s path.'],
+      }),
     };
   }
   return { kind: 'ok', folder, path, relativePosix: inside.split(/[\\/]/).join('/'), settings };

@@ -53,8 +53,9 @@ export class TodoRemovals {
     this.model.apply(removal.map(({ task }): TaskEdit => ({ kind: 'remove', id: task.id })));
     this.last = removal;
     void vscode.commands.executeCommand('setContext', TODOS_CAN_UNDO_CONTEXT_KEY, true);
-    void vscode.window.showInformationMessage(message, 'Undo').then((choice) => {
-      if (choice === 'Undo') void this.guard(() => this.undo(removal));
+    const undo = vscode.l10n.t('Undo');
+    void vscode.window.showInformationMessage(message, undo).then((choice) => {
+      if (choice === undo) void this.guard(() => this.undo(removal));
     });
     return removal.map(({ task }) => task);
   }
@@ -62,7 +63,7 @@ export class TodoRemovals {
   /** Puts a removal back (default: the last one); returns its to-dos, or undefined when there is none. */
   undo(removal: Removal | undefined = this.last): Task[] | undefined {
     if (!removal) {
-      void vscode.window.showInformationMessage('There is no removed to-do to put back.');
+      void vscode.window.showInformationMessage(vscode.l10n.t('There is no removed to-do to put back.'));
       return undefined;
     }
     if (removal === this.last) {

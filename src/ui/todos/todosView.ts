@@ -32,14 +32,18 @@ export function describeTasksProblem(problem: TasksProblem): string {
   switch (problem.kind) {
     case 'corrupt':
       return problem.position
-        ? `Not valid JSON at line ${problem.position.line}, column ${problem.position.column} (${problem.position.message})`
-        : 'Not valid JSON';
+        ? vscode.l10n.t({
+            message: 'Not valid JSON at line {0}, column {1} ({2})',
+            args: [problem.position.line, problem.position.column, problem.position.message],
+            comment: ['{2} is the parser\'s message, in English.'],
+          })
+        : vscode.l10n.t('Not valid JSON');
     case 'empty':
-      return 'The file is empty';
+      return vscode.l10n.t('The file is empty');
     case 'invalid':
-      return 'Does not match the to-do list schema';
+      return vscode.l10n.t('Does not match the to-do list schema');
     case 'unsupported-version':
-      return 'Written by a newer Crash-Safe State';
+      return vscode.l10n.t('Written by a newer Crash-Safe State');
   }
 }
 
@@ -54,7 +58,7 @@ function doneRowUri(task: Task): vscode.Uri {
 class DoneRowDecorations implements vscode.FileDecorationProvider {
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     if (uri.scheme !== TODO_ITEM_SCHEME || uri.query !== 'done') return undefined;
-    return { color: new vscode.ThemeColor('disabledForeground'), tooltip: 'Done' };
+    return { color: new vscode.ThemeColor('disabledForeground'), tooltip: vscode.l10n.t({ message: 'Done', comment: ['The tooltip of a to-do that is done.'] }) };
   }
 }
 
@@ -138,7 +142,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     item.id = `task:${task.id}`;
     item.checkboxState = {
       state: task.done ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
-      tooltip: task.done ? 'Done: click to mark it not done' : 'Click to mark it done',
+      tooltip: task.done ? vscode.l10n.t('Done: click to mark it not done') : vscode.l10n.t('Click to mark it done'),
     };
     if (task.done) item.resourceUri = doneRowUri(task);
     // A resource URI brings a file icon; a blank icon on every row hides it and keeps the titles aligned.
@@ -146,14 +150,22 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     const firstNoteLine = task.notes?.split('\n')[0];
     if (firstNoteLine) item.description = firstNoteLine;
     const tooltip = new vscode.MarkdownString();
-    tooltip.appendMarkdown('**');
-    tooltip.appendText(task.title);
-    tooltip.appendMarkdown(`**${task.done ? ' — done' : ''}\n\n`);
+    const boldTitle = `**${new vscode.MarkdownString().appendText(task.title).value}**`;
+    const heading = task.done
+      ? vscode.l10n.t({ message: '{0} — done', args: [boldTitle], comment: ['{0} is the to-do\'s title (Markdown, in bold).'] })
+      : boldTitle;
+    tooltip.appendMarkdown(`${heading}\n\n`);
     if (task.notes) {
       tooltip.appendText(task.notes);
       tooltip.appendMarkdown('\n\n');
     }
-    tooltip.appendText(`id ${task.id} · created ${new Date(task.createdAt).toLocaleString()} · updated ${new Date(task.updatedAt).toLocaleString()}`);
+    tooltip.appendText(
+      vscode.l10n.t({
+        message: 'id {0} · created {1} · updated {2}',
+        args: [task.id, new Date(task.createdAt).toLocaleString(), new Date(task.updatedAt).toLocaleString()],
+        comment: ['{0} is the to-do\'s id; {1} and {2} are dates and times.'],
+      }),
+    );
     item.tooltip = tooltip;
     item.contextValue = task.done ? 'todo.done' : 'todo';
     return item;
@@ -191,7 +203,12 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     }
     const key = `${state.problem.path}\n${state.problem.message}`;
     if (this.notifiedProblem === key) {
-      vscode.window.setStatusBarMessage(`$(error) Not saved: ${basename(state.path)} is unusable; recover it first`, 5000);
+      const text = vscode.l10n.t({
+        message: '$(error) Not saved: {0} is unusable; recover it first',
+        args: [basename(state.path)],
+        comment: ['{0} is the to-do file\'s name. Keep $(error): it is an icon.'],
+      });
+      vscode.window.setStatusBarMessage(text, 5000);
       return;
     }
     this.notifiedProblem = key;
@@ -200,21 +217,23 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
 
   private problemRows(state: Extract<TasksState, { kind: 'problem' }>): TaskNode[] {
     const { problem } = state;
-    const open = { command: CommandId.OpenTodoFile, title: 'Open To-Do File' };
+    const open = { command: CommandId.OpenTodoFile, title: vscode.l10n.t('Open To-Do File') };
     const headline = statusRow('problem', describeTasksProblem(problem), new vscode.ThemeIcon('error'), open);
     headline.item.description = this.relative(problem.path);
-    headline.item.tooltip = `${problem.message}\n\n${problem.details.join('\n')}\nNothing is written to this file until it is fixed or recovered.`.trim();
+    headline.item.tooltip =
+      `${problem.message}\n\n${problem.details.join('\n')}\n${vscode.l10n.t('Nothing is written to this file until it is fixed or recovered.')}`.trim();
     headline.item.contextValue = 'todosProblem';
-    const recover = statusRow('recover', 'Recover…', new vscode.ThemeIcon('history'), {
+    const recover = statusRow('recover', vscode.l10n.t('Recover…'), new vscode.ThemeIcon('history'), {
       command: CommandId.RecoverTodos,
-      title: 'Recover To-Do List…',
+      title: vscode.l10n.t('Recover To-Do List…'),
     });
-    recover.item.description = 'from a backup generation or a leftover temp file';
+    recover.item.description = vscode.l10n.t('from a backup generation or a leftover temp file');
     const rows = [headline, recover];
     const waiting = this.model.unsavedEdits;
     if (waiting > 0) {
-      rows.push(statusRow('waiting', `${waiting} unsaved edit${waiting === 1 ? '' : 's'} waiting`, new vscode.ThemeIcon('clock'), undefined));
-      rows.at(-1)!.item.tooltip = 'They are saved, in order, once the file is usable again.';
+      const label = waiting === 1 ? vscode.l10n.t('1 unsaved edit waiting') : vscode.l10n.t('{0} unsaved edits waiting', waiting);
+      rows.push(statusRow('waiting', label, new vscode.ThemeIcon('clock'), undefined));
+      rows.at(-1)!.item.tooltip = vscode.l10n.t('They are saved, in order, once the file is usable again.');
     }
     return rows;
   }
@@ -222,7 +241,11 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
   private refresh(): void {
     const state = this.model.state;
     if (state.kind === 'problem') {
-      this.view.message = `${basename(state.path)}: ${describeTasksProblem(state.problem)}. Nothing is written to it until it is fixed or recovered.`;
+      this.view.message = vscode.l10n.t({
+        message: '{0}: {1}. Nothing is written to it until it is fixed or recovered.',
+        args: [basename(state.path), describeTasksProblem(state.problem)],
+        comment: ['{0} is the to-do file\'s name, {1} what is wrong with it (e.g. "Not valid JSON at line 3, column 5 (…)").'],
+      });
     } else if (state.kind === 'error') {
       this.view.message = state.message;
     } else {
@@ -231,12 +254,22 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     if (state.kind !== 'problem' && this.notifiedProblem !== undefined) {
       this.notifiedProblem = undefined;
       // The error notification cannot be withdrawn; this says it is over, and its buttons re-check (see recoverTodos).
-      if (state.kind === 'ok') vscode.window.setStatusBarMessage(`$(check) ${basename(state.path)} is usable again`, 8000);
+      if (state.kind === 'ok') {
+        const text = vscode.l10n.t({
+          message: '$(check) {0} is usable again',
+          args: [basename(state.path)],
+          comment: ['{0} is the to-do file\'s name. Keep $(check): it is an icon.'],
+        });
+        vscode.window.setStatusBarMessage(text, 8000);
+      }
     }
     const tasks = this.model.tasks;
     const listed = state.kind === 'ok' || state.kind === 'loading';
     const done = listed ? tasks.filter((task) => task.done).length : 0;
-    this.view.description = listed && tasks.length > 0 ? `${done}/${tasks.length} done` : undefined;
+    this.view.description =
+      listed && tasks.length > 0
+        ? vscode.l10n.t({ message: '{0}/{1} done', args: [done, tasks.length], comment: ['{0} to-dos of {1} are done.'] })
+        : undefined;
     if (this.lastContextState !== state.kind) {
       this.lastContextState = state.kind;
       void vscode.commands.executeCommand('setContext', TASKS_STATE_CONTEXT_KEY, state.kind);
@@ -280,7 +313,9 @@ function statusRow(id: string, label: string, icon: vscode.ThemeIcon, command: v
  * run commands that look again first: Recover… then says there is nothing left to recover.
  */
 async function showTasksProblem(message: string): Promise<void> {
-  const choice = await vscode.window.showErrorMessage(message, 'Recover…', 'Open File');
-  if (choice === 'Recover…') await vscode.commands.executeCommand(CommandId.RecoverTodos);
-  if (choice === 'Open File') await vscode.commands.executeCommand(CommandId.OpenTodoFile);
+  const recover = vscode.l10n.t('Recover…');
+  const openFile = vscode.l10n.t('Open File');
+  const choice = await vscode.window.showErrorMessage(message, recover, openFile);
+  if (choice === recover) await vscode.commands.executeCommand(CommandId.RecoverTodos);
+  if (choice === openFile) await vscode.commands.executeCommand(CommandId.OpenTodoFile);
 }
