@@ -2,10 +2,11 @@
 // With `code` on PATH it launches VS Code desktop with the development build; otherwise it packages the .vsix,
 // installs it into a private code-server profile the way a user's VS Code installs an extension, serves the
 // workbench on 127.0.0.1 and prints the URL to open. No test tooling is involved (see host/userWorkbench.mjs).
-// Usage: npm start [-- WORKSPACE]
+// Usage: npm start [-- [--locale LANGUAGE] [WORKSPACE]]   (--locale de: the extension in German)
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { prepareDemoWorkspace } from './demoWorkspace.mjs';
 import { ensureDependencies } from './ensureDependencies.mjs';
 
@@ -19,13 +20,21 @@ const showScan = (cli, workspace) => {
 
 const started = Date.now();
 if (!ensureDependencies(root)) process.exit(1);
-const workspace = process.argv[2] ? resolve(process.argv[2]) : prepareDemoWorkspace();
+let options;
+let positionals;
+try {
+  ({ values: options, positionals } = parseArgs({ options: { locale: { type: 'string' } }, allowPositionals: true }));
+} catch (error) {
+  console.error(`npm start: ${error.message}\nUsage: npm start [-- [--locale LANGUAGE] [WORKSPACE]]`);
+  process.exit(2);
+}
+const workspace = positionals[0] ? resolve(positionals[0]) : prepareDemoWorkspace();
 
 if (onPath('code') && !process.env.CRASH_SAFE_FORCE_CODE_SERVER) {
   if (run(process.execPath, ['esbuild.mjs']) !== 0) process.exit(1);
   showScan(join(root, 'dist', 'cli.js'), workspace);
   console.log('\nOpening VS Code with the extension loaded…');
-  process.exit(run('code', ['--new-window', `--extensionDevelopmentPath=${root}`, workspace]));
+  process.exit(run('code', ['--new-window', ...(options.locale ? ['--locale', options.locale] : []), `--extensionDevelopmentPath=${root}`, workspace]));
 }
 
 const { ensureHost } = await import('./host/ensureHost.mjs');
@@ -46,7 +55,7 @@ try {
   // The same production CLI that is in the .vsix.
   showScan(join(built.stage, 'dist', 'cli.js'), workspace);
   console.log('');
-  ({ server, url } = await startUserWorkbench({ paths, folder: workspace, vsix: built.vsix, log: console.log }));
+  ({ server, url } = await startUserWorkbench({ paths, folder: workspace, vsix: built.vsix, displayLanguage: options.locale, log: console.log }));
 } catch (error) {
   built.dispose();
   console.error(error.message);

@@ -73,8 +73,12 @@ export interface StartCodeServerOptions {
   userSettings?: Record<string, unknown>;
   /** The server ends its process group and removes its profile once this process is gone (default true). */
   watchParent?: boolean;
+  /** Starts the workbench in this display language (`--locale`, e.g. `de`); see displayLanguageFiles(). */
+  displayLanguage?: string;
   extraArgs?: string[];
 }
+/** Writes the profile's languagepacks.json so `--locale language` takes effect without a marketplace pack. */
+export function displayLanguageFiles(dirs: Pick<ProfileDirs, 'profileDir' | 'userData'>, language: string): void;
 /** Starts code-server with a private profile and resolves once /healthz answers 200. */
 export function startCodeServer(options?: StartCodeServerOptions): Promise<CodeServer>;
 /** Builds `<baseUrl>/?folder=…&payload=…` for the development extension and its tests. */

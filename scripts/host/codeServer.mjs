@@ -94,7 +94,8 @@ export function installExtensionArgs({ paths, configFile, dirs, vsix }) {
  * `smokeTestDriver: true` is for the integration tests only (see codeServerArgs); `extensions` are .vsix files
  * installed into the private profile before the server starts; `userSettings` is written to the profile's
  * `User/settings.json`. The server (and its extension host) stops by itself when this process dies, even by
- * SIGKILL, unless `watchParent: false`.
+ * SIGKILL, unless `watchParent: false`. `displayLanguage` (e.g. `de`) starts the workbench in that language; see
+ * displayLanguageFiles().
  */
 export async function startCodeServer({
   paths = hostPaths(),
@@ -107,6 +108,7 @@ export async function startCodeServer({
   extensions = [],
   userSettings,
   watchParent = true,
+  displayLanguage,
   extraArgs = [],
 } = {}) {
   // Short paths: the server puts unix sockets in the user data dir, and those have a ~107-byte limit.
@@ -126,6 +128,7 @@ export async function startCodeServer({
     mkdirSync(join(dirs.userData, 'User'), { recursive: true });
     writeFileSync(join(dirs.userData, 'User', 'settings.json'), `${JSON.stringify(userSettings, null, 2)}\n`);
   }
+  if (displayLanguage) displayLanguageFiles(dirs, displayLanguage);
   const childEnv = serverEnv(env, dirs);
   try {
     for (const vsix of extensions) installExtension({ paths, configFile, dirs, vsix, env: childEnv });
@@ -142,7 +145,7 @@ export async function startCodeServer({
     dirs,
     disableWorkspaceTrust,
     smokeTestDriver,
-    extraArgs,
+    extraArgs: displayLanguage ? ['--locale', displayLanguage, ...extraArgs] : extraArgs,
   });
   const nodeArgs = watchParent ? ['--import', pathToFileURL(PARENT_WATCH).href] : [];
   const child = spawn(paths.nodeBinary, [...nodeArgs, ...args], {
@@ -191,6 +194,27 @@ export async function startCodeServer({
     throw error;
   }
   return server;
+}
+
+/**
+ * Lets `--locale LANGUAGE` take effect without a language pack from the marketplace (there is no internet): VS Code
+ * only switches to a language listed in the profile's languagepacks.json, which code-server writes when a pack is
+ * installed from its UI (coder/code-server#3372). This writes the entry such an install would, pointing at an empty
+ * translation of VS Code itself: the workbench stays English, and every extension shows its own bundle for that
+ * language (`l10n/bundle.l10n.<language>.json`, `package.nls.<language>.json`), as for a user with the real pack.
+ */
+export function displayLanguageFiles(dirs, language) {
+  const translations = join(dirs.profileDir, `vscode.${language}.i18n.json`);
+  writeFileSync(translations, JSON.stringify({ version: '1.0.0', contents: {} }));
+  const packs = {
+    [language]: {
+      hash: `empty-${language}`,
+      extensions: [{ extensionIdentifier: { id: `crash-safe-state.empty-language-pack-${language}` }, version: '0.0.0' }],
+      translations: { vscode: translations },
+      label: language,
+    },
+  };
+  writeFileSync(join(dirs.userData, 'languagepacks.json'), JSON.stringify(packs, null, 2));
 }
 
 /**

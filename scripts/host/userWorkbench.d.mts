@@ -11,6 +11,7 @@ export function userServerOptions(options: {
   vsix: string;
   env?: NodeJS.ProcessEnv;
   onOutput?: StartCodeServerOptions['onOutput'];
+  displayLanguage?: string;
 }): StartCodeServerOptions & { paths: HostPaths; env: NodeJS.ProcessEnv; smokeTestDriver: false };
 /** The URL that opens `folder`, with no development payload. */
 export function userWorkbenchUrl(server: CodeServer, folder: string): string;
@@ -21,5 +22,6 @@ export function startUserWorkbench(options: {
   vsix?: string;
   env?: NodeJS.ProcessEnv;
   onOutput?: StartCodeServerOptions['onOutput'];
+  displayLanguage?: string;
   log?: (line: string) => void;
 }): Promise<{ server: CodeServer; url: string; timings: { packageMs: number; serverMs: number } }>;

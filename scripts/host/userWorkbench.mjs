@@ -30,7 +30,7 @@ export function userEnv(env = process.env) {
 }
 
 /** The startCodeServer() options of `npm start`'s workbench, for the given .vsix. */
-export function userServerOptions({ paths, vsix, env = process.env, onOutput }) {
+export function userServerOptions({ paths, vsix, env = process.env, onOutput, displayLanguage }) {
   return {
     paths,
     env: userEnv(env),
@@ -40,6 +40,7 @@ export function userServerOptions({ paths, vsix, env = process.env, onOutput }) 
     // The demo is ours, so workspace trust would only hide Sweep and Recover behind a prompt.
     disableWorkspaceTrust: true,
     ...(onOutput ? { onOutput } : {}),
+    ...(displayLanguage ? { displayLanguage } : {}),
   };
 }
 
@@ -50,9 +51,9 @@ export function userWorkbenchUrl(server, folder) {
 
 /**
  * Starts code-server with the extension installed from `vsix` (built by buildVsix() from ../packageVsix.mjs when
- * not given) and returns `{ server, url, timings }`. `server.stop()` ends it. `log` receives progress lines.
+ * not given; `displayLanguage`: e.g. `de`) and returns `{ server, url, timings }`. `server.stop()` ends it. `log` receives progress lines.
  */
-export async function startUserWorkbench({ paths, folder, vsix, env = process.env, onOutput, log = () => {} }) {
+export async function startUserWorkbench({ paths, folder, vsix, env = process.env, onOutput, displayLanguage, log = () => {} }) {
   const started = Date.now();
   let built;
   if (!vsix) {
@@ -62,7 +63,7 @@ export async function startUserWorkbench({ paths, folder, vsix, env = process.en
   const packageMs = Date.now() - started;
   try {
     log('Installing the .vsix into a private code-server profile and starting the server…');
-    const server = await startCodeServer(userServerOptions({ paths, vsix: vsix ?? built.vsix, env, onOutput }));
+    const server = await startCodeServer(userServerOptions({ paths, vsix: vsix ?? built.vsix, env, onOutput, displayLanguage }));
     return { server, url: userWorkbenchUrl(server, folder), timings: { packageMs, serverMs: Date.now() - started - packageMs } };
   } finally {
     built?.dispose();

@@ -1,0 +1,109 @@
+// The installed extension in a German workbench (`--locale de`, as `npm start -- --locale de` serves it): the
+// strings the extension shows come from l10n/bundle.l10n.de.json and its manifest from package.nls.de.json. The
+// expected texts are read from those files, so a bundle VS Code does not load (a wrong `l10n` path, a file missing
+// from the .vsix, a key that no longer matches the source) fails here, and so does a translation equal to English.
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
+
+const root = join(__dirname, '..', '..');
+const TOAST = '.notifications-toasts .notification-toast';
+const STATUS_ITEM = '[id="crash-safe-state.crash-safe-state.crashSafeState.status"]';
+
+type Bundle = Record<string, string | { message: string }>;
+const readJson = (file: string) => JSON.parse(readFileSync(join(root, file), 'utf8'));
+const englishBundle: Bundle = readJson('l10n/bundle.l10n.json');
+const germanBundle: Record<string, string> = readJson('l10n/bundle.l10n.de.json');
+const germanManifest: Record<string, string> = readJson('package.nls.de.json');
+const englishManifest: Record<string, string> = readJson('package.nls.json');
+
+/** The German text of the message whose English is `english` (keys may carry a translator comment), formatted. */
+function german(english: string, ...args: string[]): string {
+  const key = Object.keys(englishBundle).find((candidate) => {
+    const entry = englishBundle[candidate]!;
+    return (typeof entry === 'string' ? entry : entry.message) === english;
+  });
+  assert.ok(key, `no message "${english}" in l10n/bundle.l10n.json`);
+  const text = germanBundle[key];
+  assert.ok(text, `no German for "${english}" in l10n/bundle.l10n.de.json`);
+  assert.notEqual(text, english, `the German for "${english}" is the English`);
+  return text.replace(/\{(\d+)\}/g, (_, index: string) => args[Number(index)] ?? '');
+}
+
+function germanTitle(key: string): string {
+  const text = germanManifest[key];
+  assert.ok(text, `no ${key} in package.nls.de.json`);
+  assert.notEqual(text, englishManifest[key], `${key} is the same in German and English`);
+  return text;
+}
+
+suite('the extension in a German workbench (--locale de)', () => {
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let workspace: string;
+  const shots = mkdtempSync(join(tmpdir(), 'cs-german-shots-'));
+
+  suiteSetup(async function () {
+    this.timeout(15 * 60_000);
+    const { ensureHost } = await import('../../scripts/host/ensureHost.mjs');
+    const { CHROMIUM_ARGS } = await import('../../scripts/host/codeServer.mjs');
+    const { prepareDemoWorkspace } = await import('../../scripts/demoWorkspace.mjs');
+    const { startUserWorkbench } = await import('../../scripts/host/userWorkbench.mjs');
+    const paths = await ensureHost({ log: (line) => console.log(`      ${line}`) });
+    workspace = prepareDemoWorkspace(join(mkdtempSync(join(tmpdir(), 'cs-german-')), 'demo'));
+    const workbench = await startUserWorkbench({ paths, folder: workspace, displayLanguage: 'de' });
+    server = workbench.server;
+    browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(workbench.url);
+  });
+
+  suiteTeardown(async function () {
+    this.timeout(30_000);
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (workspace) rmSync(join(workspace, '..'), { recursive: true, force: true });
+  });
+
+  test('the server was started with --locale de', () => {
+    assert.ok(server);
+    const at = server.args.indexOf('--locale');
+    assert.equal(server.args[at + 1], 'de', server.args.join(' '));
+  });
+
+  test('the startup Recover offer is a German toast with German buttons', async function () {
+    this.timeout(90_000);
+    const toast = page.locator(TOAST, { hasText: german('{0} has no valid content, but a valid temp file of it exists.', 'data/todo.json') });
+    await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
+    for (const button of [german('Recover'), german('Show')]) {
+      assert.equal(await toast.first().getByRole('button', { name: button, exact: true }).count(), 1, `button ${button}`);
+    }
+  });
+
+  test('the status-bar item speaks German', async function () {
+    this.timeout(30_000);
+    const label = await page.locator(STATUS_ITEM).getAttribute('aria-label', { timeout: 20_000 });
+    assert.ok(label?.includes(german('{0} orphaned temp files', '6')), label ?? '(no label)');
+  });
+
+  test('the Explorer view and the Command Palette show the German manifest titles', async function () {
+    this.timeout(60_000);
+    await page.locator('.pane-header', { hasText: germanTitle('view.orphans.name') }).first().waitFor({ timeout: 20_000 });
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${germanTitle('command.sweep.title')}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: germanTitle('command.sweep.title') }).first().waitFor({ timeout: 10_000 });
+    await delay(500);
+    const file = join(shots, 'german-palette.png');
+    await page.screenshot({ path: file });
+    console.log(`      screenshot: ${file}`);
+    await page.keyboard.press('Escape');
+  });
+});
