@@ -106,4 +106,25 @@ suite('the extension in a German workbench (--locale de)', () => {
     console.log(`      screenshot: ${file}`);
     await page.keyboard.press('Escape');
   });
+
+  test('the snapshot picker writes dates the German way (VS Code\'s language, not the OS locale)', async function () {
+    this.timeout(60_000);
+    await runFromPalette(page, germanTitle('command.takeSettingsSnapshot.title'));
+    await runFromPalette(page, germanTitle('command.restoreSettingsSnapshot.title'));
+    // 1.12.2026, 05:40:00 in German; en-US would be 12/1/2026, 5:40:00 AM.
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: /\b\d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2}:\d{2}/ });
+    await row.first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Escape');
+  });
 });
+
+/** Runs a command by its (German) title from the Command Palette, as a user would. */
+async function runFromPalette(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+}

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import { changedSettingKeys, type RestoreResult, type SettingsSnapshots, type SettingValues, type SnapshotSummary, type TakeResult } from '../../state/snapshots';
 import { CommandId, SNAPSHOT_SCHEME } from '../commandIds';
+import { displayDateTime } from '../dates';
 import { confirmModal } from '../dialogs';
 import type { SettingsSnapshotService } from './snapshotService';
 
@@ -23,7 +24,7 @@ export interface RestoreSnapshotArgs {
 
 /** The Quick Pick / message wording for a snapshot's time. */
 function when(snapshot: Pick<SnapshotSummary, 'takenAt'>): string {
-  return new Date(snapshot.takenAt).toLocaleString();
+  return displayDateTime(snapshot.takenAt);
 }
 
 /** Setting keys for a message, at most `limit` of them; callers word the empty list themselves. */

@@ -6,6 +6,7 @@ import { recoverTasks, type TasksRecoveryCandidate, type TasksRecoveryResult, ta
 import { decodeTasksText, type Task } from '../../state/tasksSchema';
 import type { TasksStore } from '../../state/tasksStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
+import { displayDateTime } from '../dates';
 import { openFolderForTodosMessage, type TasksModel, TasksUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
@@ -71,7 +72,7 @@ function describeContents(count: number, done: number | undefined, titles: strin
 
 /** Describes a usable candidate for the picker, reading its to-dos for their titles. */
 export async function recoveryPickItem(candidate: TasksRecoveryCandidate): Promise<RecoveryPickItem> {
-  const saved = new Date(candidate.modifiedAt).toLocaleString();
+  const saved = displayDateTime(candidate.modifiedAt);
   let tasks: Task[] | undefined;
   try {
     const decoded = await decodeTasksText(candidate.path, await readFile(candidate.path, 'utf8'), async () => new Date(candidate.modifiedAt));

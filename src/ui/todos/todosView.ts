@@ -5,6 +5,7 @@ import { type TaskEdit, updateTaskEdit } from '../../state/taskEdits';
 import type { TasksProblem } from '../../state/taskErrors';
 import type { Task } from '../../state/tasksSchema';
 import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from '../commandIds';
+import { displayDateTime } from '../dates';
 import { Disposable } from '../dispose';
 import type { TasksModel, TasksState } from './todosModel';
 
@@ -162,7 +163,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     tooltip.appendText(
       vscode.l10n.t({
         message: 'id {0} · created {1} · updated {2}',
-        args: [task.id, new Date(task.createdAt).toLocaleString(), new Date(task.updatedAt).toLocaleString()],
+        args: [task.id, displayDateTime(task.createdAt), displayDateTime(task.updatedAt)],
         comment: ['{0} is the to-do\'s id; {1} and {2} are dates and times.'],
       }),
     );
