@@ -1,7 +1,17 @@
 import { dirname, resolve } from 'node:path';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
 import { messageOf } from './errors';
-import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs, statThroughLink } from './fs';
+import {
+  errnoOf,
+  type FileHandleLike,
+  type FsLike,
+  fsyncsDirectories,
+  nodeFs,
+  RenameRefusedError,
+  type RenameRetryOptions,
+  renameWithRetry,
+  statThroughLink,
+} from './fs';
 import { liveTempPaths, ourTempPath } from './tempNames';
 
 /**
@@ -23,19 +33,14 @@ export type WriteStep =
   | 'rename'
   | 'fsync-dir';
 
-export interface AtomicWriteOptions {
+export interface AtomicWriteOptions extends RenameRetryOptions {
   durability?: Durability;
   /** Mode for a new target; an existing target keeps its own. Default 0o666 less the umask. */
   mode?: number;
   /** Create missing parent directories (and fsync their parents) instead of failing. */
   createParents?: boolean;
   fs?: FsLike;
-  /** Backoff before each retry of a rename that failed with EPERM, EBUSY or EACCES (antivirus, indexers). */
-  renameRetryDelaysMs?: readonly number[];
 }
-
-const DEFAULT_RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 320];
-const RETRYABLE_RENAME_ERRORS = new Set(['EPERM', 'EBUSY', 'EACCES']);
 
 /**
  * A failed atomic write; no temp file is left behind. The target is unchanged, except after a failed directory
@@ -124,36 +129,13 @@ async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void>
   }
 }
 
-const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-
-async function renameWithRetry(
-  fs: FsLike,
-  from: string,
-  to: string,
-  delays: readonly number[],
-  target: string,
-): Promise<void> {
-  const started = Date.now();
-  for (let tries = 0; ; tries++) {
-    try {
-      await fs.rename(from, to);
-      return;
-    } catch (error) {
-      const code = errnoOf(error);
-      if (!code || !RETRYABLE_RENAME_ERRORS.has(code)) throw error;
-      if (tries >= delays.length) {
-        // On Windows this is the usual cause: a handle opened without FILE_SHARE_DELETE blocks replacing the file.
-        throw new AtomicWriteError(
-          target,
-          'rename',
-          code,
-          error,
-          `tried ${tries + 1} times over ${Date.now() - started} ms: another program may hold ${to} open ` +
-            `(a virus scanner, indexer, sync tool or editor), or permissions forbid replacing it; ${target} is unchanged`,
-        );
-      }
-      await sleep(delays[tries]!);
-    }
+/** The rename into place, retried while refused (see renameWithRetry); a refusal after the retries names `target`. */
+async function renameIntoPlace(fs: FsLike, from: string, to: string, target: string, delays: readonly number[] | undefined): Promise<void> {
+  try {
+    await renameWithRetry(fs, from, to, delays);
+  } catch (error) {
+    if (!(error instanceof RenameRefusedError)) throw error;
+    throw new AtomicWriteError(target, 'rename', error.code, error.cause, `${error.hint}; ${target} is unchanged`);
   }
 }
 
@@ -237,9 +219,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     await attempt(target, 'close', () => temp.close());
     // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
     // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
-    await attempt(target, 'rename', () =>
-      renameWithRetry(fs, tempPath, realPath, options.renameRetryDelaysMs ?? DEFAULT_RENAME_RETRY_DELAYS_MS, target),
-    );
+    await attempt(target, 'rename', () => renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs));
     liveTempPaths.delete(tempPath);
   } catch (error) {
     if (handle) await closeQuietly(handle);

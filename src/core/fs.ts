@@ -1,6 +1,7 @@
 import type { Stats } from 'node:fs';
 import { constants, existsSync, readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { messageOf } from './errors';
 
 /** The handle half of the seam: just what the write path needs from an open file. */
 export interface FileHandleLike {
@@ -228,3 +229,71 @@ export function errnoOf(error: unknown): string | undefined {
 
 /** Windows cannot flush a folder (FlushFileBuffers on a folder handle fails). Read per call so tests can emulate win32. */
 export const fsyncsDirectories = (): boolean => process.platform !== 'win32';
+
+/** Backoff before each retry of a refused rename: seven tries over about 630 ms in all. */
+export const DEFAULT_RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 320];
+
+/**
+ * What a rename is retried on. On Windows a handle another program opened without FILE_SHARE_DELETE (a virus
+ * scanner, an indexer, a sync tool) refuses the rename for a moment with one of these. Retried on every platform:
+ * elsewhere they mean a permission problem, and the retries only delay the same error.
+ */
+export const RETRYABLE_RENAME_ERRORS: ReadonlySet<string> = new Set(['EPERM', 'EBUSY', 'EACCES']);
+
+/** The hook every caller of renameWithRetry offers (writeFileAtomic, group commits, group recovery). */
+export interface RenameRetryOptions {
+  /** Backoff before each retry of a rename that failed with EPERM, EBUSY or EACCES (antivirus, indexers). */
+  renameRetryDelaysMs?: readonly number[];
+}
+
+/** A rename still refused with EPERM, EBUSY or EACCES after every retry; `code` and `cause` are the last refusal's. */
+export class RenameRefusedError extends Error {
+  override readonly name = 'RenameRefusedError';
+  constructor(
+    readonly from: string,
+    readonly to: string,
+    readonly code: string,
+    readonly tries: number,
+    readonly elapsedMs: number,
+    override readonly cause: unknown,
+  ) {
+    super(`Cannot replace ${to}: rename failed with ${code} (${messageOf(cause)}); ${refusalHint(to, tries, elapsedMs)}`);
+  }
+
+  /** The likely cause, in words, for a caller that names the failure its own way (AtomicWriteError). */
+  get hint(): string {
+    return refusalHint(this.to, this.tries, this.elapsedMs);
+  }
+}
+
+// On Windows this is the usual cause: a handle opened without FILE_SHARE_DELETE blocks replacing the file.
+const refusalHint = (to: string, tries: number, elapsedMs: number): string =>
+  `tried ${tries} times over ${elapsedMs} ms: another program may hold ${to} open ` +
+  '(a virus scanner, indexer, sync tool or editor), or permissions forbid replacing it';
+
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+/**
+ * `fs.rename(from, to)`, retried after each of `delays` while it fails with EPERM, EBUSY or EACCES; then
+ * RenameRefusedError. Any other error is thrown at once, as it is. The one rename loop of the write path, group
+ * commits (apply and roll back) and group recovery (forward and back).
+ */
+export async function renameWithRetry(
+  fs: FsLike,
+  from: string,
+  to: string,
+  delays: readonly number[] = DEFAULT_RENAME_RETRY_DELAYS_MS,
+): Promise<void> {
+  const started = Date.now();
+  for (let tries = 0; ; tries++) {
+    try {
+      await fs.rename(from, to);
+      return;
+    } catch (error) {
+      const code = errnoOf(error);
+      if (!code || !RETRYABLE_RENAME_ERRORS.has(code)) throw error;
+      if (tries >= delays.length) throw new RenameRefusedError(from, to, code, tries + 1, Date.now() - started, error);
+      await sleep(delays[tries]!);
+    }
+  }
+}

@@ -4,7 +4,7 @@
 import { basename, dirname, join, sep } from 'node:path';
 import type { Durability } from './atomicWrite';
 import { type LockSettings, withFileLock } from './fileLock';
-import { errnoOf, type FileIdentity, identityOf, sameFile } from './fs';
+import { errnoOf, type FileIdentity, identityOf, type RenameRetryOptions, renameWithRetry, sameFile } from './fs';
 import {
   type ContentDigest,
   digestOf,
@@ -48,7 +48,8 @@ export {
   recoverGroups,
 } from './groupRecovery';
 
-export interface GroupCommitOptions {
+/** `renameRetryDelaysMs`: each rename (apply, roll back, recovery) is retried as writeFileAtomic retries its own. */
+export interface GroupCommitOptions extends RenameRetryOptions {
   /** `full` (default) survives power loss; `fast` skips every fsync and survives a process crash only. */
   durability?: Durability;
   /** Where the journal goes; it must contain every target. Default: the deepest folder that does. */
@@ -94,10 +95,10 @@ function withGroupLock<T>(journalDir: string, options: GroupCommitOptions, actio
   return options.lock === false ? action() : withFileLock(groupLockTarget(journalDir), action, options.lock);
 }
 
-async function recoverFirst(fs: GroupFs, plan: GroupPlan, journals: string[]): Promise<JournalOutcome[]> {
+async function recoverFirst(fs: GroupFs, plan: GroupPlan, journals: string[], retry: RenameRetryOptions): Promise<JournalOutcome[]> {
   const outcomes: JournalOutcome[] = [];
   for (const journal of journals) {
-    const outcome = await recoverJournal(fs, journal);
+    const outcome = await recoverJournal(fs, journal, 'forward', retry);
     if (touches(outcome, plan)) {
       const reason = outcome.state === 'problem' ? outcome.reason : '';
       throw new GroupCommitError('recover', 'EGROUP', 'unchanged', `Group commit refused: an interrupted group commit (${journal}) may touch these files and could not be finished: ${reason}; no file was changed`);
@@ -132,18 +133,18 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
     // Interrupted groups journalled elsewhere are finished under their own lock first: locks are never nested.
     const elsewhere = (await interruptedJournals(fs, plan)).filter((journal) => dirname(journal) !== plan.journalDir);
     for (const journal of elsewhere) {
-      recovered.push(...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal]))));
+      recovered.push(...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))));
     }
     return await withGroupLock(plan.journalDir, options, async () => {
       // Under the lock, every journal in the folder belongs to a commit that did not finish.
       const journals = await journalsIn(fs, plan.journalDir);
-      recovered.push(...(await recoverFirst(fs, plan, journals)));
+      recovered.push(...(await recoverFirst(fs, plan, journals, options)));
       const prepared = await preparing;
       const confirmed = await Promise.all(prepared.map((file) => confirmPrevious(fs, file, id)));
       // A target changed while the lock was taken: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index])) await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
-      const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options.signal);
+      const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options);
       return { targets: plan.files.map((file) => file.target), journal, recovered: recovered.filter((o) => o.state !== 'gone') };
     });
   } catch (error) {
@@ -292,8 +293,9 @@ async function applyGroup(
   files: readonly PreparedFile[],
   created: string[],
   durable: boolean,
-  signal: AbortSignal | undefined,
+  options: Pick<GroupCommitOptions, 'signal' | 'renameRetryDelaysMs'>,
 ): Promise<string> {
+  const { signal, renameRetryDelaysMs: delays } = options;
   const journalPath = join(plan.journalDir, groupJournalName(id));
   const backups: string[] = [];
   let step: GroupStep = 'journal';
@@ -311,7 +313,7 @@ async function applyGroup(
       }
       backups.push(file.backup);
     });
-    const journal = fs.rename(journalTempPath(plan, id), journalPath).then(
+    const journal = renameWithRetry(fs, journalTempPath(plan, id), journalPath, delays).then(
       () => {
         journalWritten = true;
       },
@@ -326,11 +328,11 @@ async function applyGroup(
 
     step = 'apply';
     // Any subset of the renames is recoverable, so their order does not matter.
-    await settleAll(files.map((file) => fs.rename(file.temp, file.target)));
+    await settleAll(files.map((file) => renameWithRetry(fs, file.temp, file.target, delays)));
     step = 'sync';
     if (durable) await fsyncFolders(fs, plan.folders);
   } catch (error) {
-    throw await undo(fs, step, journalWritten ? journalPath : undefined, [...created, ...backups], error);
+    throw await undo(fs, step, journalWritten ? journalPath : undefined, [...created, ...backups], error, options);
   }
   // Committed: every target holds its new content durably, so no roll back can be needed any more and the backups
   // and the journal go together. Removing the journal is the done mark; should that removal be lost, recovery finds
@@ -345,7 +347,14 @@ async function applyGroup(
 }
 
 /** Takes a failed commit back to "every file old", or says why it could not. Returns the error to throw. */
-async function undo(fs: GroupFs, step: GroupStep, journal: string | undefined, leftovers: string[], error: unknown): Promise<GroupCommitError> {
+async function undo(
+  fs: GroupFs,
+  step: GroupStep,
+  journal: string | undefined,
+  leftovers: string[],
+  error: unknown,
+  retry: RenameRetryOptions,
+): Promise<GroupCommitError> {
   const what = step === 'aborted' ? 'aborted' : `${step} failed`;
   if (step === 'sync') return failure('sync', 'unconfirmed', 'fsync of the folders after the renames failed', error);
   if (step !== 'apply') {
@@ -354,6 +363,6 @@ async function undo(fs: GroupFs, step: GroupStep, journal: string | undefined, l
     await Promise.all(leftovers.map((path) => removeQuietly(fs, path)));
     return failure(step, 'unchanged', what, error);
   }
-  const outcome = journal ? await recoverJournal(fs, journal, 'back') : undefined;
+  const outcome = journal ? await recoverJournal(fs, journal, 'back', retry) : undefined;
   return failure('apply', outcome?.state === 'rolled-back' ? 'rolled-back' : 'interrupted', what, error);
 }

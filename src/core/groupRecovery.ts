@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { messageOf } from './errors';
 import { type LockSettings, withFileLock } from './fileLock';
-import { errnoOf, type FsLike } from './fs';
+import { errnoOf, type FsLike, type RenameRetryOptions, renameWithRetry } from './fs';
 import {
   type ContentDigest,
   digestOfFile,
@@ -66,9 +66,15 @@ async function judgeEntry(fs: FsLike, journalDir: string, entry: GroupJournalEnt
  * Finishes an interrupted group: forward when every target holds its new content or has its temp intact, else back
  * from the backups; either way every target ends old or every target new, durably, and then the journal, temps and
  * backups are removed. `prefer: 'back'` (a commit failing part-way) rolls back whenever it can. A journal it cannot
- * read, or a target that holds neither version (changed since), is reported and nothing is touched.
+ * read, or a target that holds neither version (changed since), is reported and nothing is touched. Each rename is
+ * retried as the write path retries its own (renameWithRetry: a target another program holds for a moment).
  */
-export async function recoverJournal(fs: FsLike, journalPath: string, prefer: 'forward' | 'back' = 'forward'): Promise<JournalOutcome> {
+export async function recoverJournal(
+  fs: FsLike,
+  journalPath: string,
+  prefer: 'forward' | 'back' = 'forward',
+  retry: RenameRetryOptions = {},
+): Promise<JournalOutcome> {
   const journalDir = dirname(journalPath);
   let journal: GroupJournal;
   try {
@@ -101,10 +107,10 @@ export async function recoverJournal(fs: FsLike, journalPath: string, prefer: 'f
   const touched = new Set<string>();
   try {
     for (const j of judged) {
-      if (forward && !j.isNew) await fs.rename(j.paths.temp, j.paths.target);
+      if (forward && !j.isNew) await renameWithRetry(fs, j.paths.temp, j.paths.target, retry.renameRetryDelaysMs);
       else if (!forward && !j.isOld) {
         if (j.paths.backup === null) await fs.unlink(j.paths.target);
-        else await fs.rename(j.paths.backup, j.paths.target);
+        else await renameWithRetry(fs, j.paths.backup, j.paths.target, retry.renameRetryDelaysMs);
       } else continue;
       touched.add(dirname(j.paths.target));
     }
@@ -122,7 +128,7 @@ export async function recoverJournal(fs: FsLike, journalPath: string, prefer: 'f
   return { state: forward ? 'rolled-forward' : 'rolled-back', journal: journalPath, targets };
 }
 
-export interface GroupRecoveryOptions {
+export interface GroupRecoveryOptions extends RenameRetryOptions {
   fs?: GroupFs;
   /** The lock each journal folder is recovered under; `false` only where no other process can run. */
   lock?: Partial<LockSettings> | false;
@@ -256,7 +262,7 @@ async function recoverFound(fs: GroupFs, groups: Map<string, FoundGroup>, option
         }
         continue;
       }
-      const outcome = await withLock(found, options, () => recoverJournal(fs, found));
+      const outcome = await withLock(found, options, () => recoverJournal(fs, found, 'forward', options));
       if (outcome.state === 'rolled-forward' || outcome.state === 'rolled-back') report.recovered.push(outcome);
       else if (outcome.state === 'problem') report.problems.push({ journal: found, reason: outcome.reason });
       if (outcome.state !== 'gone') continue;

@@ -87,6 +87,30 @@ function faultyOn(
   };
 }
 
+/**
+ * Refuses the first `times` renames that `when` picks with `code`, as a virus scanner's or indexer's brief hold
+ * refuses them on Windows (`Infinity`: a hold that never ends). `refused` lists each refusal's target.
+ */
+function refusingRenames(inner: GroupFs, when: (from: string, to: string) => boolean, code: string, times = 2): { fs: GroupFs; refused: string[] } {
+  const refused: string[] = [];
+  const fs: GroupFs = {
+    ...delegateTo(inner),
+    rename: async (from, to) => {
+      if (when(from, to) && refused.length < times) {
+        refused.push(to);
+        throw errnoError(code, 'rename', to);
+      }
+      return inner.rename(from, to);
+    },
+  };
+  return { fs, refused };
+}
+
+const roleOf = (path: string) => recogniseGroupFile(basename(path))?.role;
+
+/** Three retries without waiting: the tests below never sleep through the real backoff. */
+const NO_WAIT = { renameRetryDelaysMs: [0, 0, 0] };
+
 /** The real disk until `crashAfter` disk-changing calls have been made; every such call after that throws. */
 class CrashingFs {
   steps = 0;
@@ -285,7 +309,7 @@ suite('group commits', () => {
       writeGeneration(0, ['a.json', 'b.json']);
       rmSync(path('c.json'), { force: true });
       const fs = faultyOn(inner, [{ step: 'rename', when: (p) => p === path('c.json'), code: 'EACCES' }]);
-      await assert.rejects(commitGroup(group(1), { fs }), (error: unknown) => {
+      await assert.rejects(commitGroup(group(1), { fs, ...NO_WAIT }), (error: unknown) => {
         assert.ok(error instanceof GroupCommitError);
         assert.equal(error.step, 'apply');
         assert.equal(error.outcome, 'rolled-back');
@@ -465,7 +489,7 @@ suite('group commits', () => {
     const fs = faultyOn(nodeGroupFs, [{ step: 'rename', when: (p) => p === path('c.json'), code: 'EACCES' }]);
     let commit: Promise<unknown> | undefined;
     await withFileLock(groupLockTarget(dir), async () => {
-      commit = commitGroup(group(1), { fs }).catch((error: unknown) => error);
+      commit = commitGroup(group(1), { fs, ...NO_WAIT }).catch((error: unknown) => error);
       // The commit prepares while it waits; meanwhile another writer replaces a.json and creates c.json.
       await new Promise((resolve) => setTimeout(resolve, 200));
       writeFileSync(path('a.json.other'), versionOf('a.json', 7));
@@ -537,6 +561,89 @@ suite('group commits', () => {
     assert.equal(finished.recovered.length, 1);
     assert.deepEqual(TARGETS.map(generationOf), [1, 1, 1]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  suite('a rename refused for a moment (EPERM, EBUSY, EACCES) is retried, as writeFileAtomic retries its own', () => {
+    test('the second of three renames refused twice with EPERM: all three files new, nothing left behind', async () => {
+      writeGeneration(0);
+      const { fs, refused } = refusingRenames(nodeGroupFs, (from, to) => roleOf(from) === 'temp' && to === path('b.json'), 'EPERM');
+      const result = await commitGroup(group(1), { fs, ...NO_WAIT });
+      assert.deepEqual(refused, [path('b.json'), path('b.json')]);
+      assert.deepEqual(result.targets, TARGETS.map(path));
+      assertGeneration(1);
+      assert.deepEqual(filesUnder(dir), [...TARGETS]);
+    });
+
+    test('refused beyond the retries: the whole group is rolled back, and the error names the file and EPERM', async () => {
+      writeGeneration(0);
+      const when = (from: string, to: string) => roleOf(from) === 'temp' && to === path('b.json');
+      const { fs, refused } = refusingRenames(nodeGroupFs, when, 'EPERM', Number.POSITIVE_INFINITY);
+      await assert.rejects(commitGroup(group(1), { fs, ...NO_WAIT }), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError, String(error));
+        assert.equal(error.step, 'apply');
+        assert.equal(error.code, 'EPERM');
+        assert.equal(error.outcome, 'rolled-back');
+        assert.match(error.message, /Cannot replace .*\/b\.json: rename failed with EPERM/);
+        assert.match(error.message, /tried 4 times over \d+ ms: another program may hold .*\/b\.json open/);
+        assert.match(error.message, /every file is as it was$/);
+        return true;
+      });
+      assert.equal(refused.length, 4, 'one try and three retries');
+      assertGeneration(0);
+      assert.deepEqual(filesUnder(dir), [...TARGETS]);
+    });
+
+    test('the roll back retries too: a backup refused twice with EBUSY still goes back, so every file is old', async () => {
+      for (const inner of [nodeGroupFs, new FaultyFs()]) {
+        writeGeneration(0);
+        const blocked = refusingRenames(inner, (from, to) => roleOf(from) === 'temp' && to === path('c.json'), 'EPERM', Number.POSITIVE_INFINITY);
+        const { fs, refused } = refusingRenames(blocked.fs, (from, to) => roleOf(from) === 'backup' && to === path('a.json'), 'EBUSY');
+        await assert.rejects(commitGroup(group(1), { fs, ...NO_WAIT }), (error: unknown) => {
+          assert.ok(error instanceof GroupCommitError, String(error));
+          assert.equal(error.outcome, 'rolled-back', error.message);
+          assert.match(error.message, /c\.json: rename failed with EPERM/);
+          return true;
+        });
+        assert.deepEqual(refused, [path('a.json'), path('a.json')]);
+        assertGeneration(0);
+        assert.deepEqual(filesUnder(dir), [...TARGETS], `with ${inner === nodeGroupFs ? 'hard links' : 'copies'}`);
+      }
+    });
+
+    test('recovery retries too: renames refused twice with EBUSY, rolling forward and rolling back, finish the group', async () => {
+      for (const direction of ['forward', 'back'] as const) {
+        await interruptMidway();
+        if (direction === 'back') {
+          // Without the temp of b.json the group can only go back: a.json's backup is renamed over it.
+          const temp = readdirSync(dir).find((name) => name.startsWith('b.json') && roleOf(name) === 'temp')!;
+          rmSync(path(temp));
+        }
+        const refusedOn = direction === 'forward' ? 'b.json' : 'a.json';
+        const { fs, refused } = refusingRenames(nodeGroupFs, (_from, to) => to === path(refusedOn), 'EBUSY');
+        const report = await recoverGroups(dir, { fs, ...NO_WAIT });
+        assert.deepEqual(report.problems, [], direction);
+        assert.deepEqual(
+          report.recovered.map((r) => r.state),
+          [direction === 'forward' ? 'rolled-forward' : 'rolled-back'],
+        );
+        assert.deepEqual(refused, [path(refusedOn), path(refusedOn)]);
+        assertGeneration(direction === 'forward' ? 1 : 0);
+        assert.deepEqual(filesUnder(dir), [...TARGETS], direction);
+      }
+    });
+
+    test('the commit that first finishes an interrupted group retries that recovery too', async () => {
+      await interruptMidway();
+      const { fs, refused } = refusingRenames(nodeGroupFs, (from, to) => roleOf(from) === 'temp' && to === path('c.json'), 'EBUSY', 2);
+      const result = await commitGroup(group(2, ['a.json']), { fs, ...NO_WAIT });
+      assert.deepEqual(
+        result.recovered.map((r) => r.state),
+        ['rolled-forward'],
+      );
+      assert.equal(refused.length, 2);
+      assert.deepEqual(TARGETS.map(generationOf), [2, 1, 1]);
+      assert.deepEqual(filesUnder(dir), [...TARGETS]);
+    });
   });
 
   test('names: the recogniser knows journals, temps and backups; recogniseTemp and look-alikes stay apart', () => {

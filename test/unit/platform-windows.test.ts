@@ -4,12 +4,14 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/atomicWrite';
 import { type FsLike, nodeFs } from '../../src/core/fs';
+import { commitGroup, GroupCommitError } from '../../src/core/groupCommit';
 import { holderIsAlive, type LivenessProbes, type LockOwner } from '../../src/core/lockOwner';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { recoverTarget } from '../../src/core/recovery';
+import { recogniseGroupFile } from '../../src/core/tempPatterns';
 import { SettingsSnapshots } from '../../src/state/snapshots';
 import { addTaskEdit } from '../../src/state/taskEdits';
 import { TasksStore } from '../../src/state/tasksStore';
@@ -123,6 +125,60 @@ suite('Windows (emulated): NTFS through Node', () => {
       await asPlatform('win32', () => writeFileAtomic(join(dir, 'data.json'), NEW, { fs }));
       assert.deepEqual(readdirSync(dir), ['Data.JSON']);
       assert.equal(readFileSync(join(dir, 'Data.JSON'), 'utf8'), NEW);
+    });
+  });
+
+  suite('group commits: each rename retried as the write path retries its own', () => {
+    const NAMES = ['a.json', 'b.json', 'c.json'];
+    const group = () => NAMES.map((name) => ({ path: join(dir, name), data: NEW }));
+
+    test('the second target held for a moment (a virus scanner): all three files new, nothing left behind', async () => {
+      for (const name of NAMES) file(name, OLD);
+      const hold = fs.holdOpen(join(dir, 'b.json'), { releaseAfterRefusals: 2 });
+      await asPlatform('win32', () => commitGroup(group(), { fs, ...FAST_RETRY }));
+      assert.equal(hold.refusals, 2);
+      for (const name of NAMES) assert.equal(readFileSync(join(dir, name), 'utf8'), NEW, name);
+      assert.deepEqual(readdirSync(dir).sort(), NAMES);
+    });
+
+    test('held beyond the retries: every file as it was, the error names the file and EPERM, nothing left behind', async () => {
+      for (const name of NAMES) file(name, OLD);
+      const hold = fs.holdOpen(join(dir, 'b.json'));
+      const error = await rejection(asPlatform('win32', () => commitGroup(group(), { fs, ...FAST_RETRY })));
+      assert.ok(error instanceof GroupCommitError, String(error));
+      assert.equal(error.outcome, 'rolled-back', error.message);
+      assert.equal(error.code, 'EPERM');
+      assert.match(error.message, /Cannot replace .*b\.json: rename failed with EPERM/);
+      assert.match(error.message, /tried 4 times over \d+ ms: another program may hold .*b\.json open/);
+      assert.equal(hold.refusals, 4, 'one try and three retries');
+      for (const name of NAMES) assert.equal(readFileSync(join(dir, name), 'utf8'), OLD, name);
+      assert.deepEqual(readdirSync(dir).sort(), NAMES);
+    });
+
+    test('a settings snapshot restore (a group commit) outlasts a virus scanner with the default backoff', async () => {
+      const workspace = join(dir, 'ws');
+      const settings = join(workspace, '.vscode', 'settings.json');
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      writeFileSync(settings, '{"editor.fontSize": 14}\n');
+      let clock = Date.parse('2024-05-01T12:30:05.123Z');
+      const tick = () => {
+        clock += 1000;
+        return new Date(clock);
+      };
+      const snapshots = new SettingsSnapshots(workspace, { fs, now: tick });
+      await asPlatform('win32', async () => {
+        const first = await snapshots.take();
+        assert.ok(first.taken);
+        writeFileSync(settings, '{"editor.fontSize": 20}\n');
+        const hold = fs.holdOpen(settings, { releaseAfterRefusals: 3 });
+        const restored = await snapshots.restore(first.snapshot.id);
+        assert.equal(hold.refusals, 3);
+        assert.ok(restored.before.taken, 'the settings before the restore were recorded');
+        assert.equal((await snapshots.list()).snapshots.length, 2);
+      });
+      assert.equal(readFileSync(settings, 'utf8'), '{"editor.fontSize": 14}\n');
+      const left = (readdirSync(workspace, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) => recogniseGroupFile(basename(name)));
+      assert.deepEqual(left, [], 'no journal, temp or backup left');
     });
   });
 

@@ -3,8 +3,7 @@ import * as vscode from 'vscode';
 import { nodeFs } from '../../core/fs';
 import { judgeJsonFile } from '../../core/judgeFile';
 import type { Orphan, TargetState } from '../../core/orphans';
-import { recogniseGroupFile } from '../../core/tempPatterns';
-import { kindLabel, needsRecovery, uiAge } from '../orphans/format';
+import { isGroupFile, kindLabel, needsRecovery, uiAge } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 import type { ExtensionSettings } from '../settings';
 import { OrphanCodeActions } from './orphanCodeActions';
@@ -66,9 +65,6 @@ function brokenTargetMessage(target: string, state: TargetState, position: vscod
     ? vscode.l10n.t({ message: '{0} is empty; a valid temp from {1} ago can restore it', args: [target, age], comment: ['{0} is a file, {1} an age (e.g. "5 min").'] })
     : vscode.l10n.t({ message: '{0} is missing; a valid temp from {1} ago can restore it', args: [target, age], comment: ['{0} is a file, {1} an age (e.g. "5 min").'] });
 }
-
-/** Group-commit files are one unit that only `recover --groups` finishes; recover and sweep never take one alone. */
-const isGroupFile = (orphan: Orphan) => recogniseGroupFile(basename(orphan.path)) !== undefined;
 
 /** Problems-panel entries for the orphan model: broken targets a valid temp can restore, and stale temps that can go. */
 class OrphanDiagnostics {

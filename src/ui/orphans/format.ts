@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import type { Orphan, OrphanKind, TargetState } from '../../core/orphans';
+import { recogniseGroupFile } from '../../core/tempPatterns';
 
 /**
  * Every text here is shown in VS Code, so it goes through `vscode.l10n.t` at call time (never at module load: the
@@ -79,9 +80,25 @@ export function targetIsBroken(orphan: Orphan): boolean {
   return orphan.targetState === 'missing' || orphan.targetState === 'empty' || orphan.targetState === 'corrupt';
 }
 
-/** A valid temp of a broken target: recovering from it is the likely next step. */
+/**
+ * A journal, temp or backup of a group commit (`*.csg-<id>.tmp|bak`, `.cs-group-<id>.journal`). The group's files are
+ * one unit that only group recovery (Finish Interrupted Group Commits) finishes; recover and sweep never take one alone.
+ */
+export function isGroupFile(orphan: Orphan): boolean {
+  return recogniseGroupFile(basename(orphan.path)) !== undefined;
+}
+
+/**
+ * A valid temp of a broken target: recovering from it is the likely next step. Never a group file: the single-file
+ * Recover does not use a group's temp (a group that creates a file leaves it missing until the group is finished).
+ */
 export function needsRecovery(orphan: Orphan): boolean {
-  return orphan.validJson === true && targetIsBroken(orphan);
+  return orphan.validJson === true && targetIsBroken(orphan) && !isGroupFile(orphan);
+}
+
+/** The journals of the interrupted group commits among the orphans (those whose journal exists), sorted. */
+export function interruptedGroups(orphans: readonly Orphan[]): string[] {
+  return [...new Set(orphans.flatMap((orphan) => (orphan.group === undefined ? [] : [orphan.group])))].sort();
 }
 
 /** Targets with no valid content while a valid temp of theirs exists, in scan order. */

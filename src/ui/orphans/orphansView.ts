@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
-import { asSentence, describeOrphan, folderLabel, orphanCount, orphanProblem, stateLabel, targetIsBroken, uiText } from './format';
+import { asSentence, describeOrphan, folderLabel, isGroupFile, needsRecovery, orphanCount, orphanProblem, stateLabel, targetIsBroken, uiText } from './format';
 
 /** A row as shown, in plain data: what Show Orphans returns, so tests can read the real view. */
 export interface OrphanRow {
@@ -11,6 +11,8 @@ export interface OrphanRow {
   label: string;
   description: string;
   tooltip: string;
+  /** `orphan`, or `orphan.group` for a group commit's file (package.json menus: no Sweep or Recover This Target). */
+  contextValue: string;
   /** Set on rows that need attention: a codicon id and its theme colour. */
   icon?: { id: string; color?: string };
 }
@@ -77,6 +79,7 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
         label: String(item.label),
         description: String(item.description ?? ''),
         tooltip: item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : String(item.tooltip ?? ''),
+        contextValue: String(item.contextValue),
         ...(icon ? { icon: { id: icon.id, ...(icon.color ? { color: icon.color.id } : {}) } } : {}),
       };
     });
@@ -96,14 +99,16 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
       item.iconPath = new vscode.ThemeIcon('question', new vscode.ThemeColor('list.warningForeground'));
     }
     item.tooltip = [
-      ...(problem ? [problemLine(problem, orphan.validJson === true)] : []),
+      // Recover This Target only for a copy it would use: a group's temp waits for Finish Interrupted Group Commits.
+      ...(problem ? [problemLine(problem, needsRecovery(orphan))] : []),
       this.relative(orphan.path),
       vscode.l10n.t({ message: 'Left by {0}', args: [describeOrphan(orphan)], comment: ['{0} is the tool and the age, e.g. "write-file-atomic (npm), 5 min old".'] }),
       targetLine(this.relative(orphan.target), orphan),
       vscode.l10n.t({ message: 'Content: {0}', args: [contentLabel(orphan.validJson)], comment: ['{0} is "valid JSON", "not valid JSON" or "not checked".'] }),
       ...(orphan.gitTracked ? [vscode.l10n.t('Tracked by git: sweep never removes it')] : []),
     ].join('\n');
-    item.contextValue = 'orphan';
+    // A group's file is never swept or recovered alone: its row offers Finish Interrupted Group Commits instead.
+    item.contextValue = isGroupFile(orphan) ? 'orphan.group' : 'orphan';
     item.command = { command: 'vscode.open', title: vscode.l10n.t('Open'), arguments: [uri] };
     return item;
   }

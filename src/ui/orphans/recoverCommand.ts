@@ -5,7 +5,7 @@ import type { Orphan } from '../../core/orphans';
 import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/recovery';
 import { confirmModal, withDiff } from '../dialogs';
 import { type CommandContext, requireTrust } from './commandContext';
-import { listNames, needsRecovery, stateLabel, uiAge, uiText } from './format';
+import { isGroupFile, listNames, needsRecovery, stateLabel, uiAge, uiText } from './format';
 
 /** Arguments that let keybindings and tests drive Recover without any dialog. */
 export interface RecoverArgs {
@@ -110,7 +110,8 @@ function targetStatus(state: Orphan['targetState'], broken: boolean): string {
 async function pickTarget({ model, relative }: CommandContext): Promise<string | undefined> {
   const byTarget = new Map<string, Orphan[]>();
   for (const orphan of await model.rescan()) {
-    if (orphan.validJson === false) continue;
+    // A group's temp is no candidate here: only Finish Interrupted Group Commits uses it.
+    if (orphan.validJson === false || isGroupFile(orphan)) continue;
     byTarget.set(orphan.target, [...(byTarget.get(orphan.target) ?? []), orphan]);
   }
   const items = [...byTarget.entries()]

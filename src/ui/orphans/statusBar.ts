@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans';
 import { CommandId, STATUS_BAR_ID } from '../commandIds';
 import { Disposable } from '../dispose';
-import { describeOrphan, orphanCount, stateLabel, targetsNeedingRecovery } from './format';
+import { describeOrphan, interruptedGroups, orphanCount, stateLabel, targetsNeedingRecovery } from './format';
 
 const TOOLTIP_LIMIT = 10;
 /** Enough to see how the item started; the rest of its life is not needed. */
@@ -52,6 +52,20 @@ function accessibilityLabel(count: string, broken: readonly string[], relative: 
     args: [count, broken.length],
     comment: ['{0} is a count, e.g. "3 orphaned temp files"; {1} is a number of files (2 or more).'],
   });
+}
+
+/** "1 interrupted group commit: Finish Interrupted Group Commits completes it." */
+function interruptedGroupsSentence(count: number): string {
+  return count === 1
+    ? vscode.l10n.t({
+        message: '1 interrupted group commit: Finish Interrupted Group Commits completes it.',
+        comment: ['"Finish Interrupted Group Commits" is the title of a command: use its translated title.'],
+      })
+    : vscode.l10n.t({
+        message: '{0} interrupted group commits: Finish Interrupted Group Commits completes them.',
+        args: [count],
+        comment: ['{0} is a number (2 or more). "Finish Interrupted Group Commits" is the title of a command: use its translated title.'],
+      });
 }
 
 /**
@@ -117,6 +131,12 @@ export class OrphanStatusBar extends Disposable {
     const count = orphanCount(orphans.length);
     const tooltip = new vscode.MarkdownString('', true);
     tooltip.appendMarkdown(`**${vscode.l10n.t({ message: 'Crash-Safe State: {0}', args: [count], comment: ['{0} is a count, e.g. "3 orphaned temp files".'] })}**\n\n`);
+    const groups = interruptedGroups(orphans).length;
+    if (groups > 0) {
+      tooltip.appendMarkdown('$(warning) ');
+      tooltip.appendText(interruptedGroupsSentence(groups));
+      tooltip.appendMarkdown('\n\n');
+    }
     for (const target of broken) {
       const found = orphans.find((orphan) => orphan.target === target)?.targetState;
       const state = found ? stateLabel(found) : vscode.l10n.t({ message: 'broken', comment: ['The state of a file whose exact state is not known.'] });
@@ -139,7 +159,8 @@ export class OrphanStatusBar extends Disposable {
     if (hidden > 0) tooltip.appendMarkdown(`\n${hidden === 1 ? vscode.l10n.t('…and 1 more') : vscode.l10n.t('…and {0} more', hidden)}\n`);
     tooltip.appendMarkdown(`\n${broken.length > 0 ? vscode.l10n.t('Click for actions, including Recover.') : vscode.l10n.t('Click for actions.')}`);
     this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-    this.show(`$(warning) ${orphans.length}`, tooltip, accessibilityLabel(count, broken, relative));
+    const label = accessibilityLabel(count, broken, relative);
+    this.show(`$(warning) ${orphans.length}`, tooltip, groups > 0 ? `${label} ${interruptedGroupsSentence(groups)}` : label);
   }
 
   private show(text: string, tooltip: string | vscode.MarkdownString, accessibilityLabel: string): void {

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { SweepResult } from '../../core/orphans';
+import type { Orphan, SweepResult } from '../../core/orphans';
 import { CommandId } from '../commandIds';
 import type { CommandContext } from './commandContext';
-import { folderLabel, listNames, needsRecovery, stateLabel, targetsNeedingRecovery, uiAge, uiText } from './format';
+import { folderLabel, interruptedGroups, isGroupFile, listNames, needsRecovery, stateLabel, targetsNeedingRecovery, uiAge, uiText } from './format';
 import type { StatusSnapshot } from './statusBar';
 
 /** `{ show: false }` describes the status item and its menu without showing anything. */
@@ -53,6 +53,45 @@ function planDescription(plan: SweepResult): string {
     : vscode.l10n.t({ message: 'nothing can go now; {0} kept: {1}', args: [kept, reason], comment: ['{0} is a number of temp files a sweep keeps, {1} the reason for the first (in English, from the core).'] });
 }
 
+/**
+ * "Finish Interrupted Group Commits" for the groups whose journal exists, naming their files; in Restricted Mode it asks
+ * for trust first, as Recover does.
+ */
+function finishGroupsItem(groups: readonly string[], orphans: readonly Orphan[], relative: (path: string) => string, trusted: boolean): MenuEntry {
+  const targets = [
+    ...new Set(orphans.filter((orphan) => orphan.group !== undefined && orphan.path !== orphan.group).map((orphan) => relative(orphan.target))),
+  ];
+  // A journal whose temps and backups are all gone names no file: then the journals stand for their groups.
+  const files = listNames(targets.length > 0 ? targets : groups.map(relative));
+  const what =
+    groups.length === 1
+      ? vscode.l10n.t({ message: '1 interrupted group commit: {0}', args: [files], comment: ['{0} is a list of the files the group commit replaces or creates.'] })
+      : vscode.l10n.t({
+          message: '{0} interrupted group commits: {1}',
+          args: [groups.length, files],
+          comment: ['{0} is a number (2 or more), {1} a list of the files the group commits replace or create.'],
+        });
+  if (trusted) {
+    return {
+      label: vscode.l10n.t({ message: '$(run-all) Finish Interrupted Group Commits', comment: ['Keep "$(run-all)", it is an icon. The rest is the title of a command: use its translated title.'] }),
+      description: what,
+      command: CommandId.FinishInterruptedGroupCommits,
+    };
+  }
+  return {
+    label:
+      groups.length === 1
+        ? vscode.l10n.t('$(workspace-untrusted) Trust the workspace to finish the interrupted group commit…')
+        : vscode.l10n.t('$(workspace-untrusted) Trust the workspace to finish the interrupted group commits…'),
+    description: vscode.l10n.t({
+      message: '{0}; finishing replaces files, which needs trust',
+      args: [what],
+      comment: ['{0} says how many interrupted group commits there are and names their files, e.g. "1 interrupted group commit: a.json and b.json".'],
+    }),
+    command: 'workbench.trust.manage',
+  };
+}
+
 async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
   const { model, relative } = deps;
   const orphans = model.orphans;
@@ -64,7 +103,11 @@ async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
   ]);
   const items: MenuEntry[] = [];
 
-  // A file with no valid content comes first: recovering it matters more than tidying up.
+  // An interrupted group commit first: its files disagree with each other until it is finished.
+  const groups = interruptedGroups(orphans);
+  if (groups.length > 0) items.push(finishGroupsItem(groups, orphans, relative, trusted));
+
+  // A file with no valid content comes next: recovering it matters more than tidying up.
   const broken = targetsNeedingRecovery(orphans);
   for (const target of broken.slice(0, 3)) {
     const copies = orphans.filter((orphan) => orphan.target === target && needsRecovery(orphan)).sort((a, b) => b.mtimeMs - a.mtimeMs);
@@ -102,7 +145,8 @@ async function menuItems(deps: CommandContext): Promise<MenuEntry[]> {
     command: CommandId.Sweep,
   });
 
-  const otherTargets = [...new Set(orphans.filter((orphan) => orphan.validJson === true).map((orphan) => orphan.target))].filter(
+  // A group's temp is no candidate of the single-file Recover.
+  const otherTargets = [...new Set(orphans.filter((orphan) => orphan.validJson === true && !isGroupFile(orphan)).map((orphan) => orphan.target))].filter(
     (target) => !broken.slice(0, 3).includes(target),
   );
   if (otherTargets.length > 0) {
@@ -152,7 +196,7 @@ export async function menu(deps: CommandContext, args: MenuArgs = {}): Promise<S
   if (args.show === false) return result;
   const firstIsRecover = items[0]?.command !== CommandId.Sweep;
   const picks: (vscode.QuickPickItem & { entry?: MenuEntry })[] = items.map((entry) => ({ label: entry.label, description: entry.description, entry }));
-  // Recover items get their own group, so the highlighted first row reads as the thing to do.
+  // Finish and Recover items get their own group, so the highlighted first row reads as the thing to do.
   if (firstIsRecover) {
     const sweepAt = items.findIndex((entry) => entry.command === CommandId.Sweep);
     picks.splice(sweepAt, 0, { label: '', kind: vscode.QuickPickItemKind.Separator });

@@ -1,9 +1,17 @@
 // Leaves an interrupted group commit in a folder, as a crash would: the real commitGroup runs on a file system that
-// "crashes" (every later change fails) after a chosen number of renames. Used by both passes' groupStartup tests.
+// "crashes" (every later change fails) after a chosen number of renames. Used by both passes' groupStartup tests, with
+// the checks they share.
+import * as assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import * as vscode from 'vscode';
 import { commitGroup, type GroupFs } from '../../../src/core/groupCommit';
 import { nodeGroupFs } from '../../../src/core/groupJournal';
+import type { Orphan } from '../../../src/core/orphans';
+import { OrphanDecorations } from '../../../src/ui/decorations/orphanDecorations';
+import type { StatusMenu } from '../../../src/ui/orphans/orphanCommands';
+import type { OrphanRow } from '../../../src/ui/orphans/orphansView';
+import { brokenTargetsWithValidTemp } from '../../../src/ui/orphans/startupCheck';
 
 export const GROUP_TARGETS = ['a.json', 'b.json', 'c.json'] as const;
 
@@ -46,13 +54,21 @@ function crashingAfterRenames(renames: number): GroupFs {
   };
 }
 
+export interface InterruptedGroupOptions {
+  /** Targets with no generation 0: the group creates them, so until it is finished they are missing. */
+  newTargets?: readonly (typeof GROUP_TARGETS)[number][];
+}
+
 /**
- * Writes generation 0 of a.json, b.json and c.json in `folder`, then commits generation 1 as a group that "crashes"
- * after the journal and `targetsRenamed` targets were renamed. The journal, the remaining temps and the backups stay.
+ * Writes generation 0 of a.json, b.json and c.json in `folder` (except `newTargets`), then commits generation 1 as a
+ * group that "crashes" after the journal and `targetsRenamed` targets were renamed. The journal, the remaining temps
+ * and the backups stay.
  */
-export async function interruptedGroup(folder: string, targetsRenamed: number): Promise<void> {
+export async function interruptedGroup(folder: string, targetsRenamed: number, options: InterruptedGroupOptions = {}): Promise<void> {
   mkdirSync(folder, { recursive: true });
-  for (const name of GROUP_TARGETS) writeFileSync(path.join(folder, name), versionOf(name, 0));
+  for (const name of GROUP_TARGETS) {
+    if (!options.newTargets?.includes(name)) writeFileSync(path.join(folder, name), versionOf(name, 0));
+  }
   const files = GROUP_TARGETS.map((name) => ({ path: path.join(folder, name), data: versionOf(name, 1) }));
   // The first rename puts the journal in place; each further one replaces a target.
   const failed = await commitGroup(files, { fs: crashingAfterRenames(1 + targetsRenamed) }).then(
@@ -61,4 +77,53 @@ export async function interruptedGroup(folder: string, targetsRenamed: number): 
   );
   if (!failed) throw new Error('the commit was meant to be interrupted');
   if (!filesIn(folder).some((name) => name.endsWith('.journal'))) throw new Error(`no journal left: ${filesIn(folder).join(', ')}`);
+}
+
+/** A status-bar tooltip as plain text: MarkdownString.appendText writes spaces as `&nbsp;` and escapes markdown characters. */
+export const plainTooltip = (tooltip: string): string => tooltip.replace(/&nbsp;/g, ' ').replace(/\\(.)/g, '$1');
+
+/**
+ * A file of an interrupted group (its target missing, its group temp valid) is no case for the single-file Recover:
+ * only group recovery finishes it. Checks every surface that offers Recover: the start-up check, the status bar
+ * (text, tooltip, screen-reader label), its menu, the Explorer decorations and the Orphans view. Returns the menu.
+ */
+export async function assertNoSingleFileRecoveryOffered(target: string, workspace: string, orphans: readonly Orphan[]): Promise<StatusMenu> {
+  const shown = path.relative(workspace, target);
+  assert.ok(!brokenTargetsWithValidTemp(orphans).includes(target), 'the start-up check would offer Recover for it');
+
+  const menu = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
+  const tooltip = plainTooltip(menu.status.tooltip);
+  assert.ok(!tooltip.includes(`${shown} is `), `the tooltip says it needs recovery: ${tooltip}`);
+  // The screen-reader label counts the broken files the single-file Recover can restore, and no group's file.
+  const label = menu.status.accessibilityLabel;
+  const restorable = new Set(
+    orphans
+      .filter((orphan) => orphan.validJson === true && ['missing', 'empty', 'corrupt'].includes(orphan.targetState))
+      .filter((orphan) => !/\.csg-[\w-]+\.(tmp|bak)$|^\.cs-group-/.test(path.basename(orphan.path)))
+      .map((orphan) => orphan.target),
+  );
+  assert.ok(!label.includes(`${shown} needs recovery`), label);
+  const counted = /(\d+) files need recovery/.exec(label)?.[1];
+  const named = /needs recovery/.test(label) ? 1 : 0;
+  assert.equal(counted === undefined ? named : Number(counted), restorable.size, label);
+  for (const item of menu.items.filter((entry) => entry.command === 'crashSafeState.recover' || /recover/i.test(entry.label))) {
+    assert.notDeepEqual(item.args, { target }, `the menu offers Recover for it: ${item.label}`);
+    assert.ok(!`${item.label} ${item.description}`.includes(path.basename(target)), `the menu offers Recover for it: ${item.label} — ${item.description}`);
+  }
+
+  const decorations = new OrphanDecorations(() => true);
+  try {
+    decorations.update(orphans);
+    assert.equal(decorations.provideFileDecoration(vscode.Uri.file(target))?.badge, undefined, 'the Explorer says a valid temp can restore it');
+  } finally {
+    decorations.dispose();
+  }
+
+  const rows = await vscode.commands.executeCommand<OrphanRow[]>('crashSafeState.showOrphans');
+  for (const row of rows.filter((candidate) => path.dirname(candidate.path) === path.dirname(target))) {
+    assert.ok(!row.tooltip.includes('Recover This Target'), `the Orphans view offers Recover This Target: ${row.tooltip}`);
+    // package.json shows Sweep This Orphan and Recover This Target only on `orphan` rows.
+    assert.equal(row.contextValue, 'orphan.group', `${row.label}: its row menu would offer Recover This Target`);
+  }
+  return menu;
 }

@@ -2,13 +2,14 @@
 // crashSafeState.finishInterruptedGroupCommits, on a group interrupted (by a simulated crash) in a workspace folder.
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
 import type { GroupStartupRun } from '../../../src/ui/groups/groupStartupRecovery';
+import type { StatusMenu } from '../../../src/ui/orphans/orphanCommands';
 import { integrationEnvironment } from './environment';
-import { filesIn, GROUP_TARGETS, generations, interruptedGroup } from './groupDebris';
+import { assertNoSingleFileRecoveryOffered, filesIn, GROUP_TARGETS, generations, interruptedGroup, plainTooltip } from './groupDebris';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
 const FINISH_COMMAND = 'crashSafeState.finishInterruptedGroupCommits';
@@ -88,6 +89,32 @@ suite('group commits: start-up recovery in a trusted workspace', () => {
     assert.match(run.message ?? '', /rolled back\.$/);
     assert.deepEqual(generations(folder), [0, 0, 0]);
     assert.deepEqual(filesIn(folder), [...GROUP_TARGETS]);
+  });
+
+  test('a group that creates a file: no surface offers the single-file Recover for it; the status menu offers Finish Interrupted Group Commits', async () => {
+    const exported = await api();
+    await interruptedGroup(folder, 1, { newTargets: ['c.json'] });
+    const created = path.join(folder, 'c.json');
+    assert.equal(existsSync(created), false, 'the group has not created c.json yet');
+    const scanned = await exported.scan();
+    const temp = scanned.find((orphan) => orphan.target === created);
+    assert.ok(temp?.group !== undefined && temp.validJson === true && temp.targetState === 'missing', JSON.stringify(temp));
+
+    const menu = await assertNoSingleFileRecoveryOffered(created, integrationEnvironment().workspace, scanned);
+    const [first] = menu.items;
+    assert.equal(first?.command, FINISH_COMMAND, JSON.stringify(menu.items));
+    assert.equal(first?.label, '$(run-all) Finish Interrupted Group Commits');
+    assert.match(first?.description ?? '', /^1 interrupted group commit: .*c\.json/);
+    assert.match(plainTooltip(menu.status.tooltip), /1 interrupted group commit: Finish Interrupted Group Commits completes it\./);
+
+    // The item's command finishes the group: c.json is created, and the menu offers Finish no more.
+    const run = await vscode.commands.executeCommand<GroupStartupRun>(first!.command);
+    assert.equal(run.state, 'finished');
+    assert.deepEqual(generations(folder), [1, 1, 1]);
+    assert.deepEqual(filesIn(folder), [...GROUP_TARGETS]);
+    const after = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
+    assert.ok(!after.items.some((item) => item.command === FINISH_COMMAND), JSON.stringify(after.items));
+    assert.doesNotMatch(plainTooltip(after.status.tooltip), /interrupted group commit/);
   });
 
   test('a target changed since the interruption: the group is left as it was and the notification says why', async () => {

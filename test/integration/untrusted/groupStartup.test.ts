@@ -1,13 +1,13 @@
 // Restricted Mode: the start-up recovery of group commits must change nothing. The journal stays, the orphan scan
 // still lists it, and the recovery waits for the workspace to be trusted.
 import * as assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
 import type { GroupStartupRun } from '../../../src/ui/groups/groupStartupRecovery';
 import { integrationEnvironment } from '../suite/environment';
-import { filesIn, generations, interruptedGroup } from '../suite/groupDebris';
+import { assertNoSingleFileRecoveryOffered, filesIn, generations, interruptedGroup, plainTooltip } from '../suite/groupDebris';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
 const FINISH_COMMAND = 'crashSafeState.finishInterruptedGroupCommits';
@@ -44,5 +44,27 @@ suite('group commits: start-up recovery in Restricted Mode', () => {
     assert.equal(exported.diagnostics.groupStartupRecovery().waitingForTrust, true);
     const listed = (await exported.scan()).filter((orphan) => orphan.path.startsWith(folder + path.sep));
     assert.equal(listed.length, before.length - 3, 'the journal, temps and backups stay visible to the orphan surfaces');
+  });
+
+  test('a group that creates a file: no surface offers the single-file Recover for it; the menu offers trust to finish it; nothing changes', async () => {
+    const exported = await api();
+    await interruptedGroup(folder, 1, { newTargets: ['c.json'] });
+    const created = path.join(folder, 'c.json');
+    const before = filesIn(folder);
+    const scanned = await exported.scan();
+    const temp = scanned.find((orphan) => orphan.target === created);
+    assert.ok(temp?.group !== undefined && temp.validJson === true && temp.targetState === 'missing', JSON.stringify(temp));
+
+    const menu = await assertNoSingleFileRecoveryOffered(created, integrationEnvironment().workspace, scanned);
+    // As for Recover: the item asks for trust first and never runs the command that would change files.
+    assert.ok(!menu.items.some((item) => item.command === FINISH_COMMAND), JSON.stringify(menu.items));
+    const [first] = menu.items;
+    assert.equal(first?.command, 'workbench.trust.manage');
+    assert.equal(first?.label, '$(workspace-untrusted) Trust the workspace to finish the interrupted group commit…');
+    assert.match(first?.description ?? '', /^1 interrupted group commit: .*c\.json.*; finishing replaces files, which needs trust$/);
+    assert.match(plainTooltip(menu.status.tooltip), /1 interrupted group commit: Finish Interrupted Group Commits completes it\./);
+
+    assert.deepEqual(filesIn(folder), before, 'nothing was touched');
+    assert.equal(existsSync(created), false);
   });
 });
