@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans';
 import { CommandId, STATUS_BAR_ID } from '../commandIds';
 import { Disposable } from '../dispose';
+import { markdownText } from '../markdownText';
 import { describeOrphan, interruptedGroups, orphanCount, stateLabel, targetsNeedingRecovery } from './format';
 
 const TOOLTIP_LIMIT = 10;
@@ -134,25 +135,25 @@ export class OrphanStatusBar extends Disposable {
     const groups = interruptedGroups(orphans).length;
     if (groups > 0) {
       tooltip.appendMarkdown('$(warning) ');
-      tooltip.appendText(interruptedGroupsSentence(groups));
+      tooltip.appendMarkdown(markdownText(interruptedGroupsSentence(groups)));
       tooltip.appendMarkdown('\n\n');
     }
     for (const target of broken) {
       const found = orphans.find((orphan) => orphan.target === target)?.targetState;
       const state = found ? stateLabel(found) : vscode.l10n.t({ message: 'broken', comment: ['The state of a file whose exact state is not known.'] });
       tooltip.appendMarkdown('$(warning) ');
-      tooltip.appendText(
+      tooltip.appendMarkdown(markdownText(
         vscode.l10n.t({
           message: '{0} is {1}; a valid temp file of it can restore it.',
           args: [relative(target), state],
           comment: ['{0} is a file, {1} its state (missing, empty, corrupt).'],
         }),
-      );
+      ));
       tooltip.appendMarkdown('\n\n');
     }
     for (const orphan of orphans.slice(0, TOOLTIP_LIMIT)) {
       tooltip.appendMarkdown('- ');
-      tooltip.appendText(`${relative(orphan.path)} — ${describeOrphan(orphan)}`);
+      tooltip.appendMarkdown(markdownText(`${relative(orphan.path)} — ${describeOrphan(orphan)}`));
       tooltip.appendMarkdown('\n');
     }
     const hidden = orphans.length - TOOLTIP_LIMIT;

@@ -7,6 +7,7 @@ import type { Task } from '../../state/tasksSchema';
 import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { Disposable } from '../dispose';
+import { markdownText } from '../markdownText';
 import type { TasksModel, TasksState } from './todosModel';
 
 /** A row of the To-Dos view: a to-do, or a status row (the problem with the file and what to do about it). */
@@ -151,22 +152,22 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     const firstNoteLine = task.notes?.split('\n')[0];
     if (firstNoteLine) item.description = firstNoteLine;
     const tooltip = new vscode.MarkdownString();
-    const boldTitle = `**${new vscode.MarkdownString().appendText(task.title).value}**`;
+    const boldTitle = `**${markdownText(task.title)}**`;
     const heading = task.done
       ? vscode.l10n.t({ message: '{0} — done', args: [boldTitle], comment: ['{0} is the to-do\'s title (Markdown, in bold).'] })
       : boldTitle;
     tooltip.appendMarkdown(`${heading}\n\n`);
     if (task.notes) {
-      tooltip.appendText(task.notes);
+      tooltip.appendMarkdown(markdownText(task.notes));
       tooltip.appendMarkdown('\n\n');
     }
-    tooltip.appendText(
+    tooltip.appendMarkdown(markdownText(
       vscode.l10n.t({
         message: 'id {0} · created {1} · updated {2}',
         args: [task.id, displayDateTime(task.createdAt), displayDateTime(task.updatedAt)],
         comment: ['{0} is the to-do\'s id; {1} and {2} are dates and times.'],
       }),
-    );
+    ));
     item.tooltip = tooltip;
     item.contextValue = task.done ? 'todo.done' : 'todo';
     return item;

@@ -79,7 +79,7 @@ export async function interruptedGroup(folder: string, targetsRenamed: number, o
   if (!filesIn(folder).some((name) => name.endsWith('.journal'))) throw new Error(`no journal left: ${filesIn(folder).join(', ')}`);
 }
 
-/** A status-bar tooltip as plain text: MarkdownString.appendText writes spaces as `&nbsp;` and escapes markdown characters. */
+/** A status-bar tooltip as plain text: its texts are Markdown-escaped (src/ui/markdownText.ts; runs of spaces as `&nbsp;`). */
 export const plainTooltip = (tooltip: string): string => tooltip.replace(/&nbsp;/g, ' ').replace(/\\(.)/g, '$1');
 
 /**

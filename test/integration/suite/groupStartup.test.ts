@@ -106,6 +106,8 @@ suite('group commits: start-up recovery in a trusted workspace', () => {
     assert.equal(first?.label, '$(run-all) Finish Interrupted Group Commits');
     assert.match(first?.description ?? '', /^1 interrupted group commit: .*c\.json/);
     assert.match(plainTooltip(menu.status.tooltip), /1 interrupted group commit: Finish Interrupted Group Commits completes it\./);
+    // Words are joined by plain spaces, so a long (translated) sentence wraps in the hover instead of breaking mid-word.
+    assert.match(menu.status.tooltip, /1 interrupted group commit: Finish Interrupted Group Commits completes it\./);
 
     // The item's command finishes the group: c.json is created, and the menu offers Finish no more.
     const run = await vscode.commands.executeCommand<GroupStartupRun>(first!.command);
