@@ -22,8 +22,8 @@ import { recoverGroupFiles, recoverGroups } from '../../src/core/groupRecovery';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
 import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
+import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
-import { SimulatedCrash } from '../support/fuseLikeFs';
 
 const TARGETS = ['a.json', 'b.json', 'c.json'] as const;
 
@@ -110,55 +110,6 @@ const roleOf = (path: string) => recogniseGroupFile(basename(path))?.role;
 
 /** Three retries without waiting: the tests below never sleep through the real backoff. */
 const NO_WAIT = { renameRetryDelaysMs: [0, 0, 0] };
-
-/** The real disk until `crashAfter` disk-changing calls have been made; every such call after that throws. */
-class CrashingFs {
-  steps = 0;
-  constructor(private readonly crashAfter: number) {}
-  private step(what: string): void {
-    if (this.steps >= this.crashAfter) throw new SimulatedCrash(`crashed before ${what}`);
-    this.steps += 1;
-  }
-  get fs(): GroupFs {
-    const step = (what: string) => this.step(what);
-    return {
-      ...nodeGroupFs,
-      open: async (path, flags, mode) => {
-        step(`open ${path}`);
-        const handle = await nodeGroupFs.open(path, flags, mode);
-        return {
-          write: async (buffer, offset, length, position) => {
-            step(`write ${path}`);
-            return handle.write(buffer, offset, length, position);
-          },
-          sync: async () => {
-            step(`fsync ${path}`);
-            return handle.sync();
-          },
-          chmod: (mode) => handle.chmod(mode),
-          chown: (uid, gid) => handle.chown(uid, gid),
-          close: () => handle.close(),
-        };
-      },
-      rename: async (from, to) => {
-        step(`rename ${to}`);
-        return nodeGroupFs.rename(from, to);
-      },
-      link: async (existing, newPath) => {
-        step(`link ${newPath}`);
-        return nodeGroupFs.link!(existing, newPath);
-      },
-      unlink: async (path) => {
-        step(`unlink ${path}`);
-        return nodeGroupFs.unlink(path);
-      },
-      fsyncDir: async (path) => {
-        step(`fsync ${path}`);
-        return nodeGroupFs.fsyncDir(path);
-      },
-    };
-  }
-}
 
 function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
   let stdout = '';
@@ -341,7 +292,7 @@ suite('group commits', () => {
   });
 
   test('a crash after any step, then recoverGroups: all three files of one generation, nothing left behind', async () => {
-    const dry = new CrashingFs(Number.POSITIVE_INFINITY);
+    const dry = new CrashingGroupFs(Number.POSITIVE_INFINITY);
     writeGeneration(0);
     await commitGroup(group(1), { fs: dry.fs });
     const steps = dry.steps;
@@ -349,7 +300,7 @@ suite('group commits', () => {
     const seen = { old: 0, new: 0, forward: 0, back: 0 };
     for (let crashAfter = 0; crashAfter <= steps; crashAfter++) {
       writeGeneration(0);
-      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch((error: unknown) => {
+      await commitGroup(group(1), { fs: new CrashingGroupFs(crashAfter).fs }).catch((error: unknown) => {
         if (crashAfter === steps) throw error;
       });
       const report = await recoverGroups(dir);
@@ -366,7 +317,7 @@ suite('group commits', () => {
 
   test('the next commit to those files first finishes an interrupted group', async () => {
     writeGeneration(0);
-    const dry = new CrashingFs(Number.POSITIVE_INFINITY);
+    const dry = new CrashingGroupFs(Number.POSITIVE_INFINITY);
     await commitGroup(group(1), { fs: dry.fs });
     writeGeneration(0);
     // Crash just after the first target was renamed.
@@ -374,7 +325,7 @@ suite('group commits', () => {
     for (; crashAfter < dry.steps; crashAfter++) {
       writeGeneration(0);
       for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name));
-      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch(() => undefined);
+      await commitGroup(group(1), { fs: new CrashingGroupFs(crashAfter).fs }).catch(() => undefined);
       if (generationOf('a.json') === 1) break;
     }
     assert.equal(generationOf('a.json'), 1);
@@ -388,14 +339,14 @@ suite('group commits', () => {
 
   test('scan shows the files of an interrupted group as one group; sweep keeps every one of them', async () => {
     writeGeneration(0);
-    const dry = new CrashingFs(Number.POSITIVE_INFINITY);
+    const dry = new CrashingGroupFs(Number.POSITIVE_INFINITY);
     await commitGroup(group(1), { fs: dry.fs });
     writeGeneration(0);
     let crashAfter = 0;
     for (; generationOf('a.json') === 0; crashAfter++) {
       writeGeneration(0);
       for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name));
-      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch(() => undefined);
+      await commitGroup(group(1), { fs: new CrashingGroupFs(crashAfter).fs }).catch(() => undefined);
     }
     const { orphans, errors } = await scanOrphans([dir]);
     assert.deepEqual(errors, []);
@@ -511,7 +462,7 @@ suite('group commits', () => {
     for (let crashAfter = 0; generationOf('a.json') === 0; crashAfter++) {
       writeGeneration(0);
       for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name), { recursive: true });
-      await commitGroup(group(1), { fs: new CrashingFs(crashAfter).fs }).catch(() => undefined);
+      await commitGroup(group(1), { fs: new CrashingGroupFs(crashAfter).fs }).catch(() => undefined);
     }
     assert.equal(generationOf('b.json'), 0, 'the crash should leave the group mixed');
   };

@@ -17,8 +17,8 @@ import {
   snapshotIdTime,
   type TakeResult,
 } from '../../src/state/snapshots';
+import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
-import { SimulatedCrash } from '../support/fuseLikeFs';
 
 const SETTINGS_V1 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 14,\n  "files.eol": "\\n",\n}\n';
 const SETTINGS_V2 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 18,\n  "files.eol": "\\n",\n  "[json]": { "editor.tabSize": 2 },\n}\n';
@@ -33,52 +33,6 @@ function failingRenameOnto(failOn: string, code: string, withLink: boolean): Gro
       return nodeGroupFs.rename(from, to);
     },
   };
-}
-
-/** The real disk until `crashAfter` disk-changing calls have been made; every such call after that throws (a crash). */
-function crashingFs(crashAfter: number): { fs: GroupFs; steps: () => number } {
-  let steps = 0;
-  const step = (what: string) => {
-    if (steps >= crashAfter) throw new SimulatedCrash(`crashed before ${what}`);
-    steps += 1;
-  };
-  const fs: GroupFs = {
-    ...nodeGroupFs,
-    open: async (path, flags, mode) => {
-      step(`open ${path}`);
-      const handle = await nodeGroupFs.open(path, flags, mode);
-      return {
-        write: async (buffer, offset, length, position) => {
-          step(`write ${path}`);
-          return handle.write(buffer, offset, length, position);
-        },
-        sync: async () => {
-          step(`fsync ${path}`);
-          return handle.sync();
-        },
-        chmod: (mode) => handle.chmod(mode),
-        chown: (uid, gid) => handle.chown(uid, gid),
-        close: () => handle.close(),
-      };
-    },
-    rename: async (from, to) => {
-      step(`rename ${to}`);
-      return nodeGroupFs.rename(from, to);
-    },
-    link: async (existing, newPath) => {
-      step(`link ${newPath}`);
-      return nodeGroupFs.link!(existing, newPath);
-    },
-    unlink: async (path) => {
-      step(`unlink ${path}`);
-      return nodeGroupFs.unlink(path);
-    },
-    fsyncDir: async (path) => {
-      step(`fsync ${path}`);
-      return nodeGroupFs.fsyncDir(path);
-    },
-  };
-  return { fs, steps: () => steps };
 }
 
 /** Group commit files (journals, temps, backups) anywhere under `dir`. */
@@ -411,20 +365,20 @@ suite('settings snapshots', () => {
     });
 
     test('a crash after any disk step, then recoverGroups on .vscode: both written or neither, nothing left behind', async () => {
-      const dry = crashingFs(Number.POSITIVE_INFINITY);
+      const dry = new CrashingGroupFs(Number.POSITIVE_INFINITY);
       const reset = async () => {
         rmSync(join(workspace, '.vscode'), { recursive: true, force: true });
         return seed(new SettingsSnapshots(workspace, { now: tick }));
       };
       let { old } = await reset();
       await new SettingsSnapshots(workspace, { now: tick, fs: dry.fs }).restore(old.id);
-      const steps = dry.steps();
+      const steps = dry.steps;
       assert.ok(steps > 5, `only ${steps} steps`);
       const seen = { neither: 0, both: 0, forward: 0, back: 0 };
       for (let crashAfter = 0; crashAfter <= steps; crashAfter++) {
         ({ old } = await reset());
         const seeded = snapshotFiles();
-        const crashing = new SettingsSnapshots(workspace, { now: tick, fs: crashingFs(crashAfter).fs });
+        const crashing = new SettingsSnapshots(workspace, { now: tick, fs: new CrashingGroupFs(crashAfter).fs });
         await crashing.restore(old.id).catch((error: unknown) => {
           if (crashAfter === steps) throw error;
         });
@@ -457,7 +411,7 @@ suite('settings snapshots', () => {
         rmSync(join(workspace, '.vscode'), { recursive: true, force: true });
         const { old } = await seed(snapshots);
         const seeded = snapshotFiles();
-        await new SettingsSnapshots(workspace, { now: tick, fs: crashingFs(crashAfter).fs }).restore(old.id).catch(() => undefined);
+        await new SettingsSnapshots(workspace, { now: tick, fs: new CrashingGroupFs(crashAfter).fs }).restore(old.id).catch(() => undefined);
         if (snapshotFiles().length > seeded.length) break;
       }
       assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2, 'the crash should leave the restore half done');
