@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { messageOf } from './errors';
 import { type DirEntryLike, type FsLike, nodeFs } from './fs';
@@ -184,6 +184,13 @@ export function isInside(path: string, root: string): boolean {
   if (path === root) return true;
   const prefix = root.endsWith(sep) ? root : root + sep;
   return path.startsWith(prefix);
+}
+
+/** The deepest folder containing all of `folders` (absolute, normalised); stops at a root (another drive on Windows). */
+export function commonFolder(folders: readonly string[]): string {
+  let common = folders[0]!;
+  for (const folder of folders) while (!isInside(folder, common) && dirname(common) !== common) common = dirname(common);
+  return common;
 }
 
 type LstatResult = Awaited<ReturnType<FsLike['lstat']>>;

@@ -3,7 +3,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { messageOf } from './errors';
 import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs } from './fs';
@@ -230,9 +230,4 @@ export async function journalsIn(fs: FsLike, dir: string): Promise<string[]> {
     })
     .sort()
     .map((name) => join(dir, name));
-}
-
-/** True when `path` is `folder` or inside it. */
-export function isWithin(path: string, folder: string): boolean {
-  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
 }

@@ -3,8 +3,9 @@
 
 import { dirname, resolve } from 'node:path';
 import { messageOf } from './errors';
+import { commonFolder, isInside } from './folderListing';
 import { errnoOf, type FileIdentity, identityOf, statThroughLink } from './fs';
-import { type ContentDigest, digestOf, type GroupFs, isWithin } from './groupJournal';
+import { type ContentDigest, digestOf, type GroupFs } from './groupJournal';
 import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems, serializeJson } from './jsonStore';
 
 /** One file of a group: its new content as bytes (`data`) or as a JSON value (`value`), optionally schema-checked. */
@@ -124,13 +125,6 @@ async function resolveFile(fs: GroupFs, file: PlannedFile): Promise<ResolvedFile
   return { ...file, target, mode, identity: stats && identityOf(stats), ...(owner ? { owner } : {}) };
 }
 
-/** The deepest folder containing all of `folders` (absolute, normalised). */
-function commonFolder(folders: readonly string[]): string {
-  let common = folders[0]!;
-  for (const folder of folders) while (!isWithin(folder, common)) common = dirname(common);
-  return common;
-}
-
 /** Resolves targets, refuses repeats, missing folders and targets on different file systems, picks the journal folder. */
 export async function planGroup(fs: GroupFs, planned: PlannedFile[], journalDirOption: string | undefined): Promise<GroupPlan> {
   const files = await Promise.all(planned.map((file) => resolveFile(fs, file)));
@@ -162,7 +156,7 @@ export async function planGroup(fs: GroupFs, planned: PlannedFile[], journalDirO
     );
   }
   const journalDir = journalDirOption === undefined ? commonFolder(folders) : resolve(journalDirOption);
-  const outside = folders.find((folder) => !isWithin(folder, journalDir));
+  const outside = folders.find((folder) => !isInside(folder, journalDir));
   if (outside) throw refuse('EINVAL', `the journal folder ${journalDir} must contain every file, and ${outside} is outside it`);
   return { files, journalDir, folders };
 }

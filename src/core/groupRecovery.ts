@@ -17,7 +17,6 @@ import {
   type GroupJournal,
   type GroupJournalEntry,
   groupLockTarget,
-  isWithin,
   liveGroupIds,
   MAX_JOURNAL_BYTES,
   nodeGroupFs,
@@ -26,7 +25,7 @@ import {
   sameDigest,
 } from './groupJournal';
 import { isProcessAlive } from './orphanSweep';
-import { listFolder } from './orphanWalk';
+import { isInside, listFolder } from './orphanWalk';
 import { type RecognisedGroupFile, recogniseGroupFile } from './tempPatterns';
 
 /** How the recovery of one journal ended. `problem`: nothing was changed, and the journal was kept. */
@@ -256,7 +255,7 @@ async function recoverFound(fs: GroupFs, groups: Map<string, FoundGroup>, option
     }
     if (journal !== undefined) {
       const found = journal;
-      if (options.within && !options.within.some((folder) => isWithin(found, resolve(folder)))) {
+      if (options.within && !options.within.some((folder) => isInside(found, resolve(folder)))) {
         for (const path of [...group.journals, ...group.members.map((m) => m.path)]) {
           report.kept.push({ path, reason: `its group's journal ${found} is outside the folders being recovered` });
         }

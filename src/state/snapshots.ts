@@ -5,9 +5,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { ensureDirectory } from '../core/ensureDirectory';
 import { type LockSettings, withFileLock } from '../core/fileLock';
+import { commonFolder } from '../core/folderListing';
 import { errnoOf } from '../core/fs';
 import { commitGroup, GroupCommitError, type GroupFs, recoverGroupFiles } from '../core/groupCommit';
-import { isWithin, journalsIn, nodeGroupFs, removeQuietly } from '../core/groupJournal';
+import { journalsIn, nodeGroupFs, removeQuietly } from '../core/groupJournal';
 import { withBomOf } from '../core/json';
 import { changedSettingKeys, type SettingValues, settingsValuesFromText } from './settingsValues';
 import {
@@ -73,13 +74,6 @@ export interface CurrentSettings {
 type PlannedTake =
   | { take: false; result: Extract<TakeResult, { taken: false }> }
   | { take: true; id: string; document: SettingsSnapshotDocument; valid: LoadedSnapshot[] };
-
-/** The deepest folder that contains both `a` and `b`. */
-function commonFolder(a: string, b: string): string {
-  let common = a;
-  while (!isWithin(b, common) && dirname(common) !== common) common = dirname(common);
-  return common;
-}
 
 /**
  * Settings snapshots for one workspace folder: `<ISO time>.json` files holding settings.json's raw text and
@@ -196,7 +190,7 @@ export class SettingsSnapshots {
 
   /** Where a restore's group journal goes: the deepest folder holding settings.json and the snapshots (`.vscode`). */
   private get journalDir(): string {
-    return commonFolder(dirname(this.settingsPath), this.snapshotsDir);
+    return commonFolder([dirname(this.settingsPath), this.snapshotsDir]);
   }
 
   /**

@@ -5,8 +5,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
+import { isInside } from '../../core/folderListing';
 import { type GroupRecoveryReport, recoverGroupFiles } from '../../core/groupCommit';
-import { isWithin } from '../../core/groupJournal';
 import type { Orphan } from '../../core/orphans';
 import { recogniseGroupFile } from '../../core/tempPatterns';
 import { Disposable } from '../dispose';
@@ -46,7 +46,7 @@ export interface GroupStartupDeps {
 
 /** The group files among the orphans that belong to this workspace's recovery, and their journals. */
 function groupFilesOf(orphans: readonly Orphan[], roots: readonly string[]): { paths: string[]; journals: string[]; outside: string[] } {
-  const inside = (path: string) => roots.some((root) => isWithin(path, root));
+  const inside = (path: string) => roots.some((root) => isInside(path, root));
   const paths: string[] = [];
   const journals = new Set<string>();
   const outside = new Set<string>();
