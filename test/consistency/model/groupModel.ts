@@ -2,6 +2,7 @@
 // recovery every target old or every target new, nothing left behind), and deliberately broken copies of the commit.
 import { basename, dirname, join } from 'node:path';
 import type { Durability } from '../../../src/core/atomicWrite';
+import { commonFolder } from '../../../src/core/folderListing';
 import type { FsLike } from '../../../src/core/fs';
 import { commitGroup } from '../../../src/core/groupCommit';
 import {
@@ -172,12 +173,6 @@ export type GroupBug =
    */
   | 'rollback-by-deletion';
 
-function commonFolder(paths: readonly string[]): string {
-  let common = dirname(paths[0]!);
-  for (const path of paths) while (!path.startsWith(`${common}/`)) common = dirname(common);
-  return common;
-}
-
 /**
  * A copy of the commit sequence (src/core/groupCommit.ts: durable temps, journal, backups, fsync, renames, fsync,
  * remove the journal, then the backups) with `bug` switched on. No lock; the only error handled is a failed rename.
@@ -185,7 +180,7 @@ function commonFolder(paths: readonly string[]): string {
 export function groupCommitWithBug(bug: GroupBug): GroupCommitFn {
   return async (fs, scenario) => {
     const id = newGroupId();
-    const journalDir = commonFolder(scenario.targets.map((t) => t.path));
+    const journalDir = commonFolder(scenario.targets.map((t) => dirname(t.path)));
     const folders = [...new Set(scenario.targets.map((t) => dirname(t.path)))];
     const relative = (path: string) => path.slice(journalDir.length + 1);
     const files = [];
