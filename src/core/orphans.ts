@@ -3,7 +3,7 @@
 export type { TargetJudgement, TargetState, TempJudgement } from './orphanJudge';
 export { OrphanJudge, onlyCopyReason } from './orphanJudge';
 export type { SweepOptions, SweepResult } from './orphanSweep';
-export { formatAge, isProcessAlive, LIVE_WRITER_WINDOW_MS, liveWriterReason, sweepOrphans } from './orphanSweep';
+export { type AgeUnit, ageParts, formatAge, isProcessAlive, LIVE_WRITER_WINDOW_MS, liveWriterReason, sweepOrphans } from './orphanSweep';
 export type { Orphan, ScanError, ScanOptions, ScanResult } from './orphanWalk';
 export { isInside, scanOrphans, walkOrphans } from './orphanWalk';
 export type { CustomPattern, OrphanKind, RecogniseContext, RecognisedTemp } from './tempPatterns';

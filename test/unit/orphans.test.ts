@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FsLike, MAX_DOCUMENT_BYTES, nodeFs } from '../../src/core/fs';
-import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
+import { ageParts, formatAge, scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { RecoveryError, recoverTarget } from '../../src/core/recovery';
 import { errnoError } from '../support/faultyFs';
 
@@ -286,5 +286,25 @@ suite('orphans under hostile file systems', () => {
       assert.deepEqual(result.removed, [untracked]);
       assert.match(result.kept[0]!.reason, /tracked by git/);
     });
+  });
+});
+
+suite('ageParts and formatAge: one set of thresholds for the CLI and the extension', () => {
+  test('each unit up to the next threshold, rounded', () => {
+    const cases: [number, string][] = [
+      [0, '0 s'],
+      [59_499, '59 s'],
+      [60_000, '1 min'],
+      [3_599_999, '60 min'],
+      [3_600_000, '1 h'],
+      [86_399_999, '24 h'],
+      [86_400_000, '1 d'],
+      [10 * 86_400_000, '10 d'],
+    ];
+    for (const [ms, expected] of cases) {
+      assert.equal(formatAge(ms), expected, `${ms} ms`);
+      const { count, unit } = ageParts(ms);
+      assert.equal(`${count} ${unit}`, expected, `ageParts(${ms})`);
+    }
   });
 });

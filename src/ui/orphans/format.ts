@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan, OrphanKind, TargetState } from '../../core/orphans';
+import { ageParts, type Orphan, type OrphanKind, type TargetState } from '../../core/orphans';
 import { recogniseGroupFile } from '../../core/tempPatterns';
 
 /**
@@ -33,14 +33,21 @@ export function kindLabel(kind: OrphanKind): string {
 }
 
 /**
- * A short human age: 45 s, 12 min, 3 h, 2 d. The same thresholds as `formatAge` in src/core (which the CLI and the
- * core's own reasons use, in English); everything the extension shows uses this one.
+ * A short human age: 45 s, 12 min, 3 h, 2 d, in the display language; the core's `ageParts` picks the unit, as for
+ * the CLI's English `formatAge`. Everything the extension shows uses this one.
  */
 export function uiAge(ms: number): string {
-  if (ms < 60_000) return vscode.l10n.t({ message: '{0} s', args: [Math.round(ms / 1000)], comment: ['An age in seconds, e.g. "45 s".'] });
-  if (ms < 3_600_000) return vscode.l10n.t({ message: '{0} min', args: [Math.round(ms / 60_000)], comment: ['An age in minutes, e.g. "12 min".'] });
-  if (ms < 86_400_000) return vscode.l10n.t({ message: '{0} h', args: [Math.round(ms / 3_600_000)], comment: ['An age in hours, e.g. "3 h".'] });
-  return vscode.l10n.t({ message: '{0} d', args: [Math.round(ms / 86_400_000)], comment: ['An age in days, e.g. "2 d".'] });
+  const { count, unit } = ageParts(ms);
+  switch (unit) {
+    case 's':
+      return vscode.l10n.t({ message: '{0} s', args: [count], comment: ['An age in seconds, e.g. "45 s".'] });
+    case 'min':
+      return vscode.l10n.t({ message: '{0} min', args: [count], comment: ['An age in minutes, e.g. "12 min".'] });
+    case 'h':
+      return vscode.l10n.t({ message: '{0} h', args: [count], comment: ['An age in hours, e.g. "3 h".'] });
+    case 'd':
+      return vscode.l10n.t({ message: '{0} d', args: [count], comment: ['An age in days, e.g. "2 d".'] });
+  }
 }
 
 /** The state of an orphan's target, as a word for people (the core's states are English identifiers). */
