@@ -7,19 +7,9 @@ import { addTaskEdit, applyTaskEdit, type TaskEdit } from '../../src/state/taskE
 import { InvalidTaskError, TaskNotFoundError, TasksDocumentError } from '../../src/state/taskErrors';
 import type { Task, TasksDocument } from '../../src/state/tasksSchema';
 import { TasksStore } from '../../src/state/tasksStore';
+import { doc, ids, T1, task } from '../support/taskFixtures';
 
-const T0 = '2024-05-01T10:00:00.000Z';
-const T1 = '2024-05-01T11:00:00.000Z';
 
-function task(id: string, title = id.toUpperCase()): Task {
-  return { id, title, done: false, createdAt: T0, updatedAt: T0 };
-}
-
-function doc(...ids: string[]): TasksDocument {
-  return { version: 1, tasks: ids.map((id) => task(id)) };
-}
-
-const ids = (document: TasksDocument) => document.tasks.map((t) => t.id);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An in-memory sink that records each apply call and can fail on demand. */

@@ -9,20 +9,8 @@ import {
   withTaskEdits,
 } from '../../src/state/taskEdits';
 import { InvalidTaskError, TaskNotFoundError } from '../../src/state/taskErrors';
-import type { Task, TasksDocument } from '../../src/state/tasksSchema';
+import { doc, ids, T0, T1, task } from '../support/taskFixtures';
 
-const T0 = '2024-05-01T10:00:00.000Z';
-const T1 = '2024-05-01T11:00:00.000Z';
-
-function task(id: string, title = id.toUpperCase()): Task {
-  return { id, title, done: false, createdAt: T0, updatedAt: T0 };
-}
-
-function doc(...ids: string[]): TasksDocument {
-  return { version: 1, tasks: ids.map((id) => task(id)) };
-}
-
-const ids = (document: TasksDocument) => document.tasks.map((t) => t.id);
 
 suite('task edits: applying intents', () => {
   test('add appends; replaying the same add is a no-op', () => {
