@@ -1,7 +1,7 @@
 // Native surfaces for orphans: Problems entries with quick fixes that run the existing Recover and Sweep commands,
 // and Explorer decorations.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RecoveryResult } from '../../../src/core/recovery';
@@ -9,9 +9,9 @@ import type { CrashSafeStateApi } from '../../../src/ui/api';
 import { OrphanDecorations } from '../../../src/ui/decorations/orphanDecorations';
 import type { SweepOutcome } from '../../../src/ui/orphans/orphanCommands';
 import { readSettings } from '../../../src/ui/settings';
+import { PlantedFiles } from './plantedFiles';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
-const MINUTE_MS = 60_000;
 const SOURCE = 'Crash-Safe State';
 
 async function api(): Promise<CrashSafeStateApi> {
@@ -56,23 +56,15 @@ async function quickFixes(file: string, diagnostic: vscode.Diagnostic): Promise<
 
 suite('Problems entries and Explorer decorations', () => {
   let root: string;
-  const planted: string[] = [];
+  const planted = new PlantedFiles(() => root);
 
-  function plant(relativePath: string, content: string, ageMinutes = 0): string {
-    const file = path.join(root, relativePath);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, content);
-    const time = new Date(Date.now() - ageMinutes * MINUTE_MS);
-    utimesSync(file, time, time);
-    planted.push(file);
-    return file;
-  }
+  const { plant } = planted;
 
   suiteSetup(() => {
     root = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
   });
   teardown(async () => {
-    for (const file of planted.splice(0)) rmSync(file, { force: true });
+    planted.removeAll();
     rmSync(path.join(root, 'diag'), { recursive: true, force: true });
     await (await api()).scan();
   });
@@ -98,7 +90,7 @@ suite('Problems entries and Explorer decorations', () => {
     // What the user's click runs, minus the diff and the modal this host cannot answer.
     const result = await vscode.commands.executeCommand<RecoveryResult>(fix!.command!.command, { ...fix!.command!.arguments![0], confirm: true });
     assert.ok(result?.backup && existsSync(result.backup), 'recover kept a backup');
-    planted.push(result.backup);
+    planted.track(result.backup);
     assert.equal(result.from, temp);
     assert.equal(readFileSync(target, 'utf8'), '{"items":[{"title":"buy milk","done":false}]}\n');
     await entriesGone(target);

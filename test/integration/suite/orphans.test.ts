@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Orphan, SweepResult } from '../../../src/core/orphans';
@@ -11,9 +11,9 @@ import type { OrphanRow } from '../../../src/ui/orphans/orphansView';
 import { handleStartupAction } from '../../../src/ui/orphans/startupCheck';
 import { SCANNING_TEXT } from '../../../src/ui/orphans/statusBar';
 import { hostLog } from './environment';
+import { PlantedFiles } from './plantedFiles';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
-const MINUTE_MS = 60_000;
 
 async function api(): Promise<CrashSafeStateApi> {
   const extension = vscode.extensions.getExtension<CrashSafeStateApi>(EXTENSION_ID);
@@ -40,26 +40,17 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 
 suite('orphaned temp files in the workbench', () => {
   let root: string;
-  const planted: string[] = [];
+  const planted = new PlantedFiles(() => root);
   const config = () => vscode.workspace.getConfiguration('crashSafeState');
 
-  /** Writes a file `ageMinutes` old, removed again in teardown. */
-  function plant(relativePath: string, content: string, ageMinutes = 0): string {
-    const file = path.join(root, relativePath);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, content);
-    const time = new Date(Date.now() - ageMinutes * MINUTE_MS);
-    utimesSync(file, time, time);
-    planted.push(file);
-    return file;
-  }
+  const { plant } = planted;
 
   // Sweeps run with the default `sweep.useTrash: true`, as a user's would: code-server's file system has no trash.
   suiteSetup(async () => {
     root = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
   });
   teardown(async () => {
-    for (const file of planted.splice(0)) rmSync(file, { force: true });
+    planted.removeAll();
     for (const dir of ['scratch']) rmSync(path.join(root, dir), { recursive: true, force: true });
     await (await api()).scan();
   });
@@ -204,7 +195,7 @@ suite('orphaned temp files in the workbench', () => {
     assert.equal(readFileSync(target, 'utf8'), '{"items":["a","b"]}\n');
     assert.ok(result.backup && existsSync(result.backup), 'the backup is kept');
     assert.equal(readFileSync(result.backup, 'utf8'), '{"items": ["a", "b');
-    planted.push(result.backup);
+    planted.track(result.backup);
     const leftovers = readdirSync(path.join(root, 'scratch'));
     assert.ok(leftovers.includes('list.json.tmp.ccccdddd22'), 'other temps are left for sweep');
   });
@@ -392,7 +383,7 @@ suite('orphaned temp files in the workbench', () => {
     assert.deepEqual(diffTabsOf(temp).map((tab) => tab.label), [], 'the recovery diff tab was left open');
     const forced = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true, force: true });
     assert.ok(forced?.backup, 'forced recovery keeps a backup');
-    planted.push(forced.backup);
+    planted.track(forced.backup);
     assert.match(forced.backup, /fine\.json\.replaced-/);
     assert.equal(readFileSync(target, 'utf8'), '{"ok": false}\n');
   });
@@ -402,7 +393,7 @@ suite('orphaned temp files in the workbench', () => {
     const temp = plant('scratch/late.json.tmp.aaaabbbb77', '{"late": false}\n', 10);
     const recovered = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true });
     assert.ok(recovered?.backup);
-    planted.push(recovered.backup);
+    planted.track(recovered.backup);
     const outcome = await handleStartupAction('Recover', [target], (file) => path.relative(root, file));
     assert.equal(outcome, 'already-recovered');
     assert.equal(readFileSync(target, 'utf8'), '{"late": false}\n');
