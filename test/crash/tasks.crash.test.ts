@@ -3,6 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { lockPathFor } from '../../src/core/fileLock';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { addTaskEdit } from '../../src/state/taskEdits';
@@ -15,6 +16,11 @@ const cli = join(root, 'dist', 'cli.js');
 const iterations = Number(process.env.CRASH_ITERATIONS ?? 30);
 /** Far longer than the wait after a left-behind lock, so getting past it proves the dead holder was recognised. */
 const STALE_MS = 60_000;
+/**
+ * After a left-behind lock: how long the next writer may take to acknowledge its first add. A quarter of STALE_MS;
+ * waiting for the ack (not a fixed 1.5 s) keeps a slow start on a loaded machine from looking like a refusal.
+ */
+const TAKEOVER_WAIT_MS = STALE_MS / 4;
 /** Kills that leave a lock behind on which the next writer must take it over (the rest are cleared by the harness). */
 const DEAD_HOLDER_RECOVERIES = Math.min(2, iterations);
 
@@ -63,6 +69,12 @@ function collectAcks(child: ChildProcess, into: Acked[]): Promise<void> {
   return new Promise((resolve) => child.once('close', () => resolve()));
 }
 
+/** Resolves once an add titled `prefix…` is acknowledged, or after `timeoutMs`. */
+async function firstAck(acked: readonly Acked[], prefix: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !acked.some((ack) => ack.title.startsWith(prefix))) await delay(20);
+}
+
 suite('crash: SIGKILL during task updates', () => {
   let workspace: string;
   let writer: string;
@@ -100,9 +112,9 @@ suite('crash: SIGKILL during task updates', () => {
       cliRun.stdout.on('data', (c: Buffer) => (cliOut += c));
       const cliDone = new Promise<number | null>((resolve) => cliRun.once('close', (code) => resolve(code)));
 
-      // After a left-behind lock the writer must take it over at once (its holder is dead); give it time to ack.
-      const delay = leaveLockFor > 0 ? 1500 : 100 + Math.random() * 500;
-      await new Promise((r) => setTimeout(r, delay));
+      // After a left-behind lock the writer must take it over at once (its holder is dead): kill it once it has acked.
+      if (leaveLockFor > 0) await firstAck(acked, `k${i}-`, TAKEOVER_WAIT_MS);
+      else await delay(100 + Math.random() * 500);
       child.kill('SIGKILL');
       cliRun.kill('SIGKILL');
       await done;
