@@ -5,6 +5,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import type { Durability } from './atomicWrite';
 import { type LockSettings, withFileLock } from './fileLock';
 import { errnoOf, type FileIdentity, identityOf, type RenameRetryOptions, renameWithRetry, sameFile } from './fs';
+import { type DebrisReport, removeDeadGroupDebris } from './groupDebris';
 import {
   type ContentDigest,
   digestOf,
@@ -67,6 +68,8 @@ export interface GroupCommitResult {
   journal: string;
   /** Interrupted groups touching these files (or in the same journal folder) finished before this commit. */
   recovered: JournalOutcome[];
+  /** Dead writers' leftovers (temps, backups no journal names) removed from the journal and target folders under the lock. */
+  debris: DebrisReport;
 }
 
 /** Journals of interrupted groups that left a temp or backup beside one of the plan's targets. */
@@ -139,13 +142,14 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
       // Under the lock, every journal in the folder belongs to a commit that did not finish.
       const journals = await journalsIn(fs, plan.journalDir);
       recovered.push(...(await recoverFirst(fs, plan, journals, options)));
+      const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders]);
       const prepared = await preparing;
       const confirmed = await Promise.all(prepared.map((file) => confirmPrevious(fs, file, id)));
       // A target changed while the lock was taken: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index])) await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
       const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options);
-      return { targets: plan.files.map((file) => file.target), journal, recovered: recovered.filter((o) => o.state !== 'gone') };
+      return { targets: plan.files.map((file) => file.target), journal, recovered: recovered.filter((o) => o.state !== 'gone'), debris };
     });
   } catch (error) {
     // A failure inside applyGroup has been undone there (and may have kept temps a later recovery needs).

@@ -42,6 +42,10 @@ export class CrashingGroupFs {
         step(`unlink ${path}`);
         return nodeGroupFs.unlink(path);
       },
+      unlinkChecked: async (dir, name, folder, file) => {
+        step(`unlink ${dir}/${name}`);
+        return nodeGroupFs.unlinkChecked!(dir, name, folder, file);
+      },
       fsyncDir: async (path) => {
         step(`fsync ${path}`);
         return nodeGroupFs.fsyncDir(path);

@@ -670,7 +670,7 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
     assert.match(io.out(), /no interrupted group commits/);
     io = captureIo(dir);
     assert.equal(await runRecoverGroups(dir, { json: true }, io), 0);
-    assert.deepEqual(JSON.parse(io.out()), { recovered: [], problems: [], removed: [], kept: [], errors: [] });
+    assert.deepEqual(JSON.parse(io.out()), { recovered: [], problems: [], removed: [], removedBytes: 0, kept: [], skipped: [], errors: [] });
     io = captureIo(dir);
     assert.equal(await runRecoverGroups(join(dir, 'a.json'), { json: false }, io), 1);
     assert.match(io.err(), /not a folder/);
