@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readRegularFile } from '../core/fs';
+import { formatBytes, readRegularFile } from '../core/fs';
 import { commitGroup, type GroupFile, type JournalOutcome } from '../core/groupCommit';
 import { type GroupRecoveryReport, recoverGroups } from '../core/groupRecovery';
 import { parseJson } from '../core/json';
@@ -106,10 +106,17 @@ export const writeGroupVerb: Verb = {
       return EXIT_OK;
     }
     for (const outcome of result.recovered) io.stdout.write(`first finished an interrupted group: ${describeOutcome(outcome)}\n`);
+    const { removed } = result.debris;
+    if (removed.length > 0) io.stdout.write(`first ${describeDebris(removed.length, removed.reduce((sum, file) => sum + file.bytes, 0))}\n`);
     io.stdout.write(`committed ${result.targets.length} files as one group: ${result.targets.join(', ')}\n`);
     return EXIT_OK;
   },
 };
+
+/** `removed 3 leftover files (1.2 MiB) of group commits whose writer has exited` */
+function describeDebris(count: number, bytes: number): string {
+  return `removed ${count} leftover file${count === 1 ? '' : 's'} (${formatBytes(bytes)}) of group commits whose writer has exited`;
+}
 
 /**
  * `crash-safe recover --groups ROOT [--json]`: finishes every interrupted group commit under ROOT.
@@ -131,6 +138,8 @@ export async function runRecoverGroups(root: string, options: { json: boolean },
   for (const outcome of report.recovered) io.stdout.write(`${describeOutcome(outcome)}\n`);
   for (const path of report.removed) io.stdout.write(`removed ${path} (left by a group commit whose journal is gone)\n`);
   for (const { path, reason } of report.kept) io.stdout.write(`kept ${path}: ${reason}\n`);
+  for (const { path, reason } of report.skipped) io.stderr.write(`crash-safe recover: skipped ${path}: ${reason}\n`);
+  if (report.removed.length > 0) io.stdout.write(`${describeDebris(report.removed.length, report.removedBytes)}\n`);
   for (const { journal, reason } of report.problems) io.stderr.write(`crash-safe recover: left ${journal} as it was: ${reason}\n`);
   for (const { path, error } of report.errors) io.stderr.write(`crash-safe recover: cannot read ${path}: ${error}\n`);
   const count = report.recovered.length;

@@ -75,7 +75,11 @@ export async function removeDeadGroupDebris(fs: FsLike, folders: string | readon
   for (const folder of typeof folders === 'string' ? [folders] : folders) {
     let names: string[];
     try {
-      names = (await fs.readdir(folder)).filter((name) => recogniseGroupFile(name)?.role === 'temp' || recogniseGroupFile(name)?.role === 'backup');
+      // This process's groups in progress (the caller's own among them) are not candidates at all.
+      names = (await fs.readdir(folder)).filter((name) => {
+        const named = recogniseGroupFile(name);
+        return named !== undefined && named.role !== 'journal' && !liveGroupIds.has(named.groupId);
+      });
     } catch (error) {
       report.kept.push({ path: folder, reason: `cannot list it: ${messageOf(error)}` });
       continue;
