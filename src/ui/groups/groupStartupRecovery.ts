@@ -12,6 +12,14 @@ import { recogniseGroupFile } from '../../core/tempPatterns';
 import { Disposable } from '../dispose';
 import type { OrphanModel } from '../orphans/orphanModel';
 
+/** A size for people: `512 bytes`, `1,5 MiB` (the number in the display language's form). */
+function uiSize(bytes: number): string {
+  if (bytes < 1024) return vscode.l10n.t({ message: '{0} bytes', args: [bytes], comment: ['A file size, e.g. "512 bytes".'] });
+  const kib = bytes / 1024;
+  const number = (value: number) => value.toLocaleString(vscode.env.language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  return kib < 1024 ? `${number(kib)} KiB` : `${number(kib / 1024)} MiB`;
+}
+
 /** Targets named in the notification before "and N more". */
 const NAMED_TARGETS = 3;
 
@@ -170,13 +178,29 @@ export class GroupStartupRecovery extends Disposable {
       log.info(`Finished the interrupted group commit ${outcome.journal}: ${how} (${outcome.targets.map(relative).join(', ')})`);
     }
     for (const { journal, reason } of report.problems) log.warn(`Left the interrupted group commit ${journal} as it was: ${reason}`);
-    for (const path of report.removed) log.info(`Removed ${path} (left by a group commit whose journal is gone)`);
+    for (const path of report.removed) log.info(`Deleted ${path} (left by a group commit whose journal is gone and whose writer has exited)`);
+    for (const { path, reason } of report.skipped) log.warn(`Group recovery did not enter ${path}: ${reason}`);
     for (const { path, reason } of report.kept) log.info(`Kept ${path}: ${reason}`);
     for (const { path, error } of report.errors) log.warn(`Group recovery could not read ${path}: ${error}`);
   }
 
-  /** One notification for the whole run; undefined when no group was finished or left (leftovers only go to the log). */
+  /**
+   * One notification for the whole run: the groups finished or left, and the leftovers of dead writers removed (their
+   * count and size: they are deleted, not moved to the trash). Undefined when there was nothing of either.
+   */
   private describe(report: GroupRecoveryReport): string | undefined {
+    const groups = this.describeGroups(report);
+    const count = report.removed.length;
+    if (count === 0) return groups;
+    const size = uiSize(report.removedBytes);
+    const debris =
+      count === 1
+        ? vscode.l10n.t('Crash-Safe State deleted 1 leftover file ({0}) of a group commit whose writer had exited.', size)
+        : vscode.l10n.t('Crash-Safe State deleted {0} leftover files ({1}) of group commits whose writers had exited.', count, size);
+    return groups ? `${groups} ${debris}` : debris;
+  }
+
+  private describeGroups(report: GroupRecoveryReport): string | undefined {
     const { recovered, problems } = report;
     const total = recovered.length + problems.length;
     if (total === 0) return undefined;
