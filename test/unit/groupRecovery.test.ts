@@ -259,6 +259,36 @@ suite('group recovery: a journal is untrusted input', () => {
     assert.ok(existsSync(at(groupTempName('b.json', DEAD))));
   });
 
+  test('a folder swapped for a symlink while the renames run: nothing is renamed through it', async () => {
+    mkdirSync(at('sub'));
+    // Two new files, neither there yet: the group goes forward.
+    for (const name of ['b.json', 'sub/a.json']) writeFileSync(at(groupTempName(name, DEAD)), `new ${name}`);
+    writeFileSync(join(outside, 'a.json'), 'precious');
+    writeFileSync(join(outside, groupTempName('a.json', DEAD)), 'new sub/a.json');
+    plantJournal(
+      root,
+      DEAD,
+      ['b.json', 'sub/a.json'].map((name) => ({ target: name, previous: 'absent' as const, next: digest(`new ${name}`) })),
+    );
+    let swapped = false;
+    const fs = hooked(nodeGroupFs, {
+      rename: async (from, to) => {
+        if (!swapped && to === at('b.json')) {
+          swapped = true;
+          renameSync(at('sub'), at('sub.moved'));
+          symlinkSync(outside, at('sub'));
+        }
+        return nodeGroupFs.rename(from, to);
+      },
+    });
+    const report = await recoverGroups(root, { fs });
+    assert.ok(swapped);
+    assert.equal(report.problems.length, 1);
+    assert.match(report.problems[0]!.reason, /recovery stopped part-way .*sub is a symbolic link/);
+    assert.equal(readFileSync(join(outside, 'a.json'), 'utf8'), 'precious');
+    assert.ok(existsSync(join(outside, groupTempName('a.json', DEAD))));
+  });
+
   test('attacks: the journal or the lock named as a target, a FIFO, a folder or a hard link where a file is expected', async () => {
     const id = DEAD;
     // The journal naming itself, and the lock's owner record.
