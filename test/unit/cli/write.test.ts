@@ -44,14 +44,14 @@ suite('crash-safe write', () => {
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
   });
 
-  test('without --validate-json any bytes are written', () => {
-    const result = crashSafe(['write', target, '--durability', 'fast'], 'not json');
+  test('--raw writes any bytes, even to a .json target', () => {
+    const result = crashSafe(['write', target, '--raw', '--durability', 'fast'], 'not json');
     assert.equal(result.status, 0, result.stderr);
     assert.equal(readFileSync(target, 'utf8'), 'not json');
   });
 
-  test('--json prints the result as JSON, as every verb does, and does not validate', () => {
-    const result = crashSafe(['write', target, '--json', '--durability', 'fast'], 'not json');
+  test('--json prints the result as JSON, as every verb does (with --raw: no validation)', () => {
+    const result = crashSafe(['write', target, '--json', '--raw', '--durability', 'fast'], 'not json');
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { written: true, target, bytes: 8, durability: 'fast' });
     assert.equal(readFileSync(target, 'utf8'), 'not json');
@@ -86,13 +86,13 @@ suite('crash-safe write', () => {
     assert.ok(statSync(deep).isFile());
   });
 
-  test('empty stdin is refused naming the target, the file kept; --allow-empty writes it', () => {
+  test('empty stdin is refused naming the target, the file kept; --raw --allow-empty writes it', () => {
     const refused = crashSafe(['write', target], '');
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /^crash-safe write: refusing to write .*state\.json: stdin is empty .*--allow-empty/);
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
     assert.deepEqual(readdirSync(dir), ['state.json']);
-    const allowed = crashSafe(['write', target, '--allow-empty'], '');
+    const allowed = crashSafe(['write', target, '--raw', '--allow-empty'], '');
     assert.equal(allowed.status, 0, allowed.stderr);
     assert.equal(readFileSync(target, 'utf8'), '');
   });
