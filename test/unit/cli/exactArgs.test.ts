@@ -113,6 +113,27 @@ const REPLACED = Buffer.from('caf\ufffd.json').toString('hex');
 });
 
 suite('CLI: exact-argument rules (in process)', () => {
+  test('write-group refuses a manifest path that is not exactly representable, and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-cli-bytes-'));
+    try {
+      writeFileSync(join(dir, 'src.json'), '{"new":1}');
+      writeFileSync(join(dir, '\ufffd.json'), '{"other":"file"}');
+      // A lone surrogate (JSON allows it) and a Latin-1 byte would both be written as the U+FFFD look-alike.
+      writeFileSync(join(dir, 'surrogate.json'), '{"files":[{"target":"\\ud800.json","source":"src.json"}]}');
+      writeFileSync(join(dir, 'latin1.json'), Buffer.from('{"files":[{"target":"\xe9.json","source":"src.json"}]}', 'latin1'));
+      writeFileSync(join(dir, 'split.json'), '{"files":[{"target":"x\\ud800","source":"\\udc00src.json"}]}');
+      for (const manifest of ['surrogate.json', 'latin1.json', 'split.json']) {
+        const { code, stderr } = await runCliCaptured(['write-group', manifest], dir);
+        assert.equal(code, 1, manifest);
+        assert.match(stderr, /lone surrogate|not valid UTF-8/, manifest);
+      }
+      assert.equal(readFileSync(join(dir, '\ufffd.json'), 'utf8'), '{"other":"file"}');
+      assert.deepEqual(readdirSync(dir).sort(), ['latin1.json', 'split.json', 'src.json', 'surrogate.json', '\ufffd.json'].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a lone surrogate is refused even from an in-process caller, before any verb runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-cli-bytes-'));
     try {
