@@ -11,6 +11,7 @@ const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 /** A name that forges a line, sets a colour, rings the bell, sends a C1 CSI and reverses the rest of the line. */
 const HOSTILE = 'a\nforged\x1b[31m\x07\u009b2J\u202egnp.json';
 /** Raw controls a terminal would act on (everything in HOSTILE but the printable characters). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: this test looks for raw control characters
 const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/;
 
 function assertNoRawControls(output: string, what: string): void {
