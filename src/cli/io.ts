@@ -6,6 +6,16 @@ export interface CliIo {
   stderr: { write(text: string): unknown; isTTY?: boolean };
   stdin: AsyncIterable<Buffer | string>;
   cwd: string;
+  /**
+   * The arguments' exact bytes as the kernel passed them (on Linux from /proc/self/cmdline), one per argv entry;
+   * 'unverifiable' when they cannot be read. Node decodes argv lossily, so runCli compares them before any verb runs.
+   * Left out by in-process callers, whose strings are exact.
+   */
+  argvBytes?: Buffer[] | 'unverifiable';
+  /** The working directory's exact bytes (on Linux from /proc/self/cwd), compared with `cwd` the same way. */
+  cwdBytes?: Buffer | 'unverifiable';
+  /** True once stdout's reader has gone: a verb whose only product is its output (scan) may stop early. */
+  outputGone?(): boolean;
 }
 
 export const EXIT_OK = 0;
@@ -61,13 +71,55 @@ export function describeError(error: unknown, fallbackPath?: string): string {
   const system = typeof code === 'string' ? SYSTEM_ERROR.exec(text)?.groups : undefined;
   const where = typeof path === 'string' ? path : fallbackPath;
   if (system !== undefined && system.code === code && where !== undefined) text = `${where}: ${system.what} (${code})`;
-  return text.replace(/\s*[\r\n]+\s*/g, '; ');
+  return oneLine(text);
+}
+
+/** A message in one line with no control characters: line breaks become "; ", the rest JSON-style escapes. */
+export function oneLine(text: string): string {
+  return escapeTerminalControls(text.replace(/\s*[\r\n]+\s*/g, '; '));
+}
+
+/**
+ * What a terminal would act on instead of showing: C0 and C1 controls, DEL, the bidi overrides and marks that reorder
+ * a line, U+2028/U+2029, and lone surrogates (a stream would write them as U+FFFD, a different name).
+ */
+const UNSAFE_CLASS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ud800-\\udfff';
+const TERMINAL_UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, 'u');
+const TERMINAL_UNSAFE_ALL = new RegExp(`[${UNSAFE_CLASS}]`, 'gu');
+const TERMINAL_UNSAFE_BUT_NEWLINE = new RegExp(`(?!\\n)[${UNSAFE_CLASS}]`, 'gu');
+const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
+
+/** A JSON-style escape of one character: `\n`, `\t`… or `\u001b`; valid inside a JSON string too. */
+function escapeChar(char: string): string {
+  return SHORT_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A path or name as it may be shown in a message: unchanged when it holds nothing a terminal would act on,
+ * otherwise quoted as a JSON string (`"/w/a\nb\u001b.json"`), so a name can neither forge a line nor send escapes.
+ */
+export function printable(text: string): string {
+  if (!TERMINAL_UNSAFE.test(text)) return text;
+  const body = text.replace(/["\\]/g, (char) => `\\${char}`).replace(TERMINAL_UNSAFE_ALL, escapeChar);
+  return `"${body}"`;
+}
+
+/**
+ * The last guard before a terminal, applied by runCli to everything a verb prints: every control character but the
+ * line break becomes a JSON-style escape. JSON output stays valid JSON with the same values (those characters occur
+ * only inside its strings). Paths are also passed through `printable`, which escapes line breaks as well.
+ */
+export function escapeTerminalControls(text: string): string {
+  return text.replace(TERMINAL_UNSAFE_BUT_NEWLINE, escapeChar);
 }
 
 /** Prints a value as pretty JSON with a trailing newline: what `--json` prints on every verb. */
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** Carriage return and erase-line: the one control sequence the CLI sends on purpose (the progress line). */
+export const ERASE_LINE = '\r\x1b[K';
 
 /** A "N files scanned…" line on an interactive stderr, redrawn at most every 200 ms; `clear` erases it. */
 export function walkProgress(io: CliIo, verb: string): { update(files: number): void; clear(): void } {
@@ -80,10 +132,10 @@ export function walkProgress(io: CliIo, verb: string): { update(files: number): 
       if (now - drawnAt < 200) return;
       drawnAt = now;
       shown = true;
-      io.stderr.write(`\r\x1b[Kcrash-safe ${verb}: ${files.toLocaleString('en')} files scanned…`);
+      io.stderr.write(`${ERASE_LINE}crash-safe ${verb}: ${files.toLocaleString('en')} files scanned…`);
     },
     clear() {
-      if (shown) io.stderr.write('\r\x1b[K');
+      if (shown) io.stderr.write(ERASE_LINE);
       shown = false;
     },
   };

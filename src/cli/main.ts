@@ -1,5 +1,6 @@
 import { TempPatternError } from '../core/tempPatterns';
-import { type CliIo, describeError, EXIT_FAILURE, EXIT_USAGE, UsageError, type Verb } from './io';
+import { inexactArgumentProblem, inexactCwdProblem } from './exactArgv';
+import { type CliIo, describeError, ERASE_LINE, EXIT_FAILURE, EXIT_USAGE, escapeTerminalControls, UsageError, type Verb } from './io';
 import { recoverVerb } from './recover';
 import { scanVerb } from './scan';
 import { snapshotVerb } from './snapshot';
@@ -24,8 +25,28 @@ function usage(): string {
   return `Usage: crash-safe <verb> [options]\n\nVerbs:\n${lines.join('\n')}\n\nExit codes: 0 ok, 1 failure, 2 usage.\n`;
 }
 
+/** A stream's write that escapes every control character but line breaks (and the progress line's own erase sequence). */
+function terminalSafe(stream: { write(text: string): unknown }): (text: string) => unknown {
+  return (text) =>
+    text.startsWith(ERASE_LINE)
+      ? stream.write(ERASE_LINE + escapeTerminalControls(text.slice(ERASE_LINE.length)))
+      : stream.write(escapeTerminalControls(text));
+}
+
 /** Runs one CLI invocation and returns its exit code: 0 ok, 1 failure, 2 usage. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
+  const io: CliIo = {
+    ...rawIo,
+    stdout: { write: terminalSafe(rawIo.stdout) },
+    stderr: { write: terminalSafe(rawIo.stderr), isTTY: rawIo.stderr.isTTY },
+  };
+  // Before anything else: a path that is not exactly what the user typed must never reach a verb.
+  const inexact = argv.map((arg, index) => inexactArgumentProblem(arg, index, io.argvBytes)).find((problem) => problem !== undefined);
+  const cwdProblem = inexactCwdProblem(io.cwd, io.cwdBytes);
+  if (inexact !== undefined || cwdProblem !== undefined) {
+    io.stderr.write(`crash-safe: refusing to run: ${inexact ?? cwdProblem}; nothing was done\n`);
+    return EXIT_USAGE;
+  }
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { messageOf } from '../core/errors';
 import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printable, printJson, UsageError, type Verb } from './io';
 import { checkPatterns, JSON_OPTION, loadSchema, PATTERN_OPTION, SCHEMA_OPTION } from './options';
 import { runRecoverGroups } from './writeGroup';
 
@@ -52,18 +51,18 @@ export const recoverVerb: Verb = {
         results.push(result);
         if (!values.json) {
           const verb = values['dry-run'] ? 'would recover' : 'recovered';
-          const kept = result.backup ? `; the previous file ${values['dry-run'] ? 'would be' : 'was'} kept as ${result.backup}` : '';
-          io.stdout.write(`${verb} ${result.target} from ${result.from}${kept}\n`);
+          const kept = result.backup ? `; the previous file ${values['dry-run'] ? 'would be' : 'was'} kept as ${printable(result.backup)}` : '';
+          io.stdout.write(`${verb} ${printable(result.target)} from ${printable(result.from)}${kept}\n`);
         }
       } catch (error) {
         if (error instanceof RecoveryError && error.code === 'not-needed') {
           results.push({ target: error.target, nothingToRecover: true });
-          if (!values.json) io.stdout.write(`nothing to recover: ${error.target} is valid (--force replaces it with its newest valid temp)\n`);
+          if (!values.json) io.stdout.write(`nothing to recover: ${printable(error.target)} is valid (--force replaces it with its newest valid temp)\n`);
           continue;
         }
         // One target's failure (no candidate, refused, a write error) must not stop the others.
         failed = true;
-        io.stderr.write(`crash-safe recover: ${messageOf(error)}\n`);
+        io.stderr.write(`crash-safe recover: ${describeError(error)}\n`);
       }
     }
     // One TARGET prints one object (nothing when it failed); several print an array of the ones recovered.

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { messageOf } from '../core/errors';
 import { formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, type Verb, walkProgress } from './io';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, oneLine, printable, type Verb, walkProgress } from './io';
 import { checkExcludes, checkPatterns, WALK_OPTIONS } from './options';
 
 /**
@@ -17,10 +17,10 @@ async function resolveRootsArg(positionals: string[], io: CliIo, verb: string): 
     try {
       if (!(await stat(root)).isDirectory()) problem = 'it is not a folder';
     } catch (error) {
-      problem = messageOf(error);
+      problem = oneLine(messageOf(error));
     }
     if (problem) {
-      io.stderr.write(`crash-safe ${verb}: cannot scan ${root}: ${problem}\n`);
+      io.stderr.write(`crash-safe ${verb}: cannot scan ${printable(root)}: ${problem}\n`);
       return undefined;
     }
   }
@@ -68,7 +68,7 @@ export function describeOrphan(orphan: Orphan): string {
   const json = orphan.validJson === null ? '' : orphan.validJson ? ', valid JSON' : ', not valid JSON';
   const tracked = orphan.gitTracked ? '; tracked by git, never swept' : '';
   const note = orphan.note ? `; ${orphan.note}` : '';
-  return `${orphan.kind.padEnd(17)} ${formatAge(orphan.ageMs).padStart(6)}  ${orphan.path}  (${orphan.size} B${json}; target ${orphan.targetState}${tracked}${note})`;
+  return `${orphan.kind.padEnd(17)} ${formatAge(orphan.ageMs).padStart(6)}  ${printable(orphan.path)}  (${orphan.size} B${json}; target ${orphan.targetState}${tracked}${note})`;
 }
 
 /** Writes an array element by element so the output equals `printJson` of the whole array while streaming. */
@@ -89,8 +89,8 @@ function reportScanError(io: CliIo, verb: string): (error: ScanError) => void {
   return (error) =>
     io.stderr.write(
       error.skipped
-        ? `crash-safe ${verb}: skipped ${error.path}: ${error.error}\n`
-        : `crash-safe ${verb}: cannot read ${error.path}: ${error.error}\n`,
+        ? `crash-safe ${verb}: skipped ${printable(error.path)}: ${error.error}\n`
+        : `crash-safe ${verb}: cannot read ${printable(error.path)}: ${error.error}\n`,
     );
 }
 
@@ -106,6 +106,8 @@ export const scanVerb: Verb = {
     let bytes = 0;
     let visited = 0;
     for await (const orphan of walk.orphans((files) => (visited = files))) {
+      // Scan's only product is its output: once the reader has gone (`scan | head -1`), the walk can stop.
+      if (io.outputGone?.()) break;
       found += 1;
       bytes += orphan.size;
       walk.progress.clear();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type Orphan, sweepOrphans } from '../core/orphans';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, printable, printJson, UsageError, type Verb } from './io';
 import { WALK_OPTIONS } from './options';
 import { prepareWalk } from './scan';
 
@@ -47,9 +47,9 @@ export const sweepVerb: Verb = {
     if (values.json) printJson(io, result);
     else {
       const verb = values['dry-run'] ? 'would remove' : 'removed';
-      for (const path of result.removed) io.stdout.write(`${verb}  ${path}\n`);
-      for (const { path, reason } of result.kept) io.stdout.write(`kept     ${path}: ${reason}\n`);
-      for (const { path, error } of result.failed) io.stderr.write(`crash-safe sweep: cannot remove ${path}: ${error}\n`);
+      for (const path of result.removed) io.stdout.write(`${verb}  ${printable(path)}\n`);
+      for (const { path, reason } of result.kept) io.stdout.write(`kept     ${printable(path)}: ${reason}\n`);
+      for (const { path, error } of result.failed) io.stderr.write(`crash-safe sweep: cannot remove ${printable(path)}: ${error}\n`);
       io.stdout.write(
         `${values['dry-run'] ? 'Would remove' : 'Removed'} ${result.removed.length}, kept ${result.kept.length}, failed ${result.failed.length}.\n`,
       );

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,12 +20,15 @@ interface ManifestFile {
 
 /** `{ "files": [ { "target": "a.json", "source": "a.new.json" }, ... ] }`; relative paths resolve against its folder. */
 async function readManifest(path: string): Promise<ManifestFile[]> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = (await readRegularFile(path)).toString('utf8');
+    bytes = await readRegularFile(path);
   } catch (error) {
     throw new ManifestError(`cannot read the manifest: ${describeError(error, path)}`);
   }
+  // A path that is not exactly representable is refused, never approximated by U+FFFD (another file's name).
+  if (!isUtf8(bytes)) throw new ManifestError(`the manifest ${path} is not valid UTF-8, so its paths cannot be used exactly`);
+  const text = bytes.toString('utf8');
   const parsed = parseJson(text, 'json');
   if (!parsed.ok) {
     throw new ManifestError(`the manifest ${path} is not valid JSON: ${parsed.position.message} at line ${parsed.position.line}, column ${parsed.position.column}`);
@@ -37,6 +41,9 @@ async function readManifest(path: string): Promise<ManifestFile[]> {
     const { target, source } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
     if (typeof target !== 'string' || typeof source !== 'string' || target === '' || source === '') {
       throw new ManifestError(`entry ${index + 1} of the manifest ${path} needs a "target" and a "source" string: ${shape}`);
+    }
+    if ([target, source].some((p) => /[\ud800-\udfff]/u.test(p))) {
+      throw new ManifestError(`entry ${index + 1} of the manifest ${path} holds a lone surrogate, which no file name can hold exactly`);
     }
     const at = (p: string) => (isAbsolute(p) ? p : resolve(folder, p));
     return { target: at(target), source: at(source) };

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../../src/cli/io';
@@ -31,6 +31,84 @@ function readFirstChunkAndClose(args: string[], cwd: string): Promise<{ first: s
     });
   });
 }
+
+/** Spawns the CLI with its stdout pipe closed by the reader before the CLI writes anything, as `| true` does. */
+function runWithReaderGone(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Node takes far longer to start than this takes: the pipe has no reader when the first line is written.
+    child.stdout.destroy();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** Three corrupt targets; the middle one has no temp to recover from, so the work itself earns exit 1. */
+function threeCorruptTargets(dir: string): string[] {
+  for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, `${name}.json`), '{"half":');
+  writeFileSync(join(dir, 'a.json.vsctmp'), '{"a":1}');
+  writeFileSync(join(dir, 'c.json.vsctmp'), '{"c":1}');
+  return ['a.json', 'b.json', 'c.json'];
+}
+
+suite('cli: a lost reader stops the printing, not the work', () => {
+  let dir: string;
+  setup(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-cli-epipe-'));
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('`recover a b c | true` recovers every target it can and exits with the code the work earned (1)', async () => {
+    const targets = threeCorruptTargets(dir);
+    const result = await runWithReaderGone(['recover', ...targets], dir);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /No valid recovery candidate for .*b\.json/);
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"a":1}');
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}', 'the target after the failed one was recovered too');
+  });
+
+  test('`recover a c | true` with everything recovered exits 0 and prints no error', async () => {
+    threeCorruptTargets(dir);
+    const result = await runWithReaderGone(['recover', 'a.json', 'c.json'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+  });
+
+  const linux = process.platform === 'linux';
+  (linux ? test : test.skip)('stderr closed by its reader (`2>&1 >/dev/null | true`): the work goes on, exit 1 earned', () => {
+    const targets = threeCorruptTargets(dir);
+    const script = `"$CS_NODE" "$CS_CLI" recover ${targets.join(' ')} 2>&1 >/dev/null | true; exit \${PIPESTATUS[0]}`;
+    const result = spawnSync('bash', ['-c', script], { cwd: dir, env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli } });
+    assert.equal(result.status, 1);
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+  });
+
+  (linux ? test : test.skip)('stdout and stderr closed before the start (`>&- 2>&-`): the work is done, exit 1 earned', () => {
+    const targets = threeCorruptTargets(dir);
+    const script = `exec "$CS_NODE" "$CS_CLI" recover ${targets.join(' ')} >&- 2>&-`;
+    const result = spawnSync('bash', ['-c', script], { cwd: dir, env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli } });
+    assert.equal(result.status, 1);
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"a":1}');
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+    assert.deepEqual(readdirSync(dir).filter((name) => !/^[abc]\.json/.test(name)), [], 'no output landed in a file');
+  });
+
+  (linux ? test : test.skip)('output to a full disk (`> /dev/full`) is reported and makes the exit 1, after all the work', () => {
+    threeCorruptTargets(dir);
+    const script = `exec "$CS_NODE" "$CS_CLI" recover a.json c.json > /dev/full`;
+    const result = spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli } });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^crash-safe: cannot write the output: .*ENOSPC.*; the work goes on\n$/);
+    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+  });
+});
 
 suite('cli: closed pipes, special files and one-line errors', () => {
   let root: string;
