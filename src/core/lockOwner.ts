@@ -105,6 +105,8 @@ export type LockPathContent =
   | { kind: 'folder'; lock: LockFolder }
   /** Nothing this tool makes: `found` says what it is ("a symbolic link to …", "a regular file (3 bytes)"). */
   | { kind: 'foreign'; found: string; what: ForeignKind }
+  /** A lock folder this user may not read (another user's): it cannot be judged, nor is it ours to remove. */
+  | { kind: 'unreadable'; found: string }
   /** Replaced at every look: writers taking turns. */
   | { kind: 'changing' };
 
@@ -191,19 +193,29 @@ export async function inspectLockPath(lockPath: string): Promise<LockPathContent
     if (!stats.isDirectory()) {
       return { kind: 'foreign', what: stats.isSymbolicLink() ? 'link' : 'other', found: await describeNonFolder(lockPath, stats) };
     }
-    if (!PINNED_FOLDERS) return readLockFolder(lockPath, identityOf(stats));
-    let handle: fsp.FileHandle;
     try {
-      handle = await fsp.open(lockPath, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
+      if (!PINNED_FOLDERS) return await readLockFolder(lockPath, identityOf(stats));
+      let handle: fsp.FileHandle;
+      try {
+        handle = await fsp.open(lockPath, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
+      } catch (error) {
+        if (['ENOENT', 'ELOOP', 'ENOTDIR'].includes(errnoOf(error) ?? '')) continue; // Replaced since the lstat.
+        throw error;
+      }
+      try {
+        const held = await handle.stat();
+        if (sameNode(held, stats)) return await readLockFolder(`/proc/self/fd/${handle.fd}`, identityOf(held));
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
-      if (['ENOENT', 'ELOOP', 'ENOTDIR'].includes(errnoOf(error) ?? '')) continue; // Replaced since the lstat.
-      throw error;
-    }
-    try {
-      const held = await handle.stat();
-      if (sameNode(held, stats)) return await readLockFolder(`/proc/self/fd/${handle.fd}`, identityOf(held));
-    } finally {
-      await handle.close();
+      const code = errnoOf(error);
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+      return {
+        kind: 'unreadable',
+        found: `a lock folder this user may not read (${code}; it belongs to uid ${stats.uid}, mode ${mode})`,
+      };
     }
   }
   return { kind: 'changing' };
@@ -327,6 +339,8 @@ export async function judgeLock(lockDir: string, staleMs: number, now = Date.now
       return { state: 'free' };
     case 'changing':
       return { state: 'held', holder: 'a lock folder replaced at every look (writers taking turns)', identified: false };
+    case 'unreadable':
+      return { state: 'undecidable', found: content.found, advice: `Nothing was changed. ${remove()} (its owner or root can).` };
     case 'foreign':
       return { state: 'foreign', found: content.found, advice: `Nothing was changed. ${FOREIGN_ADVICE[content.what](lockDir)}` };
   }
@@ -363,6 +377,8 @@ export function describeLockPathContent(content: LockPathContent): string {
       return 'nothing';
     case 'changing':
       return 'a lock folder replaced at every look';
+    case 'unreadable':
+      return content.found;
     case 'foreign':
       return content.found;
     case 'folder':

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
   existsSync,
   lstatSync,
@@ -256,6 +257,29 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
       assert.match(error.message, /it is now a symbolic link/);
       rmSync(lock.lockPath);
     });
+  });
+
+  test('a lock folder another user may not read: judged undecidable, named with its owner, never removed', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // Needs root to run the waiter as another user.
+    this.timeout(30_000);
+    chmodSync(dir, 0o777);
+    plantLock(ownerRecordFor('root'), Date.now() - 60_000);
+    chmodSync(lockPath, 0o700);
+    setMtime(lockPath, Date.now() - 60_000);
+    const entry = join(dir, 'waiter.ts');
+    const script = join(dir, 'waiter.cjs');
+    writeFileSync(
+      entry,
+      `import { withFileLock } from ${JSON.stringify(join(srcCore, 'fileLock.ts'))};
+       withFileLock(process.argv[2]!, async () => console.log('taken'), { staleMs: 2000, acquireTimeoutMs: 400 }).catch(
+         (error: Error) => console.log(\`\${error.name}: \${error.message}\`),
+       );`,
+    );
+    await bundleChild(entry, script);
+    const run = spawnSync(process.execPath, [script, target], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    assert.match(run.stdout, /^LockUnjudgeableError: .*a lock folder this user may not read \(EACCES; it belongs to uid 0, mode 0700\)/);
+    assert.doesNotMatch(run.stdout, /another process/);
+    assert.ok(existsSync(join(lockPath, LOCK_OWNER_FILE)), 'kept');
   });
 
   test('at exit, a holder whose owner.json became a FIFO does not hang', async function () {
