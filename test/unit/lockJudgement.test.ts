@@ -151,6 +151,29 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
     assert.equal(snapshotLock(), before);
   });
 
+  test('boundary: up to one stale period ahead is young (waited for), beyond it the age tells nothing', async () => {
+    plantLock(undefined, Date.now() + quick.staleMs - 500);
+    const young = await attempt(target);
+    assert.ok(young instanceof LockTimeoutError, String(young));
+    rmSync(lockPath, { recursive: true });
+    plantLock(undefined, Date.now() + quick.staleMs + 1500);
+    const ahead = await attempt(target);
+    assert.ok(ahead instanceof LockUnjudgeableError, String(ahead));
+  });
+
+  test('a host name or link target read from disk is escaped in the message, never echoed raw', async () => {
+    plantLock({ ...ownerRecordFor('remote'), hostname: 'evil\u001b[2J\nhost' }, Date.now() + HOUR_MS);
+    const error = await attempt(target);
+    assert.ok(error instanceof LockUnjudgeableError, String(error));
+    assert.ok(error.message.includes('on host "evil\\u001b[2J\\nhost"'), error.message);
+    assert.doesNotMatch(error.message, /[\u0000-\u001f]/);
+    rmSync(lockPath, { recursive: true });
+    symlinkSync('gone\u001b[31m', lockPath);
+    const linkError = await attempt(target);
+    assert.ok(linkError instanceof LockUnjudgeableError, String(linkError));
+    assert.doesNotMatch(linkError.message, /[\u0000-\u001f]/);
+  });
+
   test('a record whose pid no process can have (2^31) is no record: taken over once stale, not held forever', async () => {
     plantLock({ ...ownerRecordFor('forged'), pid: 2 ** 31 }, Date.now() - 60_000);
     assert.equal(await attempt(target), 'taken');
