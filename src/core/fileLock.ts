@@ -3,8 +3,18 @@ import * as callbackFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as properLockfile from 'proper-lockfile';
-import { errnoOf } from './fs';
-import { isLockOwner, judgeLock, LOCK_OWNER_FILE, ownerRecordFor, readLockOwner } from './lockOwner';
+import { errnoOf, nodeFs, sameFile, sameNode } from './fs';
+import {
+  describeLockPathContent,
+  inspectLockPath,
+  judgeLock,
+  LOCK_OWNER_FILE,
+  type LockFolder,
+  type LockVerdict,
+  ownerRecordFor,
+  readLockOwner,
+  readLockOwnerSync,
+} from './lockOwner';
 
 /**
  * Cross-process lock parameters. The lock is proper-lockfile's directory `<target>.lock`, whose mtime the holder
@@ -49,13 +59,37 @@ export class LockTimeoutError extends Error {
   constructor(
     readonly lockPath: string,
     readonly waitedMs: number,
-    /** Who held it when we gave up, e.g. `pid 4242 on host build-7`. */
-    readonly holder = 'another process',
+    /** The process that held it when we gave up, e.g. `pid 4242 on host build-7`; undefined when none was named. */
+    readonly holder?: string,
+    /** Without a holder: what was at the lock path instead. */
+    found?: string,
   ) {
+    const waited = `${Math.round(waitedMs / 1000)} s`;
     super(
-      `Cannot lock ${lockPath}: ${holder} held it for the whole ${Math.round(waitedMs / 1000)} s wait. ` +
-        'A lock whose holder has exited is taken over automatically; if that process is stopped or hung, end it.',
+      holder
+        ? `Cannot lock ${lockPath}: ${holder} held it for the whole ${waited} wait. ` +
+            'A lock whose holder has exited is taken over automatically; if that process is stopped or hung, end it.'
+        : `Cannot lock ${lockPath}: it stayed busy for the whole ${waited} wait, and no process holding it could be ` +
+            `identified: ${found ?? 'it was gone at each look (writers taking turns); try again'}.`,
     );
+  }
+}
+
+/**
+ * What is at the lock path cannot be judged: not a lock this tool makes (a symlink, a file, a folder holding other
+ * files), or a lock folder whose age and owner both tell nothing. It is never taken over; the message says what it is.
+ */
+export class LockUnjudgeableError extends Error {
+  override readonly name = 'LockUnjudgeableError';
+  constructor(
+    readonly lockPath: string,
+    /** What is there, e.g. `a symbolic link to "/gone", which leads nowhere (dangling)`. */
+    readonly found: string,
+    advice: string,
+    waitedMs?: number,
+  ) {
+    const waited = waitedMs === undefined ? '' : ` (unchanged for the whole ${Math.round(waitedMs / 1000)} s wait)`;
+    super(`Cannot lock ${lockPath}: it is ${found}${waited}. ${advice}`);
   }
 }
 
@@ -103,34 +137,70 @@ function lockedError(lockPath: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`Lock file is already being held: ${lockPath}`), { code: 'ELOCKED' });
 }
 
+/** An ELOCKED error carrying the verdict behind it, so the final error can say what held the lock. */
+function heldError(lockPath: string, verdict: LockVerdict): NodeJS.ErrnoException & { verdict: LockVerdict } {
+  return Object.assign(lockedError(lockPath), { verdict });
+}
+
+function verdictIn(error: unknown): LockVerdict | undefined {
+  return typeof error === 'object' && error !== null && 'verdict' in error ? (error as { verdict: LockVerdict }).verdict : undefined;
+}
+
 /**
- * Takes over an abandoned lock (see judgeLock); throws ELOCKED while it is held. The directory is renamed to a
- * unique name first, so only one contender can claim it: proper-lockfile 4.1.2's rmdir lets a late contender remove
- * the lock another one has just re-created, and both then hold it (node-proper-lockfile#121). A claimed directory
- * that is not abandoned after all was just re-created by a contender: it is handed back and we wait like everyone else.
+ * Removes a lock folder only while it is still the one judged: same folder, same owner.json (or none), nothing else
+ * inside. owner.json goes through a handle on the folder, so a swap for a symlink cannot redirect the unlink.
+ * Returns false, with nothing removed, when it is not.
  */
-export async function takeOverStaleLock(lockPath: string, staleMs: number): Promise<void> {
+async function removeLockFolder(path: string, judged: LockFolder): Promise<boolean> {
+  const content = await inspectLockPath(path);
+  if (content.kind !== 'folder' || !sameNode(content.lock.folder, judged.folder)) return false;
+  const { ownerFile } = content.lock;
+  if ((ownerFile === undefined) !== (judged.ownerFile === undefined)) return false;
+  if (ownerFile && judged.ownerFile) {
+    if (!sameFile(ownerFile, judged.ownerFile)) return false;
+    await nodeFs.unlinkChecked!(path, LOCK_OWNER_FILE, content.lock.folder, ownerFile);
+  }
+  await fsp.rmdir(path); // ENOTEMPTY if something was put inside meanwhile: then it is not ours to remove.
+  return true;
+}
+
+/**
+ * Takes over an abandoned lock (see judgeLock) and returns the verdict; throws ELOCKED while it is held or cannot be
+ * judged yet, and LockUnjudgeableError for something that is not a lock. The folder is renamed to a unique name
+ * first, so only one contender can claim it: proper-lockfile 4.1.2's rmdir lets a late contender remove the lock
+ * another one has just re-created, and both then hold it (node-proper-lockfile#121). A claimed folder that is not
+ * the abandoned one judged was just re-created by a contender: it is handed back and we wait like everyone else.
+ * Nothing but a lock folder (owner.json alone) is ever removed.
+ */
+export async function takeOverStaleLock(lockPath: string, staleMs: number): Promise<LockVerdict> {
   const verdict = await judgeLock(lockPath, staleMs);
-  if (verdict.state === 'free') return;
-  if (verdict.state === 'held') throw lockedError(lockPath);
+  if (verdict.state === 'free') return verdict;
+  if (verdict.state === 'foreign') throw new LockUnjudgeableError(lockPath, verdict.found, verdict.advice);
+  if (verdict.state !== 'abandoned') throw heldError(lockPath, verdict);
   const claimed = `${lockPath}.reclaim-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await fsp.rename(lockPath, claimed);
   } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return; // Someone else took it over; mkdir decides between us.
+    const code = errnoOf(error);
+    if (code === 'ENOENT') return { state: 'free' }; // Someone else took it over; mkdir decides between us.
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') throw heldError(lockPath, verdict); // Replaced.
     throw error;
   }
-  if ((await judgeLock(claimed, staleMs)).state !== 'held') {
-    await fsp.rm(claimed, { recursive: true, force: true });
-    return;
-  }
+  const again = await judgeLock(claimed, staleMs).catch(() => undefined);
+  const unchanged =
+    again?.state === 'abandoned' &&
+    sameNode(again.lock.folder, verdict.lock.folder) &&
+    again.lock.owner?.token === verdict.lock.owner?.token;
+  if (unchanged && (await removeLockFolder(claimed, again.lock).catch(() => false))) return verdict;
   try {
     await fsp.rename(claimed, lockPath);
   } catch {
     // A newer lock is in place. If the one we claimed had a holder, its owner check before writing now fails.
-    await fsp.rm(claimed, { recursive: true, force: true });
+    // Only a lock folder goes; anything else stays, under the claimed name.
+    const left = await inspectLockPath(claimed).catch(() => undefined);
+    if (left?.kind === 'folder') await removeLockFolder(claimed, left.lock).catch(() => false);
   }
-  throw lockedError(lockPath);
+  throw heldError(lockPath, again && again.state !== 'free' ? again : verdict);
 }
 
 /**
@@ -143,7 +213,7 @@ async function recordOwner(lockPath: string, token: string): Promise<void> {
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'EEXIST' || code === 'ENOENT') {
-      throw Object.assign(new Error(`${lockPath} was claimed by another process`), { code: 'EEXIST' });
+      throw Object.assign(new Error(`${lockPath} was replaced before our owner record was written`), { code: 'EEXIST' });
     }
     // Left empty, our directory would block everyone for staleMs.
     await fsp.rmdir(lockPath).catch(() => undefined);
@@ -153,8 +223,9 @@ async function recordOwner(lockPath: string, token: string): Promise<void> {
 
 /** Removes the lock directory if it still holds our record; a lock taken over from us is someone else's now. */
 async function removeOwnLock(lockPath: string, token: string): Promise<void> {
-  if ((await readLockOwner(lockPath))?.token !== token) return;
-  await fsp.rm(join(lockPath, LOCK_OWNER_FILE), { force: true });
+  const content = await inspectLockPath(lockPath);
+  if (content.kind !== 'folder' || content.lock.owner?.token !== token || !content.lock.ownerFile) return;
+  await nodeFs.unlinkChecked!(lockPath, LOCK_OWNER_FILE, content.lock.folder, content.lock.ownerFile);
   await fsp.rmdir(lockPath).catch((error: unknown) => {
     if (errnoOf(error) !== 'ENOENT') throw error;
   });
@@ -162,8 +233,7 @@ async function removeOwnLock(lockPath: string, token: string): Promise<void> {
 
 function removeOwnLockSync(lockPath: string, token: string): void {
   try {
-    const owner: unknown = JSON.parse(callbackFs.readFileSync(join(lockPath, LOCK_OWNER_FILE), 'utf8'));
-    if (!isLockOwner(owner) || owner.token !== token) return;
+    if (readLockOwnerSync(lockPath)?.token !== token) return;
     callbackFs.rmSync(join(lockPath, LOCK_OWNER_FILE), { force: true });
     callbackFs.rmdirSync(lockPath);
   } catch {
@@ -178,7 +248,8 @@ function removeOwnLockSync(lockPath: string, token: string): void {
  */
 function lockFs(lockPath: string, token: string) {
   return {
-    stat: callbackFs.stat,
+    // lstat: a symlink at the lock path is judged as what it is, never by what it points to.
+    stat: callbackFs.lstat,
     utimes: callbackFs.utimes,
     realpath: callbackFs.realpath,
     mkdir(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {
@@ -213,6 +284,21 @@ function lockFs(lockPath: string, token: string) {
       else callbackFs.rmdirSync(path);
     },
   };
+}
+
+/** The error for a wait that ran out, naming what held the lock as precisely as it is known. */
+function busyError(lockPath: string, waitedMs: number, verdict: LockVerdict | undefined): Error {
+  switch (verdict?.state) {
+    case 'undecidable':
+    case 'foreign':
+      return new LockUnjudgeableError(lockPath, verdict.found, verdict.advice, waitedMs);
+    case 'held':
+      return verdict.identified
+        ? new LockTimeoutError(lockPath, waitedMs, verdict.holder)
+        : new LockTimeoutError(lockPath, waitedMs, undefined, `it is ${verdict.holder}`);
+    default:
+      return new LockTimeoutError(lockPath, waitedMs);
+  }
 }
 
 /** Normalises partial settings, applying proper-lockfile's own clamps so our checks agree with its. */
@@ -258,6 +344,7 @@ export async function withFileLock<T>(
   const started = Date.now();
   let delay = resolved.retryMinMs;
   let release: () => Promise<void>;
+  let lastSeen: LockVerdict | undefined;
   for (;;) {
     try {
       release = await properLockfile.lock(file, options);
@@ -268,13 +355,14 @@ export async function withFileLock<T>(
     const waited = Date.now() - started;
     if (waited >= resolved.acquireTimeoutMs) {
       const verdict = await judgeLock(lockPath, resolved.staleMs).catch(() => undefined);
-      throw new LockTimeoutError(lockPath, waited, verdict && verdict.state !== 'free' ? verdict.holder : undefined);
+      throw busyError(lockPath, waited, verdict && verdict.state !== 'free' ? verdict : lastSeen);
     }
     try {
       await takeOverStaleLock(lockPath, resolved.staleMs);
       continue; // Free or taken over: try again at once.
     } catch (error) {
       if (errnoOf(error) !== 'ELOCKED') throw error;
+      lastSeen = verdictIn(error) ?? lastSeen;
     }
     await sleep(Math.min(delay * (1 + Math.random()), resolved.retryMaxMs));
     delay = Math.min(delay * 1.5, resolved.retryMaxMs);
@@ -288,11 +376,13 @@ export async function withFileLock<T>(
     async assertHeld() {
       throwIfCompromised();
       if ((await readLockOwner(lockPath))?.token !== token) {
-        const present = await fsp.stat(lockPath).then(
-          () => true,
-          () => false,
+        const now = await inspectLockPath(lockPath).catch(() => undefined);
+        throw new LockLostError(
+          lockPath,
+          now?.kind === 'missing'
+            ? 'the lock folder is gone'
+            : `the lock was taken over; it is now ${now ? describeLockPathContent(now) : 'unreadable'}`,
         );
-        throw new LockLostError(lockPath, present ? 'another process took the lock over' : 'the lock directory is gone');
       }
       throwIfCompromised(); // proper-lockfile may have reported it while we read.
     },

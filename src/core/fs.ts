@@ -94,7 +94,7 @@ export class FileChangedError extends Error {
 }
 
 /** Whether /proc/self/fd lets a path go through a folder handle (Linux), as unlinkat would. */
-const PINNED_FOLDERS = existsSync('/proc/self/fd');
+export const PINNED_FOLDERS = existsSync('/proc/self/fd');
 
 /** The largest file any read path loads: documents, temps judged by scan, sweep and recover, backups. */
 export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
@@ -134,8 +134,8 @@ export function formatBytes(bytes: number): string {
  * Opens non-blocking (a FIFO without a writer would block a plain open), checks with fstat that it holds a regular
  * file, and reads at most `maxBytes`, even if the file grows meanwhile.
  */
-export async function readRegularFile(path: string, maxBytes = MAX_DOCUMENT_BYTES): Promise<Buffer> {
-  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+export async function readRegularFile(path: string, maxBytes = MAX_DOCUMENT_BYTES, openFlags = 0): Promise<Buffer> {
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK | openFlags);
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new NotReadableError(path, 'ENOTREG', `not a regular file (${fileTypeOf(stats)})`);
