@@ -4,7 +4,8 @@
 import { basename, dirname, join, sep } from 'node:path';
 import type { Durability } from './atomicWrite';
 import { type LockSettings, withFileLock } from './fileLock';
-import { errnoOf, type FileIdentity, identityOf, type RenameRetryOptions, renameWithRetry, sameFile } from './fs';
+import type { Stats } from 'node:fs';
+import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile } from './fs';
 import {
   type ContentDigest,
   digestOf,
@@ -22,6 +23,7 @@ import {
   newGroupId,
   nodeGroupFs,
   removeQuietly,
+  sameDigest,
   writeNewFile,
 } from './groupJournal';
 import {
@@ -31,6 +33,7 @@ import {
   type GroupFile,
   type GroupPlan,
   type GroupStep,
+  journalTooLarge,
   planGroup,
   type ResolvedFile,
 } from './groupPlan';
@@ -52,7 +55,10 @@ export {
 export interface GroupCommitOptions extends RenameRetryOptions {
   /** `full` (default) survives power loss; `fast` skips every fsync and survives a process crash only. */
   durability?: Durability;
-  /** Where the journal goes; it must contain every target. Default: the deepest folder that does. */
+  /**
+   * Where the lock and journal go: a folder the targets are seen in, holding every target as given and as its real
+   * file. Default: the deepest folder holding every target as given. A real target outside it is refused (EOUTSIDE).
+   */
   journalDir?: string;
   fs?: GroupFs;
   /** The cross-process lock on the journal folder; `false` only where no other process can run (in-memory tests). */
@@ -121,6 +127,10 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
   for (const file of encoded) file.next(); // hashed while the planning's lstats are in flight
   const plan = await planning;
   const id = newGroupId();
+  // Sized exactly before anything is written: the digests have fixed widths and the sizes are the planned ones (a
+  // target that changes later is refused); only a group finished first can grow it, and writeJournalTemp checks again.
+  const tooLarge = journalTooLarge(journalBytes(plan, id, plan.files.map(plannedDigests)).length, plan.files.length);
+  if (tooLarge) throw tooLarge;
   const created: string[] = [];
   let applying = false;
   liveGroupIds.add(id);
@@ -140,8 +150,9 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
       const journals = await journalsIn(fs, plan.journalDir);
       recovered.push(...(await recoverFirst(fs, plan, journals, options)));
       const prepared = await preparing;
-      const confirmed = await Promise.all(prepared.map((file) => confirmPrevious(fs, file, id)));
-      // A target changed while the lock was taken: the journal is written again from what is there now.
+      const finished = new Set(recovered.flatMap((outcome) => (outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [])));
+      const confirmed = await Promise.all(prepared.map((file) => confirmPrevious(fs, file, id, finished)));
+      // A target an interrupted group just finished: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index])) await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
       const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options);
@@ -164,6 +175,36 @@ interface PreparedFile extends ResolvedFile {
   backup: string | null;
   previous: ContentDigest | 'absent';
   nextDigest: ContentDigest;
+  /** Its mtime was too close to the read to tell a later same-size write by it: the content is compared again. */
+  racy: boolean;
+}
+
+/** Within this much of a read, an mtime cannot tell a later write of the same size (coarse clocks, FAT's 2 s). */
+const RACY_MTIME_MS = 2_000;
+
+type JournalDigests = Pick<PreparedFile, 'target' | 'temp' | 'backup' | 'previous' | 'nextDigest'>;
+
+const SIZING_SHA256 = '0'.repeat(64);
+
+/** A planned file's journal entry with placeholder hashes of the same width: the journal's exact size, before any read. */
+function plannedDigests(file: ResolvedFile): JournalDigests {
+  const backup = file.identity ? backupPath(file.target, 'sized-below') : null;
+  return {
+    target: file.target,
+    temp: '',
+    backup,
+    previous: file.identity ? { size: file.identity.size, sha256: SIZING_SHA256 } : 'absent',
+    nextDigest: { size: file.bytes.length, sha256: SIZING_SHA256 },
+  };
+}
+
+function journalBytes(plan: GroupPlan, id: string, files: readonly JournalDigests[]): Buffer {
+  const named = files.map((file) => ({
+    ...file,
+    temp: groupTempPath(file.target, id),
+    backup: file.backup === null ? null : backupPath(file.target, id),
+  }));
+  return Buffer.from(encodeJournal(toJournal(id, plan.journalDir, named)), 'utf8');
 }
 
 /**
@@ -184,7 +225,9 @@ const journalTempPath = (plan: GroupPlan, id: string): string => join(plan.journ
 /** (Re)writes the journal's temp, durably; renaming it to the journal's name is what starts the commit. */
 async function writeJournalTemp(fs: GroupFs, plan: GroupPlan, id: string, files: readonly PreparedFile[], durable: boolean, created: string[]): Promise<void> {
   const temp = journalTempPath(plan, id);
-  const bytes = Buffer.from(encodeJournal(toJournal(id, plan.journalDir, files)), 'utf8');
+  const bytes = journalBytes(plan, id, files);
+  const tooLarge = journalTooLarge(bytes.length, files.length);
+  if (tooLarge) throw tooLarge;
   try {
     if (created.includes(temp)) await fs.unlink(temp);
     else created.push(temp);
@@ -195,6 +238,7 @@ async function writeJournalTemp(fs: GroupFs, plan: GroupPlan, id: string, files:
 }
 
 const groupTempPath = (target: string, id: string): string => join(dirname(target), groupTempName(basename(target), id));
+const backupPath = (target: string, id: string): string => join(dirname(target), groupBackupName(basename(target), id));
 
 async function writeTemp(fs: GroupFs, file: ResolvedFile, temp: string, durable: boolean, created: string[]): Promise<void> {
   try {
@@ -205,34 +249,93 @@ async function writeTemp(fs: GroupFs, file: ResolvedFile, temp: string, durable:
   created.push(temp);
 }
 
-/** The digest of the current target. */
+/** The digest of the current target, which must still be the planned version and what the caller expected. */
 async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promise<PreparedFile> {
   let previous: ContentDigest | 'absent' = 'absent';
+  let racy = false;
   if (file.identity) {
+    const readAt = Date.now();
+    let bytes: Buffer;
     try {
-      previous = digestOf(await fs.readFile(file.target));
+      bytes = await fs.readFile(file.target);
     } catch (error) {
       // Gone since it was resolved: what it was is unknown, so nothing may replace it now.
-      throw failure('prepare', 'unchanged', `cannot read ${file.target}`, errnoOf(error) === 'ENOENT' ? changedError(file.target) : error);
+      if (errnoOf(error) === 'ENOENT') throw changedSincePlan(file, 'is missing');
+      throw failure('prepare', 'unchanged', `cannot read ${file.target}`, error);
     }
+    if (bytes.length !== file.identity.size) throw changedSincePlan(file, `holds ${bytes.length} bytes, not ${file.identity.size}`);
+    previous = digestOf(bytes);
+    racy = file.identity.mtimeMs > readAt - RACY_MTIME_MS;
   }
-  const backup = previous === 'absent' ? null : join(dirname(file.target), groupBackupName(basename(file.target), id));
-  return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next() };
+  if (file.expected !== undefined && !sameDigest(previous, file.expected)) {
+    throw changedSincePlan(file, previous === 'absent' ? 'is missing' : 'holds other content than the one the new content was made from');
+  }
+  const backup = previous === 'absent' ? null : backupPath(file.target, id);
+  return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next(), racy };
+}
+
+/** The refusal for a target that is no longer what the group was planned on: it names the file and what it is now. */
+function changedSincePlan(file: Pick<ResolvedFile, 'given' | 'target'>, now: string): GroupCommitError {
+  const name = file.given === file.target ? file.target : `${file.given} (${file.target})`;
+  return new GroupCommitError(
+    'confirm',
+    'ECHANGED',
+    'unchanged',
+    `Group commit refused: ${name} changed since the group was planned (it ${now}), so it is not written over; nothing was written`,
+  );
+}
+
+/** What is at `path` now (lstat: a symlink put in a target's place is seen as one); undefined when nothing is. */
+async function lstatNow(fs: GroupFs, path: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw failure('confirm', 'unchanged', `cannot inspect ${path}`, error);
+  }
+}
+
+/** Undefined while `stats` is still the planned file (device, inode, size, mtime) or still nothing; else what it is now. */
+function differenceFrom(planned: FileIdentity | undefined, stats: Stats | undefined): string | undefined {
+  if (!stats) return planned ? 'is missing' : undefined;
+  if (!stats.isFile()) return `is now ${fileTypeOf(stats)}`;
+  if (!planned) return 'exists now';
+  return sameFile(identityOf(stats), planned) ? undefined : 'was replaced or rewritten (device, inode, size or mtime differ)';
 }
 
 /**
- * Under the lock: the target must still be the file (device, inode, size, mtime) whose digest was taken, or still
- * absent. One that changed meanwhile (an interrupted group just finished, say) is read again, now under the lock.
+ * Under the lock: each target must still be the file (device, inode, size, mtime) whose digest was taken, or still
+ * absent. One an interrupted group just finished (`finished`) is read again, now under the lock; any other change is
+ * a writer's, and the group is refused rather than written over it.
  */
-async function confirmPrevious(fs: GroupFs, file: PreparedFile, id: string): Promise<PreparedFile> {
-  let now: FileIdentity | undefined;
-  try {
-    now = identityOf(await fs.stat(file.target));
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw failure('prepare', 'unchanged', `cannot inspect ${file.target}`, error);
+async function confirmPrevious(fs: GroupFs, file: PreparedFile, id: string, finished: ReadonlySet<string>): Promise<PreparedFile> {
+  const stats = await lstatNow(fs, file.target);
+  const difference = differenceFrom(file.identity, stats);
+  if (difference === undefined) return file;
+  if (!finished.has(file.target) || (stats && !stats.isFile())) throw changedSincePlan(file, difference);
+  return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id);
+}
+
+/**
+ * Right before the renames, after the backups: each target is still the planned file, its backup (a link) that same
+ * file, and where the mtime cannot tell (racy), its content the digested one. A single write re-checks the same way.
+ */
+async function confirmUnchanged(fs: GroupFs, file: PreparedFile, linked: ReadonlySet<string>): Promise<void> {
+  const difference = differenceFrom(file.identity, await lstatNow(fs, file.target));
+  if (difference !== undefined) throw changedSincePlan(file, difference);
+  if (file.backup !== null && linked.has(file.backup)) {
+    const backup = await lstatNow(fs, file.backup);
+    if (!backup || !file.identity || !sameFile(identityOf(backup), file.identity)) throw changedSincePlan(file, 'was replaced while its backup was linked');
   }
-  const unchanged = now === undefined || file.identity === undefined ? now === file.identity : sameFile(now, file.identity);
-  return unchanged ? file : readPrevious(fs, { ...file, identity: now }, id);
+  if (file.racy && file.previous !== 'absent') {
+    let now: ContentDigest;
+    try {
+      now = digestOf(await fs.readFile(file.target));
+    } catch (error) {
+      throw failure('confirm', 'unchanged', `cannot read ${file.target}`, error);
+    }
+    if (!sameDigest(now, file.previous)) throw changedSincePlan(file, 'holds other content (rewritten within the same mtime)');
+  }
 }
 
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
@@ -241,28 +344,23 @@ const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'E
  * Keeps the old target as its backup: a hard link, or a durable copy where links are not available. A backup that
  * is not the recorded version (a writer that ignores the lock struck) is caught by the digest check of any roll back.
  */
-async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean): Promise<void> {
+async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean, linked: Set<string>): Promise<void> {
   const backup = file.backup!;
   if (fs.link) {
     try {
       await fs.link(file.target, backup);
+      linked.add(backup);
       return;
     } catch (error) {
       if (!LINK_UNSUPPORTED.has(errnoOf(error) ?? '')) throw error;
     }
   }
   const bytes = await fs.readFile(file.target);
-  if (file.previous === 'absent' || digestOf(bytes).sha256 !== file.previous.sha256) throw changedError(file.target);
+  if (file.previous === 'absent' || !sameDigest(digestOf(bytes), file.previous)) throw changedSincePlan(file, 'changed while its backup was copied');
   await writeNewFile(fs, backup, bytes, { mode: file.mode, durable });
 }
 
-function changedError(target: string): Error {
-  return Object.assign(new Error(`${target} changed while the group was being committed (a writer that does not take the lock)`), {
-    code: 'ECHANGED',
-  });
-}
-
-function toJournal(id: string, journalDir: string, files: readonly PreparedFile[]): GroupJournal {
+function toJournal(id: string, journalDir: string, files: readonly JournalDigests[]): GroupJournal {
   const relativeTo = (path: string) => path.slice(journalDir.length).split(sep).filter(Boolean).join('/');
   return {
     format: 'crash-safe-group',
@@ -298,6 +396,7 @@ async function applyGroup(
   const { signal, renameRetryDelaysMs: delays } = options;
   const journalPath = join(plan.journalDir, groupJournalName(id));
   const backups: string[] = [];
+  const linked = new Set<string>();
   let step: GroupStep = 'journal';
   let journalWritten = false;
   try {
@@ -307,7 +406,7 @@ async function applyGroup(
     const keepBackups = files.map(async (file) => {
       if (file.backup === null) return;
       try {
-        await keepBackup(fs, file, durable);
+        await keepBackup(fs, file, durable, linked);
       } catch (error) {
         throw failure('backup', 'unchanged', `cannot keep the old ${file.target} as ${file.backup}`, error);
       }
@@ -325,6 +424,9 @@ async function applyGroup(
     // Temps, journal and backups durable before the first rename: from here on a crash can always be finished.
     if (durable) await fsyncFolders(fs, [...plan.folders, plan.journalDir]);
     if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the first rename', signal.reason);
+    // Compare before rename, as a single write does: a target changed since the plan is never written over.
+    step = 'confirm';
+    await settleAll(files.map((file) => confirmUnchanged(fs, file, linked)));
 
     step = 'apply';
     // Any subset of the renames is recoverable, so their order does not matter.

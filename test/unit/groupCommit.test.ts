@@ -434,14 +434,13 @@ suite('group commits', () => {
     assertGeneration(1);
   });
 
-  test('a target replaced while the commit waited for the lock is read again: a roll back restores that version', async () => {
+  test('a target replaced, or created, while the commit waited for the lock is not written over: refused, naming it', async () => {
     writeGeneration(0);
     rmSync(path('c.json'));
-    const fs = faultyOn(nodeGroupFs, [{ step: 'rename', when: (p) => p === path('c.json'), code: 'EACCES' }]);
     let commit: Promise<unknown> | undefined;
     await withFileLock(groupLockTarget(dir), async () => {
-      commit = commitGroup(group(1), { fs, ...NO_WAIT }).catch((error: unknown) => error);
-      // The commit prepares while it waits; meanwhile another writer replaces a.json and creates c.json.
+      commit = commitGroup(group(1), NO_WAIT).catch((error: unknown) => error);
+      // The commit prepares while it waits; meanwhile another writer (an editor's save) replaces a.json and creates c.json.
       await new Promise((resolve) => setTimeout(resolve, 200));
       writeFileSync(path('a.json.other'), versionOf('a.json', 7));
       await nodeGroupFs.rename(path('a.json.other'), path('a.json'));
@@ -449,10 +448,10 @@ suite('group commits', () => {
     });
     const error = await commit;
     assert.ok(error instanceof GroupCommitError, String(error));
-    assert.equal(error.outcome, 'rolled-back', error.message);
-    assert.equal(generationOf('a.json'), 7);
-    assert.equal(generationOf('b.json'), 0);
-    assert.equal(generationOf('c.json'), 7);
+    assert.equal(error.code, 'ECHANGED', error.message);
+    assert.equal(error.outcome, 'unchanged', error.message);
+    assert.match(error.message, /a\.json changed since the group was planned .*nothing was written/);
+    assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [7, 0, 7]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
   });
 
