@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readRegularFile } from '../core/fs';
 import { commitGroup, type GroupFile, type JournalOutcome } from '../core/groupCommit';
+import { namesAFolder } from '../core/groupPlan';
 import { type GroupRecoveryReport, recoverGroups } from '../core/groupRecovery';
 import { parseJson } from '../core/json';
 import { classifyJsonText, describeReadProblem } from '../core/jsonStore';
@@ -38,6 +39,9 @@ async function readManifest(path: string): Promise<ManifestFile[]> {
     if (typeof target !== 'string' || typeof source !== 'string' || target === '' || source === '') {
       throw new ManifestError(`entry ${index + 1} of the manifest ${path} needs a "target" and a "source" string: ${shape}`);
     }
+    // Checked as written: resolving would drop a trailing "/" and create a file where a folder was meant.
+    const folderName = namesAFolder(target);
+    if (folderName) throw new ManifestError(`entry ${index + 1} of the manifest ${path}: the target ${folderName}`);
     const at = (p: string) => (isAbsolute(p) ? p : resolve(folder, p));
     return { target: at(target), source: at(source) };
   });

@@ -117,7 +117,7 @@ export function encodeFiles(files: readonly GroupFile[]): PlannedFile[] {
  * Why `path` names a folder rather than a file: a trailing separator, or `.` or `..` as its last part. resolve() would
  * drop these, and the group would create a regular file where a folder was meant.
  */
-function namesAFolder(path: string): string | undefined {
+export function namesAFolder(path: string): string | undefined {
   if (path === '') return 'the path is empty';
   const last = path.split(process.platform === 'win32' ? /[\\/]/ : '/').at(-1);
   if (last === '') return `${path} ends in a path separator, so it names a folder, not a file`;
@@ -144,7 +144,7 @@ export interface GroupPlan {
 const refuse = (code: string, message: string) => new GroupCommitError('resolve', code, 'unchanged', `Group commit refused: ${message}; nothing was written`);
 
 const changed = (target: string, now: string) =>
-  new GroupCommitError('resolve', 'ECHANGED', 'unchanged', `Group commit refused: ${target} ${now}; nothing was written`);
+  new GroupCommitError('resolve', 'ECHANGED', 'unchanged', `Group commit refused: ${target} changed since the group was planned (it ${now}), so it is not written over; nothing was written`);
 
 type RealFolder = (folder: string) => Promise<string>;
 

@@ -1,6 +1,20 @@
 import * as assert from 'node:assert/strict';
 import type { Stats } from 'node:fs';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
@@ -455,6 +469,216 @@ suite('group commits', () => {
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
   });
 
+  test('a folder path ("newdir/", "x/.", "x/..") is refused before anything is written, naming it', async () => {
+    writeGeneration(0);
+    for (const target of [`${dir}/newdir/`, `${dir}/newdir/.`, `${dir}/newdir/..`]) {
+      await assert.rejects(commitGroup([...group(1, ['a.json']), { path: target, data: '{}' }]), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.step, 'validate');
+        assert.deepEqual(error.problems.map((p) => p.path), [target]);
+        assert.match(error.message, /names a folder, not a file/);
+        return true;
+      });
+    }
+    assertGeneration(0);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('two names for one file (a hard link, a/../a.json) are refused as listed twice', async () => {
+    writeGeneration(0);
+    linkSync(path('a.json'), path('hard.json'));
+    mkdirSync(path('sub'));
+    const pairs = [
+      [path('a.json'), path('hard.json')],
+      [path('b.json'), join(dir, 'sub', '..', 'b.json')],
+    ];
+    for (const [first, second] of pairs) {
+      await assert.rejects(
+        commitGroup([
+          { path: first!, data: '{"one":1}' },
+          { path: second!, data: '{"two":2}' },
+        ]),
+        (error: unknown) => error instanceof GroupCommitError && error.outcome === 'unchanged' && /same file, listed twice/.test(error.message),
+      );
+    }
+    assertGeneration(0);
+    assert.equal(readFileSync(path('hard.json'), 'utf8'), versionOf('a.json', 0));
+  });
+
+  suite('compare before rename: a target changed between the plan and its rename is never written over', () => {
+    /** The real disk, plus `strike` run once, right after the journal is in place (under the lock, before any rename). */
+    const strikingAfterJournal = (inner: GroupFs, strike: () => void): GroupFs => {
+      let struck = false;
+      return {
+        ...delegateTo(inner),
+        rename: async (from, to) => {
+          await inner.rename(from, to);
+          if (!struck && roleOf(to) === 'journal') {
+            struck = true;
+            strike();
+          }
+        },
+      };
+    };
+    const elsewhere = () => join(dir, 'elsewhere.json');
+    const attacks: Array<{ name: string; target: string; strike: () => void; check: () => void }> = [
+      {
+        name: 'replaced by another file (a save by rename)',
+        target: 'a.json',
+        strike: () => {
+          writeFileSync(path('a.json.save'), versionOf('a.json', 7));
+          renameSync(path('a.json.save'), path('a.json'));
+        },
+        check: () => assert.equal(generationOf('a.json'), 7),
+      },
+      {
+        name: 'rewritten in place, same size, same mtime tick',
+        target: 'b.json',
+        strike: () => {
+          const before = statSync(path('b.json'));
+          writeFileSync(path('b.json'), versionOf('b.json', 8));
+          utimesSync(path('b.json'), before.atime, before.mtime);
+        },
+        check: () => assert.equal(generationOf('b.json'), 8),
+      },
+      {
+        name: 'replaced by a symlink to a file outside',
+        target: 'a.json',
+        strike: () => {
+          writeFileSync(elsewhere(), 'outside\n');
+          rmSync(path('a.json'));
+          symlinkSync(elsewhere(), path('a.json'));
+        },
+        check: () => {
+          assert.ok(lstatSync(path('a.json')).isSymbolicLink());
+          assert.equal(readFileSync(elsewhere(), 'utf8'), 'outside\n');
+        },
+      },
+      {
+        name: 'turned into a folder',
+        target: 'b.json',
+        strike: () => {
+          rmSync(path('b.json'));
+          mkdirSync(path('b.json'));
+        },
+        check: () => assert.ok(statSync(path('b.json')).isDirectory()),
+      },
+      {
+        name: 'removed',
+        target: 'a.json',
+        strike: () => rmSync(path('a.json')),
+        check: () => assert.ok(!existsSync(path('a.json'))),
+      },
+      {
+        name: 'created where there was none',
+        target: 'c.json',
+        strike: () => writeFileSync(path('c.json'), versionOf('c.json', 9)),
+        check: () => assert.equal(generationOf('c.json'), 9),
+      },
+    ];
+    for (const attack of attacks) {
+      for (const [how, inner] of [
+        ['linked backups', nodeGroupFs],
+        ['copied backups', new FaultyFs()],
+      ] as const) {
+        test(`${attack.target} ${attack.name} (${how}): refused (ECHANGED, naming it), every file as it was, nothing left`, async () => {
+          writeGeneration(0, ['a.json', 'b.json']);
+          const fs = strikingAfterJournal(inner, attack.strike);
+          await assert.rejects(commitGroup(group(1), { fs, ...NO_WAIT }), (error: unknown) => {
+            assert.ok(error instanceof GroupCommitError, String(error));
+            assert.equal(error.code, 'ECHANGED', error.message);
+            assert.equal(error.outcome, 'unchanged', error.message);
+            assert.match(error.message, new RegExp(`${path(attack.target)} changed since the group was planned`));
+            return true;
+          });
+          attack.check();
+          for (const name of TARGETS.filter((n) => n !== attack.target && n !== 'c.json')) assert.equal(generationOf(name), 0, name);
+          if (attack.target !== 'c.json') assert.ok(!existsSync(path('c.json')), 'c.json must not be created');
+          const left = filesUnder(dir).filter((name) => roleOf(name) !== undefined || name.includes('.lock'));
+          assert.deepEqual(left, []);
+        });
+      }
+    }
+
+    test('expected: a save that landed after the caller read the file is refused; what was read commits', async () => {
+      writeGeneration(0, ['a.json', 'b.json']);
+      const read = readFileSync(path('a.json'));
+      writeFileSync(path('a.json'), versionOf('a.json', 5)); // the editor saved after the read
+      const files = (expectedA: Uint8Array | null) => [
+        { path: path('a.json'), data: versionOf('a.json', 1), expected: expectedA },
+        { path: path('c.json'), data: versionOf('c.json', 1), expected: null },
+      ];
+      await assert.rejects(commitGroup(files(read)), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.code, 'ECHANGED');
+        assert.match(error.message, /a\.json changed since the group was planned \(it holds other content than the one the new content was made from\)/);
+        return true;
+      });
+      assert.equal(generationOf('a.json'), 5);
+      await assert.rejects(commitGroup([{ path: path('b.json'), data: '{}', expected: null }]), /b\.json changed since the group was planned \(it exists/);
+      await commitGroup(files(readFileSync(path('a.json'))));
+      assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [1, 0, 1]);
+    });
+  });
+
+  suite('the lock and journal go where the files are seen', () => {
+    test('a symlinked settings.json whose real file is outside the workspace: refused (EOUTSIDE), naming it; no lock or journal anywhere', async () => {
+      mkdirSync(path('dotfiles'));
+      mkdirSync(path('ws/.vscode/snapshots'), { recursive: true });
+      writeFileSync(path('dotfiles/settings.json'), '{"a":1}\n');
+      symlinkSync(path('dotfiles/settings.json'), path('ws/.vscode/settings.json'));
+      const before = filesUnder(dir);
+      const files = [
+        { path: path('ws/.vscode/snapshots/s1.json'), data: '{"snapshot":1}\n' },
+        { path: path('ws/.vscode/settings.json'), data: '{"a":2}\n' },
+      ];
+      for (const options of [{}, { journalDir: path('ws/.vscode') }]) {
+        await assert.rejects(commitGroup(files, options), (error: unknown) => {
+          assert.ok(error instanceof GroupCommitError, String(error));
+          assert.equal(error.code, 'EOUTSIDE', error.message);
+          assert.equal(error.outcome, 'unchanged');
+          assert.match(error.message, /\.vscode\/settings\.json is really .*dotfiles\/settings\.json .*outside .*ws\/\.vscode, where the group's lock and journal go/);
+          return true;
+        });
+      }
+      assert.deepEqual(filesUnder(dir), before);
+      assert.equal(readFileSync(path('dotfiles/settings.json'), 'utf8'), '{"a":1}\n');
+    });
+
+    test('a symlink or a symlinked folder that stays inside: written through, journal in the real folder', async () => {
+      mkdirSync(path('real'));
+      symlinkSync(path('real'), path('seen'));
+      writeFileSync(path('real/a.json'), versionOf('a.json', 0));
+      const fs = { ...nodeGroupFs, journals: [] as string[] };
+      const recording: GroupFs = {
+        ...fs,
+        rename: async (from, to) => {
+          if (roleOf(to) === 'journal') fs.journals.push(to);
+          return nodeGroupFs.rename(from, to);
+        },
+      };
+      const result = await commitGroup(
+        [
+          { path: path('seen/a.json'), data: versionOf('a.json', 1) },
+          { path: path('seen/b.json'), data: versionOf('b.json', 1) },
+        ],
+        { fs: recording },
+      );
+      assert.deepEqual(fs.journals.map(dirname), [path('real')]);
+      assert.equal(result.journal, fs.journals[0]);
+      assert.equal(readFileSync(path('real/a.json'), 'utf8'), versionOf('a.json', 1));
+      assert.deepEqual(readdirSync(path('real')).sort(), ['a.json', 'b.json']);
+      assert.ok(lstatSync(path('seen')).isSymbolicLink());
+    });
+
+    test('a symlink to a file that does not exist is refused, not replaced by a file', async () => {
+      symlinkSync(path('missing.json'), path('a.json'));
+      await assert.rejects(commitGroup(group(1, ['a.json'])), /a\.json is a symbolic link to a file that does not exist/);
+      assert.ok(lstatSync(path('a.json')).isSymbolicLink());
+      assert.deepEqual(filesUnder(dir), ['a.json']);
+    });
+  });
+
   /** Leaves a group mixed (a.json new, b.json and c.json old) by crashing the commit after its first target's rename. */
   const interruptMidway = async () => {
     writeGeneration(0);
@@ -653,6 +877,16 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
       assert.match(io.err(), message);
       assert.match(io.err(), /nothing was written/);
     }
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"old":true}\n');
+  });
+
+  test('a target ending in "/" (or "/.") names a folder: refused with exit 1, naming it; no file "newdir" is created', async () => {
+    for (const target of ['newdir/', 'newdir/.', 'a.json/..']) {
+      const io = captureIo(dir);
+      assert.equal(await writeGroupVerb.run([manifest([{ target: 'a.json', source: 'new/a.json' }, { target, source: 'new/b.json' }])], io), 1, target);
+      assert.match(io.err(), new RegExp(`the target ${target.replace(/[.]/g, '\\.')} ends in .*names a folder, not a file.*nothing was written`));
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['a.json', 'b.json', 'manifest.json', 'new']);
     assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"old":true}\n');
   });
 
