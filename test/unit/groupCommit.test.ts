@@ -29,6 +29,7 @@ import {
   groupJournalName,
   groupLockTarget,
   groupTempName,
+  MAX_JOURNAL_BYTES,
   newGroupId,
   nodeGroupFs,
 } from '../../src/core/groupJournal';
@@ -38,6 +39,7 @@ import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
 import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
+import { SimulatedCrash } from '../support/fuseLikeFs';
 
 const TARGETS = ['a.json', 'b.json', 'c.json'] as const;
 
@@ -676,6 +678,124 @@ suite('group commits', () => {
       await assert.rejects(commitGroup(group(1, ['a.json'])), /a\.json is a symbolic link to a file that does not exist/);
       assert.ok(lstatSync(path('a.json')).isSymbolicLink());
       assert.deepEqual(filesUnder(dir), ['a.json']);
+    });
+  });
+
+  suite('the journal fits what recovery reads: a group is sized exactly against MAX_JOURNAL_BYTES before anything is written', () => {
+    /** So the sizing commits and the real one get ids of one length (the sequence number is part of the id). */
+    const skipSequenceRollover = (commits: number) => {
+      for (;;) {
+        const sequence = Number(newGroupId().split('-')[2]);
+        if (String(sequence + 1).length === String(sequence + commits).length) return;
+      }
+    };
+    /** The journal this group would write, in bytes: from the refusal when it is too large, else from its one write (then failed). */
+    const journalSize = async (files: { path: string; data: string }[]): Promise<number> => {
+      let size = -1;
+      const fs: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          // The targets' temps are not needed to size the journal: failing them saves hundreds of creates.
+          if (roleOf(path) === 'temp' && !path.includes('.journal.')) throw errnoError('EIO', 'open', path);
+          const handle = await nodeGroupFs.open(path, flags, mode);
+          if (roleOf(path) !== 'temp') return handle;
+          return {
+            ...handle,
+            close: () => handle.close(),
+            write: async (_buffer: Uint8Array, _offset: number, length: number) => {
+              size = length;
+              throw errnoError('EIO', 'write', path);
+            },
+          };
+        },
+      };
+      const error = await commitGroup(files, { fs, durability: 'fast', journalDir: dir }).catch((caught: unknown) => caught);
+      assert.ok(error instanceof GroupCommitError, String(error));
+      const refused = /its journal would be (\d+) bytes/.exec(error.message);
+      return refused ? Number(refused[1]) : size;
+    };
+
+    test('a journal of exactly the limit is written and recovered; one byte more is refused before anything is touched', async function () {
+      this.timeout(120_000);
+      // Deep folders make long relative paths (three per existing file: target, temp, backup), so a few hundred files fill 4 MiB.
+      const deep = join(dir, ...Array.from({ length: 8 }, (_, i) => String(i).padEnd(250, 'd')));
+      mkdirSync(deep, { recursive: true });
+      const existing = (count: number) =>
+        Array.from({ length: count }, (_, i) => ({ path: join(deep, `f${String(i).padStart(4, '0')}.json`), data: '{"g":1}\n' }));
+      // The tail: a new file (two paths in the journal) whose folder path is lengthened to reach the limit exactly.
+      const tail = (extraChars: number, dataBytes: number) => {
+        const parts: string[] = [];
+        let left = extraChars;
+        for (; left > 200; left -= parts.at(-1)!.length + 1) parts.push('t'.repeat(Math.min(250, left - 1)));
+        const folder = join(dir, 'tail', ...parts);
+        return { path: join(folder, `n${'x'.repeat(left)}.json`), data: `"${'x'.repeat(dataBytes - 3)}"\n` };
+      };
+      const all = existing(900);
+      for (const file of all) writeFileSync(file.path, '{"g":0}\n');
+      skipSequenceRollover(12);
+      const one = await journalSize(existing(1));
+      const perFile = (await journalSize(existing(2))) - one;
+      let count = Math.floor((MAX_JOURNAL_BYTES - one) / perFile);
+      mkdirSync(join(dir, 'tail'));
+      let short = await journalSize([...existing(count), tail(0, 9)]);
+      // Each file of the deep folder adds exactly perFile bytes (fixed-width names and sizes).
+      for (; short > MAX_JOURNAL_BYTES; short -= perFile) count -= 1;
+      for (; MAX_JOURNAL_BYTES - short >= perFile; short += perFile) count += 1;
+      assert.ok(count < all.length && MAX_JOURNAL_BYTES - short < perFile, `${count} files, ${short} bytes`);
+      const files = existing(count);
+      let missing = MAX_JOURNAL_BYTES - short;
+      // Each character of the tail's path counts twice; an odd byte comes from a size of two digits (10 bytes, not 9).
+      const dataBytes = missing % 2 === 0 ? 9 : 10;
+      missing -= dataBytes - 9;
+      const exact = tail(missing / 2, dataBytes);
+      mkdirSync(dirname(exact.path), { recursive: true });
+      assert.equal(await journalSize([...files, exact]), MAX_JOURNAL_BYTES);
+
+      // One byte more: refused up front, naming the size and the limit; not one file opened, nothing touched.
+      const opened: string[] = [];
+      const spying: GroupFs = { ...nodeGroupFs, open: async (path, flags, mode) => (opened.push(path), nodeGroupFs.open(path, flags, mode)) };
+      const over = { ...exact, data: `"${'x'.repeat(dataBytes * 10 - 3)}"\n` };
+      await assert.rejects(commitGroup([...files, over], { fs: spying, journalDir: dir }), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.code, 'EFBIG');
+        assert.equal(error.outcome, 'unchanged');
+        assert.match(error.message, new RegExp(`journal would be ${MAX_JOURNAL_BYTES + 1} bytes .* over the ${MAX_JOURNAL_BYTES}-byte \\(4\\.0 MiB\\) limit recovery reads`));
+        return true;
+      });
+      assert.deepEqual(opened, []);
+      assert.ok(!existsSync(exact.path));
+      assert.equal(readFileSync(files[0]!.path, 'utf8'), '{"g":0}\n');
+
+      // Exactly the limit: a crash at the first target's rename leaves the journal, and recovery reads and finishes it.
+      let crashed = false;
+      const targets = new Set([...files, exact].map((file) => file.path));
+      const guard = (what: string) => {
+        if (crashed) throw new SimulatedCrash(`crashed before ${what}`);
+      };
+      const crashing: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => (guard(path), nodeGroupFs.open(path, flags, mode)),
+        unlink: async (path) => (guard(path), nodeGroupFs.unlink(path)),
+        link: async (from, to) => (guard(to), nodeGroupFs.link!(from, to)),
+        fsyncDir: async (path) => (guard(path), nodeGroupFs.fsyncDir(path)),
+        rename: async (from, to) => {
+          guard(to);
+          if (targets.has(to)) {
+            crashed = true;
+            guard(to);
+          }
+          return nodeGroupFs.rename(from, to);
+        },
+      };
+      await assert.rejects(commitGroup([...files, exact], { fs: crashing, durability: 'fast', journalDir: dir }), GroupCommitError);
+      const journals = readdirSync(dir).filter((name) => roleOf(name) === 'journal');
+      assert.equal(journals.length, 1);
+      assert.equal(statSync(join(dir, journals[0]!)).size, MAX_JOURNAL_BYTES);
+      const report = await recoverGroups(dir);
+      assert.deepEqual(report.problems, []);
+      assert.deepEqual(report.recovered.map((outcome) => outcome.state), ['rolled-forward']);
+      assert.equal(readFileSync(files.at(-1)!.path, 'utf8'), '{"g":1}\n');
+      assert.equal(readFileSync(exact.path, 'utf8'), exact.data);
     });
   });
 
