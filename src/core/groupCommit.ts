@@ -5,7 +5,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import type { Durability } from './atomicWrite';
 import { type LockSettings, withFileLock } from './fileLock';
 import type { Stats } from 'node:fs';
-import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile } from './fs';
+import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from './fs';
 import {
   type ContentDigest,
   digestOf,
@@ -316,6 +316,19 @@ async function confirmPrevious(fs: GroupFs, file: PreparedFile, id: string, fini
   return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id);
 }
 
+/** A target folder must still be the planned folder: one swapped for a symlink would send a rename elsewhere. */
+async function confirmFolder(fs: GroupFs, plan: GroupPlan, folder: string): Promise<void> {
+  const stats = await lstatNow(fs, folder);
+  const planned = plan.folderNodes.get(folder)!;
+  if (stats?.isDirectory() && sameNode(identityOf(stats), planned)) return;
+  throw new GroupCommitError(
+    'confirm',
+    'ECHANGED',
+    'unchanged',
+    `Group commit refused: the folder ${folder} changed since the group was planned (it ${stats ? `is now ${fileTypeOf(stats)}, or another folder` : 'is missing'}); nothing was written`,
+  );
+}
+
 /**
  * Right before the renames, after the backups: each target is still the planned file, its backup (a link) that same
  * file, and where the mtime cannot tell (racy), its content the digested one. A single write re-checks the same way.
@@ -426,7 +439,7 @@ async function applyGroup(
     if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the first rename', signal.reason);
     // Compare before rename, as a single write does: a target changed since the plan is never written over.
     step = 'confirm';
-    await settleAll(files.map((file) => confirmUnchanged(fs, file, linked)));
+    await settleAll([...plan.folders.map((folder) => confirmFolder(fs, plan, folder)), ...files.map((file) => confirmUnchanged(fs, file, linked))]);
 
     step = 'apply';
     // Any subset of the renames is recoverable, so their order does not matter.

@@ -139,6 +139,8 @@ export interface GroupPlan {
   /** The real path of the journal folder: the one the files are seen in, which must hold every real target. */
   journalDir: string;
   folders: string[];
+  /** Each folder as planned (device, inode): one swapped for another folder or a symlink since is refused. */
+  folderNodes: Map<string, Pick<FileIdentity, 'dev' | 'ino'>>;
 }
 
 const refuse = (code: string, message: string) => new GroupCommitError('resolve', code, 'unchanged', `Group commit refused: ${message}; nothing was written`);
@@ -222,11 +224,14 @@ export async function planGroup(fs: GroupFs, planned: PlannedFile[], journalDirO
   refuseRepeats(files);
   const folders = [...new Set(files.map((file) => dirname(file.target)))].sort();
   const devices: { folder: string; dev: number }[] = [];
+  const folderNodes = new Map<string, Pick<FileIdentity, 'dev' | 'ino'>>();
   for (const folder of folders) {
     try {
-      const stats = await fs.stat(folder);
+      // lstat: these are real paths, so a symlink here was put in since they were resolved.
+      const stats = await fs.lstat(folder);
       if (!stats.isDirectory()) throw refuse('ENOTDIR', `${folder} is not a folder`);
       devices.push({ folder, dev: stats.dev });
+      folderNodes.set(folder, { dev: stats.dev, ino: stats.ino });
     } catch (error) {
       if (error instanceof GroupCommitError) throw error;
       if (errnoOf(error) === 'ENOENT') throw refuse('ENOENT', `the folder ${folder} does not exist`);
@@ -253,7 +258,7 @@ export async function planGroup(fs: GroupFs, planned: PlannedFile[], journalDirO
       `${outside.given} is really ${outside.target} (through a symbolic link), outside ${seenAt}, where the group's lock and journal go (the folder the files are seen in); a group cannot be journalled there, so write that file on its own`,
     );
   }
-  return { files, journalDir, folders };
+  return { files, journalDir, folders, folderNodes };
 }
 
 /** The refusal of a group whose journal would be larger than recovery reads (MAX_JOURNAL_BYTES): checked before any write. */

@@ -602,6 +602,53 @@ suite('group commits', () => {
       }
     }
 
+    test('the folder of a new target swapped for a symlink to another folder: refused, naming the folder; nothing created there', async () => {
+      writeGeneration(0, ['b.json']);
+      mkdirSync(path('sub'));
+      mkdirSync(path('other'));
+      const fs = strikingAfterJournal(nodeGroupFs, () => {
+        renameSync(path('sub'), path('sub-old'));
+        symlinkSync(path('other'), path('sub'));
+      });
+      const files = [...group(1, ['b.json']), { path: path('sub/c.json'), data: versionOf('c.json', 1) }];
+      await assert.rejects(commitGroup(files, { fs, ...NO_WAIT }), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError, String(error));
+        assert.equal(error.code, 'ECHANGED');
+        assert.equal(error.outcome, 'unchanged');
+        assert.match(error.message, /the folder .*sub changed since the group was planned \(it is now a symbolic link/);
+        return true;
+      });
+      assert.equal(generationOf('b.json'), 0);
+      assert.deepEqual(readdirSync(path('other')), []);
+    });
+
+    test('a case-insensitive file system: A.json and a.json are one file, refused as listed twice; two new ones fail before any rename', async () => {
+      // Every name is looked up case-folded, as on macOS or Windows by default.
+      const fold = (p: string) => join(dirname(p), basename(p).toLowerCase());
+      const folding: GroupFs = {
+        ...nodeGroupFs,
+        open: (p, flags, mode) => nodeGroupFs.open(fold(p), flags, mode),
+        readFile: (p, max) => nodeGroupFs.readFile(fold(p), max),
+        rename: (from, to) => nodeGroupFs.rename(fold(from), fold(to)),
+        unlink: (p) => nodeGroupFs.unlink(fold(p)),
+        stat: (p) => nodeGroupFs.stat(fold(p)),
+        lstat: (p) => nodeGroupFs.lstat(fold(p)),
+        link: (from, to) => nodeGroupFs.link!(fold(from), fold(to)),
+      };
+      writeGeneration(0, ['a.json']);
+      const pair = (upper: string, lower: string) => [
+        { path: path(upper), data: versionOf(upper, 1) },
+        { path: path(lower), data: versionOf(lower, 2) },
+      ];
+      await assert.rejects(commitGroup(pair('A.json', 'a.json'), { fs: folding }), /A\.json and .*a\.json are the same file, listed twice/);
+      await assert.rejects(
+        commitGroup(pair('N.json', 'n.json'), { fs: folding }),
+        (error: unknown) => error instanceof GroupCommitError && error.outcome === 'unchanged' && /n\.json/.test(error.message),
+      );
+      assert.deepEqual(filesUnder(dir), ['a.json']);
+      assert.equal(generationOf('a.json'), 0);
+    });
+
     test('expected: a save that landed after the caller read the file is refused; what was read commits', async () => {
       writeGeneration(0, ['a.json', 'b.json']);
       const read = readFileSync(path('a.json'));
