@@ -1,10 +1,11 @@
 // Group commits: several files replaced all-or-nothing, across crashes and power loss (docs/group-commits.md).
 // Prepare durable temps, record the intent in a journal, keep the old targets as backups, rename, fsync; a crash
 // at any point is finished by recoverJournal, forward or back, so the group is never left half old, half new.
+
+import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Durability } from './atomicWrite';
 import { type LockSettings, withFileLock } from './fileLock';
-import type { Stats } from 'node:fs';
 import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from './fs';
 import {
   type ContentDigest,

@@ -799,7 +799,13 @@ suite('group commits', () => {
 
       // One byte more: refused up front, naming the size and the limit; not one file opened, nothing touched.
       const opened: string[] = [];
-      const spying: GroupFs = { ...nodeGroupFs, open: async (path, flags, mode) => (opened.push(path), nodeGroupFs.open(path, flags, mode)) };
+      const spying: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          opened.push(path);
+          return nodeGroupFs.open(path, flags, mode);
+        },
+      };
       const over = { ...exact, data: `"${'x'.repeat(dataBytes * 10 - 3)}"\n` };
       await assert.rejects(commitGroup([...files, over], { fs: spying, journalDir: dir }), (error: unknown) => {
         assert.ok(error instanceof GroupCommitError);
@@ -820,10 +826,22 @@ suite('group commits', () => {
       };
       const crashing: GroupFs = {
         ...nodeGroupFs,
-        open: async (path, flags, mode) => (guard(path), nodeGroupFs.open(path, flags, mode)),
-        unlink: async (path) => (guard(path), nodeGroupFs.unlink(path)),
-        link: async (from, to) => (guard(to), nodeGroupFs.link!(from, to)),
-        fsyncDir: async (path) => (guard(path), nodeGroupFs.fsyncDir(path)),
+        open: async (path, flags, mode) => {
+          guard(path);
+          return nodeGroupFs.open(path, flags, mode);
+        },
+        unlink: async (path) => {
+          guard(path);
+          return nodeGroupFs.unlink(path);
+        },
+        link: async (from, to) => {
+          guard(to);
+          return nodeGroupFs.link!(from, to);
+        },
+        fsyncDir: async (path) => {
+          guard(path);
+          return nodeGroupFs.fsyncDir(path);
+        },
         rename: async (from, to) => {
           guard(to);
           if (targets.has(to)) {
