@@ -152,7 +152,7 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
       recovered.push(...(await recoverFirst(fs, plan, journals, options)));
       const prepared = await preparing;
       const finished = new Set(recovered.flatMap((outcome) => (outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [])));
-      const confirmed = await Promise.all(prepared.map((file) => confirmPrevious(fs, file, id, finished)));
+      const confirmed = await settleAll(prepared.map((file) => confirmPrevious(fs, file, id, finished)));
       // A target an interrupted group just finished: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index])) await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
@@ -217,7 +217,7 @@ async function prepareFiles(fs: GroupFs, plan: GroupPlan, id: string, durable: b
   const previous = plan.files.map((file) => readPrevious(fs, file, id));
   const temps = plan.files.map((file) => writeTemp(fs, file, groupTempPath(file.target, id), durable, created));
   const journal = Promise.all(previous).then((files) => writeJournalTemp(fs, plan, id, files, durable, created));
-  await settleAll([...temps, ...previous, journal]);
+  await settleAll<unknown>([...temps, ...previous, journal]);
   return Promise.all(previous);
 }
 
@@ -278,12 +278,15 @@ async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promis
 /** The refusal for a target that is no longer what the group was planned on: it names the file and what it is now. */
 function changedSincePlan(file: Pick<ResolvedFile, 'given' | 'target'>, now: string): GroupCommitError {
   const name = file.given === file.target ? file.target : `${file.given} (${file.target})`;
-  return new GroupCommitError(
-    'confirm',
-    'ECHANGED',
-    'unchanged',
-    `Group commit refused: ${name} changed since the group was planned (it ${now}), so it is not written over; nothing was written`,
-  );
+  return changedSincePlanAll([{ path: name, problems: [now] }]);
+}
+
+/** `problems` lists each changed file (as `path`) and what it is now. */
+function changedSincePlanAll(changed: readonly { path: string; problems: string[] }[]): GroupCommitError {
+  const names = changed.map(({ path, problems }) => `${path} (it ${problems.join(', ')})`).join(', ');
+  const them = changed.length === 1 ? 'it is' : 'they are';
+  const message = `Group commit refused: ${names} changed since the group was planned, so ${them} not written over; nothing was written`;
+  return new GroupCommitError('confirm', 'ECHANGED', 'unchanged', message, undefined, changed);
 }
 
 /** What is at `path` now (lstat: a symlink put in a target's place is seen as one); undefined when nothing is. */
@@ -391,10 +394,16 @@ function toJournal(id: string, journalDir: string, files: readonly JournalDigest
   };
 }
 
-/** Runs every action; rethrows the first failure once all have settled (so everything created is known). */
-async function settleAll(actions: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(actions)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+/**
+ * Runs every action; once all have settled (so everything created is known), rethrows the first failure, or, when
+ * several targets changed, one refusal naming them all.
+ */
+async function settleAll<T>(actions: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(actions);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+  const changed = failures.filter((f): f is GroupCommitError => f instanceof GroupCommitError && f.code === 'ECHANGED');
+  throw changed.length > 1 ? changedSincePlanAll(changed.flatMap((error) => error.problems)) : failures[0];
 }
 
 /** The commit proper, under the lock, once the temps are durable and the old digests confirmed. Returns the journal's path. */

@@ -39,7 +39,7 @@ export class GroupCommitError extends Error {
     readonly outcome: GroupCommitOutcome,
     message: string,
     override readonly cause?: unknown,
-    /** Per-file problems (schema, JSON) when step is `validate`. */
+    /** Per-file problems: schema and JSON when step is `validate`; each changed file and what it is now for ECHANGED. */
     readonly problems: readonly { path: string; problems: string[] }[] = [],
   ) {
     super(message);
@@ -146,7 +146,9 @@ export interface GroupPlan {
 const refuse = (code: string, message: string) => new GroupCommitError('resolve', code, 'unchanged', `Group commit refused: ${message}; nothing was written`);
 
 const changed = (target: string, now: string) =>
-  new GroupCommitError('resolve', 'ECHANGED', 'unchanged', `Group commit refused: ${target} changed since the group was planned (it ${now}), so it is not written over; nothing was written`);
+  new GroupCommitError('resolve', 'ECHANGED', 'unchanged', `Group commit refused: ${target} (it ${now}) changed since the group was planned, so it is not written over; nothing was written`, undefined, [
+    { path: target, problems: [now] },
+  ]);
 
 type RealFolder = (folder: string) => Promise<string>;
 

@@ -465,7 +465,8 @@ suite('group commits', () => {
     assert.ok(error instanceof GroupCommitError, String(error));
     assert.equal(error.code, 'ECHANGED', error.message);
     assert.equal(error.outcome, 'unchanged', error.message);
-    assert.match(error.message, /a\.json changed since the group was planned .*nothing was written/);
+    assert.match(error.message, /a\.json \(it was replaced or rewritten .*\), .*c\.json \(it exists now\) changed since the group was planned, so they are not written over; nothing was written/);
+    assert.deepEqual(error.problems.map((p) => basename(p.path)), ['a.json', 'c.json']);
     assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [7, 0, 7]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
   });
@@ -589,7 +590,7 @@ suite('group commits', () => {
             assert.ok(error instanceof GroupCommitError, String(error));
             assert.equal(error.code, 'ECHANGED', error.message);
             assert.equal(error.outcome, 'unchanged', error.message);
-            assert.match(error.message, new RegExp(`${path(attack.target)} changed since the group was planned`));
+            assert.match(error.message, new RegExp(`${path(attack.target)} \\(it .*\\) changed since the group was planned`));
             return true;
           });
           attack.check();
@@ -659,11 +660,11 @@ suite('group commits', () => {
       await assert.rejects(commitGroup(files(read)), (error: unknown) => {
         assert.ok(error instanceof GroupCommitError);
         assert.equal(error.code, 'ECHANGED');
-        assert.match(error.message, /a\.json changed since the group was planned \(it holds other content than the one the new content was made from\)/);
+        assert.match(error.message, /a\.json \(it holds other content than the one the new content was made from\) changed since the group was planned/);
         return true;
       });
       assert.equal(generationOf('a.json'), 5);
-      await assert.rejects(commitGroup([{ path: path('b.json'), data: '{}', expected: null }]), /b\.json changed since the group was planned \(it exists/);
+      await assert.rejects(commitGroup([{ path: path('b.json'), data: '{}', expected: null }]), /b\.json \(it exists, but .*\) changed since the group was planned/);
       await commitGroup(files(readFileSync(path('a.json'))));
       assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [1, 0, 1]);
     });
