@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, readRegularFile } from '../core/fs';
 import { commitGroup, type GroupFile, type JournalOutcome } from '../core/groupCommit';
+import { namesAFolder } from '../core/groupPlan';
 import { type GroupRecoveryReport, recoverGroups } from '../core/groupRecovery';
 import { parseJson } from '../core/json';
 import { classifyJsonText, describeReadProblem } from '../core/jsonStore';
@@ -45,6 +46,9 @@ async function readManifest(path: string): Promise<ManifestFile[]> {
     if ([target, source].some((p) => /[\ud800-\udfff]/u.test(p))) {
       throw new ManifestError(`entry ${index + 1} of the manifest ${path} holds a lone surrogate, which no file name can hold exactly`);
     }
+    // Checked as written: resolving would drop a trailing "/" and create a file where a folder was meant.
+    const folderName = namesAFolder(target);
+    if (folderName) throw new ManifestError(`entry ${index + 1} of the manifest ${path}: the target ${folderName}`);
     const at = (p: string) => (isAbsolute(p) ? p : resolve(folder, p));
     return { target: at(target), source: at(source) };
   });

@@ -1,10 +1,12 @@
 // Group commits: several files replaced all-or-nothing, across crashes and power loss (docs/group-commits.md).
 // Prepare durable temps, record the intent in a journal, keep the old targets as backups, rename, fsync; a crash
 // at any point is finished by recoverJournal, forward or back, so the group is never left half old, half new.
+
+import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Durability } from './atomicWrite';
 import { type LockSettings, withFileLock } from './fileLock';
-import { errnoOf, type FileIdentity, identityOf, type RenameRetryOptions, renameWithRetry, sameFile } from './fs';
+import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from './fs';
 import { type DebrisReport, removeDeadGroupDebris } from './groupDebris';
 import {
   type ContentDigest,
@@ -23,6 +25,7 @@ import {
   newGroupId,
   nodeGroupFs,
   removeQuietly,
+  sameDigest,
   writeNewFile,
 } from './groupJournal';
 import {
@@ -32,6 +35,7 @@ import {
   type GroupFile,
   type GroupPlan,
   type GroupStep,
+  journalTooLarge,
   planGroup,
   type ResolvedFile,
 } from './groupPlan';
@@ -53,7 +57,10 @@ export {
 export interface GroupCommitOptions extends RenameRetryOptions {
   /** `full` (default) survives power loss; `fast` skips every fsync and survives a process crash only. */
   durability?: Durability;
-  /** Where the journal goes; it must contain every target. Default: the deepest folder that does. */
+  /**
+   * Where the lock and journal go: a folder the targets are seen in, holding every target as given and as its real
+   * file. Default: the deepest folder holding every target as given. A real target outside it is refused (EOUTSIDE).
+   */
   journalDir?: string;
   fs?: GroupFs;
   /** The cross-process lock on the journal folder; `false` only where no other process can run (in-memory tests). */
@@ -124,6 +131,10 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
   for (const file of encoded) file.next(); // hashed while the planning's lstats are in flight
   const plan = await planning;
   const id = newGroupId();
+  // Sized exactly before anything is written: the digests have fixed widths and the sizes are the planned ones (a
+  // target that changes later is refused); only a group finished first can grow it, and writeJournalTemp checks again.
+  const tooLarge = journalTooLarge(journalBytes(plan, id, plan.files.map(plannedDigests)).length, plan.files.length);
+  if (tooLarge) throw tooLarge;
   const created: string[] = [];
   let applying = false;
   liveGroupIds.add(id);
@@ -144,8 +155,9 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
       recovered.push(...(await recoverFirst(fs, plan, journals, options)));
       const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders]);
       const prepared = await preparing;
-      const confirmed = await Promise.all(prepared.map((file) => confirmPrevious(fs, file, id)));
-      // A target changed while the lock was taken: the journal is written again from what is there now.
+      const finished = new Set(recovered.flatMap((outcome) => (outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [])));
+      const confirmed = await settleAll(prepared.map((file) => confirmPrevious(fs, file, id, finished)));
+      // A target an interrupted group just finished: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index])) await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
       const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options);
@@ -168,6 +180,36 @@ interface PreparedFile extends ResolvedFile {
   backup: string | null;
   previous: ContentDigest | 'absent';
   nextDigest: ContentDigest;
+  /** Its mtime was too close to the read to tell a later same-size write by it: the content is compared again. */
+  racy: boolean;
+}
+
+/** Within this much of a read, an mtime cannot tell a later write of the same size (coarse clocks, FAT's 2 s). */
+const RACY_MTIME_MS = 2_000;
+
+type JournalDigests = Pick<PreparedFile, 'target' | 'temp' | 'backup' | 'previous' | 'nextDigest'>;
+
+const SIZING_SHA256 = '0'.repeat(64);
+
+/** A planned file's journal entry with placeholder hashes of the same width: the journal's exact size, before any read. */
+function plannedDigests(file: ResolvedFile): JournalDigests {
+  const backup = file.identity ? backupPath(file.target, 'sized-below') : null;
+  return {
+    target: file.target,
+    temp: '',
+    backup,
+    previous: file.identity ? { size: file.identity.size, sha256: SIZING_SHA256 } : 'absent',
+    nextDigest: { size: file.bytes.length, sha256: SIZING_SHA256 },
+  };
+}
+
+function journalBytes(plan: GroupPlan, id: string, files: readonly JournalDigests[]): Buffer {
+  const named = files.map((file) => ({
+    ...file,
+    temp: groupTempPath(file.target, id),
+    backup: file.backup === null ? null : backupPath(file.target, id),
+  }));
+  return Buffer.from(encodeJournal(toJournal(id, plan.journalDir, named)), 'utf8');
 }
 
 /**
@@ -179,7 +221,7 @@ async function prepareFiles(fs: GroupFs, plan: GroupPlan, id: string, durable: b
   const previous = plan.files.map((file) => readPrevious(fs, file, id));
   const temps = plan.files.map((file) => writeTemp(fs, file, groupTempPath(file.target, id), durable, created));
   const journal = Promise.all(previous).then((files) => writeJournalTemp(fs, plan, id, files, durable, created));
-  await settleAll([...temps, ...previous, journal]);
+  await settleAll<unknown>([...temps, ...previous, journal]);
   return Promise.all(previous);
 }
 
@@ -188,7 +230,9 @@ const journalTempPath = (plan: GroupPlan, id: string): string => join(plan.journ
 /** (Re)writes the journal's temp, durably; renaming it to the journal's name is what starts the commit. */
 async function writeJournalTemp(fs: GroupFs, plan: GroupPlan, id: string, files: readonly PreparedFile[], durable: boolean, created: string[]): Promise<void> {
   const temp = journalTempPath(plan, id);
-  const bytes = Buffer.from(encodeJournal(toJournal(id, plan.journalDir, files)), 'utf8');
+  const bytes = journalBytes(plan, id, files);
+  const tooLarge = journalTooLarge(bytes.length, files.length);
+  if (tooLarge) throw tooLarge;
   try {
     if (created.includes(temp)) await fs.unlink(temp);
     else created.push(temp);
@@ -199,6 +243,7 @@ async function writeJournalTemp(fs: GroupFs, plan: GroupPlan, id: string, files:
 }
 
 const groupTempPath = (target: string, id: string): string => join(dirname(target), groupTempName(basename(target), id));
+const backupPath = (target: string, id: string): string => join(dirname(target), groupBackupName(basename(target), id));
 
 async function writeTemp(fs: GroupFs, file: ResolvedFile, temp: string, durable: boolean, created: string[]): Promise<void> {
   try {
@@ -209,34 +254,109 @@ async function writeTemp(fs: GroupFs, file: ResolvedFile, temp: string, durable:
   created.push(temp);
 }
 
-/** The digest of the current target. */
+/** The digest of the current target, which must still be the planned version and what the caller expected. */
 async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promise<PreparedFile> {
   let previous: ContentDigest | 'absent' = 'absent';
+  let racy = false;
   if (file.identity) {
+    const readAt = Date.now();
+    let bytes: Buffer;
     try {
-      previous = digestOf(await fs.readFile(file.target));
+      bytes = await fs.readFile(file.target);
     } catch (error) {
       // Gone since it was resolved: what it was is unknown, so nothing may replace it now.
-      throw failure('prepare', 'unchanged', `cannot read ${file.target}`, errnoOf(error) === 'ENOENT' ? changedError(file.target) : error);
+      if (errnoOf(error) === 'ENOENT') throw changedSincePlan(file, 'is missing');
+      throw failure('prepare', 'unchanged', `cannot read ${file.target}`, error);
     }
+    if (bytes.length !== file.identity.size) throw changedSincePlan(file, `holds ${bytes.length} bytes, not ${file.identity.size}`);
+    previous = digestOf(bytes);
+    racy = file.identity.mtimeMs > readAt - RACY_MTIME_MS;
   }
-  const backup = previous === 'absent' ? null : join(dirname(file.target), groupBackupName(basename(file.target), id));
-  return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next() };
+  if (file.expected !== undefined && !sameDigest(previous, file.expected)) {
+    throw changedSincePlan(file, previous === 'absent' ? 'is missing' : 'holds other content than the one the new content was made from');
+  }
+  const backup = previous === 'absent' ? null : backupPath(file.target, id);
+  return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next(), racy };
+}
+
+/** The refusal for a target that is no longer what the group was planned on: it names the file and what it is now. */
+function changedSincePlan(file: Pick<ResolvedFile, 'given' | 'target'>, now: string): GroupCommitError {
+  const name = file.given === file.target ? file.target : `${file.given} (${file.target})`;
+  return changedSincePlanAll([{ path: name, problems: [now] }]);
+}
+
+/** `problems` lists each changed file (as `path`) and what it is now. */
+function changedSincePlanAll(changed: readonly { path: string; problems: string[] }[]): GroupCommitError {
+  const names = changed.map(({ path, problems }) => `${path} (it ${problems.join(', ')})`).join(', ');
+  const them = changed.length === 1 ? 'it is' : 'they are';
+  const message = `Group commit refused: ${names} changed since the group was planned, so ${them} not written over; nothing was written`;
+  return new GroupCommitError('confirm', 'ECHANGED', 'unchanged', message, undefined, changed);
+}
+
+/** What is at `path` now (lstat: a symlink put in a target's place is seen as one); undefined when nothing is. */
+async function lstatNow(fs: GroupFs, path: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(path);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw failure('confirm', 'unchanged', `cannot inspect ${path}`, error);
+  }
+}
+
+/** Undefined while `stats` is still the planned file (device, inode, size, mtime) or still nothing; else what it is now. */
+function differenceFrom(planned: FileIdentity | undefined, stats: Stats | undefined): string | undefined {
+  if (!stats) return planned ? 'is missing' : undefined;
+  if (!stats.isFile()) return `is now ${fileTypeOf(stats)}`;
+  if (!planned) return 'exists now';
+  return sameFile(identityOf(stats), planned) ? undefined : 'was replaced or rewritten (device, inode, size or mtime differ)';
 }
 
 /**
- * Under the lock: the target must still be the file (device, inode, size, mtime) whose digest was taken, or still
- * absent. One that changed meanwhile (an interrupted group just finished, say) is read again, now under the lock.
+ * Under the lock: each target must still be the file (device, inode, size, mtime) whose digest was taken, or still
+ * absent. One an interrupted group just finished (`finished`) is read again, now under the lock; any other change is
+ * a writer's, and the group is refused rather than written over it.
  */
-async function confirmPrevious(fs: GroupFs, file: PreparedFile, id: string): Promise<PreparedFile> {
-  let now: FileIdentity | undefined;
-  try {
-    now = identityOf(await fs.stat(file.target));
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw failure('prepare', 'unchanged', `cannot inspect ${file.target}`, error);
+async function confirmPrevious(fs: GroupFs, file: PreparedFile, id: string, finished: ReadonlySet<string>): Promise<PreparedFile> {
+  const stats = await lstatNow(fs, file.target);
+  const difference = differenceFrom(file.identity, stats);
+  if (difference === undefined) return file;
+  if (!finished.has(file.target) || (stats && !stats.isFile())) throw changedSincePlan(file, difference);
+  return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id);
+}
+
+/** A target folder must still be the planned folder: one swapped for a symlink would send a rename elsewhere. */
+async function confirmFolder(fs: GroupFs, plan: GroupPlan, folder: string): Promise<void> {
+  const stats = await lstatNow(fs, folder);
+  const planned = plan.folderNodes.get(folder)!;
+  if (stats?.isDirectory() && sameNode(identityOf(stats), planned)) return;
+  throw new GroupCommitError(
+    'confirm',
+    'ECHANGED',
+    'unchanged',
+    `Group commit refused: the folder ${folder} changed since the group was planned (it ${stats ? `is now ${fileTypeOf(stats)}, or another folder` : 'is missing'}); nothing was written`,
+  );
+}
+
+/**
+ * Right before the renames, after the backups: each target is still the planned file, its backup (a link) that same
+ * file, and where the mtime cannot tell (racy), its content the digested one. A single write re-checks the same way.
+ */
+async function confirmUnchanged(fs: GroupFs, file: PreparedFile, linked: ReadonlySet<string>): Promise<void> {
+  const difference = differenceFrom(file.identity, await lstatNow(fs, file.target));
+  if (difference !== undefined) throw changedSincePlan(file, difference);
+  if (file.backup !== null && linked.has(file.backup)) {
+    const backup = await lstatNow(fs, file.backup);
+    if (!backup || !file.identity || !sameFile(identityOf(backup), file.identity)) throw changedSincePlan(file, 'was replaced while its backup was linked');
   }
-  const unchanged = now === undefined || file.identity === undefined ? now === file.identity : sameFile(now, file.identity);
-  return unchanged ? file : readPrevious(fs, { ...file, identity: now }, id);
+  if (file.racy && file.previous !== 'absent') {
+    let now: ContentDigest;
+    try {
+      now = digestOf(await fs.readFile(file.target));
+    } catch (error) {
+      throw failure('confirm', 'unchanged', `cannot read ${file.target}`, error);
+    }
+    if (!sameDigest(now, file.previous)) throw changedSincePlan(file, 'holds other content (rewritten within the same mtime)');
+  }
 }
 
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
@@ -245,28 +365,23 @@ const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'E
  * Keeps the old target as its backup: a hard link, or a durable copy where links are not available. A backup that
  * is not the recorded version (a writer that ignores the lock struck) is caught by the digest check of any roll back.
  */
-async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean): Promise<void> {
+async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean, linked: Set<string>): Promise<void> {
   const backup = file.backup!;
   if (fs.link) {
     try {
       await fs.link(file.target, backup);
+      linked.add(backup);
       return;
     } catch (error) {
       if (!LINK_UNSUPPORTED.has(errnoOf(error) ?? '')) throw error;
     }
   }
   const bytes = await fs.readFile(file.target);
-  if (file.previous === 'absent' || digestOf(bytes).sha256 !== file.previous.sha256) throw changedError(file.target);
+  if (file.previous === 'absent' || !sameDigest(digestOf(bytes), file.previous)) throw changedSincePlan(file, 'changed while its backup was copied');
   await writeNewFile(fs, backup, bytes, { mode: file.mode, durable });
 }
 
-function changedError(target: string): Error {
-  return Object.assign(new Error(`${target} changed while the group was being committed (a writer that does not take the lock)`), {
-    code: 'ECHANGED',
-  });
-}
-
-function toJournal(id: string, journalDir: string, files: readonly PreparedFile[]): GroupJournal {
+function toJournal(id: string, journalDir: string, files: readonly JournalDigests[]): GroupJournal {
   const relativeTo = (path: string) => path.slice(journalDir.length).split(sep).filter(Boolean).join('/');
   return {
     format: 'crash-safe-group',
@@ -283,10 +398,16 @@ function toJournal(id: string, journalDir: string, files: readonly PreparedFile[
   };
 }
 
-/** Runs every action; rethrows the first failure once all have settled (so everything created is known). */
-async function settleAll(actions: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(actions)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+/**
+ * Runs every action; once all have settled (so everything created is known), rethrows the first failure, or, when
+ * several targets changed, one refusal naming them all.
+ */
+async function settleAll<T>(actions: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(actions);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+  const changed = failures.filter((f): f is GroupCommitError => f instanceof GroupCommitError && f.code === 'ECHANGED');
+  throw changed.length > 1 ? changedSincePlanAll(changed.flatMap((error) => error.problems)) : failures[0];
 }
 
 /** The commit proper, under the lock, once the temps are durable and the old digests confirmed. Returns the journal's path. */
@@ -302,6 +423,7 @@ async function applyGroup(
   const { signal, renameRetryDelaysMs: delays } = options;
   const journalPath = join(plan.journalDir, groupJournalName(id));
   const backups: string[] = [];
+  const linked = new Set<string>();
   let step: GroupStep = 'journal';
   let journalWritten = false;
   try {
@@ -311,7 +433,7 @@ async function applyGroup(
     const keepBackups = files.map(async (file) => {
       if (file.backup === null) return;
       try {
-        await keepBackup(fs, file, durable);
+        await keepBackup(fs, file, durable, linked);
       } catch (error) {
         throw failure('backup', 'unchanged', `cannot keep the old ${file.target} as ${file.backup}`, error);
       }
@@ -329,6 +451,9 @@ async function applyGroup(
     // Temps, journal and backups durable before the first rename: from here on a crash can always be finished.
     if (durable) await fsyncFolders(fs, [...plan.folders, plan.journalDir]);
     if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the first rename', signal.reason);
+    // Compare before rename, as a single write does: a target changed since the plan is never written over.
+    step = 'confirm';
+    await settleAll([...plan.folders.map((folder) => confirmFolder(fs, plan, folder)), ...files.map((file) => confirmUnchanged(fs, file, linked))]);
 
     step = 'apply';
     // Any subset of the renames is recoverable, so their order does not matter.

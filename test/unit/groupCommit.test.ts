@@ -1,6 +1,20 @@
 import * as assert from 'node:assert/strict';
 import type { Stats } from 'node:fs';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
@@ -15,6 +29,7 @@ import {
   groupJournalName,
   groupLockTarget,
   groupTempName,
+  MAX_JOURNAL_BYTES,
   newGroupId,
   nodeGroupFs,
 } from '../../src/core/groupJournal';
@@ -24,6 +39,7 @@ import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
 import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
+import { SimulatedCrash } from '../support/fuseLikeFs';
 
 const TARGETS = ['a.json', 'b.json', 'c.json'] as const;
 
@@ -57,6 +73,8 @@ function faultyOn(
   faults: { step: 'open' | 'rename' | 'link'; when: (path: string) => boolean; code: string }[],
   otherDevice?: string,
 ): GroupFs {
+  const onOtherDevice = (path: string, stats: Stats): Stats =>
+    path !== otherDevice ? stats : Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { dev: stats.dev + 1 });
   const fail = (step: string, path: string) => {
     const fault = faults.find((f) => f.step === step && f.when(path));
     if (fault) throw errnoError(fault.code, step, path);
@@ -79,11 +97,8 @@ function faultyOn(
           },
         }
       : {}),
-    stat: async (path) => {
-      const stats = await inner.stat(path);
-      if (path !== otherDevice) return stats;
-      return Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { dev: stats.dev + 1 });
-    },
+    stat: async (path) => onOtherDevice(path, await inner.stat(path)),
+    lstat: async (path) => onOtherDevice(path, await inner.lstat(path)),
   };
 }
 
@@ -434,14 +449,13 @@ suite('group commits', () => {
     assertGeneration(1);
   });
 
-  test('a target replaced while the commit waited for the lock is read again: a roll back restores that version', async () => {
+  test('a target replaced, or created, while the commit waited for the lock is not written over: refused, naming it', async () => {
     writeGeneration(0);
     rmSync(path('c.json'));
-    const fs = faultyOn(nodeGroupFs, [{ step: 'rename', when: (p) => p === path('c.json'), code: 'EACCES' }]);
     let commit: Promise<unknown> | undefined;
     await withFileLock(groupLockTarget(dir), async () => {
-      commit = commitGroup(group(1), { fs, ...NO_WAIT }).catch((error: unknown) => error);
-      // The commit prepares while it waits; meanwhile another writer replaces a.json and creates c.json.
+      commit = commitGroup(group(1), NO_WAIT).catch((error: unknown) => error);
+      // The commit prepares while it waits; meanwhile another writer (an editor's save) replaces a.json and creates c.json.
       await new Promise((resolve) => setTimeout(resolve, 200));
       writeFileSync(path('a.json.other'), versionOf('a.json', 7));
       await nodeGroupFs.rename(path('a.json.other'), path('a.json'));
@@ -449,11 +463,405 @@ suite('group commits', () => {
     });
     const error = await commit;
     assert.ok(error instanceof GroupCommitError, String(error));
-    assert.equal(error.outcome, 'rolled-back', error.message);
-    assert.equal(generationOf('a.json'), 7);
-    assert.equal(generationOf('b.json'), 0);
-    assert.equal(generationOf('c.json'), 7);
+    assert.equal(error.code, 'ECHANGED', error.message);
+    assert.equal(error.outcome, 'unchanged', error.message);
+    assert.match(error.message, /a\.json \(it was replaced or rewritten .*\), .*c\.json \(it exists now\) changed since the group was planned, so they are not written over; nothing was written/);
+    assert.deepEqual(error.problems.map((p) => basename(p.path)), ['a.json', 'c.json']);
+    assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [7, 0, 7]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('a folder path ("newdir/", "x/.", "x/..") is refused before anything is written, naming it', async () => {
+    writeGeneration(0);
+    for (const target of [`${dir}/newdir/`, `${dir}/newdir/.`, `${dir}/newdir/..`]) {
+      await assert.rejects(commitGroup([...group(1, ['a.json']), { path: target, data: '{}' }]), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.step, 'validate');
+        assert.deepEqual(error.problems.map((p) => p.path), [target]);
+        assert.match(error.message, /names a folder, not a file/);
+        return true;
+      });
+    }
+    assertGeneration(0);
+    assert.deepEqual(filesUnder(dir), [...TARGETS]);
+  });
+
+  test('two names for one file (a hard link, a/../a.json) are refused as listed twice', async () => {
+    writeGeneration(0);
+    linkSync(path('a.json'), path('hard.json'));
+    mkdirSync(path('sub'));
+    const pairs = [
+      [path('a.json'), path('hard.json')],
+      [path('b.json'), join(dir, 'sub', '..', 'b.json')],
+    ];
+    for (const [first, second] of pairs) {
+      await assert.rejects(
+        commitGroup([
+          { path: first!, data: '{"one":1}' },
+          { path: second!, data: '{"two":2}' },
+        ]),
+        (error: unknown) => error instanceof GroupCommitError && error.outcome === 'unchanged' && /same file, listed twice/.test(error.message),
+      );
+    }
+    assertGeneration(0);
+    assert.equal(readFileSync(path('hard.json'), 'utf8'), versionOf('a.json', 0));
+  });
+
+  suite('compare before rename: a target changed between the plan and its rename is never written over', () => {
+    /** The real disk, plus `strike` run once, right after the journal is in place (under the lock, before any rename). */
+    const strikingAfterJournal = (inner: GroupFs, strike: () => void): GroupFs => {
+      let struck = false;
+      return {
+        ...delegateTo(inner),
+        rename: async (from, to) => {
+          await inner.rename(from, to);
+          if (!struck && roleOf(to) === 'journal') {
+            struck = true;
+            strike();
+          }
+        },
+      };
+    };
+    const elsewhere = () => join(dir, 'elsewhere.json');
+    const attacks: Array<{ name: string; target: string; strike: () => void; check: () => void }> = [
+      {
+        name: 'replaced by another file (a save by rename)',
+        target: 'a.json',
+        strike: () => {
+          writeFileSync(path('a.json.save'), versionOf('a.json', 7));
+          renameSync(path('a.json.save'), path('a.json'));
+        },
+        check: () => assert.equal(generationOf('a.json'), 7),
+      },
+      {
+        name: 'rewritten in place, same size, same mtime tick',
+        target: 'b.json',
+        strike: () => {
+          const before = statSync(path('b.json'));
+          writeFileSync(path('b.json'), versionOf('b.json', 8));
+          utimesSync(path('b.json'), before.atime, before.mtime);
+        },
+        check: () => assert.equal(generationOf('b.json'), 8),
+      },
+      {
+        name: 'replaced by a symlink to a file outside',
+        target: 'a.json',
+        strike: () => {
+          writeFileSync(elsewhere(), 'outside\n');
+          rmSync(path('a.json'));
+          symlinkSync(elsewhere(), path('a.json'));
+        },
+        check: () => {
+          assert.ok(lstatSync(path('a.json')).isSymbolicLink());
+          assert.equal(readFileSync(elsewhere(), 'utf8'), 'outside\n');
+        },
+      },
+      {
+        name: 'turned into a folder',
+        target: 'b.json',
+        strike: () => {
+          rmSync(path('b.json'));
+          mkdirSync(path('b.json'));
+        },
+        check: () => assert.ok(statSync(path('b.json')).isDirectory()),
+      },
+      {
+        name: 'removed',
+        target: 'a.json',
+        strike: () => rmSync(path('a.json')),
+        check: () => assert.ok(!existsSync(path('a.json'))),
+      },
+      {
+        name: 'created where there was none',
+        target: 'c.json',
+        strike: () => writeFileSync(path('c.json'), versionOf('c.json', 9)),
+        check: () => assert.equal(generationOf('c.json'), 9),
+      },
+    ];
+    for (const attack of attacks) {
+      for (const [how, inner] of [
+        ['linked backups', nodeGroupFs],
+        ['copied backups', new FaultyFs()],
+      ] as const) {
+        test(`${attack.target} ${attack.name} (${how}): refused (ECHANGED, naming it), every file as it was, nothing left`, async () => {
+          writeGeneration(0, ['a.json', 'b.json']);
+          const fs = strikingAfterJournal(inner, attack.strike);
+          await assert.rejects(commitGroup(group(1), { fs, ...NO_WAIT }), (error: unknown) => {
+            assert.ok(error instanceof GroupCommitError, String(error));
+            assert.equal(error.code, 'ECHANGED', error.message);
+            assert.equal(error.outcome, 'unchanged', error.message);
+            assert.match(error.message, new RegExp(`${path(attack.target)} \\(it .*\\) changed since the group was planned`));
+            return true;
+          });
+          attack.check();
+          for (const name of TARGETS.filter((n) => n !== attack.target && n !== 'c.json')) assert.equal(generationOf(name), 0, name);
+          if (attack.target !== 'c.json') assert.ok(!existsSync(path('c.json')), 'c.json must not be created');
+          const left = filesUnder(dir).filter((name) => roleOf(name) !== undefined || name.includes('.lock'));
+          assert.deepEqual(left, []);
+        });
+      }
+    }
+
+    test('the folder of a new target swapped for a symlink to another folder: refused, naming the folder; nothing created there', async () => {
+      writeGeneration(0, ['b.json']);
+      mkdirSync(path('sub'));
+      mkdirSync(path('other'));
+      const fs = strikingAfterJournal(nodeGroupFs, () => {
+        renameSync(path('sub'), path('sub-old'));
+        symlinkSync(path('other'), path('sub'));
+      });
+      const files = [...group(1, ['b.json']), { path: path('sub/c.json'), data: versionOf('c.json', 1) }];
+      await assert.rejects(commitGroup(files, { fs, ...NO_WAIT }), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError, String(error));
+        assert.equal(error.code, 'ECHANGED');
+        assert.equal(error.outcome, 'unchanged');
+        assert.match(error.message, /the folder .*sub changed since the group was planned \(it is now a symbolic link/);
+        return true;
+      });
+      assert.equal(generationOf('b.json'), 0);
+      assert.deepEqual(readdirSync(path('other')), []);
+    });
+
+    test('a case-insensitive file system: A.json and a.json are one file, refused as listed twice; two new ones fail before any rename', async () => {
+      // Every name is looked up case-folded, as on macOS or Windows by default.
+      const fold = (p: string) => (dirname(p) === dir ? join(dir, basename(p).toLowerCase()) : p);
+      const folding: GroupFs = {
+        ...nodeGroupFs,
+        open: (p, flags, mode) => nodeGroupFs.open(fold(p), flags, mode),
+        readFile: (p, max) => nodeGroupFs.readFile(fold(p), max),
+        rename: (from, to) => nodeGroupFs.rename(fold(from), fold(to)),
+        unlink: (p) => nodeGroupFs.unlink(fold(p)),
+        stat: (p) => nodeGroupFs.stat(fold(p)),
+        lstat: (p) => nodeGroupFs.lstat(fold(p)),
+        link: (from, to) => nodeGroupFs.link!(fold(from), fold(to)),
+      };
+      writeGeneration(0, ['a.json']);
+      const pair = (upper: string, lower: string) => [
+        { path: path(upper), data: versionOf(upper, 1) },
+        { path: path(lower), data: versionOf(lower, 2) },
+      ];
+      await assert.rejects(commitGroup(pair('A.json', 'a.json'), { fs: folding }), /a\.json and .*A\.json are the same file, listed twice/);
+      await assert.rejects(
+        commitGroup(pair('N.json', 'n.json'), { fs: folding }),
+        (error: unknown) => error instanceof GroupCommitError && error.outcome === 'unchanged' && /n\.json/.test(error.message),
+      );
+      assert.deepEqual(filesUnder(dir), ['a.json']);
+      assert.equal(generationOf('a.json'), 0);
+    });
+
+    test('expected: a save that landed after the caller read the file is refused; what was read commits', async () => {
+      writeGeneration(0, ['a.json', 'b.json']);
+      const read = readFileSync(path('a.json'));
+      writeFileSync(path('a.json'), versionOf('a.json', 5)); // the editor saved after the read
+      const files = (expectedA: Uint8Array | null) => [
+        { path: path('a.json'), data: versionOf('a.json', 1), expected: expectedA },
+        { path: path('c.json'), data: versionOf('c.json', 1), expected: null },
+      ];
+      await assert.rejects(commitGroup(files(read)), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.code, 'ECHANGED');
+        assert.match(error.message, /a\.json \(it holds other content than the one the new content was made from\) changed since the group was planned/);
+        return true;
+      });
+      assert.equal(generationOf('a.json'), 5);
+      await assert.rejects(commitGroup([{ path: path('b.json'), data: '{}', expected: null }]), /b\.json \(it exists, but .*\) changed since the group was planned/);
+      await commitGroup(files(readFileSync(path('a.json'))));
+      assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [1, 0, 1]);
+    });
+  });
+
+  suite('the lock and journal go where the files are seen', () => {
+    test('a symlinked settings.json whose real file is outside the workspace: refused (EOUTSIDE), naming it; no lock or journal anywhere', async () => {
+      mkdirSync(path('dotfiles'));
+      mkdirSync(path('ws/.vscode/snapshots'), { recursive: true });
+      writeFileSync(path('dotfiles/settings.json'), '{"a":1}\n');
+      symlinkSync(path('dotfiles/settings.json'), path('ws/.vscode/settings.json'));
+      const before = filesUnder(dir);
+      const files = [
+        { path: path('ws/.vscode/snapshots/s1.json'), data: '{"snapshot":1}\n' },
+        { path: path('ws/.vscode/settings.json'), data: '{"a":2}\n' },
+      ];
+      for (const options of [{}, { journalDir: path('ws/.vscode') }]) {
+        await assert.rejects(commitGroup(files, options), (error: unknown) => {
+          assert.ok(error instanceof GroupCommitError, String(error));
+          assert.equal(error.code, 'EOUTSIDE', error.message);
+          assert.equal(error.outcome, 'unchanged');
+          assert.match(error.message, /\.vscode\/settings\.json is really .*dotfiles\/settings\.json .*outside .*ws\/\.vscode, where the group's lock and journal go/);
+          return true;
+        });
+      }
+      assert.deepEqual(filesUnder(dir), before);
+      assert.equal(readFileSync(path('dotfiles/settings.json'), 'utf8'), '{"a":1}\n');
+    });
+
+    test('a symlink or a symlinked folder that stays inside: written through, journal in the real folder', async () => {
+      mkdirSync(path('real'));
+      symlinkSync(path('real'), path('seen'));
+      writeFileSync(path('real/a.json'), versionOf('a.json', 0));
+      const fs = { ...nodeGroupFs, journals: [] as string[] };
+      const recording: GroupFs = {
+        ...fs,
+        rename: async (from, to) => {
+          if (roleOf(to) === 'journal') fs.journals.push(to);
+          return nodeGroupFs.rename(from, to);
+        },
+      };
+      const result = await commitGroup(
+        [
+          { path: path('seen/a.json'), data: versionOf('a.json', 1) },
+          { path: path('seen/b.json'), data: versionOf('b.json', 1) },
+        ],
+        { fs: recording },
+      );
+      assert.deepEqual(fs.journals.map(dirname), [path('real')]);
+      assert.equal(result.journal, fs.journals[0]);
+      assert.equal(readFileSync(path('real/a.json'), 'utf8'), versionOf('a.json', 1));
+      assert.deepEqual(readdirSync(path('real')).sort(), ['a.json', 'b.json']);
+      assert.ok(lstatSync(path('seen')).isSymbolicLink());
+    });
+
+    test('a symlink to a file that does not exist is refused, not replaced by a file', async () => {
+      symlinkSync(path('missing.json'), path('a.json'));
+      await assert.rejects(commitGroup(group(1, ['a.json'])), /a\.json is a symbolic link to a file that does not exist/);
+      assert.ok(lstatSync(path('a.json')).isSymbolicLink());
+      assert.deepEqual(filesUnder(dir), ['a.json']);
+    });
+  });
+
+  suite('the journal fits what recovery reads: a group is sized exactly against MAX_JOURNAL_BYTES before anything is written', () => {
+    /** So the sizing commits and the real one get ids of one length (the sequence number is part of the id). */
+    const skipSequenceRollover = (commits: number) => {
+      for (;;) {
+        const sequence = Number(newGroupId().split('-')[2]);
+        if (String(sequence + 1).length === String(sequence + commits).length) return;
+      }
+    };
+    /** The journal this group would write, in bytes: from the refusal when it is too large, else from its one write (then failed). */
+    const journalSize = async (files: { path: string; data: string }[]): Promise<number> => {
+      let size = -1;
+      const fs: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          // The targets' temps are not needed to size the journal: failing them saves hundreds of creates.
+          if (roleOf(path) === 'temp' && !path.includes('.journal.')) throw errnoError('EIO', 'open', path);
+          const handle = await nodeGroupFs.open(path, flags, mode);
+          if (roleOf(path) !== 'temp') return handle;
+          return {
+            ...handle,
+            close: () => handle.close(),
+            write: async (_buffer: Uint8Array, _offset: number, length: number) => {
+              size = length;
+              throw errnoError('EIO', 'write', path);
+            },
+          };
+        },
+      };
+      const error = await commitGroup(files, { fs, durability: 'fast', journalDir: dir }).catch((caught: unknown) => caught);
+      assert.ok(error instanceof GroupCommitError, String(error));
+      const refused = /its journal would be (\d+) bytes/.exec(error.message);
+      return refused ? Number(refused[1]) : size;
+    };
+
+    test('a journal of exactly the limit is written and recovered; one byte more is refused before anything is touched', async function () {
+      this.timeout(120_000);
+      // Deep folders make long relative paths (three per existing file: target, temp, backup), so a few hundred files fill 4 MiB.
+      const deep = join(dir, ...Array.from({ length: 8 }, (_, i) => String(i).padEnd(250, 'd')));
+      mkdirSync(deep, { recursive: true });
+      const existing = (count: number) =>
+        Array.from({ length: count }, (_, i) => ({ path: join(deep, `f${String(i).padStart(4, '0')}.json`), data: '{"g":1}\n' }));
+      // The tail: a new file (two paths in the journal) whose folder path is lengthened to reach the limit exactly.
+      const tail = (extraChars: number, dataBytes: number) => {
+        const parts: string[] = [];
+        let left = extraChars;
+        for (; left > 200; left -= parts.at(-1)!.length + 1) parts.push('t'.repeat(Math.min(250, left - 1)));
+        const folder = join(dir, 'tail', ...parts);
+        return { path: join(folder, `n${'x'.repeat(left)}.json`), data: `"${'x'.repeat(dataBytes - 3)}"\n` };
+      };
+      const all = existing(900);
+      for (const file of all) writeFileSync(file.path, '{"g":0}\n');
+      skipSequenceRollover(12);
+      const one = await journalSize(existing(1));
+      const perFile = (await journalSize(existing(2))) - one;
+      let count = Math.floor((MAX_JOURNAL_BYTES - one) / perFile);
+      mkdirSync(join(dir, 'tail'));
+      let short = await journalSize([...existing(count), tail(0, 9)]);
+      // Each file of the deep folder adds exactly perFile bytes (fixed-width names and sizes).
+      for (; short > MAX_JOURNAL_BYTES; short -= perFile) count -= 1;
+      for (; MAX_JOURNAL_BYTES - short >= perFile; short += perFile) count += 1;
+      assert.ok(count < all.length && MAX_JOURNAL_BYTES - short < perFile, `${count} files, ${short} bytes`);
+      const files = existing(count);
+      let missing = MAX_JOURNAL_BYTES - short;
+      // Each character of the tail's path counts twice; an odd byte comes from a size of two digits (10 bytes, not 9).
+      const dataBytes = missing % 2 === 0 ? 9 : 10;
+      missing -= dataBytes - 9;
+      const exact = tail(missing / 2, dataBytes);
+      mkdirSync(dirname(exact.path), { recursive: true });
+      assert.equal(await journalSize([...files, exact]), MAX_JOURNAL_BYTES);
+
+      // One byte more: refused up front, naming the size and the limit; not one file opened, nothing touched.
+      const opened: string[] = [];
+      const spying: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          opened.push(path);
+          return nodeGroupFs.open(path, flags, mode);
+        },
+      };
+      const over = { ...exact, data: `"${'x'.repeat(dataBytes * 10 - 3)}"\n` };
+      await assert.rejects(commitGroup([...files, over], { fs: spying, journalDir: dir }), (error: unknown) => {
+        assert.ok(error instanceof GroupCommitError);
+        assert.equal(error.code, 'EFBIG');
+        assert.equal(error.outcome, 'unchanged');
+        assert.match(error.message, new RegExp(`journal would be ${MAX_JOURNAL_BYTES + 1} bytes .* over the ${MAX_JOURNAL_BYTES}-byte \\(4\\.0 MiB\\) limit recovery reads`));
+        return true;
+      });
+      assert.deepEqual(opened, []);
+      assert.ok(!existsSync(exact.path));
+      assert.equal(readFileSync(files[0]!.path, 'utf8'), '{"g":0}\n');
+
+      // Exactly the limit: a crash at the first target's rename leaves the journal, and recovery reads and finishes it.
+      let crashed = false;
+      const targets = new Set([...files, exact].map((file) => file.path));
+      const guard = (what: string) => {
+        if (crashed) throw new SimulatedCrash(`crashed before ${what}`);
+      };
+      const crashing: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          guard(path);
+          return nodeGroupFs.open(path, flags, mode);
+        },
+        unlink: async (path) => {
+          guard(path);
+          return nodeGroupFs.unlink(path);
+        },
+        link: async (from, to) => {
+          guard(to);
+          return nodeGroupFs.link!(from, to);
+        },
+        fsyncDir: async (path) => {
+          guard(path);
+          return nodeGroupFs.fsyncDir(path);
+        },
+        rename: async (from, to) => {
+          guard(to);
+          if (targets.has(to)) {
+            crashed = true;
+            guard(to);
+          }
+          return nodeGroupFs.rename(from, to);
+        },
+      };
+      await assert.rejects(commitGroup([...files, exact], { fs: crashing, durability: 'fast', journalDir: dir }), GroupCommitError);
+      const journals = readdirSync(dir).filter((name) => roleOf(name) === 'journal');
+      assert.equal(journals.length, 1);
+      assert.equal(statSync(join(dir, journals[0]!)).size, MAX_JOURNAL_BYTES);
+      const report = await recoverGroups(dir);
+      assert.deepEqual(report.problems, []);
+      assert.deepEqual(report.recovered.map((outcome) => outcome.state), ['rolled-forward']);
+      assert.equal(readFileSync(files.at(-1)!.path, 'utf8'), '{"g":1}\n');
+      assert.equal(readFileSync(exact.path, 'utf8'), exact.data);
+    });
   });
 
   /** Leaves a group mixed (a.json new, b.json and c.json old) by crashing the commit after its first target's rename. */
@@ -654,6 +1062,16 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
       assert.match(io.err(), message);
       assert.match(io.err(), /nothing was written/);
     }
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"old":true}\n');
+  });
+
+  test('a target ending in "/" (or "/.") names a folder: refused with exit 1, naming it; no file "newdir" is created', async () => {
+    for (const target of ['newdir/', 'newdir/.', 'a.json/..']) {
+      const io = captureIo(dir);
+      assert.equal(await writeGroupVerb.run([manifest([{ target: 'a.json', source: 'new/a.json' }, { target, source: 'new/b.json' }])], io), 1, target);
+      assert.match(io.err(), new RegExp(`the target ${target.replace(/[.]/g, '\\.')} ends in .*names a folder, not a file.*nothing was written`));
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['a.json', 'b.json', 'manifest.json', 'new']);
     assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"old":true}\n');
   });
 
