@@ -835,6 +835,10 @@ suite('group commits', () => {
           guard(path);
           return nodeGroupFs.unlink(path);
         },
+        unlinkChecked: async (folderPath, name, folder, file) => {
+          guard(join(folderPath, name));
+          return nodeGroupFs.unlinkChecked!(folderPath, name, folder, file);
+        },
         link: async (from, to) => {
           guard(to);
           return nodeGroupFs.link!(from, to);
