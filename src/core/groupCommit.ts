@@ -22,6 +22,7 @@ import {
   newGroupId,
   nodeGroupFs,
   removeQuietly,
+  sameDigest,
   writeNewFile,
 } from './groupJournal';
 import {
@@ -215,6 +216,10 @@ async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promis
       // Gone since it was resolved: what it was is unknown, so nothing may replace it now.
       throw failure('prepare', 'unchanged', `cannot read ${file.target}`, errnoOf(error) === 'ENOENT' ? changedError(file.target) : error);
     }
+  }
+  // Read before the lock and again under it if it moved: either time, content the caller did not plan on is kept.
+  if (file.expected !== undefined && !sameDigest(previous, file.expected)) {
+    throw failure('prepare', 'unchanged', `${file.target} is not what the caller read`, changedError(file.target));
   }
   const backup = previous === 'absent' ? null : join(dirname(file.target), groupBackupName(basename(file.target), id));
   return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next() };

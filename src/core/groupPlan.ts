@@ -14,6 +14,11 @@ export interface GroupFile {
   data?: string | Uint8Array;
   value?: unknown;
   schema?: JsonSchema;
+  /**
+   * What the caller planned against: the bytes the target must hold now, or null for "must not exist". Anything
+   * else there (an editor's save since the caller read it) is not written over: the commit refuses (ECHANGED).
+   */
+  expectedPrevious?: Uint8Array | null;
 }
 
 export type GroupStep = 'validate' | 'resolve' | 'recover' | 'prepare' | 'journal' | 'backup' | 'apply' | 'sync' | 'aborted';
@@ -59,6 +64,8 @@ export interface PlannedFile {
   bytes: Buffer;
   /** The digest of `bytes`, computed once, when the main thread would otherwise wait for I/O. */
   next: () => ContentDigest;
+  /** GroupFile.expectedPrevious as a digest; undefined when the caller gave none. */
+  expected?: ContentDigest | 'absent';
 }
 
 /** Serialises values, checks schemas; every problem of every file is reported at once, before anything is written. */
@@ -92,9 +99,14 @@ export function encodeFiles(files: readonly GroupFile[]): PlannedFile[] {
     const listed = problems.map((p) => `${p.path}: ${p.problems.join('; ')}`).join('; ');
     throw new GroupCommitError('validate', 'EINVAL', 'unchanged', `Group commit refused, nothing was written: ${listed}`, undefined, problems);
   }
-  return planned.map((file) => {
+  return planned.map((file, index) => {
     let digest: ContentDigest | undefined;
-    return { ...file, next: () => (digest ??= digestOf(file.bytes)) };
+    const expected = files[index]!.expectedPrevious;
+    return {
+      ...file,
+      next: () => (digest ??= digestOf(file.bytes)),
+      ...(expected === undefined ? {} : { expected: expected === null ? ('absent' as const) : digestOf(expected) }),
+    };
   });
 }
 

@@ -2,8 +2,9 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withFileLock } from '../../src/core/fileLock';
 import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groupCommit';
-import { nodeGroupFs } from '../../src/core/groupJournal';
+import { groupLockTarget, nodeGroupFs } from '../../src/core/groupJournal';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { recogniseGroupFile } from '../../src/core/tempPatterns';
 import {
@@ -17,6 +18,7 @@ import {
   snapshotIdTime,
   type TakeResult,
 } from '../../src/state/snapshots';
+import { runCliCaptured } from '../support/cliRun';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
 
@@ -308,6 +310,165 @@ suite('settings snapshots', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => new SettingsSnapshots(workspace).take()));
     assert.equal(results.filter((r) => r.taken).length, 1);
     assert.equal((await snapshots.list()).snapshots.length, 1);
+  });
+
+  suite('a snapshot is a byte copy: bytes that are not UTF-8 survive take and restore', () => {
+    /** A BOM, CRLF, and the bytes 0xE9 and 0xFF, which are not UTF-8 (a Latin-1 é, and a byte no encoding uses). */
+    const LATIN1 = Buffer.concat([
+      Buffer.from('\ufeff{\r\n  // caf', 'utf8'),
+      Buffer.from([0xe9]),
+      Buffer.from('\r\n  "editor.fontSize": 14,\r\n  "x": "', 'utf8'),
+      Buffer.from([0xff]),
+      Buffer.from('"\r\n}\r\n', 'utf8'),
+    ]);
+    const writeBytes = (bytes: Buffer) => {
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      writeFileSync(settingsPath, bytes);
+    };
+
+    test('take, then restore over other settings: settings.json is byte-identical again', async () => {
+      writeBytes(LATIN1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      await snapshots.restore(old.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...LATIN1]);
+    });
+
+    test('the before-restore snapshot keeps such bytes too: undoing a restore gives them back', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeBytes(LATIN1);
+      const result = await snapshots.restore(old.id);
+      assert.ok(result.before.taken);
+      await snapshots.restore(result.before.snapshot.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...LATIN1]);
+    });
+
+    test('two files that decode to the same text are two states: the second is snapshotted, not "unchanged"', async () => {
+      writeBytes(LATIN1);
+      const first = taken(await snapshots.take());
+      const other = Buffer.from(LATIN1);
+      other[other.indexOf(0xe9)] = 0xe8; // Decodes to the same U+FFFD.
+      writeBytes(other);
+      const second = await snapshots.take();
+      assert.ok(second.taken, 'a different file is a different state');
+      await snapshots.restore(first.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...LATIN1]);
+      await snapshots.restore(second.snapshot.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...other]);
+    });
+  });
+
+  suite('restore racing a save: a settings.json changed after restore read it is never written over', () => {
+    const SAVED = '{ "saved": "by the editor, meanwhile" }\n';
+    /** The real disk, calling `save` once, right after the first `step` on settings.json. */
+    const savingAfter = (step: 'readFile' | 'lstat' | 'stat', save: () => void): GroupFs => {
+      let saved = false;
+      const hooked = async <T>(call: () => Promise<T>, path: string): Promise<T> => {
+        try {
+          return await call();
+        } finally {
+          // Whether the call found the file or not (ENOENT): the save lands right after it.
+          if (!saved && path === settingsPath) {
+            saved = true;
+            save();
+          }
+        }
+      };
+      return {
+        ...nodeGroupFs,
+        [step]: (path: string, ...rest: unknown[]) =>
+          hooked(() => (nodeGroupFs[step] as (p: string, ...r: unknown[]) => Promise<unknown>)(path, ...rest), path),
+      } as GroupFs;
+    };
+
+    for (const step of ['readFile', 'lstat'] as const) {
+      test(`a save right after restore's first ${step} of settings.json: refused naming settings.json, the save kept`, async () => {
+        writeSettings(SETTINGS_V1);
+        const old = taken(await snapshots.take());
+        writeSettings(SETTINGS_V2);
+        const before = readdirSync(snapshots.snapshotsDir).sort();
+        const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter(step, () => writeFileSync(settingsPath, SAVED)) });
+        await assert.rejects(racing.restore(old.id), (error: Error) => {
+          assert.ok(error.message.includes(settingsPath), error.message);
+          assert.match(error.message, /changed/);
+          return true;
+        });
+        assert.equal(readFileSync(settingsPath, 'utf8'), SAVED, 'the save survives in the file');
+        assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before, 'no snapshot was written');
+        assert.deepEqual(groupFilesUnder(workspace), []);
+        // Run again, the restore records the save first.
+        const result = await snapshots.restore(old.id);
+        assert.ok(result.before.taken);
+        assert.equal((await snapshots.read(result.before.snapshot.id)).settingsText, SAVED);
+      });
+    }
+
+    test('when the current state is already the newest snapshot (no snapshot to take), a save meanwhile is still refused', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      taken(await snapshots.take());
+      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      await assert.rejects(racing.restore(old.id), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+    });
+
+    test('restoring "no settings.json": a save meanwhile is not removed', async () => {
+      await snapshots.take();
+      const none = (await snapshots.list()).snapshots[0]!;
+      writeSettings(SETTINGS_V1);
+      const before = readdirSync(snapshots.snapshotsDir).sort();
+      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      await assert.rejects(racing.restore(none.id), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+    });
+
+    test('a settings.json created after restore found none is not written over', async () => {
+      await snapshots.take({ values: { 'editor.fontSize': 3 } }); // No file: a snapshot of the values only.
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      rmSync(settingsPath);
+      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      await assert.rejects(racing.restore(old.id), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+    });
+
+    test('the extension restores only what its preview showed: settings.json changed since then is refused, naming it', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const previewed = await snapshots.currentSettingsBytes();
+      writeSettings(SAVED);
+      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      // Unchanged since the preview: restored.
+      await snapshots.restore(old.id, { expectedSettings: await snapshots.currentSettingsBytes() });
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+    });
+
+    test('CLI: a save while restore waits for the group lock makes it exit 1 naming settings.json; the save is kept', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const vscodeDir = join(workspace, '.vscode');
+      let cli: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+      await withFileLock(groupLockTarget(vscodeDir), async () => {
+        cli = runCliCaptured(['snapshot', 'restore', old.id, '--dir', workspace], workspace);
+        // The group's temps appear once restore has read settings.json and is waiting for this lock.
+        for (let waited = 0; !readdirSync(vscodeDir).some((name) => recogniseGroupFile(name)); waited += 10) {
+          assert.ok(waited < 20_000, 'the restore never prepared its group');
+          await new Promise((resolveWait) => setTimeout(resolveWait, 10));
+        }
+        writeFileSync(settingsPath, SAVED);
+      });
+      const result = await cli!;
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(result.stderr.includes(settingsPath), result.stderr);
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      assert.deepEqual(groupFilesUnder(workspace), []);
+    });
   });
 
   suite('restore is one group commit: the before-restore snapshot and settings.json, both or neither', () => {
