@@ -142,6 +142,8 @@ export class SnapshotFolder {
   constructor(
     readonly dir: string,
     private readonly fs: FsLike,
+    /** The largest snapshot file: read with this bound, and none larger is written (so every one can be read back). */
+    private readonly maxBytes = MAX_DOCUMENT_BYTES,
   ) {}
 
   pathOf(id: string): string {
@@ -185,16 +187,16 @@ export class SnapshotFolder {
   }
 
   /**
-   * The file's text for `document`, schema-checked. One this folder could not read back (over MAX_DOCUMENT_BYTES) is
+   * The file's text for `document`, schema-checked. One this folder could not read back (over `maxBytes`) is
    * refused before anything is written: a snapshot that cannot be restored would only look like a backup.
    */
   serialise(id: string, document: SettingsSnapshotDocument): string {
     const path = this.pathOf(id);
     const text = prepareJson(path, document, settingsSnapshotSchema);
     const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_DOCUMENT_BYTES) {
+    if (size > this.maxBytes) {
       throw new SnapshotError(
-        `Cannot snapshot the settings: the snapshot would take ${formatBytes(size)}, over the ${formatBytes(MAX_DOCUMENT_BYTES)} a snapshot can be read back with; nothing was written`,
+        `Cannot snapshot the settings: the snapshot would take ${formatBytes(size)}, over the ${formatBytes(this.maxBytes)} a snapshot can be read back with; nothing was written`,
         path,
       );
     }
@@ -228,7 +230,7 @@ export class SnapshotFolder {
     const path = this.pathOf(id);
     let text: string;
     try {
-      text = (await this.fs.readFile(path)).toString('utf8');
+      text = (await this.fs.readFile(path, this.maxBytes)).toString('utf8');
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return { id, path, problem: `No snapshot "${id}" in ${this.dir}` };
       return { id, path, problem: `Cannot read ${path}: ${String(error)}` };

@@ -72,6 +72,8 @@ export interface SettingsSnapshotsOptions {
   /** The file-system seam (fault injection); a `link` makes a restore's backups hard links instead of copies. */
   fs?: GroupFs;
   now?: () => Date;
+  /** The largest snapshot file written or read (default MAX_DOCUMENT_BYTES, 256 MiB); smaller in tests. */
+  maxSnapshotBytes?: number;
 }
 
 /** The current state to record; VS Code passes its effective workspace-scope values, the CLI parses the file. */
@@ -136,7 +138,7 @@ export class SettingsSnapshots {
     this.settingsPath = resolve(workspaceDir, options.settingsPath ?? DEFAULT_SETTINGS_RELATIVE_PATH);
     this.snapshotsDir = resolve(workspaceDir, options.snapshotsDir ?? DEFAULT_SNAPSHOTS_RELATIVE_DIR);
     this.fs = options.fs ?? nodeGroupFs;
-    this.folder = new SnapshotFolder(this.snapshotsDir, this.fs);
+    this.folder = new SnapshotFolder(this.snapshotsDir, this.fs, options.maxSnapshotBytes);
   }
 
   private get durability(): Durability {

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withFileLock } from '../../src/core/fileLock';
@@ -467,6 +468,106 @@ suite('settings snapshots', () => {
       assert.equal(result.code, 1, result.stderr);
       assert.ok(result.stderr.includes(settingsPath), result.stderr);
       assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      assert.deepEqual(groupFilesUnder(workspace), []);
+    });
+  });
+
+  suite('hostile files: snapshots and settings.json that are not what they claim', () => {
+    const fifoSupported = process.platform !== 'win32';
+
+    (fifoSupported ? test : test.skip)('settings.json a FIFO: restore fails at once naming it, writes nothing', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      rmSync(settingsPath);
+      spawnSync('mkfifo', [settingsPath]);
+      const before = readdirSync(snapshots.snapshotsDir).sort();
+      await assert.rejects(snapshots.restore(old.id), (error: Error) => error.message.includes(settingsPath) && /not a regular file/.test(error.message));
+      assert.ok(lstatSync(settingsPath).isFIFO());
+      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+    });
+
+    (fifoSupported ? test : test.skip)('a snapshot file that is a FIFO is listed as damaged, never waited on', async () => {
+      mkdirSync(snapshots.snapshotsDir, { recursive: true });
+      const id = '2021-01-01T00-00-00.000Z';
+      spawnSync('mkfifo', [join(snapshots.snapshotsDir, `${id}.json`)]);
+      const listing = await snapshots.list();
+      assert.deepEqual(
+        listing.damaged.map((d) => d.id),
+        [id],
+      );
+      await assert.rejects(snapshots.restore(id), SnapshotError);
+    });
+
+    test('ids that are paths are refused before any file is opened', async () => {
+      writeSettings(SETTINGS_V1);
+      for (const id of ['../../settings', '/etc/passwd', '2024-05-01T12-30-05.123Z/../../x', '2024-05-01T12-30-05.123Z.json']) {
+        await assert.rejects(snapshots.restore(id), SnapshotError, id);
+      }
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+    });
+
+    test('a tampered version 2 snapshot (bytes that do not decode to its text, or not base64) is damaged, never restored', async () => {
+      writeSettings(SETTINGS_V1);
+      const real = taken(await snapshots.take());
+      const good = JSON.parse(readFileSync(real.path, 'utf8')) as Record<string, unknown>;
+      const cases: Record<string, Record<string, unknown>> = {
+        '2021-01-01T00-00-00.001Z': { ...good, version: 2, settingsBytes: Buffer.from('{ "other": 1 }\xff', 'latin1').toString('base64') },
+        '2021-01-01T00-00-00.002Z': { ...good, version: 2, settingsBytes: 'not base64!' },
+        '2021-01-01T00-00-00.003Z': { ...good, version: 2 }, // no bytes at all
+        '2021-01-01T00-00-00.004Z': { ...good, version: 1, settingsBytes: Buffer.from(SETTINGS_V1).toString('base64') },
+        '2021-01-01T00-00-00.005Z': { ...good, version: 3 },
+      };
+      for (const [id, document] of Object.entries(cases)) writeFileSync(join(snapshots.snapshotsDir, `${id}.json`), JSON.stringify(document));
+      writeSettings(SETTINGS_V2);
+      const listing = await snapshots.list();
+      assert.deepEqual(listing.damaged.map((d) => d.id).sort(), Object.keys(cases));
+      for (const id of Object.keys(cases)) await assert.rejects(snapshots.restore(id), SnapshotError, id);
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2);
+    });
+
+    test('writer and reader agree on the size bound: a snapshot too large to read back is refused before anything is written', async () => {
+      const small = new SettingsSnapshots(workspace, { now: tick, maxSnapshotBytes: 4096 });
+      writeSettings(SETTINGS_V1);
+      const old = taken(await small.take());
+      // Control characters: six bytes each in the snapshot file, one in settings.json.
+      writeSettings(`{ "big": "${'\u0001'.repeat(1000)}" }`);
+      const before = readdirSync(small.snapshotsDir).sort();
+      await assert.rejects(small.take(), (error: Error) => error instanceof SnapshotError && /read back/.test(error.message));
+      await assert.rejects(small.restore(old.id), (error: Error) => error instanceof SnapshotError && /read back/.test(error.message));
+      assert.deepEqual(readdirSync(small.snapshotsDir).sort(), before);
+      assert.match(readFileSync(settingsPath, 'utf8'), /big/);
+      // A snapshot file over the bound (planted, sparse) is damaged, not read into memory.
+      const huge = join(small.snapshotsDir, '2021-01-01T00-00-00.000Z.json');
+      writeFileSync(huge, '');
+      truncateSync(huge, 300 * 1024 * 1024);
+      assert.deepEqual(
+        (await snapshots.list()).damaged.map((d) => d.id),
+        ['2021-01-01T00-00-00.000Z'],
+      );
+    });
+
+    test('two restores at once (the CLI, and the extension with its preview): serialised, and no state is lost', async () => {
+      writeSettings(SETTINGS_V1);
+      const v1 = taken(await snapshots.take());
+      writeSettings('{ "other": true }\n');
+      const other = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const previewed = await snapshots.currentSettingsBytes();
+      const cli = new SettingsSnapshots(workspace, { now: tick }).restore(v1.id);
+      const extension = new SettingsSnapshots(workspace, { now: tick }).restore(other.id, { expectedSettings: previewed });
+      const [cliResult, extensionResult] = await Promise.allSettled([cli, extension]);
+      const texts = (await snapshots.list()).snapshots.map((s) => s.id);
+      const recorded = await Promise.all(texts.map(async (id) => (await snapshots.read(id)).settingsText));
+      // Whichever ran second saw the first one's result: the extension (its preview is stale) refuses; the CLI records it.
+      assert.equal(cliResult.status, 'fulfilled');
+      if (extensionResult.status === 'fulfilled') {
+        assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1, 'the CLI ran second');
+        assert.ok(recorded.includes('{ "other": true }\n'));
+      } else {
+        assert.ok(String(extensionResult.reason).includes(settingsPath));
+        assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+      }
+      assert.ok(recorded.includes(SETTINGS_V2), 'the settings before both restores are a snapshot');
       assert.deepEqual(groupFilesUnder(workspace), []);
     });
   });
