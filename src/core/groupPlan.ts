@@ -15,10 +15,10 @@ export interface GroupFile {
   value?: unknown;
   schema?: JsonSchema;
   /**
-   * What the caller planned against: the bytes the target must hold now, or null for "must not exist". Anything
-   * else there (an editor's save since the caller read it) is not written over: the commit refuses (ECHANGED).
+   * The content the new one was made from (null: the file must not exist). A target holding anything else is refused
+   * (ECHANGED), so a save that landed after the caller read the file is never overwritten.
    */
-  expectedPrevious?: Uint8Array | null;
+  expected?: Uint8Array | null;
 }
 
 export type GroupStep = 'validate' | 'resolve' | 'recover' | 'prepare' | 'journal' | 'backup' | 'apply' | 'sync' | 'aborted';
@@ -64,7 +64,7 @@ export interface PlannedFile {
   bytes: Buffer;
   /** The digest of `bytes`, computed once, when the main thread would otherwise wait for I/O. */
   next: () => ContentDigest;
-  /** GroupFile.expectedPrevious as a digest; undefined when the caller gave none. */
+  /** GroupFile.expected as a digest; undefined when the caller gave none. */
   expected?: ContentDigest | 'absent';
 }
 
@@ -101,7 +101,7 @@ export function encodeFiles(files: readonly GroupFile[]): PlannedFile[] {
   }
   return planned.map((file, index) => {
     let digest: ContentDigest | undefined;
-    const expected = files[index]!.expectedPrevious;
+    const expected = files[index]!.expected;
     return {
       ...file,
       next: () => (digest ??= digestOf(file.bytes)),

@@ -314,7 +314,7 @@ export class SettingsSnapshots {
 
   /** settings.json as the group commit writes it: only over the bytes the restore read (`expected`; null: no file). */
   private settingsFile(bytes: Buffer, expected: Buffer | null): GroupFile {
-    return { path: this.settingsPath, data: bytes, expectedPrevious: expected };
+    return { path: this.settingsPath, data: bytes, expected };
   }
 
   /** The snapshot of the state before and the restored settings.json, all or nothing. */
