@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withFileLock } from '../../src/core/fileLock';
@@ -496,6 +496,22 @@ suite('settings snapshots', () => {
         [id],
       );
       await assert.rejects(snapshots.restore(id), SnapshotError);
+    });
+
+    (fifoSupported ? test : test.skip)('settings.json replaced by a symlink after the preview: refused, the file it names untouched', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const previewed = await snapshots.currentSettingsBytes();
+      const elsewhere = join(workspace, 'dotfile.json');
+      writeFileSync(elsewhere, '{ "mine": "not the workspace settings" }\n');
+      rmSync(settingsPath);
+      symlinkSync(elsewhere, settingsPath);
+      const before = readdirSync(snapshots.snapshotsDir).sort();
+      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(elsewhere, 'utf8'), '{ "mine": "not the workspace settings" }\n');
+      assert.ok(lstatSync(settingsPath).isSymbolicLink());
+      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
     });
 
     test('ids that are paths are refused before any file is opened', async () => {
