@@ -1,24 +1,26 @@
 // Settings snapshots in one import: what a snapshot file holds and where it lives (snapshotFolder), how settings.json
 // reads and compares (settingsValues), and taking and restoring them under the folder's lock (here).
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { type Durability, writeFileAtomic } from '../core/atomicWrite';
+import type { Durability } from '../core/atomicWrite';
 import { ensureDirectory } from '../core/ensureDirectory';
 import { type LockSettings, withFileLock } from '../core/fileLock';
 import { commonFolder } from '../core/folderListing';
-import { errnoOf } from '../core/fs';
-import { commitGroup, GroupCommitError, type GroupFs, recoverGroupFiles } from '../core/groupCommit';
+import { errnoOf, FileChangedError, identityOf, sameFile } from '../core/fs';
+import { commitGroup, GroupCommitError, type GroupFile, type GroupFs, recoverGroupFiles } from '../core/groupCommit';
 import { journalsIn, nodeGroupFs, removeQuietly } from '../core/groupJournal';
-import { withBomOf } from '../core/json';
 import { changedSettingKeys, type SettingValues, settingsValuesFromText } from './settingsValues';
 import {
   type DamagedSnapshot,
+  isExactUtf8,
   type LoadedSnapshot,
   type SettingsSnapshotDocument,
-  SNAPSHOT_FORMAT_VERSION,
+  SnapshotError,
   SnapshotFolder,
   type SnapshotSummary,
-  settingsSnapshotSchema,
+  sameSettingsBytes,
+  settingsFields,
+  snapshotBytes,
   snapshotIdFor,
   snapshotIdTime,
   summarise,
@@ -27,7 +29,15 @@ import {
 export type { SettingValues } from './settingsValues';
 export { changedSettingKeys, settingsValuesFromText } from './settingsValues';
 export type { DamagedSnapshot, LoadedSnapshot, SettingsSnapshotDocument, SnapshotSummary } from './snapshotFolder';
-export { SNAPSHOT_FORMAT_VERSION, SnapshotError, settingsSnapshotSchema, snapshotIdFor, snapshotIdTime } from './snapshotFolder';
+export {
+  SNAPSHOT_FORMAT_VERSION,
+  SnapshotError,
+  sameSettingsBytes,
+  settingsSnapshotSchema,
+  snapshotBytes,
+  snapshotIdFor,
+  snapshotIdTime,
+} from './snapshotFolder';
 
 export const DEFAULT_SNAPSHOT_KEEP = 20;
 export const DEFAULT_SETTINGS_RELATIVE_PATH = '.vscode/settings.json';
@@ -62,12 +72,46 @@ export interface SettingsSnapshotsOptions {
   /** The file-system seam (fault injection); a `link` makes a restore's backups hard links instead of copies. */
   fs?: GroupFs;
   now?: () => Date;
+  /** The largest snapshot file written or read (default MAX_DOCUMENT_BYTES, 256 MiB); smaller in tests. */
+  maxSnapshotBytes?: number;
 }
 
 /** The current state to record; VS Code passes its effective workspace-scope values, the CLI parses the file. */
 export interface CurrentSettings {
   values?: SettingValues;
   reason?: string;
+}
+
+export interface RestoreOptions extends CurrentSettings {
+  /**
+   * The settings.json the caller showed the user (the extension's diff): its bytes, or null for no file. When the
+   * file differs by the time the restore runs, nothing is written (SettingsChangedError).
+   */
+  expectedSettings?: Buffer | null;
+}
+
+/** settings.json is not what a restore planned on (an editor saved it meanwhile): nothing was written. */
+export class SettingsChangedError extends SnapshotError {
+  readonly code = 'ECHANGED';
+  constructor(path: string, since: string, cause?: unknown) {
+    super(
+      `${path} changed ${since}: the restore wrote nothing, and the file keeps its new content. Restore again to snapshot it first.`,
+      path,
+    );
+    if (cause !== undefined) Object.assign(this, { cause });
+  }
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * The bytes a restore writes: the snapshot's, exactly. One exception: a file that has a byte-order mark keeps it when
+ * a UTF-8 snapshot without one is restored (the mark is the user's or their editor's choice, docs/platforms.md).
+ */
+function restoredBytesFor(snapshot: Buffer | null, current: Buffer | null): Buffer | null {
+  if (snapshot === null || current === null) return snapshot;
+  const keepBom = current.subarray(0, 3).equals(UTF8_BOM) && !snapshot.subarray(0, 3).equals(UTF8_BOM) && isExactUtf8(snapshot);
+  return keepBom ? Buffer.concat([UTF8_BOM, snapshot]) : snapshot;
 }
 
 /** A take worked out under the lock: either nothing to take, or the snapshot to write. */
@@ -94,7 +138,7 @@ export class SettingsSnapshots {
     this.settingsPath = resolve(workspaceDir, options.settingsPath ?? DEFAULT_SETTINGS_RELATIVE_PATH);
     this.snapshotsDir = resolve(workspaceDir, options.snapshotsDir ?? DEFAULT_SNAPSHOTS_RELATIVE_DIR);
     this.fs = options.fs ?? nodeGroupFs;
-    this.folder = new SnapshotFolder(this.snapshotsDir, this.fs);
+    this.folder = new SnapshotFolder(this.snapshotsDir, this.fs, options.maxSnapshotBytes);
   }
 
   private get durability(): Durability {
@@ -105,10 +149,15 @@ export class SettingsSnapshots {
     return Math.max(1, Math.trunc(this.options.keep ?? DEFAULT_SNAPSHOT_KEEP));
   }
 
-  /** The raw text of settings.json now (null when missing). */
+  /** The raw text of settings.json now (null when missing); bytes that are not UTF-8 show as U+FFFD. */
   async currentSettingsText(): Promise<string | null> {
+    return (await this.currentSettingsBytes())?.toString('utf8') ?? null;
+  }
+
+  /** The bytes of settings.json now (null when missing): what a snapshot records and a restore compares. */
+  async currentSettingsBytes(): Promise<Buffer | null> {
     try {
-      return (await this.fs.readFile(this.settingsPath)).toString('utf8');
+      return await this.fs.readFile(this.settingsPath);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return null;
       // A failed read on the open file carries no path; this is the file it was reading.
@@ -120,7 +169,7 @@ export class SettingsSnapshots {
   /** Takes a snapshot of the current state unless it equals the newest snapshot; prunes beyond `keep`. */
   async take(current: CurrentSettings = {}): Promise<TakeResult> {
     return this.locked(async () => {
-      const planned = await this.planTake(current, await this.currentSettingsText());
+      const planned = await this.planTake(current, await this.currentSettingsBytes());
       if (!planned.take) return planned.result;
       await this.folder.write(planned.id, planned.document, this.durability);
       return this.finishTake(planned);
@@ -147,32 +196,47 @@ export class SettingsSnapshots {
   }
 
   /**
-   * Restores settings.json to snapshot `id`, recording the current state first (reason `before-restore`): the new
-   * snapshot and settings.json are one group commit, so after a crash or a failure either both are written or
-   * neither. Older snapshots are pruned only once it has committed. When the newest snapshot already holds the
-   * current state, no snapshot is taken and settings.json alone is replaced atomically. A snapshot of a folder
+   * Restores settings.json to snapshot `id`, byte for byte, recording the current state first (reason
+   * `before-restore`): the new snapshot and settings.json are one group commit, so after a crash or a failure either
+   * both are written or neither. Older snapshots are pruned only once it has committed. When the newest snapshot
+   * already holds the current state, no snapshot is taken and settings.json alone is replaced. A snapshot of a folder
    * without settings.json removes the file, after the snapshot is written (see docs/group-commits.md).
+   *
+   * settings.json is read once, under the lock, and every write is conditional on it still holding those bytes: a
+   * save in between (editors take no lock) makes the restore refuse with SettingsChangedError, writing nothing.
    */
-  async restore(id: string, current: CurrentSettings = {}): Promise<RestoreResult> {
+  async restore(id: string, current: RestoreOptions = {}): Promise<RestoreResult> {
     return this.locked(async () => {
       const target = await this.folder.loadOne(id);
       const restored = summarise((await this.folder.loadAll()).valid).find((entry) => entry.id === id)!;
-      const currentText = await this.currentSettingsText();
-      const beforeValues = current.values ?? settingsValuesFromText(currentText).values;
-      const planned = await this.planTake({ values: current.values, reason: current.reason ?? 'before-restore' }, currentText);
-      const text = target.document.settingsText;
-      // The file's byte-order mark is the user's (or their editor's) choice: keep it whatever the snapshot had.
-      const restoredText = text === null ? null : withBomOf(currentText ?? '', text);
-      const changedKeys = changedSettingKeys(beforeValues, target.document.values);
-      if (!planned.take) {
-        await this.writeSettings(restoredText);
-        return { restored, before: planned.result, changedKeys };
+      const currentBytes = await this.currentSettingsBytes();
+      if (current.expectedSettings !== undefined && !sameSettingsBytes(current.expectedSettings, currentBytes)) {
+        throw new SettingsChangedError(this.settingsPath, 'since the restore was previewed');
       }
-      if (restoredText === null) await this.snapshotThenRemoveSettings(planned);
-      else await this.commitRestore(planned, restoredText);
+      const beforeValues = current.values ?? settingsValuesFromText(currentBytes?.toString('utf8') ?? null).values;
+      const planned = await this.planTake({ values: current.values, reason: current.reason ?? 'before-restore' }, currentBytes);
+      const restoredBytes = restoredBytesFor(snapshotBytes(target.document), currentBytes);
+      const changedKeys = changedSettingKeys(beforeValues, target.document.values);
+      try {
+        if (!planned.take) {
+          await this.replaceSettings(restoredBytes, currentBytes);
+          return { restored, before: planned.result, changedKeys };
+        }
+        if (restoredBytes === null) await this.snapshotThenRemoveSettings(planned, currentBytes);
+        else await this.commitRestore(planned, restoredBytes, currentBytes);
+      } catch (error) {
+        throw this.asChanged(error);
+      }
       // The restored snapshot is protected from pruning too: it is now the current state.
       return { restored, before: await this.finishTake(planned, id), changedKeys };
     });
+  }
+
+  /** A commit refused because settings.json was not the file read, worded for the user; other errors as they are. */
+  private asChanged(error: unknown): unknown {
+    const refused = error instanceof GroupCommitError && error.code === 'ECHANGED' && (error.outcome === 'unchanged' || error.outcome === 'rolled-back');
+    if (!refused && !(error instanceof FileChangedError)) return error;
+    return new SettingsChangedError(this.settingsPath, 'after the restore read it (saved by an editor meanwhile?)', error);
   }
 
   private async locked<T>(action: () => Promise<T>): Promise<T> {
@@ -213,12 +277,14 @@ export class SettingsSnapshots {
   }
 
   /** What a take would write now: nothing when the newest snapshot already holds this state. Writes nothing. */
-  private async planTake(current: CurrentSettings, settingsText: string | null): Promise<PlannedTake> {
-    const parsed = settingsValuesFromText(settingsText);
+  private async planTake(current: CurrentSettings, settingsBytes: Buffer | null): Promise<PlannedTake> {
+    const fields = settingsFields(settingsBytes);
+    const parsed = settingsValuesFromText(fields.settingsText);
     const values = current.values ?? parsed.values;
     const { valid } = await this.folder.loadAll();
     const newest = valid.at(-1);
-    if (newest && newest.document.settingsText === settingsText && isDeepStrictEqual(newest.document.values, values)) {
+    // Bytes, not text: two files that decode alike (a Latin-1 é and a lone 0xE8 both read as U+FFFD) differ.
+    if (newest && sameSettingsBytes(snapshotBytes(newest.document), settingsBytes) && isDeepStrictEqual(newest.document.values, values)) {
       return { take: false, result: { taken: false, reason: 'unchanged', newest: summarise(valid).at(-1)! } };
     }
     // Ids are times and must sort after the newest even if the clock stepped back or two takes share a millisecond.
@@ -226,10 +292,11 @@ export class SettingsSnapshots {
     const newestTime = newest && snapshotIdTime(newest.id);
     if (newestTime && time.getTime() <= newestTime.getTime()) time = new Date(newestTime.getTime() + 1);
     const document: SettingsSnapshotDocument = {
-      version: SNAPSHOT_FORMAT_VERSION,
+      version: fields.version,
       takenAt: time.toISOString(),
       reason: current.reason ?? 'command',
-      settingsText,
+      settingsText: fields.settingsText,
+      ...(fields.settingsBytes === undefined ? {} : { settingsBytes: fields.settingsBytes }),
       values,
     };
     if (parsed.parseErrors.length > 0) document.parseErrors = parsed.parseErrors;
@@ -245,25 +312,36 @@ export class SettingsSnapshots {
     return { taken: true, snapshot: summarise(all).at(-1)!, pruned };
   }
 
+  /** settings.json as the group commit writes it: only over the bytes the restore read (`expected`; null: no file). */
+  private settingsFile(bytes: Buffer, expected: Buffer | null): GroupFile {
+    return { path: this.settingsPath, data: bytes, expected };
+  }
+
   /** The snapshot of the state before and the restored settings.json, all or nothing. */
-  private async commitRestore(planned: Extract<PlannedTake, { take: true }>, restoredText: string): Promise<void> {
+  private async commitRestore(planned: Extract<PlannedTake, { take: true }>, restoredBytes: Buffer, expected: Buffer | null): Promise<void> {
     const durable = this.durability === 'full';
     await ensureDirectory(dirname(this.settingsPath), this.fs, durable);
     const snapshotPath = this.folder.pathOf(planned.id);
+    // Serialised here, so a snapshot too large to be read back is refused before anything is written.
+    const snapshotText = this.folder.serialise(planned.id, planned.document);
     try {
-      await commitGroup(
-        [
-          { path: snapshotPath, value: planned.document, schema: settingsSnapshotSchema },
-          { path: this.settingsPath, data: restoredText },
-        ],
-        { durability: this.durability, fs: this.fs, ...this.lockOption },
-      );
+      await commitGroup([{ path: snapshotPath, data: snapshotText }, this.settingsFile(restoredBytes, expected)], {
+        durability: this.durability,
+        fs: this.fs,
+        ...this.lockOption,
+      });
     } catch (error) {
       // Files on two file systems (a symlinked settings.json, say) cannot be one group: the snapshot goes first, so
       // a crash between the two writes leaves the current state recorded and settings.json not yet replaced.
       if (!(error instanceof GroupCommitError && error.step === 'resolve' && error.code === 'EXDEV')) throw error;
-      await this.folder.write(planned.id, planned.document, this.durability);
-      await this.writeSettings(restoredText);
+      const { path } = await this.folder.write(planned.id, planned.document, this.durability);
+      try {
+        await this.replaceSettings(restoredBytes, expected);
+      } catch (replaceError) {
+        // Refused (settings.json changed) or failed: the restore did not happen, so neither did its snapshot.
+        await removeQuietly(this.fs, path);
+        throw replaceError;
+      }
     }
   }
 
@@ -272,30 +350,46 @@ export class SettingsSnapshots {
    * again when the removal fails. A crash between the two leaves the current state recorded and settings.json as
    * it was, never the reverse.
    */
-  private async snapshotThenRemoveSettings(planned: Extract<PlannedTake, { take: true }>): Promise<void> {
+  private async snapshotThenRemoveSettings(planned: Extract<PlannedTake, { take: true }>, expected: Buffer | null): Promise<void> {
     const { path } = await this.folder.write(planned.id, planned.document, this.durability);
     try {
-      await this.removeSettingsFile();
+      await this.removeSettingsFile(expected);
     } catch (error) {
       await removeQuietly(this.fs, path);
       throw error;
     }
   }
 
-  private async writeSettings(text: string | null): Promise<void> {
-    if (text === null) await this.removeSettingsFile();
-    else await writeFileAtomic(this.settingsPath, text, { durability: this.durability, createParents: true, fs: this.fs });
+  /** settings.json alone replaced by `bytes` (or removed for null), only while it still holds `expected`. */
+  private async replaceSettings(bytes: Buffer | null, expected: Buffer | null): Promise<void> {
+    if (bytes === null) return this.removeSettingsFile(expected);
+    await ensureDirectory(dirname(this.settingsPath), this.fs, this.durability === 'full');
+    await commitGroup([this.settingsFile(bytes, expected)], { durability: this.durability, fs: this.fs, ...this.lockOption });
   }
 
-  private async removeSettingsFile(): Promise<void> {
+  /**
+   * Removes settings.json only while it still holds `expected`: read and compared, then unlinked only if it is still
+   * that file (device, inode, size, mtime), checked at the unlink itself where the seam can.
+   */
+  private async removeSettingsFile(expected: Buffer | null): Promise<void> {
+    const path = this.settingsPath;
     try {
-      await this.fs.unlink(this.settingsPath);
+      const seen = await this.fs.lstat(path);
+      // Through a symlink (dotfiles) the link goes, the file it names stays: its content is compared all the same.
+      if (!sameSettingsBytes(await this.fs.readFile(path), expected)) throw new FileChangedError(path, 'not the file the restore read');
+      if (this.fs.unlinkChecked && seen.isFile()) {
+        const folder = identityOf(await this.fs.stat(dirname(path)));
+        await this.fs.unlinkChecked(dirname(path), basename(path), folder, identityOf(seen));
+      } else {
+        if (!sameFile(identityOf(await this.fs.lstat(path)), identityOf(seen))) throw new FileChangedError(path, 'changed while it was read');
+        await this.fs.unlink(path);
+      }
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return;
+      if (errnoOf(error) === 'ENOENT') return; // Gone already: what the restore wanted, and nothing of it is lost.
       throw error;
     }
     if (this.durability === 'full' && process.platform !== 'win32') {
-      await this.fs.fsyncDir(resolve(this.settingsPath, '..'));
+      await this.fs.fsyncDir(resolve(path, '..'));
     }
   }
 }

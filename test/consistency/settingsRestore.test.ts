@@ -12,11 +12,14 @@ import { type Durability, writeFileAtomic } from '../../src/core/atomicWrite';
 import { recoverGroups } from '../../src/core/groupRecovery';
 import { classifyJsonText, serializeJson } from '../../src/core/jsonStore';
 import { recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
+import { settingsFields } from '../../src/state/snapshotFolder';
 import {
   type SettingsSnapshotDocument,
   SettingsSnapshots,
+  sameSettingsBytes,
   settingsSnapshotSchema,
   settingsValuesFromText,
+  snapshotBytes,
   snapshotIdFor,
 } from '../../src/state/snapshots';
 import { type CheckOptions, type CheckReport, checkCrashStates, describeViolations, summarize } from './model/checker';
@@ -27,6 +30,9 @@ import { ImageBuilder, RecordingFs } from './model/recordingFs';
 const CURRENT = '{\n  // edited by hand\n  "editor.tabSize": 8,\n  "files.autoSave": "off",\n}\n';
 const RESTORED = '{\n  // the good old days\n  "editor.tabSize": 2,\n}\n';
 const OLDEST = '{ "editor.tabSize": 4 }\n';
+/** The same restore with files that are not UTF-8 (a Latin-1 é, 0xFF 0xFE mid-file): a snapshot is a byte copy. */
+const CURRENT_LATIN1 = Buffer.from('{\r\n  // edited by hand, caf\xe9\r\n  "editor.tabSize": 8,\r\n}\r\n', 'latin1');
+const RESTORED_LATIN1 = Buffer.from('{\n  // the good old days \xff\xfe\n  "editor.tabSize": 2,\n}\n', 'latin1');
 
 /** The clock of the restore (its before-restore snapshot is named after it) and of the take that follows a crash. */
 const RESTORE_AT = new Date(Date.UTC(2024, 0, 1));
@@ -36,13 +42,15 @@ const LOCK = { acquireTimeoutMs: 20_000 };
 
 let workspace: string;
 
-function snapshotFile(text: string, at: Date, reason: string): [string, string] {
+function snapshotFile(content: string | Buffer, at: Date, reason: string): [string, string] {
+  const { version, settingsText, settingsBytes } = settingsFields(Buffer.from(content));
   const document: SettingsSnapshotDocument = {
-    version: 1,
+    version,
     takenAt: at.toISOString(),
     reason,
-    settingsText: text,
-    values: settingsValuesFromText(text).values,
+    settingsText,
+    ...(settingsBytes === undefined ? {} : { settingsBytes }),
+    values: settingsValuesFromText(settingsText).values,
   };
   return [`${snapshotIdFor(at)}.json`, serializeJson('snapshot', document)];
 }
@@ -88,6 +96,8 @@ interface Scenario {
   restore: Restore;
   recovery: Recovery;
   stopAfter?: number;
+  /** settings.json before and after the restore; default CURRENT and RESTORED (UTF-8). */
+  files?: { current: Buffer; restored: Buffer };
 }
 
 /** Where the files of the scenario live, on the model's disk. */
@@ -151,24 +161,25 @@ async function runRecovery(recovery: Recovery, fs: RecordingFs, keep: number): P
 async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Promise<CheckReport> {
   const { snapshotsDir, settingsPath } = layout();
   const [oldestName, oldestText] = snapshotFile(OLDEST, new Date(Date.UTC(2023, 0, 1)), 'command');
-  const [restoreName, restoreText] = snapshotFile(RESTORED, new Date(Date.UTC(2023, 5, 1)), 'command');
+  const { current, restored: restoredBytes } = scenario.files ?? { current: Buffer.from(CURRENT), restored: Buffer.from(RESTORED) };
+  const [restoreName, restoreText] = snapshotFile(restoredBytes, new Date(Date.UTC(2023, 5, 1)), 'command');
   const earlier = new Map([
     [join(snapshotsDir, oldestName), oldestText],
     [join(snapshotsDir, restoreName), restoreText],
   ]);
-  const builder = new ImageBuilder().file(settingsPath, CURRENT);
+  const builder = new ImageBuilder().file(settingsPath, current);
   for (const [path, text] of earlier) builder.file(path, text);
   const fs = new RecordingFs(builder.image);
-  const history = new DocumentHistory(fs, settingsPath, CURRENT);
+  const history = new DocumentHistory(fs, settingsPath, current.toString('utf8'));
   const snapshots = new SettingsSnapshots(workspace, { fs, durability: scenario.durability, keep: scenario.keep, now: () => RESTORE_AT, lock: LOCK });
   const restoreId = restoreName.slice(0, -'.json'.length);
   for (const key of Object.keys(tallies) as Array<keyof typeof tallies>) tallies[key] = 0;
-  await history.write(RESTORED, () => scenario.restore(snapshots, restoreId, fs));
+  await history.write(restoredBytes.toString('utf8'), () => scenario.restore(snapshots, restoreId, fs));
 
   // Snapshots the finished restore pruned: they may be gone only once the group has committed.
   const pruned = new Set([...earlier.keys()].filter((path) => !fs.liveContent(path)));
-  const beforeRestorePath = join(snapshotsDir, snapshotFile(CURRENT, RESTORE_AT, 'before-restore')[0]);
-  assert.equal(fs.liveContent(settingsPath)?.toString('utf8'), RESTORED, 'the restore did not restore settings.json');
+  const beforeRestorePath = join(snapshotsDir, snapshotFile(current, RESTORE_AT, 'before-restore')[0]);
+  assert.ok(fs.liveContent(settingsPath)?.equals(restoredBytes), 'the restore did not restore settings.json');
   assert.ok(fs.liveContent(beforeRestorePath), 'the restore did not record the before-restore snapshot');
 
   const report = await checkCrashStates(
@@ -178,14 +189,14 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
       const problems = await runRecovery(scenario.recovery, crashed, scenario.keep);
       const files = [...listFiles(crashed.live)].filter(([path]) => path.startsWith(`${workspace}/`));
 
-      // settings.json: the old or the restored text, and the restored one once the restore has returned.
+      // settings.json: the old or the restored bytes, and the restored ones once the restore has returned.
       const settings = crashed.liveContent(settingsPath);
-      const settingsText = settings?.toString('utf8');
-      const restored = settingsText === RESTORED;
+      const restored = settings?.equals(restoredBytes) === true;
+      const old = settings?.equals(current) === true;
       if (restored) tallies.restored += 1;
-      else if (settingsText === CURRENT) tallies.old += 1;
-      if (settingsText !== CURRENT && !restored) {
-        problems.push(`settings.json is ${settings ? describeBytes(settings) : 'missing'}: neither the old nor the restored text`);
+      else if (old) tallies.old += 1;
+      if (!old && !restored) {
+        problems.push(`settings.json is ${settings ? describeBytes(settings) : 'missing'}: neither the old nor the restored bytes`);
       }
       problems.push(...judgeDocument(history, marks, await restart(crashed, settingsPath, { valid: jsoncDocument })));
 
@@ -193,8 +204,8 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
       const before = crashed.liveContent(beforeRestorePath);
       const beforeDocument = before ? readSnapshot(before) : undefined;
       if (typeof beforeDocument === 'string') problems.push(`the before-restore snapshot is ${beforeDocument}`);
-      else if (beforeDocument && (beforeDocument.settingsText !== CURRENT || beforeDocument.reason !== 'before-restore')) {
-        problems.push(`the before-restore snapshot holds ${JSON.stringify(beforeDocument.settingsText)} (${beforeDocument.reason})`);
+      else if (beforeDocument && (!snapshotBytes(beforeDocument)?.equals(current) || beforeDocument.reason !== 'before-restore')) {
+        problems.push(`the before-restore snapshot holds ${JSON.stringify(beforeDocument.settingsText)} (${beforeDocument.reason}), not the old bytes`);
       }
       const recorded = beforeDocument !== undefined;
       if (restored && !recorded) {
@@ -224,9 +235,9 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
         const document = readSnapshot(file.data);
         if (typeof document === 'string' || document.reason !== NEXT_TAKE_REASON) {
           problems.push(`an unexpected file in the snapshot folder: ${basename(path)}`);
-        } else if (document.settingsText !== settingsText) {
+        } else if (!sameSettingsBytes(snapshotBytes(document), settings ?? null)) {
           // The next take must have seen the finished state, not a half-recovered one.
-          problems.push(`the next take recorded ${JSON.stringify(document.settingsText)}, but settings.json holds ${JSON.stringify(settingsText)}`);
+          problems.push(`the next take recorded ${JSON.stringify(document.settingsText)}, but settings.json holds ${settings ? describeBytes(settings) : 'nothing'}`);
         }
       }
       return problems;
@@ -272,6 +283,13 @@ suite('consistency: settings-snapshot restore', () => {
       });
     }
   }
+
+  test('full, files that are not UTF-8, then recover --groups: settings.json holds the old or the restored bytes exactly', async () => {
+    const files = { current: CURRENT_LATIN1, restored: RESTORED_LATIN1 };
+    const report = tally(await checkRestore({ label: 'settings-snapshot restore (Latin-1)', durability: 'full', keep: 2, restore: realRestore, recovery: 'recover --groups', files }));
+    assert.equal(report.violationCount, 0, describeViolations(report));
+    assert.ok(report.statesChecked >= 20, `too few states: ${report.statesChecked}`);
+  });
 
   test('fast, process crashes only (kill -9): every state recovers to both or neither', async () => {
     const report = tally(

@@ -1,9 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withFileLock } from '../../src/core/fileLock';
 import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groupCommit';
-import { nodeGroupFs } from '../../src/core/groupJournal';
+import { groupLockTarget, nodeGroupFs } from '../../src/core/groupJournal';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
 import { recogniseGroupFile } from '../../src/core/tempPatterns';
 import {
@@ -17,6 +19,7 @@ import {
   snapshotIdTime,
   type TakeResult,
 } from '../../src/state/snapshots';
+import { runCliCaptured } from '../support/cliRun';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
 
@@ -308,6 +311,281 @@ suite('settings snapshots', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => new SettingsSnapshots(workspace).take()));
     assert.equal(results.filter((r) => r.taken).length, 1);
     assert.equal((await snapshots.list()).snapshots.length, 1);
+  });
+
+  suite('a snapshot is a byte copy: bytes that are not UTF-8 survive take and restore', () => {
+    /** A BOM, CRLF, and the bytes 0xE9 and 0xFF, which are not UTF-8 (a Latin-1 é, and a byte no encoding uses). */
+    const LATIN1 = Buffer.concat([
+      Buffer.from('\ufeff{\r\n  // caf', 'utf8'),
+      Buffer.from([0xe9]),
+      Buffer.from('\r\n  "editor.fontSize": 14,\r\n  "x": "', 'utf8'),
+      Buffer.from([0xff]),
+      Buffer.from('"\r\n}\r\n', 'utf8'),
+    ]);
+    const writeBytes = (bytes: Buffer) => {
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      writeFileSync(settingsPath, bytes);
+    };
+
+    test('take, then restore over other settings: settings.json is byte-identical again', async () => {
+      writeBytes(LATIN1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      await snapshots.restore(old.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...LATIN1]);
+    });
+
+    test('the before-restore snapshot keeps such bytes too: undoing a restore gives them back', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeBytes(LATIN1);
+      const result = await snapshots.restore(old.id);
+      assert.ok(result.before.taken);
+      await snapshots.restore(result.before.snapshot.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...LATIN1]);
+    });
+
+    test('two files that decode to the same text are two states: the second is snapshotted, not "unchanged"', async () => {
+      writeBytes(LATIN1);
+      const first = taken(await snapshots.take());
+      const other = Buffer.from(LATIN1);
+      other[other.indexOf(0xe9)] = 0xe8; // Decodes to the same U+FFFD.
+      writeBytes(other);
+      const second = await snapshots.take();
+      assert.ok(second.taken, 'a different file is a different state');
+      await snapshots.restore(first.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...LATIN1]);
+      await snapshots.restore(second.snapshot.id);
+      assert.deepEqual([...readFileSync(settingsPath)], [...other]);
+    });
+  });
+
+  suite('restore racing a save: a settings.json changed after restore read it is never written over', () => {
+    const SAVED = '{ "saved": "by the editor, meanwhile" }\n';
+    /** The real disk, calling `save` once, right after the first `step` on settings.json. */
+    const savingAfter = (step: 'readFile' | 'lstat' | 'stat', save: () => void): GroupFs => {
+      let saved = false;
+      const hooked = async <T>(call: () => Promise<T>, path: string): Promise<T> => {
+        try {
+          return await call();
+        } finally {
+          // Whether the call found the file or not (ENOENT): the save lands right after it.
+          if (!saved && path === settingsPath) {
+            saved = true;
+            save();
+          }
+        }
+      };
+      return {
+        ...nodeGroupFs,
+        [step]: (path: string, ...rest: unknown[]) =>
+          hooked(() => (nodeGroupFs[step] as (p: string, ...r: unknown[]) => Promise<unknown>)(path, ...rest), path),
+      } as GroupFs;
+    };
+
+    for (const step of ['readFile', 'lstat'] as const) {
+      test(`a save right after restore's first ${step} of settings.json: refused naming settings.json, the save kept`, async () => {
+        writeSettings(SETTINGS_V1);
+        const old = taken(await snapshots.take());
+        writeSettings(SETTINGS_V2);
+        const before = readdirSync(snapshots.snapshotsDir).sort();
+        const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter(step, () => writeFileSync(settingsPath, SAVED)) });
+        await assert.rejects(racing.restore(old.id), (error: Error) => {
+          assert.ok(error.message.includes(settingsPath), error.message);
+          assert.match(error.message, /changed/);
+          return true;
+        });
+        assert.equal(readFileSync(settingsPath, 'utf8'), SAVED, 'the save survives in the file');
+        assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before, 'no snapshot was written');
+        assert.deepEqual(groupFilesUnder(workspace), []);
+        // Run again, the restore records the save first.
+        const result = await snapshots.restore(old.id);
+        assert.ok(result.before.taken);
+        assert.equal((await snapshots.read(result.before.snapshot.id)).settingsText, SAVED);
+      });
+    }
+
+    test('when the current state is already the newest snapshot (no snapshot to take), a save meanwhile is still refused', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      taken(await snapshots.take());
+      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      await assert.rejects(racing.restore(old.id), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+    });
+
+    test('restoring "no settings.json": a save meanwhile is not removed', async () => {
+      await snapshots.take();
+      const none = (await snapshots.list()).snapshots[0]!;
+      writeSettings(SETTINGS_V1);
+      const before = readdirSync(snapshots.snapshotsDir).sort();
+      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      await assert.rejects(racing.restore(none.id), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+    });
+
+    test('a settings.json created after restore found none is not written over', async () => {
+      await snapshots.take({ values: { 'editor.fontSize': 3 } }); // No file: a snapshot of the values only.
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      rmSync(settingsPath);
+      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      await assert.rejects(racing.restore(old.id), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+    });
+
+    test('the extension restores only what its preview showed: settings.json changed since then is refused, naming it', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const previewed = await snapshots.currentSettingsBytes();
+      writeSettings(SAVED);
+      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      // Unchanged since the preview: restored.
+      await snapshots.restore(old.id, { expectedSettings: await snapshots.currentSettingsBytes() });
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+    });
+
+    test('CLI: a save while restore waits for the group lock makes it exit 1 naming settings.json; the save is kept', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const vscodeDir = join(workspace, '.vscode');
+      let cli: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+      await withFileLock(groupLockTarget(vscodeDir), async () => {
+        cli = runCliCaptured(['snapshot', 'restore', old.id, '--dir', workspace], workspace);
+        // The group's temps appear once restore has read settings.json and is waiting for this lock.
+        for (let waited = 0; !readdirSync(vscodeDir).some((name) => recogniseGroupFile(name)); waited += 10) {
+          assert.ok(waited < 20_000, 'the restore never prepared its group');
+          await new Promise((resolveWait) => setTimeout(resolveWait, 10));
+        }
+        writeFileSync(settingsPath, SAVED);
+      });
+      const result = await cli!;
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(result.stderr.includes(settingsPath), result.stderr);
+      assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
+      assert.deepEqual(groupFilesUnder(workspace), []);
+    });
+  });
+
+  suite('hostile files: snapshots and settings.json that are not what they claim', () => {
+    const fifoSupported = process.platform !== 'win32';
+
+    (fifoSupported ? test : test.skip)('settings.json a FIFO: restore fails at once naming it, writes nothing', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      rmSync(settingsPath);
+      spawnSync('mkfifo', [settingsPath]);
+      const before = readdirSync(snapshots.snapshotsDir).sort();
+      await assert.rejects(snapshots.restore(old.id), (error: Error) => error.message.includes(settingsPath) && /not a regular file/.test(error.message));
+      assert.ok(lstatSync(settingsPath).isFIFO());
+      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+    });
+
+    (fifoSupported ? test : test.skip)('a snapshot file that is a FIFO is listed as damaged, never waited on', async () => {
+      mkdirSync(snapshots.snapshotsDir, { recursive: true });
+      const id = '2021-01-01T00-00-00.000Z';
+      spawnSync('mkfifo', [join(snapshots.snapshotsDir, `${id}.json`)]);
+      const listing = await snapshots.list();
+      assert.deepEqual(
+        listing.damaged.map((d) => d.id),
+        [id],
+      );
+      await assert.rejects(snapshots.restore(id), SnapshotError);
+    });
+
+    (fifoSupported ? test : test.skip)('settings.json replaced by a symlink after the preview: refused, the file it names untouched', async () => {
+      writeSettings(SETTINGS_V1);
+      const old = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const previewed = await snapshots.currentSettingsBytes();
+      const elsewhere = join(workspace, 'dotfile.json');
+      writeFileSync(elsewhere, '{ "mine": "not the workspace settings" }\n');
+      rmSync(settingsPath);
+      symlinkSync(elsewhere, settingsPath);
+      const before = readdirSync(snapshots.snapshotsDir).sort();
+      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) => error.message.includes(settingsPath));
+      assert.equal(readFileSync(elsewhere, 'utf8'), '{ "mine": "not the workspace settings" }\n');
+      assert.ok(lstatSync(settingsPath).isSymbolicLink());
+      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+    });
+
+    test('ids that are paths are refused before any file is opened', async () => {
+      writeSettings(SETTINGS_V1);
+      for (const id of ['../../settings', '/etc/passwd', '2024-05-01T12-30-05.123Z/../../x', '2024-05-01T12-30-05.123Z.json']) {
+        await assert.rejects(snapshots.restore(id), SnapshotError, id);
+      }
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+    });
+
+    test('a tampered version 2 snapshot (bytes that do not decode to its text, or not base64) is damaged, never restored', async () => {
+      writeSettings(SETTINGS_V1);
+      const real = taken(await snapshots.take());
+      const good = JSON.parse(readFileSync(real.path, 'utf8')) as Record<string, unknown>;
+      const cases: Record<string, Record<string, unknown>> = {
+        '2021-01-01T00-00-00.001Z': { ...good, version: 2, settingsBytes: Buffer.from('{ "other": 1 }\xff', 'latin1').toString('base64') },
+        '2021-01-01T00-00-00.002Z': { ...good, version: 2, settingsBytes: 'not base64!' },
+        '2021-01-01T00-00-00.003Z': { ...good, version: 2 }, // no bytes at all
+        '2021-01-01T00-00-00.004Z': { ...good, version: 1, settingsBytes: Buffer.from(SETTINGS_V1).toString('base64') },
+        '2021-01-01T00-00-00.005Z': { ...good, version: 3 },
+      };
+      for (const [id, document] of Object.entries(cases)) writeFileSync(join(snapshots.snapshotsDir, `${id}.json`), JSON.stringify(document));
+      writeSettings(SETTINGS_V2);
+      const listing = await snapshots.list();
+      assert.deepEqual(listing.damaged.map((d) => d.id).sort(), Object.keys(cases));
+      for (const id of Object.keys(cases)) await assert.rejects(snapshots.restore(id), SnapshotError, id);
+      assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2);
+    });
+
+    test('writer and reader agree on the size bound: a snapshot too large to read back is refused before anything is written', async () => {
+      const small = new SettingsSnapshots(workspace, { now: tick, maxSnapshotBytes: 4096 });
+      writeSettings(SETTINGS_V1);
+      const old = taken(await small.take());
+      // Control characters: six bytes each in the snapshot file, one in settings.json.
+      writeSettings(`{ "big": "${'\u0001'.repeat(1000)}" }`);
+      const before = readdirSync(small.snapshotsDir).sort();
+      await assert.rejects(small.take(), (error: Error) => error instanceof SnapshotError && /read back/.test(error.message));
+      await assert.rejects(small.restore(old.id), (error: Error) => error instanceof SnapshotError && /read back/.test(error.message));
+      assert.deepEqual(readdirSync(small.snapshotsDir).sort(), before);
+      assert.match(readFileSync(settingsPath, 'utf8'), /big/);
+      // A snapshot file over the bound (planted, sparse) is damaged, not read into memory.
+      const huge = join(small.snapshotsDir, '2021-01-01T00-00-00.000Z.json');
+      writeFileSync(huge, '');
+      truncateSync(huge, 300 * 1024 * 1024);
+      assert.deepEqual(
+        (await snapshots.list()).damaged.map((d) => d.id),
+        ['2021-01-01T00-00-00.000Z'],
+      );
+    });
+
+    test('two restores at once (the CLI, and the extension with its preview): serialised, and no state is lost', async () => {
+      writeSettings(SETTINGS_V1);
+      const v1 = taken(await snapshots.take());
+      writeSettings('{ "other": true }\n');
+      const other = taken(await snapshots.take());
+      writeSettings(SETTINGS_V2);
+      const previewed = await snapshots.currentSettingsBytes();
+      const cli = new SettingsSnapshots(workspace, { now: tick }).restore(v1.id);
+      const extension = new SettingsSnapshots(workspace, { now: tick }).restore(other.id, { expectedSettings: previewed });
+      const [cliResult, extensionResult] = await Promise.allSettled([cli, extension]);
+      const texts = (await snapshots.list()).snapshots.map((s) => s.id);
+      const recorded = await Promise.all(texts.map(async (id) => (await snapshots.read(id)).settingsText));
+      // Whichever ran second saw the first one's result: the extension (its preview is stale) refuses; the CLI records it.
+      assert.equal(cliResult.status, 'fulfilled');
+      if (extensionResult.status === 'fulfilled') {
+        assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1, 'the CLI ran second');
+        assert.ok(recorded.includes('{ "other": true }\n'));
+      } else {
+        assert.ok(String(extensionResult.reason).includes(settingsPath));
+        assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
+      }
+      assert.ok(recorded.includes(SETTINGS_V2), 'the settings before both restores are a snapshot');
+      assert.deepEqual(groupFilesUnder(workspace), []);
+    });
   });
 
   suite('restore is one group commit: the before-restore snapshot and settings.json, both or neither', () => {

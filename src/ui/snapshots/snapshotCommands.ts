@@ -1,7 +1,16 @@
 import { relative } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import { changedSettingKeys, type RestoreResult, type SettingsSnapshots, type SettingValues, type SnapshotSummary, type TakeResult } from '../../state/snapshots';
+import {
+  changedSettingKeys,
+  type RestoreResult,
+  type SettingsSnapshots,
+  type SettingValues,
+  type SnapshotSummary,
+  sameSettingsBytes,
+  snapshotBytes,
+  type TakeResult,
+} from '../../state/snapshots';
 import { CommandId, SNAPSHOT_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { confirmModal } from '../dialogs';
@@ -121,17 +130,18 @@ async function restoreSnapshot(
     return undefined;
   }
   try {
-    const currentText = await store.currentSettingsText();
-    const currentValues = service.effectiveValues(store, currentText);
+    // What the user is shown (picker, diff, question) is this one read; the restore writes only while it still holds.
+    const currentBytes = await store.currentSettingsBytes();
+    const currentValues = service.effectiveValues(store, currentBytes?.toString('utf8') ?? null);
     let id = args.id;
     if (id === undefined) {
-      id = await pickSnapshot(store, currentText, currentValues);
+      id = await pickSnapshot(store, currentBytes, currentValues);
       if (id === undefined) return undefined;
     }
     const snapshot = await store.read(id);
     const keys = changedSettingKeys(currentValues, snapshot.values);
     if (!args.confirm || args.preview) {
-      const left = currentText === null ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' }) : settingsUri;
+      const left = currentBytes === null ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' }) : settingsUri;
       const right = vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${id}/settings.json` });
       const title = vscode.l10n.t({
         message: 'settings.json (now) ↔ snapshot of {0}',
@@ -156,7 +166,7 @@ async function restoreSnapshot(
       const confirmed = await confirmModal(question, vscode.l10n.t('Restore'));
       if (!confirmed) return undefined;
     }
-    const result = await service.restore(store, id);
+    const result = await service.restore(store, id, currentBytes);
     log.info(`Restored settings snapshot ${id}; changed ${result.changedKeys.join(', ') || 'no keys'}`);
     void vscode.window.showInformationMessage(restoredMessage(when(result.restored), result.changedKeys, relative(store.workspaceDir, store.snapshotsDir)));
     return result;
@@ -198,7 +208,7 @@ async function closeSnapshotDiffs(): Promise<void> {
 }
 
 /** A Quick Pick of the snapshots, newest first, each with the keys restoring it would change. */
-async function pickSnapshot(store: SettingsSnapshots, currentText: string | null, currentValues: SettingValues): Promise<string | undefined> {
+async function pickSnapshot(store: SettingsSnapshots, currentBytes: Buffer | null, currentValues: SettingValues): Promise<string | undefined> {
   const { snapshots, damaged } = await store.list();
   if (snapshots.length === 0) {
     void vscode.window.showInformationMessage(
@@ -219,7 +229,7 @@ async function pickSnapshot(store: SettingsSnapshots, currentText: string | null
     snapshots.map(async (summary) => {
       const document = await store.read(summary.id);
       const keys = changedSettingKeys(currentValues, document.values);
-      const sameText = document.settingsText === currentText;
+      const sameText = sameSettingsBytes(snapshotBytes(document), currentBytes);
       return {
         label: when(summary),
         description: reasonLabel(summary.reason),

@@ -94,12 +94,14 @@ export class SettingsSnapshotService extends Disposable implements vscode.TextDo
     });
   }
 
-  /** Restores a snapshot (first snapshotting the current state). */
-  restore(store: SettingsSnapshots, id: string): Promise<RestoreResult> {
-    return this.serialised(async () => {
-      const text = await store.currentSettingsText();
-      return store.restore(id, { values: this.effectiveValues(store, text) });
-    });
+  /**
+   * Restores a snapshot (first snapshotting the current state), only while settings.json still holds `shown`, the
+   * bytes the user previewed (null: no file); otherwise nothing is written and SettingsChangedError names the file.
+   */
+  restore(store: SettingsSnapshots, id: string, shown: Buffer | null): Promise<RestoreResult> {
+    return this.serialised(() =>
+      store.restore(id, { values: this.effectiveValues(store, shown?.toString('utf8') ?? null), expectedSettings: shown }),
+    );
   }
 
   /** Content of `crashsafe-snapshot:/<id>/settings.json`: that snapshot's raw settings.json text. */
