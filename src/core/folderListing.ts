@@ -55,17 +55,23 @@ export async function listFolder(fs: FsLike, dir: string): Promise<DirEntryLike[
   );
 }
 
+/** A listed name whose bytes are not valid UTF-8: Node's lossy text of it, and its bytes as `\xNN` for messages. */
+export interface UndecodableName {
+  decoded: string;
+  shown: string;
+}
+
 /**
- * The names in a folder that are exactly what is on disk, and the others: names whose bytes are not valid UTF-8
- * (shown with `\xNN` escapes), which no string path reaches (their decoded text may even name another file).
+ * The names in a folder that are exactly what is on disk, and the others: names whose bytes are not valid UTF-8,
+ * which no string path reaches (their decoded text may even name another file).
  */
-export async function exactNames(fs: FsLike, dir: string): Promise<{ names: string[]; undecodable: string[] }> {
+export async function exactNames(fs: FsLike, dir: string): Promise<{ names: string[]; undecodable: UndecodableName[] }> {
   const readdirEntries = fs.readdirEntries?.bind(fs);
   if (!readdirEntries) return { names: await withOpenFiles(() => fs.readdir(dir)), undecodable: [] };
   const names: string[] = [];
-  const undecodable: string[] = [];
+  const undecodable: UndecodableName[] = [];
   for (const entry of await withOpenFiles(() => readdirEntries(dir))) {
-    if (entry.nameBytes) undecodable.push(describeNameBytes(entry.nameBytes));
+    if (entry.nameBytes) undecodable.push({ decoded: entry.name, shown: describeNameBytes(entry.nameBytes) });
     else names.push(entry.name);
   }
   return { names, undecodable };

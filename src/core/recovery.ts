@@ -3,7 +3,7 @@ import { writeFileAtomic } from './atomicWrite';
 import { withOpenFiles } from './boundedOpens';
 import { messageOf } from './errors';
 import { fileSafeTime } from './fileTime';
-import { exactNames, UNDECODABLE_NAME_NOTE } from './folderListing';
+import { exactNames, UNDECODABLE_NAME_NOTE, type UndecodableName } from './folderListing';
 import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from './fs';
 import type { JsonSchema } from './jsonStore';
 import { judgeJsonBytes, judgeJsonFile } from './judgeFile';
@@ -102,7 +102,7 @@ async function examineCandidates(
   const hiddenLeftovers: string[] = [];
   for (const [dir, targetName] of places) {
     let names: string[];
-    let undecodable: string[];
+    let undecodable: UndecodableName[];
     try {
       ({ names, undecodable } = await exactNames(fs, dir));
     } catch (error) {
@@ -137,7 +137,11 @@ async function examineCandidates(
       if (recogniseHiddenLeftover(name)) hiddenLeftovers.push(join(dir, name));
     }
     // Never opened by their decoded text, which may name another file; shown so nobody thinks they were weighed.
-    for (const name of undecodable) if (name.includes(targetName)) rejected.push({ path: join(dir, name), reason: UNDECODABLE_NAME_NOTE });
+    for (const { decoded, shown } of undecodable) {
+      if (recogniseTemp(decoded, siblings, custom, { mtimeMs: Number.POSITIVE_INFINITY })?.target === targetName) {
+        rejected.push({ path: join(dir, shown), reason: UNDECODABLE_NAME_NOTE });
+      }
+    }
   }
   valid.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.path < b.path ? -1 : 1));
   return { valid, rejected, hiddenLeftovers, realTarget };
