@@ -2,8 +2,11 @@
 // generated tree of 100,000 files in 5,000 folders holding 200 orphans. Runs alternate so noise hits both alike;
 // figures are medians of warm runs. CPU time and peak RSS of each process come from GNU time (/usr/bin/time).
 // Usage: node bench/scan.mjs [--files N] [--folders N] [--orphans N] [--runs N] [--cli PATH]   (build dist/cli.js first)
+// `--temps N` runs the one-folder case instead: N temps (each beside its own valid target) in one folder, scanned
+// once; prints wall time and peak RSS and checks every temp was judged (the bounded-opens target: 100,000 temps
+// under 200 MB).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     folders: { type: 'string', default: '5000' },
     orphans: { type: 'string', default: '200' },
     runs: { type: 'string', default: '7' },
+    temps: { type: 'string' },
   },
 });
 const FILES = Number(values.files);
@@ -114,6 +118,41 @@ const median = (xs) => {
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
+
+/** N temps beside N targets in one folder, built once (a marker remembers N). */
+function ensureTempFolder(count) {
+  const folder = join(tmpdir(), 'crash-safe-bench', 'temps');
+  const shape = join(tmpdir(), 'crash-safe-bench', 'temps.json');
+  if (existsSync(shape) && readFileSync(shape, 'utf8') === String(count)) return folder;
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  console.log(`Generating ${count.toLocaleString('en')} temps and their targets in one folder…`);
+  const old = new Date(Date.now() - 3_600_000);
+  for (let i = 0; i < count; i++) {
+    writeFileSync(join(folder, `t${i}.json`), `{"target":${i}}\n`);
+    const temp = join(folder, `t${i}.json.cs-4242-0-1-0123abcd.tmp`);
+    writeFileSync(temp, `{"temp":${i}}\n`);
+    utimesSync(temp, old, old);
+  }
+  writeFileSync(shape, String(count));
+  return folder;
+}
+
+if (values.temps !== undefined) {
+  const count = Number(values.temps);
+  const folder = ensureTempFolder(count);
+  const run = timed(process.execPath, [cli, 'scan', folder, '--json']);
+  const orphans = JSON.parse(run.stdout);
+  const judged = orphans.filter((orphan) => orphan.targetState === 'ok' && orphan.validJson === true).length;
+  console.log(`\nOne folder, ${count.toLocaleString('en')} temps (each with its own target): crash-safe scan --json`);
+  console.log(`  wall ${(run.ms / 1000).toFixed(1)} s   cpu ${(run.cpuMs / 1000).toFixed(1)} s   peak RSS ${run.rssMb.toFixed(1)} MB`);
+  console.log(`  ${orphans.length.toLocaleString('en')} listed, ${judged.toLocaleString('en')} judged (target ok, temp valid JSON)`);
+  console.log('\nTargets:');
+  console.log(`  ${judged === count ? 'met    ' : 'MISSED '} every temp judged: ${judged} of ${count}`);
+  console.log(`  ${run.rssMb <= 200 ? 'met    ' : 'MISSED '} peak RSS ≤ 200 MB: ${run.rssMb.toFixed(1)} MB`);
+  if (judged !== count || run.rssMb > 200) process.exitCode = 1;
+  process.exit();
+}
 
 ensureTree();
 const scanArgs = [cli, 'scan', tree, '--json'];

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DescriptorsExhaustedError } from '../core/boundedOpens';
 import { messageOf } from '../core/errors';
 import { formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, oneLine, printable, type Verb, walkProgress } from './io';
@@ -105,14 +106,22 @@ export const scanVerb: Verb = {
     let found = 0;
     let bytes = 0;
     let visited = 0;
-    for await (const orphan of walk.orphans((files) => (visited = files))) {
-      // Scan's only product is its output: once the reader has gone (`scan | head -1`), the walk can stop.
-      if (io.outputGone?.()) break;
-      found += 1;
-      bytes += orphan.size;
+    try {
+      for await (const orphan of walk.orphans((files) => (visited = files))) {
+        // Scan's only product is its output: once the reader has gone (`scan | head -1`), the walk can stop.
+        if (io.outputGone?.()) break;
+        found += 1;
+        bytes += orphan.size;
+        walk.progress.clear();
+        if (output) output.add(orphan);
+        else io.stdout.write(`${describeOrphan(orphan)}\n`);
+      }
+    } catch (error) {
+      if (!(error instanceof DescriptorsExhaustedError)) throw error;
+      // A scan that could not judge everything is no answer: the list stays unterminated and the exit code says so.
       walk.progress.clear();
-      if (output) output.add(orphan);
-      else io.stdout.write(`${describeOrphan(orphan)}\n`);
+      io.stderr.write(`crash-safe scan: stopped after ${found} orphaned temp file(s): ${error.message}\n`);
+      return EXIT_FAILURE;
     }
     walk.progress.clear();
     if (output) output.end();

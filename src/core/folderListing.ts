@@ -1,8 +1,9 @@
 import { lstatSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { DescriptorsExhaustedError, INSPECTIONS_AT_ONCE, isDescriptorExhaustion, mapBounded, retryWhileExhausted, withOpenFiles } from './boundedOpens';
 import { messageOf } from './errors';
-import { type DirEntryLike, type FsLike, nodeFs } from './fs';
+import { type DirEntryLike, describeNameBytes, type FsLike, nodeFs } from './fs';
 
 /** A folder or file a walk could not read, or skipped; the walk went on without it. */
 export interface ScanError {
@@ -25,12 +26,20 @@ const NOT_A_FILE: DirEntryLike = {
   isSymbolicLink: () => false,
 };
 
-/** A folder's entries with their types, never following symlinks (falls back to readdir + lstat). */
+/**
+ * A folder's entries with their types, never following symlinks (falls back to readdir + lstat). The listing counts
+ * against MAX_OPEN_FILES and waits out a shortage of descriptors.
+ */
 export async function listFolder(fs: FsLike, dir: string): Promise<DirEntryLike[]> {
-  if (fs.readdirEntries) return fs.readdirEntries(dir);
-  const names = await fs.readdir(dir);
-  return Promise.all(
-    names.map(async (name): Promise<DirEntryLike> => {
+  if (fs.readdirEntries) {
+    const readdirEntries = fs.readdirEntries.bind(fs);
+    return withOpenFiles(() => readdirEntries(dir));
+  }
+  const names = await withOpenFiles(() => fs.readdir(dir));
+  return mapBounded(
+    names,
+    INSPECTIONS_AT_ONCE,
+    async (name): Promise<DirEntryLike> => {
       try {
         const stats = await fs.lstat(join(dir, name));
         return {
@@ -42,9 +51,35 @@ export async function listFolder(fs: FsLike, dir: string): Promise<DirEntryLike[
       } catch {
         return { ...NOT_A_FILE, name };
       }
-    }),
+    },
   );
 }
+
+/** A listed name whose bytes are not valid UTF-8: Node's lossy text of it, and its bytes as `\xNN` for messages. */
+export interface UndecodableName {
+  decoded: string;
+  shown: string;
+}
+
+/**
+ * The names in a folder that are exactly what is on disk, and the others: names whose bytes are not valid UTF-8,
+ * which no string path reaches (their decoded text may even name another file).
+ */
+export async function exactNames(fs: FsLike, dir: string): Promise<{ names: string[]; undecodable: UndecodableName[] }> {
+  const readdirEntries = fs.readdirEntries?.bind(fs);
+  if (!readdirEntries) return { names: await withOpenFiles(() => fs.readdir(dir)), undecodable: [] };
+  const names: string[] = [];
+  const undecodable: UndecodableName[] = [];
+  for (const entry of await withOpenFiles(() => readdirEntries(dir))) {
+    if (entry.nameBytes) undecodable.push({ decoded: entry.name, shown: describeNameBytes(entry.nameBytes) });
+    else names.push(entry.name);
+  }
+  return { names, undecodable };
+}
+
+/** Why a listed name cannot be acted on: its bytes are not valid UTF-8, so its decoded text may name another file. */
+export const UNDECODABLE_NAME_NOTE =
+  'its name is not valid UTF-8, so no path reaches it exactly (its decoded text may name another file); it was not judged and is never swept or recovered: rename it to inspect it';
 
 /** One folder's listing, synchronously where the seam allows it (cheaper per folder, see FsLike). */
 export function listFolderFast(fs: FsLike, dir: string): DirEntryLike[] | Promise<DirEntryLike[]> {
@@ -53,13 +88,17 @@ export function listFolderFast(fs: FsLike, dir: string): DirEntryLike[] | Promis
 
 export const yieldToEventLoop = () => new Promise<void>((resolveYield) => setImmediate(resolveYield));
 
-/** Lists a batch of folders; unreadable ones are reported and come back undefined. */
+/**
+ * Lists a batch of folders; unreadable ones are reported and come back undefined. A shortage of descriptors is waited
+ * out, and if it lasts, thrown (DescriptorsExhaustedError): a folder is never reported unreadable for it.
+ */
 export async function listBatch(
   fs: FsLike,
   batch: readonly Folder[],
   report: (error: ScanError) => void,
 ): Promise<(DirEntryLike[] | undefined)[]> {
   const failed = (dir: string, error: unknown) => {
+    if (error instanceof DescriptorsExhaustedError) throw error;
     report({ path: dir, error: messageOf(error) });
     return undefined;
   };
@@ -67,16 +106,19 @@ export async function listBatch(
   if (listSync) {
     // Synchronous reads are far cheaper per folder; yielding once per batch keeps the event loop responsive.
     await yieldToEventLoop();
-    return batch.map(({ dir }) => {
+    const listings: (DirEntryLike[] | undefined)[] = [];
+    for (const { dir } of batch) {
       try {
-        return listSync(dir);
+        listings.push(listSync(dir));
       } catch (error) {
-        return failed(dir, error);
+        listings.push(isDescriptorExhaustion(error) ? await retryWhileExhausted(() => listSync(dir)).catch((again: unknown) => failed(dir, again)) : failed(dir, error));
       }
-    });
+    }
+    return listings;
   }
   return Promise.all(batch.map(({ dir }) => listFolder(fs, dir).catch((error: unknown) => failed(dir, error))));
 }
+
 
 /** A relative path with `/` between names, whatever this platform's separator. */
 export const toSlashes = sep === '/' ? (path: string) => path : (path: string) => path.split(sep).join('/');

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { constants, existsSync, readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { messageOf } from './errors';
@@ -15,6 +15,12 @@ export interface FileHandleLike {
 /** One directory entry as `readdir(..., { withFileTypes: true })` reports it (a Dirent fits). */
 export interface DirEntryLike {
   name: string;
+  /**
+   * Set only when the name's bytes are not valid UTF-8: `name` is then Node's lossy decoding (U+FFFD for each bad
+   * byte), which reaches no file or, worse, another file whose name is that text. Such an entry is reported, never
+   * acted on by its decoded name.
+   */
+  nameBytes?: Buffer;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
@@ -163,6 +169,54 @@ export async function readRegularFile(path: string, maxBytes = MAX_DOCUMENT_BYTE
   }
 }
 
+const REPLACEMENT_CHARACTER = '\ufffd';
+
+/**
+ * A listing whose names all are exactly what is on disk, or else re-read as bytes: each name that is not valid UTF-8
+ * gets `nameBytes`. Only folders with a U+FFFD in some decoded name pay for the second read.
+ */
+function exactListing(listed: Dirent[], readBytes: () => Dirent<Buffer>[]): DirEntryLike[] {
+  if (!listed.some((entry) => entry.name.includes(REPLACEMENT_CHARACTER))) return listed;
+  return readBytes().map((entry): DirEntryLike => {
+    const name = entry.name.toString('utf8');
+    const exact = !name.includes(REPLACEMENT_CHARACTER) || Buffer.from(name, 'utf8').equals(entry.name);
+    return {
+      name,
+      ...(exact ? {} : { nameBytes: entry.name }),
+      isFile: () => entry.isFile(),
+      isDirectory: () => entry.isDirectory(),
+      isSymbolicLink: () => entry.isSymbolicLink(),
+    };
+  });
+}
+
+/** A name's bytes for messages: valid UTF-8 as text, every other byte (and control characters) as `\xNN`. */
+export function describeNameBytes(bytes: Uint8Array): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let text = '';
+  for (let at = 0; at < bytes.length; ) {
+    let length = 1;
+    let char: string | undefined;
+    for (; length <= 4 && at + length <= bytes.length; length++) {
+      try {
+        char = decoder.decode(bytes.subarray(at, at + length));
+        break;
+      } catch {
+        // Not (yet) a whole character.
+      }
+    }
+    const code = char?.codePointAt(0);
+    if (char === undefined || code === undefined || code < 0x20 || code === 0x7f) {
+      text += `\\x${bytes[at]!.toString(16).padStart(2, '0')}`;
+      at += 1;
+    } else {
+      text += char;
+      at += length;
+    }
+  }
+  return text;
+}
+
 export const nodeFs: FsLike = {
   open: (path, flags, mode) => fsp.open(path, flags, mode),
   readFile: (path, maxBytes) => readRegularFile(path, maxBytes),
@@ -175,8 +229,14 @@ export const nodeFs: FsLike = {
   lstat: (path) => fsp.lstat(path),
   realpath: (path) => fsp.realpath(path),
   readdir: (path) => fsp.readdir(path),
-  readdirEntries: (path) => fsp.readdir(path, { withFileTypes: true }),
-  readdirEntriesSync: (path) => readdirSync(path, { withFileTypes: true }),
+  readdirEntries: async (path) => {
+    const listed = await fsp.readdir(path, { withFileTypes: true });
+    if (!listed.some((entry) => entry.name.includes(REPLACEMENT_CHARACTER))) return listed;
+    const bytes = await fsp.readdir(path, { withFileTypes: true, encoding: 'buffer' });
+    return exactListing(listed, () => bytes);
+  },
+  readdirEntriesSync: (path) =>
+    exactListing(readdirSync(path, { withFileTypes: true }), () => readdirSync(path, { withFileTypes: true, encoding: 'buffer' })),
   async unlinkChecked(dir, name, folder, file) {
     const handle = await fsp.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
     try {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { dirname, join, relative, sep } from 'node:path';
+import { isDescriptorExhaustion, mapBounded, retryWhileExhausted } from './boundedOpens';
 import { errnoOf, type FsLike } from './fs';
 
 /**
@@ -10,6 +11,7 @@ export type GitTracking = 'tracked' | 'untracked' | 'unknown';
 
 const GIT_TIMEOUT_MS = 15_000;
 const PATHS_PER_CALL = 500;
+const GIT_PROCESSES_AT_ONCE = 4;
 
 /**
  * Asks git which of a set of files it tracks, one `git ls-files` per repository. A file under no `.git` is untracked
@@ -28,17 +30,20 @@ export class GitTrackedFiles {
       if (repo === undefined) answers.set(path, 'untracked');
       else byRepo.set(repo, [...(byRepo.get(repo) ?? []), path]);
     }
-    await Promise.all(
-      [...byRepo].map(async ([repo, files]) => {
+    // A few git processes at a time (each holds pipes open), however many repositories the files are in.
+    await mapBounded(
+      [...byRepo],
+      GIT_PROCESSES_AT_ONCE,
+      async ([repo, files]) => {
         // Chunks keep the command line well under the system's argument limit.
         for (let start = 0; start < files.length; start += PATHS_PER_CALL) {
           const chunk = files.slice(start, start + PATHS_PER_CALL);
-          const tracked = await listTracked(repo, chunk);
+          const tracked = await retryWhileExhausted(() => listTracked(repo, chunk));
           for (const file of chunk) {
             answers.set(file, tracked === undefined ? 'unknown' : tracked.has(file) ? 'tracked' : 'untracked');
           }
         }
-      }),
+      },
     );
     return answers;
   }
@@ -64,13 +69,15 @@ export class GitTrackedFiles {
 /** The subset of `files` that git tracks in `repo`; undefined when git failed to answer. */
 function listTracked(repo: string, files: readonly string[]): Promise<Set<string> | undefined> {
   const relativePaths = files.map((file) => relative(repo, file).split(sep).join('/'));
-  return new Promise((resolveTracked) => {
+  return new Promise((resolveTracked, rejectTracked) => {
     execFile(
       'git',
       ['--literal-pathspecs', '-C', repo, 'ls-files', '-z', '--', ...relativePaths],
       { timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout) => {
         if (error) {
+          // Out of descriptors for the pipes: a shortage to wait out, not git's answer.
+          if (isDescriptorExhaustion(error)) return rejectTracked(error);
           // No git on this machine: the rule applies "where git is available".
           resolveTracked(errnoOf(error) === 'ENOENT' ? new Set() : undefined);
           return;

@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import { DescriptorsExhaustedError, withOpenFiles } from './boundedOpens';
 import { messageOf } from './errors';
 import { errnoOf, type FileIdentity, type FsLike, identityOf } from './fs';
 import { describeParseFailure, type JsonFlavour, parseJson } from './json';
@@ -22,14 +23,21 @@ export interface JudgeOptions {
   flavour?: JsonFlavour;
 }
 
-/** Reads and judges `path` through the seam: bounded, regular files only, symlinks followed. */
+/**
+ * Reads and judges `path` through the seam: bounded, regular files only, symlinks followed. The read counts against
+ * MAX_OPEN_FILES; running out of descriptors is waited out, and if it lasts, thrown (DescriptorsExhaustedError):
+ * never a judgement.
+ */
 export async function judgeJsonFile(fs: FsLike, path: string, options: JudgeOptions = {}): Promise<JsonFileJudgement> {
   let stats: Stats;
   let bytes: Buffer;
   try {
-    stats = await fs.stat(path);
-    bytes = await fs.readFile(path);
+    [stats, bytes] = await withOpenFiles(async () => {
+      const before = await fs.stat(path);
+      return [before, await fs.readFile(path)] as const;
+    });
   } catch (error) {
+    if (error instanceof DescriptorsExhaustedError) throw error;
     const code = errnoOf(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
     return { state: 'unknown', reason: messageOf(error) };

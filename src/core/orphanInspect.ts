@@ -1,7 +1,8 @@
 import { join } from 'node:path';
+import { INSPECTIONS_AT_ONCE, mapBounded } from './boundedOpens';
 import { messageOf } from './errors';
-import { byName, type ScanError, type WalkFilter } from './folderListing';
-import { type DirEntryLike, errnoOf, type FsLike } from './fs';
+import { byName, type ScanError, UNDECODABLE_NAME_NOTE, type WalkFilter } from './folderListing';
+import { type DirEntryLike, describeNameBytes, errnoOf, type FsLike } from './fs';
 import type { GitTrackedFiles } from './gitTracked';
 import { findJournal } from './groupJournal';
 import type { OrphanJudge, TargetState } from './orphanJudge';
@@ -78,7 +79,8 @@ export function candidatesIn(
 ): Candidate[] {
   const siblings = new Set<string>();
   const folders = new Set<string>();
-  for (const entry of entries) (entry.isDirectory() ? folders : siblings).add(entry.name);
+  // A name that is not valid UTF-8 is no sibling: its decoded text would tie a temp to a file of another name.
+  for (const entry of entries) if (!entry.nameBytes) (entry.isDirectory() ? folders : siblings).add(entry.name);
   const wanted = names ? [...names].filter((name) => siblings.has(name)) : [...siblings];
   const candidates: Candidate[] = [];
   for (const name of wanted.sort(byName)) {
@@ -90,6 +92,22 @@ export function candidatesIn(
     candidates.push({ dir, name, siblings, folders });
   }
   return candidates;
+}
+
+/**
+ * The entries of one listing that cannot be acted on by name (not valid UTF-8), as errors to report: folders (never
+ * entered: no path reaches them exactly) and files some rule could take for temps. Never merged with the file whose
+ * name is their decoded text.
+ */
+export function undecodableIn(dir: string, entries: readonly DirEntryLike[], custom: readonly CustomPattern[]): ScanError[] {
+  const errors: ScanError[] = [];
+  for (const entry of entries) {
+    if (!entry.nameBytes) continue;
+    const path = join(dir, describeNameBytes(entry.nameBytes));
+    if (entry.isDirectory()) errors.push({ path, error: `not entered: ${UNDECODABLE_NAME_NOTE}`, skipped: true });
+    else if (entry.isFile() && mayBeTempName(entry.name, custom)) errors.push({ path, error: UNDECODABLE_NAME_NOTE });
+  }
+  return errors;
 }
 
 type Stats = Awaited<ReturnType<FsLike['lstat']>>;
@@ -165,6 +183,21 @@ export async function inspectCandidate(
     targetState: targetJudgement.state,
     ...(note ? { note } : {}),
   };
+}
+
+/**
+ * Inspects candidates (see inspectCandidate), at most INSPECTIONS_AT_ONCE at a time, then marks those git tracks.
+ * Results in the candidates' order.
+ */
+export async function inspectCandidates(
+  inspection: Inspection,
+  candidates: readonly Candidate[],
+  custom: readonly CustomPattern[],
+  git: GitTrackedFiles,
+): Promise<(Orphan | undefined)[]> {
+  const found = await mapBounded(candidates, INSPECTIONS_AT_ONCE, (candidate) => inspectCandidate(inspection, candidate, custom));
+  await markGitTracked(git, found);
+  return found;
 }
 
 /** Marks the orphans git tracks (a tracked `data.json.1700000000` is a file of the project, not a leftover). */

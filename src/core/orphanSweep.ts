@@ -1,5 +1,6 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { DescriptorsExhaustedError, withOpenFiles } from './boundedOpens';
 import { messageOf } from './errors';
 import {
   errnoOf,
@@ -87,6 +88,16 @@ export function formatAge(ms: number): string {
   return `${count} ${unit}`;
 }
 
+/** One folder as sweep re-reads it; names that are not valid UTF-8 are kept apart (by their decoded text). */
+interface Listing {
+  siblings: Set<string>;
+  folders: Set<string>;
+  undecodable: Set<string>;
+}
+
+const UNDECODABLE_TWIN =
+  'another name in its folder is not valid UTF-8 and reads as the same text, so which file this path reaches cannot be proven; left in place';
+
 /** The identities a removal was decided on; both must still hold at the unlink. */
 interface Proven {
   folder: FileIdentity;
@@ -111,16 +122,20 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
   const roots = await resolveRoots(fs, options.roots, () => undefined);
   const judge = new OrphanJudge(fs);
   const tracking = await new GitTrackedFiles(fs).check(orphans.map((orphan) => orphan.path));
-  const listings = new Map<string, Promise<{ siblings: Set<string>; folders: Set<string> }>>();
+  const listings = new Map<string, Promise<Listing>>();
   const result: SweepResult = { removed: [], kept: [], failed: [] };
 
   const listingOf = (dir: string) => {
     let listing = listings.get(dir);
     if (!listing) {
-      listing = listFolder(fs, dir).then((entries) => ({
-        siblings: new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name)),
-        folders: new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name)),
-      }));
+      listing = listFolder(fs, dir).then((entries) => {
+        const exact = entries.filter((e) => !e.nameBytes);
+        return {
+          siblings: new Set(exact.filter((e) => !e.isDirectory()).map((e) => e.name)),
+          folders: new Set(exact.filter((e) => e.isDirectory()).map((e) => e.name)),
+          undecodable: new Set(entries.filter((e) => e.nameBytes).map((e) => e.name)),
+        };
+      });
       listings.set(dir, listing);
     }
     return listing;
@@ -152,12 +167,15 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
     if (stats.mtimeMs !== orphan.mtimeMs || stats.size !== orphan.size) {
       return keep('changed since the scan (still being written?)');
     }
-    let listing: { siblings: Set<string>; folders: Set<string> };
+    let listing: Listing;
     try {
       listing = await listingOf(dir);
     } catch (error) {
+      if (error instanceof DescriptorsExhaustedError) throw error;
       return { failed: messageOf(error) };
     }
+    // Another name here decodes to the same text: which file the path reaches cannot be told from the scan.
+    if (listing.undecodable.has(basename(path))) return keep(UNDECODABLE_TWIN);
     const recognised = recogniseTemp(basename(path), listing.siblings, custom, { mtimeMs: stats.mtimeMs, now });
     if (!recognised || join(dir, recognised.target) !== orphan.target || listing.folders.has(recognised.target)) {
       return keep('not recognised as a temp file');
@@ -198,13 +216,22 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
 
   for (const [index, orphan] of orphans.entries()) {
     options.signal?.throwIfAborted();
-    const verdict = await decide(orphan);
+    let verdict: Verdict;
+    try {
+      verdict = await decide(orphan);
+    } catch (error) {
+      if (!(error instanceof DescriptorsExhaustedError)) throw error;
+      // Out of descriptors even after waiting: nothing more can be proven; every orphan left is reported unchecked.
+      for (const rest of orphans.slice(index)) result.failed.push({ path: rest.path, error: `not checked: ${error.message}` });
+      break;
+    }
     if ('failed' in verdict) result.failed.push({ path: orphan.path, error: verdict.failed });
     else if ('keep' in verdict) result.kept.push({ path: orphan.path, reason: verdict.keep });
     else if (options.dryRun) result.removed.push(orphan.path);
     else {
       try {
-        await removeProven(orphan.path, verdict.remove);
+        // Re-checked on each try: a retry after a shortage of descriptors proves the file again first.
+        await withOpenFiles(() => removeProven(orphan.path, verdict.remove));
         result.removed.push(orphan.path);
       } catch (error) {
         const changed = keptBecauseChanged(error);

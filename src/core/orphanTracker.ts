@@ -15,7 +15,7 @@ import { type DirEntryLike, errnoOf, type FsLike, nodeFs } from './fs';
 import { GitTrackedFiles } from './gitTracked';
 import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
 import { OrphanIndex } from './orphanIndex';
-import { candidatesIn, inspectCandidate, markGitTracked, type Orphan } from './orphanInspect';
+import { candidatesIn, inspectCandidates, type Orphan } from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
 import { type ScanOptions, walkFolders } from './orphanWalk';
 import { type CustomPattern, compileCustomPatterns } from './tempPatterns';
@@ -270,10 +270,9 @@ export class OrphanTracker {
       const relativeDir = toSlashes(relative(root.real, dir));
       const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
       const candidates = candidatesIn(dir, entries, { custom: this.custom, filter: root.filter }, relativeOf, names);
-      const found = await Promise.all(candidates.map((candidate) => inspectCandidate(inspection, candidate, this.custom)));
-      await markGitTracked(git, found);
+      const found = await inspectCandidates(inspection, candidates, this.custom, git);
       const byPath = new Map(found.filter((orphan) => orphan !== undefined).map((orphan) => [orphan.path, orphan]));
-      const present = new Set(entries.filter((entry) => entry.isFile()).map((entry) => entry.name));
+      const present = new Set(entries.filter((entry) => entry.isFile() && !entry.nameBytes).map((entry) => entry.name));
       for (const name of names) {
         const path = join(dir, name);
         const orphan = byPath.get(path);

@@ -12,7 +12,15 @@ import {
 } from './folderListing';
 import { type FsLike, nodeFs } from './fs';
 import { GitTrackedFiles } from './gitTracked';
-import { type Candidate, candidatesIn, type Inspection, inspectCandidate, markGitTracked, mayBeTempName, type Orphan } from './orphanInspect';
+import {
+  type Candidate,
+  candidatesIn,
+  type Inspection,
+  inspectCandidates,
+  mayBeTempName,
+  type Orphan,
+  undecodableIn,
+} from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
 import { compileCustomPatterns } from './tempPatterns';
 
@@ -47,9 +55,17 @@ export interface ScanResult {
 const FOLDER_BATCH = 32;
 
 /**
+ * Candidates judged and yielded as one unit; the next unit is judged while this one is yielded. Bounds the orphans
+ * held at once, however many temps one folder holds.
+ */
+const CANDIDATE_CHUNK = 1024;
+
+/**
  * Walks the roots and yields each orphaned temp as it is found. Never follows symlinks, skips `.git`, excluded paths
- * and (as root) folders other users control, reports unreadable folders through `onError` and goes on. Memory stays
- * bounded by the folder batch.
+ * and (as root) folders other users control, reports unreadable folders (and names that are not valid UTF-8) through
+ * `onError` and goes on. Memory stays bounded by the folder batch and the candidate chunk; open files by
+ * MAX_OPEN_FILES. Running out of descriptors for longer than the retries wait rejects the walk
+ * (DescriptorsExhaustedError): it is never reported as a judgement.
  */
 export async function* walkOrphans(roots: readonly string[], options: ScanOptions = {}): AsyncGenerator<Orphan> {
   const fs = options.fs ?? nodeFs;
@@ -77,7 +93,6 @@ export async function* walkFolders(starts: readonly Folder[], options: ScanOptio
   let visitedFiles = 0;
   let pending: Promise<(Orphan | undefined)[]> | undefined;
   const settle = function* (orphans: (Orphan | undefined)[]) {
-    options.onProgress?.(visitedFiles);
     for (const orphan of orphans) if (orphan) yield orphan;
   };
 
@@ -96,6 +111,7 @@ export async function* walkFolders(starts: readonly Folder[], options: ScanOptio
       const folderNames: string[] = [];
       const maybeTemps: string[] = [];
       for (const entry of entries) {
+        if (entry.nameBytes) continue; // reported below, never entered nor judged by its decoded name
         if (entry.isDirectory()) {
           const name = entry.name;
           if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
@@ -105,7 +121,8 @@ export async function* walkFolders(starts: readonly Folder[], options: ScanOptio
           if (mayBeTempName(entry.name, custom)) maybeTemps.push(entry.name);
         }
       }
-      if (maybeTemps.length > 0) candidates.push(...candidatesIn(dir, entries, rules, relativeOf, maybeTemps));
+      if (maybeTemps.length > 0) for (const candidate of candidatesIn(dir, entries, rules, relativeOf, maybeTemps)) candidates.push(candidate);
+      if (entries.some((entry) => entry.nameBytes)) for (const error of undecodableIn(dir, entries, custom)) report(error);
       const prefix = dir.endsWith(sep) ? dir : dir + sep;
       for (const name of folderNames.sort(byName)) {
         subfolders.push({ dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' });
@@ -114,17 +131,17 @@ export async function* walkFolders(starts: readonly Folder[], options: ScanOptio
     if (uid !== undefined) subfolders = await safeFolders(fs, subfolders, uid, report);
     // Depth first: the last folder pushed is read next, so the stack stays small.
     for (let i = subfolders.length - 1; i >= 0; i--) stack.push(subfolders[i]!);
+    options.onProgress?.(visitedFiles);
 
-    // Inspect this batch's candidates while the next batch of folders is read.
-    const judge = new OrphanJudge(fs, (path, error) => report({ path, error }));
-    const inspection: Inspection = { fs, now, report, judge, groupJournals };
-    const inspected = Promise.all(candidates.map((c) => inspectCandidate(inspection, c, custom))).then(async (found) => {
-      await markGitTracked(git, found);
-      return found;
-    });
-    inspected.catch(() => undefined); // awaited below; this only stops an early unhandled-rejection report
-    if (pending) yield* settle(await pending);
-    pending = inspected;
+    // Inspect each chunk of this batch's candidates while the previous chunk is yielded (or the next batch is read).
+    for (let start = 0; start < candidates.length; start += CANDIDATE_CHUNK) {
+      const judge = new OrphanJudge(fs, (path, error) => report({ path, error }));
+      const inspection: Inspection = { fs, now, report, judge, groupJournals };
+      const inspected = inspectCandidates(inspection, candidates.slice(start, start + CANDIDATE_CHUNK), custom, git);
+      inspected.catch(() => undefined); // awaited below; this only stops an early unhandled-rejection report
+      if (pending) yield* settle(await pending);
+      pending = inspected;
+    }
   }
   if (pending) yield* settle(await pending);
 }

@@ -1,7 +1,9 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomicWrite';
+import { withOpenFiles } from './boundedOpens';
 import { messageOf } from './errors';
 import { fileSafeTime } from './fileTime';
+import { exactNames, UNDECODABLE_NAME_NOTE, type UndecodableName } from './folderListing';
 import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from './fs';
 import type { JsonSchema } from './jsonStore';
 import { judgeJsonBytes, judgeJsonFile } from './judgeFile';
@@ -100,8 +102,9 @@ async function examineCandidates(
   const hiddenLeftovers: string[] = [];
   for (const [dir, targetName] of places) {
     let names: string[];
+    let undecodable: UndecodableName[];
     try {
-      names = await fs.readdir(dir);
+      ({ names, undecodable } = await exactNames(fs, dir));
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') continue;
       throw new RecoveryError(target, 'no-candidate', `Cannot list ${dir} to recover ${target}: ${String(error)}`);
@@ -133,6 +136,12 @@ async function examineCandidates(
     for (const name of names) {
       if (recogniseHiddenLeftover(name)) hiddenLeftovers.push(join(dir, name));
     }
+    // Never opened by their decoded text, which may name another file; shown so nobody thinks they were weighed.
+    for (const { decoded, shown } of undecodable) {
+      if (recogniseTemp(decoded, siblings, custom, { mtimeMs: Number.POSITIVE_INFINITY })?.target === targetName) {
+        rejected.push({ path: join(dir, shown), reason: UNDECODABLE_NAME_NOTE });
+      }
+    }
   }
   valid.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.path < b.path ? -1 : 1));
   return { valid, rejected, hiddenLeftovers, realTarget };
@@ -152,8 +161,10 @@ async function readCurrent(fs: FsLike, target: string, schema: JsonSchema | unde
   let bytes: Buffer;
   let stats: Awaited<ReturnType<FsLike['stat']>>;
   try {
-    stats = await fs.stat(target);
-    bytes = await fs.readFile(target);
+    [stats, bytes] = await withOpenFiles(async () => {
+      const before = await fs.stat(target);
+      return [before, await fs.readFile(target)] as const;
+    });
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { state: 'missing' };
     throw new RecoveryError(target, 'unreadable', `Cannot judge ${target}, so it was left as it was: ${messageOf(error)}`);

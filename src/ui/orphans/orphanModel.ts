@@ -1,5 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
 import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
 import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphanTracker';
 import { SingleFlight } from '../../core/singleFlight';
@@ -203,11 +204,13 @@ export class OrphanModel extends Disposable {
     const known = this.tracker.orphans();
     if (known.length === 0 || this.walking) return;
     const gone: FileEvent[] = [];
-    await Promise.all(
-      known.map((orphan) =>
-        lstat(orphan.path).catch((error: { code?: string }) => {
+    // Bounded like every fan-out: 100,000 known orphans must not mean 100,000 pending lstats.
+    await mapBounded(known, INSPECTIONS_AT_ONCE, (orphan) =>
+      lstat(orphan.path).then(
+        () => undefined,
+        (error: { code?: string }) => {
           if (error.code === 'ENOENT') gone.push({ kind: 'deleted', path: orphan.path });
-        }),
+        },
       ),
     );
     if (gone.length === 0) return;

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { mapBounded } from '../../core/boundedOpens';
 import type { Orphan } from '../../core/orphans';
 import { RecoveryError, recoverTarget } from '../../core/recovery';
 import { CommandId } from '../commandIds';
@@ -61,13 +62,12 @@ async function askToRecover(broken: string[], actions: string[], relative: (path
 
 /** Those of `targets` that still need recovery now: the core's own check, so a valid target is never offered. */
 async function stillBroken(targets: readonly string[], extraPatterns?: string[]): Promise<string[]> {
-  const verdicts = await Promise.all(
-    targets.map((target) =>
-      recoverTarget(target, { dryRun: true, extraPatterns }).then(
-        () => true,
-        // Anything but "it is valid" still needs the Recover command to explain itself.
-        (error: unknown) => !(error instanceof RecoveryError && error.code === 'not-needed'),
-      ),
+  // A few at a time: each dry run lists its target's folder and judges its temps.
+  const verdicts = await mapBounded(targets, 4, (target) =>
+    recoverTarget(target, { dryRun: true, extraPatterns }).then(
+      () => true,
+      // Anything but "it is valid" still needs the Recover command to explain itself.
+      (error: unknown) => !(error instanceof RecoveryError && error.code === 'not-needed'),
     ),
   );
   return targets.filter((_, index) => verdicts[index]);
