@@ -32,9 +32,12 @@ export function nameKey(name: string, matching: NameMatching): string {
   return matching.caseInsensitive ? foldCase(key) : key;
 }
 
+const TRAILING_MARKS = /\p{M}+$/u;
+
 /**
  * True when `prefix` begins `name` as `matching` compares names. Decomposed (NFD), so a prefix cut before a
- * character that composes with the one before it still begins the composed name.
+ * character that composes with the one before it still begins the composed name; the prefix's trailing combining
+ * marks are left out, because NFD reorders a run of marks that the cut may have split.
  */
 export function startsWithName(name: string, prefix: string, matching: NameMatching): boolean {
   if (!matching.caseInsensitive && !matching.normalisationInsensitive) return name.startsWith(prefix);
@@ -42,5 +45,6 @@ export function startsWithName(name: string, prefix: string, matching: NameMatch
     const form = matching.normalisationInsensitive ? text.normalize('NFD') : text;
     return matching.caseInsensitive ? foldCase(form) : form;
   };
-  return key(name).startsWith(key(prefix));
+  const start = matching.normalisationInsensitive ? key(prefix).replace(TRAILING_MARKS, '') : key(prefix);
+  return key(name).startsWith(start);
 }

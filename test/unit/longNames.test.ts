@@ -302,6 +302,16 @@ suite('long target names: derived names fit NAME_MAX', () => {
     assert.equal(readFileSync(target, 'utf8'), '{"v":2}\n');
   });
 
+  test('macOS: a long run of combining marks of two classes, cut by the prefix, still ties (NFD reorders such a run)', async () => {
+    const name = `a${'\u0301\u0316'.repeat(60)}.json`; // acute (class 230) and grave below (class 220)
+    const temp = await asPlatform('darwin', async () => basename(ourTempPath(join(dir, name))));
+    assertWholeName(temp);
+    const apfs = nameMatchingFor('darwin');
+    for (const listed of [name, name.normalize('NFD'), name.normalize('NFC')]) {
+      assert.equal(recogniseTemp(temp, [listed], [], { names: apfs })?.target, listed);
+    }
+  });
+
   test('macOS (emulated APFS): a temp named from the NFC spelling is tied to the target listed in NFD', async () => {
     const nfc = `${'é'.repeat(120)}.json`.normalize('NFC');
     const nfd = nfc.normalize('NFD');
