@@ -8,6 +8,7 @@ import type { CliIo } from '../../src/cli/io';
 import { runCli } from '../../src/cli/main';
 import { writeFileAtomic } from '../../src/core/atomicWrite';
 import { lockPathFor, takeOverStaleLock, withFileLock } from '../../src/core/fileLock';
+import { nodeFs } from '../../src/core/fs';
 import { commitGroup } from '../../src/core/groupCommit';
 import { groupBackupName, groupTempName, parseJournal } from '../../src/core/groupJournal';
 import { recoverGroups } from '../../src/core/groupRecovery';
@@ -16,6 +17,7 @@ import { backupPathFor, RecoveryError, recoverTarget } from '../../src/core/reco
 import { derivedName, isOurTempName, lockNameFor, NAME_MAX_BYTES, nameDigest, ourTempPath } from '../../src/core/tempNames';
 import { nameMatchingFor, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
 import { addTaskEdit } from '../../src/state/taskEdits';
+import { TasksBackups } from '../../src/state/tasksBackups';
 import { TasksStore } from '../../src/state/tasksStore';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { asPlatform, MacLikeFs, WindowsLikeFs } from '../support/windowsLikeFs';
@@ -279,6 +281,25 @@ suite('long target names: derived names fit NAME_MAX', () => {
     );
     for (const generation of generations) assertWholeName(generation.name);
     assert.deepEqual(readdirSync(join(dir, 'backups')).sort(), generations.map((g) => g.name).sort(), 'pruned to two');
+  });
+
+  test('to-do backups whose name outgrows the limit at generation 10: both forms are one series, pruned in order', async () => {
+    const target = join(dir, `${'t'.repeat(244)}.json`); // `.bak-9` ends at 255 bytes, `.bak-10` would not fit
+    const backups = new TasksBackups(target, { fs: nodeFs, durability: 'fast', keep: 3 });
+    for (let n = 1; n <= 11; n++) await backups.write(`{"n":${n}}\n`);
+    const generations = await backups.generations();
+    assert.deepEqual(
+      generations.map((g) => g.generation),
+      [9, 10, 11],
+    );
+    assert.ok(generations[0]!.name.startsWith(`${basename(target)}.bak-9`), 'generation 9 kept its long name');
+    assert.ok(generations[1]!.name.includes('~'), 'generation 10 has the short one');
+    for (const generation of generations) assertWholeName(generation.name);
+    assert.deepEqual(readdirSync(backups.dir).sort(), generations.map((g) => g.name).sort());
+  });
+
+  test('two long targets sharing a start get two lock folders', () => {
+    assert.notEqual(lockNameFor(`${'p'.repeat(244)}a.json`), lockNameFor(`${'p'.repeat(244)}b.json`));
   });
 
   test('Windows (emulated NTFS, 255 UTF-16 units): a 250-character target is written, and its crash-left temp recovered', async () => {
