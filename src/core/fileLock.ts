@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as callbackFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as properLockfile from 'proper-lockfile';
 import { errnoOf, nodeFs, sameFile, sameNode } from './fs';
 import {
@@ -15,6 +15,7 @@ import {
   readLockOwner,
   readLockOwnerSync,
 } from './lockOwner';
+import { lockNameFor } from './tempNames';
 
 /**
  * Cross-process lock parameters. The lock is proper-lockfile's directory `<target>.lock`, whose mtime the holder
@@ -48,9 +49,10 @@ export const DEFAULT_LOCK_SETTINGS: Readonly<LockSettings> = Object.freeze({
   retryMaxMs: 200,
 });
 
-/** The lock directory proper-lockfile uses for `target`. */
+/** The lock directory for `target` (proper-lockfile's lockfilePath): `<target>.lock`, shortened for long names (lockNameFor). */
 export function lockPathFor(target: string): string {
-  return `${resolve(target)}.lock`;
+  const file = resolve(target);
+  return join(dirname(file), lockNameFor(basename(file)));
 }
 
 /** The lock stayed busy for the whole wait. Nothing was read or written. */
@@ -333,6 +335,7 @@ export async function withFileLock<T>(
     stale: resolved.staleMs,
     update: resolved.updateMs,
     realpath: false,
+    lockfilePath: lockPath,
     retries: 0,
     fs: lockFs(lockPath, token),
     onCompromised: (error) => {

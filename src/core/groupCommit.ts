@@ -84,8 +84,9 @@ async function interruptedJournals(fs: GroupFs, plan: GroupPlan): Promise<string
   const found = new Set<string>();
   const targetNames = new Set(plan.files.map((file) => file.target));
   for (const folder of plan.folders) {
-    for (const name of await fs.readdir(folder)) {
-      const named = recogniseGroupFile(name);
+    const names = await fs.readdir(folder);
+    for (const name of names) {
+      const named = recogniseGroupFile(name, names);
       if (!named?.target || liveGroupIds.has(named.groupId) || !targetNames.has(join(folder, named.target))) continue;
       const search = await findJournal(fs, folder, named.groupId);
       if (search.state === 'found') found.add(search.path);

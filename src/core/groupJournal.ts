@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { messageOf } from './errors';
 import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs } from './fs';
+import { derivedName } from './tempNames';
 import { recogniseGroupFile } from './tempPatterns';
 
 /** The seam plus link(2). Optional so any FsLike fits: without it, backups are durable copies instead of links. */
@@ -28,8 +29,19 @@ export function newGroupId(): string {
   return `${process.pid}-${threadId}-${groupSequence}-${randomBytes(4).toString('hex')}`;
 }
 
-export const groupTempName = (targetName: string, id: string): string => `${targetName}.csg-${id}.tmp`;
-export const groupBackupName = (targetName: string, id: string): string => `${targetName}.csg-${id}.bak`;
+/**
+ * `<target>.csg-<id>.tmp|bak` beside the target; for a target whose name is too long for that, `<prefix>~<digest>
+ * .csg~<id>.tmp|bak` (tempNames' derivedName). `target` may be a journal's `/`-separated relative path: only its
+ * last name is changed.
+ */
+function groupMemberName(target: string, id: string, extension: 'tmp' | 'bak'): string {
+  const slash = target.lastIndexOf('/');
+  const name = derivedName(target.slice(slash + 1), `.csg-${id}.${extension}`, `.csg~${id}.${extension}`);
+  return `${target.slice(0, slash + 1)}${name}`;
+}
+
+export const groupTempName = (target: string, id: string): string => groupMemberName(target, id, 'tmp');
+export const groupBackupName = (target: string, id: string): string => groupMemberName(target, id, 'bak');
 export const groupJournalName = (id: string): string => `.cs-group-${id}.journal`;
 
 /** The lock every commit and recovery of a journal folder holds: withFileLock's `<folder>/.cs-group.lock`. */

@@ -159,7 +159,7 @@ export async function inspectCandidate(
     return undefined;
   }
   if (!stats.isFile()) return undefined;
-  const grouped = recogniseGroupFile(candidate.name);
+  const grouped = recogniseGroupFile(candidate.name, candidate.siblings);
   if (grouped) return inspectGroupFile(inspection, candidate.dir, path, stats, grouped);
   const recognised = recogniseTemp(candidate.name, candidate.siblings, custom, {
     mtimeMs: stats.mtimeMs,

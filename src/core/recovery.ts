@@ -7,6 +7,7 @@ import { exactNames, UNDECODABLE_NAME_NOTE, type UndecodableName } from './folde
 import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from './fs';
 import type { JsonSchema } from './jsonStore';
 import { judgeJsonBytes, judgeJsonFile } from './judgeFile';
+import { derivedName } from './tempNames';
 import {
   compileCustomPatterns,
   mightBeTemp,
@@ -71,10 +72,13 @@ export interface RejectedCandidate {
   reason: string;
 }
 
-/** The backup name for a replaced target: `<target>.corrupt-<UTC time>` (or `.replaced-` when it was valid). */
-export function backupPathFor(target: string, label: 'corrupt' | 'replaced', now: number): string {
-  const stamp = fileSafeTime(now);
-  return `${target}.${label}-${stamp}`;
+/**
+ * The backup name for a replaced target: `<target>.corrupt-<UTC time>` (or `.replaced-` when it was valid), with
+ * `-<n>` when an earlier one took the name. A target too long for that gets `<prefix>~<digest>.corrupt-…` instead.
+ */
+export function backupPathFor(target: string, label: 'corrupt' | 'replaced', now: number, n = 0): string {
+  const suffix = `.${label}-${fileSafeTime(now)}${n === 0 ? '' : `-${n}`}`;
+  return join(dirname(target), derivedName(basename(target), suffix));
 }
 
 async function realPathOf(fs: FsLike, target: string): Promise<string> {
@@ -184,9 +188,9 @@ async function identityNow(fs: FsLike, target: string): Promise<FileIdentity | u
   }
 }
 
-async function freeBackupPath(fs: FsLike, base: string): Promise<string> {
+async function freeBackupPath(fs: FsLike, target: string, label: 'corrupt' | 'replaced', now: number): Promise<string> {
   for (let n = 0; ; n++) {
-    const candidate = n === 0 ? base : `${base}-${n}`;
+    const candidate = backupPathFor(target, label, now, n);
     try {
       await fs.lstat(candidate);
     } catch (error) {
@@ -241,7 +245,7 @@ export async function recoverTarget(targetPath: string, options: RecoverOptions 
   let backup: string | null = null;
   if (current.state !== 'missing') {
     const label = current.state === 'valid' ? 'replaced' : 'corrupt';
-    backup = await freeBackupPath(fs, backupPathFor(realTarget, label, options.now ?? Date.now()));
+    backup = await freeBackupPath(fs, realTarget, label, options.now ?? Date.now());
   }
   if (options.dryRun) return { target, from: best.path, backup };
 

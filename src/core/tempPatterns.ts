@@ -1,4 +1,5 @@
-import { OUR_TEMP_PATTERN } from './tempNames';
+import { type NameMatching, nameKey, nameMatchingFor } from './nameMatching';
+import { OUR_SHORT_TEMP_PATTERN, OUR_TEMP_PATTERN, ownerOfShortStem, SHORT_STEM_SOURCE } from './tempNames';
 
 /** Which tool left a temp file behind. */
 export type OrphanKind =
@@ -29,38 +30,7 @@ export interface RecogniseContext {
   names?: NameMatching;
 }
 
-/**
- * How a volume compares file names. NTFS ignores case; APFS and HFS+ (as formatted by default) ignore case and
- * Unicode normalisation, so a temp named in NFC belongs to a target listed in NFD. Linux file systems compare bytes.
- */
-export interface NameMatching {
-  caseInsensitive: boolean;
-  normalisationInsensitive: boolean;
-}
-
-export const EXACT_NAMES: Readonly<NameMatching> = Object.freeze({ caseInsensitive: false, normalisationInsensitive: false });
-
-/** The usual volume of a platform; a case-sensitive APFS or NTFS folder then matches a little more than it should. */
-export function nameMatchingFor(platform: NodeJS.Platform): NameMatching {
-  if (platform === 'win32') return { caseInsensitive: true, normalisationInsensitive: false };
-  if (platform === 'darwin') return { caseInsensitive: true, normalisationInsensitive: true };
-  return EXACT_NAMES;
-}
-
-/** The form two names share exactly when `matching` makes them one folder entry. */
-export function nameKey(name: string, matching: NameMatching): string {
-  let key = matching.normalisationInsensitive ? name.normalize('NFC') : name;
-  if (matching.caseInsensitive) {
-    // Per character and only when the length holds, like the volumes' simple case tables (no `ß` → `ss`).
-    let folded = '';
-    for (const char of key) {
-      const lower = char.toLowerCase();
-      folded += lower.length === char.length ? lower : char;
-    }
-    key = folded;
-  }
-  return key;
-}
+export { EXACT_NAMES, type NameMatching, nameKey, nameMatchingFor } from './nameMatching';
 
 /** Smallest write-file-atomic suffix we accept: rotation and backup numbers stay far below it. */
 export const MIN_UINT32_DIGITS = 8;
@@ -296,6 +266,13 @@ function recogniseWeak(
 ): RecognisedTemp | undefined {
   if (!siblings) return undefined;
   const matching = context.names ?? nameMatchingFor(process.platform);
+  const short = OUR_SHORT_TEMP_PATTERN.exec(name)?.groups;
+  if (short) {
+    // Ours, for a target too long to spell out: only the sibling its digest and prefix name is its target.
+    const target = ownerOfShortStem(short.prefix!, short.digest!, siblings, matching);
+    if (!usableTarget(target, name)) return undefined;
+    return { target, kind: 'crash-safe', pid: Number(short.pid), threadId: Number(short.thread) };
+  }
   const known = (target: string | undefined): target is string =>
     usableTarget(target, name) && hasSibling(siblings, target, matching);
 
@@ -329,8 +306,9 @@ function recogniseWeak(
  */
 export function mightBeTemp(name: string): boolean {
   if (name.endsWith('.vsctmp')) return true;
-  if (name.includes('.csg-') || name.startsWith('.cs-group-')) return true; // group commits (recogniseGroupFile)
-  if (name.endsWith('.tmp') && (name.charCodeAt(0) === 46 || name.includes('.cs-'))) return true; // steno, dot-hex, ours
+  if (name.includes('.csg-') || name.includes('.csg~') || name.startsWith('.cs-group-')) return true; // group commits (recogniseGroupFile)
+  // steno, dot-hex, ours (`.cs~`: the short form for long targets)
+  if (name.endsWith('.tmp') && (name.charCodeAt(0) === 46 || name.includes('.cs-') || name.includes('.cs~'))) return true;
   if (name.includes('.tmp.') || name.includes('.tmp-')) return true; // `.tmp.<id>`, atomically's `.tmp-<digits><hex>`
   // write-file-atomic: at least MIN_UINT32_DIGITS trailing digits after a dot.
   let digits = 0;
@@ -354,7 +332,7 @@ export function tempNameGlobs(customPatterns: readonly string[] = []): string[] 
   const wfa = Array.from({ length: MAX_UINT32_DIGITS - MIN_UINT32_DIGITS + 1 }, (_, i) => digits(MIN_UINT32_DIGITS + i));
   // A user pattern's literal glob characters become `?`: wider than the pattern, never narrower.
   const custom = customPatterns.map((pattern) => pattern.replaceAll('{target}', '*').replace(/[[\]{},!]/g, '?'));
-  return ['*.vsctmp', '*.csg-*', '.cs-group-*', '.*.tmp', '*.cs-*.tmp', '*.tmp.*', '*.tmp-*', ...wfa, ...custom];
+  return ['*.vsctmp', '*.csg-*', '*.csg~*', '.cs-group-*', '.*.tmp', '*.cs-*.tmp', '*.cs~*.tmp', '*.tmp.*', '*.tmp-*', ...wfa, ...custom];
 }
 
 /** True for a name some built-in or user pattern could take for a temp, whatever its siblings. */
@@ -387,13 +365,18 @@ export interface RecognisedGroupFile {
   groupId: string;
   pid: number;
   threadId: number;
-  /** The sibling file a temp or backup belongs to (for the journal's own temp, the journal's name). */
+  /**
+   * The sibling file a temp or backup belongs to (for the journal's own temp, the journal's name). A short name (a
+   * target too long to spell out) has one only when the siblings were given and exactly one of them owns it.
+   */
   target?: string;
 }
 
 const GROUP_ID_SOURCE = '(?<id>(?<pid>\\d+)-(?<thread>\\d+)-\\d+-[0-9a-f]{8})';
 /** `<target>.csg-<id>.tmp` (new content) and `<target>.csg-<id>.bak` (the old target, kept for a roll back). */
 const GROUP_MEMBER = new RegExp(`^(?<target>.+)\\.csg-${GROUP_ID_SOURCE}\\.(?<role>tmp|bak)$`, 's');
+/** `<prefix>~<digest>.csg~<id>.tmp` and `.bak`: the same for a target whose name is too long to spell out. */
+const GROUP_SHORT_MEMBER = new RegExp(`^${SHORT_STEM_SOURCE}\\.csg~${GROUP_ID_SOURCE}\\.(?<role>tmp|bak)$`, 's');
 /** `.cs-group-<id>.journal`, in a folder that contains every target of the group. */
 const GROUP_JOURNAL = new RegExp(`^\\.cs-group-${GROUP_ID_SOURCE}\\.journal$`);
 
@@ -401,10 +384,25 @@ const GROUP_JOURNAL = new RegExp(`^\\.cs-group-${GROUP_ID_SOURCE}\\.journal$`);
  * Recognises the files of a group commit. recogniseTemp never matches them: they are not single-file temps that
  * recover or sweep may act on alone, only `recover --groups` may.
  */
-export function recogniseGroupFile(name: string): RecognisedGroupFile | undefined {
+export function recogniseGroupFile(
+  name: string,
+  siblings?: Siblings,
+  matching: NameMatching = nameMatchingFor(process.platform),
+): RecognisedGroupFile | undefined {
   const journal = GROUP_JOURNAL.exec(name)?.groups;
   if (journal) {
     return { role: 'journal', groupId: journal.id!, pid: Number(journal.pid), threadId: Number(journal.thread) };
+  }
+  const short = GROUP_SHORT_MEMBER.exec(name)?.groups;
+  if (short) {
+    const target = siblings ? ownerOfShortStem(short.prefix!, short.digest!, siblings, matching) : undefined;
+    return {
+      role: short.role === 'tmp' ? 'temp' : 'backup',
+      groupId: short.id!,
+      pid: Number(short.pid),
+      threadId: Number(short.thread),
+      ...(usableTarget(target, name) ? { target } : {}),
+    };
   }
   const member = GROUP_MEMBER.exec(name)?.groups;
   if (!member || !usableTarget(member.target, name)) return undefined;

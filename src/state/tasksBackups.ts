@@ -1,12 +1,13 @@
 import { basename, dirname, join } from 'node:path';
 import { type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { errnoOf, type FsLike } from '../core/fs';
+import { derivedName, isShortStemOf } from '../core/tempNames';
 
 /** Backup generations live in this folder beside the document: `backups/tasks.json.bak-<n>`. */
 export const TASKS_BACKUP_FOLDER = 'backups';
 export const DEFAULT_BACKUPS_TO_KEEP = 5;
 
-const BACKUP_NAME = /^(?<target>.+)\.bak-(?<generation>\d{1,15})$/;
+const BACKUP_NAME = /^(?<target>.+)\.bak-(?<generation>\d{1,15})$/s;
 
 export interface BackupGeneration {
   /** Higher is newer. */
@@ -43,7 +44,7 @@ export class TasksBackups {
     const { fs, durability } = this.options;
     const generations = await this.generations();
     const next = (generations.at(-1)?.generation ?? 0) + 1;
-    await writeFileAtomic(join(this.dir, `${basename(this.target)}.bak-${next}`), text, { durability, createParents: true, fs });
+    await writeFileAtomic(join(this.dir, derivedName(basename(this.target), `.bak-${next}`)), text, { durability, createParents: true, fs });
     const keep = Math.max(1, Math.trunc(this.options.keep));
     for (const old of generations.slice(0, Math.max(0, generations.length + 1 - keep))) {
       try {
@@ -66,7 +67,8 @@ export class TasksBackups {
     const target = basename(this.target);
     return names
       .map((name) => ({ name, match: BACKUP_NAME.exec(name) }))
-      .filter(({ match }) => match?.groups?.target === target)
+      // `<name>.bak-<n>`, or `<prefix>~<digest>.bak-<n>` for a name too long for that.
+      .filter(({ match }) => match?.groups?.target === target || (match?.groups && isShortStemOf(match.groups.target!, target)))
       .map(({ name, match }) => ({ name, generation: Number(match!.groups!.generation), path: join(this.dir, name) }))
       .sort((a, b) => a.generation - b.generation);
   }

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../core/atomicWrite';
 import { fileSafeTime } from '../core/fileTime';
 import { errnoOf } from '../core/fs';
 import { findRecoveryCandidates } from '../core/recovery';
+import { derivedName } from '../core/tempNames';
 import { TasksDocumentError } from './taskErrors';
 import { decodeTasksText, type TasksDocument, tasksDocumentSchemaV1 } from './tasksSchema';
 import type { TasksStore } from './tasksStore';
@@ -77,7 +78,7 @@ export async function recoverTasks(
     try {
       const damaged = await fs.readFile(path);
       // The time keeps its `.` before the milliseconds: the names these copies have always had.
-      preservedAs = join(store.backups.dir, `${basename(path)}.damaged-${fileSafeTime(store.now(), { millisSeparator: '.' })}`);
+      preservedAs = join(store.backups.dir, derivedName(basename(path), `.damaged-${fileSafeTime(store.now(), { millisSeparator: '.' })}`));
       await writeFileAtomic(preservedAs, damaged, { durability: store.durability, createParents: true, fs });
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT' || preservedAs !== undefined) throw error;

@@ -141,6 +141,10 @@ export class WindowsLikeFs implements FsLike {
       const last = index === parts.length - 1;
       const problem = this.windowsRules ? windowsNameProblem(part) : undefined;
       if (problem) throw errnoError(creating && last ? 'EINVAL' : 'ENOENT', `lookup (${problem})`, path);
+      // NTFS takes 255 UTF-16 units, APFS 255 UTF-8 bytes (the disk below may take more or less).
+      if (creating && last && (this.windowsRules ? part.length : Buffer.byteLength(part, 'utf8')) > 255) {
+        throw errnoError('ENAMETOOLONG', 'open', path);
+      }
       let entries: string[];
       try {
         entries = await fsp.readdir(current);

@@ -60,6 +60,22 @@ suite('platform names: ours are valid on Linux, Windows and macOS', () => {
     assert.ok(name.length - String(process.pid).length + WIDEST_PID_DIGITS < 255);
   });
 
+  test('a 255-byte target (ASCII, 2-byte or 4-byte characters): every name we derive from it is portable', () => {
+    const now = Date.UTC(2026, 11, 31, 23, 59, 59, 999);
+    for (const target of [`${'a'.repeat(250)}.json`, `${'é'.repeat(125)}.json`, `${'😀'.repeat(62)}ab.json`]) {
+      assert.equal(Buffer.byteLength(target), 255, target);
+      assertPortable(target);
+      const derived = [
+        basename(ourTempPath(join(dir, target))),
+        basename(backupPathFor(join(dir, target), 'corrupt', now)),
+        basename(backupPathFor(join(dir, target), 'replaced', now, 99)),
+        basename(lockPathFor(join(dir, target))),
+        `${basename(lockPathFor(join(dir, target)))}.reclaim-${2 ** 32 - 1}-0badf00d`,
+      ];
+      for (const name of derived) assertPortable(name);
+    }
+  });
+
   test('a 200-character target is written on this disk: its temp name fits', async () => {
     const target = join(dir, LONG_TARGET);
     await writeFileAtomic(target, '{}\n');

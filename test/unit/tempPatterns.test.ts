@@ -1,10 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
+import picomatch from 'picomatch';
+import { groupBackupName, groupTempName } from '../../src/core/groupJournal';
 import { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../../src/core/orphans';
 import { backupPathFor } from '../../src/core/recovery';
 import { ourTempPath } from '../../src/core/tempNames';
-import { mightBeTemp, recogniseHiddenLeftover, TEMP_LOOKALIKES, TempPatternError } from '../../src/core/tempPatterns';
+import { mightBeTemp, recogniseGroupFile, recogniseHiddenLeftover, TEMP_LOOKALIKES, TempPatternError, tempNameGlobs } from '../../src/core/tempPatterns';
 
 const NOW = Date.UTC(2025, 5, 1);
 const HOUR = 3_600_000;
@@ -363,5 +365,40 @@ suite('recogniseHiddenLeftover (.fuse_hidden* and .nfs*)', () => {
       const prefixes = Array.from({ length: name.length }, (_, i) => name.slice(0, i + 1));
       assert.equal(kindOf(name, prefixes), undefined, name);
     }
+  });
+});
+
+suite('short names of long targets (<prefix>~<digest>)', () => {
+  const target = `${'n'.repeat(240)}.json`;
+  const shortTemp = basename(ourTempPath(`/w/${target}`));
+  const shortGroup = groupTempName(target, '1-0-1-0123abcd');
+
+  test('the walk pre-filter, the watcher globs and the recognisers all take them', () => {
+    const isTemp = picomatch(tempNameGlobs(), { dot: true, windows: false });
+    for (const name of [shortTemp, shortGroup, groupBackupName(target, '1-0-1-0123abcd')]) {
+      assert.ok(name.includes('~'), name);
+      assert.ok(mightBeTemp(name), `${name} passes mightBeTemp`);
+      assert.ok(isTemp(name), `${name} matches a watcher glob`);
+    }
+    assert.equal(kindOf(shortTemp, [target])?.target, target);
+    assert.equal(recogniseGroupFile(shortGroup, [target])?.target, target);
+    assert.equal(recogniseGroupFile(shortGroup)?.target, undefined, 'without siblings: a group file of an unknown target');
+  });
+
+  test('a short name is never the long name of another target, and a long name never a short one', () => {
+    const stem = shortTemp.slice(0, shortTemp.indexOf('.cs~'));
+    assert.equal(kindOf(shortTemp, [stem]), undefined, 'not a temp of a file named like its stem');
+    // A target whose own name looks like a short stem keeps its ordinary temp.
+    const odd = `notes~${'0'.repeat(16)}.json`;
+    assert.deepEqual(kindOf(basename(ourTempPath(`/w/${odd}`)))?.target, odd);
+    assert.equal(recogniseGroupFile(shortTemp), undefined);
+    assert.equal(kindOf(shortGroup, [target]), undefined, 'a group file is never a single-file temp');
+  });
+
+  test("recover's short backups are never temps", () => {
+    const backup = basename(backupPathFor(`/w/${target}`, 'corrupt', NOW));
+    assert.ok(backup.includes('~') && backup.endsWith('.corrupt-2025-06-01T00-00-00-000Z'), backup);
+    assert.equal(kindOf(backup, [target]), undefined);
+    assert.equal(kindOf(`${backup}-1`, [target]), undefined);
   });
 });
