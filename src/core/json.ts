@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { basename, dirname } from 'node:path';
-import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
+import { type ParseError, parse as parseJsonc, printParseErrorCode, visit } from 'jsonc-parser';
 
 /** `jsonc` allows comments and trailing commas (VS Code's own config files); `json` is strict RFC 8259. */
 export type JsonFlavour = 'json' | 'jsonc';
@@ -10,6 +11,16 @@ export interface ParsePosition {
   line: number;
   column: number;
   message: string;
+}
+
+/**
+ * Stricter than RFC 8259 requires, opt-in per caller. `duplicateKeys: 'refuse'` fails a document in which one object
+ * names a member twice: JSON.parse keeps only the last, so a rewrite would drop the first silently. Only documents
+ * we own and rewrite refuse them (the task list); scan, recover and the save guard judge user files, where duplicate
+ * keys are legal JSON and VS Code only warns, and must never call such a file corrupt.
+ */
+export interface ParseOptions {
+  duplicateKeys?: 'allow' | 'refuse';
 }
 
 export type ParsedJson =
@@ -77,7 +88,7 @@ function tooDeepAt(text: string, start: number): number {
  * a file is the classic way to lose one. Failures carry the first error's line and column; nesting deeper than
  * MAX_NESTING_DEPTH is "nested too deeply" at the offending bracket, never a stack overflow.
  */
-export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
+export function parseJson(text: string, flavour: JsonFlavour, options: ParseOptions = {}): ParsedJson {
   const bom = hasBom(text);
   const start = bom ? 1 : 0;
   const fail = (offset: number, message: string, empty = false): ParsedJson => ({
@@ -90,8 +101,13 @@ export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
   const deep = tooDeepAt(text, start);
   if (deep !== -1) return fail(deep, `nested too deeply (over ${MAX_NESTING_DEPTH} levels)`);
   const body = bom ? text.slice(1) : text;
+  const parsed = (value: unknown): ParsedJson => {
+    const duplicate = options.duplicateKeys === 'refuse' ? duplicateKeyIn(body) : undefined;
+    if (duplicate) return fail(start + duplicate.offset, `duplicate key ${JSON.stringify(duplicate.name)}`);
+    return { ok: true, value, bom };
+  };
   try {
-    return { ok: true, value: JSON.parse(body), bom };
+    return parsed(JSON.parse(body));
   } catch {
     // JSON.parse does not say where; jsonc-parser does, and is safe to recurse now that the depth is bounded.
   }
@@ -102,8 +118,80 @@ export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
     allowEmptyContent: false,
   });
   const first = errors[0];
-  if (flavour === 'jsonc' && !first) return { ok: true, value, bom };
+  if (flavour === 'jsonc' && !first) return parsed(value);
   return fail(start + (first?.offset ?? body.length), first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput');
+}
+
+/**
+ * The second member of the first object that names one twice (names compared after unescaping, so `"t\u0061sks"`
+ * repeats `"tasks"`), or undefined. Run only on text that parsed, so its depth is bounded.
+ */
+function duplicateKeyIn(body: string): { name: string; offset: number } | undefined {
+  const open: Array<Set<string>> = [];
+  let found: { name: string; offset: number } | undefined;
+  visit(
+    body,
+    {
+      onObjectBegin: () => {
+        open.push(new Set());
+      },
+      onObjectEnd: () => {
+        open.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const names = open.at(-1);
+        if (!names || found) return;
+        if (names.has(name)) found = { name, offset };
+        names.add(name);
+      },
+    },
+    { allowTrailingComma: true },
+  );
+  return found;
+}
+
+export type DecodedText = { ok: true; text: string } | { ok: false; position: ParsePosition };
+
+/**
+ * The bytes as text, only when they are well-formed UTF-8. Node's decoder would turn every bad byte into U+FFFD,
+ * and writing that text back would destroy the byte for good; a caller that rewrites a file refuses instead.
+ * The position (1-based, counted in the text before it) names the first bad byte.
+ */
+export function decodeUtf8Exactly(bytes: Uint8Array): DecodedText {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buffer)) return { ok: true, text: buffer.toString('utf8') };
+  const bad = firstInvalidUtf8Byte(buffer);
+  const before = buffer.subarray(0, bad).toString('utf8');
+  const byte = buffer[bad]!.toString(16).toUpperCase().padStart(2, '0');
+  return { ok: false, position: positionAt(before, before.length, `invalid UTF-8 (byte 0x${byte})`) };
+}
+
+/** The offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode Table 3-7); -1 if none. */
+export function firstInvalidUtf8Byte(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i += 1;
+      continue;
+    }
+    let trailing: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) trailing = 1;
+    else if (lead === 0xe0) [trailing, low] = [2, 0xa0];
+    else if (lead === 0xed) [trailing, high] = [2, 0x9f];
+    else if (lead >= 0xe1 && lead <= 0xef) trailing = 2;
+    else if (lead === 0xf0) [trailing, low] = [3, 0x90];
+    else if (lead === 0xf4) [trailing, high] = [3, 0x8f];
+    else if (lead >= 0xf1 && lead <= 0xf3) trailing = 3;
+    else return i;
+    for (let k = 1; k <= trailing; k++) {
+      const next = bytes[i + k];
+      if (next === undefined || next < (k === 1 ? low : 0x80) || next > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += trailing + 1;
+  }
+  return -1;
 }
 
 /** "not valid JSON: <what> at line L, column C", the one wording every message uses. */
@@ -139,7 +227,7 @@ export function isJsonTarget(target: string): boolean {
 }
 
 /** The first problem of `text` read as `flavour`; undefined when it parses. */
-export function jsonTextProblem(text: string, flavour: JsonFlavour): ParsePosition | undefined {
-  const parsed = parseJson(text, flavour);
+export function jsonTextProblem(text: string, flavour: JsonFlavour, options: ParseOptions = {}): ParsePosition | undefined {
+  const parsed = parseJson(text, flavour, options);
   return parsed.ok ? undefined : parsed.position;
 }
