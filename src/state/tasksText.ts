@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { JSONPath } from 'jsonc-parser';
 import { hasBom } from '../core/json';
-import { JsonTextEditor, jsonTextStyleOf } from '../core/jsonEdits';
+import { type ArrayItem, type JsonPath, JsonTextEditor, jsonTextStyleOf } from '../core/jsonEdits';
 import type { Task, TasksDocument } from './tasksSchema';
 
 /**
@@ -12,7 +11,8 @@ import type { Task, TasksDocument } from './tasksSchema';
 export function editTasksText(text: string, previous: TasksDocument, next: TasksDocument): string {
   const editor = new JsonTextEditor(text);
   editMembers(editor, [], previous, next, 'tasks');
-  editTaskList(editor, previous.tasks, next.tasks);
+  const previousIndex = new Map(previous.tasks.map((task, index) => [task.id, index]));
+  editTaskList(editor, previous.tasks, next.tasks, (task) => previousIndex.get(task.id) ?? -1);
   return editor.text;
 }
 
@@ -40,9 +40,8 @@ export function migrateTasksText(text: string, migrated: TasksDocument): string 
     editor.insertProperty([], 'version', migrated.version, 0);
   }
   const legacyTasks = (Array.isArray(legacy) ? legacy : (legacy as { tasks: object[] }).tasks) as object[];
-  migrated.tasks.forEach((task, index) => {
-    editMembers(editor, ['tasks', index], legacyTasks[index]!, task);
-  });
+  // Matched by position: a legacy task may have no id, or one the migration replaced.
+  editTaskList(editor, legacyTasks, migrated.tasks, (_, position) => position);
   return editor.text;
 }
 
@@ -52,7 +51,7 @@ function memberOf(object: object, key: string): unknown {
 }
 
 /** Sets, adds or removes each member of the object at `path` whose value differs between `before` and `after`. */
-function editMembers(editor: JsonTextEditor, path: JSONPath, before: object, after: object, skip?: string): void {
+function editMembers(editor: JsonTextEditor, path: JsonPath, before: object, after: object, skip?: string): void {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   for (const key of keys) {
     if (key === skip) continue;
@@ -65,48 +64,24 @@ function editMembers(editor: JsonTextEditor, path: JSONPath, before: object, aft
 }
 
 /**
- * Brings the `tasks` array from `previous` to `next` with the fewest element moves: tasks in a longest run that
- * kept its order stay put, the others are cut (keeping their text) and put back where they now belong.
+ * Brings the `tasks` array from `previous` to `next` in one rewrite: a task that stays keeps its own text (one that
+ * changed gets only its changed members edited), a new one is laid out like its neighbours, and the space between
+ * two tasks that stay neighbours is kept. `previousIndexOf` says which earlier task (if any) a task is.
  */
-function editTaskList(editor: JsonTextEditor, previous: Task[], next: Task[]): void {
-  const previousIndex = new Map(previous.map((task, index) => [task.id, index]));
-  const nextIds = new Set(next.map((task) => task.id));
-  const staying = longestIncreasingRun(next.map((task) => previousIndex.get(task.id)).filter((index) => index !== undefined));
-  const cut = new Map<string, string>();
-  for (let index = previous.length - 1; index >= 0; index--) {
-    const id = previous[index]!.id;
-    if (staying.has(index)) continue;
-    if (nextIds.has(id)) cut.set(id, editor.rawAt(['tasks', index]));
-    editor.removeElement(['tasks'], index);
-  }
-  next.forEach((task, index) => {
-    const was = previousIndex.get(task.id);
-    if (was !== undefined && staying.has(was)) return;
-    const raw = cut.get(task.id);
-    editor.insertElement(['tasks'], index, raw === undefined ? task : { raw });
+function editTaskList(
+  editor: JsonTextEditor,
+  previous: readonly object[],
+  next: readonly Task[],
+  previousIndexOf: (task: Task, position: number) => number,
+): void {
+  const items = next.map((task, position): ArrayItem => {
+    const index = previousIndexOf(task, position);
+    if (index < 0) return { value: task };
+    if (isDeepStrictEqual(previous[index], task)) return { index };
+    const own = new JsonTextEditor(editor.rawAt(['tasks', index]), editor.style);
+    editMembers(own, [], previous[index]!, task);
+    return { index, raw: own.text };
   });
-  next.forEach((task, index) => {
-    const was = previousIndex.get(task.id);
-    if (was !== undefined) editMembers(editor, ['tasks', index], previous[was]!, task);
-  });
-}
-
-/** The values of one longest strictly increasing subsequence of `values`. */
-function longestIncreasingRun(values: number[]): Set<number> {
-  const tails: number[] = [];
-  const before: number[] = new Array(values.length).fill(-1);
-  values.forEach((value, position) => {
-    let low = 0;
-    let high = tails.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (values[tails[middle]!]! < value) low = middle + 1;
-      else high = middle;
-    }
-    if (low > 0) before[position] = tails[low - 1]!;
-    tails[low] = position;
-  });
-  const run = new Set<number>();
-  for (let position = tails.at(-1) ?? -1; position !== -1; position = before[position]!) run.add(values[position]!);
-  return run;
+  const unchanged = items.length === previous.length && items.every((item, position) => 'index' in item && item.index === position && item.raw === undefined);
+  if (!unchanged) editor.rewriteArray(['tasks'], items);
 }
