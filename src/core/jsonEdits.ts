@@ -27,8 +27,11 @@ export function jsonTextStyleOf(text: string): JsonTextStyle {
 
 export type JsonPath = Array<string | number>;
 
-/** An element of a rewritten array: one it holds now (by index; its own text, or `raw` instead), or a new value. */
-export type ArrayItem = { index: number; raw?: string } | { value: unknown };
+/**
+ * An element of a rewritten array: one it holds now (by index; its own text, or `raw` instead), or a new one given
+ * as a value (laid out like its neighbours) or as text.
+ */
+export type ArrayItem = { index: number; raw?: string } | { value: unknown } | { raw: string };
 
 /** The member named `name` (the last one, as JSON.parse reads a duplicate), or undefined. */
 function lastMember(object: JsonValueSpan, name: string): JsonChildSpan | undefined {
@@ -92,19 +95,6 @@ export class JsonTextEditor {
     if (member) this.removeChild(object, object.children.indexOf(member));
   }
 
-  /** Inserts `value` as element `index` of the array at `arrayPath`. */
-  insertElement(arrayPath: JsonPath, index: number, value: unknown): void {
-    const array = this.container(arrayPath, 'array');
-    this.insertChild(array, index, (indent, multiLine) => this.render(value, indent, multiLine));
-  }
-
-  /** Removes element `index` of the array at `arrayPath`, with its separator. */
-  removeElement(arrayPath: JsonPath, index: number): void {
-    const array = this.container(arrayPath, 'array');
-    if (index < 0 || index >= array.children.length) throw new Error(`No element ${index} at /${arrayPath.join('/')}`);
-    this.removeChild(array, index);
-  }
-
   /**
    * Rewrites the array at `arrayPath` in one edit as `items`, new values laid out like the array's elements. What
    * stood between two elements that stay neighbours is kept, and so is the space after `[` and before `]`. One
@@ -131,7 +121,8 @@ export class JsonTextEditor {
         const neighbours = 'index' in previous && 'index' in item && item.index === previous.index + 1;
         parts.push(neighbours ? this.body.slice(children[previous.index]!.end, children[item.index]!.start) : separator);
       }
-      if (!('index' in item)) parts.push(this.render(item.value, indent, multiLine));
+      if ('value' in item) parts.push(this.render(item.value, indent, multiLine));
+      else if (!('index' in item)) parts.push(item.raw);
       else {
         const child = children[item.index];
         if (!child) throw new Error(`No element ${item.index} at /${arrayPath.join('/')}`);

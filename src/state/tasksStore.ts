@@ -19,7 +19,7 @@ import {
   type TasksDocument,
   tasksDocumentProblems,
 } from './tasksSchema';
-import { editTasksText, migrateTasksText } from './tasksText';
+import { editTasksText, migrateTasksText, RemovedTaskTexts } from './tasksText';
 
 /** Where the tasks document lives inside a workspace folder unless configured otherwise. */
 export const DEFAULT_TASKS_RELATIVE_PATH = '.vscode/crash-safe/tasks.json';
@@ -103,6 +103,8 @@ export class TasksStore {
    * the save edits that text rather than writing the document anew.
    */
   private readonly loadedSources = new WeakMap<TasksDocument, LoadedSource>();
+  /** The text of to-dos this store removed, so that one put back (Undo) gets its own bytes again. */
+  private readonly removedTexts = new RemovedTaskTexts();
 
   constructor(
     path: string,
@@ -254,7 +256,7 @@ export class TasksStore {
     if (source.text === undefined) text = serializeJson(this.path, next);
     else {
       const current = source.migratedFrom === undefined ? source.text : migrateTasksText(source.text, previous);
-      text = editTasksText(current, previous, next);
+      text = editTasksText(current, previous, next, this.removedTexts);
     }
     const parsed = parseJson(text, 'json', { duplicateKeys: 'refuse' });
     const readBack = parsed.ok ? decodeTasksDocument(parsed.value, { fallbackTime: this.now().toISOString() }) : undefined;

@@ -8,12 +8,38 @@ import type { Task, TasksDocument } from './tasksSchema';
  * Tasks are matched by id; a moved task keeps its own bytes; members nobody changed, ours or not, keep theirs.
  * So a number like 12345678901234567890, which JSON.parse cannot hold, survives every edit of the list.
  */
-export function editTasksText(text: string, previous: TasksDocument, next: TasksDocument): string {
+export function editTasksText(text: string, previous: TasksDocument, next: TasksDocument, removed?: RemovedTaskTexts): string {
   const editor = new JsonTextEditor(text);
   editMembers(editor, [], previous, next, 'tasks');
   const previousIndex = new Map(previous.tasks.map((task, index) => [task.id, index]));
-  editTaskList(editor, previous.tasks, next.tasks, (task) => previousIndex.get(task.id) ?? -1);
+  const nextIds = new Set(next.tasks.map((task) => task.id));
+  previous.tasks.forEach((task, index) => {
+    if (!nextIds.has(task.id)) removed?.remember(task, editor.rawAt(['tasks', index]));
+  });
+  editTaskList(editor, previous.tasks, next.tasks, (task) => previousIndex.get(task.id) ?? -1, removed);
   return editor.text;
+}
+
+/**
+ * The text of to-dos removed lately (by one store), so that putting one back, as Undo does, restores its bytes:
+ * the view holds it as a JavaScript value, in which 12345678901234567890 is already lost.
+ */
+export class RemovedTaskTexts {
+  private readonly entries = new Map<string, { task: Task; raw: string }>();
+
+  constructor(private readonly limit = 200) {}
+
+  remember(task: Task, raw: string): void {
+    this.entries.delete(task.id);
+    this.entries.set(task.id, { task: structuredClone(task), raw });
+    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** The text `task` had when it was removed, when it is back exactly as it was. */
+  rawOf(task: Task): string | undefined {
+    const entry = this.entries.get(task.id);
+    return entry && isDeepStrictEqual(entry.task, task) ? entry.raw : undefined;
+  }
 }
 
 /**
@@ -73,10 +99,14 @@ function editTaskList(
   previous: readonly object[],
   next: readonly Task[],
   previousIndexOf: (task: Task, position: number) => number,
+  removed?: RemovedTaskTexts,
 ): void {
   const items = next.map((task, position): ArrayItem => {
     const index = previousIndexOf(task, position);
-    if (index < 0) return { value: task };
+    if (index < 0) {
+      const raw = removed?.rawOf(task);
+      return raw === undefined ? { value: task } : { raw };
+    }
     if (isDeepStrictEqual(previous[index], task)) return { index };
     const own = new JsonTextEditor(editor.rawAt(['tasks', index]), editor.style);
     editMembers(own, [], previous[index]!, task);

@@ -601,6 +601,19 @@ suite('tasks store', () => {
       );
     });
 
+    test('a removed to-do put back as the view\'s Undo does (its value re-added) gets its own bytes back', async () => {
+      const original = `{\n  "version": 1,\n  "tasks": [\n    ${taskText('a1', `, "ref": ${BIG}, "size": ${HUGE}`)},\n    ${taskText('b2')}\n  ]\n}\n`;
+      seed(original);
+      const store = new TasksStore(path);
+      const [removed] = await store.list();
+      await applyOne(store, { kind: 'remove', id: 'a1' });
+      await store.apply([
+        { kind: 'add', task: structuredClone(removed!) },
+        { kind: 'move', id: 'a1', beforeId: 'b2' },
+      ]);
+      assert.equal(readFileSync(path, 'utf8'), original);
+    });
+
     test('recovery puts a backup back byte for byte', async () => {
       const backup = `{ "version": 1, "tasks": [ ${taskText('a1', `, "n": ${BIG}`)} ], "x": ${HUGE} }`;
       mkdirSync(join(dirname(path), 'backups'), { recursive: true });
