@@ -4,7 +4,9 @@ import {
   decodeUtf8Exactly,
   firstInvalidUtf8Byte,
   isJsonFileName,
+  type JsonValueSpan,
   jsonFlavourOf,
+  jsonSpans,
   jsonTextProblem,
   MAX_NESTING_DEPTH,
   parseJson,
@@ -157,5 +159,31 @@ suite('exact UTF-8', () => {
         assert.equal(bytes.toString('utf8').indexOf('\ufffd'), bytes.subarray(0, bad).toString('utf8').length, bytes.toString('hex'));
       }
     }
+  });
+});
+
+suite('JSON spans', () => {
+  test('every value and member span holds exactly its source text, escapes and huge numbers included', () => {
+    const text = ' {"a\\"b": [1e400, -0.50, 12345678901234567890, "x\\\\", "\\"", {}], "t\\u0061sks" : { "n" :null , "e": [ ] }, "": true}\r\n';
+    const root = jsonSpans(text);
+    const check = (node: JsonValueSpan, value: unknown) => {
+      assert.deepEqual(JSON.parse(text.slice(node.start, node.end)), value);
+      node.children.forEach((child, index) => {
+        const key = child.name ?? index;
+        const childValue = (value as Record<string | number, unknown>)[key];
+        if (child.name !== undefined) {
+          assert.equal(JSON.parse(text.slice(child.start, child.nameEnd)), child.name);
+          assert.match(text.slice(child.nameEnd, child.valueStart), /^\s*:\s*$/);
+        }
+        assert.equal(child.end, child.value.end);
+        check(child.value, childValue);
+      });
+    };
+    check(root, JSON.parse(text));
+    assert.deepEqual(
+      root.children.map((child) => child.name),
+      ['a"b', 'tasks', ''],
+    );
+    assert.equal(text.slice(root.children[0]!.value.children[2]!.start, root.children[0]!.value.children[2]!.end), '12345678901234567890');
   });
 });
