@@ -38,15 +38,15 @@ export class TasksBackups {
     this.dir = join(dirname(target), TASKS_BACKUP_FOLDER);
   }
 
-  /** Writes `bytes` as the next generation unless the newest one holds exactly them already. */
+  /**
+   * Writes `bytes` as the next generation unless the newest one holds exactly them already. A newest generation
+   * that cannot be read (gone, a FIFO, too large) proves nothing, so the bytes are written.
+   */
   async keep(bytes: Uint8Array): Promise<void> {
     const newest = (await this.generations()).at(-1);
     if (newest !== undefined) {
-      try {
-        if (Buffer.from(bytes).equals(await this.options.fs.readFile(newest.path))) return;
-      } catch (error) {
-        if (errnoOf(error) !== 'ENOENT') throw error;
-      }
+      const held = await this.options.fs.readFile(newest.path, bytes.byteLength).catch(() => undefined);
+      if (held?.equals(bytes)) return;
     }
     await this.write(bytes);
   }

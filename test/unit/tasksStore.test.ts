@@ -580,6 +580,18 @@ suite('tasks store', () => {
       assert.equal(readdirSync(backupDir).length, 3, 'a file we wrote ourselves is not kept twice');
     });
 
+    test('a FIFO as the newest backup generation neither hangs an edit nor stops the original being kept', async () => {
+      const original = `{"version": 1, "tasks": [${taskText('a1')}]}`;
+      seed(original);
+      const backupDir = join(dirname(path), 'backups');
+      mkdirSync(backupDir);
+      (await import('node:child_process')).execFileSync('mkfifo', [join(backupDir, 'tasks.json.bak-3')]);
+      const store = new TasksStore(path);
+      await add(store, 'one', newTask);
+      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-4'), 'utf8'), original);
+      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-5'), 'utf8'), readFileSync(path, 'utf8'));
+    });
+
     test('v0 migration is an edit too: members and numbers kept, "version" added first, the original kept as a backup', async () => {
       const original = `[\n  {"title": "old", "ref": ${BIG}},\n  {"id": "keep", "title": "two", "done": true, "createdAt": "${T0}", "size": ${HUGE}}\n]\n`;
       seed(original);
