@@ -219,7 +219,7 @@ export class TasksStore {
         const chosen = await choose(current.result);
         const decoded = await decodeTasksText(this.path, chosen, async () => this.now());
         if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
-        await this.save(decoded.text, current.bytes, this.commitCheck(revision, () => lock.assertHeld()));
+        await this.save(decoded.text, current.bytes, this.commitCheck(revision, () => lock.assertHeld()), true);
       },
       this.options.lock,
     );
@@ -283,7 +283,7 @@ export class TasksStore {
    * someone else wrote, or one about to be migrated, is always in a backup. `beforeCommit` runs immediately before
    * the rename; when it throws, nothing is written and its error is rethrown unwrapped.
    */
-  private async save(text: string, replaced: Buffer | undefined, beforeCommit: () => Promise<void>): Promise<void> {
+  private async save(text: string, replaced: Buffer | undefined, beforeCommit: () => Promise<void>, restoring = false): Promise<void> {
     const bytes = Buffer.from(text, 'utf8');
     if (replaced !== undefined) await this.keepBackup(replaced, 'the file it replaces');
     try {
@@ -295,12 +295,13 @@ export class TasksStore {
     } catch (error) {
       throw commitRefusalIn(error) ?? error;
     }
-    await this.keepBackup(bytes, 'the file written');
+    // An edit wrote something no generation holds yet (no comparing read); a restore may have put one back.
+    await this.keepBackup(bytes, 'the file written', !restoring);
   }
 
-  private async keepBackup(bytes: Buffer, what: string): Promise<void> {
+  private async keepBackup(bytes: Buffer, what: string, fresh = false): Promise<void> {
     try {
-      await this.backups.keep(bytes);
+      await (fresh ? this.backups.write(bytes) : this.backups.keep(bytes));
     } catch (error) {
       // The edit itself is durable; a missing backup only narrows recovery, so it warns instead of failing.
       this.options.onWarning?.(`Could not write a backup of ${what}, ${this.path}: ${messageOf(error)}`);
