@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { basename, dirname } from 'node:path';
-import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
+import { type ParseError, parse as parseJsonc, printParseErrorCode, visit } from 'jsonc-parser';
 
 /** `jsonc` allows comments and trailing commas (VS Code's own config files); `json` is strict RFC 8259. */
 export type JsonFlavour = 'json' | 'jsonc';
@@ -10,6 +11,16 @@ export interface ParsePosition {
   line: number;
   column: number;
   message: string;
+}
+
+/**
+ * Stricter than RFC 8259 requires, opt-in per caller. `duplicateKeys: 'refuse'` fails a document in which one object
+ * names a member twice: JSON.parse keeps only the last, so a rewrite would drop the first silently. Only documents
+ * we own and rewrite refuse them (the task list); scan, recover and the save guard judge user files, where duplicate
+ * keys are legal JSON and VS Code only warns, and must never call such a file corrupt.
+ */
+export interface ParseOptions {
+  duplicateKeys?: 'allow' | 'refuse';
 }
 
 export type ParsedJson =
@@ -77,7 +88,7 @@ function tooDeepAt(text: string, start: number): number {
  * a file is the classic way to lose one. Failures carry the first error's line and column; nesting deeper than
  * MAX_NESTING_DEPTH is "nested too deeply" at the offending bracket, never a stack overflow.
  */
-export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
+export function parseJson(text: string, flavour: JsonFlavour, options: ParseOptions = {}): ParsedJson {
   const bom = hasBom(text);
   const start = bom ? 1 : 0;
   const fail = (offset: number, message: string, empty = false): ParsedJson => ({
@@ -90,9 +101,16 @@ export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
   const deep = tooDeepAt(text, start);
   if (deep !== -1) return fail(deep, `nested too deeply (over ${MAX_NESTING_DEPTH} levels)`);
   const body = bom ? text.slice(1) : text;
+  const parsed = (value: unknown): ParsedJson => {
+    const duplicate = options.duplicateKeys === 'refuse' ? duplicateKeyIn(body, strict) : undefined;
+    if (duplicate) return fail(start + duplicate.offset, `duplicate key ${JSON.stringify(duplicate.name)}`);
+    return { ok: true, value, bom };
+  };
+  let strict = true;
   try {
-    return { ok: true, value: JSON.parse(body), bom };
+    return parsed(JSON.parse(body));
   } catch {
+    strict = false;
     // JSON.parse does not say where; jsonc-parser does, and is safe to recurse now that the depth is bounded.
   }
   const errors: ParseError[] = [];
@@ -102,8 +120,184 @@ export function parseJson(text: string, flavour: JsonFlavour): ParsedJson {
     allowEmptyContent: false,
   });
   const first = errors[0];
-  if (flavour === 'jsonc' && !first) return { ok: true, value, bom };
+  if (flavour === 'jsonc' && !first) return parsed(value);
   return fail(start + (first?.offset ?? body.length), first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput');
+}
+
+/**
+ * The second member of the first object that names one twice (names compared after unescaping, so `"t\u0061sks"`
+ * repeats `"tasks"`), or undefined. Run only on text that parsed, so its depth is bounded. Strict JSON goes through
+ * the span scanner; jsonc-parser's visitor, which also knows comments, is several times slower.
+ */
+function duplicateKeyIn(body: string, strict: boolean): { name: string; offset: number } | undefined {
+  if (strict) return duplicateMemberIn(jsonSpans(body));
+  const open: Array<Set<string>> = [];
+  let found: { name: string; offset: number } | undefined;
+  visit(
+    body,
+    {
+      onObjectBegin: () => {
+        open.push(new Set());
+      },
+      onObjectEnd: () => {
+        open.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const names = open.at(-1);
+        if (!names || found) return;
+        if (names.has(name)) found = { name, offset };
+        names.add(name);
+      },
+    },
+    { allowTrailingComma: true },
+  );
+  return found;
+}
+
+/** The first member, in text order, whose object already named it. */
+function duplicateMemberIn(node: JsonValueSpan): { name: string; offset: number } | undefined {
+  const names = new Set<string>();
+  for (const child of node.children) {
+    if (child.name !== undefined) {
+      if (names.has(child.name)) return { name: child.name, offset: child.start };
+      names.add(child.name);
+    }
+    const inner = duplicateMemberIn(child.value);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+/** Where a value stands in the text: `start` inclusive, `end` exclusive. */
+export interface JsonSpan {
+  start: number;
+  end: number;
+}
+
+export interface JsonValueSpan extends JsonSpan {
+  kind: 'object' | 'array' | 'scalar';
+  /** Members (from the name to the end of the value) or elements, in text order; none for a scalar. */
+  children: JsonChildSpan[];
+}
+
+export interface JsonChildSpan extends JsonSpan {
+  /** The member name, unescaped, and where its quoted text ends; undefined for an array element. */
+  name?: string;
+  nameEnd?: number;
+  /** Where the value starts (after `"name": ` for a member). */
+  valueStart: number;
+  value: JsonValueSpan;
+}
+
+const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/** Ends a number or literal: white space, `,`, `]` or `}`. */
+const endsScalar = (c: number): boolean => isJsonSpace(c) || c === 0x2c || c === 0x5d || c === 0x7d;
+const NO_CHILDREN: JsonChildSpan[] = [];
+
+/**
+ * The tree of text already known to be strict JSON (JSON.parse took it): spans only, in one linear pass, many times
+ * faster than jsonc-parser's tree. For surgical edits (jsonEdits.ts) and the duplicate-key check.
+ */
+export function jsonSpans(text: string): JsonValueSpan {
+  let at = 0;
+  const truncated = () => new Error('the JSON text ends early');
+  const skipSpace = () => {
+    while (isJsonSpace(text.charCodeAt(at))) at++;
+  };
+  /** The offset after the string starting at `from`: the first quote not escaped by an odd run of backslashes. */
+  const stringEnd = (from: number): number => {
+    for (let quote = text.indexOf('"', from + 1); quote !== -1; quote = text.indexOf('"', quote + 1)) {
+      let backslashes = 0;
+      while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) return quote + 1;
+    }
+    throw truncated();
+  };
+  const value = (depth: number): JsonValueSpan => {
+    if (depth > MAX_NESTING_DEPTH) throw new Error(`nested too deeply (over ${MAX_NESTING_DEPTH} levels)`);
+    skipSpace();
+    const start = at;
+    const c = text.charCodeAt(at);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const object = c === 0x7b;
+      const close = object ? 0x7d : 0x5d;
+      const children: JsonChildSpan[] = [];
+      at++;
+      skipSpace();
+      while (text.charCodeAt(at) !== close) {
+        if (at >= text.length) throw truncated();
+        if (children.length > 0) {
+          at++; // the comma
+          skipSpace();
+        }
+        const childStart = at;
+        let name: string | undefined;
+        let nameEnd: number | undefined;
+        if (object) {
+          at = nameEnd = stringEnd(at);
+          const quoted = text.slice(childStart + 1, at - 1);
+          name = quoted.includes('\\') ? (JSON.parse(`"${quoted}"`) as string) : quoted;
+          skipSpace();
+          at++; // the colon
+          skipSpace();
+        }
+        const valueStart = at;
+        const child = value(depth + 1);
+        children.push({ start: childStart, end: child.end, name, nameEnd, valueStart, value: child });
+        skipSpace();
+      }
+      at++;
+      return { kind: object ? 'object' : 'array', start, end: at, children };
+    }
+    if (c === 0x22) at = stringEnd(at);
+    else while (at < text.length && !endsScalar(text.charCodeAt(at))) at++;
+    return { kind: 'scalar', start, end: at, children: NO_CHILDREN };
+  };
+  return value(0);
+}
+
+export type DecodedText = { ok: true; text: string } | { ok: false; position: ParsePosition };
+
+/**
+ * The bytes as text, only when they are well-formed UTF-8. Node's decoder would turn every bad byte into U+FFFD,
+ * and writing that text back would destroy the byte for good; a caller that rewrites a file refuses instead.
+ * The position (1-based, counted in the text before it) names the first bad byte.
+ */
+export function decodeUtf8Exactly(bytes: Uint8Array): DecodedText {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buffer)) return { ok: true, text: buffer.toString('utf8') };
+  const bad = firstInvalidUtf8Byte(buffer);
+  const before = buffer.subarray(0, bad).toString('utf8');
+  const byte = buffer[bad]!.toString(16).toUpperCase().padStart(2, '0');
+  return { ok: false, position: positionAt(before, before.length, `invalid UTF-8 (byte 0x${byte})`) };
+}
+
+/** The offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode Table 3-7); -1 if none. */
+export function firstInvalidUtf8Byte(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i += 1;
+      continue;
+    }
+    let trailing: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) trailing = 1;
+    else if (lead === 0xe0) [trailing, low] = [2, 0xa0];
+    else if (lead === 0xed) [trailing, high] = [2, 0x9f];
+    else if (lead >= 0xe1 && lead <= 0xef) trailing = 2;
+    else if (lead === 0xf0) [trailing, low] = [3, 0x90];
+    else if (lead === 0xf4) [trailing, high] = [3, 0x8f];
+    else if (lead >= 0xf1 && lead <= 0xf3) trailing = 3;
+    else return i;
+    for (let k = 1; k <= trailing; k++) {
+      const next = bytes[i + k];
+      if (next === undefined || next < (k === 1 ? low : 0x80) || next > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += trailing + 1;
+  }
+  return -1;
 }
 
 /** "not valid JSON: <what> at line L, column C", the one wording every message uses. */
@@ -139,7 +333,7 @@ export function isJsonTarget(target: string): boolean {
 }
 
 /** The first problem of `text` read as `flavour`; undefined when it parses. */
-export function jsonTextProblem(text: string, flavour: JsonFlavour): ParsePosition | undefined {
-  const parsed = parseJson(text, flavour);
+export function jsonTextProblem(text: string, flavour: JsonFlavour, options: ParseOptions = {}): ParsePosition | undefined {
+  const parsed = parseJson(text, flavour, options);
   return parsed.ok ? undefined : parsed.position;
 }

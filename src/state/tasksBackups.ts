@@ -39,8 +39,21 @@ export class TasksBackups {
     this.dir = join(dirname(target), TASKS_BACKUP_FOLDER);
   }
 
-  /** Writes `text` as the next generation (atomically), then prunes the oldest beyond `keep`. */
-  async write(text: string): Promise<void> {
+  /**
+   * Writes `bytes` as the next generation unless the newest one holds exactly them already. A newest generation
+   * that cannot be read (gone, a FIFO, too large) proves nothing, so the bytes are written.
+   */
+  async keep(bytes: Uint8Array): Promise<void> {
+    const newest = (await this.generations()).at(-1);
+    if (newest !== undefined) {
+      const held = await this.options.fs.readFile(newest.path, bytes.byteLength).catch(() => undefined);
+      if (held?.equals(bytes)) return;
+    }
+    await this.write(bytes);
+  }
+
+  /** Writes `text` (kept byte for byte) as the next generation (atomically), then prunes the oldest beyond `keep`. */
+  async write(text: string | Uint8Array): Promise<void> {
     const { fs, durability } = this.options;
     const generations = await this.generations();
     const next = (generations.at(-1)?.generation ?? 0) + 1;

@@ -45,7 +45,7 @@ export async function tasksRecoveryCandidates(store: TasksStore): Promise<TasksR
 /**
  * Replaces an unusable document with a candidate (by id; default the first usable one). Under the lock:
  * the unusable file is first preserved as `backups/tasks.json.damaged-<time>`, then the candidate's document
- * is written through the atomic writer. Refuses when the current file is fine, unless `force`.
+ * is written, byte for byte, through the atomic writer. Refuses when the current file is fine, unless `force`.
  */
 export async function recoverTasks(
   store: TasksStore,
@@ -71,7 +71,9 @@ export async function recoverTasks(
       );
     }
     if (chosen.problem !== undefined) throw new Error(`Cannot recover from ${chosen.path}: ${chosen.problem}`);
-    const decoded = await decodeTasksText(chosen.path, (await fs.readFile(chosen.path)).toString('utf8'), () => mtimeOf(store, chosen.path));
+    // Restored byte for byte: a backup is the file as it was, numbers and members we do not own included.
+    const bytes = await fs.readFile(chosen.path);
+    const decoded = await decodeTasksText(chosen.path, bytes, () => mtimeOf(store, chosen.path));
     if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
 
     let preservedAs: string | undefined;
@@ -84,7 +86,7 @@ export async function recoverTasks(
       if (errnoOf(error) !== 'ENOENT' || preservedAs !== undefined) throw error;
     }
     result = { restoredFrom: chosen, preservedAs, document: decoded.document };
-    return decoded.document;
+    return bytes;
   });
   return result!;
 }
@@ -121,7 +123,7 @@ async function describeCandidate(
   try {
     const [stats, bytes] = await Promise.all([store.fs.stat(path), store.fs.readFile(path)]);
     const candidate: TasksRecoveryCandidate = { id, kind, path, modifiedAt: stats.mtime.toISOString() };
-    const decoded = await decodeTasksText(path, bytes.toString('utf8'), async () => stats.mtime);
+    const decoded = await decodeTasksText(path, bytes, async () => stats.mtime);
     if ('problem' in decoded) candidate.problem = decoded.problem.message;
     else candidate.taskCount = decoded.document.tasks.length;
     return candidate;

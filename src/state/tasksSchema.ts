@@ -1,4 +1,5 @@
-import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems } from '../core/jsonStore';
+import { decodeUtf8Exactly, describeParseFailure, type ParsePosition, parseJson } from '../core/json';
+import { type JsonSchema, schemaProblems } from '../core/jsonStore';
 import type { TasksProblem } from './taskErrors';
 
 /** The format version this build reads and writes. Older documents are migrated on read; newer ones are refused. */
@@ -127,10 +128,12 @@ const taskId = new RegExp(TASK_ID_PATTERN);
 
 /**
  * v0 → v1. Ids are kept where usable, otherwise `legacy-<n>` by position, so two reads of the same
- * unmigrated file (say `list` then `done ID`) agree on every id.
+ * unmigrated file (say `list` then `done ID`) agree on every id. Members v1 does not define are kept, in the
+ * document and in each task, as the migration of the text keeps them (tasksText.ts).
  */
 function migrateV0ToV1(value: unknown, context: MigrationContext): TasksDocument {
   const legacy = (Array.isArray(value) ? value : (value as { tasks: unknown[] }).tasks) as LegacyTask[];
+  const others = Array.isArray(value) ? {} : (value as object);
   const taken = new Set<string>();
   const keptIds = legacy.map((task) => {
     const usable = task.id !== undefined && taskId.test(task.id) && !taken.has(task.id);
@@ -147,11 +150,9 @@ function migrateV0ToV1(value: unknown, context: MigrationContext): TasksDocument
     }
     const createdAt = task.createdAt && isoTime.test(task.createdAt) ? task.createdAt : context.fallbackTime;
     const updatedAt = task.updatedAt && isoTime.test(task.updatedAt) ? task.updatedAt : createdAt;
-    const migrated: Task = { id, title: task.title, done: task.done ?? false, createdAt, updatedAt };
-    if (task.notes !== undefined) migrated.notes = task.notes;
-    return migrated;
+    return { ...task, id, title: task.title, done: task.done ?? false, createdAt, updatedAt };
   });
-  return { version: 1, tasks };
+  return { version: 1, ...others, tasks };
 }
 
 /** Migration `n` turns a valid version-n document into version n + 1. */
@@ -206,17 +207,28 @@ export function decodeTasksDocument(value: unknown, context: MigrationContext): 
 }
 
 /**
- * Parses, validates and migrates the text of `path`: the document, or the problem that makes it unusable.
- * `fallbackTime` is asked only for valid JSON: migrated tasks without timestamps get it (the store passes the
- * file's mtime, so repeated reads of one file agree).
+ * Parses, validates and migrates the content of `path`: the document, or the problem that makes it unusable.
+ * Given bytes, they must be well-formed UTF-8; a task list that names a member twice is corrupt too, since reading
+ * it would silently drop the first one (both with line:column). `fallbackTime` is asked only for valid JSON:
+ * migrated tasks without timestamps get it (the store passes the file's mtime, so repeated reads of one file agree).
  */
 export async function decodeTasksText(
   path: string,
-  text: string,
+  content: string | Uint8Array,
   fallbackTime: () => Promise<Date>,
-): Promise<{ document: TasksDocument; migratedFrom: number | undefined } | { problem: TasksProblem }> {
-  const classified = classifyJsonText(path, text);
-  if (classified.state === 'empty') {
+): Promise<{ document: TasksDocument; migratedFrom: number | undefined; text: string } | { problem: TasksProblem }> {
+  const corrupt = (position: ParsePosition): { problem: TasksProblem } => ({
+    problem: { path, kind: 'corrupt', message: `${path} is ${describeParseFailure(position)}`, position, details: [] },
+  });
+  let text: string;
+  if (typeof content === 'string') text = content;
+  else {
+    const decodedText = decodeUtf8Exactly(content);
+    if (!decodedText.ok) return corrupt(decodedText.position);
+    text = decodedText.text;
+  }
+  const parsed = parseJson(text, 'json', { duplicateKeys: 'refuse' });
+  if (!parsed.ok && parsed.empty) {
     return {
       problem: {
         path,
@@ -226,16 +238,9 @@ export async function decodeTasksText(
       },
     };
   }
-  if (classified.state === 'corrupt') {
-    return {
-      problem: { path, kind: 'corrupt', message: describeReadProblem(classified), position: classified.error, details: [] },
-    };
-  }
-  if (classified.state !== 'valid') {
-    return { problem: { path, kind: 'invalid', message: describeReadProblem(classified), details: [] } };
-  }
-  const decoded = decodeTasksDocument(classified.value, { fallbackTime: (await fallbackTime()).toISOString() });
-  if (decoded.ok) return { document: decoded.document, migratedFrom: decoded.migratedFrom };
+  if (!parsed.ok) return corrupt(parsed.position);
+  const decoded = decodeTasksDocument(parsed.value, { fallbackTime: (await fallbackTime()).toISOString() });
+  if (decoded.ok) return { document: decoded.document, migratedFrom: decoded.migratedFrom, text };
   const what = decoded.kind === 'unsupported-version' ? 'has an unsupported format version' : 'does not match the tasks schema';
   return {
     problem: { path, kind: decoded.kind, message: `${path} ${what}: ${decoded.problems.join('; ')}`, details: decoded.problems },

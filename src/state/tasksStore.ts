@@ -1,23 +1,25 @@
 import { dirname, resolve } from 'node:path';
-import type { Durability } from '../core/atomicWrite';
+import { isDeepStrictEqual } from 'node:util';
+import { type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { ensureDirectory } from '../core/ensureDirectory';
 import { messageOf } from '../core/errors';
 import { commitRefusalIn, DocumentChangedError, type LockSettings, withFileLock } from '../core/fileLock';
 import { errnoOf, type FsLike, nodeFs } from '../core/fs';
-import { hasBom } from '../core/json';
-import { JsonValueError, serializeJson, writeJson } from '../core/jsonStore';
+import { parseJson } from '../core/json';
+import { JsonValueError, serializeJson } from '../core/jsonStore';
 import { fileRevision, LockedDocument } from '../core/lockedDocument';
 import { applyTaskEdit, type TaskEdit } from './taskEdits';
 import { TaskNotFoundError, TasksDocumentError, type TasksProblem } from './taskErrors';
 import { DEFAULT_BACKUPS_TO_KEEP, TasksBackups } from './tasksBackups';
 import {
+  decodeTasksDocument,
   decodeTasksText,
   emptyTasksDocument,
   type Task,
   type TasksDocument,
   tasksDocumentProblems,
-  tasksDocumentSchemaV1,
 } from './tasksSchema';
+import { editTasksText, migrateTasksText, RemovedTaskTexts } from './tasksText';
 
 /** Where the tasks document lives inside a workspace folder unless configured otherwise. */
 export const DEFAULT_TASKS_RELATIVE_PATH = '.vscode/crash-safe/tasks.json';
@@ -50,6 +52,14 @@ export interface TasksStoreOptions {
   now?: () => Date;
   /** Problems that do not fail an edit (a backup that could not be written or pruned). */
   onWarning?: (message: string) => void;
+}
+
+/** What a loaded document was read from: the bytes, their text, and the version it was migrated from. */
+interface LoadedSource {
+  revision: string;
+  bytes: Buffer | undefined;
+  text: string | undefined;
+  migratedFrom: number | undefined;
 }
 
 /** A task ref may be a unique id prefix of at least this many characters. */
@@ -88,10 +98,13 @@ export class TasksStore {
   readonly fs: FsLike;
   readonly durability: Durability;
   private readonly document: LockedDocument<TasksDocument>;
-  /** The file revision each loaded document was read from, checked again right before its save commits. */
-  private readonly loadedRevisions = new WeakMap<TasksDocument, string>();
-  /** Loaded documents whose file began with a byte-order mark, which the save keeps. */
-  private readonly loadedWithBom = new WeakSet<TasksDocument>();
+  /**
+   * What each loaded document was read from: the revision is checked again right before its save commits, and
+   * the save edits that text rather than writing the document anew.
+   */
+  private readonly loadedSources = new WeakMap<TasksDocument, LoadedSource>();
+  /** The text of to-dos this store removed, so that one put back (Undo) gets its own bytes again. */
+  private readonly removedTexts = new RemovedTaskTexts();
 
   constructor(
     path: string,
@@ -110,8 +123,10 @@ export class TasksStore {
       target: this.path,
       prepare: () => this.prepare(),
       load: () => this.loadForUpdate(),
-      save: (next, previous, assertHeld) =>
-        this.save(next, this.commitCheck(this.revisionOf(previous), assertHeld), this.loadedWithBom.has(previous)),
+      save: (next, previous, assertHeld) => {
+        const source = this.sourceOf(previous);
+        return this.save(this.textOf(next, previous, source), source.bytes, this.commitCheck(source.revision, assertHeld));
+      },
       lock: options.lock,
     });
   }
@@ -125,28 +140,26 @@ export class TasksStore {
     return (await this.readDocument()).result;
   }
 
-  private async readDocument(): Promise<{ result: TasksReadResult; bom: boolean }> {
+  private async readDocument(): Promise<{ result: TasksReadResult; bytes?: Buffer; text?: string }> {
     let bytes: Buffer;
     try {
       bytes = await this.fs.readFile(this.path);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') {
-        const empty = { state: 'ok', path: this.path, document: emptyTasksDocument(), exists: false, migratedFrom: undefined } as const;
-        return { result: empty, bom: false };
+        return { result: { state: 'ok', path: this.path, document: emptyTasksDocument(), exists: false, migratedFrom: undefined } };
       }
       throw error;
     }
-    const text = bytes.toString('utf8');
     // Migrated tasks without timestamps get the file's mtime, so repeated reads of one file agree.
-    const decoded = await decodeTasksText(this.path, text, () =>
+    const decoded = await decodeTasksText(this.path, bytes, () =>
       this.fs.stat(this.path).then(
         (stats) => stats.mtime,
         () => this.now(),
       ),
     );
-    if ('problem' in decoded) return { result: { state: 'problem', path: this.path, problem: decoded.problem }, bom: false };
+    if ('problem' in decoded) return { result: { state: 'problem', path: this.path, problem: decoded.problem } };
     const ok = { state: 'ok', path: this.path, document: decoded.document, exists: true, migratedFrom: decoded.migratedFrom } as const;
-    return { result: ok, bom: hasBom(text) };
+    return { result: ok, bytes, text: decoded.text };
   }
 
   /** The tasks in order. Throws TasksDocumentError for an unusable file. */
@@ -192,21 +205,21 @@ export class TasksStore {
   }
 
   /**
-   * Under the lock, hands `choose` what the file holds now and writes the document it returns, with the same
-   * compare-before-rename and backup as an edit. A throw writes nothing. For recovery, which writes a whole
-   * document even over an unusable file.
+   * Under the lock, hands `choose` what the file holds now and writes the bytes it returns, exactly, once they
+   * decode as a usable task list; with the same compare-before-rename and backups as an edit. A throw writes
+   * nothing. For recovery, which puts a backup back byte for byte even over an unusable file.
    */
-  async replace(choose: (current: TasksReadResult) => Promise<TasksDocument>): Promise<void> {
+  async replace(choose: (current: TasksReadResult) => Promise<Uint8Array>): Promise<void> {
     await this.prepare();
     await withFileLock(
       this.path,
       async (lock) => {
         const revision = await fileRevision(this.path, this.fs);
-        const document = await choose(await this.read());
-        await this.save(
-          document,
-          this.commitCheck(revision, () => lock.assertHeld()),
-        );
+        const current = await this.readDocument();
+        const chosen = await choose(current.result);
+        const decoded = await decodeTasksText(this.path, chosen, async () => this.now());
+        if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
+        await this.save(decoded.text, current.bytes, this.commitCheck(revision, () => lock.assertHeld()), true);
       },
       this.options.lock,
     );
@@ -219,17 +232,38 @@ export class TasksStore {
   private async loadForUpdate(): Promise<TasksDocument> {
     // Taken before the read: a change during the read then shows at the commit check too.
     const revision = await fileRevision(this.path, this.fs);
-    const { result, bom } = await this.readDocument();
+    const { result, bytes, text } = await this.readDocument();
     if (result.state === 'problem') throw new TasksDocumentError(result.problem);
-    this.loadedRevisions.set(result.document, revision);
-    if (bom) this.loadedWithBom.add(result.document);
+    this.loadedSources.set(result.document, { revision, bytes, text, migratedFrom: result.migratedFrom });
     return result.document;
   }
 
-  private revisionOf(loaded: TasksDocument): string {
-    const revision = this.loadedRevisions.get(loaded);
-    if (revision === undefined) throw new Error(`No load recorded for the document of ${this.path}; nothing was written`);
-    return revision;
+  private sourceOf(loaded: TasksDocument): LoadedSource {
+    const source = this.loadedSources.get(loaded);
+    if (source === undefined) throw new Error(`No load recorded for the document of ${this.path}; nothing was written`);
+    return source;
+  }
+
+  /**
+   * The text to save: the loaded text with only what changed edited in (migrated first when it was older), or, for
+   * a new file, the document serialised. Checked before it is used: it must read back as exactly `next`, so no
+   * edit ever writes a document other than the one the edits made. Throws JsonValueError for an invalid document.
+   */
+  private textOf(next: TasksDocument, previous: TasksDocument, source: LoadedSource): string {
+    const problems = tasksDocumentProblems(next);
+    if (problems.length > 0) throw new JsonValueError(this.path, problems);
+    let text: string;
+    if (source.text === undefined) text = serializeJson(this.path, next);
+    else {
+      const current = source.migratedFrom === undefined ? source.text : migrateTasksText(source.text, previous);
+      text = editTasksText(current, previous, next, this.removedTexts);
+    }
+    const parsed = parseJson(text, 'json', { duplicateKeys: 'refuse' });
+    const readBack = parsed.ok ? decodeTasksDocument(parsed.value, { fallbackTime: this.now().toISOString() }) : undefined;
+    if (!readBack?.ok || readBack.migratedFrom !== undefined || !isDeepStrictEqual(readBack.document, next)) {
+      throw new Error(`The edit of ${this.path} would not read back as the edited task list; nothing was written`);
+    }
+    return text;
   }
 
   /**
@@ -244,28 +278,33 @@ export class TasksStore {
   }
 
   /**
-   * Writes the document atomically (validated first), then keeps a backup generation of it. `beforeCommit` runs
-   * immediately before the rename; when it throws, nothing is written and its error is rethrown unwrapped.
+   * Writes `text` atomically, then keeps a backup generation of it. Before that, the bytes it replaces are kept
+   * as a generation too unless the newest one already holds them (they were ours): so the original of a file
+   * someone else wrote, or one about to be migrated, is always in a backup. `beforeCommit` runs immediately before
+   * the rename; when it throws, nothing is written and its error is rethrown unwrapped.
    */
-  private async save(document: TasksDocument, beforeCommit: () => Promise<void>, bom = false): Promise<void> {
-    const problems = tasksDocumentProblems(document);
-    if (problems.length > 0) throw new JsonValueError(this.path, problems);
+  private async save(text: string, replaced: Buffer | undefined, beforeCommit: () => Promise<void>, restoring = false): Promise<void> {
+    const bytes = Buffer.from(text, 'utf8');
+    if (replaced !== undefined) await this.keepBackup(replaced, 'the file it replaces');
     try {
-      await writeJson(this.path, document, {
-        schema: tasksDocumentSchemaV1,
+      await writeFileAtomic(this.path, bytes, {
         durability: this.durability,
         createParents: true,
         fs: checkingBeforeRename(this.fs, beforeCommit),
-        bom,
       });
     } catch (error) {
       throw commitRefusalIn(error) ?? error;
     }
+    // An edit wrote something no generation holds yet (no comparing read); a restore may have put one back.
+    await this.keepBackup(bytes, 'the file written', !restoring);
+  }
+
+  private async keepBackup(bytes: Buffer, what: string, fresh = false): Promise<void> {
     try {
-      await this.backups.write(serializeJson(this.path, document));
+      await (fresh ? this.backups.write(bytes) : this.backups.keep(bytes));
     } catch (error) {
       // The edit itself is durable; a missing backup only narrows recovery, so it warns instead of failing.
-      this.options.onWarning?.(`Could not write a backup of ${this.path}: ${messageOf(error)}`);
+      this.options.onWarning?.(`Could not write a backup of ${what}, ${this.path}: ${messageOf(error)}`);
     }
   }
 }

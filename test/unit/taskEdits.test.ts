@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import {
   addTaskEdit,
   applyTaskEdit,
@@ -9,6 +10,8 @@ import {
   withTaskEdits,
 } from '../../src/state/taskEdits';
 import { InvalidTaskError, TaskNotFoundError } from '../../src/state/taskErrors';
+import type { Task, TasksDocument } from '../../src/state/tasksSchema';
+import { editTasksText } from '../../src/state/tasksText';
 import { doc, ids, T0, T1, task } from '../support/taskFixtures';
 
 
@@ -121,5 +124,82 @@ suite('task edits: building them (the CLI and the view share these)', () => {
   test('updateTaskEdit carries only what changes, with the time', () => {
     assert.deepEqual(updateTaskEdit('a', { done: true }, new Date(T1)), { kind: 'update', id: 'a', done: true, at: T1 });
     assert.deepEqual(updateTaskEdit('a', { title: ' A ', notes: null }, new Date(T1)), { kind: 'update', id: 'a', title: 'A', notes: null, at: T1 });
+  });
+});
+
+suite('task edits: written surgically into the text', () => {
+  /** A small deterministic generator, so a failure names a seed that reproduces it. */
+  function generator(seed: number) {
+    let state = seed;
+    const next = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    return { next, pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]! };
+  }
+
+  const layouts = [
+    { eol: '\n', indent: '  ', pretty: true },
+    { eol: '\r\n', indent: '\t', pretty: true },
+    { eol: '\n', indent: '    ', pretty: true },
+    { eol: '\n', indent: '', pretty: false },
+  ];
+
+  /** A task list as text in one layout, each task with members we do not own (numbers JSON.parse cannot hold). */
+  function documentText(random: ReturnType<typeof generator>, count: number): string {
+    const layout = random.pick(layouts);
+    const { eol, indent } = layout;
+    const tasks = Array.from({ length: count }, (_, n) => {
+      const members = [`"id": "t${n}"`, `"title": "T${n} \\u00e9"`, `"done": ${random.next() < 0.5}`, `"createdAt": "${T0}"`, `"updatedAt": "${T0}"`];
+      if (random.next() < 0.5) members.push(`"ref": 1234567890123456789${n}`, `"x": 1e40${n}`);
+      if (random.next() < 0.3) members.push(`"notes": "n${n}"`);
+      return random.next() < 0.5 || !layout.pretty
+        ? `{${members.join(', ')}}`
+        : `{${eol}${indent}${indent}${indent}${members.join(`,${eol}${indent}${indent}${indent}`)}${eol}${indent}${indent}}`;
+    });
+    if (!layout.pretty) return `{"version":1,"big":9007199254740993,"tasks":[${tasks.join(',')}]}`;
+    const list = tasks.length === 0 ? '[]' : `[${eol}${indent}${indent}${tasks.join(`,${eol}${indent}${indent}`)}${eol}${indent}]`;
+    return `{${eol}${indent}"version": 1,${eol}${indent}"big": 9007199254740993,${eol}${indent}"tasks": ${list}${eol}}${eol}`;
+  }
+
+  function randomEdit(random: ReturnType<typeof generator>, document: TasksDocument, serial: number): TaskEdit {
+    const existing = document.tasks.map((t) => t.id);
+    const some = () => (existing.length > 0 && random.next() < 0.9 ? random.pick(existing) : 'gone');
+    switch (random.pick(['add', 'update', 'remove', 'move'] as const)) {
+      case 'add':
+        return addTaskEdit(`new ${serial} \ud800 "q"`, { now: new Date(T1), newId: () => `n${serial}` });
+      case 'update':
+        return updateTaskEdit(some(), { done: random.next() < 0.5, notes: random.pick([undefined, null, `note ${serial}`]) }, new Date(T1));
+      case 'remove':
+        return { kind: 'remove', id: some() };
+      case 'move':
+        return { kind: 'move', id: some(), beforeId: random.next() < 0.3 ? null : some() };
+    }
+  }
+
+  const rawTask = (text: string, index: number) => {
+    const node = findNodeAtLocation(parseTree(text)!, ['tasks', index])!;
+    return text.slice(node.offset, node.offset + node.length);
+  };
+
+  test('500 random edit batches on random layouts: the text reads back as the edited list, untouched tasks keep their bytes', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const random = generator(seed);
+      const text = documentText(random, Math.floor(random.next() * 6));
+      const before = JSON.parse(text) as TasksDocument;
+      const after = structuredClone(before);
+      for (let n = 0; n < 1 + Math.floor(random.next() * 5); n++) applyTaskEdit(after, randomEdit(random, after, n), false);
+      const edited = editTasksText(text, before, after);
+      assert.deepEqual(JSON.parse(edited), after, `seed ${seed}`);
+      assert.ok(edited.includes('9007199254740993'), `seed ${seed}: a member we do not own`);
+      assert.equal(edited.includes('\r\n'), text.includes('\r\n'), `seed ${seed}: line endings`);
+      if (text.includes('\r\n')) assert.ok(!/[^\r]\n/.test(edited), `seed ${seed}: a bare LF in a CRLF file`);
+      after.tasks.forEach((task: Task, index: number) => {
+        const was = before.tasks.findIndex((old) => old.id === task.id);
+        if (was >= 0 && JSON.stringify(before.tasks[was]) === JSON.stringify(task)) {
+          assert.equal(rawTask(edited, index), rawTask(text, was), `seed ${seed}: task ${task.id} untouched`);
+        }
+      });
+    }
   });
 });

@@ -113,6 +113,41 @@ suite('cli: crash-safe tasks', () => {
     assert.equal(JSON.parse((await cli(workspace, 'tasks', 'list', '--json')).stdout)[0].title, 'saved');
   });
 
+  test('add, done and remove keep 12345678901234567890, 9007199254740993 and 1e400 in members we do not own', async () => {
+    const path = tasksPathFor(workspace);
+    mkdirSync(dirname(path), { recursive: true });
+    const original =
+      '{\n  "version": 1,\n  "sync": {"revision": 12345678901234567890, "cursor": 9007199254740993, "limit": 1e400},\n  "tasks": []\n}\n';
+    writeFileSync(path, original);
+    const added = JSON.parse((await cli(workspace, 'tasks', 'add', 'keep', 'the', 'numbers', '--json')).stdout);
+    assert.equal((await cli(workspace, 'tasks', 'done', added.id)).code, 0);
+    const second = JSON.parse((await cli(workspace, 'tasks', 'add', 'second', '--json')).stdout);
+    assert.equal((await cli(workspace, 'tasks', 'remove', added.id)).code, 0);
+    const text = readFileSync(path, 'utf8');
+    assert.ok(text.startsWith('{\n  "version": 1,\n  "sync": {"revision": 12345678901234567890, "cursor": 9007199254740993, "limit": 1e400},\n'), text);
+    assert.deepEqual(
+      JSON.parse(text).tasks.map((task: { id: string }) => task.id),
+      [second.id],
+    );
+    assert.equal(readFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), 'utf8'), original, 'the original is kept');
+  });
+
+  test('two "tasks" keys: exit 1 naming the duplicate key with line:column; the file stays; recover restores a backup byte for byte', async () => {
+    await cli(workspace, 'tasks', 'add', 'saved');
+    const path = tasksPathFor(workspace);
+    const saved = readFileSync(path);
+    const twoLists = '{\n  "version": 1,\n  "tasks": [],\n  "tasks": []\n}\n';
+    writeFileSync(path, twoLists);
+    for (const argv of [['add', 'more'], ['list']]) {
+      const result = await cli(workspace, 'tasks', ...argv);
+      assert.equal(result.code, 1, argv.join(' '));
+      assert.match(result.stderr, /duplicate key "tasks" at line 4, column 3/);
+    }
+    assert.equal(readFileSync(path, 'utf8'), twoLists);
+    assert.equal((await cli(workspace, 'tasks', 'recover')).code, 0);
+    assert.deepEqual(readFileSync(path), saved);
+  });
+
   test('--file naming a folder fails in one line naming it and the cause', async () => {
     const result = await cli(workspace, 'tasks', 'list', '--file', elsewhere);
     assert.equal(result.code, 1);

@@ -15,6 +15,7 @@ import { type Task, tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { DEFAULT_TASKS_RELATIVE_PATH, TasksStore, tasksPathFor } from '../../src/state/tasksStore';
 
 const T0 = '2024-05-01T10:00:00.000Z';
+const T1 = '2024-05-01T11:00:00.000Z';
 
 function errno(code: string, path: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: injected, open '${path}'`), { code });
@@ -369,7 +370,7 @@ suite('tasks store', () => {
   suite('an unusable document is never replaced', () => {
     const corruptText = '{\n  "version": 1,\n  "tasks": [ {"id": "x",, }\n';
 
-    async function assertRefusedAndUntouched(text: string, kind: string, check?: (e: TasksDocumentError) => void) {
+    async function assertRefusedAndUntouched(text: string | Buffer, kind: string, check?: (e: TasksDocumentError) => void) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
       const before = listTree(workspace);
@@ -394,7 +395,7 @@ suite('tasks store', () => {
           return true;
         });
       }
-      assert.equal(readFileSync(path, 'utf8'), text, 'the file is byte-identical');
+      assert.deepEqual(readFileSync(path), Buffer.from(text), 'the file is byte-identical');
       assert.deepEqual(listTree(workspace), before, 'no temp, backup or default was written');
     }
 
@@ -403,6 +404,41 @@ suite('tasks store', () => {
         assert.deepEqual([e.problem.position?.line, e.problem.position?.column], [3, 25]);
         assert.match(e.message, /line 3, column 25/);
       });
+    });
+
+    test('two "tasks" keys: corrupt at the second one (JSON.parse would drop the first list), untouched', async () => {
+      const twoLists = `{\n  "version": 1,\n  "tasks": [${JSON.stringify({ id: 'first', title: 'kept?', done: false, createdAt: T0, updatedAt: T0 })}],\n  "tasks": []\n}\n`;
+      await assertRefusedAndUntouched(twoLists, 'corrupt', (e) => {
+        assert.deepEqual([e.problem.position?.line, e.problem.position?.column], [4, 3]);
+        assert.match(e.message, /duplicate key "tasks" at line 4, column 3/);
+      });
+    });
+
+    test('a key twice inside a task, or spelled once escaped ("d\\u006fne"), is corrupt too', async () => {
+      const task = `"id": "x", "title": "t", "createdAt": "${T0}", "updatedAt": "${T0}"`;
+      await assertRefusedAndUntouched(`{"version": 1, "tasks": [{${task}, "done": true, "done": false}]}`, 'corrupt', (e) => {
+        assert.match(e.message, /duplicate key "done"/);
+      });
+      await assertRefusedAndUntouched(`{"version": 1, "tasks": [{${task}, "done": true, "d\\u006fne": false}]}`, 'corrupt', (e) => {
+        assert.match(e.message, /duplicate key "done"/);
+      });
+    });
+
+    test('a title holding a byte that is not UTF-8: corrupt at its line and column, never rewritten as U+FFFD', async () => {
+      const bytes = Buffer.concat([
+        Buffer.from(`{\n  "version": 1,\n  "tasks": [{"id": "x", "title": "caf`),
+        Buffer.from([0xe9]),
+        Buffer.from(`", "done": false, "createdAt": "${T0}", "updatedAt": "${T0}"}]\n}\n`),
+      ]);
+      await assertRefusedAndUntouched(bytes, 'corrupt', (e) => {
+        assert.deepEqual([e.problem.position?.line, e.problem.position?.column], [3, 38]);
+        assert.match(e.message, /invalid UTF-8 \(byte 0xE9\) at line 3, column 38/);
+      });
+    });
+
+    test('comments and a trailing comma are not strict JSON: refused, untouched', async () => {
+      await assertRefusedAndUntouched('{\n  // mine\n  "version": 1,\n  "tasks": []\n}\n', 'corrupt');
+      await assertRefusedAndUntouched('{"version": 1, "tasks": [],}\n', 'corrupt');
     });
 
     test('an empty (truncated) file: refused, untouched', async () => {
@@ -451,6 +487,171 @@ suite('tasks store', () => {
         ['kept', false],
       ],
     );
+  });
+
+  suite('lossless edits: only what an edit changes is rewritten', () => {
+    const BIG = '12345678901234567890';
+    const BEYOND_DOUBLE = '9007199254740993';
+    const HUGE = '1e400';
+    const taskText = (id: string, extra = '') =>
+      `{"id": "${id}", "title": "${id.toUpperCase()}", "done": false, "createdAt": "${T0}", "updatedAt": "${T0}"${extra}}`;
+    const newTask = { now: new Date(T1), newId: () => 'nnnn0001' };
+
+    function seed(text: string | Buffer): void {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+    }
+
+    test('tasks add keeps 12345678901234567890, 9007199254740993 and 1e400 in members we do not own, byte for byte', async () => {
+      const original = [
+        '{',
+        '  "version": 1,',
+        `  "sync": { "revision": ${BIG}, "cursor": ${BEYOND_DOUBLE}, "limit": ${HUGE}, "ratio": 1.50, "esc": "\\u00e9" },`,
+        '  "tasks": [',
+        `    ${taskText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)}`,
+        '  ]',
+        '}',
+        '',
+      ].join('\n');
+      seed(original);
+      const store = new TasksStore(path);
+      await add(store, 'new one', newTask);
+      const inserted = [
+        ',',
+        '    {',
+        '      "id": "nnnn0001",',
+        '      "title": "new one",',
+        '      "done": false,',
+        `      "createdAt": "${T1}",`,
+        `      "updatedAt": "${T1}"`,
+        '    }',
+      ].join('\n');
+      const afterFirstTask = original.indexOf('\n  ]');
+      assert.equal(readFileSync(path, 'utf8'), original.slice(0, afterFirstTask) + inserted + original.slice(afterFirstTask));
+    });
+
+    test('an update of a task rewrites only the members it changes; its unknown members keep their bytes', async () => {
+      seed(`{"version": 1, "tasks": [\n  ${taskText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)},\n  ${taskText('b2')}\n]}\n`);
+      const store = new TasksStore(path);
+      await applyOne(store, updateTaskEdit('a1', { done: true, notes: 'see ref' }, new Date(T1)));
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        `{"version": 1, "tasks": [\n  {"id": "a1", "title": "A1", "done": true, "createdAt": "${T0}", "updatedAt": "${T1}", "estimate": ${HUGE}, "ref": ${BIG}, "notes": "see ref"},\n  ${taskText('b2')}\n]}\n`,
+      );
+      await applyOne(store, updateTaskEdit('a1', { notes: null }, new Date(T1)));
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        `{"version": 1, "tasks": [\n  {"id": "a1", "title": "A1", "done": true, "createdAt": "${T0}", "updatedAt": "${T1}", "estimate": ${HUGE}, "ref": ${BIG}},\n  ${taskText('b2')}\n]}\n`,
+      );
+    });
+
+    test('a move keeps the moved task\'s own bytes; a remove takes out only its task', async () => {
+      const [a, b, c] = [taskText('a1', `, "n": ${BIG}`), taskText('b2'), taskText('c3', `, "n": ${BEYOND_DOUBLE}`)];
+      seed(`{\n  "version": 1,\n  "tasks": [\n    ${a},\n    ${b},\n    ${c}\n  ]\n}\n`);
+      const store = new TasksStore(path);
+      await applyOne(store, { kind: 'move', id: 'a1', beforeId: null });
+      assert.equal(readFileSync(path, 'utf8'), `{\n  "version": 1,\n  "tasks": [\n    ${b},\n    ${c},\n    ${a}\n  ]\n}\n`);
+      await applyOne(store, { kind: 'remove', id: 'c3' });
+      assert.equal(readFileSync(path, 'utf8'), `{\n  "version": 1,\n  "tasks": [\n    ${b},\n    ${a}\n  ]\n}\n`);
+    });
+
+    test('CRLF, tab indentation and a BOM are kept; a new task takes the file\'s style', async () => {
+      const lines = (...parts: string[]) => parts.join('\r\n');
+      const a = lines('\t\t{', '\t\t\t"id": "a1",', '\t\t\t"title": "A1",', '\t\t\t"done": false,', `\t\t\t"createdAt": "${T0}",`, `\t\t\t"updatedAt": "${T0}"`, '\t\t}');
+      const b = `\t\t${taskText('b2', `, "n": ${BIG}`)}`;
+      seed(`\ufeff${lines('{', '\t"version": 1,', '\t"tasks": [', `${a},`, b, '\t]', '}', '')}`);
+      const store = new TasksStore(path);
+      await add(store, 'new', newTask);
+      await applyOne(store, { kind: 'remove', id: 'a1' });
+      const added = lines('\t\t{', '\t\t\t"id": "nnnn0001",', '\t\t\t"title": "new",', '\t\t\t"done": false,', `\t\t\t"createdAt": "${T1}",`, `\t\t\t"updatedAt": "${T1}"`, '\t\t}');
+      assert.equal(readFileSync(path, 'utf8'), `\ufeff${lines('{', '\t"version": 1,', '\t"tasks": [', `${b},`, added, '\t]', '}', '')}`);
+    });
+
+    test('a file written by someone else is kept byte for byte as a backup generation before the first edit', async () => {
+      const original = `{"version":1,"tasks":[${taskText('a1', `, "n": ${BIG}`)}],"x":${HUGE}}`;
+      seed(original);
+      const store = new TasksStore(path);
+      await add(store, 'one', newTask);
+      const backupDir = join(dirname(path), 'backups');
+      assert.deepEqual(readdirSync(backupDir).sort(), ['tasks.json.bak-1', 'tasks.json.bak-2']);
+      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-1'), 'utf8'), original, 'the original');
+      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-2'), 'utf8'), readFileSync(path, 'utf8'), 'what was written');
+      await add(store, 'two', { now: new Date(T1), newId: () => 'nnnn0002' });
+      assert.equal(readdirSync(backupDir).length, 3, 'a file we wrote ourselves is not kept twice');
+    });
+
+    test('a FIFO as the newest backup generation neither hangs an edit nor stops the original being kept', async () => {
+      const original = `{"version": 1, "tasks": [${taskText('a1')}]}`;
+      seed(original);
+      const backupDir = join(dirname(path), 'backups');
+      mkdirSync(backupDir);
+      (await import('node:child_process')).execFileSync('mkfifo', [join(backupDir, 'tasks.json.bak-3')]);
+      const store = new TasksStore(path);
+      await add(store, 'one', newTask);
+      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-4'), 'utf8'), original);
+      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-5'), 'utf8'), readFileSync(path, 'utf8'));
+    });
+
+    test('v0 migration is an edit too: members and numbers kept, "version" added first, the original kept as a backup', async () => {
+      const original = `[\n  {"title": "old", "ref": ${BIG}},\n  {"id": "keep", "title": "two", "done": true, "createdAt": "${T0}", "size": ${HUGE}}\n]\n`;
+      seed(original);
+      const stamp = new Date('2024-04-01T00:00:00.000Z');
+      (await import('node:fs')).utimesSync(path, stamp, stamp);
+      const store = new TasksStore(path);
+      await applyOne(store, updateTaskEdit('keep', { done: false }, new Date(T1)));
+      const migratedOld = `{"title": "old", "ref": ${BIG}, "id": "legacy-1", "done": false, "createdAt": "${stamp.toISOString()}", "updatedAt": "${stamp.toISOString()}"}`;
+      const migratedKeep = `{"id": "keep", "title": "two", "done": false, "createdAt": "${T0}", "size": ${HUGE}, "updatedAt": "${T1}"}`;
+      assert.equal(readFileSync(path, 'utf8'), `{\n  "version": 1,\n  "tasks": [\n    ${migratedOld},\n    ${migratedKeep}\n  ]\n}\n`);
+      assert.equal(readFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), 'utf8'), original);
+      const objectForm = `{"owner": ${BIG}, "tasks": [{"id": "x1", "title": "t"}]}`;
+      writeFileSync(path, objectForm);
+      (await import('node:fs')).utimesSync(path, stamp, stamp);
+      await applyOne(store, updateTaskEdit('x1', { done: true }, new Date(T1)));
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        `{"version": 1, "owner": ${BIG}, "tasks": [{"id": "x1", "title": "t", "done": true, "createdAt": "${stamp.toISOString()}", "updatedAt": "${T1}"}]}`,
+      );
+    });
+
+    test('a removed to-do put back as the view\'s Undo does (its value re-added) gets its own bytes back', async () => {
+      const original = `{\n  "version": 1,\n  "tasks": [\n    ${taskText('a1', `, "ref": ${BIG}, "size": ${HUGE}`)},\n    ${taskText('b2')}\n  ]\n}\n`;
+      seed(original);
+      const store = new TasksStore(path);
+      const [removed] = await store.list();
+      await applyOne(store, { kind: 'remove', id: 'a1' });
+      await store.apply([
+        { kind: 'add', task: structuredClone(removed!) },
+        { kind: 'move', id: 'a1', beforeId: 'b2' },
+      ]);
+      assert.equal(readFileSync(path, 'utf8'), original);
+    });
+
+    test('recovery puts a backup back byte for byte', async () => {
+      const backup = `{ "version": 1, "tasks": [ ${taskText('a1', `, "n": ${BIG}`)} ], "x": ${HUGE} }`;
+      mkdirSync(join(dirname(path), 'backups'), { recursive: true });
+      writeFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), backup);
+      seed('{"version": 1, "tasks": [');
+      const store = new TasksStore(path);
+      await recoverTasks(store);
+      assert.equal(readFileSync(path, 'utf8'), backup);
+    });
+
+    test('attacks: __proto__ members, escaped lone surrogates and a title that needs escapes survive every kind of edit', async () => {
+      const odd = taskText('a1', ', "__proto__": {"done": true}, "s": "\\ud800\\udc00\\ud800"');
+      const original = `{"version": 1, "__proto__": ${BIG}, "tasks": [${odd}, ${taskText('b2')}]}`;
+      seed(original);
+      const store = new TasksStore(path);
+      await applyOne(store, { kind: 'move', id: 'a1', beforeId: null });
+      await add(store, '\ud800 "quoted" \u2028 end', newTask);
+      await applyOne(store, { kind: 'remove', id: 'nnnn0001' });
+      await applyOne(store, { kind: 'move', id: 'a1', beforeId: 'b2' });
+      assert.equal(readFileSync(path, 'utf8'), original, 'every edit undone: the same bytes');
+      await add(store, '\ud800 "quoted" \u2028 end', newTask);
+      const text = readFileSync(path, 'utf8');
+      assert.ok(text.includes('"title":"\\ud800 \\"quoted\\" \u2028 end"'), text);
+      assert.deepEqual(readFileSync(path), Buffer.from(text, 'utf8'), 'valid UTF-8 on disk: the lone surrogate is escaped');
+      assert.equal((await store.list()).at(-1)!.title, '\ud800 "quoted" \u2028 end');
+    });
   });
 
   test('every write keeps a backup generation of what was written; old generations are pruned', async () => {
