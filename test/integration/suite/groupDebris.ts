@@ -51,6 +51,11 @@ function crashingAfterRenames(renames: number): GroupFs {
       if (crashed()) throw crash(`unlink ${file}`);
       return nodeGroupFs.unlink(file);
     },
+    // Group recovery and roll back unlink through the pinned folder; a crash stops that too.
+    unlinkChecked: async (dir, name, folder, file) => {
+      if (crashed()) throw crash(`unlink ${path.join(dir, name)}`);
+      return nodeGroupFs.unlinkChecked!(dir, name, folder, file);
+    },
   };
 }
 
