@@ -4,15 +4,15 @@ import { messageOf } from './errors';
 import {
   errnoOf,
   type FileHandleLike,
+  type FileIdentity,
   type FsLike,
   fsyncsDirectories,
+  identityOf,
+  NotReadableError,
   nodeFs,
   RenameRefusedError,
   type RenameRetryOptions,
   renameWithRetry,
-  type FileIdentity,
-  identityOf,
-  NotReadableError,
   sameFile,
   statThroughLink,
 } from './fs';

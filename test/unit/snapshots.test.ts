@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, type FSWatcher, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import type { FileHandleLike } from '../../src/core/fs';
 import { withFileLock } from '../../src/core/fileLock';
+import type { FileHandleLike } from '../../src/core/fs';
 import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groupCommit';
 import { groupLockTarget, nodeGroupFs } from '../../src/core/groupJournal';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
@@ -730,6 +730,23 @@ suite('settings snapshots', () => {
       assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V2);
       assert.deepEqual(readdirSync(store.snapshotsDir).sort(), before);
       assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
+    });
+
+    test('the real file replaced, but its folder\'s fsync fails: the error says so, and the before-restore snapshot is kept', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      const unsyncable: GroupFs = {
+        ...nodeGroupFs,
+        fsyncDir: async (path) => {
+          if (path === home) throw errnoError('EIO', 'fsync', path);
+          return nodeGroupFs.fsyncDir(path);
+        },
+      };
+      await assert.rejects(new SettingsSnapshots(workspace, { now: tick, fs: unsyncable }).restore(old.id), (error: Error) => /fsync-dir/.test(error.message) && error.message.includes(settingsPath));
+      assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V1, 'the rename happened');
+      const before = (await store.list()).snapshots.find((summary) => summary.reason === 'before-restore');
+      assert.ok(before, 'the state before the restore is still in a snapshot');
+      assert.equal((await store.read(before.id)).settingsText, SETTINGS_V2);
     });
 
     test('CLI: snapshot restore through the link exits 0 and restores the real file', async () => {
