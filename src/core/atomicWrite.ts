@@ -4,12 +4,16 @@ import { messageOf } from './errors';
 import {
   errnoOf,
   type FileHandleLike,
+  type FileIdentity,
   type FsLike,
   fsyncsDirectories,
+  identityOf,
+  NotReadableError,
   nodeFs,
   RenameRefusedError,
   type RenameRetryOptions,
   renameWithRetry,
+  sameFile,
   statThroughLink,
 } from './fs';
 import { liveTempPaths, ourTempPath } from './tempNames';
@@ -30,6 +34,7 @@ export type WriteStep =
   | 'fsync'
   | 'close'
   | 'link'
+  | 'confirm'
   | 'rename'
   | 'fsync-dir';
 
@@ -39,6 +44,12 @@ export interface AtomicWriteOptions extends RenameRetryOptions {
   mode?: number;
   /** Create missing parent directories (and fsync their parents) instead of failing. */
   createParents?: boolean;
+  /**
+   * The bytes the caller read the target as (null: it must not exist). Checked right before the rename, through a
+   * symlink as the write goes: a target that is no longer that file or content is not written over (step `confirm`,
+   * code ECHANGED), so a save made after the caller's read is kept.
+   */
+  expected?: Uint8Array | null;
   fs?: FsLike;
 }
 
@@ -77,7 +88,7 @@ async function attempt<T>(target: string, step: WriteStep, action: () => Promise
 interface ResolvedTarget {
   /** The real file to replace: a symlinked target is written through, so the link survives. */
   realPath: string;
-  existing: { mode: number; uid: number; gid: number } | undefined;
+  existing: { mode: number; uid: number; gid: number; identity: FileIdentity } | undefined;
 }
 
 async function resolveTarget(target: string, fs: FsLike, createParents: boolean, durable: boolean): Promise<ResolvedTarget> {
@@ -93,7 +104,7 @@ async function resolveTarget(target: string, fs: FsLike, createParents: boolean,
   if (!existingStats) await ensureParent(target, fs, createParents, durable);
   return {
     realPath,
-    existing: existingStats && { mode: existingStats.mode & 0o7777, uid: existingStats.uid, gid: existingStats.gid },
+    existing: existingStats && { mode: existingStats.mode & 0o7777, uid: existingStats.uid, gid: existingStats.gid, identity: identityOf(existingStats) },
   };
 }
 
@@ -217,6 +228,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
     await attempt(target, 'close', () => temp.close());
+    if (options.expected !== undefined) await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
     // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
     // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
     await attempt(target, 'rename', () => renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs));
@@ -241,6 +253,32 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
       );
     }
   }
+}
+
+/**
+ * The target must still hold `expected` (null: still be absent) and be the file inspected at the start (device,
+ * inode, size, mtime: read first, then checked, so a write during the read is caught too).
+ */
+async function confirmExpected(fs: FsLike, target: string, realPath: string, seen: FileIdentity | undefined, expected: Uint8Array | null): Promise<void> {
+  const name = realPath === target ? target : `${target} (${realPath})`;
+  const changed = (now: string) =>
+    new AtomicWriteError(target, 'confirm', 'ECHANGED', new Error(`${name} changed since it was read: it ${now}`), `${target} is unchanged`);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await fs.readFile(realPath);
+  } catch (error) {
+    // Not a regular file any more, or grown past the read bound: not what was read either way.
+    if (error instanceof NotReadableError) throw changed(error.code === 'ENOTREG' ? 'is not a regular file' : 'holds other content than the one the new content was made from');
+    if (errnoOf(error) !== 'ENOENT') throw stepError(target, 'confirm', error);
+  }
+  if (expected === null) {
+    if (bytes !== undefined) throw changed('exists, but the new content was made for no file there');
+    return;
+  }
+  if (bytes === undefined) throw changed('is missing');
+  if (!bytes.equals(expected)) throw changed('holds other content than the one the new content was made from');
+  const now = await attempt(target, 'confirm', () => fs.lstat(realPath));
+  if (seen === undefined || !now.isFile() || !sameFile(identityOf(now), seen)) throw changed('was written again since it was inspected');
 }
 
 async function openTemp(fs: FsLike, tempPath: string): Promise<FileHandleLike | Error> {

@@ -1,9 +1,11 @@
 // Settings snapshots in one import: what a snapshot file holds and where it lives (snapshotFolder), how settings.json
 // reads and compares (settingsValues), and taking and restoring them under the folder's lock (here).
+import { readlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { Durability } from '../core/atomicWrite';
+import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { ensureDirectory } from '../core/ensureDirectory';
+import { messageOf } from '../core/errors';
 import { type LockSettings, withFileLock } from '../core/fileLock';
 import { commonFolder } from '../core/folderListing';
 import { errnoOf, FileChangedError, identityOf, sameFile } from '../core/fs';
@@ -210,6 +212,7 @@ export class SettingsSnapshots {
       const target = await this.folder.loadOne(id);
       const restored = summarise((await this.folder.loadAll()).valid).find((entry) => entry.id === id)!;
       const currentBytes = await this.currentSettingsBytes();
+      if (currentBytes === null) await this.refuseDanglingLink();
       if (current.expectedSettings !== undefined && !sameSettingsBytes(current.expectedSettings, currentBytes)) {
         throw new SettingsChangedError(this.settingsPath, 'since the restore was previewed');
       }
@@ -235,7 +238,8 @@ export class SettingsSnapshots {
   /** A commit refused because settings.json was not the file read, worded for the user; other errors as they are. */
   private asChanged(error: unknown): unknown {
     const refused = error instanceof GroupCommitError && error.code === 'ECHANGED' && (error.outcome === 'unchanged' || error.outcome === 'rolled-back');
-    if (!refused && !(error instanceof FileChangedError)) return error;
+    const refusedAlone = error instanceof AtomicWriteError && error.code === 'ECHANGED';
+    if (!refused && !refusedAlone && !(error instanceof FileChangedError)) return error;
     return new SettingsChangedError(this.settingsPath, 'after the restore read it (saved by an editor meanwhile?)', error);
   }
 
@@ -331,15 +335,17 @@ export class SettingsSnapshots {
         ...this.lockOption,
       });
     } catch (error) {
-      // Files on two file systems (a symlinked settings.json, say) cannot be one group: the snapshot goes first, so
-      // a crash between the two writes leaves the current state recorded and settings.json not yet replaced.
-      if (!(error instanceof GroupCommitError && error.step === 'resolve' && error.code === 'EXDEV')) throw error;
+      // Files on two file systems, or a symlinked settings.json whose real file lies outside .vscode (dotfiles), cannot
+      // be one group: the snapshot goes first, so a crash between the two writes leaves the current state recorded and
+      // settings.json not yet replaced.
+      if (!(error instanceof GroupCommitError && error.step === 'resolve' && (error.code === 'EXDEV' || error.code === 'EOUTSIDE'))) throw error;
       const { path } = await this.folder.write(planned.id, planned.document, this.durability);
       try {
         await this.replaceSettings(restoredBytes, expected);
       } catch (replaceError) {
-        // Refused (settings.json changed) or failed: the restore did not happen, so neither did its snapshot.
-        await removeQuietly(this.fs, path);
+        // Refused (settings.json changed) or failed: the restore did not happen, so neither did its snapshot. One that
+        // may have replaced settings.json keeps it: the snapshot then holds the only copy of the state before.
+        if (!mayHaveReplaced(replaceError)) await removeQuietly(this.fs, path);
         throw replaceError;
       }
     }
@@ -364,7 +370,49 @@ export class SettingsSnapshots {
   private async replaceSettings(bytes: Buffer | null, expected: Buffer | null): Promise<void> {
     if (bytes === null) return this.removeSettingsFile(expected);
     await ensureDirectory(dirname(this.settingsPath), this.fs, this.durability === 'full');
-    await commitGroup([this.settingsFile(bytes, expected)], { durability: this.durability, fs: this.fs, ...this.lockOption });
+    try {
+      await commitGroup([this.settingsFile(bytes, expected)], { durability: this.durability, fs: this.fs, ...this.lockOption });
+    } catch (error) {
+      if (!(error instanceof GroupCommitError && error.step === 'resolve' && error.code === 'EOUTSIDE')) throw error;
+      await this.replaceLinkedSettings(bytes, expected);
+    }
+  }
+
+  /**
+   * settings.json is a symbolic link to a file outside .vscode (dotfiles). No lock or journal may go where that file
+   * lives, so it is replaced as one file: a temp beside the real file, renamed over it only while it still holds
+   * `expected`. What cannot be done there (a folder not writable, say) is refused naming the link and the real file.
+   */
+  private async replaceLinkedSettings(bytes: Buffer, expected: Buffer | null): Promise<void> {
+    try {
+      await writeFileAtomic(this.settingsPath, bytes, { durability: this.durability, fs: this.fs, expected });
+    } catch (error) {
+      if (!(error instanceof AtomicWriteError) || error.code === 'ECHANGED' || mayHaveReplaced(error)) throw error;
+      const real = await this.fs.realpath(this.settingsPath).catch(() => 'a file that cannot be resolved');
+      throw Object.assign(
+        new SnapshotError(
+          `${this.settingsPath} is a symbolic link to ${real}, outside ${dirname(this.settingsPath)}; the restore replaces that file on its own, and could not: ${messageOf(error)}. Nothing was restored.`,
+          this.settingsPath,
+        ),
+        { cause: error },
+      );
+    }
+  }
+
+  /** A settings.json that is a symbolic link to nothing: neither replaced by a file nor followed to create one. */
+  private async refuseDanglingLink(): Promise<void> {
+    const path = this.settingsPath;
+    const isLink = await this.fs.lstat(path).then(
+      (stats) => stats.isSymbolicLink(),
+      () => false,
+    );
+    if (!isLink) return;
+    // Only for the message: where the link points, as written in it.
+    const target = await readlink(path).catch(() => undefined);
+    throw new SnapshotError(
+      `${path} is a symbolic link to ${target === undefined ? 'a file' : resolve(dirname(path), target)} that does not exist; the restore neither replaces the link nor creates that file. Nothing was written. Create the file or remove the link, then restore again.`,
+      path,
+    );
   }
 
   /**
@@ -392,4 +440,10 @@ export class SettingsSnapshots {
       await this.fs.fsyncDir(resolve(path, '..'));
     }
   }
+}
+
+/** A failure after which settings.json may hold the restored content (not confirmed durable, or a failed roll back). */
+function mayHaveReplaced(error: unknown): boolean {
+  if (error instanceof AtomicWriteError) return error.step === 'fsync-dir';
+  return error instanceof GroupCommitError && (error.outcome === 'unconfirmed' || error.outcome === 'interrupted');
 }

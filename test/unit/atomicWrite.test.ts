@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/atomicWrite';
@@ -294,6 +294,95 @@ suite('writeFileAtomic', () => {
       assert.match(result.stderr, /state\.json: open failed with EACCES/);
       rmSync(cliDir, { recursive: true, force: true });
       assert.equal(readFileSync(target, 'utf8'), OLD);
+      assert.deepEqual(leftovers(dir), []);
+    });
+  });
+
+  suite('expected: the target is replaced only while it still holds the bytes the caller read', () => {
+    const SAVED = '{"saved":"by an editor, meanwhile"}\n';
+    /** The real disk, running `save` once, right after the temp is closed: just before the rename. */
+    const savingBeforeRename = (save: () => void): FsLike => ({
+      ...nodeFs,
+      open: async (path, flags, mode) => {
+        const handle = await nodeFs.open(path, flags, mode);
+        return {
+          write: (...args) => handle.write(...args),
+          sync: () => handle.sync(),
+          chmod: (m) => handle.chmod(m),
+          chown: (uid, gid) => handle.chown(uid, gid),
+          close: async () => {
+            await handle.close();
+            save();
+          },
+        };
+      },
+    });
+    const refusal = async (write: Promise<void>): Promise<AtomicWriteError> => {
+      const error = await write.then(
+        () => assert.fail('the write should have been refused'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof AtomicWriteError, String(error));
+      assert.deepEqual([error.step, error.code], ['confirm', 'ECHANGED']);
+      return error;
+    };
+
+    test('still the bytes read: written', async () => {
+      await writeFileAtomic(target, NEW, { expected: Buffer.from(OLD) });
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+      await writeFileAtomic(join(dir, 'new.json'), NEW, { expected: null });
+      assert.equal(readFileSync(join(dir, 'new.json'), 'utf8'), NEW);
+    });
+
+    test('a save between the read and the rename: refused naming the file, the save kept, no temp left', async () => {
+      const error = await refusal(writeFileAtomic(target, NEW, { expected: Buffer.from(OLD), fs: savingBeforeRename(() => writeFileSync(target, SAVED)) }));
+      assert.ok(error.message.includes(target), error.message);
+      assert.equal(readFileSync(target, 'utf8'), SAVED);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('a save already made before the write started: refused', async () => {
+      writeFileSync(target, SAVED);
+      await refusal(writeFileAtomic(target, NEW, { expected: Buffer.from(OLD) }));
+      assert.equal(readFileSync(target, 'utf8'), SAVED);
+    });
+
+    test('the same bytes saved again (a new file in its place) after it was inspected: refused, not guessed', async () => {
+      const fs = savingBeforeRename(() => {
+        writeFileSync(`${target}.editor-tmp`, OLD);
+        renameSync(`${target}.editor-tmp`, target);
+      });
+      await refusal(writeFileAtomic(target, NEW, { expected: Buffer.from(OLD), fs }));
+      assert.equal(readFileSync(target, 'utf8'), OLD);
+    });
+
+    test('through a symlink: the real file is compared; a save to it is kept, and the message names link and file', async () => {
+      const home = mkdtempSync(join(tmpdir(), 'cs-atomic-home-'));
+      try {
+        const real = join(home, 'settings.json');
+        const link = join(dir, 'link.json');
+        writeFileSync(real, OLD);
+        symlinkSync(real, link);
+        const error = await refusal(writeFileAtomic(link, NEW, { expected: Buffer.from(OLD), fs: savingBeforeRename(() => writeFileSync(real, SAVED)) }));
+        assert.ok(error.message.includes(link) && error.message.includes(real), error.message);
+        assert.equal(readFileSync(real, 'utf8'), SAVED);
+        assert.ok(lstatSync(link).isSymbolicLink());
+        assert.deepEqual([...leftovers(dir), ...leftovers(home)], []);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
+    test('expected absent, but a file was created meanwhile: refused, the file kept', async () => {
+      const fresh = join(dir, 'fresh.json');
+      await refusal(writeFileAtomic(fresh, NEW, { expected: null, fs: savingBeforeRename(() => writeFileSync(fresh, SAVED)) }));
+      assert.equal(readFileSync(fresh, 'utf8'), SAVED);
+    });
+
+    test('expected bytes, but the file is gone: refused, nothing created', async () => {
+      const gone = join(dir, 'gone.json');
+      await refusal(writeFileAtomic(gone, NEW, { expected: Buffer.from(OLD) }));
+      assert.equal(existsSync(gone), false);
       assert.deepEqual(leftovers(dir), []);
     });
   });

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, type FSWatcher, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { withFileLock } from '../../src/core/fileLock';
+import type { FileHandleLike } from '../../src/core/fs';
 import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groupCommit';
 import { groupLockTarget, nodeGroupFs } from '../../src/core/groupJournal';
 import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
@@ -41,6 +42,17 @@ function failingRenameOnto(failOn: string, code: string, withLink: boolean): Gro
 /** Group commit files (journals, temps, backups) anywhere under `dir`. */
 function groupFilesUnder(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) => recogniseGroupFile(name.split(/[\\/]/).pop()!));
+}
+
+/** A handle's calls, bound, to override one of them. */
+function bindHandle(handle: FileHandleLike): FileHandleLike {
+  return {
+    write: (...args) => handle.write(...args),
+    sync: () => handle.sync(),
+    chmod: (mode) => handle.chmod(mode),
+    chown: (uid, gid) => handle.chown(uid, gid),
+    close: () => handle.close(),
+  };
 }
 
 function taken(result: TakeResult): SnapshotSummary {
@@ -585,6 +597,166 @@ suite('settings snapshots', () => {
       }
       assert.ok(recorded.includes(SETTINGS_V2), 'the settings before both restores are a snapshot');
       assert.deepEqual(groupFilesUnder(workspace), []);
+    });
+  });
+
+  suite('a symlinked settings.json (dotfiles): the real file is restored; no lock or journal outside the workspace', () => {
+    const SAVED = '{ "saved": "to the dotfile, meanwhile" }\n';
+    let parent: string;
+    let home: string;
+    let dotfile: string;
+    let store: SettingsSnapshots;
+    let watchers: FSWatcher[];
+    /** Every name created or changed in `parent` itself (beside the workspace) and anywhere in `home`. */
+    let touched: { parent: string[]; home: string[] };
+
+    setup(() => {
+      // The workspace and a "home" folder side by side, so their common folder is one this test can watch.
+      parent = mkdtempSync(join(tmpdir(), 'cs-dotfiles-'));
+      workspace = join(parent, 'ws');
+      home = join(parent, 'home', 'dotfiles', 'vscode');
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      mkdirSync(home, { recursive: true });
+      settingsPath = join(workspace, '.vscode', 'settings.json');
+      dotfile = join(home, 'settings.json');
+      writeFileSync(dotfile, SETTINGS_V1);
+      symlinkSync(dotfile, settingsPath);
+      store = new SettingsSnapshots(workspace, { now: tick });
+      touched = { parent: [], home: [] };
+      watchers = [
+        watch(parent, (_event, name) => touched.parent.push(String(name))),
+        watch(join(parent, 'home'), { recursive: true }, (_event, name) => touched.home.push(String(name))),
+      ];
+    });
+    teardown(() => {
+      for (const watcher of watchers) watcher.close();
+      rmSync(parent, { recursive: true, force: true });
+    });
+
+    /** What the watchers saw, once their events are in: lock, journal or group temp names outside the workspace. */
+    const outsideDebris = async () => {
+      await new Promise((settle) => setTimeout(settle, 100));
+      const foreign = (name: string) => name !== 'ws' && !name.startsWith(`ws${sep}`);
+      return {
+        parent: touched.parent.filter(foreign),
+        home: touched.home.filter((name) => /\.cs-group|\.lock/.test(name) || recogniseGroupFile(basename(name))),
+        groupFiles: [...groupFilesUnder(join(parent, 'home')), ...readdirSync(parent).filter((name) => recogniseGroupFile(name) || name.includes('.cs-group') || name.endsWith('.lock'))],
+      };
+    };
+
+    test('restore replaces the real file, keeps the link, snapshots the state before, and creates nothing outside', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      const result = await store.restore(old.id);
+      assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V1, 'the real file holds the restored settings');
+      assert.ok(lstatSync(settingsPath).isSymbolicLink(), 'the link is still a link');
+      assert.equal(readlinkSync(settingsPath), dotfile);
+      assert.ok(result.before.taken, 'a before-restore snapshot was taken');
+      assert.equal((await store.read(result.before.snapshot.id)).settingsText, SETTINGS_V2);
+      assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
+      assert.deepEqual(groupFilesUnder(workspace), []);
+      assert.deepEqual(readdirSync(home).sort(), ['settings.json']);
+    });
+
+    test('restore when the state before is already snapshotted (settings.json alone): the real file restored', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      taken(await store.take());
+      const result = await store.restore(old.id);
+      assert.equal(result.before.taken, false);
+      assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V1);
+      assert.ok(lstatSync(settingsPath).isSymbolicLink());
+      assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
+    });
+
+    test('a save to the real file between restore\'s read and its rename: refused naming settings.json, the save kept', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      const before = readdirSync(store.snapshotsDir).sort();
+      // The save lands when the new content's temp beside the real file is closed: just before the rename.
+      const racing: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          const handle = await nodeGroupFs.open(path, flags, mode);
+          if (dirname(path) !== home) return handle;
+          return { ...bindHandle(handle), close: () => handle.close().then(() => writeFileSync(dotfile, SAVED)) };
+        },
+      };
+      const error = await new SettingsSnapshots(workspace, { now: tick, fs: racing }).restore(old.id).then(
+        () => assert.fail('the restore should be refused'),
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof Error && error.message.includes(settingsPath) && /changed/.test(error.message), String(error));
+      assert.equal(readFileSync(dotfile, 'utf8'), SAVED, 'the save survives');
+      assert.deepEqual(readdirSync(store.snapshotsDir).sort(), before, 'the before-restore snapshot went again');
+      assert.deepEqual(readdirSync(home).sort(), ['settings.json']);
+      assert.ok(lstatSync(settingsPath).isSymbolicLink());
+    });
+
+    test('a dangling link: refused naming the link and where it points; nothing written', async () => {
+      const old = taken(await store.take());
+      rmSync(dotfile);
+      const before = readdirSync(store.snapshotsDir).sort();
+      await assert.rejects(store.restore(old.id), (error: Error) => {
+        assert.ok(error instanceof SnapshotError, String(error));
+        assert.ok(error.message.includes(settingsPath) && error.message.includes(dotfile), error.message);
+        assert.match(error.message, /does not exist/);
+        return true;
+      });
+      assert.equal(readlinkSync(settingsPath), dotfile, 'the link is kept as it was');
+      assert.equal(existsSync(dotfile), false, 'no file was created where it points');
+      assert.deepEqual(readdirSync(store.snapshotsDir).sort(), before);
+      assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
+    });
+
+    test('the real file\'s folder not writable: refused naming the link and the real file, never EACCES at a common folder; no snapshot left', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      const before = readdirSync(store.snapshotsDir).sort();
+      // Root ignores folder modes: the refusal of a create in `home` is injected.
+      const readOnlyHome: GroupFs = {
+        ...nodeGroupFs,
+        open: async (path, flags, mode) => {
+          if (dirname(path) === home && flags !== 'r') throw errnoError('EACCES', 'open', path);
+          return nodeGroupFs.open(path, flags, mode);
+        },
+      };
+      await assert.rejects(new SettingsSnapshots(workspace, { now: tick, fs: readOnlyHome }).restore(old.id), (error: Error) => {
+        assert.ok(error instanceof SnapshotError, String(error));
+        assert.ok(error.message.includes(settingsPath) && error.message.includes(dotfile), error.message);
+        assert.match(error.message, /symbolic link/);
+        return true;
+      });
+      assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V2);
+      assert.deepEqual(readdirSync(store.snapshotsDir).sort(), before);
+      assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
+    });
+
+    test('the real file replaced, but its folder\'s fsync fails: the error says so, and the before-restore snapshot is kept', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      const unsyncable: GroupFs = {
+        ...nodeGroupFs,
+        fsyncDir: async (path) => {
+          if (path === home) throw errnoError('EIO', 'fsync', path);
+          return nodeGroupFs.fsyncDir(path);
+        },
+      };
+      await assert.rejects(new SettingsSnapshots(workspace, { now: tick, fs: unsyncable }).restore(old.id), (error: Error) => /fsync-dir/.test(error.message) && error.message.includes(settingsPath));
+      assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V1, 'the rename happened');
+      const before = (await store.list()).snapshots.find((summary) => summary.reason === 'before-restore');
+      assert.ok(before, 'the state before the restore is still in a snapshot');
+      assert.equal((await store.read(before.id)).settingsText, SETTINGS_V2);
+    });
+
+    test('CLI: snapshot restore through the link exits 0 and restores the real file', async () => {
+      const old = taken(await store.take());
+      writeFileSync(dotfile, SETTINGS_V2);
+      const result = await runCliCaptured(['snapshot', 'restore', old.id, '--dir', workspace], workspace);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V1);
+      assert.ok(lstatSync(settingsPath).isSymbolicLink());
+      assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
     });
   });
 
