@@ -61,9 +61,12 @@ export class LockTimeoutError extends Error {
   constructor(
     readonly lockPath: string,
     readonly waitedMs: number,
-    /** The process that held it when we gave up, e.g. `pid 4242 on host build-7`; undefined when none was named. */
+    /**
+     * The one process that held it for the whole wait, e.g. `pid 4242 on host build-7`; undefined when none was
+     * named, or when it changed hands during the wait (then no single process is to blame).
+     */
     readonly holder?: string,
-    /** Without a holder: what was at the lock path instead. */
+    /** Without a holder: what was at the lock path instead, or who held it last. */
     found?: string,
   ) {
     const waited = `${Math.round(waitedMs / 1000)} s`;
@@ -74,6 +77,16 @@ export class LockTimeoutError extends Error {
         : `Cannot lock ${lockPath}: it stayed busy for the whole ${waited} wait, and no process holding it could be ` +
             `identified: ${found ?? 'it was gone at each look (writers taking turns); try again'}.`,
     );
+  }
+}
+
+/** A wait that ran out while other writers took the lock in turn: contention, no hung process. */
+class LockContendedError extends LockTimeoutError {
+  constructor(lockPath: string, waitedMs: number, holders: number, lastHolder: string) {
+    super(lockPath, waitedMs);
+    this.message =
+      `Cannot lock ${lockPath}: it stayed busy for the whole ${Math.round(waitedMs / 1000)} s wait, held in turn by at ` +
+      `least ${holders} writers (last ${lastHolder}). Nothing was written; it is in heavy use, not stuck: try again.`;
   }
 }
 
@@ -288,13 +301,17 @@ function lockFs(lockPath: string, token: string) {
   };
 }
 
-/** The error for a wait that ran out, naming what held the lock as precisely as it is known. */
-function busyError(lockPath: string, waitedMs: number, verdict: LockVerdict | undefined): Error {
+/**
+ * The error for a wait that ran out, naming what held the lock as precisely as it is known. `holdersSeen`: the
+ * acquisitions seen holding it during the wait; more than one means it changed hands, and no process is to blame.
+ */
+function busyError(lockPath: string, waitedMs: number, verdict: LockVerdict | undefined, holdersSeen: number): Error {
   switch (verdict?.state) {
     case 'undecidable':
     case 'foreign':
       return new LockUnjudgeableError(lockPath, verdict.found, verdict.advice, waitedMs);
     case 'held':
+      if (holdersSeen > 1) return new LockContendedError(lockPath, waitedMs, holdersSeen, verdict.holder);
       return verdict.identified
         ? new LockTimeoutError(lockPath, waitedMs, verdict.holder)
         : new LockTimeoutError(lockPath, waitedMs, undefined, `it is ${verdict.holder}`);
@@ -348,6 +365,10 @@ export async function withFileLock<T>(
   let delay = resolved.retryMinMs;
   let release: () => Promise<void>;
   let lastSeen: LockVerdict | undefined;
+  const holdersSeen = new Set<string>();
+  const note = (verdict: LockVerdict | undefined): void => {
+    if (verdict?.state === 'held' && verdict.token !== undefined) holdersSeen.add(verdict.token);
+  };
   for (;;) {
     try {
       release = await properLockfile.lock(file, options);
@@ -358,7 +379,8 @@ export async function withFileLock<T>(
     const waited = Date.now() - started;
     if (waited >= resolved.acquireTimeoutMs) {
       const verdict = await judgeLock(lockPath, resolved.staleMs).catch(() => undefined);
-      throw busyError(lockPath, waited, verdict && verdict.state !== 'free' ? verdict : lastSeen);
+      note(verdict);
+      throw busyError(lockPath, waited, verdict && verdict.state !== 'free' ? verdict : lastSeen, holdersSeen.size);
     }
     try {
       await takeOverStaleLock(lockPath, resolved.staleMs);
@@ -366,6 +388,7 @@ export async function withFileLock<T>(
     } catch (error) {
       if (errnoOf(error) !== 'ELOCKED') throw error;
       lastSeen = verdictIn(error) ?? lastSeen;
+      note(verdictIn(error));
     }
     await sleep(Math.min(delay * (1 + Math.random()), resolved.retryMaxMs));
     delay = Math.min(delay * 1.5, resolved.retryMaxMs);

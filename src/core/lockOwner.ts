@@ -308,8 +308,8 @@ function uncheckableBecause(owner: LockOwner): string | undefined {
 
 export type LockVerdict =
   | { state: 'free' }
-  /** Wait. `identified`: `holder` names a process (from its owner record), not just a folder. */
-  | { state: 'held'; holder: string; identified: boolean }
+  /** Wait. `identified`: `holder` names a process (from its owner record), not just a folder; `token`: its acquisition. */
+  | { state: 'held'; holder: string; identified: boolean; token?: string }
   /** May be taken over: the folder found, to be re-checked when it is removed. */
   | { state: 'abandoned'; holder: string; lock: LockFolder }
   /** A lock folder neither its age nor its owner record can judge (an mtime in the future). Wait; then say so. */
@@ -349,7 +349,7 @@ export async function judgeLock(lockDir: string, staleMs: number, now = Date.now
   const uncheckable = owner && uncheckableBecause(owner);
   if (owner && !uncheckable) {
     return (await holderIsAlive(owner))
-      ? { state: 'held', holder: describeOwner(owner), identified: true }
+      ? { state: 'held', holder: describeOwner(owner), identified: true, token: owner.token }
       : { state: 'abandoned', holder: describeOwner(owner), lock };
   }
   const ageMs = now - lock.folder.mtimeMs;
@@ -366,7 +366,7 @@ export async function judgeLock(lockDir: string, staleMs: number, now = Date.now
       advice: `Nothing was changed. ${remove(owner?.hostname)}.`,
     };
   }
-  if (owner) return { state: 'held', holder: describeOwner(owner), identified: true };
+  if (owner) return { state: 'held', holder: describeOwner(owner), identified: true, token: owner.token };
   return { state: 'held', holder: `${folder}, refreshed ${formatAge(Math.max(ageMs, 0))} ago`, identified: false };
 }
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,46 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     assert.equal(error.lockPath, lockPathFor(target));
     assert.ok(Date.now() - started >= 300);
     assert.match(error.message, /doc\.json\.lock/);
+  });
+
+  test('a lock that changes hands during the wait: the timeout names contention, not one process to end', async () => {
+    // Under load (8 CLI writers) one waiter lost every turn for 30 s, and the message told the user to end the
+    // last holder, which had held the lock for a moment. Here live holders (this process) hand it on by record.
+    const lockPath = lockPathFor(target);
+    mkdirSync(lockPath);
+    const recordHolder = (token: string) => {
+      const next = join(dir, 'next-owner.json');
+      writeFileSync(next, JSON.stringify(ownerRecordFor(token)));
+      renameSync(next, join(lockPath, LOCK_OWNER_FILE));
+    };
+    recordHolder('first-holder');
+    const waiting = withFileLock(target, async () => 'never', { acquireTimeoutMs: 1500 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await sleep(500);
+    recordHolder('second-holder');
+    const error = await waiting;
+    rmSync(lockPath, { recursive: true });
+    assert.ok(error instanceof LockTimeoutError, String(error));
+    assert.doesNotMatch(error.message, /held it for the whole/);
+    assert.match(error.message, /held in turn by at least 2 writers/);
+    assert.match(error.message, new RegExp(`last pid ${process.pid} `));
+    assert.equal(error.holder, undefined, 'no single holder is named as the one to end');
+  });
+
+  test('a lock held by one live process for the whole wait: the timeout names it', async () => {
+    const lockPath = lockPathFor(target);
+    mkdirSync(lockPath);
+    writeFileSync(join(lockPath, LOCK_OWNER_FILE), JSON.stringify(ownerRecordFor('only-holder')));
+    const error = await withFileLock(target, async () => 'never', { acquireTimeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    rmSync(lockPath, { recursive: true });
+    assert.ok(error instanceof LockTimeoutError, String(error));
+    assert.match(error.message, new RegExp(`pid ${process.pid} on host .* held it for the whole`));
+    assert.match(error.holder ?? '', new RegExp(`pid ${process.pid} `));
   });
 
   test('takeover: a stale lock directory is removed', async () => {
