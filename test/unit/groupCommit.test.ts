@@ -38,6 +38,7 @@ import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
 import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
 import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
+import { delegateTo } from '../support/delegatingFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
 import { SimulatedCrash } from '../support/fuseLikeFs';
 
@@ -50,22 +51,6 @@ function filesUnder(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort();
 }
 
-/** Every call of the seam, bound to `inner` (a class instance's methods live on its prototype, out of a spread's reach). */
-function delegateTo(inner: GroupFs): GroupFs {
-  return {
-    open: (path, flags, mode) => inner.open(path, flags, mode),
-    readFile: (path, maxBytes) => inner.readFile(path, maxBytes),
-    rename: (from, to) => inner.rename(from, to),
-    unlink: (path) => inner.unlink(path),
-    mkdir: (path) => inner.mkdir(path),
-    stat: (path) => inner.stat(path),
-    lstat: (path) => inner.lstat(path),
-    realpath: (path) => inner.realpath(path),
-    readdir: (path) => inner.readdir(path),
-    fsyncDir: (path) => inner.fsyncDir(path),
-    ...(inner.link ? { link: (existing: string, newPath: string) => inner.link!(existing, newPath) } : {}),
-  };
-}
 
 /** A GroupFs that fails chosen calls on chosen paths, and can report a folder on another device. */
 function faultyOn(

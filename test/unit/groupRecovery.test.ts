@@ -27,7 +27,6 @@ import {
   type ContentDigest,
   digestOf,
   encodeJournal,
-  type GroupFs,
   type GroupJournalEntry,
   groupBackupName,
   groupJournalName,
@@ -35,6 +34,7 @@ import {
   nodeGroupFs,
 } from '../../src/core/groupJournal';
 import { recoverGroupFiles, recoverGroups } from '../../src/core/groupRecovery';
+import { delegateTo } from '../support/delegatingFs';
 
 /** A pid no process has (above the kernel's pid_max): its group files are a dead writer's. */
 const DEAD = '2147483646-0-1-0badf00d';
@@ -70,24 +70,6 @@ function captureIo(cwd: string): CliIo & { out: () => string; err: () => string 
   };
 }
 
-/** Every call of the seam, bound to `inner`, with hooks. */
-function hooked(inner: GroupFs, hooks: Partial<GroupFs>): GroupFs {
-  return {
-    open: (path, flags, mode) => inner.open(path, flags, mode),
-    readFile: (path, maxBytes) => inner.readFile(path, maxBytes),
-    rename: (from, to) => inner.rename(from, to),
-    unlink: (path) => inner.unlink(path),
-    mkdir: (path) => inner.mkdir(path),
-    stat: (path) => inner.stat(path),
-    lstat: (path) => inner.lstat(path),
-    realpath: (path) => inner.realpath(path),
-    readdir: (path) => inner.readdir(path),
-    fsyncDir: (path) => inner.fsyncDir(path),
-    unlinkChecked: (dir, name, folder, file) => inner.unlinkChecked!(dir, name, folder, file),
-    link: (existing, newPath) => inner.link!(existing, newPath),
-    ...hooks,
-  };
-}
 
 /** Replaces `path` by a new file (a new inode) holding `text`, as another program saving it does. */
 function replaceFile(path: string, text: string): void {
@@ -207,7 +189,7 @@ suite('group recovery: a journal is untrusted input', () => {
       ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
     );
     let swapped = false;
-    const fs = hooked(nodeGroupFs, {
+    const fs = delegateTo(nodeGroupFs, {
       // a.json is judged first; while b.json's temp is read, an editor saves a.json.
       readFile: async (path, maxBytes) => {
         if (!swapped && path === at(groupTempName('b.json', DEAD))) {
@@ -239,7 +221,7 @@ suite('group recovery: a journal is untrusted input', () => {
       ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
     );
     let swapped = false;
-    const fs = hooked(nodeGroupFs, {
+    const fs = delegateTo(nodeGroupFs, {
       // After every check before the first change, during a.json's rename: an editor saves b.json.
       rename: async (from, to) => {
         if (!swapped && to === at('a.json')) {
@@ -271,7 +253,7 @@ suite('group recovery: a journal is untrusted input', () => {
       ['b.json', 'sub/a.json'].map((name) => ({ target: name, previous: 'absent' as const, next: digest(`new ${name}`) })),
     );
     let swapped = false;
-    const fs = hooked(nodeGroupFs, {
+    const fs = delegateTo(nodeGroupFs, {
       rename: async (from, to) => {
         if (!swapped && to === at('b.json')) {
           swapped = true;
@@ -405,7 +387,7 @@ suite("group debris: our own dead writers' leftovers", () => {
     // A hard link of a file elsewhere: removing the name leaves that file.
     linkSync(at('outside.json'), at(groupBackupName('h.json', DEAD)));
     let lstats = 0;
-    const swapping = hooked(nodeGroupFs, {
+    const swapping = delegateTo(nodeGroupFs, {
       lstat: async (path) => {
         const stats = await nodeGroupFs.lstat(path);
         if (path === at(groupTempName('s.json', DEAD)) && ++lstats === 1) replaceFile(path, 'rewritten by someone');
