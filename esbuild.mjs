@@ -38,8 +38,8 @@ const builds = [
     external: ['vscode'],
     plugins: [schemaCompilerChunk],
   },
-  // Ajv on its own, loaded by the extension on the first schema check (src/core/jsonStore.ts).
-  { ...shared, entryPoints: ['src/core/schemaCompiler.ts'], outfile: join(dist, 'schemaCompiler.js') },
+  // Ajv on its own, loaded by the extension on the first schema check (src/core/json/jsonStore.ts).
+  { ...shared, entryPoints: ['src/core/json/schemaCompiler.ts'], outfile: join(dist, 'schemaCompiler.js') },
   {
     ...shared,
     entryPoints: ['src/cli.ts'],

@@ -4,8 +4,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../src/core/atomicWrite.ts';
-import { commitGroup } from '../src/core/groupCommit.ts';
+import { commitGroup } from '../src/core/groups/groupCommit.ts';
+import { writeFileAtomic } from '../src/core/write/atomicWrite.ts';
 
 const work = join(dirname(fileURLToPath(import.meta.url)), '.work', 'group');
 rmSync(work, { recursive: true, force: true });

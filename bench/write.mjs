@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { writeFile as atomicallyWrite } from 'atomically';
 import { Writer as StenoWriter } from 'steno';
 import writeFileAtomicPeer from 'write-file-atomic';
-import { writeFileAtomic } from '../src/core/atomicWrite.ts';
-import { CoalescingWriter } from '../src/core/coalescingWriter.ts';
+import { CoalescingWriter } from '../src/core/json/coalescingWriter.ts';
+import { writeFileAtomic } from '../src/core/write/atomicWrite.ts';
 
 const work = join(dirname(fileURLToPath(import.meta.url)), '.work', 'write');
 rmSync(work, { recursive: true, force: true });

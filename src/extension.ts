@@ -1,9 +1,9 @@
 import { relative as relativePath } from 'node:path';
 import * as vscode from 'vscode';
-import { flushAllJsonWriters, writeJsonCoalesced } from './core/coalescingWriter';
 import { messageOf } from './core/errors';
-import { commitGroup, recoverGroups } from './core/groupCommit';
-import { readJson } from './core/jsonStore';
+import { commitGroup, recoverGroups } from './core/groups/groupCommit';
+import { flushAllJsonWriters, writeJsonCoalesced } from './core/json/coalescingWriter';
+import { readJson } from './core/json/jsonStore';
 import type { CrashSafeStateApi } from './ui/api';
 import { CommandId } from './ui/commandIds';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';

@@ -1,4 +1,4 @@
-import { TempPatternError } from '../core/tempPatterns';
+import { TempPatternError } from '../core/names/tempPatterns';
 import { inexactArgumentProblem, inexactCwdProblem } from './exactArgv';
 import { type CliIo, describeError, ERASE_LINE, EXIT_FAILURE, EXIT_USAGE, escapeTerminalControls, UsageError, type Verb } from './io';
 import { recoverVerb } from './recover';

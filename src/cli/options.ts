@@ -1,11 +1,11 @@
 // The options several verbs share, each defined and checked once, so a flag means the same on every verb.
 import { resolve } from 'node:path';
-import type { Durability } from '../core/atomicWrite';
 import { messageOf } from '../core/errors';
 import { readRegularFile } from '../core/fs';
-import { parseJson } from '../core/json';
-import { type JsonSchema, schemaDefectOf } from '../core/jsonStore';
-import { compileCustomPatterns } from '../core/tempPatterns';
+import { parseJson } from '../core/json/json';
+import { type JsonSchema, schemaDefectOf } from '../core/json/jsonStore';
+import { compileCustomPatterns } from '../core/names/tempPatterns';
+import type { Durability } from '../core/write/atomicWrite';
 import { type CliIo, UsageError } from './io';
 
 /** `--json`: print the result as JSON (printJson) instead of lines, on every verb. */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/recovery';
+import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/orphans/recovery';
 import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printable, printJson, UsageError, type Verb } from './io';
 import { checkPatterns, JSON_OPTION, loadSchema, PATTERN_OPTION, SCHEMA_OPTION } from './options';
 import { runRecoverGroups } from './writeGroup';

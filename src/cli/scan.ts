@@ -1,9 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatAge } from '../core/age';
 import { DescriptorsExhaustedError } from '../core/boundedOpens';
 import { messageOf } from '../core/errors';
-import { formatAge, type Orphan, type ScanError, walkOrphans } from '../core/orphans';
+import { type Orphan, type ScanError, walkOrphans } from '../core/orphans/orphans';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, oneLine, printable, type Verb, walkProgress } from './io';
 import { checkExcludes, checkPatterns, WALK_OPTIONS } from './options';
 

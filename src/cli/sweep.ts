@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Orphan, sweepOrphans } from '../core/orphans';
+import { type Orphan, sweepOrphans } from '../core/orphans/orphans';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printable, printJson, UsageError, type Verb } from './io';
 import { WALK_OPTIONS } from './options';
 import { prepareWalk } from './scan';

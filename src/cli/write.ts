@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../core/atomicWrite';
 import { formatBytes, MAX_DOCUMENT_BYTES } from '../core/fs';
-import { describeParseFailure, isJsonFileName, type JsonFlavour, jsonFlavourOf, parseJson, positionAt } from '../core/json';
+import { describeParseFailure, isJsonFileName, type JsonFlavour, jsonFlavourOf, parseJson, positionAt } from '../core/json/json';
+import { writeFileAtomic } from '../core/write/atomicWrite';
 import {
   type CliIo,
   describeError,

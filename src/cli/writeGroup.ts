@@ -3,11 +3,11 @@ import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, readRegularFile } from '../core/fs';
-import { commitGroup, type GroupFile, type JournalOutcome } from '../core/groupCommit';
-import { namesAFolder } from '../core/groupPlan';
-import { type GroupRecoveryReport, recoverGroups } from '../core/groupRecovery';
-import { parseJson } from '../core/json';
-import { classifyJsonText, describeReadProblem } from '../core/jsonStore';
+import { commitGroup, type GroupFile, type JournalOutcome } from '../core/groups/groupCommit';
+import { namesAFolder } from '../core/groups/groupPlan';
+import { type GroupRecoveryReport, recoverGroups } from '../core/groups/groupRecovery';
+import { parseJson } from '../core/json/json';
+import { classifyJsonText, describeReadProblem } from '../core/json/jsonStore';
 import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
 import { DURABILITY_OPTION, JSON_OPTION, parseDurability } from './options';
 

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
-import { hasBom, parseJson } from '../core/json';
+import { hasBom, parseJson } from '../core/json/json';
 
 /** Setting id → value, as in settings.json (`"[lang]"` override keys included). */
 export type SettingValues = Record<string, unknown>;

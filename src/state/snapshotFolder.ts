@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { type Durability, writeFileAtomic } from '../core/atomicWrite';
-import { fileSafeTime } from '../core/fileTime';
 import { errnoOf, type FsLike, formatBytes, MAX_DOCUMENT_BYTES } from '../core/fs';
-import { classifyJsonText, describeReadProblem, type JsonSchema, prepareJson } from '../core/jsonStore';
+import { classifyJsonText, describeReadProblem, type JsonSchema, prepareJson } from '../core/json/jsonStore';
+import { fileSafeTime } from '../core/names/fileTime';
+import { type Durability, writeFileAtomic } from '../core/write/atomicWrite';
 import { changedSettingKeys, type SettingValues } from './settingsValues';
 
 /** Version 1 holds settings.json as text; version 2 adds its exact bytes, for a file that is not valid UTF-8. */

@@ -3,14 +3,14 @@
 import { readlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/atomicWrite';
-import { ensureDirectory } from '../core/ensureDirectory';
 import { messageOf } from '../core/errors';
-import { type LockSettings, withFileLock } from '../core/fileLock';
 import { commonFolder } from '../core/folderListing';
 import { errnoOf, FileChangedError, identityOf, sameFile } from '../core/fs';
-import { commitGroup, GroupCommitError, type GroupFile, type GroupFs, recoverGroupFiles } from '../core/groupCommit';
-import { journalsIn, nodeGroupFs, removeQuietly } from '../core/groupJournal';
+import { commitGroup, GroupCommitError, type GroupFile, type GroupFs, recoverGroupFiles } from '../core/groups/groupCommit';
+import { journalsIn, nodeGroupFs, removeQuietly } from '../core/groups/groupJournal';
+import { type LockSettings, withFileLock } from '../core/lock/fileLock';
+import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/write/atomicWrite';
+import { ensureDirectory } from '../core/write/ensureDirectory';
 import { changedSettingKeys, type SettingValues, settingsValuesFromText } from './settingsValues';
 import {
   type DamagedSnapshot,

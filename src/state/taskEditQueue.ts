@@ -1,5 +1,5 @@
 import { messageOf } from '../core/errors';
-import { JsonValueError } from '../core/jsonStore';
+import { JsonValueError } from '../core/json/jsonStore';
 import type { TaskEdit } from './taskEdits';
 import { InvalidTaskError, TaskNotFoundError, TasksDocumentError } from './taskErrors';
 

@@ -1,4 +1,4 @@
-import type { ParsePosition } from '../core/jsonStore';
+import type { ParsePosition } from '../core/json/jsonStore';
 
 /** Why the document on disk cannot be used. The store never writes over such a file. */
 export interface TasksProblem {

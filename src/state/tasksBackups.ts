@@ -1,7 +1,7 @@
 import { basename, dirname, join } from 'node:path';
-import { type Durability, writeFileAtomic } from '../core/atomicWrite';
 import { errnoOf, type FsLike } from '../core/fs';
-import { derivedName, isShortStemOf } from '../core/tempNames';
+import { derivedName, isShortStemOf } from '../core/names/tempNames';
+import { type Durability, writeFileAtomic } from '../core/write/atomicWrite';
 
 /** Backup generations live in this folder beside the document: `backups/tasks.json.bak-<n>`. */
 export const TASKS_BACKUP_FOLDER = 'backups';

@@ -1,9 +1,9 @@
 import { basename, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../core/atomicWrite';
-import { fileSafeTime } from '../core/fileTime';
 import { errnoOf } from '../core/fs';
-import { findRecoveryCandidates } from '../core/recovery';
-import { derivedName } from '../core/tempNames';
+import { fileSafeTime } from '../core/names/fileTime';
+import { derivedName } from '../core/names/tempNames';
+import { findRecoveryCandidates } from '../core/orphans/recovery';
+import { writeFileAtomic } from '../core/write/atomicWrite';
 import { TasksDocumentError } from './taskErrors';
 import { decodeTasksText, type TasksDocument, tasksDocumentSchemaV1 } from './tasksSchema';
 import type { TasksStore } from './tasksStore';
@@ -107,7 +107,7 @@ async function backupCandidates(store: TasksStore): Promise<TasksRecoveryCandida
 
 /**
  * Temp files of the document that hold a complete, schema-valid version: ours (a write killed before its
- * rename) and other tools' (write-file-atomic, atomically, …), as recognised by src/core/recovery.ts.
+ * rename) and other tools' (write-file-atomic, atomically, …), as recognised by src/core/orphans/recovery.ts.
  */
 async function tempCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
   const temps = await findRecoveryCandidates(store.path, { schema: tasksDocumentSchemaV1, fs: store.fs });

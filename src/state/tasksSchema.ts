@@ -1,5 +1,5 @@
-import { decodeUtf8Exactly, describeParseFailure, type ParsePosition, parseJson } from '../core/json';
-import { type JsonSchema, schemaProblems } from '../core/jsonStore';
+import { decodeUtf8Exactly, describeParseFailure, type ParsePosition, parseJson } from '../core/json/json';
+import { type JsonSchema, schemaProblems } from '../core/json/jsonStore';
 import type { TasksProblem } from './taskErrors';
 
 /** The format version this build reads and writes. Older documents are migrated on read; newer ones are refused. */

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { hasBom } from '../core/json';
-import { type ArrayItem, type JsonPath, JsonTextEditor, jsonTextStyleOf } from '../core/jsonEdits';
+import { hasBom } from '../core/json/json';
+import { type ArrayItem, type JsonPath, JsonTextEditor, jsonTextStyleOf } from '../core/json/jsonEdits';
 import type { Task, TasksDocument } from './tasksSchema';
 
 /**

@@ -1,7 +1,7 @@
 import type * as vscode from 'vscode';
-import type { GroupCommitResult, GroupFile, GroupRecoveryReport } from '../core/groupCommit';
-import type { JsonReadResult, JsonSchema } from '../core/jsonStore';
-import type { Orphan } from '../core/orphans';
+import type { GroupCommitResult, GroupFile, GroupRecoveryReport } from '../core/groups/groupCommit';
+import type { JsonReadResult, JsonSchema } from '../core/json/jsonStore';
+import type { Orphan } from '../core/orphans/orphans';
 import type { Task } from '../state/tasksSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { Durability } from '../core/atomicWrite';
 import { messageOf } from '../core/errors';
-import { compileCustomPatterns } from '../core/tempPatterns';
+import { compileCustomPatterns } from '../core/names/tempPatterns';
+import type { Durability } from '../core/write/atomicWrite';
 import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
 
 // Every `crashSafeState.*` setting is read here. The defaults live only in package.json (`contributes.configuration`):

@@ -1,8 +1,8 @@
-// Every crash state of the real write path (src/core/atomicWrite.ts) recovers to the old or the new document
+// Every crash state of the real write path (src/core/write/atomicWrite.ts) recovers to the old or the new document
 // with durability 'full'; with 'fast' the model finds states that lose data, which is exactly what 'fast' gives up.
 import * as assert from 'node:assert/strict';
-import type { Durability } from '../../src/core/atomicWrite';
-import { writeFileAtomic } from '../../src/core/atomicWrite';
+import type { Durability } from '../../src/core/write/atomicWrite';
+import { writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { describeViolations } from './model/checker';
 import { DocumentHistory } from './model/expectations';
 import { checkDocument, documentText } from './model/fixtures';

@@ -2,7 +2,7 @@
 // while the same copy without the bug passes every state.
 import * as assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { writeFileAtomic } from '../../src/core/atomicWrite';
+import { writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { recoverWithoutValidation, type WritePathBug, writeWithBug } from './model/buggyCopies';
 import { describeViolations } from './model/checker';
 import { DocumentHistory } from './model/expectations';
@@ -86,7 +86,7 @@ suite('consistency: the checker catches deliberate bugs', () => {
       await history.write(text, () => writeFileAtomic(TARGET, text, { fs }));
       return checkDocument(label, fs, history, recover ? { recover } : {});
     };
-    const real = await run('recovery (src/core/recovery.ts) after a first write');
+    const real = await run('recovery (src/core/orphans/recovery.ts) after a first write');
     assert.equal(real.violationCount, 0, describeViolations(real));
     const buggy = await run('buggy copy: recovery without validation', recoverWithoutValidation);
     assert.ok(buggy.violationCount > 0, 'the checker missed recovery without validation');

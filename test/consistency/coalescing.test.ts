@@ -1,8 +1,8 @@
 // A coalesced burst through CoalescingWriter: after a power cut, every acknowledged value (or a newer one) survives.
 import * as assert from 'node:assert/strict';
-import type { Durability } from '../../src/core/atomicWrite';
-import { CoalescingWriter } from '../../src/core/coalescingWriter';
-import { serializeJson, writeJson } from '../../src/core/jsonStore';
+import { CoalescingWriter } from '../../src/core/json/coalescingWriter';
+import { serializeJson, writeJson } from '../../src/core/json/jsonStore';
+import type { Durability } from '../../src/core/write/atomicWrite';
 import { EarlyAckWriter } from './model/buggyCopies';
 import { describeViolations } from './model/checker';
 import { DocumentHistory } from './model/expectations';

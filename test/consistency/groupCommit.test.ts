@@ -1,9 +1,9 @@
-// Group commits (src/core/groupCommit.ts) in every crash state the power-loss model allows: after recovery, every
+// Group commits (src/core/groups/groupCommit.ts) in every crash state the power-loss model allows: after recovery, every
 // target of the group is old or every target is new, never a mix, and nothing of the group is left behind.
 import * as assert from 'node:assert/strict';
 import { basename, dirname, join } from 'node:path';
-import { groupBackupName, groupJournalName, groupTempName } from '../../src/core/groupJournal';
-import { recoverGroups } from '../../src/core/groupRecovery';
+import { groupBackupName, groupJournalName, groupTempName } from '../../src/core/groups/groupJournal';
+import { recoverGroups } from '../../src/core/groups/groupRecovery';
 import { type CheckReport, checkCrashStates, describeViolations, summarize } from './model/checker';
 import { forcingBarriers, replay, unforcedUnits } from './model/crashStates';
 import {

@@ -1,8 +1,8 @@
-// The recover command itself (recoverTarget, src/core/recovery.ts): a crash at any point of a recovery keeps the
+// The recover command itself (recoverTarget, src/core/orphans/recovery.ts): a crash at any point of a recovery keeps the
 // newest valid version and the damaged original, and the next restart finishes the job.
 import * as assert from 'node:assert/strict';
 import { basename } from 'node:path';
-import { recoverTarget } from '../../src/core/recovery';
+import { recoverTarget } from '../../src/core/orphans/recovery';
 import { recoverWithoutValidation } from './model/buggyCopies';
 import { type CheckReport, checkCrashStates, describeViolations, summarize } from './model/checker';
 import { describeBytes, type RecoverFn, restart, strictJson } from './model/expectations';

@@ -8,10 +8,10 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { type Durability, writeFileAtomic } from '../../src/core/atomicWrite';
-import { recoverGroups } from '../../src/core/groupRecovery';
-import { classifyJsonText, serializeJson } from '../../src/core/jsonStore';
-import { recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
+import { recoverGroups } from '../../src/core/groups/groupRecovery';
+import { classifyJsonText, serializeJson } from '../../src/core/json/jsonStore';
+import { recogniseGroupFile, recogniseTemp } from '../../src/core/names/tempPatterns';
+import { type Durability, writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { settingsFields } from '../../src/state/snapshotFolder';
 import {
   type SettingsSnapshotDocument,

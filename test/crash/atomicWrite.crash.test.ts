@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../src/core/atomicWrite';
-import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
+import { writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { FuseLikeFs, SimulatedCrash } from '../support/fuseLikeFs';
 
 const root = join(__dirname, '..', '..');

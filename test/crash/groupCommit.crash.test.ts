@@ -5,8 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { recoverGroups } from '../../src/core/groupRecovery';
-import { recogniseGroupFile } from '../../src/core/tempPatterns';
+import { recoverGroups } from '../../src/core/groups/groupRecovery';
+import { recogniseGroupFile } from '../../src/core/names/tempPatterns';
 import { bundleChild } from '../support/bundleChild';
 
 const root = join(__dirname, '..', '..');

@@ -30,7 +30,7 @@ const root = ${JSON.stringify(root)};
 const url = (p) => ${JSON.stringify(pathToFileURL(root).href)} + '/' + p;
 let write;
 if (peer === 'crash-safe') {
-  const { writeFileAtomic } = await import(url('src/core/atomicWrite.ts'));
+  const { writeFileAtomic } = await import(url('src/core/write/atomicWrite.ts'));
   write = (text) => writeFileAtomic(target, text);
 } else if (peer === 'write-file-atomic') {
   const { default: wfa } = await import(url('node_modules/write-file-atomic/lib/index.js'));

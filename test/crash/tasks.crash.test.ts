@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { lockPathFor } from '../../src/core/fileLock';
-import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import { lockPathFor } from '../../src/core/lock/fileLock';
+import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
 import { addTaskEdit } from '../../src/state/taskEdits';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockPathFor } from '../../src/core/fileLock';
+import { lockPathFor } from '../../src/core/lock/fileLock';
 import { addTaskEdit } from '../../src/state/taskEdits';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';

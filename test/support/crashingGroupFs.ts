@@ -1,4 +1,4 @@
-import { type GroupFs, nodeGroupFs } from '../../src/core/groupJournal';
+import { type GroupFs, nodeGroupFs } from '../../src/core/groups/groupJournal';
 import { SimulatedCrash } from './fuseLikeFs';
 
 /** The real disk until `crashAfter` disk-changing calls have been made; every such call after that throws. */

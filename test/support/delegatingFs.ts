@@ -1,4 +1,4 @@
-import type { GroupFs } from '../../src/core/groupJournal';
+import type { GroupFs } from '../../src/core/groups/groupJournal';
 
 /**
  * Every call of the seam, bound to `inner` (a class instance's methods live on its prototype, out of a spread's

@@ -17,7 +17,7 @@ import {
   sameFile,
   sameNode,
 } from '../../src/core/fs';
-import { type NameMatching, nameKey } from '../../src/core/tempPatterns';
+import { type NameMatching, nameKey } from '../../src/core/names/tempPatterns';
 import { errnoError } from './faultyFs';
 
 /** Windows device names: `NUL`, `nul.json` and `Nul.tar.gz` all open the device, never a file. */

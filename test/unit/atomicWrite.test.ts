@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { AtomicWriteError, writeFileAtomic } from '../../src/core/atomicWrite';
 import type { FsLike } from '../../src/core/fs';
 import { nodeFs } from '../../src/core/fs';
-import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
+import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
+import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { type Fault, FaultyFs } from '../support/faultyFs';
 import { FuseLikeFs, SimulatedCrash } from '../support/fuseLikeFs';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescriptorsExhaustedError, Limiter, MAX_OPEN_FILES, mapBounded } from '../../src/core/boundedOpens';
 import { type FsLike, nodeFs } from '../../src/core/fs';
-import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
-import { OrphanTracker } from '../../src/core/orphanTracker';
+import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
+import { OrphanTracker } from '../../src/core/orphans/orphanTracker';
 import { errnoError } from '../support/faultyFs';
 
 const TEMPS = 600;

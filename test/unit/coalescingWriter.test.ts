@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoalescingWriter, flushAllJsonWriters, writeJsonCoalesced } from '../../src/core/coalescingWriter';
 import { type FsLike, nodeFs } from '../../src/core/fs';
-import { JsonValueError } from '../../src/core/jsonStore';
+import { CoalescingWriter, flushAllJsonWriters, writeJsonCoalesced } from '../../src/core/json/coalescingWriter';
+import { JsonValueError } from '../../src/core/json/jsonStore';
 
 function deferred() {
   let release!: () => void;

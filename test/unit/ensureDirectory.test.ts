@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDirectory } from '../../src/core/ensureDirectory';
 import { nodeFs } from '../../src/core/fs';
+import { ensureDirectory } from '../../src/core/write/ensureDirectory';
 import { FaultyFs } from '../support/faultyFs';
 
 suite('ensureDirectory', () => {

@@ -13,9 +13,9 @@ import {
   resolveLockSettings,
   takeOverStaleLock,
   withFileLock,
-} from '../../src/core/fileLock';
-import { LockedDocument } from '../../src/core/lockedDocument';
-import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lockOwner';
+} from '../../src/core/lock/fileLock';
+import { LockedDocument } from '../../src/core/lock/lockedDocument';
+import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -223,7 +223,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
         await bundleChild(
           dir,
           'holder',
-          `import { withFileLock } from ${JSON.stringify(join(srcCore, 'fileLock.ts'))};
+          `import { withFileLock } from ${JSON.stringify(join(srcCore, 'lock', 'fileLock.ts'))};
            withFileLock(process.argv[2]!, async () => {
              process.stdout.write('locked\\n');
              await new Promise(() => setInterval(() => undefined, 1000));

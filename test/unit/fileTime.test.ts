@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { fileSafeTime } from '../../src/core/fileTime';
+import { fileSafeTime } from '../../src/core/names/fileTime';
 
 suite('fileSafeTime', () => {
   const at = Date.UTC(2025, 0, 2, 3, 4, 5, 678);

@@ -19,8 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
 import { runRecoverGroups, writeGroupVerb } from '../../src/cli/writeGroup';
-import { LockTimeoutError, withFileLock } from '../../src/core/fileLock';
-import { commitGroup, GroupCommitError } from '../../src/core/groupCommit';
+import { commitGroup, GroupCommitError } from '../../src/core/groups/groupCommit';
 import {
   digestOf,
   encodeJournal,
@@ -32,11 +31,12 @@ import {
   MAX_JOURNAL_BYTES,
   newGroupId,
   nodeGroupFs,
-} from '../../src/core/groupJournal';
-import { recoverGroupFiles, recoverGroups } from '../../src/core/groupRecovery';
-import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
-import { GROUP_FILE_NOTE } from '../../src/core/orphanWalk';
-import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/tempPatterns';
+} from '../../src/core/groups/groupJournal';
+import { recoverGroupFiles, recoverGroups } from '../../src/core/groups/groupRecovery';
+import { LockTimeoutError, withFileLock } from '../../src/core/lock/fileLock';
+import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/names/tempPatterns';
+import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
+import { GROUP_FILE_NOTE } from '../../src/core/orphans/orphanWalk';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { delegateTo } from '../support/delegatingFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';

@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
 import { runRecoverGroups } from '../../src/cli/writeGroup';
-import { commitGroup } from '../../src/core/groupCommit';
-import { removeDeadGroupDebris } from '../../src/core/groupDebris';
+import { commitGroup } from '../../src/core/groups/groupCommit';
+import { removeDeadGroupDebris } from '../../src/core/groups/groupDebris';
 import {
   type ContentDigest,
   digestOf,
@@ -32,8 +32,8 @@ import {
   groupJournalName,
   groupTempName,
   nodeGroupFs,
-} from '../../src/core/groupJournal';
-import { recoverGroupFiles, recoverGroups } from '../../src/core/groupRecovery';
+} from '../../src/core/groups/groupJournal';
+import { recoverGroupFiles, recoverGroups } from '../../src/core/groups/groupRecovery';
 import { delegateTo } from '../support/delegatingFs';
 
 /** A pid no process has (above the kernel's pid_max): its group files are a dead writer's. */

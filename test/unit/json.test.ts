@@ -11,7 +11,7 @@ import {
   MAX_NESTING_DEPTH,
   parseJson,
   withBomOf,
-} from '../../src/core/json';
+} from '../../src/core/json/json';
 
 suite('JSON flavour of a file', () => {
   test('VS Code config files and tsconfig are JSONC; package.json and our tasks.json are strict', () => {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeReadProblem, JsonValueError, readJson, writeJson } from '../../src/core/jsonStore';
+import { describeReadProblem, JsonValueError, readJson, writeJson } from '../../src/core/json/jsonStore';
 
 const schema = {
   type: 'object',

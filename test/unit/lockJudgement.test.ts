@@ -17,8 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockLostError, LockTimeoutError, LockUnjudgeableError, lockPathFor, withFileLock } from '../../src/core/fileLock';
-import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lockOwner';
+import { LockLostError, LockTimeoutError, LockUnjudgeableError, lockPathFor, withFileLock } from '../../src/core/lock/fileLock';
+import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
 import { bundleChild } from '../support/bundleChild';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
@@ -296,7 +296,7 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
     const script = join(dir, 'waiter.cjs');
     writeFileSync(
       entry,
-      `import { withFileLock } from ${JSON.stringify(join(srcCore, 'fileLock.ts'))};
+      `import { withFileLock } from ${JSON.stringify(join(srcCore, 'lock', 'fileLock.ts'))};
        withFileLock(process.argv[2]!, async () => console.log('taken'), { staleMs: 2000, acquireTimeoutMs: 400 }).catch(
          (error: Error) => console.log(\`\${error.name}: \${error.message}\`),
        );`,
@@ -318,7 +318,7 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
       `import { spawnSync } from 'node:child_process';
        import { rmSync } from 'node:fs';
        import { join } from 'node:path';
-       import { withFileLock } from ${JSON.stringify(join(srcCore, 'fileLock.ts'))};
+       import { withFileLock } from ${JSON.stringify(join(srcCore, 'lock', 'fileLock.ts'))};
        withFileLock(process.argv[2]!, async (lock) => {
          const owner = join(lock.lockPath, 'owner.json');
          rmSync(owner);

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { nodeFs } from '../../src/core/fs';
-import { type Orphan, scanOrphans, sweepOrphans } from '../../src/core/orphans';
-import { liveTempPaths } from '../../src/core/tempNames';
+import { liveTempPaths } from '../../src/core/names/tempNames';
+import { type Orphan, scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { errnoError } from '../support/faultyFs';
 
 const HOUR = 3_600_000;

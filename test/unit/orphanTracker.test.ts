@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import picomatch from 'picomatch';
-import { scanOrphans } from '../../src/core/orphans';
-import { type FileEvent, OrphanTracker, type TrackerStats } from '../../src/core/orphanTracker';
-import { ourTempPath } from '../../src/core/tempNames';
-import { compileCustomPatterns, couldBeTemp, recogniseGroupFile, recogniseTemp, tempNameGlobs } from '../../src/core/tempPatterns';
+import { ourTempPath } from '../../src/core/names/tempNames';
+import { compileCustomPatterns, couldBeTemp, recogniseGroupFile, recogniseTemp, tempNameGlobs } from '../../src/core/names/tempPatterns';
+import { scanOrphans } from '../../src/core/orphans/orphans';
+import { type FileEvent, OrphanTracker, type TrackerStats } from '../../src/core/orphans/orphanTracker';
 
 const created = (path: string): FileEvent => ({ kind: 'created', path });
 const changed = (path: string): FileEvent => ({ kind: 'changed', path });

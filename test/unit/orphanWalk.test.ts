@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, utimesSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FsLike, nodeFs } from '../../src/core/fs';
-import { type Orphan, scanOrphans, walkOrphans } from '../../src/core/orphans';
+import { type Orphan, scanOrphans, walkOrphans } from '../../src/core/orphans/orphans';
 import { errnoError } from '../support/faultyFs';
 
 /** The real file system, with EACCES for the listed folders or files (this suite runs as root). */

@@ -18,9 +18,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ageParts, formatAge } from '../../src/core/age';
 import { type FsLike, MAX_DOCUMENT_BYTES, nodeFs } from '../../src/core/fs';
-import { ageParts, formatAge, scanOrphans, sweepOrphans } from '../../src/core/orphans';
-import { RecoveryError, recoverTarget } from '../../src/core/recovery';
+import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
+import { RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
 import { errnoError } from '../support/faultyFs';
 
 const OLD = 2 * 3_600_000;

@@ -16,8 +16,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFs } from '../../src/core/fs';
-import { recogniseTemp } from '../../src/core/orphans';
-import { backupPathFor, findRecoveryCandidates, RecoveryError, recoverTarget } from '../../src/core/recovery';
+import { recogniseTemp } from '../../src/core/orphans/orphans';
+import { backupPathFor, findRecoveryCandidates, RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
 import { errnoError, FaultyFs } from '../support/faultyFs';
 
 const MINUTE = 60_000;

@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, type FSWatcher, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
-import { withFileLock } from '../../src/core/fileLock';
 import type { FileHandleLike } from '../../src/core/fs';
-import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groupCommit';
-import { groupLockTarget, nodeGroupFs } from '../../src/core/groupJournal';
-import { OUR_TEMP_PATTERN } from '../../src/core/tempNames';
-import { recogniseGroupFile } from '../../src/core/tempPatterns';
+import { GroupCommitError, type GroupFs, recoverGroups } from '../../src/core/groups/groupCommit';
+import { groupLockTarget, nodeGroupFs } from '../../src/core/groups/groupJournal';
+import { withFileLock } from '../../src/core/lock/fileLock';
+import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
+import { recogniseGroupFile } from '../../src/core/names/tempPatterns';
 import {
   changedSettingKeys,
   DEFAULT_SNAPSHOT_KEEP,

@@ -2,11 +2,11 @@ import * as assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import picomatch from 'picomatch';
-import { groupBackupName, groupTempName } from '../../src/core/groupJournal';
-import { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../../src/core/orphans';
-import { backupPathFor } from '../../src/core/recovery';
-import { ourTempPath } from '../../src/core/tempNames';
-import { mightBeTemp, recogniseGroupFile, recogniseHiddenLeftover, TEMP_LOOKALIKES, TempPatternError, tempNameGlobs } from '../../src/core/tempPatterns';
+import { groupBackupName, groupTempName } from '../../src/core/groups/groupJournal';
+import { ourTempPath } from '../../src/core/names/tempNames';
+import { mightBeTemp, recogniseGroupFile, recogniseHiddenLeftover, TEMP_LOOKALIKES, TempPatternError, tempNameGlobs } from '../../src/core/names/tempPatterns';
+import { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../../src/core/orphans/orphans';
+import { backupPathFor } from '../../src/core/orphans/recovery';
 
 const NOW = Date.UTC(2025, 5, 1);
 const HOUR = 3_600_000;

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeNameBytes } from '../../src/core/fs';
-import { scanOrphans, sweepOrphans } from '../../src/core/orphans';
-import { RecoveryError, recoverTarget } from '../../src/core/recovery';
+import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
+import { RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
 
 const TEMP_SUFFIX = '.json.cs-4242-0-1-0123abcd.tmp';
 const FFFD = '\ufffd';

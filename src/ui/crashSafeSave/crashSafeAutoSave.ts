@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json';
+import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json/json';
 import { CommandId, CRASH_SAFE_SCHEME, OPEN_JSON_FILES_CONTEXT_KEY } from '../commandIds';
 import { Disposable } from '../dispose';
 import { readCrashSafeSaveSettings } from '../settings';

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan } from '../../core/orphans';
+import type { Orphan } from '../../core/orphans/orphans';
 import { describeOrphan, needsRecovery, stateLabel } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { nodeFs } from '../../core/fs';
-import { judgeJsonFile } from '../../core/judgeFile';
-import type { Orphan, TargetState } from '../../core/orphans';
+import { judgeJsonFile } from '../../core/json/judgeFile';
+import type { Orphan, TargetState } from '../../core/orphans/orphans';
 import { isGroupFile, kindLabel, needsRecovery, uiAge } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 import type { ExtensionSettings } from '../settings';

@@ -6,9 +6,9 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import { isInside } from '../../core/folderListing';
-import { type GroupRecoveryReport, recoverGroupFiles } from '../../core/groupCommit';
-import type { Orphan } from '../../core/orphans';
-import { recogniseGroupFile } from '../../core/tempPatterns';
+import { type GroupRecoveryReport, recoverGroupFiles } from '../../core/groups/groupCommit';
+import { recogniseGroupFile } from '../../core/names/tempPatterns';
+import type { Orphan } from '../../core/orphans/orphans';
 import { Disposable } from '../dispose';
 import type { OrphanModel } from '../orphans/orphanModel';
 

@@ -1,7 +1,8 @@
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { ageParts, type Orphan, type OrphanKind, type TargetState } from '../../core/orphans';
-import { recogniseGroupFile } from '../../core/tempPatterns';
+import { ageParts } from '../../core/age';
+import { recogniseGroupFile } from '../../core/names/tempPatterns';
+import type { Orphan, OrphanKind, TargetState } from '../../core/orphans/orphans';
 
 /**
  * Every text here is shown in VS Code, so it goes through `vscode.l10n.t` at call time (never at module load: the

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Orphan } from '../../core/orphans';
+import type { Orphan } from '../../core/orphans/orphans';
 import { CommandId, ORPHANS_VIEW_ID } from '../commandIds';
 import type { CommandContext } from './commandContext';
 import { type RecoverArgs, recover } from './recoverCommand';

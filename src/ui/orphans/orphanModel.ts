@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
-import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
-import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphanTracker';
+import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans/orphans';
+import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphans/orphanTracker';
 import { SingleFlight } from '../../core/singleFlight';
 import { Disposable } from '../dispose';
 import type { ExtensionSettings } from '../settings';
@@ -50,7 +50,7 @@ function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChanne
 
 /**
  * The workspace's orphans, kept current at a cost per change: watcher events go to the incremental tracker
- * (src/core/orphanTracker.ts), which re-judges only what they touch. Whole walks run at start-up, on Rescan, on a
+ * (src/core/orphans/orphanTracker.ts), which re-judges only what they touch. Whole walks run at start-up, on Rescan, on a
  * settings change and as a safety net `scanIntervalMinutes` after the last one.
  */
 export class OrphanModel extends Disposable {

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { FileEvent } from '../../core/orphanTracker';
-import { tempNameGlobs } from '../../core/tempPatterns';
+import { tempNameGlobs } from '../../core/names/tempPatterns';
+import type { FileEvent } from '../../core/orphans/orphanTracker';
 import { Disposable } from '../dispose';
 
 /** Events are handed over this long after the last one, so a burst is one batch… */

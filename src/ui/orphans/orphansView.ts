@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan } from '../../core/orphans';
+import type { Orphan } from '../../core/orphans/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
 import { asSentence, describeOrphan, folderLabel, isGroupFile, needsRecovery, orphanCount, orphanProblem, stateLabel, targetIsBroken, uiText } from './format';

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import type { Orphan } from '../../core/orphans';
-import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/recovery';
+import type { Orphan } from '../../core/orphans/orphans';
+import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/orphans/recovery';
 import { confirmModal, withDiff } from '../dialogs';
 import { type CommandContext, requireTrust } from './commandContext';
 import { isGroupFile, listNames, needsRecovery, stateLabel, uiAge, uiText } from './format';

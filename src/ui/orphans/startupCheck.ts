@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { mapBounded } from '../../core/boundedOpens';
-import type { Orphan } from '../../core/orphans';
-import { RecoveryError, recoverTarget } from '../../core/recovery';
+import type { Orphan } from '../../core/orphans/orphans';
+import { RecoveryError, recoverTarget } from '../../core/orphans/recovery';
 import { CommandId } from '../commandIds';
 import { targetsNeedingRecovery } from './format';
 

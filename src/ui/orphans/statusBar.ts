@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Orphan } from '../../core/orphans';
+import type { Orphan } from '../../core/orphans/orphans';
 import { CommandId, STATUS_BAR_ID } from '../commandIds';
 import { Disposable } from '../dispose';
 import { markdownText } from '../markdownText';

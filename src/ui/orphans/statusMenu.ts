@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan, SweepResult } from '../../core/orphans';
+import type { Orphan, SweepResult } from '../../core/orphans/orphans';
 import { CommandId } from '../commandIds';
 import type { CommandContext } from './commandContext';
 import { folderLabel, interruptedGroups, isGroupFile, listNames, needsRecovery, stateLabel, targetsNeedingRecovery, uiAge, uiText } from './format';

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans';
+import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans/orphans';
 import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import type { WhenTrashUnavailable } from '../settings';

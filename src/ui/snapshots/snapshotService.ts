@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { Durability } from '../../core/atomicWrite';
 import { messageOf } from '../../core/errors';
+import type { Durability } from '../../core/write/atomicWrite';
 import { type RestoreResult, SettingsSnapshots, type SettingValues, settingsValuesFromText, type TakeResult } from '../../state/snapshots';
 import { SNAPSHOT_SCHEME } from '../commandIds';
 import { Disposable } from '../dispose';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { Durability } from '../../core/atomicWrite';
 import { messageOf } from '../../core/errors';
 import { SingleFlight } from '../../core/singleFlight';
+import type { Durability } from '../../core/write/atomicWrite';
 import { TaskEditQueue, type TaskSaveOutcome } from '../../state/taskEditQueue';
 import { applyTaskEdit, type TaskEdit, withTaskEdits } from '../../state/taskEdits';
 import type { TasksProblem } from '../../state/taskErrors';

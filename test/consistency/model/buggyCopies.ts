@@ -2,10 +2,10 @@
 // each bug is one the literature (and the peers' sources) shows real code making. src/ is never edited for this.
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../../src/core/atomicWrite';
-import { ensureDirectory } from '../../../src/core/ensureDirectory';
 import { errnoOf, type FileHandleLike, type FsLike } from '../../../src/core/fs';
-import { ourTempPath, parseOurTempName } from '../../../src/core/tempNames';
+import { ourTempPath, parseOurTempName } from '../../../src/core/names/tempNames';
+import { writeFileAtomic } from '../../../src/core/write/atomicWrite';
+import { ensureDirectory } from '../../../src/core/write/ensureDirectory';
 
 export type WritePathBug =
   /** No bug: the copy must pass every state, so failures of the others are the bug's doing. */
@@ -92,7 +92,7 @@ export async function recoverWithoutValidation(fs: FsLike, target: string): Prom
 }
 
 /**
- * A copy of CoalescingWriter (src/core/coalescingWriter.ts) with one bug: when a write lands it also tells the
+ * A copy of CoalescingWriter (src/core/json/coalescingWriter.ts) with one bug: when a write lands it also tells the
  * callers queued behind it that they are durable, before the write carrying their value has even started.
  */
 export class EarlyAckWriter<T> {

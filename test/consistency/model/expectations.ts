@@ -2,8 +2,8 @@
 // and the restart itself (readJson, then orphan recovery when the target is not valid).
 import { messageOf } from '../../../src/core/errors';
 import { errnoOf, type FsLike } from '../../../src/core/fs';
-import { describeParseFailure, parseJson } from '../../../src/core/json';
-import { classifyJsonText, describeReadProblem, type JsonSchema } from '../../../src/core/jsonStore';
+import { describeParseFailure, parseJson } from '../../../src/core/json/json';
+import { classifyJsonText, describeReadProblem, type JsonSchema } from '../../../src/core/json/jsonStore';
 import type { Mark } from './checker';
 import type { RecordingFs } from './recordingFs';
 

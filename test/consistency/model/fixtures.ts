@@ -1,8 +1,8 @@
 // Shared pieces of the consistency scenarios: documents of a chosen size and the restart every state runs.
 
-import type { JsonSchema } from '../../../src/core/jsonStore';
-import { serializeJson } from '../../../src/core/jsonStore';
-import { recoverTarget } from '../../../src/core/recovery';
+import type { JsonSchema } from '../../../src/core/json/jsonStore';
+import { serializeJson } from '../../../src/core/json/jsonStore';
+import { recoverTarget } from '../../../src/core/orphans/recovery';
 import { type CheckOptions, type CheckReport, checkCrashStates, summarize } from './checker';
 import { type DocumentHistory, judgeDocument, type RecoverFn, restart, strictJson, type ValidityCheck } from './expectations';
 import type { RecordingFs } from './recordingFs';
@@ -26,7 +26,7 @@ export function documentText(version: number, minBytes = 0): string {
   return serializeJson('doc', documentValue(version, minBytes));
 }
 
-/** Orphan recovery as a restart runs it: promote the newest valid temp over a bad target (src/core/recovery.ts). */
+/** Orphan recovery as a restart runs it: promote the newest valid temp over a bad target (src/core/orphans/recovery.ts). */
 export function coreRecovery(schema?: JsonSchema): RecoverFn {
   return async (fs, target) => (await recoverTarget(target, { fs, schema })).from;
 }

@@ -1,10 +1,9 @@
 // Group commits in the crash model: scenarios of several targets, the verdict every crash state must pass (after
 // recovery every target old or every target new, nothing left behind), and deliberately broken copies of the commit.
 import { basename, dirname, join } from 'node:path';
-import type { Durability } from '../../../src/core/atomicWrite';
 import { commonFolder } from '../../../src/core/folderListing';
 import type { FsLike } from '../../../src/core/fs';
-import { commitGroup } from '../../../src/core/groupCommit';
+import { commitGroup } from '../../../src/core/groups/groupCommit';
 import {
   digestOf,
   digestOfFile,
@@ -18,9 +17,10 @@ import {
   groupTempName,
   newGroupId,
   parseJournal,
-} from '../../../src/core/groupJournal';
-import { recoverGroups } from '../../../src/core/groupRecovery';
-import { recogniseGroupFile } from '../../../src/core/tempPatterns';
+} from '../../../src/core/groups/groupJournal';
+import { recoverGroups } from '../../../src/core/groups/groupRecovery';
+import { recogniseGroupFile } from '../../../src/core/names/tempPatterns';
+import type { Durability } from '../../../src/core/write/atomicWrite';
 import { type CheckOptions, type CheckReport, type CrashCheck, checkCrashStates, summarize } from './checker';
 import { describeBytes } from './expectations';
 import { documentText } from './fixtures';
@@ -174,7 +174,7 @@ export type GroupBug =
   | 'rollback-by-deletion';
 
 /**
- * A copy of the commit sequence (src/core/groupCommit.ts: durable temps, journal, backups, fsync, renames, fsync,
+ * A copy of the commit sequence (src/core/groups/groupCommit.ts: durable temps, journal, backups, fsync, renames, fsync,
  * remove the journal, then the backups) with `bug` switched on. No lock; the only error handled is a failed rename.
  */
 export function groupCommitWithBug(bug: GroupBug): GroupCommitFn {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RecoveryResult } from '../../../src/core/recovery';
+import type { RecoveryResult } from '../../../src/core/orphans/recovery';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
 import { OrphanDecorations } from '../../../src/ui/decorations/orphanDecorations';
 import type { SweepOutcome } from '../../../src/ui/orphans/orphanCommands';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Orphan } from '../../../src/core/orphans';
+import type { Orphan } from '../../../src/core/orphans/orphans';
 
 const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const TEMPS = 1500;

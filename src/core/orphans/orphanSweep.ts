@@ -1,7 +1,8 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { DescriptorsExhaustedError, withOpenFiles } from './boundedOpens';
-import { messageOf } from './errors';
+import { formatAge } from '../age';
+import { DescriptorsExhaustedError, withOpenFiles } from '../boundedOpens';
+import { messageOf } from '../errors';
 import {
   errnoOf,
   FileChangedError,
@@ -11,12 +12,12 @@ import {
   nodeFs,
   sameFile,
   sameNode,
-} from './fs';
+} from '../fs';
+import { liveTempPaths } from '../names/tempNames';
+import { compileCustomPatterns, type RecognisedTemp, recogniseGroupFile, recogniseTemp } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import { OrphanJudge, onlyCopyReason } from './orphanJudge';
 import { GROUP_FILE_NOTE, isInside, listFolder, type Orphan, resolveRoots } from './orphanWalk';
-import { liveTempPaths } from './tempNames';
-import { compileCustomPatterns, type RecognisedTemp, recogniseGroupFile, recogniseTemp } from './tempPatterns';
 
 /** A temp of ours whose writer is alive and that was touched this recently is being written right now. */
 export const LIVE_WRITER_WINDOW_MS = 10 * 60_000;
@@ -70,22 +71,6 @@ export function liveWriterReason(path: string, recognised: RecognisedTemp, ageMs
     return `its writer (pid ${recognised.pid}) is still running and touched it ${formatAge(ageMs)} ago`;
   }
   return undefined;
-}
-
-export type AgeUnit = 's' | 'min' | 'h' | 'd';
-
-/** An age as a rounded count of its largest fitting unit: the one set of thresholds for the CLI and the extension. */
-export function ageParts(ms: number): { count: number; unit: AgeUnit } {
-  if (ms < 60_000) return { count: Math.round(ms / 1000), unit: 's' };
-  if (ms < 3_600_000) return { count: Math.round(ms / 60_000), unit: 'min' };
-  if (ms < 86_400_000) return { count: Math.round(ms / 3_600_000), unit: 'h' };
-  return { count: Math.round(ms / 86_400_000), unit: 'd' };
-}
-
-/** A short human age: 45 s, 12 min, 3 h, 2 d. */
-export function formatAge(ms: number): string {
-  const { count, unit } = ageParts(ms);
-  return `${count} ${unit}`;
 }
 
 /** One folder as sweep re-reads it; names that are not valid UTF-8 are kept apart (by their decoded text). */

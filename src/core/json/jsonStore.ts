@@ -1,7 +1,7 @@
 import type { AnySchema, ValidateFunction } from 'ajv';
-import { type AtomicWriteOptions, writeFileAtomic } from './atomicWrite';
-import { messageOf } from './errors';
-import { errnoOf, type FsLike, nodeFs } from './fs';
+import { messageOf } from '../errors';
+import { errnoOf, type FsLike, nodeFs } from '../fs';
+import { type AtomicWriteOptions, writeFileAtomic } from '../write/atomicWrite';
 import { describeParseFailure, type ParsePosition, parseJson } from './json';
 
 export type JsonSchema = AnySchema;

@@ -3,7 +3,8 @@ import * as callbackFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as properLockfile from 'proper-lockfile';
-import { errnoOf, nodeFs, sameFile, sameNode } from './fs';
+import { errnoOf, nodeFs, sameFile, sameNode } from '../fs';
+import { lockNameFor } from '../names/tempNames';
 import {
   describeLockPathContent,
   inspectLockPath,
@@ -15,7 +16,6 @@ import {
   readLockOwner,
   readLockOwnerSync,
 } from './lockOwner';
-import { lockNameFor } from './tempNames';
 
 /**
  * Cross-process lock parameters. The lock is proper-lockfile's directory `<target>.lock`, whose mtime the holder

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type AtomicWriteOptions, writeFileAtomic } from './atomicWrite';
+import { type AtomicWriteOptions, writeFileAtomic } from '../write/atomicWrite';
 import { prepareJson, type WriteJsonOptions } from './jsonStore';
 
 interface Waiter {

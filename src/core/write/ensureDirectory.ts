@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { errnoOf, type FsLike, nodeFs } from './fs';
+import { errnoOf, type FsLike, nodeFs } from '../fs';
 
 /** The folders between `directory` and its nearest existing ancestor, outermost first; throws ENOTDIR on a file. */
 export async function missingFolders(directory: string, fs: FsLike = nodeFs): Promise<string[]> {

@@ -3,10 +3,12 @@
 // (the extension's start-up); leftovers of groups whose journal is gone go once their writer is gone.
 
 import { basename, dirname, join, resolve } from 'node:path';
-import { messageOf } from './errors';
-import { type LockSettings, lockPathFor, withFileLock } from './fileLock';
-import { refusesUnsafeFolders, resolveRoots, safeFolders } from './folderListing';
-import { errnoOf, type FsLike, type RenameRetryOptions, renameWithRetry } from './fs';
+import { messageOf } from '../errors';
+import { refusesUnsafeFolders, resolveRoots, safeFolders } from '../folderListing';
+import { errnoOf, type FsLike, type RenameRetryOptions, renameWithRetry } from '../fs';
+import { type LockSettings, lockPathFor, withFileLock } from '../lock/fileLock';
+import { type RecognisedGroupFile, recogniseGroupFile } from '../names/tempPatterns';
+import { isInside, listFolder } from '../orphans/orphanWalk';
 import { removeDebrisFile } from './groupDebris';
 import {
   type ContentDigest,
@@ -34,8 +36,6 @@ import {
   UntrustedPathError,
   unlinkResolved,
 } from './groupTrust';
-import { isInside, listFolder } from './orphanWalk';
-import { type RecognisedGroupFile, recogniseGroupFile } from './tempPatterns';
 
 /** The group lock's folder name in a journal folder (withFileLock's `<target>.lock`): no entry may name it. */
 const GROUP_LOCK_NAME = basename(lockPathFor(groupLockTarget('/')));

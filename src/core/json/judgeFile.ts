@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
-import { DescriptorsExhaustedError, withOpenFiles } from './boundedOpens';
-import { messageOf } from './errors';
-import { errnoOf, type FileIdentity, type FsLike, identityOf } from './fs';
+import { DescriptorsExhaustedError, withOpenFiles } from '../boundedOpens';
+import { messageOf } from '../errors';
+import { errnoOf, type FileIdentity, type FsLike, identityOf } from '../fs';
 import { describeParseFailure, type JsonFlavour, parseJson } from './json';
 import { type JsonSchema, schemaProblems } from './jsonStore';
 

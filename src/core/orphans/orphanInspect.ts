@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { INSPECTIONS_AT_ONCE, mapBounded } from './boundedOpens';
-import { messageOf } from './errors';
-import { byName, type ScanError, UNDECODABLE_NAME_NOTE, type WalkFilter } from './folderListing';
-import { type DirEntryLike, describeNameBytes, errnoOf, type FsLike } from './fs';
+import { INSPECTIONS_AT_ONCE, mapBounded } from '../boundedOpens';
+import { messageOf } from '../errors';
+import { byName, type ScanError, UNDECODABLE_NAME_NOTE, type WalkFilter } from '../folderListing';
+import { type DirEntryLike, describeNameBytes, errnoOf, type FsLike } from '../fs';
+import { findJournal } from '../groups/groupJournal';
+import { type CustomPattern, mightBeTemp, type OrphanKind, type RecognisedGroupFile, recogniseGroupFile, recogniseTemp } from '../names/tempPatterns';
 import type { GitTrackedFiles } from './gitTracked';
-import { findJournal } from './groupJournal';
 import type { OrphanJudge, TargetState } from './orphanJudge';
-import { type CustomPattern, mightBeTemp, type OrphanKind, type RecognisedGroupFile, recogniseGroupFile, recogniseTemp } from './tempPatterns';
 
 /** A temp file a crash (or a writer still at work) left beside its target. Paths are absolute. */
 export interface Orphan {

@@ -1,7 +1,7 @@
-import { messageOf } from './errors';
-import { errnoOf, type FsLike } from './fs';
-import { isJsonTarget } from './json';
-import { judgeJsonFile } from './judgeFile';
+import { messageOf } from '../errors';
+import { errnoOf, type FsLike } from '../fs';
+import { isJsonTarget } from '../json/json';
+import { judgeJsonFile } from '../json/judgeFile';
 
 /** The state of the file an orphan would have replaced. `unknown`: it could not be judged (unreadable, too large…). */
 export type TargetState = 'ok' | 'missing' | 'empty' | 'corrupt' | 'unknown';

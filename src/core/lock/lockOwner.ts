@@ -3,6 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { formatAge } from '../age';
 import {
   errnoOf,
   type FileIdentity,
@@ -13,8 +14,7 @@ import {
   PINNED_FOLDERS,
   readRegularFile,
   sameNode,
-} from './fs';
-import { formatAge } from './orphanSweep';
+} from '../fs';
 
 /** The file inside the lock directory that names its holder. */
 export const LOCK_OWNER_FILE = 'owner.json';

@@ -4,9 +4,10 @@
 
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import type { Durability } from './atomicWrite';
-import { type LockSettings, withFileLock } from './fileLock';
-import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from './fs';
+import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from '../fs';
+import { type LockSettings, withFileLock } from '../lock/fileLock';
+import { recogniseGroupFile } from '../names/tempPatterns';
+import type { Durability } from '../write/atomicWrite';
 import { type DebrisReport, removeDeadGroupDebris } from './groupDebris';
 import {
   type ContentDigest,
@@ -40,7 +41,6 @@ import {
   type ResolvedFile,
 } from './groupPlan';
 import { type JournalOutcome, recoverJournal } from './groupRecovery';
-import { recogniseGroupFile } from './tempPatterns';
 
 export type { GroupFs } from './groupJournal';
 export type { GroupCommitOutcome, GroupFile, GroupStep } from './groupPlan';

@@ -1,5 +1,5 @@
 import { basename, dirname, join, relative } from 'node:path';
-import { messageOf } from './errors';
+import { messageOf } from '../errors';
 import {
   compileWalkFilter,
   type Folder,
@@ -10,15 +10,15 @@ import {
   safeFolders,
   toSlashes,
   type WalkFilter,
-} from './folderListing';
-import { type DirEntryLike, errnoOf, type FsLike, nodeFs } from './fs';
+} from '../folderListing';
+import { type DirEntryLike, errnoOf, type FsLike, nodeFs } from '../fs';
+import { type CustomPattern, compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
 import { OrphanIndex } from './orphanIndex';
 import { candidatesIn, inspectCandidates, type Orphan } from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
 import { type ScanOptions, walkFolders } from './orphanWalk';
-import { type CustomPattern, compileCustomPatterns } from './tempPatterns';
 
 export type { FileEvent } from './orphanEvents';
 

@@ -4,8 +4,8 @@
 // confirmed again right before anything is renamed or removed; what fails is kept and reported.
 
 import { basename, dirname, join } from 'node:path';
-import { refusesUnsafeFolders, unsafeFolderReason } from './folderListing';
-import { errnoOf, FileChangedError, type FileIdentity, type FsLike, fileTypeOf, identityOf, MAX_DOCUMENT_BYTES, sameFile, sameNode } from './fs';
+import { refusesUnsafeFolders, unsafeFolderReason } from '../folderListing';
+import { errnoOf, FileChangedError, type FileIdentity, type FsLike, fileTypeOf, identityOf, MAX_DOCUMENT_BYTES, sameFile, sameNode } from '../fs';
 
 /** `refuseUnsafeFolders`: refuse folders other users own or may write (default: when running as root). */
 export interface TrustOptions {

@@ -1,9 +1,9 @@
 import { lstatSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { listFolderFast, toSlashes, type WalkFilter } from './folderListing';
-import { type FsLike, nodeFs } from './fs';
+import { listFolderFast, toSlashes, type WalkFilter } from '../folderListing';
+import { type FsLike, nodeFs } from '../fs';
+import { type CustomPattern, couldBeTemp } from '../names/tempPatterns';
 import type { OrphanIndex } from './orphanIndex';
-import { type CustomPattern, couldBeTemp } from './tempPatterns';
 
 /** What a file watcher reported about one path. */
 export interface FileEvent {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { dirname, join, relative, sep } from 'node:path';
-import { isDescriptorExhaustion, mapBounded, retryWhileExhausted } from './boundedOpens';
-import { errnoOf, type FsLike } from './fs';
+import { isDescriptorExhaustion, mapBounded, retryWhileExhausted } from '../boundedOpens';
+import { errnoOf, type FsLike } from '../fs';
 
 /**
  * Whether git tracks a file in the working tree it sits in. `unknown`: git is there but could not answer (for example

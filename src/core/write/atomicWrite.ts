@@ -1,6 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { ensureDirectory, missingFolders } from './ensureDirectory';
-import { messageOf } from './errors';
+import { messageOf } from '../errors';
 import {
   errnoOf,
   type FileHandleLike,
@@ -15,8 +14,9 @@ import {
   renameWithRetry,
   sameFile,
   statThroughLink,
-} from './fs';
-import { liveTempPaths, ourTempPath } from './tempNames';
+} from '../fs';
+import { liveTempPaths, ourTempPath } from '../names/tempNames';
+import { ensureDirectory, missingFolders } from './ensureDirectory';
 
 /**
  * `full`: fsync the temp, rename, fsync the directory — survives power loss.

@@ -358,7 +358,7 @@ export function recogniseHiddenLeftover(name: string): HiddenLeftoverKind | unde
   return undefined;
 }
 
-/** What a file of a group commit (src/core/groupCommit.ts) is: its journal, a temp or a backup of one target. */
+/** What a file of a group commit (src/core/groups/groupCommit.ts) is: its journal, a temp or a backup of one target. */
 export interface RecognisedGroupFile {
   role: 'journal' | 'temp' | 'backup';
   /** `<pid>-<thread>-<seq>-<8 hex>`: the committing process and thread, a sequence and a random part. */

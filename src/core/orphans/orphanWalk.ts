@@ -9,8 +9,9 @@ import {
   resolveRoots,
   type ScanError,
   safeFolders,
-} from './folderListing';
-import { type FsLike, nodeFs } from './fs';
+} from '../folderListing';
+import { type FsLike, nodeFs } from '../fs';
+import { compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import {
   type Candidate,
@@ -22,10 +23,9 @@ import {
   undecodableIn,
 } from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
-import { compileCustomPatterns } from './tempPatterns';
 
-export type { ScanError } from './folderListing';
-export { compileExcluder, isInside, listFolder, resolveRoots } from './folderListing';
+export type { ScanError } from '../folderListing';
+export { compileExcluder, isInside, listFolder, resolveRoots } from '../folderListing';
 export type { Orphan } from './orphanInspect';
 export { GROUP_FILE_NOTE } from './orphanInspect';
 

@@ -5,10 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { messageOf } from './errors';
-import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs } from './fs';
-import { derivedName } from './tempNames';
-import { recogniseGroupFile } from './tempPatterns';
+import { messageOf } from '../errors';
+import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs } from '../fs';
+import { derivedName } from '../names/tempNames';
+import { recogniseGroupFile } from '../names/tempPatterns';
 
 /** The seam plus link(2). Optional so any FsLike fits: without it, backups are durable copies instead of links. */
 export interface GroupFs extends FsLike {

@@ -1,20 +1,20 @@
 import { basename, dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from './atomicWrite';
-import { withOpenFiles } from './boundedOpens';
-import { messageOf } from './errors';
-import { fileSafeTime } from './fileTime';
-import { exactNames, UNDECODABLE_NAME_NOTE, type UndecodableName } from './folderListing';
-import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from './fs';
-import type { JsonSchema } from './jsonStore';
-import { judgeJsonBytes, judgeJsonFile } from './judgeFile';
-import { derivedName } from './tempNames';
+import { withOpenFiles } from '../boundedOpens';
+import { messageOf } from '../errors';
+import { exactNames, UNDECODABLE_NAME_NOTE, type UndecodableName } from '../folderListing';
+import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from '../fs';
+import type { JsonSchema } from '../json/jsonStore';
+import { judgeJsonBytes, judgeJsonFile } from '../json/judgeFile';
+import { fileSafeTime } from '../names/fileTime';
+import { derivedName } from '../names/tempNames';
 import {
   compileCustomPatterns,
   mightBeTemp,
   type OrphanKind,
   recogniseHiddenLeftover,
   recogniseTemp,
-} from './tempPatterns';
+} from '../names/tempPatterns';
+import { writeFileAtomic } from '../write/atomicWrite';
 
 /** A temp file whose whole content is a valid version of the target. */
 export interface RecoveryCandidate {

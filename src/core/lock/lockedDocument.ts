@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { errnoOf, type FsLike, nodeFs } from '../fs';
 import {
   commitRefusalIn,
   type HeldLock,
@@ -6,7 +7,6 @@ import {
   type LockSettings,
   withFileLock,
 } from './fileLock';
-import { errnoOf, type FsLike, nodeFs } from './fs';
 
 /**
  * Identifies the file at `path` for compare-before-rename: device, inode, size, mtime and ctime, or `absent`.

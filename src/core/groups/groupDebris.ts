@@ -5,12 +5,12 @@
 
 import { basename, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { messageOf } from './errors';
-import { errnoOf, type FsLike } from './fs';
+import { messageOf } from '../errors';
+import { errnoOf, type FsLike } from '../fs';
+import { holderIsAlive } from '../lock/lockOwner';
+import { type RecognisedGroupFile, recogniseGroupFile } from '../names/tempPatterns';
 import { findJournal, liveGroupIds } from './groupJournal';
 import { resolveInside, type TrustedFolder, type TrustOptions, trustedFolder, unlinkResolved } from './groupTrust';
-import { holderIsAlive } from './lockOwner';
-import { type RecognisedGroupFile, recogniseGroupFile } from './tempPatterns';
 
 export interface DebrisReport {
   /** Removed, with the size each had. */

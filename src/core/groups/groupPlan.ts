@@ -3,11 +3,11 @@
 
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { messageOf } from './errors';
-import { commonFolder, isInside } from './folderListing';
-import { errnoOf, type FileIdentity, formatBytes, identityOf, sameNode } from './fs';
+import { messageOf } from '../errors';
+import { commonFolder, isInside } from '../folderListing';
+import { errnoOf, type FileIdentity, formatBytes, identityOf, sameNode } from '../fs';
+import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems, serializeJson } from '../json/jsonStore';
 import { type ContentDigest, digestOf, type GroupFs, MAX_JOURNAL_BYTES } from './groupJournal';
-import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems, serializeJson } from './jsonStore';
 
 /** One file of a group: its new content as bytes (`data`) or as a JSON value (`value`), optionally schema-checked. */
 export interface GroupFile {
