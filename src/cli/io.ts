@@ -27,8 +27,6 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-// Shared options live in ./options; this re-export only serves cli/tasks.ts until it imports them from there.
-export { DURABILITY_OPTION, parseDurability } from './options';
 
 /** A CLI verb: parses its own arguments and returns the exit code. */
 export interface Verb {

@@ -5,7 +5,8 @@ import { InvalidTaskError, TasksDocumentError } from '../state/taskErrors';
 import { recoverTasks, type TasksRecoveryCandidate, tasksRecoveryCandidates } from '../state/tasksRecovery';
 import type { Task } from '../state/tasksSchema';
 import { DEFAULT_TASKS_RELATIVE_PATH, TasksStore } from '../state/tasksStore';
-import { type CliIo, DURABILITY_OPTION, describeError, EXIT_FAILURE, EXIT_OK, parseDurability, printJson, UsageError, type Verb } from './io';
+import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
+import { DURABILITY_OPTION, parseDurability } from './options';
 
 const USAGE =
   'crash-safe tasks add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +

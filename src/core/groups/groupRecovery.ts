@@ -4,11 +4,10 @@
 
 import { basename, dirname, join, resolve } from 'node:path';
 import { messageOf } from '../errors';
-import { refusesUnsafeFolders, resolveRoots, safeFolders } from '../folderListing';
+import { isInside, listFolder, refusesUnsafeFolders, resolveRoots, safeFolders } from '../folderListing';
 import { errnoOf, type FsLike, type RenameRetryOptions, renameWithRetry } from '../fs';
 import { type LockSettings, lockPathFor, withFileLock } from '../lock/fileLock';
 import { type RecognisedGroupFile, recogniseGroupFile } from '../names/tempPatterns';
-import { isInside, listFolder } from '../orphans/orphanWalk';
 import { removeDebrisFile } from './groupDebris';
 import {
   type ContentDigest,

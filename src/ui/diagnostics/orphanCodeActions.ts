@@ -1,9 +1,17 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import type { Orphan } from '../../core/orphans/orphans';
 import { CommandId } from '../commandIds';
 import { uiAge } from '../orphans/format';
 import type { RecoverArgs, SweepArgs } from '../orphans/orphanCommands';
-import type { OrphanEntry } from './orphanDiagnostics';
+
+/** What a quick fix for one entry would do; the provider turns it into a command when the workspace is trusted. */
+export type OrphanFix = { kind: 'recover'; target: string; temp: Orphan } | { kind: 'delete'; temp: Orphan };
+
+export interface OrphanEntry {
+  diagnostic: vscode.Diagnostic;
+  fix: OrphanFix;
+}
 
 const sameDiagnostic = (a: vscode.Diagnostic, b: vscode.Diagnostic) =>
   a.source === b.source && String(a.code) === String(b.code) && a.message === b.message;

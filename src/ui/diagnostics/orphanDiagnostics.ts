@@ -6,7 +6,7 @@ import type { Orphan, TargetState } from '../../core/orphans/orphans';
 import { isGroupFile, kindLabel, needsRecovery, uiAge } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 import type { ExtensionSettings } from '../settings';
-import { OrphanCodeActions } from './orphanCodeActions';
+import { OrphanCodeActions, type OrphanEntry } from './orphanCodeActions';
 
 /** `source` of every entry, so the code-action provider (and people filtering Problems) can tell ours apart. */
 export const DIAGNOSTIC_SOURCE = 'Crash-Safe State';
@@ -18,14 +18,6 @@ export const DiagnosticCode = {
   StaleTemp: 'stale-temp',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCode)[keyof typeof DiagnosticCode];
-
-/** What a quick fix for one entry would do; the provider turns it into a command when the workspace is trusted. */
-export type OrphanFix = { kind: 'recover'; target: string; temp: Orphan } | { kind: 'delete'; temp: Orphan };
-
-export interface OrphanEntry {
-  diagnostic: vscode.Diagnostic;
-  fix: OrphanFix;
-}
 
 /** An entry and the file it is shown on. */
 type Placed = { uri: vscode.Uri; entry: OrphanEntry };
