@@ -5,18 +5,18 @@ import { readRegularFile } from '../core/fs';
 import { parseJson } from '../core/json/json';
 import { type JsonSchema, schemaDefectOf } from '../core/json/jsonStore';
 import { compileCustomPatterns } from '../core/names/tempPatterns';
-import type { Durability } from '../core/write/atomicWrite';
+import { DEFAULT_DURABILITY, type Durability, isDurability } from '../core/write/durability';
 import { type CliIo, UsageError } from './io';
 
 /** `--json`: print the result as JSON (printJson) instead of lines, on every verb. */
 export const JSON_OPTION = { type: 'boolean', default: false } as const;
 
 /** `--durability full|fast`, on every verb that writes. */
-export const DURABILITY_OPTION = { type: 'string', default: 'full' } as const;
+export const DURABILITY_OPTION = { type: 'string', default: DEFAULT_DURABILITY } as const;
 
 /** Checks a `--durability` value: `full` or `fast`, anything else is a usage error. */
 export function parseDurability(value: string): Durability {
-  if (value !== 'full' && value !== 'fast') throw new UsageError(`--durability must be full or fast, not "${value}"`);
+  if (!isDurability(value)) throw new UsageError(`--durability must be full or fast, not "${value}"`);
   return value;
 }
 

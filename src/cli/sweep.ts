@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Orphan, sweepOrphans } from '../core/orphans/orphans';
+import { type Orphan, sweepOptionsFrom, sweepOrphans } from '../core/orphans/orphans';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printable, printJson, UsageError, type Verb } from './io';
 import { WALK_OPTIONS } from './options';
 import { prepareWalk } from './scan';
@@ -31,19 +31,19 @@ export const sweepVerb: Verb = {
         'include-recoverable': { type: 'boolean', default: false },
       },
     });
-    const olderThanMs = parseMinutes(values['older-than']) * 60_000;
+    const olderThanMinutes = parseMinutes(values['older-than']);
     const walk = await prepareWalk(values, positionals, io, 'sweep');
     if (!walk) return EXIT_FAILURE;
     const orphans: Orphan[] = [];
     for await (const orphan of walk.orphans()) orphans.push(orphan);
     walk.progress.clear();
-    const result = await sweepOrphans(orphans, {
-      olderThanMs,
-      dryRun: values['dry-run'],
+    const options = sweepOptionsFrom({
       roots: walk.roots,
-      extraPatterns: walk.extraPatterns,
+      olderThanMinutes,
+      tempPatterns: walk.extraPatterns,
       includeRecoverable: values['include-recoverable'],
     });
+    const result = await sweepOrphans(orphans, { ...options, dryRun: values['dry-run'] });
     if (values.json) printJson(io, result);
     else {
       const verb = values['dry-run'] ? 'would remove' : 'removed';

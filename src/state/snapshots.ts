@@ -10,6 +10,7 @@ import { commitGroup, GroupCommitError, type GroupFile, type GroupFs, recoverGro
 import { journalsIn, nodeGroupFs, removeQuietly } from '../core/groups/groupJournal';
 import { type LockSettings, withFileLock } from '../core/lock/fileLock';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/write/atomicWrite';
+import { DEFAULT_DURABILITY, fsyncsFoldersFor, isDurable } from '../core/write/durability';
 import { ensureDirectory } from '../core/write/ensureDirectory';
 import { changedSettingKeys, type SettingValues, settingsValuesFromText } from './settingsValues';
 import {
@@ -144,7 +145,7 @@ export class SettingsSnapshots {
   }
 
   private get durability(): Durability {
-    return this.options.durability ?? 'full';
+    return this.options.durability ?? DEFAULT_DURABILITY;
   }
 
   private get keep(): number {
@@ -244,7 +245,7 @@ export class SettingsSnapshots {
   }
 
   private async locked<T>(action: () => Promise<T>): Promise<T> {
-    await ensureDirectory(this.snapshotsDir, this.fs, this.durability === 'full');
+    await ensureDirectory(this.snapshotsDir, this.fs, isDurable(this.durability));
     // The lock sits beside the folder (`settings-snapshots.lock`), guarding every file in it.
     return withFileLock(
       this.snapshotsDir,
@@ -323,7 +324,7 @@ export class SettingsSnapshots {
 
   /** The snapshot of the state before and the restored settings.json, all or nothing. */
   private async commitRestore(planned: Extract<PlannedTake, { take: true }>, restoredBytes: Buffer, expected: Buffer | null): Promise<void> {
-    const durable = this.durability === 'full';
+    const durable = isDurable(this.durability);
     await ensureDirectory(dirname(this.settingsPath), this.fs, durable);
     const snapshotPath = this.folder.pathOf(planned.id);
     // Serialised here, so a snapshot too large to be read back is refused before anything is written.
@@ -369,7 +370,7 @@ export class SettingsSnapshots {
   /** settings.json alone replaced by `bytes` (or removed for null), only while it still holds `expected`. */
   private async replaceSettings(bytes: Buffer | null, expected: Buffer | null): Promise<void> {
     if (bytes === null) return this.removeSettingsFile(expected);
-    await ensureDirectory(dirname(this.settingsPath), this.fs, this.durability === 'full');
+    await ensureDirectory(dirname(this.settingsPath), this.fs, isDurable(this.durability));
     try {
       await commitGroup([this.settingsFile(bytes, expected)], { durability: this.durability, fs: this.fs, ...this.lockOption });
     } catch (error) {
@@ -436,7 +437,7 @@ export class SettingsSnapshots {
       if (errnoOf(error) === 'ENOENT') return; // Gone already: what the restore wanted, and nothing of it is lost.
       throw error;
     }
-    if (this.durability === 'full' && process.platform !== 'win32') {
+    if (fsyncsFoldersFor(this.durability)) {
       await this.fs.fsyncDir(resolve(path, '..'));
     }
   }

@@ -7,6 +7,7 @@ import { JsonValueError, serializeJson } from '../core/json/jsonStore';
 import { commitRefusalIn, DocumentChangedError, type LockSettings, withFileLock } from '../core/lock/fileLock';
 import { fileRevision, LockedDocument } from '../core/lock/lockedDocument';
 import { type Durability, writeFileAtomic } from '../core/write/atomicWrite';
+import { DEFAULT_DURABILITY, isDurable } from '../core/write/durability';
 import { ensureDirectory } from '../core/write/ensureDirectory';
 import { applyTaskEdit, type TaskEdit } from './taskEdits';
 import { TaskNotFoundError, TasksDocumentError, type TasksProblem } from './taskErrors';
@@ -112,7 +113,7 @@ export class TasksStore {
   ) {
     this.path = resolve(path);
     this.fs = options.fs ?? nodeFs;
-    this.durability = options.durability ?? 'full';
+    this.durability = options.durability ?? DEFAULT_DURABILITY;
     this.backups = new TasksBackups(this.path, {
       fs: this.fs,
       durability: this.durability,
@@ -226,7 +227,7 @@ export class TasksStore {
   }
 
   private prepare(): Promise<void> {
-    return ensureDirectory(dirname(this.path), this.fs, this.durability === 'full');
+    return ensureDirectory(dirname(this.path), this.fs, isDurable(this.durability));
   }
 
   private async loadForUpdate(): Promise<TasksDocument> {

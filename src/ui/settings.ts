@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { messageOf } from '../core/errors';
 import { compileCustomPatterns } from '../core/names/tempPatterns';
-import type { Durability } from '../core/write/atomicWrite';
+import { type Durability, isDurability } from '../core/write/durability';
 import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
 
 // Every `crashSafeState.*` setting is read here. The defaults live only in package.json (`contributes.configuration`):
@@ -106,7 +106,7 @@ function checkTempPatterns(patterns: readonly string[]): Pick<ExtensionSettings,
 export function readSettings(): ExtensionSettings {
   const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
   return {
-    durability: read(config, 'durability', oneOf<Durability>('full', 'fast')),
+    durability: read(config, 'durability', isDurability),
     orphanAgeMinutes: Math.max(0, read(config, 'orphanAgeMinutes', isNumber)),
     ...checkTempPatterns(readStrings(config, 'tempPatterns')),
     exclude: readStrings(config, 'exclude'),

@@ -7,7 +7,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from '../fs';
 import { type LockSettings, withFileLock } from '../lock/fileLock';
 import { recogniseGroupFile } from '../names/tempPatterns';
-import type { Durability } from '../write/atomicWrite';
+import { type Durability, isDurable } from '../write/durability';
 import { type DebrisReport, removeDeadGroupDebris } from './groupDebris';
 import {
   type ContentDigest,
@@ -125,7 +125,7 @@ async function recoverFirst(fs: GroupFs, plan: GroupPlan, journals: string[], re
  */
 export async function commitGroup(files: readonly GroupFile[], options: GroupCommitOptions = {}): Promise<GroupCommitResult> {
   const fs = options.fs ?? nodeGroupFs;
-  const durable = (options.durability ?? 'full') === 'full';
+  const durable = isDurable(options.durability);
   if (options.signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before it started', options.signal.reason);
   const encoded = encodeFiles(files);
   const planning = planGroup(fs, encoded, options.journalDir);

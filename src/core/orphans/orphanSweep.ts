@@ -44,6 +44,28 @@ export interface SweepOptions {
   includeRecoverable?: boolean;
 }
 
+/** What a sweep takes from the user: the extension's settings and the CLI's flags both give this. */
+export interface SweepSettings {
+  /** Folders the sweep may remove from (the workspace folders, or the CLI's roots). */
+  roots: readonly string[];
+  /** The `orphanAgeMinutes` setting or `--older-than`. */
+  olderThanMinutes: number;
+  /** The `tempPatterns` setting or `--pattern`. */
+  tempPatterns?: string[];
+  /** `--include-recoverable`; the extension never sets it. */
+  includeRecoverable?: boolean;
+}
+
+/** The one place sweep options are built: the preview, the sweep and the CLI call it, so their rules cannot drift apart. */
+export function sweepOptionsFrom(settings: SweepSettings): SweepOptions {
+  return {
+    olderThanMs: settings.olderThanMinutes * 60_000,
+    roots: settings.roots,
+    extraPatterns: settings.tempPatterns,
+    includeRecoverable: settings.includeRecoverable,
+  };
+}
+
 export interface SweepResult {
   removed: string[];
   kept: { path: string; reason: string }[];

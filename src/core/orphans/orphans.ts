@@ -5,7 +5,7 @@ export type { CustomPattern, OrphanKind, RecogniseContext, RecognisedTemp } from
 export { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../names/tempPatterns';
 export type { TargetJudgement, TargetState, TempJudgement } from './orphanJudge';
 export { OrphanJudge, onlyCopyReason } from './orphanJudge';
-export type { SweepOptions, SweepResult } from './orphanSweep';
-export { isProcessAlive, LIVE_WRITER_WINDOW_MS, liveWriterReason, sweepOrphans } from './orphanSweep';
+export type { SweepOptions, SweepResult, SweepSettings } from './orphanSweep';
+export { isProcessAlive, LIVE_WRITER_WINDOW_MS, liveWriterReason, sweepOptionsFrom, sweepOrphans } from './orphanSweep';
 export type { Orphan, ScanError, ScanOptions, ScanResult } from './orphanWalk';
 export { isInside, scanOrphans, walkOrphans } from './orphanWalk';

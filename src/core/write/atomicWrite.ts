@@ -16,13 +16,10 @@ import {
   statThroughLink,
 } from '../fs';
 import { liveTempPaths, ourTempPath } from '../names/tempNames';
+import { type Durability, isDurable } from './durability';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
 
-/**
- * `full`: fsync the temp, rename, fsync the directory — survives power loss.
- * `fast`: temp + rename without fsync — survives a process crash only.
- */
-export type Durability = 'full' | 'fast';
+export type { Durability } from './durability';
 
 export type WriteStep =
   | 'resolve'
@@ -188,7 +185,7 @@ const writesInFlight = new Map<string, Promise<void>>();
 
 async function writeOnce(target: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const fs = options.fs ?? nodeFs;
-  const durable = (options.durability ?? 'full') === 'full';
+  const durable = isDurable(options.durability);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
   // The temp is created beside the path as given while the target is inspected; the common case then costs

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { errnoOf, type FsLike, nodeFs } from '../fs';
+import { errnoOf, type FsLike, fsyncsDirectories, nodeFs } from '../fs';
 
 /** The folders between `directory` and its nearest existing ancestor, outermost first; throws ENOTDIR on a file. */
 export async function missingFolders(directory: string, fs: FsLike = nodeFs): Promise<string[]> {
@@ -31,7 +31,7 @@ export async function ensureDirectory(directory: string, fs: FsLike = nodeFs, du
       if (errnoOf(error) !== 'EEXIST') throw error; // another writer made it first
     }
   }
-  if (durable && process.platform !== 'win32') {
+  if (durable && fsyncsDirectories()) {
     for (const dir of missing) await fs.fsyncDir(dirname(dir));
   }
 }

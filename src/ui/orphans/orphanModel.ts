@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
-import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans/orphans';
+import { type Orphan, type SweepOptions, type SweepResult, sweepOptionsFrom, sweepOrphans } from '../../core/orphans/orphans';
 import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphans/orphanTracker';
 import { SingleFlight } from '../../core/singleFlight';
 import { Disposable } from '../dispose';
@@ -123,12 +123,12 @@ export class OrphanModel extends Disposable {
    * same reasons (young, live writer, git-tracked, only valid copy) the sweep itself will.
    */
   planSweep(orphans: readonly Orphan[] = this.orphans, olderThanMinutes = this.settings.orphanAgeMinutes): Promise<SweepResult> {
-    return sweepOrphans(orphans, {
-      dryRun: true,
-      olderThanMs: olderThanMinutes * 60_000,
-      roots: this.roots,
-      extraPatterns: this.settings.tempPatterns,
-    });
+    return sweepOrphans(orphans, { ...this.sweepOptions(olderThanMinutes), dryRun: true });
+  }
+
+  /** The options a sweep of this workspace runs with now: the preview above and the Sweep command both take them. */
+  sweepOptions(olderThanMinutes = this.settings.orphanAgeMinutes): SweepOptions {
+    return sweepOptionsFrom({ roots: this.roots, olderThanMinutes, tempPatterns: this.settings.tempPatterns });
   }
 
   get roots(): string[] {

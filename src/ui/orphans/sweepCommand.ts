@@ -174,7 +174,8 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     return { ...plan, trashed: [], message: '', actions: [], preview: previewItems(orphans, plan, deps.relative) };
   }
 
-  const sweepOptions = { olderThanMs: olderThanMinutes * 60_000, roots: model.roots, extraPatterns: settings.tempPatterns };
+  // The preview's own options (model.planSweep), without dryRun.
+  const sweepOptions = model.sweepOptions(olderThanMinutes);
   // Files the trash refused, and why: a choice for the user, not a failure.
   const noTrash = new Map<string, string>();
   const trashed: string[] = [];
