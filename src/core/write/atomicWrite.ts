@@ -50,6 +50,12 @@ export interface AtomicWriteOptions extends RenameRetryOptions {
    * code ECHANGED), so a save made after the caller's read is kept.
    */
   expected?: Uint8Array | null;
+  /**
+   * Runs once, after the temp is complete (and durable) and after the `expected` check, right before the rename:
+   * the caller's last word on the commit (the lock still held, the file still the one loaded). A throw aborts the
+   * write (step `confirm`, code ECANCELED unless the error has one, the callback's error as `cause`): the temp is removed and the target is not touched.
+   */
+  beforeRename?: () => Promise<void>;
   fs?: FsLike;
 }
 
@@ -229,6 +235,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     handle = undefined;
     await attempt(target, 'close', () => temp.close());
     if (options.expected !== undefined) await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
+    if (options.beforeRename) await runBeforeRename(target, options.beforeRename);
     // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
     // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
     await attempt(target, 'rename', () => renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs));
@@ -279,6 +286,15 @@ async function confirmExpected(fs: FsLike, target: string, realPath: string, see
   if (!bytes.equals(expected)) throw changed('holds other content than the one the new content was made from');
   const now = await attempt(target, 'confirm', () => fs.lstat(realPath));
   if (seen === undefined || !now.isFile() || !sameFile(identityOf(now), seen)) throw changed('was written again since it was inspected');
+}
+
+/** The caller's check before the rename; its refusal becomes a `confirm` failure that leaves the target unchanged. */
+async function runBeforeRename(target: string, beforeRename: () => Promise<void>): Promise<void> {
+  try {
+    await beforeRename();
+  } catch (error) {
+    throw new AtomicWriteError(target, 'confirm', errnoOf(error) ?? 'ECANCELED', error, `${target} is unchanged`);
+  }
 }
 
 async function openTemp(fs: FsLike, tempPath: string): Promise<FileHandleLike | Error> {
