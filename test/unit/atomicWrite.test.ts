@@ -471,6 +471,39 @@ suite('writeFileAtomic', () => {
       assert.deepEqual(leftovers(dir), []);
     });
 
+    test('a rename refused for a moment (EPERM) is checked again before each retry; a later refusal renames nothing', async () => {
+      const fs = new FaultyFs([{ step: 'rename', code: 'EPERM', times: 2 }]);
+      let asked = 0;
+      await writeFileAtomic(target, NEW, {
+        fs,
+        ...FAST_RETRY,
+        beforeRename: async () => {
+          asked += 1;
+        },
+      });
+      assert.equal(asked, 3);
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+
+      writeFileSync(target, OLD);
+      const retried = new FaultyFs([{ step: 'rename', code: 'EPERM', times: 1 }]);
+      let tries = 0;
+      const lost = new Error('the lock was lost while the rename was refused');
+      await assert.rejects(
+        writeFileAtomic(target, NEW, {
+          fs: retried,
+          ...FAST_RETRY,
+          beforeRename: async () => {
+            tries += 1;
+            if (tries === 2) throw lost;
+          },
+        }),
+        (e: unknown) => e instanceof AtomicWriteError && e.step === 'confirm' && e.cause === lost,
+      );
+      assert.equal(retried.calls.filter((c) => c === 'rename').length, 1);
+      assert.equal(readFileSync(target, 'utf8'), OLD);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
     test('runs after the expected check: a refused write never asks it', async () => {
       let asked = 0;
       writeFileSync(target, '{"saved":"meanwhile"}\n');
