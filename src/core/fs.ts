@@ -343,9 +343,12 @@ export async function renameWithRetry(
   from: string,
   to: string,
   delays: readonly number[] = DEFAULT_RENAME_RETRY_DELAYS_MS,
+  /** Runs before every try; a throw stops the loop before that rename, the error as it is. */
+  beforeEachTry?: () => Promise<void>,
 ): Promise<void> {
   const started = Date.now();
   for (let tries = 0; ; tries++) {
+    await beforeEachTry?.();
     try {
       await fs.rename(from, to);
       return;

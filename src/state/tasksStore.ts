@@ -13,7 +13,6 @@ import { applyTaskEdit, type TaskEdit } from './taskEdits';
 import { TaskNotFoundError, TasksDocumentError, type TasksProblem } from './taskErrors';
 import { DEFAULT_BACKUPS_TO_KEEP, TasksBackups } from './tasksBackups';
 import {
-  decodeTasksDocument,
   decodeTasksText,
   emptyTasksDocument,
   type Task,
@@ -65,23 +64,6 @@ interface LoadedSource {
 
 /** A task ref may be a unique id prefix of at least this many characters. */
 const MIN_PREFIX_LENGTH = 4;
-
-/** `fs` whose renames first run `check`, until one succeeds: the check then runs right before the commit. */
-function checkingBeforeRename(fs: FsLike, check: () => Promise<void>): FsLike {
-  let committed = false;
-  const rename = async (from: string, to: string): Promise<void> => {
-    if (!committed) await check();
-    await fs.rename(from, to);
-    committed = true;
-  };
-  return new Proxy(fs, {
-    get(target, property) {
-      if (property === 'rename') return rename;
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 /**
  * The workspace task list: `{ version, tasks: [...] }` in one JSON file.
@@ -247,8 +229,9 @@ export class TasksStore {
 
   /**
    * The text to save: the loaded text with only what changed edited in (migrated first when it was older), or, for
-   * a new file, the document serialised. Checked before it is used: it must read back as exactly `next`, so no
-   * edit ever writes a document other than the one the edits made. Throws JsonValueError for an invalid document.
+   * a new file, the document serialised. The one schema check of a save is here (the load's is the read's); the
+   * text must then parse back as exactly `next`, so no edit ever writes a document other than the one the edits
+   * made. Throws JsonValueError for an invalid document.
    */
   private textOf(next: TasksDocument, previous: TasksDocument, source: LoadedSource): string {
     const problems = tasksDocumentProblems(next);
@@ -259,9 +242,9 @@ export class TasksStore {
       const current = source.migratedFrom === undefined ? source.text : migrateTasksText(source.text, previous);
       text = editTasksText(current, previous, next, this.removedTexts);
     }
+    // `next` passed the schema just above, so a text that parses to exactly `next` needs no second check.
     const parsed = parseJson(text, 'json', { duplicateKeys: 'refuse' });
-    const readBack = parsed.ok ? decodeTasksDocument(parsed.value, { fallbackTime: this.now().toISOString() }) : undefined;
-    if (!readBack?.ok || readBack.migratedFrom !== undefined || !isDeepStrictEqual(readBack.document, next)) {
+    if (!parsed.ok || !isDeepStrictEqual(parsed.value, next)) {
       throw new Error(`The edit of ${this.path} would not read back as the edited task list; nothing was written`);
     }
     return text;
@@ -281,8 +264,8 @@ export class TasksStore {
   /**
    * Writes `text` atomically, then keeps a backup generation of it. Before that, the bytes it replaces are kept
    * as a generation too unless the newest one already holds them (they were ours): so the original of a file
-   * someone else wrote, or one about to be migrated, is always in a backup. `beforeCommit` runs immediately before
-   * the rename; when it throws, nothing is written and its error is rethrown unwrapped.
+   * someone else wrote, or one about to be migrated, is always in a backup. `beforeCommit` is the write's
+   * `beforeRename`; when it throws, nothing is written and its LockLostError/DocumentChangedError is rethrown unwrapped.
    */
   private async save(text: string, replaced: Buffer | undefined, beforeCommit: () => Promise<void>, restoring = false): Promise<void> {
     const bytes = Buffer.from(text, 'utf8');
@@ -291,7 +274,8 @@ export class TasksStore {
       await writeFileAtomic(this.path, bytes, {
         durability: this.durability,
         createParents: true,
-        fs: checkingBeforeRename(this.fs, beforeCommit),
+        fs: this.fs,
+        beforeRename: beforeCommit,
       });
     } catch (error) {
       throw commitRefusalIn(error) ?? error;

@@ -387,6 +387,139 @@ suite('writeFileAtomic', () => {
     });
   });
 
+  suite('beforeRename: the caller\'s last check, between the durable temp and the rename', () => {
+    /** The real disk, recording fsync, close, rename and directory fsync of the write in `order`. */
+    const recordingFs = (order: string[]): FsLike => ({
+      ...nodeFs,
+      open: async (path, flags, mode) => {
+        const handle = await nodeFs.open(path, flags, mode);
+        return {
+          write: (...args) => handle.write(...args),
+          chmod: (m) => handle.chmod(m),
+          chown: (uid, gid) => handle.chown(uid, gid),
+          sync: async () => {
+            order.push('fsync');
+            await handle.sync();
+          },
+          close: async () => {
+            order.push('close');
+            await handle.close();
+          },
+        };
+      },
+      rename: async (from, to) => {
+        order.push('rename');
+        await nodeFs.rename(from, to);
+      },
+      fsyncDir: async (path) => {
+        order.push('fsyncDir');
+        await nodeFs.fsyncDir(path);
+      },
+    });
+
+    test('runs once, after the temp is complete, fsynced and closed, and before the rename', async () => {
+      const order: string[] = [];
+      const seen: Array<{ temps: string[]; tempContent: string; target: string }> = [];
+      await writeFileAtomic(target, NEW, {
+        fs: recordingFs(order),
+        beforeRename: async () => {
+          order.push('beforeRename');
+          const temps = leftovers(dir);
+          seen.push({ temps, tempContent: readFileSync(join(dir, temps[0]!), 'utf8'), target: readFileSync(target, 'utf8') });
+        },
+      });
+      assert.deepEqual(order, ['fsync', 'close', 'beforeRename', 'rename', 'fsyncDir']);
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]!.temps.length, 1);
+      assert.equal(seen[0]!.tempContent, NEW);
+      assert.equal(seen[0]!.target, OLD);
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('a throw aborts: nothing renamed, the target byte-identical, the temp gone, the error as cause', async () => {
+      const order: string[] = [];
+      const refused = new Error('the lock is no longer ours');
+      const error = await writeFileAtomic(target, NEW, {
+        fs: recordingFs(order),
+        beforeRename: async () => {
+          throw refused;
+        },
+      }).then(
+        () => assert.fail('the write should have been aborted'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof AtomicWriteError, String(error));
+      assert.deepEqual([error.step, error.code], ['confirm', 'ECANCELED']);
+      assert.equal(error.cause, refused);
+      assert.ok(!order.includes('rename'), order.join());
+      assert.equal(readFileSync(target, 'utf8'), OLD);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('a throw on a new target: nothing created', async () => {
+      const fresh = join(dir, 'fresh.json');
+      await assert.rejects(
+        writeFileAtomic(fresh, NEW, {
+          beforeRename: async () => {
+            throw Object.assign(new Error('refused'), { code: 'EACCES' });
+          },
+        }),
+        (e: unknown) => e instanceof AtomicWriteError && e.step === 'confirm' && e.code === 'EACCES',
+      );
+      assert.equal(existsSync(fresh), false);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('a rename refused for a moment (EPERM) is checked again before each retry; a later refusal renames nothing', async () => {
+      const fs = new FaultyFs([{ step: 'rename', code: 'EPERM', times: 2 }]);
+      let asked = 0;
+      await writeFileAtomic(target, NEW, {
+        fs,
+        ...FAST_RETRY,
+        beforeRename: async () => {
+          asked += 1;
+        },
+      });
+      assert.equal(asked, 3);
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+
+      writeFileSync(target, OLD);
+      const retried = new FaultyFs([{ step: 'rename', code: 'EPERM', times: 1 }]);
+      let tries = 0;
+      const lost = new Error('the lock was lost while the rename was refused');
+      await assert.rejects(
+        writeFileAtomic(target, NEW, {
+          fs: retried,
+          ...FAST_RETRY,
+          beforeRename: async () => {
+            tries += 1;
+            if (tries === 2) throw lost;
+          },
+        }),
+        (e: unknown) => e instanceof AtomicWriteError && e.step === 'confirm' && e.cause === lost,
+      );
+      assert.equal(retried.calls.filter((c) => c === 'rename').length, 1);
+      assert.equal(readFileSync(target, 'utf8'), OLD);
+      assert.deepEqual(leftovers(dir), []);
+    });
+
+    test('runs after the expected check: a refused write never asks it', async () => {
+      let asked = 0;
+      writeFileSync(target, '{"saved":"meanwhile"}\n');
+      await assert.rejects(
+        writeFileAtomic(target, NEW, {
+          expected: Buffer.from(OLD),
+          beforeRename: async () => {
+            asked += 1;
+          },
+        }),
+        (e: unknown) => e instanceof AtomicWriteError && e.code === 'ECHANGED',
+      );
+      assert.equal(asked, 0);
+    });
+  });
+
   test('100 un-awaited writes to one file: the last submitted wins', async () => {
     const writes = Array.from({ length: 100 }, (_, i) => writeFileAtomic(target, `{"n":${i}}\n`, { durability: 'fast' }));
     await Promise.all(writes);

@@ -29,8 +29,9 @@ export interface LockedDocumentOptions<D> {
   /** Reads the current value; called under the lock. Throw to refuse the whole batch (for example a corrupt file). */
   load(): Promise<D>;
   /**
-   * Persists `next`; called under the lock, only when the batch changed the value. Call `beforeCommit` immediately
-   * before the rename that replaces the document: it throws LockLostError once the lock is no longer ours. Throw
+   * Persists `next`; called under the lock, only when the batch changed the value. Run `beforeCommit` immediately
+   * before the rename that replaces the document (writeFileAtomic's `beforeRename` option): it throws LockLostError
+   * once the lock is no longer ours. Throw
    * DocumentChangedError when the file is no longer the one `previous` was loaded from. Either way, write nothing:
    * the batch is then loaded and applied again.
    */

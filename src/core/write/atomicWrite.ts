@@ -47,6 +47,13 @@ export interface AtomicWriteOptions extends RenameRetryOptions {
    * code ECHANGED), so a save made after the caller's read is kept.
    */
   expected?: Uint8Array | null;
+  /**
+   * Runs after the temp is complete (and durable) and after the `expected` check, right before the rename (again
+   * before each retry of a refused rename): the caller's last word on the commit (the lock still held, the file
+   * still the one loaded). A throw aborts the
+   * write (step `confirm`, code ECANCELED unless the error has one, the callback's error as `cause`): the temp is removed and the target is not touched.
+   */
+  beforeRename?: () => Promise<void>;
   fs?: FsLike;
 }
 
@@ -138,9 +145,16 @@ async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void>
 }
 
 /** The rename into place, retried while refused (see renameWithRetry); a refusal after the retries names `target`. */
-async function renameIntoPlace(fs: FsLike, from: string, to: string, target: string, delays: readonly number[] | undefined): Promise<void> {
+async function renameIntoPlace(
+  fs: FsLike,
+  from: string,
+  to: string,
+  target: string,
+  delays: readonly number[] | undefined,
+  beforeEachTry: (() => Promise<void>) | undefined,
+): Promise<void> {
   try {
-    await renameWithRetry(fs, from, to, delays);
+    await renameWithRetry(fs, from, to, delays, beforeEachTry);
   } catch (error) {
     if (!(error instanceof RenameRefusedError)) throw error;
     throw new AtomicWriteError(target, 'rename', error.code, error.cause, `${error.hint}; ${target} is unchanged`);
@@ -228,7 +242,9 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     if (options.expected !== undefined) await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
     // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
     // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
-    await attempt(target, 'rename', () => renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs));
+    const { beforeRename } = options;
+    const check = beforeRename && (() => runBeforeRename(target, beforeRename));
+    await attempt(target, 'rename', () => renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs, check));
     liveTempPaths.delete(tempPath);
   } catch (error) {
     if (handle) await closeQuietly(handle);
@@ -276,6 +292,15 @@ async function confirmExpected(fs: FsLike, target: string, realPath: string, see
   if (!bytes.equals(expected)) throw changed('holds other content than the one the new content was made from');
   const now = await attempt(target, 'confirm', () => fs.lstat(realPath));
   if (seen === undefined || !now.isFile() || !sameFile(identityOf(now), seen)) throw changed('was written again since it was inspected');
+}
+
+/** The caller's check before the rename; its refusal becomes a `confirm` failure that leaves the target unchanged. */
+async function runBeforeRename(target: string, beforeRename: () => Promise<void>): Promise<void> {
+  try {
+    await beforeRename();
+  } catch (error) {
+    throw new AtomicWriteError(target, 'confirm', errnoOf(error) ?? 'ECANCELED', error, `${target} is unchanged`);
+  }
 }
 
 async function openTemp(fs: FsLike, tempPath: string): Promise<FileHandleLike | Error> {
