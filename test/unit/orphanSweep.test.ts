@@ -8,7 +8,6 @@ import {
   realpathSync,
   rmSync,
   symlinkSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { threadId } from 'node:worker_threads';
 import { nodeFs } from '../../src/core/fs';
 import { liveTempPaths } from '../../src/core/names/tempNames';
 import { type Orphan, scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
+import { writeAgedFile } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
 
 const HOUR = 3_600_000;
@@ -24,14 +24,7 @@ const OLD = 2 * HOUR;
 
 suite('sweepOrphans', () => {
   let root: string;
-  const file = (relativePath: string, content = '{}\n', ageMs = OLD) => {
-    const path = join(root, relativePath);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, content);
-    const when = new Date(Date.now() - ageMs);
-    utimesSync(path, when, when);
-    return path;
-  };
+  const file = (relativePath: string, content = '{}\n', ageMs = OLD) => writeAgedFile(join(root, relativePath), content, ageMs);
   const scan = async () => (await scanOrphans([root])).orphans;
   const names = () => readdirSync(root).sort();
 
