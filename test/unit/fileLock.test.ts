@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import {
 } from '../../src/core/lock/fileLock';
 import { LockedDocument } from '../../src/core/lock/lockedDocument';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
+import { deadPid } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -264,13 +265,6 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
 
   function readOwner(lockPath: string): LockOwner {
     return JSON.parse(readFileSync(join(lockPath, LOCK_OWNER_FILE), 'utf8'));
-  }
-
-  /** A pid that has just exited (and was reaped). */
-  function deadPid(): number {
-    const child = spawnSync(process.execPath, ['-e', '']);
-    assert.ok(child.pid);
-    return child.pid;
   }
 
   const quick = { staleMs: 2000, acquireTimeoutMs: 400 };
