@@ -15,3 +15,16 @@ export async function spawnIdleProcess(): Promise<ChildProcess> {
   await new Promise((resolve) => child.once('spawn', resolve));
   return child;
 }
+
+/** Resolves with the first stdout line of `child` that contains `marker` (or, with `exact`, is `marker`). */
+export function waitForLine(child: ChildProcess, marker: string, options: { exact?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const line = buffered.split('\n').find((l) => (options.exact ? l === marker : l.includes(marker)));
+      if (line !== undefined) resolve(line);
+    });
+    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before "${marker}"`)));
+  });
+}

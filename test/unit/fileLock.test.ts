@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import {
 } from '../../src/core/lock/fileLock';
 import { LockedDocument } from '../../src/core/lock/lockedDocument';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
-import { deadPid } from '../support/lockContenders';
+import { deadPid, waitForLine } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,19 +28,6 @@ async function bundleChild(dir: string, name: string, source: string): Promise<s
   writeFileSync(entry, source);
   await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', mainFields: ['module', 'main'] });
   return outfile;
-}
-
-/** Resolves with the first stdout line that contains `marker`. */
-function waitForLine(child: ChildProcess, marker: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const line = buffered.split('\n').find((l) => l.includes(marker));
-      if (line) resolve(line);
-    });
-    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before "${marker}"`)));
-  });
 }
 
 suite('state: cross-process lock (proper-lockfile + takeover)', () => {
