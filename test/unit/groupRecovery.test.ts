@@ -19,7 +19,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { CliIo } from '../../src/cli/io';
 import { runRecoverGroups } from '../../src/cli/writeGroup';
 import { commitGroup } from '../../src/core/groups/groupCommit';
 import { removeDeadGroupDebris } from '../../src/core/groups/groupDebris';
@@ -34,6 +33,7 @@ import {
   nodeGroupFs,
 } from '../../src/core/groups/groupJournal';
 import { recoverGroupFiles, recoverGroups } from '../../src/core/groups/groupRecovery';
+import { captureIo } from '../support/cliRun';
 import { delegateTo } from '../support/delegatingFs';
 
 /** A pid no process has (above the kernel's pid_max): its group files are a dead writer's. */
@@ -55,19 +55,6 @@ function plantJournal(dir: string, id: string, entries: Partial<GroupJournalEntr
   }));
   writeFileSync(path, encodeJournal({ format: 'crash-safe-group', version: 1, id, state: 'committing', entries: full }));
   return path;
-}
-
-function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let stdout = '';
-  let stderr = '';
-  return {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: (async function* () {})(),
-    cwd,
-    out: () => stdout,
-    err: () => stderr,
-  };
 }
 
 
