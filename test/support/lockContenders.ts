@@ -1,6 +1,8 @@
-// Other processes for lock and orphan tests: a pid that is surely dead, and a live child that holds nothing.
+// Contenders for lock and orphan tests: a pid that is surely dead, a live child that holds nothing, and in-process
+// contenders for one lock.
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type LockSettings, withFileLock } from '../../src/core/lock/fileLock';
 
 /** A pid that has just exited (and was reaped). */
 export function deadPid(): number {
@@ -27,4 +29,29 @@ export function waitForLine(child: ChildProcess, marker: string, options: { exac
     });
     child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before "${marker}"`)));
   });
+}
+
+/**
+ * `count` in-process contenders for the lock on `target` at once, each holding it for 15 ms and checking it still
+ * holds it; resolves with the most that were inside at the same time.
+ */
+export async function mostInsideAtOnce(target: string, count: number, settings: Partial<LockSettings>): Promise<number> {
+  let inside = 0;
+  let maxInside = 0;
+  await Promise.all(
+    Array.from({ length: count }, () =>
+      withFileLock(
+        target,
+        async (lock) => {
+          inside += 1;
+          maxInside = Math.max(maxInside, inside);
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          await lock.assertHeld();
+          inside -= 1;
+        },
+        settings,
+      ),
+    ),
+  );
+  return maxInside;
 }

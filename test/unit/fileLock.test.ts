@@ -16,7 +16,7 @@ import {
 } from '../../src/core/lock/fileLock';
 import { LockedDocument } from '../../src/core/lock/lockedDocument';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
-import { deadPid, waitForLine } from '../support/lockContenders';
+import { deadPid, mostInsideAtOnce, waitForLine } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -171,23 +171,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     mkdirSync(lockPath);
     const old = new Date(Date.now() - 60_000);
     utimesSync(lockPath, old, old);
-    let inside = 0;
-    let maxInside = 0;
-    await Promise.all(
-      Array.from({ length: 6 }, () =>
-        withFileLock(
-          target,
-          async (lock) => {
-            inside += 1;
-            maxInside = Math.max(maxInside, inside);
-            await sleep(15);
-            await lock.assertHeld();
-            inside -= 1;
-          },
-          { staleMs: 2000 },
-        ),
-      ),
-    );
+    const maxInside = await mostInsideAtOnce(target, 6, { staleMs: 2000 });
     assert.equal(maxInside, 1);
   });
 
@@ -310,23 +294,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
 
   test('takeover of a dead holder’s lock has one winner among many contenders', async () => {
     plantLock({ ...ownerRecordFor('dead'), pid: deadPid() });
-    let inside = 0;
-    let maxInside = 0;
-    await Promise.all(
-      Array.from({ length: 6 }, () =>
-        withFileLock(
-          target,
-          async (lock) => {
-            inside += 1;
-            maxInside = Math.max(maxInside, inside);
-            await sleep(15);
-            await lock.assertHeld();
-            inside -= 1;
-          },
-          { staleMs: 2000, acquireTimeoutMs: 10_000 },
-        ),
-      ),
-    );
+    const maxInside = await mostInsideAtOnce(target, 6, { staleMs: 2000, acquireTimeoutMs: 10_000 });
     assert.equal(maxInside, 1);
   });
 
