@@ -57,6 +57,20 @@ function plantJournal(dir: string, id: string, entries: Partial<GroupJournalEntr
   return path;
 }
 
+/** An interrupted group of a.json and b.json in `dir`: old targets, new temps, backups, and its journal (returned). */
+function plantInterruptedGroup(dir: string): string {
+  for (const name of ['a.json', 'b.json']) {
+    writeFileSync(join(dir, name), `old ${name}`);
+    writeFileSync(join(dir, groupTempName(name, DEAD)), `new ${name}`);
+    writeFileSync(join(dir, groupBackupName(name, DEAD)), `old ${name}`);
+  }
+  return plantJournal(
+    dir,
+    DEAD,
+    ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
+  );
+}
+
 
 /** Replaces `path` by a new file (a new inode) holding `text`, as another program saving it does. */
 function replaceFile(path: string, text: string): void {
@@ -165,16 +179,7 @@ suite('group recovery: a journal is untrusted input', () => {
   });
 
   test('a target swapped between the judgement and the rename is kept, and so is the whole group', async () => {
-    for (const name of ['a.json', 'b.json']) {
-      writeFileSync(at(name), `old ${name}`);
-      writeFileSync(at(groupTempName(name, DEAD)), `new ${name}`);
-      writeFileSync(at(groupBackupName(name, DEAD)), `old ${name}`);
-    }
-    const journal = plantJournal(
-      root,
-      DEAD,
-      ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
-    );
+    const journal = plantInterruptedGroup(root);
     let swapped = false;
     const fs = delegateTo(nodeGroupFs, {
       // a.json is judged first; while b.json's temp is read, an editor saves a.json.
@@ -197,16 +202,7 @@ suite('group recovery: a journal is untrusted input', () => {
   });
 
   test('a target swapped while the renames run is kept; the journal stays for the next run', async () => {
-    for (const name of ['a.json', 'b.json']) {
-      writeFileSync(at(name), `old ${name}`);
-      writeFileSync(at(groupTempName(name, DEAD)), `new ${name}`);
-      writeFileSync(at(groupBackupName(name, DEAD)), `old ${name}`);
-    }
-    const journal = plantJournal(
-      root,
-      DEAD,
-      ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
-    );
+    const journal = plantInterruptedGroup(root);
     let swapped = false;
     const fs = delegateTo(nodeGroupFs, {
       // After every check before the first change, during a.json's rename: an editor saves b.json.
@@ -309,16 +305,7 @@ suite('group recovery: a journal is untrusted input', () => {
     const real = at('real');
     mkdirSync(real);
     symlinkSync(real, at('via'));
-    for (const name of ['a.json', 'b.json']) {
-      writeFileSync(join(real, name), `old ${name}`);
-      writeFileSync(join(real, groupTempName(name, DEAD)), `new ${name}`);
-      writeFileSync(join(real, groupBackupName(name, DEAD)), `old ${name}`);
-    }
-    plantJournal(
-      real,
-      DEAD,
-      ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
-    );
+    plantInterruptedGroup(real);
     const report = await recoverGroupFiles([join(at('via'), groupJournalName(DEAD))]);
     assert.deepEqual(report.problems, []);
     assert.equal(report.recovered[0]?.state, 'rolled-forward');
