@@ -2,7 +2,10 @@
 // contenders for one lock.
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type LockSettings, withFileLock } from '../../src/core/lock/fileLock';
+import { LOCK_OWNER_FILE, type LockOwner } from '../../src/core/lock/lockOwner';
 
 /** A pid that has just exited (and was reaped). */
 export function deadPid(): number {
@@ -54,4 +57,15 @@ export async function mostInsideAtOnce(target: string, count: number, settings: 
     ),
   );
   return maxInside;
+}
+
+/** Plants a lock folder at `lockPath` holding `owner` (a record, raw text, or nothing), its mtime set to `mtimeMs`. */
+export function plantLockFolder(lockPath: string, owner: LockOwner | string | undefined, mtimeMs: number): string {
+  mkdirSync(lockPath);
+  if (owner !== undefined) {
+    writeFileSync(join(lockPath, LOCK_OWNER_FILE), typeof owner === 'string' ? owner : JSON.stringify(owner));
+  }
+  const at = new Date(mtimeMs);
+  utimesSync(lockPath, at, at);
+  return lockPath;
 }

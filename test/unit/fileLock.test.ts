@@ -16,7 +16,7 @@ import {
 } from '../../src/core/lock/fileLock';
 import { LockedDocument } from '../../src/core/lock/lockedDocument';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
-import { deadPid, mostInsideAtOnce, waitForLine } from '../support/lockContenders';
+import { deadPid, mostInsideAtOnce, plantLockFolder, waitForLine } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -223,15 +223,8 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
 
   /** Plants a lock directory holding `owner`, last refreshed `ageMs` ago. */
   function plantLock(owner: LockOwner | string | undefined, ageMs = 0): string {
-    const lockPath = lockPathFor(target);
-    rmSync(lockPath, { recursive: true, force: true });
-    mkdirSync(lockPath);
-    if (owner !== undefined) {
-      writeFileSync(join(lockPath, LOCK_OWNER_FILE), typeof owner === 'string' ? owner : JSON.stringify(owner));
-    }
-    const at = new Date(Date.now() - ageMs);
-    utimesSync(lockPath, at, at);
-    return lockPath;
+    rmSync(lockPathFor(target), { recursive: true, force: true });
+    return plantLockFolder(lockPathFor(target), owner, Date.now() - ageMs);
   }
 
   function readOwner(lockPath: string): LockOwner {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { LockLostError, LockTimeoutError, LockUnjudgeableError, lockPathFor, withFileLock } from '../../src/core/lock/fileLock';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
 import { bundleChild } from '../support/bundleChild';
-import { deadPid, spawnIdleProcess } from '../support/lockContenders';
+import { deadPid, plantLockFolder, spawnIdleProcess } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const HOUR_MS = 3_600_000;
@@ -69,11 +69,7 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
 
   /** Plants a lock folder holding `owner` (a record, raw text, or nothing) with the given mtime. */
   function plantLock(owner: LockOwner | string | undefined, mtimeMs: number): void {
-    mkdirSync(lockPath);
-    if (owner !== undefined) {
-      writeFileSync(join(lockPath, LOCK_OWNER_FILE), typeof owner === 'string' ? owner : JSON.stringify(owner));
-    }
-    setMtime(lockPath, mtimeMs);
+    plantLockFolder(lockPath, owner, mtimeMs);
   }
 
   /** The lock folder's identity and content, to show it was left exactly as it was. */
