@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
 } from '../../src/core/lock/fileLock';
 import { LockedDocument } from '../../src/core/lock/lockedDocument';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
+import { setAge } from '../support/agedFiles';
 import { deadPid, mostInsideAtOnce, plantLockFolder, waitForLine } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
@@ -148,8 +149,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
   test('takeover: a stale lock directory is removed', async () => {
     const lockPath = lockPathFor(target);
     mkdirSync(lockPath);
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(lockPath, old, old);
+    setAge(lockPath, 60_000);
     await takeOverStaleLock(lockPath, 2000);
     assert.equal(existsSync(lockPath), false);
   });
@@ -169,8 +169,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
   test('many contenders on one stale lock: exactly one holds it at a time', async () => {
     const lockPath = lockPathFor(target);
     mkdirSync(lockPath);
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(lockPath, old, old);
+    setAge(lockPath, 60_000);
     const maxInside = await mostInsideAtOnce(target, 6, { staleMs: 2000 });
     assert.equal(maxInside, 1);
   });
@@ -296,8 +295,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     await withFileLock(
       target,
       async (lock) => {
-        const past = new Date(Date.now() - 30_000);
-        utimesSync(lock.lockPath, past, past); // Not the mtime it last set: the next refresh reports a compromise.
+        setAge(lock.lockPath, 30_000); // Not the mtime it last set: the next refresh reports a compromise.
         await sleep(1600);
         await assert.rejects(lock.assertHeld(), LockLostError);
       },

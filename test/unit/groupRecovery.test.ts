@@ -14,7 +14,6 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +32,7 @@ import {
   nodeGroupFs,
 } from '../../src/core/groups/groupJournal';
 import { recoverGroupFiles, recoverGroups } from '../../src/core/groups/groupRecovery';
+import { setAge } from '../support/agedFiles';
 import { captureIo } from '../support/cliRun';
 import { delegateTo } from '../support/delegatingFs';
 
@@ -395,8 +395,7 @@ suite("group debris: our own dead writers' leftovers", () => {
   test('recover --groups removes the debris of killed write-group runs and says how many files and bytes', async () => {
     writeFileSync(at(groupTempName('a.json', DEAD)), 'x'.repeat(999));
     writeFileSync(at(groupTempName('b.json', DEAD)), 'y'.repeat(24));
-    const old = new Date(Date.now() - 3_600_000);
-    utimesSync(at(groupTempName('a.json', DEAD)), old, old);
+    setAge(at(groupTempName('a.json', DEAD)), 3_600_000);
     const io = captureIo(dir);
     assert.equal(await runRecoverGroups(dir, { json: false }, io), 0);
     assert.match(io.out(), /removed 2 leftover files \(1023 bytes\) of group commits whose writer has exited/);
