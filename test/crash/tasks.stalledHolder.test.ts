@@ -8,6 +8,7 @@ import { addTaskEdit } from '../../src/state/taskEdits';
 import { tasksDocumentProblems } from '../../src/state/tasksSchema';
 import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';
 import { bundleChild } from '../support/bundleChild';
+import { waitForLine } from '../support/lockContenders';
 
 const root = join(__dirname, '..', '..');
 const STALE_MS = 2000;
@@ -75,17 +76,6 @@ function start(script: string, args: string[]): { child: ChildProcess; finished:
   return { child, finished };
 }
 
-function waitForLine(child: ChildProcess, marker: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      if (buffered.split('\n').some((line) => line === marker)) resolve();
-    });
-    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before "${marker}"`)));
-  });
-}
-
 suite('several processes: a stalled lock holder', () => {
   let workspace: string;
   let adder: string;
@@ -113,7 +103,7 @@ suite('several processes: a stalled lock holder', () => {
 
       const a = start(adder, [path, 'from A', pauseAt, String(STALE_MS), '30000']);
       started.push(a.child);
-      await waitForLine(a.child, 'PAUSE');
+      await waitForLine(a.child, 'PAUSE', { exact: true });
       a.child.kill('SIGSTOP');
 
       // B waits well past the stale time of A's (no longer refreshed) lock, and must give up rather than take it.

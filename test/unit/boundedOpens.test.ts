@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescriptorsExhaustedError, Limiter, MAX_OPEN_FILES, mapBounded } from '../../src/core/boundedOpens';
 import { type FsLike, nodeFs } from '../../src/core/fs';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { OrphanTracker } from '../../src/core/orphans/orphanTracker';
+import { plantTempPairs } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
 
 const TEMPS = 600;
@@ -47,16 +48,7 @@ suite('bounded opens: no fan-out holds more than MAX_OPEN_FILES open, and EMFILE
   let root: string;
 
   /** `count` temps in one folder, each with its own valid target, all an hour old. */
-  const plantTemps = (count: number, dir = root) => {
-    mkdirSync(dir, { recursive: true });
-    const old = new Date(Date.now() - HOUR);
-    for (let i = 0; i < count; i++) {
-      writeFileSync(join(dir, `t${i}.json`), `{"target":${i}}\n`);
-      const temp = join(dir, `t${i}.json.cs-4242-0-1-0123abcd.tmp`);
-      writeFileSync(temp, `{"temp":${i}}\n`);
-      utimesSync(temp, old, old);
-    }
-  };
+  const plantTemps = (count: number, dir = root) => plantTempPairs(dir, count, HOUR);
 
   setup(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'cs-fds-')));

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import {
 } from '../../src/core/lock/fileLock';
 import { LockedDocument } from '../../src/core/lock/lockedDocument';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
+import { setAge } from '../support/agedFiles';
+import { deadPid, mostInsideAtOnce, plantLockFolder, waitForLine } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,19 +29,6 @@ async function bundleChild(dir: string, name: string, source: string): Promise<s
   writeFileSync(entry, source);
   await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', mainFields: ['module', 'main'] });
   return outfile;
-}
-
-/** Resolves with the first stdout line that contains `marker`. */
-function waitForLine(child: ChildProcess, marker: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const line = buffered.split('\n').find((l) => l.includes(marker));
-      if (line) resolve(line);
-    });
-    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before "${marker}"`)));
-  });
 }
 
 suite('state: cross-process lock (proper-lockfile + takeover)', () => {
@@ -160,8 +149,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
   test('takeover: a stale lock directory is removed', async () => {
     const lockPath = lockPathFor(target);
     mkdirSync(lockPath);
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(lockPath, old, old);
+    setAge(lockPath, 60_000);
     await takeOverStaleLock(lockPath, 2000);
     assert.equal(existsSync(lockPath), false);
   });
@@ -181,25 +169,8 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
   test('many contenders on one stale lock: exactly one holds it at a time', async () => {
     const lockPath = lockPathFor(target);
     mkdirSync(lockPath);
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(lockPath, old, old);
-    let inside = 0;
-    let maxInside = 0;
-    await Promise.all(
-      Array.from({ length: 6 }, () =>
-        withFileLock(
-          target,
-          async (lock) => {
-            inside += 1;
-            maxInside = Math.max(maxInside, inside);
-            await sleep(15);
-            await lock.assertHeld();
-            inside -= 1;
-          },
-          { staleMs: 2000 },
-        ),
-      ),
-    );
+    setAge(lockPath, 60_000);
+    const maxInside = await mostInsideAtOnce(target, 6, { staleMs: 2000 });
     assert.equal(maxInside, 1);
   });
 
@@ -251,26 +222,12 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
 
   /** Plants a lock directory holding `owner`, last refreshed `ageMs` ago. */
   function plantLock(owner: LockOwner | string | undefined, ageMs = 0): string {
-    const lockPath = lockPathFor(target);
-    rmSync(lockPath, { recursive: true, force: true });
-    mkdirSync(lockPath);
-    if (owner !== undefined) {
-      writeFileSync(join(lockPath, LOCK_OWNER_FILE), typeof owner === 'string' ? owner : JSON.stringify(owner));
-    }
-    const at = new Date(Date.now() - ageMs);
-    utimesSync(lockPath, at, at);
-    return lockPath;
+    rmSync(lockPathFor(target), { recursive: true, force: true });
+    return plantLockFolder(lockPathFor(target), owner, Date.now() - ageMs);
   }
 
   function readOwner(lockPath: string): LockOwner {
     return JSON.parse(readFileSync(join(lockPath, LOCK_OWNER_FILE), 'utf8'));
-  }
-
-  /** A pid that has just exited (and was reaped). */
-  function deadPid(): number {
-    const child = spawnSync(process.execPath, ['-e', '']);
-    assert.ok(child.pid);
-    return child.pid;
   }
 
   const quick = { staleMs: 2000, acquireTimeoutMs: 400 };
@@ -329,23 +286,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
 
   test('takeover of a dead holder’s lock has one winner among many contenders', async () => {
     plantLock({ ...ownerRecordFor('dead'), pid: deadPid() });
-    let inside = 0;
-    let maxInside = 0;
-    await Promise.all(
-      Array.from({ length: 6 }, () =>
-        withFileLock(
-          target,
-          async (lock) => {
-            inside += 1;
-            maxInside = Math.max(maxInside, inside);
-            await sleep(15);
-            await lock.assertHeld();
-            inside -= 1;
-          },
-          { staleMs: 2000, acquireTimeoutMs: 10_000 },
-        ),
-      ),
-    );
+    const maxInside = await mostInsideAtOnce(target, 6, { staleMs: 2000, acquireTimeoutMs: 10_000 });
     assert.equal(maxInside, 1);
   });
 
@@ -354,8 +295,7 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     await withFileLock(
       target,
       async (lock) => {
-        const past = new Date(Date.now() - 30_000);
-        utimesSync(lock.lockPath, past, past); // Not the mtime it last set: the next refresh reports a compromise.
+        setAge(lock.lockPath, 30_000); // Not the mtime it last set: the next refresh reports a compromise.
         await sleep(1600);
         await assert.rejects(lock.assertHeld(), LockLostError);
       },

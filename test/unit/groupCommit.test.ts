@@ -17,7 +17,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { CliIo } from '../../src/cli/io';
 import { runRecoverGroups, writeGroupVerb } from '../../src/cli/writeGroup';
 import { commitGroup, GroupCommitError } from '../../src/core/groups/groupCommit';
 import {
@@ -37,6 +36,7 @@ import { LockTimeoutError, withFileLock } from '../../src/core/lock/fileLock';
 import { mightBeTemp, recogniseGroupFile, recogniseTemp } from '../../src/core/names/tempPatterns';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { GROUP_FILE_NOTE } from '../../src/core/orphans/orphanWalk';
+import { captureIo } from '../support/cliRun';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { delegateTo } from '../support/delegatingFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
@@ -110,19 +110,6 @@ const roleOf = (path: string) => recogniseGroupFile(basename(path))?.role;
 
 /** Three retries without waiting: the tests below never sleep through the real backoff. */
 const NO_WAIT = { renameRetryDelaysMs: [0, 0, 0] };
-
-function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let stdout = '';
-  let stderr = '';
-  return {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: (async function* () {})(),
-    cwd,
-    out: () => stdout,
-    err: () => stderr,
-  };
-}
 
 suite('group commits', () => {
   let dir: string;

@@ -14,12 +14,10 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { CliIo } from '../../src/cli/io';
 import { runRecoverGroups } from '../../src/cli/writeGroup';
 import { commitGroup } from '../../src/core/groups/groupCommit';
 import { removeDeadGroupDebris } from '../../src/core/groups/groupDebris';
@@ -34,6 +32,8 @@ import {
   nodeGroupFs,
 } from '../../src/core/groups/groupJournal';
 import { recoverGroupFiles, recoverGroups } from '../../src/core/groups/groupRecovery';
+import { setAge } from '../support/agedFiles';
+import { captureIo } from '../support/cliRun';
 import { delegateTo } from '../support/delegatingFs';
 
 /** A pid no process has (above the kernel's pid_max): its group files are a dead writer's. */
@@ -57,17 +57,18 @@ function plantJournal(dir: string, id: string, entries: Partial<GroupJournalEntr
   return path;
 }
 
-function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let stdout = '';
-  let stderr = '';
-  return {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: (async function* () {})(),
-    cwd,
-    out: () => stdout,
-    err: () => stderr,
-  };
+/** An interrupted group of a.json and b.json in `dir`: old targets, new temps, backups, and its journal (returned). */
+function plantInterruptedGroup(dir: string): string {
+  for (const name of ['a.json', 'b.json']) {
+    writeFileSync(join(dir, name), `old ${name}`);
+    writeFileSync(join(dir, groupTempName(name, DEAD)), `new ${name}`);
+    writeFileSync(join(dir, groupBackupName(name, DEAD)), `old ${name}`);
+  }
+  return plantJournal(
+    dir,
+    DEAD,
+    ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
+  );
 }
 
 
@@ -178,16 +179,7 @@ suite('group recovery: a journal is untrusted input', () => {
   });
 
   test('a target swapped between the judgement and the rename is kept, and so is the whole group', async () => {
-    for (const name of ['a.json', 'b.json']) {
-      writeFileSync(at(name), `old ${name}`);
-      writeFileSync(at(groupTempName(name, DEAD)), `new ${name}`);
-      writeFileSync(at(groupBackupName(name, DEAD)), `old ${name}`);
-    }
-    const journal = plantJournal(
-      root,
-      DEAD,
-      ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
-    );
+    const journal = plantInterruptedGroup(root);
     let swapped = false;
     const fs = delegateTo(nodeGroupFs, {
       // a.json is judged first; while b.json's temp is read, an editor saves a.json.
@@ -210,16 +202,7 @@ suite('group recovery: a journal is untrusted input', () => {
   });
 
   test('a target swapped while the renames run is kept; the journal stays for the next run', async () => {
-    for (const name of ['a.json', 'b.json']) {
-      writeFileSync(at(name), `old ${name}`);
-      writeFileSync(at(groupTempName(name, DEAD)), `new ${name}`);
-      writeFileSync(at(groupBackupName(name, DEAD)), `old ${name}`);
-    }
-    const journal = plantJournal(
-      root,
-      DEAD,
-      ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
-    );
+    const journal = plantInterruptedGroup(root);
     let swapped = false;
     const fs = delegateTo(nodeGroupFs, {
       // After every check before the first change, during a.json's rename: an editor saves b.json.
@@ -322,16 +305,7 @@ suite('group recovery: a journal is untrusted input', () => {
     const real = at('real');
     mkdirSync(real);
     symlinkSync(real, at('via'));
-    for (const name of ['a.json', 'b.json']) {
-      writeFileSync(join(real, name), `old ${name}`);
-      writeFileSync(join(real, groupTempName(name, DEAD)), `new ${name}`);
-      writeFileSync(join(real, groupBackupName(name, DEAD)), `old ${name}`);
-    }
-    plantJournal(
-      real,
-      DEAD,
-      ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
-    );
+    plantInterruptedGroup(real);
     const report = await recoverGroupFiles([join(at('via'), groupJournalName(DEAD))]);
     assert.deepEqual(report.problems, []);
     assert.equal(report.recovered[0]?.state, 'rolled-forward');
@@ -421,8 +395,7 @@ suite("group debris: our own dead writers' leftovers", () => {
   test('recover --groups removes the debris of killed write-group runs and says how many files and bytes', async () => {
     writeFileSync(at(groupTempName('a.json', DEAD)), 'x'.repeat(999));
     writeFileSync(at(groupTempName('b.json', DEAD)), 'y'.repeat(24));
-    const old = new Date(Date.now() - 3_600_000);
-    utimesSync(at(groupTempName('a.json', DEAD)), old, old);
+    setAge(at(groupTempName('a.json', DEAD)), 3_600_000);
     const io = captureIo(dir);
     assert.equal(await runRecoverGroups(dir, { json: false }, io), 0);
     assert.match(io.out(), /removed 2 leftover files \(1023 bytes\) of group commits whose writer has exited/);

@@ -20,19 +20,13 @@ import { join } from 'node:path';
 import { LockLostError, LockTimeoutError, LockUnjudgeableError, lockPathFor, withFileLock } from '../../src/core/lock/fileLock';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
 import { bundleChild } from '../support/bundleChild';
+import { deadPid, plantLockFolder, spawnIdleProcess } from '../support/lockContenders';
 
 const srcCore = join(__dirname, '..', '..', 'src', 'core');
 const HOUR_MS = 3_600_000;
 const quick = { staleMs: 2000, acquireTimeoutMs: 400 };
 const hasProc = existsSync('/proc/self/stat');
 const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
-
-/** A pid that has just exited (and was reaped). */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', '']);
-  assert.ok(child.pid);
-  return child.pid;
-}
 
 /** The start time field of /proc/<pid>/stat, as the owner record stores it. */
 function startTicksOf(pid: number): number {
@@ -75,11 +69,7 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
 
   /** Plants a lock folder holding `owner` (a record, raw text, or nothing) with the given mtime. */
   function plantLock(owner: LockOwner | string | undefined, mtimeMs: number): void {
-    mkdirSync(lockPath);
-    if (owner !== undefined) {
-      writeFileSync(join(lockPath, LOCK_OWNER_FILE), typeof owner === 'string' ? owner : JSON.stringify(owner));
-    }
-    setMtime(lockPath, mtimeMs);
+    plantLockFolder(lockPath, owner, mtimeMs);
   }
 
   /** The lock folder's identity and content, to show it was left exactly as it was. */
@@ -110,9 +100,8 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
 
   test('an mtime an hour ahead with the record of a live child process is never taken', async function () {
     if (!hasProc) this.skip();
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const child = await spawnIdleProcess();
     children.push(child);
-    await new Promise((resolve) => child.once('spawn', resolve));
     const pid = child.pid!;
     plantLock({ ...ownerRecordFor('child'), pid, startTicks: startTicksOf(pid) }, Date.now() + HOUR_MS);
     const before = snapshotLock();
@@ -124,9 +113,8 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
 
   test('the record of a live unrelated process with another start time (a reused pid) is taken over, even future-dated', async function () {
     if (!hasProc) this.skip();
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const child = await spawnIdleProcess();
     children.push(child);
-    await new Promise((resolve) => child.once('spawn', resolve));
     const pid = child.pid!;
     plantLock({ ...ownerRecordFor('reused'), pid, startTicks: startTicksOf(pid) - 100 }, Date.now() + HOUR_MS);
     assert.equal(await attempt(target), 'taken');

@@ -1,7 +1,7 @@
 // Targets whose names are near NAME_MAX (255 bytes): every name we derive from them (temps, group files, recover's
 // backups, to-do backups, lock folders) fits, and scan ties a short name back to exactly its target.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { addTaskEdit } from '../../src/state/taskEdits';
 import { TasksBackups } from '../../src/state/tasksBackups';
 import { TasksStore } from '../../src/state/tasksStore';
+import { setAge, writeAgedFile } from '../support/agedFiles';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { asPlatform, MacLikeFs, WindowsLikeFs } from '../support/windowsLikeFs';
 
@@ -48,12 +49,7 @@ function stdinOf(text: string): AsyncIterable<Buffer> {
 
 suite('long target names: derived names fit NAME_MAX', () => {
   let dir: string;
-  const aged = (path: string, content: string) => {
-    writeFileSync(path, content);
-    const when = new Date(Date.now() - 2 * HOUR);
-    utimesSync(path, when, when);
-    return path;
-  };
+  const aged = (path: string, content: string) => writeAgedFile(path, content, 2 * HOUR);
   setup(() => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-long-')));
   });
@@ -262,8 +258,7 @@ suite('long target names: derived names fit NAME_MAX', () => {
     const medium = join(dir, `${'m'.repeat(225)}.json`);
     const lockPath = lockPathFor(medium);
     mkdirSync(lockPath); // left by a holder that died before writing its owner record
-    const old = new Date(Date.now() - HOUR);
-    utimesSync(lockPath, old, old);
+    setAge(lockPath, HOUR);
     await takeOverStaleLock(lockPath, 2000);
     assert.equal(existsSync(lockPath), false, 'taken over: its reclaim name fit');
     assert.equal(await withFileLock(medium, async () => 'held'), 'held');

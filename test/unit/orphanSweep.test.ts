@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -8,7 +8,6 @@ import {
   realpathSync,
   rmSync,
   symlinkSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,21 +16,16 @@ import { threadId } from 'node:worker_threads';
 import { nodeFs } from '../../src/core/fs';
 import { liveTempPaths } from '../../src/core/names/tempNames';
 import { type Orphan, scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
+import { writeAgedFile } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
+import { deadPid, spawnIdleProcess } from '../support/lockContenders';
 
 const HOUR = 3_600_000;
 const OLD = 2 * HOUR;
 
 suite('sweepOrphans', () => {
   let root: string;
-  const file = (relativePath: string, content = '{}\n', ageMs = OLD) => {
-    const path = join(root, relativePath);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, content);
-    const when = new Date(Date.now() - ageMs);
-    utimesSync(path, when, when);
-    return path;
-  };
+  const file = (relativePath: string, content = '{}\n', ageMs = OLD) => writeAgedFile(join(root, relativePath), content, ageMs);
   const scan = async () => (await scanOrphans([root])).orphans;
   const names = () => readdirSync(root).sort();
 
@@ -97,8 +91,8 @@ suite('sweepOrphans', () => {
 
   suite('temps of ours from other processes', () => {
     let child: ChildProcess;
-    setup(() => {
-      child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    setup(async () => {
+      child = await spawnIdleProcess();
     });
     teardown(() => {
       child.kill('SIGKILL');
@@ -106,7 +100,7 @@ suite('sweepOrphans', () => {
 
     test('a young temp whose writer is alive is kept; an old one, or a dead writer’s, goes', async () => {
       const livePid = child.pid!;
-      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const dead = deadPid();
       file('s.json');
       const liveYoung = file(`s.json.cs-${livePid}-0-1-0123abcd.tmp`, '{}', 1000);
       const liveOld = file(`s.json.cs-${livePid}-0-2-0123abcd.tmp`, '{}', 11 * 60_000);

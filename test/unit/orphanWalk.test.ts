@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FsLike, nodeFs } from '../../src/core/fs';
 import { type Orphan, scanOrphans, walkOrphans } from '../../src/core/orphans/orphans';
+import { writeAgedFile } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
 
 /** The real file system, with EACCES for the listed folders or files (this suite runs as root). */
@@ -44,16 +45,7 @@ const byPath = (orphans: Orphan[]) => [...orphans].sort((a, b) => (a.path < b.pa
 
 suite('scanOrphans', () => {
   let root: string;
-  const file = (relativePath: string, content = '{}\n', ageMs?: number) => {
-    const path = join(root, relativePath);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, content);
-    if (ageMs !== undefined) {
-      const when = new Date(Date.now() - ageMs);
-      utimesSync(path, when, when);
-    }
-    return path;
-  };
+  const file = (relativePath: string, content = '{}\n', ageMs?: number) => writeAgedFile(join(root, relativePath), content, ageMs);
 
   setup(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'cs-scan-')));

@@ -5,7 +5,6 @@ import {
   chownSync,
   existsSync,
   lstatSync,
-  mkdirSync,
   mkdtempSync,
   readFileSync,
   realpathSync,
@@ -13,7 +12,6 @@ import {
   rmSync,
   symlinkSync,
   truncateSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +20,7 @@ import { ageParts, formatAge } from '../../src/core/age';
 import { type FsLike, MAX_DOCUMENT_BYTES, nodeFs } from '../../src/core/fs';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
+import { writeAgedFile } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
 
 const OLD = 2 * 3_600_000;
@@ -30,14 +29,7 @@ const isRoot = process.getuid?.() === 0;
 /** Hostile inputs for scan, sweep and recover: unknown means keep, regular files only, re-check before acting. */
 suite('orphans under hostile file systems', () => {
   let root: string;
-  const file = (relativePath: string, content: string | Buffer = '{}\n', ageMs = OLD) => {
-    const path = join(root, relativePath);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, content);
-    const when = new Date(Date.now() - ageMs);
-    utimesSync(path, when, when);
-    return path;
-  };
+  const file = (relativePath: string, content: string | Buffer = '{}\n', ageMs = OLD) => writeAgedFile(join(root, relativePath), content, ageMs);
   const sweepAll = async (fs: FsLike = nodeFs) =>
     sweepOrphans((await scanOrphans([root], { fs })).orphans, { olderThanMs: 0, roots: [root], fs });
 

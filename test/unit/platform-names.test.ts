@@ -1,7 +1,7 @@
 // Names, paths and patterns across platforms: our file names are valid everywhere, the exclude matcher and the lock
 // path work on win32-shaped paths (path.win32), and temps pair with targets as NTFS and APFS compare names.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { basename, join } from 'node:path';
@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { snapshotIdFor } from '../../src/state/snapshots';
 import { addTaskEdit } from '../../src/state/taskEdits';
 import { TasksStore } from '../../src/state/tasksStore';
+import { writeAgedFile } from '../support/agedFiles';
 import { asPlatform, MacLikeFs, portableNameProblem, windowsNameProblem } from '../support/windowsLikeFs';
 
 const NTFS = nameMatchingFor('win32');
@@ -171,13 +172,7 @@ suite('platform names: temps pair with targets as the volume compares names', ()
 
   suite('macOS (emulated): APFS lookups ignore case and normalisation', () => {
     let dir: string;
-    const file = (name: string, content: string) => {
-      const filePath = join(dir, name);
-      writeFileSync(filePath, content);
-      const when = new Date(Date.now() - 2 * HOUR);
-      utimesSync(filePath, when, when);
-      return filePath;
-    };
+    const file = (name: string, content: string) => writeAgedFile(join(dir, name), content, 2 * HOUR);
     setup(() => {
       dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-apfs-')));
     });

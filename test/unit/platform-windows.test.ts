@@ -2,7 +2,7 @@
 // asPlatform('win32') makes the core take its Windows code paths. Nothing here runs on Windows itself.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type FsLike, nodeFs } from '../../src/core/fs';
@@ -15,6 +15,7 @@ import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWr
 import { SettingsSnapshots } from '../../src/state/snapshots';
 import { addTaskEdit } from '../../src/state/taskEdits';
 import { TasksStore } from '../../src/state/tasksStore';
+import { writeAgedFile } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
 import { asPlatform, WindowsLikeFs } from '../support/windowsLikeFs';
 
@@ -35,15 +36,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 suite('Windows (emulated): NTFS through Node', () => {
   let dir: string;
   let fs: WindowsLikeFs;
-  const file = (name: string, content: string, ageMs = 0) => {
-    const path = join(dir, name);
-    writeFileSync(path, content);
-    if (ageMs > 0) {
-      const when = new Date(Date.now() - ageMs);
-      utimesSync(path, when, when);
-    }
-    return path;
-  };
+  const file = (name: string, content: string, ageMs = 0) => writeAgedFile(join(dir, name), content, ageMs);
 
   setup(() => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-win-')));

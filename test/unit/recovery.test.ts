@@ -10,7 +10,6 @@ import {
   rmSync,
   statSync,
   symlinkSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import { join } from 'node:path';
 import { nodeFs } from '../../src/core/fs';
 import { recogniseTemp } from '../../src/core/orphans/orphans';
 import { backupPathFor, findRecoveryCandidates, RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
+import { writeAgedFile } from '../support/agedFiles';
 import { errnoError, FaultyFs } from '../support/faultyFs';
 
 const MINUTE = 60_000;
@@ -27,13 +27,7 @@ suite('recovery', () => {
   let dir: string;
   let target: string;
   /** Writes a file whose mtime is `minutesAgo` before now. */
-  const file = (name: string, content: string, minutesAgo: number) => {
-    const path = join(dir, name);
-    writeFileSync(path, content);
-    const when = new Date(Date.now() - minutesAgo * MINUTE);
-    utimesSync(path, when, when);
-    return path;
-  };
+  const file = (name: string, content: string, minutesAgo: number) => writeAgedFile(join(dir, name), content, minutesAgo * MINUTE);
 
   setup(() => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-recover-')));

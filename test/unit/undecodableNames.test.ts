@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeNameBytes } from '../../src/core/fs';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
+import { setAge } from '../support/agedFiles';
 
 const TEMP_SUFFIX = '.json.cs-4242-0-1-0123abcd.tmp';
 const FFFD = '\ufffd';
@@ -19,8 +20,7 @@ suite('names on disk that are not valid UTF-8: reported, never merged with the n
   };
   const plant = (path: string | Buffer, content: string) => {
     writeFileSync(path, content);
-    const old = new Date(Date.now() - HOUR);
-    utimesSync(path, old, old);
+    setAge(path, HOUR);
   };
 
   setup(() => {

@@ -3,11 +3,10 @@
 // expected texts are read from those files, so a bundle VS Code does not load (a wrong `l10n` path, a file missing
 // from the .vsix, a key that no longer matches the source) fails here, and so does a translation equal to English.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
 
 type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
 
@@ -43,32 +42,20 @@ function germanTitle(key: string): string {
 }
 
 suite('the extension in a German workbench (--locale de)', () => {
+  let session: WorkbenchSession | undefined;
   let server: CodeServer | undefined;
-  let browser: Browser | undefined;
   let page: Page;
-  let workspace: string;
-  const shots = mkdtempSync(join(tmpdir(), 'cs-german-shots-'));
+  const shot = screenshots('cs-german-shots-', () => page, 500);
 
   suiteSetup(async function () {
     this.timeout(15 * 60_000);
-    const { ensureHost } = await import('../../scripts/host/ensureHost.mjs');
-    const { CHROMIUM_ARGS } = await import('../../scripts/host/codeServer.mjs');
-    const { prepareDemoWorkspace } = await import('../../scripts/demoWorkspace.mjs');
-    const { startUserWorkbench } = await import('../../scripts/host/userWorkbench.mjs');
-    const paths = await ensureHost({ log: (line) => console.log(`      ${line}`) });
-    workspace = prepareDemoWorkspace(join(mkdtempSync(join(tmpdir(), 'cs-german-')), 'demo'));
-    const workbench = await startUserWorkbench({ paths, folder: workspace, displayLanguage: 'de' });
-    server = workbench.server;
-    browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(workbench.url);
+    session = await openWorkbench({ tempPrefix: 'cs-german-', viewport: { width: 1280, height: 800 }, displayLanguage: 'de' });
+    ({ server, page } = session);
   });
 
   suiteTeardown(async function () {
     this.timeout(30_000);
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (workspace) rmSync(join(workspace, '..'), { recursive: true, force: true });
+    await closeWorkbench(session);
   });
 
   test('the server was started with --locale de', () => {
@@ -100,10 +87,7 @@ suite('the extension in a German workbench (--locale de)', () => {
     await input.waitFor({ timeout: 10_000 });
     await input.fill(`>${germanTitle('command.sweep.title')}`);
     await page.locator('.quick-input-list .monaco-list-row', { hasText: germanTitle('command.sweep.title') }).first().waitFor({ timeout: 10_000 });
-    await delay(500);
-    const file = join(shots, 'german-palette.png');
-    await page.screenshot({ path: file });
-    console.log(`      screenshot: ${file}`);
+    await shot('german-palette');
     await page.keyboard.press('Escape');
   });
 

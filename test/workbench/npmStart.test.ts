@@ -4,56 +4,39 @@
 // folder opens on, and that the server does not outlive a SIGKILLed `npm start`. Screenshots go to a temp folder.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
 
 type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
-type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' } }).HostPaths;
 
 const root = join(__dirname, '..', '..');
 const TOAST = '.notifications-toasts .notification-toast';
 const STARTUP_TEXT = 'data/todo.json has no valid content, but a valid temp file of it exists.';
 
 suite('workbench as npm start serves it (vsix installed, no test tooling)', () => {
-  let paths: HostPaths;
+  let session: WorkbenchSession | undefined;
   let server: CodeServer | undefined;
-  let browser: Browser | undefined;
   let page: Page;
   let workspace: string;
-  const shots = mkdtempSync(join(tmpdir(), 'cs-workbench-shots-'));
-  const shot = async (name: string) => {
-    await delay(700); // let a toast finish fading in
-    const file = join(shots, `${name}.png`);
-    await page.screenshot({ path: file });
-    console.log(`      screenshot: ${file}`);
-  };
+  const shot = screenshots('cs-workbench-shots-', () => page, 700); // 700 ms: let a toast finish fading in
 
   suiteSetup(async function () {
     // A missing host is installed here (a fresh machine); if that fails the tier fails, it is never skipped.
     this.timeout(15 * 60_000);
-    const { ensureHost } = await import('../../scripts/host/ensureHost.mjs');
-    const { CHROMIUM_ARGS } = await import('../../scripts/host/codeServer.mjs');
-    const { prepareDemoWorkspace } = await import('../../scripts/demoWorkspace.mjs');
-    const { startUserWorkbench } = await import('../../scripts/host/userWorkbench.mjs');
-    paths = await ensureHost({ log: (line) => console.log(`      ${line}`) });
-    workspace = prepareDemoWorkspace(join(mkdtempSync(join(tmpdir(), 'cs-workbench-')), 'demo'));
-    const started = Date.now();
     const serverOutput: string[] = [];
-    const workbench = await startUserWorkbench({
-      paths,
-      folder: workspace,
+    session = await openWorkbench({
+      tempPrefix: 'cs-workbench-',
+      viewport: { width: 1280, height: 720 },
       onOutput: (chunk) => serverOutput.push(...String(chunk).split('\n').filter(Boolean)),
     });
-    server = workbench.server;
+    ({ server, page, workspace } = session);
+    const started = session.startedAt;
     console.log(
-      `      .vsix packaged in ${workbench.timings.packageMs} ms, installed and server healthy in ${workbench.timings.serverMs} ms`,
+      `      .vsix packaged in ${session.timings.packageMs} ms, installed and server healthy in ${session.timings.serverMs} ms`,
     );
-    browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    await page.goto(workbench.url);
     try {
       await page.locator(TOAST, { hasText: STARTUP_TEXT }).first().waitFor({ state: 'visible', timeout: 60_000 });
     } catch (error) {
@@ -66,9 +49,7 @@ suite('workbench as npm start serves it (vsix installed, no test tooling)', () =
 
   suiteTeardown(async function () {
     this.timeout(30_000);
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    if (workspace) rmSync(join(workspace, '..'), { recursive: true, force: true });
+    await closeWorkbench(session);
   });
 
   test('the server runs without the smoke-test driver and with the extension installed, not in development', () => {

@@ -1,6 +1,7 @@
 // Files an in-host test writes into the workspace, with a chosen age, removed again at teardown.
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { writeAgedFile } from '../../support/agedFiles';
 
 const MINUTE_MS = 60_000;
 
@@ -12,11 +13,7 @@ export class PlantedFiles {
 
   /** Writes `relativePath` under the root, `ageMinutes` old. */
   readonly plant = (relativePath: string, content: string, ageMinutes = 0): string => {
-    const file = path.join(this.root(), relativePath);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, content);
-    const time = new Date(Date.now() - ageMinutes * MINUTE_MS);
-    utimesSync(file, time, time);
+    const file = writeAgedFile(path.join(this.root(), relativePath), content, ageMinutes * MINUTE_MS);
     this.files.push(file);
     return file;
   };

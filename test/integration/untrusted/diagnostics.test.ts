@@ -1,9 +1,10 @@
 // Restricted Mode: the Problems entries are shown, but no quick fix changes a file.
 import * as assert from 'node:assert/strict';
-import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
+import { writeAgedFile } from '../../support/agedFiles';
 import { integrationEnvironment } from '../suite/environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -62,9 +63,7 @@ suite('Problems entries in an untrusted workspace (Restricted Mode)', () => {
 
   test('a stale temp of a fine target has its Information entry and no quick fix', async () => {
     const temp = path.join(root, 'state', 'app.json.tmp.0a1b2c3d4e');
-    writeFileSync(temp, '{"v":0}');
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    utimesSync(temp, hourAgo, hourAgo);
+    writeAgedFile(temp, '{"v":0}', 3_600_000);
     try {
       await (await api()).scan();
       const diagnostic = await entryOn(temp, 'stale-temp');

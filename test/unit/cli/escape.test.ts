@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeTerminalControls, printable } from '../../../src/cli/io';
+import { setAge } from '../../support/agedFiles';
 import { runCliCaptured } from '../../support/cliRun';
 
 const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
@@ -20,10 +21,7 @@ function assertNoRawControls(output: string, what: string): void {
 
 suite('CLI: names with control characters are printed escaped', () => {
   let root: string;
-  const old = (path: string) => {
-    const when = new Date(Date.now() - 3_600_000);
-    utimesSync(path, when, when);
-  };
+  const old = (path: string) => setAge(path, 3_600_000);
   setup(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'cs-cli-escape-')));
   });

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Orphan } from '../../../src/core/orphans/orphans';
+import { plantTempPairs } from '../../support/agedFiles';
 
 const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const TEMPS = 1500;
@@ -22,13 +23,7 @@ suite('cli scan: a low descriptor limit never turns into "target unknown" or exi
   let root: string;
   suiteSetup(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'cs-scan-fds-')));
-    const old = new Date(Date.now() - 3_600_000);
-    for (let i = 0; i < TEMPS; i++) {
-      writeFileSync(join(root, `t${i}.json`), `{"target":${i}}\n`);
-      const temp = join(root, `t${i}.json.cs-4242-0-1-0123abcd.tmp`);
-      writeFileSync(temp, `{"temp":${i}}\n`);
-      utimesSync(temp, old, old);
-    }
+    plantTempPairs(root, TEMPS, 3_600_000);
   });
   suiteTeardown(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeAgedFile } from '../../support/agedFiles';
 import { runCliCaptured } from '../../support/cliRun';
 
 const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
@@ -11,14 +12,8 @@ const run = (argv: string[], cwd: string) => runCliCaptured(argv, cwd);
 
 suite('CLI: scan, sweep, recover', () => {
   let root: string;
-  const file = (relativePath: string, content = '{}\n', minutesAgo = 60) => {
-    const path = join(root, relativePath);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, content);
-    const when = new Date(Date.now() - minutesAgo * 60_000);
-    utimesSync(path, when, when);
-    return path;
-  };
+  const file = (relativePath: string, content = '{}\n', minutesAgo = 60) =>
+    writeAgedFile(join(root, relativePath), content, minutesAgo * 60_000);
 
   setup(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'cs-cli-orphans-')));
