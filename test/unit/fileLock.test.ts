@@ -290,6 +290,33 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     assert.equal(maxInside, 1);
   });
 
+  test('one taker at a time: while another live taker is inside, a takeover waits and leaves the lock as it is', async () => {
+    const lockPath = plantLock({ ...ownerRecordFor('dead'), pid: deadPid() });
+    const section = plantLockFolder(`${lockPath}.takeover`, ownerRecordFor('another taker'), Date.now());
+    await assert.rejects(takeOverStaleLock(lockPath, 2000), (error: NodeJS.ErrnoException) => error.code === 'ELOCKED');
+    assert.equal(readOwner(lockPath).token, 'dead', 'the abandoned lock is still there, untouched');
+    assert.equal(readOwner(section).token, 'another taker');
+  });
+
+  test('a taker that died inside the takeover leaves nothing that blocks the next one', async () => {
+    const lockPath = plantLock({ ...ownerRecordFor('dead'), pid: deadPid() });
+    plantLockFolder(`${lockPath}.takeover`, { ...ownerRecordFor('dead taker'), pid: deadPid() }, Date.now());
+    await assert.rejects(takeOverStaleLock(lockPath, 2000), (error: NodeJS.ErrnoException) => error.code === 'ELOCKED');
+    assert.equal((await takeOverStaleLock(lockPath, 2000)).state, 'abandoned');
+    assert.equal(existsSync(lockPath), false);
+    assert.equal(existsSync(`${lockPath}.takeover`), false);
+  });
+
+  test('takeover of a dead holder’s lock, 25 rounds of 6 contenders: no live holder ever loses the lock', async function () {
+    // Without one taker at a time, a late taker renamed away the lock an earlier one had just re-created (about 1
+    // round in 40 lost it); each round's contenders check they still hold the lock before leaving.
+    this.timeout(120_000);
+    for (let round = 0; round < 25; round++) {
+      plantLock({ ...ownerRecordFor('dead'), pid: deadPid() });
+      assert.equal(await mostInsideAtOnce(target, 6, { staleMs: 2000, acquireTimeoutMs: 10_000 }), 1, `round ${round + 1}`);
+    }
+  });
+
   test('a lock proper-lockfile reports compromised fails assertHeld and is not left behind', async function () {
     this.timeout(10_000);
     await withFileLock(

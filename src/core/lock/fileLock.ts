@@ -185,13 +185,57 @@ async function removeLockFolder(path: string, judged: LockFolder): Promise<boole
  * first, so only one contender can claim it: proper-lockfile 4.1.2's rmdir lets a late contender remove the lock
  * another one has just re-created, and both then hold it (node-proper-lockfile#121). A claimed folder that is not
  * the abandoned one judged was just re-created by a contender: it is handed back and we wait like everyone else.
- * Nothing but a lock folder (owner.json alone) is ever removed.
+ * Takers go one at a time, through `<lock>.takeover` (made with mkdir, holding the taker's owner record), and judge
+ * the lock again inside it. Nothing but a lock folder (owner.json alone) is ever removed.
  */
 export async function takeOverStaleLock(lockPath: string, staleMs: number): Promise<LockVerdict> {
-  const verdict = await judgeLock(lockPath, staleMs);
-  if (verdict.state === 'free') return verdict;
+  const seen = abandonedOrThrow(lockPath, await judgeLock(lockPath, staleMs));
+  if (seen.state === 'free') return seen;
+  // One taker at a time: without this, a late taker could rename away the lock an earlier taker had just re-created
+  // (judged abandoned a moment before) and hand it back too late, so a live holder lost its lock.
+  const section = `${lockPath}${TAKEOVER_SUFFIX}`;
+  const token = randomBytes(8).toString('hex');
+  if (!(await enterTakeover(section, staleMs, token))) throw heldError(lockPath, seen);
+  try {
+    // Inside, nobody else removes the lock folder, and its dead holder never will: what is judged now is what we claim.
+    const verdict = abandonedOrThrow(lockPath, await judgeLock(lockPath, staleMs));
+    if (verdict.state === 'free') return verdict;
+    return await claimAbandoned(lockPath, staleMs, verdict);
+  } finally {
+    await removeOwnLock(section, token).catch(() => undefined);
+  }
+}
+
+/** The folder beside a lock that a taker holds while it takes the lock over (fits: see LOCK_RECLAIM_RESERVE). */
+const TAKEOVER_SUFFIX = '.takeover';
+
+function abandonedOrThrow(lockPath: string, verdict: LockVerdict): Extract<LockVerdict, { state: 'free' | 'abandoned' }> {
+  if (verdict.state === 'free' || verdict.state === 'abandoned') return verdict;
   if (verdict.state === 'foreign') throw new LockUnjudgeableError(lockPath, verdict.found, verdict.advice);
-  if (verdict.state !== 'abandoned') throw heldError(lockPath, verdict);
+  throw heldError(lockPath, verdict);
+}
+
+/**
+ * Makes the takeover folder with our owner record; false while another taker is inside. One that died inside is
+ * judged like a lock (its owner record, else its age) and removed when abandoned, for the next try.
+ */
+async function enterTakeover(section: string, staleMs: number, token: string): Promise<boolean> {
+  try {
+    await fsp.mkdir(section);
+  } catch (error) {
+    if (errnoOf(error) !== 'EEXIST') throw error;
+    const other = await judgeLock(section, staleMs).catch(() => undefined);
+    if (other?.state === 'abandoned') await removeLockFolder(section, other.lock).catch(() => false);
+    return false;
+  }
+  return recordOwner(section, token).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Claims the abandoned lock folder by renaming it to a unique name, checks it is the one judged, and removes it. */
+async function claimAbandoned(lockPath: string, staleMs: number, verdict: Extract<LockVerdict, { state: 'abandoned' }>): Promise<LockVerdict> {
   const claimed = `${lockPath}.reclaim-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await fsp.rename(lockPath, claimed);
