@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, MAX_DOCUMENT_BYTES } from '../core/fs';
-import { describeParseFailure, isJsonFileName, type JsonFlavour, jsonFlavourOf, parseJson, positionAt } from '../core/json/json';
+import { decodeUtf8Exactly, describeParseFailure, isJsonFileName, type JsonFlavour, jsonFlavourOf, parseJson } from '../core/json/json';
 import { writeFileAtomic } from '../core/write/atomicWrite';
 import {
   type CliIo,
@@ -17,26 +17,12 @@ import {
 } from './io';
 import { DURABILITY_OPTION, JSON_OPTION, parseDurability } from './options';
 
-/** Where `bytes` stop being UTF-8 (a UTF-16 index into their lossy decoding, for a line:column); -1 when they are UTF-8. */
-function firstInvalidUtf8(bytes: Buffer, text: string): number {
-  let offset = 0;
-  let index = 0;
-  for (const char of text) {
-    // A U+FFFD that is not the three bytes EF BF BD stands for bytes the decoder replaced.
-    if (char === '\ufffd' && !(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) return index;
-    offset += Buffer.byteLength(char);
-    index += char.length;
-  }
-  return -1;
-}
-
 /** Why `data` is not a document of `flavour`, in the wording every message uses; undefined when it is one. */
 function jsonInputProblem(data: Buffer, flavour: JsonFlavour): string | undefined {
-  const text = data.toString('utf8');
-  const invalidAt = firstInvalidUtf8(data, text);
   // JSON is UTF-8 (RFC 8259); a byte that is not would be read back as U+FFFD by every consumer.
-  if (invalidAt !== -1) return `stdin is ${describeParseFailure(positionAt(text, invalidAt, 'InvalidUtf8'))}`;
-  const parsed = parseJson(text, flavour);
+  const decoded = decodeUtf8Exactly(data);
+  if (!decoded.ok) return `stdin is ${describeParseFailure({ ...decoded.position, message: 'InvalidUtf8' })}`;
+  const parsed = parseJson(decoded.text, flavour);
   if (parsed.ok) return undefined;
   if (parsed.empty) return 'stdin is empty';
   return `stdin is ${describeParseFailure(parsed.position)}${flavour === 'jsonc' ? ' (read as JSONC: comments and trailing commas allowed)' : ''}`;
