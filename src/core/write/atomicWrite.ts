@@ -130,7 +130,7 @@ async function ensureParent(target: string, fs: FsLike, createParents: boolean, 
       new Error(`the parent directory ${dirname(target)} does not exist`),
     );
   }
-  await attempt(target, 'mkdir', () => ensureDirectory(dirname(target), fs, durable && fsyncsDirectories()));
+  await attempt(target, 'mkdir', () => ensureDirectory(dirname(target), fs, durable));
 }
 
 async function writeAll(handle: FileHandleLike, data: Uint8Array): Promise<void> {
