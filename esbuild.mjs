@@ -84,7 +84,6 @@ async function main() {
   await Promise.all(contexts.map((c) => c.dispose()));
 }
 
-
 function existsEntry(build) {
   return build.entryPoints.every((p) => existsSync(p));
 }

@@ -66,7 +66,9 @@ async function measure(label, size, rounds, commitsPerRound) {
     const m = median(values);
     // Each round's own ratio too: paired rounds cancel the machine's drift between rounds.
     const paired = median(values.map((value, round) => value / writes[round]));
-    console.log(`  ${name.padEnd(40)} ${m.toFixed(3).padStart(8)} ms   ${(m / baseline).toFixed(2)}× the 3 writes (per round ${paired.toFixed(2)}×)`);
+    console.log(
+      `  ${name.padEnd(40)} ${m.toFixed(3).padStart(8)} ms   ${(m / baseline).toFixed(2)}× the 3 writes (per round ${paired.toFixed(2)}×)`,
+    );
   }
   return median(samples['group commit of 3 files'].map((value, round) => value / writes[round]));
 }

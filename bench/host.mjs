@@ -25,7 +25,9 @@ const { values } = parseArgs({
     'skip-build': { type: 'boolean', default: false },
   },
 });
-const sizes = values.sizes.split(',').map((size) => Math.round(Number.parseFloat(size) * (/k$/i.test(size) ? 1000 : 1)));
+const sizes = values.sizes
+  .split(',')
+  .map((size) => Math.round(Number.parseFloat(size) * (/k$/i.test(size) ? 1000 : 1)));
 const extension = resolve(values.extension);
 const say = (line) => console.log(line);
 const FILES_PER_FOLDER = 20;
@@ -58,7 +60,11 @@ function ensureWorkspace(files) {
     }
   };
   fill(join(dir, 'node_modules'), underNodeModules, (i) => (i === 0 ? 'package.json' : `index${i}.js`));
-  fill(join(dir, 'src'), files - underNodeModules - ORPHANS * 2 - LATENCY_TARGETS, (i) => `file${i}.${i % 3 ? 'ts' : 'json'}`);
+  fill(
+    join(dir, 'src'),
+    files - underNodeModules - ORPHANS * 2 - LATENCY_TARGETS,
+    (i) => `file${i}.${i % 3 ? 'ts' : 'json'}`,
+  );
   // A few real orphans, so the model has targets to follow, and the targets the latency probe writes temps beside.
   mkdirSync(join(dir, 'state'), { recursive: true });
   for (let i = 0; i < ORPHANS; i++) {
@@ -111,8 +117,12 @@ async function measure(paths, workspace) {
       extensionTestsPath: join(root, 'bench', 'hostDriver.cjs'),
     });
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timed out after 20 minutes'), 20 * 60_000))]);
-    if (!existsSync(resultsFile)) throw new Error(`the driver wrote no figures (exit ${code})\n${output.join('').slice(-2000)}`);
+    const code = await Promise.race([
+      exited,
+      new Promise((r) => setTimeout(() => r('timed out after 20 minutes'), 20 * 60_000)),
+    ]);
+    if (!existsSync(resultsFile))
+      throw new Error(`the driver wrote no figures (exit ${code})\n${output.join('').slice(-2000)}`);
     const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
     if (results.error) throw new Error(`the driver failed: ${results.error}`);
     return results;
@@ -132,9 +142,15 @@ function print(size, r) {
   const [plain, matching] = [r.storms['dist/main-<n>.js'], r.storms['dist/main.<n>.js']];
   const extra = mean(matching.map((row) => row.cpuMs)) - mean(plain.map((row) => row.cpuMs));
   const latencies = [...r.latencyMs].sort((a, b) => a - b);
-  say(`\n${size.toLocaleString('en')} files (${Math.floor(size / 3).toLocaleString('en')} under node_modules), ${r.orphansFound} orphans`);
-  say(`  full scan          ${fmt(r.fullScanMs).padStart(6)} ms (median of ${values.scans}; first scan done ${r.firstScanDoneMs} ms after activation)`);
-  say(`  host RSS           ${fmt(r.rssMb.afterScans, 1).padStart(6)} MB after the scans, ${fmt(r.rssMb.afterStorms, 1)} MB after the storms`);
+  say(
+    `\n${size.toLocaleString('en')} files (${Math.floor(size / 3).toLocaleString('en')} under node_modules), ${r.orphansFound} orphans`,
+  );
+  say(
+    `  full scan          ${fmt(r.fullScanMs).padStart(6)} ms (median of ${values.scans}; first scan done ${r.firstScanDoneMs} ms after activation)`,
+  );
+  say(
+    `  host RSS           ${fmt(r.rssMb.afterScans, 1).padStart(6)} MB after the scans, ${fmt(r.rssMb.afterStorms, 1)} MB after the storms`,
+  );
   say('  storm of 2,000     rescans  subtree walks  listings  events   host CPU  model time');
   for (const [label, rows] of [
     ['(no files: idle)', r.storms.idle],
@@ -147,7 +163,9 @@ function print(size, r) {
     );
   }
   say(`    extra host CPU of the matching names: ${fmt(extra)} ms (mean of ${matching.length} rounds, alternating)`);
-  say(`  detection latency  median ${fmt(latencies[latencies.length >> 1])} ms, max ${fmt(latencies.at(-1))} ms (${latencies.length} orphans)`);
+  say(
+    `  detection latency  median ${fmt(latencies[latencies.length >> 1])} ms, max ${fmt(latencies.at(-1))} ms (${latencies.length} orphans)`,
+  );
   return { size, extra, latencyMax: latencies.at(-1), rss: r.rssMb.afterStorms, scan: r.fullScanMs };
 }
 
@@ -156,7 +174,9 @@ if (!values['skip-build'] && extension === root) {
   const build = spawnSync(process.execPath, [join(root, 'esbuild.mjs')], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
-say(`Host benchmark of ${extension === root ? 'this build' : extension}; sizes ${sizes.map((s) => s.toLocaleString('en')).join(', ')}`);
+say(
+  `Host benchmark of ${extension === root ? 'this build' : extension}; sizes ${sizes.map((s) => s.toLocaleString('en')).join(', ')}`,
+);
 const rows = [];
 for (const size of sizes) {
   const workspace = ensureWorkspace(size);
@@ -170,9 +190,15 @@ const rssSpread = Math.max(...rows.map((row) => row.rss)) - Math.min(...rows.map
 const extraSpread = Math.max(...rows.map((row) => row.extra)) - Math.min(...rows.map((row) => row.extra));
 const met = (ok) => (ok ? 'met    ' : 'MISSED ');
 say('\nTargets:');
-say(`  ${met(largest.extra <= 500)} extra host CPU at ${largest.size.toLocaleString('en')} ≤ 0.5 s: ${fmt(largest.extra)} ms`);
+say(
+  `  ${met(largest.extra <= 500)} extra host CPU at ${largest.size.toLocaleString('en')} ≤ 0.5 s: ${fmt(largest.extra)} ms`,
+);
 say(`  ${met(extraSpread <= 250)} extra host CPU flat across sizes: spread ${fmt(extraSpread)} ms`);
-say(`  ${met(rows.every((row) => row.latencyMax <= 500))} detection latency ≤ 500 ms at every size: max ${rows.map((row) => fmt(row.latencyMax)).join(', ')} ms`);
-say(`  ${met(rssSpread <= 50)} host RSS flat across sizes: ${rows.map((row) => fmt(row.rss)).join(', ')} MB (spread ${fmt(rssSpread)} MB)`);
+say(
+  `  ${met(rows.every((row) => row.latencyMax <= 500))} detection latency ≤ 500 ms at every size: max ${rows.map((row) => fmt(row.latencyMax)).join(', ')} ms`,
+);
+say(
+  `  ${met(rssSpread <= 50)} host RSS flat across sizes: ${rows.map((row) => fmt(row.rss)).join(', ')} MB (spread ${fmt(rssSpread)} MB)`,
+);
 // Playwright and the server's pipes can keep the event loop alive after everything was stopped.
 process.exit(0);

@@ -29,10 +29,14 @@ function writeStorm(dir, nameOf, { bursts, perBurst, gapMs }) {
     };
     once();`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script, dir, String(bursts), String(perBurst), String(gapMs), nameOf], {
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      ['-e', script, dir, String(bursts), String(perBurst), String(gapMs), nameOf],
+      {
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+        stdio: 'ignore',
+      },
+    );
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`storm writer exited ${code}`))));
   });

@@ -43,9 +43,10 @@ if (!existsSync(cli)) {
 const ORPHAN_MAKERS = [
   (t) => `${t}.cs-4242-0-1-0123abcd.tmp`,
   (t) => `${t}.${3_000_000_000 + Math.floor(Math.random() * 1_000_000_000)}`,
-  (t) => `${t}.tmp-1712345678${Math.floor(Math.random() * 0xffffff)
-    .toString(16)
-    .padStart(6, '0')}`,
+  (t) =>
+    `${t}.tmp-1712345678${Math.floor(Math.random() * 0xffffff)
+      .toString(16)
+      .padStart(6, '0')}`,
   (t) => `.${t}.tmp`,
   (t) => `${t}.vsctmp`,
   (t) => `${t}.tmp.0f8fad5b-d9cb-469f-a165-70867728950e`,
@@ -57,7 +58,9 @@ function ensureTree() {
   const shape = JSON.stringify({ FILES, FOLDERS, ORPHANS });
   if (existsSync(marker) && readFileSync(marker, 'utf8') === shape) return;
   rmSync(work, { recursive: true, force: true });
-  console.log(`Generating ${FILES.toLocaleString('en')} files in ${FOLDERS.toLocaleString('en')} folders (${ORPHANS} orphans)…`);
+  console.log(
+    `Generating ${FILES.toLocaleString('en')} files in ${FOLDERS.toLocaleString('en')} folders (${ORPHANS} orphans)…`,
+  );
   const perFolder = Math.floor(FILES / FOLDERS);
   const top = Math.ceil(Math.sqrt(FOLDERS));
   const orphanEvery = Math.floor(FOLDERS / ORPHANS);
@@ -69,7 +72,8 @@ function ensureTree() {
     const names = [];
     // Look-alikes that must never match: rotated logs, numbered backups, a user's draft.tmp.
     names.push('app.log', 'app.log.1', 'app.log.2', 'data.json.2', 'draft.tmp');
-    for (let i = names.length; names.length < perFolder - (hasOrphan ? 1 : 0); i++) names.push(`file${i}.${i % 3 ? 'ts' : 'json'}`);
+    for (let i = names.length; names.length < perFolder - (hasOrphan ? 1 : 0); i++)
+      names.push(`file${i}.${i % 3 ? 'ts' : 'json'}`);
     for (const name of names) writeFileSync(join(folder, name), name.endsWith('.json') ? '{"ok":true}\n' : 'x\n');
     if (hasOrphan) {
       const name = ORPHAN_MAKERS[made % ORPHAN_MAKERS.length]('file6.json');
@@ -145,8 +149,12 @@ if (values.temps !== undefined) {
   const orphans = JSON.parse(run.stdout);
   const judged = orphans.filter((orphan) => orphan.targetState === 'ok' && orphan.validJson === true).length;
   console.log(`\nOne folder, ${count.toLocaleString('en')} temps (each with its own target): crash-safe scan --json`);
-  console.log(`  wall ${(run.ms / 1000).toFixed(1)} s   cpu ${(run.cpuMs / 1000).toFixed(1)} s   peak RSS ${run.rssMb.toFixed(1)} MB`);
-  console.log(`  ${orphans.length.toLocaleString('en')} listed, ${judged.toLocaleString('en')} judged (target ok, temp valid JSON)`);
+  console.log(
+    `  wall ${(run.ms / 1000).toFixed(1)} s   cpu ${(run.cpuMs / 1000).toFixed(1)} s   peak RSS ${run.rssMb.toFixed(1)} MB`,
+  );
+  console.log(
+    `  ${orphans.length.toLocaleString('en')} listed, ${judged.toLocaleString('en')} judged (target ok, temp valid JSON)`,
+  );
   console.log('\nTargets:');
   console.log(`  ${judged === count ? 'met    ' : 'MISSED '} every temp judged: ${judged} of ${count}`);
   console.log(`  ${run.rssMb <= 200 ? 'met    ' : 'MISSED '} peak RSS ≤ 200 MB: ${run.rssMb.toFixed(1)} MB`);
@@ -159,9 +167,7 @@ const scanArgs = [cli, 'scan', tree, '--json'];
 
 // Warm the page cache and check both tools agree on the orphans before timing anything.
 const ours = JSON.parse(timed(process.execPath, scanArgs).stdout);
-const found = timed('find', findArgs())
-  .stdout.split('\n')
-  .filter(Boolean);
+const found = timed('find', findArgs()).stdout.split('\n').filter(Boolean);
 console.log(`crash-safe scan found ${ours.length} orphans; find's name tests matched ${found.length} files.`);
 if (ours.length !== ORPHANS) {
   console.error(`*** expected ${ORPHANS} orphans`);
@@ -183,11 +189,15 @@ const ratio = stat(samples.scan, 'ms', median) / stat(samples.find, 'ms', median
 const bestRatio = stat(samples.scan, 'ms', best) / stat(samples.find, 'ms', best);
 const cpuRatio = stat(samples.scan, 'cpuMs', median) / stat(samples.find, 'cpuMs', median);
 const rss = stat(samples.scan, 'rssMb', (xs) => Math.max(...xs));
-console.log(`\nScan: ${FILES.toLocaleString('en')} files, ${FOLDERS.toLocaleString('en')} folders, ${ORPHANS} orphans; median of ${RUNS} warm runs, alternating`);
+console.log(
+  `\nScan: ${FILES.toLocaleString('en')} files, ${FOLDERS.toLocaleString('en')} folders, ${ORPHANS} orphans; median of ${RUNS} warm runs, alternating`,
+);
 console.log(row('crash-safe scan --json', samples.scan));
 console.log(row('find -type f -name …', samples.find));
 console.log(row('node -e 0 (start-up)', samples.node));
-console.log(`  → crash-safe scan takes ${ratio.toFixed(2)}× find's wall time (best runs: ${bestRatio.toFixed(2)}×; CPU: ${cpuRatio.toFixed(2)}×)`);
+console.log(
+  `  → crash-safe scan takes ${ratio.toFixed(2)}× find's wall time (best runs: ${bestRatio.toFixed(2)}×; CPU: ${cpuRatio.toFixed(2)}×)`,
+);
 console.log('\nTargets:');
 console.log(`  ${ratio <= 1.0 ? 'met    ' : 'MISSED '} wall time ≤ 1.0× find: ${ratio.toFixed(2)}× (median)`);
 console.log(`  ${rss <= 150 ? 'met    ' : 'MISSED '} peak RSS ≤ 150 MB: ${rss.toFixed(1)} MB`);

@@ -65,7 +65,9 @@ async function sequential(label, size, rounds, writesPerRound) {
   console.log(`\n${label}: median ms per write over ${rounds} rounds of ${writesPerRound}`);
   for (const [name, values] of Object.entries(samples)) {
     const m = median(values);
-    console.log(`  ${name.padEnd(20)} ${m.toFixed(3).padStart(8)} ms   ${(m / floor).toFixed(2)}× floor   ${(m / ours).toFixed(2)}× ours`);
+    console.log(
+      `  ${name.padEnd(20)} ${m.toFixed(3).padStart(8)} ms   ${(m / floor).toFixed(2)}× floor   ${(m / ours).toFixed(2)}× ours`,
+    );
   }
   return { floorRatio: ours / floor };
 }
@@ -91,7 +93,9 @@ async function burst(updates) {
   for (let i = 0; i < updates; i++) await writeFileAtomicPeer(wfaPath, documentFor(i));
   const wfaAwaited = performance.now() - started;
 
-  console.log(`  crash-safe coalescing, un-awaited    ${ours.toFixed(1).padStart(9)} ms   final content is the last update: ${lastOk}`);
+  console.log(
+    `  crash-safe coalescing, un-awaited    ${ours.toFixed(1).padStart(9)} ms   final content is the last update: ${lastOk}`,
+  );
   console.log(`  steno, un-awaited (no fsync)         ${steno.toFixed(1).padStart(9)} ms`);
   console.log(`  write-file-atomic, awaiting each     ${wfaAwaited.toFixed(1).padStart(9)} ms`);
   console.log(`  → crash-safe is ${(wfaAwaited / ours).toFixed(0)}× faster than write-file-atomic awaiting each write`);
@@ -106,7 +110,11 @@ const burstResult = await burst(quick ? 1000 : 10_000);
 const targets = [
   [`durable 4 KiB write ≤ 1.2× floor`, small.floorRatio <= 1.2, `${small.floorRatio.toFixed(2)}×`],
   [`durable 1 MiB write ≤ 1.2× floor`, large.floorRatio <= 1.2, `${large.floorRatio.toFixed(2)}×`],
-  [`burst ≥ 20× faster than write-file-atomic awaited`, burstResult.speedup >= 20, `${burstResult.speedup.toFixed(0)}×`],
+  [
+    `burst ≥ 20× faster than write-file-atomic awaited`,
+    burstResult.speedup >= 20,
+    `${burstResult.speedup.toFixed(0)}×`,
+  ],
   [`burst ends with the last update`, burstResult.lastOk, String(burstResult.lastOk)],
 ];
 console.log('\nTargets:');

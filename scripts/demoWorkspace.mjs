@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HOUR_MS = 60 * 60 * 1000;
 /** Planted leftovers; user files that merely look like temps keep their times. */
-const PLANTED = /(\.\d{10}$|\.tmp-\d{10}[0-9a-z]{6}$|^\..+\.tmp$|\.vsctmp$|\.cs-\d+-\d+-\d+-[0-9a-f]{8}\.tmp$|\.tmp\.[0-9a-f]+$)/;
+const PLANTED =
+  /(\.\d{10}$|\.tmp-\d{10}[0-9a-z]{6}$|^\..+\.tmp$|\.vsctmp$|\.cs-\d+-\d+-\d+-[0-9a-f]{8}\.tmp$|\.tmp\.[0-9a-f]+$)/;
 
 /** A fresh copy of demo/ at `destination` (default: in the temp folder, outside any git repository), orphans aged one hour. */
 export function prepareDemoWorkspace(destination = join(tmpdir(), 'crash-safe-demo-workspace')) {

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The arguments `npm run package` gives vsce (a unit test keeps them equal to package.json's script). */
-export const VSCE_PACKAGE_ARGS = ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links'];
+export const VSCE_PACKAGE_ARGS = [
+  'package',
+  '--no-dependencies',
+  '--allow-missing-repository',
+  '--no-rewrite-relative-links',
+];
 /** What the staging folder needs besides the bundles; .vscodeignore then decides what goes into the .vsix. */
 const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'media', 'l10n'];
 /** The manifest's translations (package.nls.json, package.nls.<language>.json) are staged too. */
@@ -41,6 +46,8 @@ function runOrThrow(command, args, cwd) {
   // stdin closed: vsce asks questions on a TTY (a missing LICENSE, say) instead of failing.
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.status !== 0) {
-    throw new Error(`${[command, ...args].join(' ')} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+    throw new Error(
+      `${[command, ...args].join(' ')} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`,
+    );
   }
 }

@@ -34,7 +34,14 @@ if (onPath('code') && !process.env.CRASH_SAFE_FORCE_CODE_SERVER) {
   if (run(process.execPath, ['esbuild.mjs']) !== 0) process.exit(1);
   showScan(join(root, 'dist', 'cli.js'), workspace);
   console.log('\nOpening VS Code with the extension loaded…');
-  process.exit(run('code', ['--new-window', ...(options.locale ? ['--locale', options.locale] : []), `--extensionDevelopmentPath=${root}`, workspace]));
+  process.exit(
+    run('code', [
+      '--new-window',
+      ...(options.locale ? ['--locale', options.locale] : []),
+      `--extensionDevelopmentPath=${root}`,
+      workspace,
+    ]),
+  );
 }
 
 const { ensureHost } = await import('./host/ensureHost.mjs');
@@ -55,7 +62,13 @@ try {
   // The same production CLI that is in the .vsix.
   showScan(join(built.stage, 'dist', 'cli.js'), workspace);
   console.log('');
-  ({ server, url } = await startUserWorkbench({ paths, folder: workspace, vsix: built.vsix, displayLanguage: options.locale, log: console.log }));
+  ({ server, url } = await startUserWorkbench({
+    paths,
+    folder: workspace,
+    vsix: built.vsix,
+    displayLanguage: options.locale,
+    log: console.log,
+  }));
 } catch (error) {
   built.dispose();
   console.error(error.message);

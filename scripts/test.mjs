@@ -93,7 +93,12 @@ if (!only) {
   check('lint', process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'check', '.']);
   check('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.']);
   // src/ against @types/vscode of exactly the oldest release engines.vscode admits (tsconfig.engine.json).
-  check('typecheck (engine 1.80)', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.engine.json']);
+  check('typecheck (engine 1.80)', process.execPath, [
+    'node_modules/typescript/bin/tsc',
+    '--noEmit',
+    '-p',
+    'tsconfig.engine.json',
+  ]);
 }
 if (built) {
   mochaTier('unit', ['test/unit/**/*.test.ts'], 20_000);

@@ -45,7 +45,13 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   // Until the first scan ends the item says "scanning…": an empty list then means "not looked yet", not "clean".
   let firstScanError: string | undefined;
   const refreshStatusBar = () =>
-    statusBar.update({ scanned: model.scanned, orphans: model.orphans, showWhenClean: settings.showWhenClean, relative, scanError: firstScanError });
+    statusBar.update({
+      scanned: model.scanned,
+      orphans: model.orphans,
+      showWhenClean: settings.showWhenClean,
+      relative,
+      scanError: firstScanError,
+    });
   context.subscriptions.push(
     model.onDidChange(() => {
       firstScanError = undefined;
@@ -83,15 +89,21 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   // Interrupted group commits inside the workspace are finished after the first scan (in a trusted workspace).
   const groupStartup = new GroupStartupRecovery({ model, log, relative });
   context.subscriptions.push(groupStartup);
-  context.subscriptions.push(vscode.commands.registerCommand(CommandId.FinishInterruptedGroupCommits, () => groupStartup.rescanAndRun()));
+  context.subscriptions.push(
+    vscode.commands.registerCommand(CommandId.FinishInterruptedGroupCommits, () => groupStartup.rescanAndRun()),
+  );
 
   const warnOfRefusedPatterns = () => {
     for (const { reason } of settings.refusedTempPatterns) {
       log.warn(`crashSafeState.tempPatterns: ${reason}`);
       const openSettings = vscode.l10n.t('Open Settings');
-      void vscode.window.showWarningMessage(vscode.l10n.t('Crash-Safe State ignores a temp pattern: {0}', reason), openSettings).then(
-        (action) => action === openSettings && vscode.commands.executeCommand('workbench.action.openSettings', 'crashSafeState.tempPatterns'),
-      );
+      void vscode.window
+        .showWarningMessage(vscode.l10n.t('Crash-Safe State ignores a temp pattern: {0}', reason), openSettings)
+        .then(
+          (action) =>
+            action === openSettings &&
+            vscode.commands.executeCommand('workbench.action.openSettings', 'crashSafeState.tempPatterns'),
+        );
     }
   };
   warnOfRefusedPatterns();
@@ -146,7 +158,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);
   return {
     // Coalesced per target, so a burst from another extension costs two writes; `deactivate` waits for them.
-    writeJson: (path, value, options) => writeJsonCoalesced(path, value, { schema: options?.schema, durability: settings.durability }),
+    writeJson: (path, value, options) =>
+      writeJsonCoalesced(path, value, { schema: options?.schema, durability: settings.durability }),
     readJson: (path, options) => readJson(path, options),
     commitGroup: (files) => commitGroup(files, { durability: settings.durability }),
     recoverGroups: (root) => recoverGroups(root),

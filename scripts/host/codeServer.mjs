@@ -209,7 +209,9 @@ export function displayLanguageFiles(dirs, language) {
   const packs = {
     [language]: {
       hash: `empty-${language}`,
-      extensions: [{ extensionIdentifier: { id: `crash-safe-state.empty-language-pack-${language}` }, version: '0.0.0' }],
+      extensions: [
+        { extensionIdentifier: { id: `crash-safe-state.empty-language-pack-${language}` }, version: '0.0.0' },
+      ],
       translations: { vscode: translations },
       label: language,
     },
@@ -244,7 +246,9 @@ function installExtension({ paths, configFile, dirs, vsix, env }) {
   });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
   if (result.status !== 0 || !/successfully installed/i.test(output)) {
-    throw new Error(`code-server --install-extension ${vsix} failed (exit ${result.status ?? result.signal}): ${output}`);
+    throw new Error(
+      `code-server --install-extension ${vsix} failed (exit ${result.status ?? result.signal}): ${output}`,
+    );
   }
 }
 

@@ -101,7 +101,8 @@ function ensureAptPackages(log) {
   runSync('apt-get', ['update'], env, 'apt-get update');
   runSync('apt-get', ['install', '-y', ...APT_PACKAGES], env, 'apt-get install');
   const stillMissing = [CHROMIUM_PATH, ...KRB5_HEADERS].filter((file) => !existsSync(file));
-  if (stillMissing.length > 0) throw new Error(`apt-get install finished but ${stillMissing.join(', ')} is still missing`);
+  if (stillMissing.length > 0)
+    throw new Error(`apt-get install finished but ${stillMissing.join(', ')} is still missing`);
 }
 
 async function installNode(paths, log) {
@@ -137,7 +138,8 @@ async function installCodeServer(paths, log) {
     npm_config_nodedir: paths.nodeDir,
   };
   await npmInstall(prefix, `code-server@${CODE_SERVER_VERSION}`, env, log, 'code-server');
-  if (!existsSync(paths.codeServerEntry)) throw new Error(`code-server installed but ${paths.codeServerEntry} is missing`);
+  if (!existsSync(paths.codeServerEntry))
+    throw new Error(`code-server installed but ${paths.codeServerEntry} is missing`);
 }
 
 /** `npm install` into its own folder (its own package.json, so it never touches the repo's). */

@@ -32,7 +32,10 @@ if (Number.isInteger(parentPid) && parentPid > 0) {
   const cleanUp = () => {
     if (cleaning) return;
     cleaning = true;
-    spawn(process.execPath, ['-e', CLEANUP, String(process.pid), profileDir], { detached: true, stdio: 'ignore' }).unref();
+    spawn(process.execPath, ['-e', CLEANUP, String(process.pid), profileDir], {
+      detached: true,
+      stdio: 'ignore',
+    }).unref();
     try {
       process.kill(-process.pid, 'SIGTERM');
     } catch {

@@ -53,7 +53,15 @@ export function userWorkbenchUrl(server, folder) {
  * Starts code-server with the extension installed from `vsix` (built by buildVsix() from ../packageVsix.mjs when
  * not given; `displayLanguage`: e.g. `de`) and returns `{ server, url, timings }`. `server.stop()` ends it. `log` receives progress lines.
  */
-export async function startUserWorkbench({ paths, folder, vsix, env = process.env, onOutput, displayLanguage, log = () => {} }) {
+export async function startUserWorkbench({
+  paths,
+  folder,
+  vsix,
+  env = process.env,
+  onOutput,
+  displayLanguage,
+  log = () => {},
+}) {
   const started = Date.now();
   let built;
   if (!vsix) {
@@ -63,8 +71,14 @@ export async function startUserWorkbench({ paths, folder, vsix, env = process.en
   const packageMs = Date.now() - started;
   try {
     log('Installing the .vsix into a private code-server profile and starting the server…');
-    const server = await startCodeServer(userServerOptions({ paths, vsix: vsix ?? built.vsix, env, onOutput, displayLanguage }));
-    return { server, url: userWorkbenchUrl(server, folder), timings: { packageMs, serverMs: Date.now() - started - packageMs } };
+    const server = await startCodeServer(
+      userServerOptions({ paths, vsix: vsix ?? built.vsix, env, onOutput, displayLanguage }),
+    );
+    return {
+      server,
+      url: userWorkbenchUrl(server, folder),
+      timings: { packageMs, serverMs: Date.now() - started - packageMs },
+    };
   } finally {
     built?.dispose();
   }

@@ -82,9 +82,14 @@ export function bytesAsEscapes(bytes: Buffer): string {
  * with it is exact only if its bytes say so. Without bytes to compare ('unverifiable': no /proc) it is refused.
  * In-process callers pass no bytes: their strings are exact, unless they hold a lone surrogate.
  */
-export function inexactArgumentProblem(arg: string, index: number, bytes: Buffer[] | 'unverifiable' | undefined): string | undefined {
+export function inexactArgumentProblem(
+  arg: string,
+  index: number,
+  bytes: Buffer[] | 'unverifiable' | undefined,
+): string | undefined {
   const which = `argument ${index + 1}`;
-  if (LONE_SURROGATE.test(arg)) return `${which} (${printable(arg.slice(0, SHOWN_BYTES))}) holds a lone surrogate, which no file name can hold exactly`;
+  if (LONE_SURROGATE.test(arg))
+    return `${which} (${printable(arg.slice(0, SHOWN_BYTES))}) holds a lone surrogate, which no file name can hold exactly`;
   if (bytes === undefined || !arg.includes('\ufffd')) return undefined;
   if (bytes === 'unverifiable') {
     return `${which} (${printable(arg.slice(0, SHOWN_BYTES))}) holds U+FFFD, which may stand for bytes that are not UTF-8, and its exact bytes cannot be read here`;

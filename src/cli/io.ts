@@ -27,7 +27,6 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-
 /** A CLI verb: parses its own arguments and returns the exit code. */
 export interface Verb {
   usage: string;
@@ -44,7 +43,10 @@ export class InputTooLargeError extends Error {
 }
 
 /** Reads a whole stream; past `maxBytes` it stops and throws InputTooLargeError before joining anything. */
-export async function readAll(stream: AsyncIterable<Buffer | string>, maxBytes = Number.POSITIVE_INFINITY): Promise<Buffer> {
+export async function readAll(
+  stream: AsyncIterable<Buffer | string>,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of stream) {

@@ -1,6 +1,15 @@
 import { TempPatternError } from '../core/names/tempPatterns';
 import { inexactArgumentProblem, inexactCwdProblem } from './exactArgv';
-import { type CliIo, describeError, ERASE_LINE, EXIT_FAILURE, EXIT_USAGE, escapeTerminalControls, UsageError, type Verb } from './io';
+import {
+  type CliIo,
+  describeError,
+  ERASE_LINE,
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  escapeTerminalControls,
+  UsageError,
+  type Verb,
+} from './io';
 import { recoverVerb } from './recover';
 import { scanVerb } from './scan';
 import { snapshotVerb } from './snapshot';
@@ -21,7 +30,9 @@ const verbs: Record<string, Verb> = {
 };
 
 function usage(): string {
-  const lines = Object.entries(verbs).map(([name, verb]) => `  ${name.padEnd(11)} ${verb.summary}\n      ${verb.usage}`);
+  const lines = Object.entries(verbs).map(
+    ([name, verb]) => `  ${name.padEnd(11)} ${verb.summary}\n      ${verb.usage}`,
+  );
   return `Usage: crash-safe <verb> [options]\n\nVerbs:\n${lines.join('\n')}\n\nExit codes: 0 ok, 1 failure, 2 usage.\n`;
 }
 
@@ -41,7 +52,9 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     stderr: { write: terminalSafe(rawIo.stderr), isTTY: rawIo.stderr.isTTY },
   };
   // Before anything else: a path that is not exactly what the user typed must never reach a verb.
-  const inexact = argv.map((arg, index) => inexactArgumentProblem(arg, index, io.argvBytes)).find((problem) => problem !== undefined);
+  const inexact = argv
+    .map((arg, index) => inexactArgumentProblem(arg, index, io.argvBytes))
+    .find((problem) => problem !== undefined);
   const cwdProblem = inexactCwdProblem(io.cwd, io.cwdBytes);
   if (inexact !== undefined || cwdProblem !== undefined) {
     io.stderr.write(`crash-safe: refusing to run: ${inexact ?? cwdProblem}; nothing was done\n`);

@@ -51,13 +51,18 @@ export const recoverVerb: Verb = {
         results.push(result);
         if (!values.json) {
           const verb = values['dry-run'] ? 'would recover' : 'recovered';
-          const kept = result.backup ? `; the previous file ${values['dry-run'] ? 'would be' : 'was'} kept as ${printable(result.backup)}` : '';
+          const kept = result.backup
+            ? `; the previous file ${values['dry-run'] ? 'would be' : 'was'} kept as ${printable(result.backup)}`
+            : '';
           io.stdout.write(`${verb} ${printable(result.target)} from ${printable(result.from)}${kept}\n`);
         }
       } catch (error) {
         if (error instanceof RecoveryError && error.code === 'not-needed') {
           results.push({ target: error.target, nothingToRecover: true });
-          if (!values.json) io.stdout.write(`nothing to recover: ${printable(error.target)} is valid (--force replaces it with its newest valid temp)\n`);
+          if (!values.json)
+            io.stdout.write(
+              `nothing to recover: ${printable(error.target)} is valid (--force replaces it with its newest valid temp)\n`,
+            );
           continue;
         }
         // One target's failure (no candidate, refused, a write error) must not stop the others.

@@ -97,8 +97,9 @@ function reportScanError(io: CliIo, verb: string): (error: ScanError) => void {
 }
 
 export const scanVerb: Verb = {
-  usage: 'crash-safe scan [ROOT...] [--json] [--exclude GLOB]... [--skip-node-modules] [--pattern "{target}.SUFFIX"]...',
-  summary: 'List orphaned temp files (ours and other tools\') under the roots. Exit 0 whether or not any exist.',
+  usage:
+    'crash-safe scan [ROOT...] [--json] [--exclude GLOB]... [--skip-node-modules] [--pattern "{target}.SUFFIX"]...',
+  summary: "List orphaned temp files (ours and other tools') under the roots. Exit 0 whether or not any exist.",
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: WALK_OPTIONS });
     const walk = await prepareWalk(values, positionals, io, 'scan');
@@ -126,7 +127,10 @@ export const scanVerb: Verb = {
     }
     walk.progress.clear();
     if (output) output.end();
-    else io.stdout.write(`${found} orphaned temp file${found === 1 ? '' : 's'} (${bytes} bytes) among ${visited} files.\n`);
+    else
+      io.stdout.write(
+        `${found} orphaned temp file${found === 1 ? '' : 's'} (${bytes} bytes) among ${visited} files.\n`,
+      );
     return EXIT_OK;
   },
 };

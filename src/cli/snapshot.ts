@@ -3,7 +3,8 @@ import { DEFAULT_SNAPSHOT_KEEP, SettingsSnapshots, SnapshotError, type SnapshotS
 import { type CliIo, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
 import { DIR_OPTION, DURABILITY_OPTION, JSON_OPTION, parseDurability, workspaceDir } from './options';
 
-const USAGE = 'crash-safe snapshot take | list | restore ID [--dir WORKSPACE] [--keep N] [--json] [--durability full|fast]';
+const USAGE =
+  'crash-safe snapshot take | list | restore ID [--dir WORKSPACE] [--keep N] [--json] [--durability full|fast]';
 
 function describeKeys(keys: string[]): string {
   if (keys.length === 0) return 'no setting changed';
@@ -23,7 +24,8 @@ function describeSnapshot(snapshot: SnapshotSummary): string {
 function parseKeep(value: string | undefined): number {
   if (value === undefined) return DEFAULT_SNAPSHOT_KEEP;
   const keep = Number(value);
-  if (!Number.isInteger(keep) || keep < 1) throw new UsageError(`--keep must be a whole number of at least 1, not "${value}"`);
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new UsageError(`--keep must be a whole number of at least 1, not "${value}"`);
   return keep;
 }
 
@@ -77,7 +79,9 @@ export const snapshotVerb: Verb = {
           else {
             const before = result.before.taken ? result.before.snapshot.id : result.before.newest.id;
             io.stdout.write(`Saved the current settings as ${before}\n`);
-            io.stdout.write(`Restored ${snapshots.settingsPath} from ${result.restored.id}: ${describeKeys(result.changedKeys)}\n`);
+            io.stdout.write(
+              `Restored ${snapshots.settingsPath} from ${result.restored.id}: ${describeKeys(result.changedKeys)}\n`,
+            );
           }
           return EXIT_OK;
         }

@@ -49,7 +49,8 @@ export const sweepVerb: Verb = {
       const verb = values['dry-run'] ? 'would remove' : 'removed';
       for (const path of result.removed) io.stdout.write(`${verb}  ${printable(path)}\n`);
       for (const { path, reason } of result.kept) io.stdout.write(`kept     ${printable(path)}: ${reason}\n`);
-      for (const { path, error } of result.failed) io.stderr.write(`crash-safe sweep: cannot remove ${printable(path)}: ${error}\n`);
+      for (const { path, error } of result.failed)
+        io.stderr.write(`crash-safe sweep: cannot remove ${printable(path)}: ${error}\n`);
       io.stdout.write(
         `${values['dry-run'] ? 'Would remove' : 'Removed'} ${result.removed.length}, kept ${result.kept.length}, failed ${result.failed.length}.\n`,
       );

@@ -23,7 +23,12 @@ function describeCandidate(candidate: TasksRecoveryCandidate): string {
 }
 
 /** The explanation printed with a corrupt or invalid document: what was refused and how to get the data back. */
-async function reportUnusableDocument(io: CliIo, store: TasksStore, error: TasksDocumentError, dirArgs: string): Promise<void> {
+async function reportUnusableDocument(
+  io: CliIo,
+  store: TasksStore,
+  error: TasksDocumentError,
+  dirArgs: string,
+): Promise<void> {
   io.stderr.write(`crash-safe tasks: ${error.message}\n`);
   const candidates = await tasksRecoveryCandidates(store).catch(() => []);
   const usable = candidates.filter((candidate) => candidate.problem === undefined);
@@ -72,7 +77,11 @@ export const tasksVerb: Verb = {
       durability: parseDurability(values.durability),
       onWarning: (message) => io.stderr.write(`crash-safe tasks: warning: ${message}\n`),
     });
-    const dirArgs = values.file ? ` --file ${JSON.stringify(path)}` : values.dir ? ` --dir ${JSON.stringify(workspace)}` : '';
+    const dirArgs = values.file
+      ? ` --file ${JSON.stringify(path)}`
+      : values.dir
+        ? ` --dir ${JSON.stringify(workspace)}`
+        : '';
 
     try {
       switch (action) {

@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, MAX_DOCUMENT_BYTES } from '../core/fs';
-import { decodeUtf8Exactly, describeParseFailure, isJsonFileName, type JsonFlavour, jsonFlavourOf, parseJson } from '../core/json/json';
+import {
+  decodeUtf8Exactly,
+  describeParseFailure,
+  isJsonFileName,
+  type JsonFlavour,
+  jsonFlavourOf,
+  parseJson,
+} from '../core/json/json';
 import { writeFileAtomic } from '../core/write/atomicWrite';
 import {
   type CliIo,
@@ -29,7 +36,8 @@ function jsonInputProblem(data: Buffer, flavour: JsonFlavour): string | undefine
 }
 
 export const writeVerb: Verb = {
-  usage: 'crash-safe write TARGET [--raw | --validate-json] [--allow-empty] [--json] [--durability full|fast] [--create-parents]',
+  usage:
+    'crash-safe write TARGET [--raw | --validate-json] [--allow-empty] [--json] [--durability full|fast] [--create-parents]',
   summary:
     'Read stdin and write it to TARGET atomically (temp, fsync, rename, fsync dir). Empty stdin is refused. ' +
     'A .json/.jsonc TARGET must get valid JSON (JSONC where VS Code reads the file as JSONC); --raw writes any bytes, ' +
@@ -62,16 +70,20 @@ export const writeVerb: Verb = {
       // JSON is bounded like every document read, so a huge input is refused before it becomes a string.
       data = await readAll(io.stdin, validate ? MAX_DOCUMENT_BYTES : undefined);
     } catch (error) {
-      if (error instanceof InputTooLargeError) return refuse(`stdin is larger than the ${formatBytes(error.limit)} limit for JSON documents`);
+      if (error instanceof InputTooLargeError)
+        return refuse(`stdin is larger than the ${formatBytes(error.limit)} limit for JSON documents`);
       return refuse(`cannot read stdin: ${describeError(error, 'stdin')}`);
     }
     if (data.length === 0 && (validate || !values['allow-empty'])) {
       // A failed producer (`git show bad:ref | crash-safe write f`) leaves stdin empty; that must not wipe the file.
-      return refuse(`stdin is empty (pass ${validate ? '--raw --allow-empty' : '--allow-empty'} to write an empty file)`);
+      return refuse(
+        `stdin is empty (pass ${validate ? '--raw --allow-empty' : '--allow-empty'} to write an empty file)`,
+      );
     }
     if (validate) {
       const problem = jsonInputProblem(data, jsonFlavourOf(target));
-      if (problem !== undefined) return refuse(values['validate-json'] ? problem : `${problem} (--raw writes it as given)`);
+      if (problem !== undefined)
+        return refuse(values['validate-json'] ? problem : `${problem} (--raw writes it as given)`);
     }
     await writeFileAtomic(target, data, {
       durability,

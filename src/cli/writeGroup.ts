@@ -28,23 +28,31 @@ async function readManifest(path: string): Promise<ManifestFile[]> {
     throw new ManifestError(`cannot read the manifest: ${describeError(error, path)}`);
   }
   // A path that is not exactly representable is refused, never approximated by U+FFFD (another file's name).
-  if (!isUtf8(bytes)) throw new ManifestError(`the manifest ${path} is not valid UTF-8, so its paths cannot be used exactly`);
+  if (!isUtf8(bytes))
+    throw new ManifestError(`the manifest ${path} is not valid UTF-8, so its paths cannot be used exactly`);
   const text = bytes.toString('utf8');
   const parsed = parseJson(text, 'json');
   if (!parsed.ok) {
-    throw new ManifestError(`the manifest ${path} is not valid JSON: ${parsed.position.message} at line ${parsed.position.line}, column ${parsed.position.column}`);
+    throw new ManifestError(
+      `the manifest ${path} is not valid JSON: ${parsed.position.message} at line ${parsed.position.line}, column ${parsed.position.column}`,
+    );
   }
   const files = (parsed.value as { files?: unknown } | null)?.files;
   const shape = 'it must be { "files": [ { "target": "a.json", "source": "a.new.json" }, ... ] }';
-  if (!Array.isArray(files) || files.length === 0) throw new ManifestError(`the manifest ${path} lists no files: ${shape}`);
+  if (!Array.isArray(files) || files.length === 0)
+    throw new ManifestError(`the manifest ${path} lists no files: ${shape}`);
   const folder = dirname(path);
   return files.map((entry: unknown, index) => {
     const { target, source } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
     if (typeof target !== 'string' || typeof source !== 'string' || target === '' || source === '') {
-      throw new ManifestError(`entry ${index + 1} of the manifest ${path} needs a "target" and a "source" string: ${shape}`);
+      throw new ManifestError(
+        `entry ${index + 1} of the manifest ${path} needs a "target" and a "source" string: ${shape}`,
+      );
     }
     if ([target, source].some((p) => /[\ud800-\udfff]/u.test(p))) {
-      throw new ManifestError(`entry ${index + 1} of the manifest ${path} holds a lone surrogate, which no file name can hold exactly`);
+      throw new ManifestError(
+        `entry ${index + 1} of the manifest ${path} holds a lone surrogate, which no file name can hold exactly`,
+      );
     }
     // Checked as written: resolving would drop a trailing "/" and create a file where a folder was meant.
     const folderName = namesAFolder(target);
@@ -116,9 +124,16 @@ export const writeGroupVerb: Verb = {
       printJson(io, { committed: true, targets: result.targets, recovered: result.recovered });
       return EXIT_OK;
     }
-    for (const outcome of result.recovered) io.stdout.write(`first finished an interrupted group: ${describeOutcome(outcome)}\n`);
+    for (const outcome of result.recovered)
+      io.stdout.write(`first finished an interrupted group: ${describeOutcome(outcome)}\n`);
     const { removed } = result.debris;
-    if (removed.length > 0) io.stdout.write(`first ${describeDebris(removed.length, removed.reduce((sum, file) => sum + file.bytes, 0))}\n`);
+    if (removed.length > 0)
+      io.stdout.write(
+        `first ${describeDebris(
+          removed.length,
+          removed.reduce((sum, file) => sum + file.bytes, 0),
+        )}\n`,
+      );
     io.stdout.write(`committed ${result.targets.length} files as one group: ${result.targets.join(', ')}\n`);
     return EXIT_OK;
   },
@@ -147,11 +162,13 @@ export async function runRecoverGroups(root: string, options: { json: boolean },
     return failed ? EXIT_FAILURE : EXIT_OK;
   }
   for (const outcome of report.recovered) io.stdout.write(`${describeOutcome(outcome)}\n`);
-  for (const path of report.removed) io.stdout.write(`removed ${path} (left by a group commit whose journal is gone)\n`);
+  for (const path of report.removed)
+    io.stdout.write(`removed ${path} (left by a group commit whose journal is gone)\n`);
   for (const { path, reason } of report.kept) io.stdout.write(`kept ${path}: ${reason}\n`);
   for (const { path, reason } of report.skipped) io.stderr.write(`crash-safe recover: skipped ${path}: ${reason}\n`);
   if (report.removed.length > 0) io.stdout.write(`${describeDebris(report.removed.length, report.removedBytes)}\n`);
-  for (const { journal, reason } of report.problems) io.stderr.write(`crash-safe recover: left ${journal} as it was: ${reason}\n`);
+  for (const { journal, reason } of report.problems)
+    io.stderr.write(`crash-safe recover: left ${journal} as it was: ${reason}\n`);
   for (const { path, error } of report.errors) io.stderr.write(`crash-safe recover: cannot read ${path}: ${error}\n`);
   const count = report.recovered.length;
   io.stdout.write(

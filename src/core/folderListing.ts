@@ -1,7 +1,14 @@
 import { lstatSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { DescriptorsExhaustedError, INSPECTIONS_AT_ONCE, isDescriptorExhaustion, mapBounded, retryWhileExhausted, withOpenFiles } from './boundedOpens';
+import {
+  DescriptorsExhaustedError,
+  INSPECTIONS_AT_ONCE,
+  isDescriptorExhaustion,
+  mapBounded,
+  retryWhileExhausted,
+  withOpenFiles,
+} from './boundedOpens';
 import { messageOf } from './errors';
 import { type DirEntryLike, describeNameBytes, type FsLike, nodeFs } from './fs';
 
@@ -36,23 +43,19 @@ export async function listFolder(fs: FsLike, dir: string): Promise<DirEntryLike[
     return withOpenFiles(() => readdirEntries(dir));
   }
   const names = await withOpenFiles(() => fs.readdir(dir));
-  return mapBounded(
-    names,
-    INSPECTIONS_AT_ONCE,
-    async (name): Promise<DirEntryLike> => {
-      try {
-        const stats = await fs.lstat(join(dir, name));
-        return {
-          name,
-          isFile: () => stats.isFile(),
-          isDirectory: () => stats.isDirectory(),
-          isSymbolicLink: () => stats.isSymbolicLink(),
-        };
-      } catch {
-        return { ...NOT_A_FILE, name };
-      }
-    },
-  );
+  return mapBounded(names, INSPECTIONS_AT_ONCE, async (name): Promise<DirEntryLike> => {
+    try {
+      const stats = await fs.lstat(join(dir, name));
+      return {
+        name,
+        isFile: () => stats.isFile(),
+        isDirectory: () => stats.isDirectory(),
+        isSymbolicLink: () => stats.isSymbolicLink(),
+      };
+    } catch {
+      return { ...NOT_A_FILE, name };
+    }
+  });
 }
 
 /** A listed name whose bytes are not valid UTF-8: Node's lossy text of it, and its bytes as `\xNN` for messages. */
@@ -65,7 +68,10 @@ export interface UndecodableName {
  * The names in a folder that are exactly what is on disk, and the others: names whose bytes are not valid UTF-8,
  * which no string path reaches (their decoded text may even name another file).
  */
-export async function exactNames(fs: FsLike, dir: string): Promise<{ names: string[]; undecodable: UndecodableName[] }> {
+export async function exactNames(
+  fs: FsLike,
+  dir: string,
+): Promise<{ names: string[]; undecodable: UndecodableName[] }> {
   const readdirEntries = fs.readdirEntries?.bind(fs);
   if (!readdirEntries) return { names: await withOpenFiles(() => fs.readdir(dir)), undecodable: [] };
   const names: string[] = [];
@@ -111,14 +117,17 @@ export async function listBatch(
       try {
         listings.push(listSync(dir));
       } catch (error) {
-        listings.push(isDescriptorExhaustion(error) ? await retryWhileExhausted(() => listSync(dir)).catch((again: unknown) => failed(dir, again)) : failed(dir, error));
+        listings.push(
+          isDescriptorExhaustion(error)
+            ? await retryWhileExhausted(() => listSync(dir)).catch((again: unknown) => failed(dir, again))
+            : failed(dir, error),
+        );
       }
     }
     return listings;
   }
   return Promise.all(batch.map(({ dir }) => listFolder(fs, dir).catch((error: unknown) => failed(dir, error))));
 }
-
 
 /** A relative path with `/` between names, whatever this platform's separator. */
 export const toSlashes = sep === '/' ? (path: string) => path : (path: string) => path.split(sep).join('/');
@@ -180,7 +189,9 @@ export function compileWalkFilter(options: FilterOptions): WalkFilter {
   const usesPaths = (options.exclude?.length ?? 0) + (options.workspaceExclude?.length ?? 0) > 0;
   const excluded = (relativePath: string) => usesPaths && (ours(relativePath) || workspace(relativePath));
   const skipsFolder = (name: string, relativePath: string) =>
-    ALWAYS_SKIPPED_FOLDERS.has(name) || (options.skipNodeModules === true && name === 'node_modules') || excluded(relativePath);
+    ALWAYS_SKIPPED_FOLDERS.has(name) ||
+    (options.skipNodeModules === true && name === 'node_modules') ||
+    excluded(relativePath);
   return {
     usesPaths,
     skipsFolder,
@@ -231,7 +242,8 @@ export function isInside(path: string, root: string): boolean {
 /** The deepest folder containing all of `folders` (absolute, normalised); stops at a root (another drive on Windows). */
 export function commonFolder(folders: readonly string[]): string {
   let common = folders[0]!;
-  for (const folder of folders) while (!isInside(folder, common) && dirname(common) !== common) common = dirname(common);
+  for (const folder of folders)
+    while (!isInside(folder, common) && dirname(common) !== common) common = dirname(common);
   return common;
 }
 
@@ -250,7 +262,12 @@ export async function unsafeFolderReason(fs: FsLike, dir: string, uid: number): 
 }
 
 /** The folders safe to enter; the others are reported as skipped. */
-export async function safeFolders(fs: FsLike, folders: Folder[], uid: number, report: (error: ScanError) => void): Promise<Folder[]> {
+export async function safeFolders(
+  fs: FsLike,
+  folders: Folder[],
+  uid: number,
+  report: (error: ScanError) => void,
+): Promise<Folder[]> {
   // The real file system answers synchronously: one lstat per folder through the thread pool cost a third of a walk.
   const reasons =
     fs === nodeFs

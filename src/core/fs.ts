@@ -236,11 +236,14 @@ export const nodeFs: FsLike = {
     return exactListing(listed, () => bytes);
   },
   readdirEntriesSync: (path) =>
-    exactListing(readdirSync(path, { withFileTypes: true }), () => readdirSync(path, { withFileTypes: true, encoding: 'buffer' })),
+    exactListing(readdirSync(path, { withFileTypes: true }), () =>
+      readdirSync(path, { withFileTypes: true, encoding: 'buffer' }),
+    ),
   async unlinkChecked(dir, name, folder, file) {
     const handle = await fsp.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
     try {
-      if (!sameNode(await handle.stat(), folder)) throw new FileChangedError(dir, 'no longer the folder that was checked');
+      if (!sameNode(await handle.stat(), folder))
+        throw new FileChangedError(dir, 'no longer the folder that was checked');
       // /proc/self/fd/N is the folder we hold open: a swap of `dir` after the check cannot redirect the unlink.
       const pinned = PINNED_FOLDERS ? `/proc/self/fd/${handle.fd}` : dir;
       const current = await fsp.lstat(`${pinned}/${name}`);
@@ -266,7 +269,10 @@ export const nodeFs: FsLike = {
  * A write target as writers see it: a symlink is followed to the real file (so the link survives the write), and
  * `stats` is undefined when nothing is there yet. Other errors are thrown for the caller to name.
  */
-export async function statThroughLink(fs: FsLike, target: string): Promise<{ realPath: string; stats: Stats | undefined }> {
+export async function statThroughLink(
+  fs: FsLike,
+  target: string,
+): Promise<{ realPath: string; stats: Stats | undefined }> {
   try {
     const link = await fs.lstat(target);
     if (!link.isSymbolicLink()) return { realPath: target, stats: link };
@@ -317,7 +323,9 @@ export class RenameRefusedError extends Error {
     readonly elapsedMs: number,
     override readonly cause: unknown,
   ) {
-    super(`Cannot replace ${to}: rename failed with ${code} (${messageOf(cause)}); ${refusalHint(to, tries, elapsedMs)}`);
+    super(
+      `Cannot replace ${to}: rename failed with ${code} (${messageOf(cause)}); ${refusalHint(to, tries, elapsedMs)}`,
+    );
   }
 
   /** The likely cause, in words, for a caller that names the failure its own way (AtomicWriteError). */

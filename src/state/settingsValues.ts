@@ -41,7 +41,10 @@ export function settingsValuesFromText(text: string | null): { values: SettingVa
 
 function settingsObject(parsed: unknown, parseErrors: string[]): { values: SettingValues; parseErrors: string[] } {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return { values: {}, parseErrors: parseErrors.length > 0 ? parseErrors : ['1:1 settings.json is not a JSON object'] };
+    return {
+      values: {},
+      parseErrors: parseErrors.length > 0 ? parseErrors : ['1:1 settings.json is not a JSON object'],
+    };
   }
   return { values: parsed as SettingValues, parseErrors };
 }

@@ -47,7 +47,9 @@ export function isExactUtf8(bytes: Buffer): boolean {
 }
 
 /** The fields that record settings.json (null: no file): text, and the bytes too where the text cannot hold them. */
-export function settingsFields(bytes: Buffer | null): Pick<SettingsSnapshotDocument, 'version' | 'settingsText' | 'settingsBytes'> {
+export function settingsFields(
+  bytes: Buffer | null,
+): Pick<SettingsSnapshotDocument, 'version' | 'settingsText' | 'settingsBytes'> {
   if (bytes === null) return { version: TEXT_ONLY_VERSION, settingsText: null };
   const settingsText = bytes.toString('utf8');
   if (isExactUtf8(bytes)) return { version: TEXT_ONLY_VERSION, settingsText };
@@ -55,7 +57,9 @@ export function settingsFields(bytes: Buffer | null): Pick<SettingsSnapshotDocum
 }
 
 /** The exact bytes of settings.json a snapshot recorded; null when there was no file. */
-export function snapshotBytes(document: Pick<SettingsSnapshotDocument, 'settingsText' | 'settingsBytes'>): Buffer | null {
+export function snapshotBytes(
+  document: Pick<SettingsSnapshotDocument, 'settingsText' | 'settingsBytes'>,
+): Buffer | null {
   if (document.settingsBytes !== undefined) return Buffer.from(document.settingsBytes, 'base64');
   return document.settingsText === null ? null : Buffer.from(document.settingsText, 'utf8');
 }
@@ -238,7 +242,8 @@ export class SnapshotFolder {
     const classified = classifyJsonText<SettingsSnapshotDocument>(path, text, settingsSnapshotSchema);
     if (classified.state !== 'valid') return { id, path, problem: describeReadProblem(classified) };
     const problem = bytesProblem(classified.value);
-    if (problem !== undefined) return { id, path, problem: `${path} is not a snapshot this build can restore exactly: ${problem}` };
+    if (problem !== undefined)
+      return { id, path, problem: `${path} is not a snapshot this build can restore exactly: ${problem}` };
     return { id, path, document: classified.value };
   }
 }
@@ -253,7 +258,9 @@ export function summarise(snapshots: LoadedSnapshot[]): SnapshotSummary[] {
       takenAt: snapshot.document.takenAt,
       reason: snapshot.document.reason,
       changedKeys: changedSettingKeys(previous?.document.values ?? {}, snapshot.document.values),
-      textChanged: previous === undefined || !sameSettingsBytes(snapshotBytes(previous.document), snapshotBytes(snapshot.document)),
+      textChanged:
+        previous === undefined ||
+        !sameSettingsBytes(snapshotBytes(previous.document), snapshotBytes(snapshot.document)),
       settingsExisted: snapshot.document.settingsText !== null,
     };
     if (previous) summary.previousId = previous.id;

@@ -6,7 +6,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { messageOf } from '../core/errors';
 import { commonFolder } from '../core/folderListing';
 import { errnoOf, FileChangedError, identityOf, sameFile } from '../core/fs';
-import { commitGroup, GroupCommitError, type GroupFile, type GroupFs, recoverGroupFiles } from '../core/groups/groupCommit';
+import {
+  commitGroup,
+  GroupCommitError,
+  type GroupFile,
+  type GroupFs,
+  recoverGroupFiles,
+} from '../core/groups/groupCommit';
 import { journalsIn, nodeGroupFs, removeQuietly } from '../core/groups/groupJournal';
 import { type LockSettings, withFileLock } from '../core/lock/fileLock';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../core/write/atomicWrite';
@@ -113,7 +119,8 @@ const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  */
 function restoredBytesFor(snapshot: Buffer | null, current: Buffer | null): Buffer | null {
   if (snapshot === null || current === null) return snapshot;
-  const keepBom = current.subarray(0, 3).equals(UTF8_BOM) && !snapshot.subarray(0, 3).equals(UTF8_BOM) && isExactUtf8(snapshot);
+  const keepBom =
+    current.subarray(0, 3).equals(UTF8_BOM) && !snapshot.subarray(0, 3).equals(UTF8_BOM) && isExactUtf8(snapshot);
   return keepBom ? Buffer.concat([UTF8_BOM, snapshot]) : snapshot;
 }
 
@@ -164,7 +171,8 @@ export class SettingsSnapshots {
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return null;
       // A failed read on the open file carries no path; this is the file it was reading.
-      if (error instanceof Error && errnoOf(error) !== undefined && !('path' in error)) Object.assign(error, { path: this.settingsPath });
+      if (error instanceof Error && errnoOf(error) !== undefined && !('path' in error))
+        Object.assign(error, { path: this.settingsPath });
       throw error;
     }
   }
@@ -191,7 +199,10 @@ export class SettingsSnapshots {
   }
 
   /** Keys that restoring `id` would change, compared with `current` values (or the parsed file). */
-  async compare(id: string, current: CurrentSettings = {}): Promise<{ changedKeys: string[]; currentText: string | null; snapshot: SettingsSnapshotDocument }> {
+  async compare(
+    id: string,
+    current: CurrentSettings = {},
+  ): Promise<{ changedKeys: string[]; currentText: string | null; snapshot: SettingsSnapshotDocument }> {
     const snapshot = await this.read(id);
     const currentText = await this.currentSettingsText();
     const values = current.values ?? settingsValuesFromText(currentText).values;
@@ -218,7 +229,10 @@ export class SettingsSnapshots {
         throw new SettingsChangedError(this.settingsPath, 'since the restore was previewed');
       }
       const beforeValues = current.values ?? settingsValuesFromText(currentBytes?.toString('utf8') ?? null).values;
-      const planned = await this.planTake({ values: current.values, reason: current.reason ?? 'before-restore' }, currentBytes);
+      const planned = await this.planTake(
+        { values: current.values, reason: current.reason ?? 'before-restore' },
+        currentBytes,
+      );
       const restoredBytes = restoredBytesFor(snapshotBytes(target.document), currentBytes);
       const changedKeys = changedSettingKeys(beforeValues, target.document.values);
       try {
@@ -238,10 +252,17 @@ export class SettingsSnapshots {
 
   /** A commit refused because settings.json was not the file read, worded for the user; other errors as they are. */
   private asChanged(error: unknown): unknown {
-    const refused = error instanceof GroupCommitError && error.code === 'ECHANGED' && (error.outcome === 'unchanged' || error.outcome === 'rolled-back');
+    const refused =
+      error instanceof GroupCommitError &&
+      error.code === 'ECHANGED' &&
+      (error.outcome === 'unchanged' || error.outcome === 'rolled-back');
     const refusedAlone = error instanceof AtomicWriteError && error.code === 'ECHANGED';
     if (!refused && !refusedAlone && !(error instanceof FileChangedError)) return error;
-    return new SettingsChangedError(this.settingsPath, 'after the restore read it (saved by an editor meanwhile?)', error);
+    return new SettingsChangedError(
+      this.settingsPath,
+      'after the restore read it (saved by an editor meanwhile?)',
+      error,
+    );
   }
 
   private async locked<T>(action: () => Promise<T>): Promise<T> {
@@ -289,7 +310,11 @@ export class SettingsSnapshots {
     const { valid } = await this.folder.loadAll();
     const newest = valid.at(-1);
     // Bytes, not text: two files that decode alike (a Latin-1 é and a lone 0xE8 both read as U+FFFD) differ.
-    if (newest && sameSettingsBytes(snapshotBytes(newest.document), settingsBytes) && isDeepStrictEqual(newest.document.values, values)) {
+    if (
+      newest &&
+      sameSettingsBytes(snapshotBytes(newest.document), settingsBytes) &&
+      isDeepStrictEqual(newest.document.values, values)
+    ) {
       return { take: false, result: { taken: false, reason: 'unchanged', newest: summarise(valid).at(-1)! } };
     }
     // Ids are times and must sort after the newest even if the clock stepped back or two takes share a millisecond.
@@ -323,7 +348,11 @@ export class SettingsSnapshots {
   }
 
   /** The snapshot of the state before and the restored settings.json, all or nothing. */
-  private async commitRestore(planned: Extract<PlannedTake, { take: true }>, restoredBytes: Buffer, expected: Buffer | null): Promise<void> {
+  private async commitRestore(
+    planned: Extract<PlannedTake, { take: true }>,
+    restoredBytes: Buffer,
+    expected: Buffer | null,
+  ): Promise<void> {
     const durable = isDurable(this.durability);
     await ensureDirectory(dirname(this.settingsPath), this.fs, durable);
     const snapshotPath = this.folder.pathOf(planned.id);
@@ -339,7 +368,14 @@ export class SettingsSnapshots {
       // Files on two file systems, or a symlinked settings.json whose real file lies outside .vscode (dotfiles), cannot
       // be one group: the snapshot goes first, so a crash between the two writes leaves the current state recorded and
       // settings.json not yet replaced.
-      if (!(error instanceof GroupCommitError && error.step === 'resolve' && (error.code === 'EXDEV' || error.code === 'EOUTSIDE'))) throw error;
+      if (
+        !(
+          error instanceof GroupCommitError &&
+          error.step === 'resolve' &&
+          (error.code === 'EXDEV' || error.code === 'EOUTSIDE')
+        )
+      )
+        throw error;
       const { path } = await this.folder.write(planned.id, planned.document, this.durability);
       try {
         await this.replaceSettings(restoredBytes, expected);
@@ -357,7 +393,10 @@ export class SettingsSnapshots {
    * again when the removal fails. A crash between the two leaves the current state recorded and settings.json as
    * it was, never the reverse.
    */
-  private async snapshotThenRemoveSettings(planned: Extract<PlannedTake, { take: true }>, expected: Buffer | null): Promise<void> {
+  private async snapshotThenRemoveSettings(
+    planned: Extract<PlannedTake, { take: true }>,
+    expected: Buffer | null,
+  ): Promise<void> {
     const { path } = await this.folder.write(planned.id, planned.document, this.durability);
     try {
       await this.removeSettingsFile(expected);
@@ -372,7 +411,11 @@ export class SettingsSnapshots {
     if (bytes === null) return this.removeSettingsFile(expected);
     await ensureDirectory(dirname(this.settingsPath), this.fs, isDurable(this.durability));
     try {
-      await commitGroup([this.settingsFile(bytes, expected)], { durability: this.durability, fs: this.fs, ...this.lockOption });
+      await commitGroup([this.settingsFile(bytes, expected)], {
+        durability: this.durability,
+        fs: this.fs,
+        ...this.lockOption,
+      });
     } catch (error) {
       if (!(error instanceof GroupCommitError && error.step === 'resolve' && error.code === 'EOUTSIDE')) throw error;
       await this.replaceLinkedSettings(bytes, expected);
@@ -425,12 +468,14 @@ export class SettingsSnapshots {
     try {
       const seen = await this.fs.lstat(path);
       // Through a symlink (dotfiles) the link goes, the file it names stays: its content is compared all the same.
-      if (!sameSettingsBytes(await this.fs.readFile(path), expected)) throw new FileChangedError(path, 'not the file the restore read');
+      if (!sameSettingsBytes(await this.fs.readFile(path), expected))
+        throw new FileChangedError(path, 'not the file the restore read');
       if (this.fs.unlinkChecked && seen.isFile()) {
         const folder = identityOf(await this.fs.stat(dirname(path)));
         await this.fs.unlinkChecked(dirname(path), basename(path), folder, identityOf(seen));
       } else {
-        if (!sameFile(identityOf(await this.fs.lstat(path)), identityOf(seen))) throw new FileChangedError(path, 'changed while it was read');
+        if (!sameFile(identityOf(await this.fs.lstat(path)), identityOf(seen)))
+          throw new FileChangedError(path, 'changed while it was read');
         await this.fs.unlink(path);
       }
     } catch (error) {

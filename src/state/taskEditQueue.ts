@@ -113,14 +113,17 @@ export class TaskEditQueue {
   private schedule(delayMs: number): void {
     // The first unsaved edit starts the clock; later ones join that save rather than push it back.
     if (this.timer || this.disposed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.saving) {
-        void this.saving.then(() => this.pending.length > 0 && this.schedule(0));
-      } else {
-        void this.saveNow();
-      }
-    }, Math.max(0, delayMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.saving) {
+          void this.saving.then(() => this.pending.length > 0 && this.schedule(0));
+        } else {
+          void this.saveNow();
+        }
+      },
+      Math.max(0, delayMs),
+    );
   }
 
   private clearTimer(): void {

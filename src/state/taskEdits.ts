@@ -34,7 +34,10 @@ export function cleanTitle(title: string): string {
 }
 
 /** A fresh id: 8 hex digits (short and shell-friendly), drawn again while it is in `taken`. */
-export function newTaskId(taken: Iterable<string> = [], draw: () => string = () => randomBytes(4).toString('hex')): string {
+export function newTaskId(
+  taken: Iterable<string> = [],
+  draw: () => string = () => randomBytes(4).toString('hex'),
+): string {
   const used = new Set(taken);
   for (;;) {
     const id = draw();
@@ -54,13 +57,23 @@ export interface NewTaskOptions {
 /** The edit that appends a new, not-done task. Throws InvalidTaskError for an empty title. */
 export function addTaskEdit(title: string, options: NewTaskOptions = {}): Extract<TaskEdit, { kind: 'add' }> {
   const stamp = (options.now ?? new Date()).toISOString();
-  const task: Task = { id: newTaskId(options.taken, options.newId), title: cleanTitle(title), done: false, createdAt: stamp, updatedAt: stamp };
+  const task: Task = {
+    id: newTaskId(options.taken, options.newId),
+    title: cleanTitle(title),
+    done: false,
+    createdAt: stamp,
+    updatedAt: stamp,
+  };
   if (options.notes !== undefined && options.notes.length > 0) task.notes = options.notes;
   return { kind: 'add', task };
 }
 
 /** The edit that changes title, notes or done of task `id`. Throws InvalidTaskError for an empty title. */
-export function updateTaskEdit(id: string, change: Pick<TaskUpdate, 'title' | 'notes' | 'done'>, now = new Date()): TaskUpdate {
+export function updateTaskEdit(
+  id: string,
+  change: Pick<TaskUpdate, 'title' | 'notes' | 'done'>,
+  now = new Date(),
+): TaskUpdate {
   const edit: TaskUpdate = { kind: 'update', id, at: now.toISOString() };
   if (change.title !== undefined) edit.title = cleanTitle(change.title);
   if (change.notes !== undefined) edit.notes = change.notes;
@@ -81,7 +94,12 @@ function assertValidTask(task: Task): void {
  * make a task invalid throws InvalidTaskError. Otherwise (when only showing) such an edit is skipped. Removing or
  * moving a missing task is never an error: the task is gone either way.
  */
-export function applyTaskEdit(document: TasksDocument, edit: TaskEdit, strict: boolean, path?: string): Task | undefined {
+export function applyTaskEdit(
+  document: TasksDocument,
+  edit: TaskEdit,
+  strict: boolean,
+  path?: string,
+): Task | undefined {
   const indexOf = (id: string) => document.tasks.findIndex((task) => task.id === id);
   switch (edit.kind) {
     case 'add': {
@@ -119,7 +137,8 @@ export function applyTaskEdit(document: TasksDocument, edit: TaskEdit, strict: b
     case 'move': {
       const index = indexOf(edit.id);
       if (index < 0) return undefined;
-      if (edit.beforeId === edit.id || (edit.beforeId !== null && indexOf(edit.beforeId) < 0)) return { ...document.tasks[index]! };
+      if (edit.beforeId === edit.id || (edit.beforeId !== null && indexOf(edit.beforeId) < 0))
+        return { ...document.tasks[index]! };
       const [task] = document.tasks.splice(index, 1);
       const at = edit.beforeId === null ? document.tasks.length : indexOf(edit.beforeId);
       document.tasks.splice(at, 0, task!);

@@ -57,13 +57,18 @@ export class TasksBackups {
     const { fs, durability } = this.options;
     const generations = await this.generations();
     const next = (generations.at(-1)?.generation ?? 0) + 1;
-    await writeFileAtomic(join(this.dir, derivedName(basename(this.target), `.bak-${next}`)), text, { durability, createParents: true, fs });
+    await writeFileAtomic(join(this.dir, derivedName(basename(this.target), `.bak-${next}`)), text, {
+      durability,
+      createParents: true,
+      fs,
+    });
     const keep = Math.max(1, Math.trunc(this.options.keep));
     for (const old of generations.slice(0, Math.max(0, generations.length + 1 - keep))) {
       try {
         await fs.unlink(old.path);
       } catch (error) {
-        if (errnoOf(error) !== 'ENOENT') this.options.onWarning?.(`Could not prune old backup ${old.path}: ${String(error)}`);
+        if (errnoOf(error) !== 'ENOENT')
+          this.options.onWarning?.(`Could not prune old backup ${old.path}: ${String(error)}`);
       }
     }
   }
@@ -78,11 +83,16 @@ export class TasksBackups {
       throw error;
     }
     const target = basename(this.target);
-    return names
-      .map((name) => ({ name, match: BACKUP_NAME.exec(name) }))
-      // `<name>.bak-<n>`, or `<prefix>~<digest>.bak-<n>` for a name too long for that.
-      .filter(({ match }) => match?.groups?.target === target || (match?.groups && isShortStemOf(match.groups.target!, target)))
-      .map(({ name, match }) => ({ name, generation: Number(match!.groups!.generation), path: join(this.dir, name) }))
-      .sort((a, b) => a.generation - b.generation);
+    return (
+      names
+        .map((name) => ({ name, match: BACKUP_NAME.exec(name) }))
+        // `<name>.bak-<n>`, or `<prefix>~<digest>.bak-<n>` for a name too long for that.
+        .filter(
+          ({ match }) =>
+            match?.groups?.target === target || (match?.groups && isShortStemOf(match.groups.target!, target)),
+        )
+        .map(({ name, match }) => ({ name, generation: Number(match!.groups!.generation), path: join(this.dir, name) }))
+        .sort((a, b) => a.generation - b.generation)
+    );
   }
 }

@@ -80,7 +80,10 @@ export async function recoverTasks(
     try {
       const damaged = await fs.readFile(path);
       // The time keeps its `.` before the milliseconds: the names these copies have always had.
-      preservedAs = join(store.backups.dir, derivedName(basename(path), `.damaged-${fileSafeTime(store.now(), { millisSeparator: '.' })}`));
+      preservedAs = join(
+        store.backups.dir,
+        derivedName(basename(path), `.damaged-${fileSafeTime(store.now(), { millisSeparator: '.' })}`),
+      );
       await writeFileAtomic(preservedAs, damaged, { durability: store.durability, createParents: true, fs });
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT' || preservedAs !== undefined) throw error;
@@ -101,7 +104,10 @@ function mtimeOf(store: TasksStore, path: string): Promise<Date> {
 async function backupCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
   const generations = await store.backups.generations();
   return Promise.all(
-    generations.map(async ({ name, path, generation }) => ({ ...(await describeCandidate(store, name, path, 'backup')), generation })),
+    generations.map(async ({ name, path, generation }) => ({
+      ...(await describeCandidate(store, name, path, 'backup')),
+      generation,
+    })),
   );
 }
 

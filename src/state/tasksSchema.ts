@@ -203,7 +203,11 @@ export function decodeTasksDocument(value: unknown, context: MigrationContext): 
   }
   const problems = tasksDocumentProblems(current);
   if (problems.length > 0) return { ok: false, kind: 'invalid', problems };
-  return { ok: true, document: current as TasksDocument, migratedFrom: version < TASKS_FORMAT_VERSION ? version : undefined };
+  return {
+    ok: true,
+    document: current as TasksDocument,
+    migratedFrom: version < TASKS_FORMAT_VERSION ? version : undefined,
+  };
 }
 
 /**
@@ -241,8 +245,14 @@ export async function decodeTasksText(
   if (!parsed.ok) return corrupt(parsed.position);
   const decoded = decodeTasksDocument(parsed.value, { fallbackTime: (await fallbackTime()).toISOString() });
   if (decoded.ok) return { document: decoded.document, migratedFrom: decoded.migratedFrom, text };
-  const what = decoded.kind === 'unsupported-version' ? 'has an unsupported format version' : 'does not match the tasks schema';
+  const what =
+    decoded.kind === 'unsupported-version' ? 'has an unsupported format version' : 'does not match the tasks schema';
   return {
-    problem: { path, kind: decoded.kind, message: `${path} ${what}: ${decoded.problems.join('; ')}`, details: decoded.problems },
+    problem: {
+      path,
+      kind: decoded.kind,
+      message: `${path} ${what}: ${decoded.problems.join('; ')}`,
+      details: decoded.problems,
+    },
   };
 }

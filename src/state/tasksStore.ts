@@ -108,7 +108,11 @@ export class TasksStore {
       load: () => this.loadForUpdate(),
       save: (next, previous, assertHeld) => {
         const source = this.sourceOf(previous);
-        return this.save(this.textOf(next, previous, source), source.bytes, this.commitCheck(source.revision, assertHeld));
+        return this.save(
+          this.textOf(next, previous, source),
+          source.bytes,
+          this.commitCheck(source.revision, assertHeld),
+        );
       },
       lock: options.lock,
     });
@@ -129,7 +133,15 @@ export class TasksStore {
       bytes = await this.fs.readFile(this.path);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') {
-        return { result: { state: 'ok', path: this.path, document: emptyTasksDocument(), exists: false, migratedFrom: undefined } };
+        return {
+          result: {
+            state: 'ok',
+            path: this.path,
+            document: emptyTasksDocument(),
+            exists: false,
+            migratedFrom: undefined,
+          },
+        };
       }
       throw error;
     }
@@ -141,7 +153,13 @@ export class TasksStore {
       ),
     );
     if ('problem' in decoded) return { result: { state: 'problem', path: this.path, problem: decoded.problem } };
-    const ok = { state: 'ok', path: this.path, document: decoded.document, exists: true, migratedFrom: decoded.migratedFrom } as const;
+    const ok = {
+      state: 'ok',
+      path: this.path,
+      document: decoded.document,
+      exists: true,
+      migratedFrom: decoded.migratedFrom,
+    } as const;
     return { result: ok, bytes, text: decoded.text };
   }
 
@@ -202,7 +220,12 @@ export class TasksStore {
         const chosen = await choose(current.result);
         const decoded = await decodeTasksText(this.path, chosen, async () => this.now());
         if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
-        await this.save(decoded.text, current.bytes, this.commitCheck(revision, () => lock.assertHeld()), true);
+        await this.save(
+          decoded.text,
+          current.bytes,
+          this.commitCheck(revision, () => lock.assertHeld()),
+          true,
+        );
       },
       this.options.lock,
     );
@@ -267,7 +290,12 @@ export class TasksStore {
    * someone else wrote, or one about to be migrated, is always in a backup. `beforeCommit` is the write's
    * `beforeRename`; when it throws, nothing is written and its LockLostError/DocumentChangedError is rethrown unwrapped.
    */
-  private async save(text: string, replaced: Buffer | undefined, beforeCommit: () => Promise<void>, restoring = false): Promise<void> {
+  private async save(
+    text: string,
+    replaced: Buffer | undefined,
+    beforeCommit: () => Promise<void>,
+    restoring = false,
+  ): Promise<void> {
     const bytes = Buffer.from(text, 'utf8');
     if (replaced !== undefined) await this.keepBackup(replaced, 'the file it replaces');
     try {

@@ -8,7 +8,12 @@ import type { Task, TasksDocument } from './tasksSchema';
  * Tasks are matched by id; a moved task keeps its own bytes; members nobody changed, ours or not, keep theirs.
  * So a number like 12345678901234567890, which JSON.parse cannot hold, survives every edit of the list.
  */
-export function editTasksText(text: string, previous: TasksDocument, next: TasksDocument, removed?: RemovedTaskTexts): string {
+export function editTasksText(
+  text: string,
+  previous: TasksDocument,
+  next: TasksDocument,
+  removed?: RemovedTaskTexts,
+): string {
   const editor = new JsonTextEditor(text);
   editMembers(editor, [], previous, next, 'tasks');
   const previousIndex = new Map(previous.tasks.map((task, index) => [task.id, index]));
@@ -112,6 +117,8 @@ function editTaskList(
     editMembers(own, [], previous[index]!, task);
     return { index, raw: own.text };
   });
-  const unchanged = items.length === previous.length && items.every((item, position) => 'index' in item && item.index === position && item.raw === undefined);
+  const unchanged =
+    items.length === previous.length &&
+    items.every((item, position) => 'index' in item && item.index === position && item.raw === undefined);
   if (!unchanged) editor.rewriteArray(['tasks'], items);
 }

@@ -45,7 +45,12 @@ function waitForDiffTab(original: vscode.Uri, modified: vscode.Uri): Promise<voi
  * Shows `vscode.diff` of the two files while `decide` runs (a confirmation), then closes that diff tab again,
  * whatever was decided, unless the same diff was already open before.
  */
-export async function withDiff<T>(original: vscode.Uri, modified: vscode.Uri, title: string, decide: () => Promise<T>): Promise<T> {
+export async function withDiff<T>(
+  original: vscode.Uri,
+  modified: vscode.Uri,
+  title: string,
+  decide: () => Promise<T>,
+): Promise<T> {
   const wasOpen = diffTabs(original, modified).length > 0;
   await vscode.commands.executeCommand('vscode.diff', original, modified, title, { preview: true });
   try {

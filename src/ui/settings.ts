@@ -89,7 +89,9 @@ function readStrings(config: vscode.WorkspaceConfiguration, key: string): string
 }
 
 /** Splits the user's patterns into the usable ones and the refused ones, each judged on its own. */
-function checkTempPatterns(patterns: readonly string[]): Pick<ExtensionSettings, 'tempPatterns' | 'refusedTempPatterns'> {
+function checkTempPatterns(
+  patterns: readonly string[],
+): Pick<ExtensionSettings, 'tempPatterns' | 'refusedTempPatterns'> {
   const tempPatterns: string[] = [];
   const refusedTempPatterns: { pattern: string; reason: string }[] = [];
   for (const pattern of patterns) {
@@ -114,7 +116,11 @@ export function readSettings(): ExtensionSettings {
     showWhenClean: read(config, 'statusBar.showWhenClean', isBoolean),
     explorerDecorations: read(config, 'explorer.decorations', isBoolean),
     useTrash: read(config, 'sweep.useTrash', isBoolean),
-    whenTrashUnavailable: read(config, 'sweep.whenTrashUnavailable', oneOf<WhenTrashUnavailable>('ask', 'deletePermanently', 'keep')),
+    whenTrashUnavailable: read(
+      config,
+      'sweep.whenTrashUnavailable',
+      oneOf<WhenTrashUnavailable>('ask', 'deletePermanently', 'keep'),
+    ),
     scanIntervalMinutes: Math.max(0, read(config, 'scanIntervalMinutes', isNumber)),
     startupCheck: read(config, 'startupCheck', isBoolean),
   };
@@ -143,7 +149,10 @@ export function readCrashSafeSaveSettings(resource?: vscode.Uri): CrashSafeSaveS
  * A renamed setting: in each scope, most specific first, the new id wins over the old one, so an old id set in a
  * folder still beats a new id set in the user settings. Returns the value and the id it came from.
  */
-function readRenamed(config: vscode.WorkspaceConfiguration, key: keyof typeof TODO_SETTING_RENAMES): { value: unknown; from: string } {
+function readRenamed(
+  config: vscode.WorkspaceConfiguration,
+  key: keyof typeof TODO_SETTING_RENAMES,
+): { value: unknown; from: string } {
   const legacy = TODO_SETTING_RENAMES[key];
   const current = config.inspect(key);
   const old = config.inspect(legacy);
@@ -162,7 +171,9 @@ export function readTodoSettings(folder?: vscode.Uri): TodoSettings {
   return {
     relativePath: (isString(path.value) && path.value.trim()) || manifestDefault<string>(config, 'todos.path'),
     pathSetting: `${CONFIG_SECTION}.${path.from}`,
-    saveDelayMs: isNumber(delay) ? Math.min(Math.max(0, delay), MAX_TODO_SAVE_DELAY_MS) : manifestDefault<number>(config, 'todos.saveDelayMs'),
+    saveDelayMs: isNumber(delay)
+      ? Math.min(Math.max(0, delay), MAX_TODO_SAVE_DELAY_MS)
+      : manifestDefault<number>(config, 'todos.saveDelayMs'),
   };
 }
 

@@ -63,7 +63,11 @@ suite('consistency: the checker catches deliberate bugs', () => {
 
   test("catches 'hold-target-open' once a rename over an open file takes two steps (FUSE, NFS), and only then", async () => {
     const local = await overwriteWith('hold-target-open');
-    assert.equal(local.violationCount, 0, `on a local disk holding the target open is harmless:\n${describeViolations(local)}`);
+    assert.equal(
+      local.violationCount,
+      0,
+      `on a local disk holding the target open is harmless:\n${describeViolations(local)}`,
+    );
     const clean = await overwriteWith('none', FUSE);
     assert.equal(clean.violationCount, 0, describeViolations(clean));
     const fuse = await overwriteWith('hold-target-open', FUSE);

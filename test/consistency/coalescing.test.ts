@@ -56,7 +56,7 @@ suite('consistency: coalesced burst (CoalescingWriter)', () => {
 
   test('catches a writer that acknowledges queued callers before their write is durable', async () => {
     const { fs, history } = await burst('full', (write) => new EarlyAckWriter(write));
-    const report = await checkDocument("buggy copy: coalescing writer that acknowledges early (full)", fs, history);
+    const report = await checkDocument('buggy copy: coalescing writer that acknowledges early (full)', fs, history);
     assert.ok(report.violationCount > 0, 'the checker missed an early acknowledgement');
     assert.match(describeViolations(report), /acknowledged as durable: an acknowledged write was lost/);
   });

@@ -42,7 +42,13 @@ async function crashedAfterFirstRename(scenario: GroupScenario): Promise<{ image
   const point = fs.trace.findIndex(({ op }) => op.kind === 'rename' && op.path === first) + 1;
   assert.ok(point > 0, 'the commit never renamed over the first target');
   const units = unforcedUnits(fs.base, fs.trace, point, forcingBarriers(fs.trace));
-  const { image } = replay(fs.base, fs.trace, point, units, units.map(() => 0));
+  const { image } = replay(
+    fs.base,
+    fs.trace,
+    point,
+    units,
+    units.map(() => 0),
+  );
   const rename = fs.trace[point - 1]!.op;
   const id = rename.kind === 'rename' ? basename(rename.from).replace(/^.*\.csg-(.*)\.tmp$/, '$1') : '';
   return { image, id };
@@ -62,8 +68,10 @@ async function recoveryCrashedPartWay(direction: 'forward' | 'back'): Promise<Ch
   const fs = new RecordingFs(start.live);
   const first = await recoverGroups(scenario.root, { fs, lock: false });
   assert.equal(first.recovered[0]?.state, direction === 'forward' ? 'rolled-forward' : 'rolled-back');
-  const report = await checkCrashStates(`group recovery (${direction}), crashed part-way: ${scenario.name}`, fs, (check) =>
-    judgeGroupState(scenario, check),
+  const report = await checkCrashStates(
+    `group recovery (${direction}), crashed part-way: ${scenario.name}`,
+    fs,
+    (check) => judgeGroupState(scenario, check),
   );
   console.log(summarize(report));
   return report;
@@ -83,7 +91,10 @@ suite('consistency: group commits', () => {
   }
 
   test('full: the last rename fails (EACCES): the commit rolls back, and every crash state recovers whole', async () => {
-    const scenario = { ...groupScenario(3, 'sibling folders'), name: '3 targets in sibling folders, the last rename failing' };
+    const scenario = {
+      ...groupScenario(3, 'sibling folders'),
+      name: '3 targets in sibling folders, the last rename failing',
+    };
     scenario.failRenameTo = scenario.targets[2]!.path;
     const report = tally(await checkGroupCommit('group commit (full)', scenario, realGroupCommit()));
     assert.equal(report.violationCount, 0, describeViolations(report));
@@ -122,7 +133,11 @@ const MUTATIONS: Array<{ bug: GroupBug; why: RegExp; failing?: boolean }> = [
 
 /** The scenario with its last rename failing. */
 function failingLast(scenario: GroupScenario): GroupScenario {
-  return { ...scenario, name: `${scenario.name}, the last rename failing`, failRenameTo: scenario.targets.at(-1)!.path };
+  return {
+    ...scenario,
+    name: `${scenario.name}, the last rename failing`,
+    failRenameTo: scenario.targets.at(-1)!.path,
+  };
 }
 
 suite('consistency: the checker catches broken group commits', () => {

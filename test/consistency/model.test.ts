@@ -107,7 +107,15 @@ suite('consistency model: persistence rules', () => {
     // Crash between the two renames, both persisted so far: the target is gone, the old bytes under the hidden name.
     const between = fuse.trace.findIndex(({ op }) => op.kind === 'rename') + 1;
     const units = unforcedUnits(fuse.base, fuse.trace, between);
-    const files = listFiles(replay(fuse.base, fuse.trace, between, units, units.map(() => 0)).image);
+    const files = listFiles(
+      replay(
+        fuse.base,
+        fuse.trace,
+        between,
+        units,
+        units.map(() => 0),
+      ).image,
+    );
     assert.equal(files.get('/d/f'), undefined);
     assert.equal(files.get(`/d/${hidden}`)?.data.toString(), 'old');
     await held.close();
@@ -163,7 +171,10 @@ suite('consistency model: enumeration', () => {
     const again = [...assignments(units, options, 3)];
     assert.equal(first.length, 200);
     assert.deepEqual(first, again);
-    assert.deepEqual(first[0], units.map(() => 0));
+    assert.deepEqual(
+      first[0],
+      units.map(() => 0),
+    );
     assert.equal(new Set(first.map((a) => a.join(''))).size, 200);
     const small = unforcedUnits(fs.base, fs.trace, 6);
     assert.equal([...assignments(small, options, 6)].length, combinationCount(small));

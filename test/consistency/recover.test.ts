@@ -34,7 +34,10 @@ function leftovers(target: 'damaged' | 'missing'): ImageBuilder {
   return target === 'damaged' ? builder.file(TARGET, DAMAGED, MODEL_EPOCH_MS - 4 * hour) : builder;
 }
 
-async function recoveryScenario(target: 'damaged' | 'missing', recover: RecoverFn = realRecovery): Promise<CheckReport> {
+async function recoveryScenario(
+  target: 'damaged' | 'missing',
+  recover: RecoverFn = realRecovery,
+): Promise<CheckReport> {
   const fs = new RecordingFs(leftovers(target).image);
   const label = recover === realRecovery ? 'recover command' : 'buggy copy: recovery without validation';
   await recover(fs, TARGET);
@@ -47,7 +50,8 @@ async function recoveryScenario(target: 'damaged' | 'missing', recover: RecoverF
     const keepsDamaged = onDisk.some(
       ([path, file]) => (path === TARGET || path.startsWith(`${TARGET}.corrupt-`)) && file.data.equals(DAMAGED),
     );
-    if (target === 'damaged' && !keepsDamaged) problems.push('the damaged original is neither in place nor in a backup');
+    if (target === 'damaged' && !keepsDamaged)
+      problems.push('the damaged original is neither in place nor in a backup');
     const inPlace = onDisk.find(([path]) => path === TARGET)?.[1].data;
     const original = target === 'damaged' ? DAMAGED : undefined;
     if (inPlace && !inPlace.equals(Buffer.from(NEWEST_VALID)) && !(original && inPlace.equals(original))) {
@@ -56,7 +60,9 @@ async function recoveryScenario(target: 'damaged' | 'missing', recover: RecoverF
     const after = await restart(crashed, TARGET, { valid: strictJson(), recover: coreRecovery() });
     if (after.promotedFrom?.includes('deadbeef')) problems.push('the torn temp was promoted');
     if (after.finalText !== NEWEST_VALID) {
-      problems.push(`after restart ${TARGET} is ${after.finalText === null ? 'missing' : (after.finalProblem ?? 'an older version')}`);
+      problems.push(
+        `after restart ${TARGET} is ${after.finalText === null ? 'missing' : (after.finalProblem ?? 'an older version')}`,
+      );
     }
     return problems;
   });

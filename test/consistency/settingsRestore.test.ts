@@ -143,7 +143,13 @@ async function runRecovery(recovery: Recovery, fs: RecordingFs, keep: number): P
   if (recovery === 'recover --groups') return recoverGroupsIn(fs);
   if (recovery === 'none') return [];
   // A later session: same folder, a later clock, and a keep large enough that the take prunes nothing.
-  const next = new SettingsSnapshots(workspace, { fs, durability: 'full', keep: Math.max(keep, 100), now: () => NEXT_TAKE_AT, lock: LOCK });
+  const next = new SettingsSnapshots(workspace, {
+    fs,
+    durability: 'full',
+    keep: Math.max(keep, 100),
+    now: () => NEXT_TAKE_AT,
+    lock: LOCK,
+  });
   try {
     await next.take({ reason: NEXT_TAKE_REASON });
   } catch (error) {
@@ -153,7 +159,8 @@ async function runRecovery(recovery: Recovery, fs: RecordingFs, keep: number): P
   // journal is gone (never applied, or already finished) are not its business: they are debris that the start-up
   // recovery (recoverGroupFiles on the scan's files, the same code as recoverGroups) removes, which runs next.
   const { journals, members } = groupFiles(fs);
-  if (journals.length > 0) return [`the next take left interrupted groups unfinished: ${journals.map(relative).join(', ')}`];
+  if (journals.length > 0)
+    return [`the next take left interrupted groups unfinished: ${journals.map(relative).join(', ')}`];
   if (members.length > 0) tallies.leftAfterTake += 1;
   return recoverGroupsIn(fs);
 }
@@ -161,7 +168,10 @@ async function runRecovery(recovery: Recovery, fs: RecordingFs, keep: number): P
 async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Promise<CheckReport> {
   const { snapshotsDir, settingsPath } = layout();
   const [oldestName, oldestText] = snapshotFile(OLDEST, new Date(Date.UTC(2023, 0, 1)), 'command');
-  const { current, restored: restoredBytes } = scenario.files ?? { current: Buffer.from(CURRENT), restored: Buffer.from(RESTORED) };
+  const { current, restored: restoredBytes } = scenario.files ?? {
+    current: Buffer.from(CURRENT),
+    restored: Buffer.from(RESTORED),
+  };
   const [restoreName, restoreText] = snapshotFile(restoredBytes, new Date(Date.UTC(2023, 5, 1)), 'command');
   const earlier = new Map([
     [join(snapshotsDir, oldestName), oldestText],
@@ -171,7 +181,13 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
   for (const [path, text] of earlier) builder.file(path, text);
   const fs = new RecordingFs(builder.image);
   const history = new DocumentHistory(fs, settingsPath, current.toString('utf8'));
-  const snapshots = new SettingsSnapshots(workspace, { fs, durability: scenario.durability, keep: scenario.keep, now: () => RESTORE_AT, lock: LOCK });
+  const snapshots = new SettingsSnapshots(workspace, {
+    fs,
+    durability: scenario.durability,
+    keep: scenario.keep,
+    now: () => RESTORE_AT,
+    lock: LOCK,
+  });
   const restoreId = restoreName.slice(0, -'.json'.length);
   for (const key of Object.keys(tallies) as Array<keyof typeof tallies>) tallies[key] = 0;
   await history.write(restoredBytes.toString('utf8'), () => scenario.restore(snapshots, restoreId, fs));
@@ -196,7 +212,9 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
       if (restored) tallies.restored += 1;
       else if (old) tallies.old += 1;
       if (!old && !restored) {
-        problems.push(`settings.json is ${settings ? describeBytes(settings) : 'missing'}: neither the old nor the restored bytes`);
+        problems.push(
+          `settings.json is ${settings ? describeBytes(settings) : 'missing'}: neither the old nor the restored bytes`,
+        );
       }
       problems.push(...judgeDocument(history, marks, await restart(crashed, settingsPath, { valid: jsoncDocument })));
 
@@ -204,15 +222,24 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
       const before = crashed.liveContent(beforeRestorePath);
       const beforeDocument = before ? readSnapshot(before) : undefined;
       if (typeof beforeDocument === 'string') problems.push(`the before-restore snapshot is ${beforeDocument}`);
-      else if (beforeDocument && (!snapshotBytes(beforeDocument)?.equals(current) || beforeDocument.reason !== 'before-restore')) {
-        problems.push(`the before-restore snapshot holds ${JSON.stringify(beforeDocument.settingsText)} (${beforeDocument.reason}), not the old bytes`);
+      else if (
+        beforeDocument &&
+        (!snapshotBytes(beforeDocument)?.equals(current) || beforeDocument.reason !== 'before-restore')
+      ) {
+        problems.push(
+          `the before-restore snapshot holds ${JSON.stringify(beforeDocument.settingsText)} (${beforeDocument.reason}), not the old bytes`,
+        );
       }
       const recorded = beforeDocument !== undefined;
       if (restored && !recorded) {
-        problems.push('settings.json holds the restored text, but no before-restore snapshot keeps the settings it replaced');
+        problems.push(
+          'settings.json holds the restored text, but no before-restore snapshot keeps the settings it replaced',
+        );
       }
       if (!restored && recorded) {
-        problems.push('the before-restore snapshot exists, but settings.json still holds the old text: the restore is half done');
+        problems.push(
+          'the before-restore snapshot exists, but settings.json still holds the old text: the restore is half done',
+        );
       }
 
       // Every earlier snapshot intact; the one the restore prunes is gone only after the commit.
@@ -221,7 +248,8 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
         if (bytes?.toString('utf8') === text) continue;
         if (bytes) problems.push(`the earlier snapshot ${basename(path)} changed: it is ${describeBytes(bytes)}`);
         else if (!pruned.has(path)) problems.push(`the earlier snapshot ${basename(path)} was lost`);
-        else if (!(restored && recorded)) problems.push(`the earlier snapshot ${basename(path)} was pruned before the restore had committed`);
+        else if (!(restored && recorded))
+          problems.push(`the earlier snapshot ${basename(path)} was pruned before the restore had committed`);
       }
 
       // Nothing of the group left behind, and no other snapshot in the folder but the next take's. (The orphan temp
@@ -230,14 +258,22 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
       const leftovers = [...journals, ...members];
       if (leftovers.length > 0) problems.push(`group files left behind: ${leftovers.map(relative).join(', ')}`);
       for (const [path, file] of files) {
-        if (dirname(path) !== snapshotsDir || earlier.has(path) || path === beforeRestorePath || leftovers.includes(path)) continue;
+        if (
+          dirname(path) !== snapshotsDir ||
+          earlier.has(path) ||
+          path === beforeRestorePath ||
+          leftovers.includes(path)
+        )
+          continue;
         if (recogniseTemp(basename(path))) continue;
         const document = readSnapshot(file.data);
         if (typeof document === 'string' || document.reason !== NEXT_TAKE_REASON) {
           problems.push(`an unexpected file in the snapshot folder: ${basename(path)}`);
         } else if (!sameSettingsBytes(snapshotBytes(document), settings ?? null)) {
           // The next take must have seen the finished state, not a half-recovered one.
-          problems.push(`the next take recorded ${JSON.stringify(document.settingsText)}, but settings.json holds ${settings ? describeBytes(settings) : 'nothing'}`);
+          problems.push(
+            `the next take recorded ${JSON.stringify(document.settingsText)}, but settings.json holds ${settings ? describeBytes(settings) : 'nothing'}`,
+          );
         }
       }
       return problems;
@@ -248,7 +284,10 @@ async function checkRestore(scenario: Scenario, options: CheckOptions = {}): Pro
   if (!report.stoppedEarly) {
     const { journalled, forward, back, leftAfterTake, old, restored } = tallies;
     const finished = scenario.recovery === 'recover --groups' ? ` (${forward} rolled forward, ${back} back)` : '';
-    const debris = scenario.recovery === 'next take' ? `; the take left debris of a finished or never-applied group in ${leftAfterTake}, for recoverGroups` : '';
+    const debris =
+      scenario.recovery === 'next take'
+        ? `; the take left debris of a finished or never-applied group in ${leftAfterTake}, for recoverGroups`
+        : '';
     console.log(
       `[consistency]   a journal in ${journalled} states${finished}; afterwards settings.json old in ${old}, restored in ${restored}${debris}`,
     );
@@ -271,13 +310,23 @@ suite('consistency: settings-snapshot restore', () => {
   });
   suiteTeardown(() => {
     rmSync(workspace, { recursive: true, force: true });
-    console.log(`[consistency] settings-snapshot restore: ${totals.states} crash states checked in ${totals.scenarios} scenarios`);
+    console.log(
+      `[consistency] settings-snapshot restore: ${totals.states} crash states checked in ${totals.scenarios} scenarios`,
+    );
   });
 
   for (const recovery of ['recover --groups', 'next take'] as const) {
     for (const keep of [20, 2]) {
       test(`full, keep ${keep}, then ${recovery}: settings.json old with no before-restore snapshot, or restored with it`, async () => {
-        const report = tally(await checkRestore({ label: 'settings-snapshot restore', durability: 'full', keep, restore: realRestore, recovery }));
+        const report = tally(
+          await checkRestore({
+            label: 'settings-snapshot restore',
+            durability: 'full',
+            keep,
+            restore: realRestore,
+            recovery,
+          }),
+        );
         assert.equal(report.violationCount, 0, describeViolations(report));
         assert.ok(report.statesChecked >= 20, `too few states: ${report.statesChecked}`);
       });
@@ -286,7 +335,16 @@ suite('consistency: settings-snapshot restore', () => {
 
   test('full, files that are not UTF-8, then recover --groups: settings.json holds the old or the restored bytes exactly', async () => {
     const files = { current: CURRENT_LATIN1, restored: RESTORED_LATIN1 };
-    const report = tally(await checkRestore({ label: 'settings-snapshot restore (Latin-1)', durability: 'full', keep: 2, restore: realRestore, recovery: 'recover --groups', files }));
+    const report = tally(
+      await checkRestore({
+        label: 'settings-snapshot restore (Latin-1)',
+        durability: 'full',
+        keep: 2,
+        restore: realRestore,
+        recovery: 'recover --groups',
+        files,
+      }),
+    );
     assert.equal(report.violationCount, 0, describeViolations(report));
     assert.ok(report.statesChecked >= 20, `too few states: ${report.statesChecked}`);
   });
@@ -294,7 +352,13 @@ suite('consistency: settings-snapshot restore', () => {
   test('fast, process crashes only (kill -9): every state recovers to both or neither', async () => {
     const report = tally(
       await checkRestore(
-        { label: 'settings-snapshot restore', durability: 'fast', keep: 2, restore: realRestore, recovery: 'recover --groups' },
+        {
+          label: 'settings-snapshot restore',
+          durability: 'fast',
+          keep: 2,
+          restore: realRestore,
+          recovery: 'recover --groups',
+        },
         { processCrashOnly: true },
       ),
     );
@@ -331,7 +395,10 @@ suite('consistency: the restore checker catches broken restores', () => {
       recovery: 'recover --groups',
     });
     assert.ok(report.violationCount > 0, 'the checker missed the two-step restore');
-    assert.match(describeViolations(report), /the before-restore snapshot exists, but settings\.json still holds the old text/);
+    assert.match(
+      describeViolations(report),
+      /the before-restore snapshot exists, but settings\.json still holds the old text/,
+    );
   });
 
   test('the two steps the other way round: a crash between loses the replaced settings', async () => {
@@ -356,6 +423,9 @@ suite('consistency: the restore checker catches broken restores', () => {
     assert.match(found, /group files left behind/);
     // Both halves of a group that recovery finishes: one rolled back, the other rolled forward.
     assert.match(found, /the before-restore snapshot exists, but settings\.json still holds the old text/);
-    assert.match(found, /settings\.json holds the restored text, but no before-restore snapshot keeps the settings it replaced/);
+    assert.match(
+      found,
+      /settings\.json holds the restored text, but no before-restore snapshot keeps the settings it replaced/,
+    );
   });
 });

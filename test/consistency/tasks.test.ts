@@ -19,15 +19,31 @@ import { ImageBuilder, RecordingFs } from './model/recordingFs';
 const INITIAL = serializeJson('tasks', {
   version: 1,
   tasks: [
-    { id: 'aaaa0001', title: 'Write the model', done: true, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' },
-    { id: 'aaaa0002', title: 'Check every state', done: false, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' },
+    {
+      id: 'aaaa0001',
+      title: 'Write the model',
+      done: true,
+      createdAt: '2024-01-01T00:00:00.000Z',
+      updatedAt: '2024-01-01T00:00:00.000Z',
+    },
+    {
+      id: 'aaaa0002',
+      title: 'Check every state',
+      done: false,
+      createdAt: '2024-01-01T00:00:00.000Z',
+      updatedAt: '2024-01-01T00:00:00.000Z',
+    },
   ],
 });
 
 let workspace: string;
 let tasksPath: string;
 
-function storeOptions(fs: RecordingFs, durability: Durability, now: () => Date = clockFrom(Date.UTC(2024, 0, 2))): TasksStoreOptions {
+function storeOptions(
+  fs: RecordingFs,
+  durability: Durability,
+  now: () => Date = clockFrom(Date.UTC(2024, 0, 2)),
+): TasksStoreOptions {
   return { fs, durability, now, lock: { staleMs: 10_000, acquireTimeoutMs: 20_000 } };
 }
 
@@ -74,20 +90,32 @@ async function taskUpdates(durability: Durability, stopAfter?: number, fresh = f
   assert.equal(JSON.parse(fs.liveContent(tasksPath)!.toString('utf8')).tasks.length, 2);
   if (initial !== INITIAL) {
     // Every acknowledged version is an edit of the one before: members we do not own keep their bytes.
-    for (const version of history.complete) assert.ok(version?.includes('"rev": 12345678901234567890'), version ?? 'missing');
+    for (const version of history.complete)
+      assert.ok(version?.includes('"rev": 12345678901234567890'), version ?? 'missing');
   }
-  return checkDocument(`task updates under the lock${fresh ? ', fresh workspace' : ''}${initial === INITIAL ? '' : ', lossless'} (${durability})`, fs, history, {
-    schema: tasksDocumentSchemaV1,
-    recover: storeRecovery,
-    stopAfter,
-  });
+  return checkDocument(
+    `task updates under the lock${fresh ? ', fresh workspace' : ''}${initial === INITIAL ? '' : ', lossless'} (${durability})`,
+    fs,
+    history,
+    {
+      schema: tasksDocumentSchemaV1,
+      recover: storeRecovery,
+      stopAfter,
+    },
+  );
 }
 
 const NEWER = serializeJson('tasks', {
   ...JSON.parse(INITIAL),
   tasks: [
     ...JSON.parse(INITIAL).tasks,
-    { id: 'aaaa0003', title: 'Recover', done: false, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' },
+    {
+      id: 'aaaa0003',
+      title: 'Recover',
+      done: false,
+      createdAt: '2024-01-01T00:00:00.000Z',
+      updatedAt: '2024-01-01T00:00:00.000Z',
+    },
   ],
 });
 
@@ -106,13 +134,19 @@ async function storeRecoveryScenario() {
   const report = await checkCrashStates('tasks store recover(), crashed part-way', fs, async ({ fs: crashed }) => {
     const problems: string[] = [];
     const files = [...listFiles(crashed.live)];
-    if (!files.some(([, file]) => file.data.toString('utf8') === NEWER)) problems.push('no file holds the newest valid list');
+    if (!files.some(([, file]) => file.data.toString('utf8') === NEWER))
+      problems.push('no file holds the newest valid list');
     const keepsDamaged = files.some(
-      ([path, file]) => (path === tasksPath || basename(path).startsWith('tasks.json.damaged-')) && file.data.equals(damaged),
+      ([path, file]) =>
+        (path === tasksPath || basename(path).startsWith('tasks.json.damaged-')) && file.data.equals(damaged),
     );
     if (!keepsDamaged) problems.push('the damaged tasks.json is neither in place nor preserved');
-    const after = await restart(crashed, tasksPath, { valid: strictJson(tasksDocumentSchemaV1), recover: storeRecovery });
-    if (after.finalText !== NEWER) problems.push(`after restart tasks.json is ${after.finalProblem ?? 'not the newest list'}`);
+    const after = await restart(crashed, tasksPath, {
+      valid: strictJson(tasksDocumentSchemaV1),
+      recover: storeRecovery,
+    });
+    if (after.finalText !== NEWER)
+      problems.push(`after restart tasks.json is ${after.finalProblem ?? 'not the newest list'}`);
     return problems;
   });
   console.log(summarize(report));
@@ -135,7 +169,10 @@ suite('consistency: task updates under the lock', () => {
   });
 
   test('full, lossless edits of a CRLF file with numbers JSON.parse cannot hold: every crash state is one exact version', async () => {
-    const initial = INITIAL.replace('"version": 1,', '"version": 1,\n  "sync": { "rev": 12345678901234567890, "limit": 1e400 },').replace(/\n/g, '\r\n');
+    const initial = INITIAL.replace(
+      '"version": 1,',
+      '"version": 1,\n  "sync": { "rev": 12345678901234567890, "limit": 1e400 },',
+    ).replace(/\n/g, '\r\n');
     const report = await taskUpdates('full', undefined, false, initial);
     assert.ok(report.statesChecked >= 20, `too few states: ${report.statesChecked}`);
     assert.equal(report.violationCount, 0, describeViolations(report));

@@ -21,7 +21,9 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 function startWrite(target: string, input: string): ChildProcess {
-  const child = spawn(process.execPath, [cli, 'write', target, '--validate-json'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'write', target, '--validate-json'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   child.stdin!.on('error', () => undefined); // EPIPE when the kill lands before stdin is drained
   child.stdin!.end(input);
   return child;
@@ -94,8 +96,15 @@ suite('crash: SIGKILL during `crash-safe write`', () => {
       } catch {
         assert.fail(`iteration ${i}: the target is torn (${text.length} bytes)`);
       }
-      assert.ok(parsed.version === current || parsed.version === current + 1, `iteration ${i}: version ${parsed.version}`);
-      assert.equal(text, documentVersion(parsed.version), `iteration ${i}: content differs from version ${parsed.version}`);
+      assert.ok(
+        parsed.version === current || parsed.version === current + 1,
+        `iteration ${i}: version ${parsed.version}`,
+      );
+      assert.equal(
+        text,
+        documentVersion(parsed.version),
+        `iteration ${i}: content differs from version ${parsed.version}`,
+      );
       if (parsed.version === current) counts.sawOld += 1;
       else {
         counts.sawNew += 1;
@@ -121,10 +130,14 @@ suite('crash: SIGKILL during `crash-safe write`', () => {
     writeFileSync(target, `${JSON.stringify({ writer: -1, i: -1 })}\n`);
     const writesEach = 40;
     const children = Array.from({ length: 8 }, (_, id) =>
-      spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'writerLoop.ts'), target, String(id), String(writesEach)], {
-        cwd: root,
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', join(__dirname, 'fixtures', 'writerLoop.ts'), target, String(id), String(writesEach)],
+        {
+          cwd: root,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
     );
     let running = children.length;
     const codes: Array<number | null> = [];
@@ -167,7 +180,8 @@ suite('crash: SIGKILL during `crash-safe write`', () => {
       for (const name of readdirSync(dir).filter((n) => n !== 'state.json')) unlinkSync(join(dir, name));
       const fs = new FuseLikeFs({ crashAfterSteps: crashAfter });
       await writeFileAtomic(target, next, { fs }).catch((error: unknown) => {
-        if (!(error instanceof SimulatedCrash || (error instanceof Error && error.cause instanceof SimulatedCrash))) throw error;
+        if (!(error instanceof SimulatedCrash || (error instanceof Error && error.cause instanceof SimulatedCrash)))
+          throw error;
       });
       const where = `crash after ${crashAfter} of ${steps} steps (${fs.steps.at(-1) ?? 'start'}); on disk: ${readdirSync(dir).join(', ')}`;
       assert.ok(existsSync(target), `the target is missing: ${where}`);

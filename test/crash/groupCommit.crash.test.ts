@@ -53,11 +53,15 @@ suite('crash: SIGKILL during `crash-safe write-group`', () => {
     const next = join(work, 'next');
     mkdirSync(next, { recursive: true });
     for (const name of NAMES) writeFileSync(join(work, name), documentFor(name, 0));
-    writeFileSync(join(work, 'manifest.json'), JSON.stringify({ files: NAMES.map((name) => ({ target: name, source: `next/${name}` })) }));
+    writeFileSync(
+      join(work, 'manifest.json'),
+      JSON.stringify({ files: NAMES.map((name) => ({ target: name, source: `next/${name}` })) }),
+    );
     const prepareGeneration = (generation: number) => {
       for (const name of NAMES) writeFileSync(join(next, name), documentFor(name, generation));
     };
-    const run = () => spawn(process.execPath, [child, join(work, 'manifest.json')], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    const run = () =>
+      spawn(process.execPath, [child, join(work, 'manifest.json')], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
     // Kills aimed at the commit wait (fs.watch, inotify) for its first temp, or for its journal, rather than Node
     // booting: a third land anywhere, a third while preparing, a third between the journal and the end.
     const watchGroup = (): { temp: Promise<number>; journal: Promise<number>; stop: () => void } => {
@@ -92,7 +96,16 @@ suite('crash: SIGKILL during `crash-safe write-group`', () => {
       watched.stop();
     }
 
-    const counts = { killed: 0, killedInCommit: 0, finished: 0, old: 0, new: 0, forward: 0, back: 0, leftoversRemoved: 0 };
+    const counts = {
+      killed: 0,
+      killedInCommit: 0,
+      finished: 0,
+      old: 0,
+      new: 0,
+      forward: 0,
+      back: 0,
+      leftoversRemoved: 0,
+    };
     for (let i = 0; i < iterations; i++) {
       prepareGeneration(current + 1);
       const aim = (['anywhere', 'preparing', 'applying'] as const)[i % 3]!;
@@ -136,11 +149,16 @@ suite('crash: SIGKILL during `crash-safe write-group`', () => {
         } catch {
           assert.fail(`iteration ${i}: ${name} is torn (${text.length} bytes)`);
         }
-        assert.equal(text, documentFor(name, generation), `iteration ${i}: ${name} differs from generation ${generation}`);
+        assert.equal(
+          text,
+          documentFor(name, generation),
+          `iteration ${i}: ${name} differs from generation ${generation}`,
+        );
         return generation;
       });
       assert.ok(
-        generations.every((g) => g === generations[0]) && (generations[0] === current || generations[0] === current + 1),
+        generations.every((g) => g === generations[0]) &&
+          (generations[0] === current || generations[0] === current + 1),
         `iteration ${i}: generations ${generations.join(', ')} after generation ${current}`,
       );
       if (generations[0] === current) counts.old += 1;

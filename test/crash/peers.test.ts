@@ -245,6 +245,8 @@ suite('crash: peers killed mid-write, then scan, recover, sweep', function () {
       else if (backups.length > 0) outcomes.backedUp += 1;
       else outcomes.untouched += 1;
     }
-    console.log(`      recover kills (${Math.round(earliest)}–${Math.round(earliest + windowMs)} ms): ${JSON.stringify(outcomes)}`);
+    console.log(
+      `      recover kills (${Math.round(earliest)}–${Math.round(earliest + windowMs)} ms): ${JSON.stringify(outcomes)}`,
+    );
   });
 });

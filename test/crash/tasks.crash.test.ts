@@ -80,7 +80,9 @@ suite('crash: SIGKILL during task updates', () => {
   let writer: string;
   suiteSetup(async function () {
     this.timeout(60_000);
-    const probe = existsSync(cli) ? spawnSync(process.execPath, [cli, 'tasks', '--help'], { encoding: 'utf8' }) : undefined;
+    const probe = existsSync(cli)
+      ? spawnSync(process.execPath, [cli, 'tasks', '--help'], { encoding: 'utf8' })
+      : undefined;
     if (probe?.status !== 0) {
       throw new Error(`${cli} is missing or predates the tasks verb: build it first with \`node esbuild.mjs\``);
     }
@@ -102,7 +104,9 @@ suite('crash: SIGKILL during task updates', () => {
     let leaveLockFor = 0;
 
     for (let i = 0; i < iterations; i++) {
-      const child = spawn(process.execPath, [writer, path, `k${i}`, String(STALE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [writer, path, `k${i}`, String(STALE_MS)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const done = collectAcks(child, acked);
       // A CLI writer races the store writer; it is killed too unless it finished first.
       const cliRun = spawn(process.execPath, [cli, 'tasks', 'add', `cli-${i}`, '--dir', workspace, '--json'], {
@@ -140,7 +144,11 @@ suite('crash: SIGKILL during task updates', () => {
         assert.deepEqual(tasksDocumentProblems(document), [], `iteration ${i}`);
         const present = new Map(document.tasks.map((t) => [t.id, t.title]));
         for (const ack of acked) {
-          assert.equal(present.get(ack.id), ack.title, `iteration ${i}: acknowledged ${ack.title} (${ack.id}) is missing`);
+          assert.equal(
+            present.get(ack.id),
+            ack.title,
+            `iteration ${i}: acknowledged ${ack.title} (${ack.id}) is missing`,
+          );
         }
       }
 
@@ -166,7 +174,10 @@ suite('crash: SIGKILL during task updates', () => {
         `${counts.tempsLeft} temps left for the sweeper`,
     );
     if (DEAD_HOLDER_RECOVERIES > 0 && counts.lockLeft > 0) {
-      assert.ok(counts.deadHolderRecoveries > 0, 'a writer got past a lock left by a killed holder, without waiting for staleness');
+      assert.ok(
+        counts.deadHolderRecoveries > 0,
+        'a writer got past a lock left by a killed holder, without waiting for staleness',
+      );
     }
   });
 });

@@ -87,7 +87,9 @@ function assertNoLeftovers(path: string): void {
 suite('several processes: tasks add at once', () => {
   let workspace: string;
   suiteSetup(function () {
-    const probe = existsSync(cli) ? spawnSync(process.execPath, [cli, 'tasks', '--help'], { encoding: 'utf8' }) : undefined;
+    const probe = existsSync(cli)
+      ? spawnSync(process.execPath, [cli, 'tasks', '--help'], { encoding: 'utf8' })
+      : undefined;
     if (probe?.status !== 0) {
       throw new Error(`${cli} is missing or predates the tasks verb: build it first with \`node esbuild.mjs\``);
     }
@@ -155,7 +157,9 @@ suite('several processes: tasks add at once', () => {
     const path = tasksPathFor(workspace);
     const started = performance.now();
     const results = await Promise.all(
-      Array.from({ length: PROCESSES }, (_, worker) => run(process.execPath, [childBundle, path, String(worker), String(ADDS_EACH)])),
+      Array.from({ length: PROCESSES }, (_, worker) =>
+        run(process.execPath, [childBundle, path, String(worker), String(ADDS_EACH)]),
+      ),
     );
     const wallMs = performance.now() - started;
     let saves = 0;
@@ -167,7 +171,10 @@ suite('several processes: tasks add at once', () => {
       saves += report.stats.saves;
     });
     assertExactlyTheseAdds(readValidDocument(path), acknowledged);
-    assert.ok(saves < PROCESSES * ADDS_EACH, `${saves} writes for ${PROCESSES * ADDS_EACH} adds: nothing was coalesced`);
+    assert.ok(
+      saves < PROCESSES * ADDS_EACH,
+      `${saves} writes for ${PROCESSES * ADDS_EACH} adds: nothing was coalesced`,
+    );
     assertNoLeftovers(path);
     console.log(
       `      ${PROCESSES} processes × ${ADDS_EACH} queued adds: ${(wallMs / 1000).toFixed(1)} s wall, ${saves} writes in all`,

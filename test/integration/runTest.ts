@@ -74,14 +74,18 @@ async function main(): Promise<number> {
   for (const pass of passes) {
     // runTests always adds --disable-workspace-trust; only our launcher can be told to keep trust on.
     if (pass.workspaceTrust && kind !== 'code-server') {
-      console.log(`[integration] ${pass.name} pass: not run with CRASH_SAFE_HOST=${kind} (runTests disables workspace trust)`);
+      console.log(
+        `[integration] ${pass.name} pass: not run with CRASH_SAFE_HOST=${kind} (runTests disables workspace trust)`,
+      );
       continue;
     }
     const started = Date.now();
     const { code, counts } = await runPass(kind, pass);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (!counts) {
-      console.log(`[integration] ${pass.name} pass: the extension host reported no results (exit ${code}, ${seconds} s)`);
+      console.log(
+        `[integration] ${pass.name} pass: the extension host reported no results (exit ${code}, ${seconds} s)`,
+      );
       exitCode ||= code === 0 ? 1 : code;
       continue;
     }

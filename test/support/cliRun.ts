@@ -2,7 +2,10 @@ import type { CliIo } from '../../src/cli/io';
 import { runCli } from '../../src/cli/main';
 
 /** An in-process CliIo with empty stdin whose output is captured; `isTTY` marks stderr as a terminal. */
-export function captureIo(cwd: string, options: { isTTY?: boolean } = {}): CliIo & { out: () => string; err: () => string } {
+export function captureIo(
+  cwd: string,
+  options: { isTTY?: boolean } = {},
+): CliIo & { out: () => string; err: () => string } {
   let stdout = '';
   let stderr = '';
   return {

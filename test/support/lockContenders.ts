@@ -38,7 +38,11 @@ export function waitForLine(child: ChildProcess, marker: string, options: { exac
  * `count` in-process contenders for the lock on `target` at once, each holding it for 15 ms and checking it still
  * holds it; resolves with the most that were inside at the same time.
  */
-export async function mostInsideAtOnce(target: string, count: number, settings: Partial<LockSettings>): Promise<number> {
+export async function mostInsideAtOnce(
+  target: string,
+  count: number,
+  settings: Partial<LockSettings>,
+): Promise<number> {
   let inside = 0;
   let maxInside = 0;
   await Promise.all(

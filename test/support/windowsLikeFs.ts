@@ -43,7 +43,8 @@ const hasControlCharacter = (name: string) => [...name].some((char) => char.char
 /** Why Windows refuses `name` as a file or folder name, or undefined. */
 export function windowsNameProblem(name: string): string | undefined {
   if (name.includes('/') || name.includes('\\')) return 'it holds a path separator';
-  if (WINDOWS_FORBIDDEN.test(name) || hasControlCharacter(name)) return 'it holds a character Windows forbids (< > : " | ? * or a control character)';
+  if (WINDOWS_FORBIDDEN.test(name) || hasControlCharacter(name))
+    return 'it holds a character Windows forbids (< > : " | ? * or a control character)';
   if (/[. ]$/.test(name)) return 'it ends in a dot or a space (Win32 strips them, so it would name another file)';
   const stem = name.split('.')[0]!.trimEnd().toUpperCase();
   if (RESERVED_STEMS.has(stem)) return `${stem} is a reserved device name`;
@@ -215,7 +216,8 @@ export class WindowsLikeFs implements FsLike {
     }
     const path = join(dir, name);
     const current = await fsp.lstat(await this.onDisk(path));
-    if (!current.isFile() || !sameFile(identityOf(current), file)) throw new FileChangedError(path, 'changed since it was checked');
+    if (!current.isFile() || !sameFile(identityOf(current), file))
+      throw new FileChangedError(path, 'changed since it was checked');
     await this.unlink(path);
   }
 

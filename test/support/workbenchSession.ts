@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
-type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' } }).HostPaths;
+type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' }}).CodeServer;
+type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' }}).HostPaths;
 type OnOutput = (chunk: string | Buffer) => void;
 
 export interface WorkbenchSession {

@@ -1,6 +1,15 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
@@ -75,7 +84,7 @@ suite('integration host harness', () => {
     }
   });
 
-  test('nested npm and node processes get none of the enclosing npm run\'s variables', async () => {
+  test("nested npm and node processes get none of the enclosing npm run's variables", async () => {
     const { withoutNpmVariables } = await import('../../scripts/host/childEnv.mjs');
     const clean = withoutNpmVariables({
       PATH: '/bin',
@@ -96,9 +105,12 @@ suite('integration host harness', () => {
     const records = path.join(scratch, 'records');
     mkdirSync(stubBin);
     mkdirSync(records);
-    writeFileSync(path.join(stubBin, 'npm'), `#!/bin/sh
+    writeFileSync(
+      path.join(stubBin, 'npm'),
+      `#!/bin/sh
 env > "${records}/$(date +%s%N).env"
-`);
+`,
+    );
     chmodSync(path.join(stubBin, 'npm'), 0o755);
     const cacheDir = path.join(scratch, 'cache');
     const ensureHostUrl = new URL(`file://${path.join(root, 'scripts/host/ensureHost.mjs')}`).href;

@@ -7,7 +7,7 @@ import { parse } from 'jsonc-parser';
 import JSZip from 'jszip';
 import { productionVsix } from './productionVsix';
 
-type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' } }).HostPaths;
+type HostPaths = import('../../scripts/host/ensureHost.mjs', { with: { 'resolution-mode': 'import' }}).HostPaths;
 
 const root = join(__dirname, '..', '..');
 const paths: HostPaths = {
@@ -54,17 +54,20 @@ suite('npm start: no test tooling in the workbench it serves', () => {
     assert.equal(options.smokeTestDriver, false);
     assert.deepEqual(options.extensions, ['/s/crash-safe-state.vsix']);
     assert.equal(options.extraArgs, undefined);
-    assert.deepEqual(installExtensionArgs({ paths, configFile: '/p/config.yaml', dirs, vsix: '/s/crash-safe-state.vsix' }), [
-      '/cache/cs/out/node/entry.js',
-      '--config',
-      '/p/config.yaml',
-      '--user-data-dir',
-      '/p/ud',
-      '--extensions-dir',
-      '/p/ext',
-      '--install-extension',
-      '/s/crash-safe-state.vsix',
-    ]);
+    assert.deepEqual(
+      installExtensionArgs({ paths, configFile: '/p/config.yaml', dirs, vsix: '/s/crash-safe-state.vsix' }),
+      [
+        '/cache/cs/out/node/entry.js',
+        '--config',
+        '/p/config.yaml',
+        '--user-data-dir',
+        '/p/ud',
+        '--extensions-dir',
+        '/p/ext',
+        '--install-extension',
+        '/s/crash-safe-state.vsix',
+      ],
+    );
   });
 
   test('the URL npm start prints carries only the folder: no development or tests payload', async () => {
@@ -99,7 +102,10 @@ suite('npm start: no test tooling in the workbench it serves', () => {
     const { codeServerArgs } = await import('../../scripts/host/codeServer.mjs');
     const base = { paths, port: 1, configFile: '/c', dirs };
     assert.ok(!codeServerArgs(base).includes('enable-smoke-test-driver'));
-    assert.deepEqual(codeServerArgs({ ...base, smokeTestDriver: true }).slice(-2), ['--vscode-option', 'enable-smoke-test-driver']);
+    assert.deepEqual(codeServerArgs({ ...base, smokeTestDriver: true }).slice(-2), [
+      '--vscode-option',
+      'enable-smoke-test-driver',
+    ]);
     const launcher = readFileSync(join(root, 'test/integration/launcher/launcher.mjs'), 'utf8');
     assert.match(launcher, /startCodeServer\(\{[^}]*smokeTestDriver: true/);
   });

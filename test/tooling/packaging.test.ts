@@ -28,11 +28,18 @@ suite('packaging (npm run package)', () => {
     ]) {
       assert.ok(shipped.includes(required), `${required} is missing from ${shipped.join(', ')}`);
     }
-    const allowed = /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
-    assert.deepEqual(shipped.filter((name) => !allowed.test(name)), [], 'unexpected files in the .vsix');
+    const allowed =
+      /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
+    assert.deepEqual(
+      shipped.filter((name) => !allowed.test(name)),
+      [],
+      'unexpected files in the .vsix',
+    );
     assert.ok(!shipped.some((name) => /^(src|test|node_modules)\/|\.map$/.test(name)));
     const bundle = await zip.file('extension/dist/extension.js')!.async('nodebuffer');
-    console.log(`      .vsix: ${shipped.length} files; production dist/extension.js ${(bundle.length / 1024).toFixed(0)} KB (budget 300 KB)`);
+    console.log(
+      `      .vsix: ${shipped.length} files; production dist/extension.js ${(bundle.length / 1024).toFixed(0)} KB (budget 300 KB)`,
+    );
     assert.ok(bundle.length < 300 * 1024, `dist/extension.js is ${bundle.length} bytes`);
   });
 
@@ -40,12 +47,28 @@ suite('packaging (npm run package)', () => {
   // .vscodeignore must keep src, test, node_modules and source maps out too. `vsce ls` lists that selection unbuilt.
   test('packaged from the work tree, .vscodeignore lets in only the bundles, media, README, CHANGELOG, LICENSE, package.json and the translations', () => {
     const vsce = join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
-    const result = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8', input: '' });
+    const result = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], {
+      cwd: root,
+      encoding: 'utf8',
+      input: '',
+    });
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     const listed = result.stdout.split('\n').filter(Boolean).sort();
-    const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
-    assert.deepEqual(listed.filter((name) => !allowed.test(name)), [], 'unexpected files in `vsce ls`');
-    for (const required of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'media/icon.png', ...TRANSLATIONS]) {
+    const allowed =
+      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
+    assert.deepEqual(
+      listed.filter((name) => !allowed.test(name)),
+      [],
+      'unexpected files in `vsce ls`',
+    );
+    for (const required of [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'media/icon.png',
+      ...TRANSLATIONS,
+    ]) {
       assert.ok(listed.includes(required), `${required} is missing from ${listed.join(', ')}`);
     }
     for (const bundle of ['dist/extension.js', 'dist/cli.js', 'dist/schemaCompiler.js']) {

@@ -3,7 +3,9 @@
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 
-type BuiltVsix = ReturnType<typeof import('../../scripts/packageVsix.mjs', { with: { 'resolution-mode': 'import' } }).buildVsix>;
+type BuiltVsix = ReturnType<
+  typeof import('../../scripts/packageVsix.mjs', { with: { 'resolution-mode': 'import' }}).buildVsix
+>;
 
 let built: BuiltVsix | undefined;
 

@@ -94,10 +94,13 @@ suite('docs/architecture.md: a map that cannot drift', () => {
     const rows = mapRows(sample);
     assert.deepEqual(rows, ['src/core/fs.ts', 'src/core/gone.ts', 'src/core/fs.ts']);
     const files = ['src/core/fs.ts', 'src/core/new.ts'];
-    assert.deepEqual(mapProblems(rows, files, (path) => files.includes(path)), [
-      'src/core/gone.ts: a row for a file or folder that does not exist',
-      'src/core/fs.ts: two rows',
-      'src/core/new.ts: no row in the folder map',
-    ]);
+    assert.deepEqual(
+      mapProblems(rows, files, (path) => files.includes(path)),
+      [
+        'src/core/gone.ts: a row for a file or folder that does not exist',
+        'src/core/fs.ts: two rows',
+        'src/core/new.ts: no row in the folder map',
+      ],
+    );
   });
 });

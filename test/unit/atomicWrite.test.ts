@@ -1,6 +1,22 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { FsLike } from '../../src/core/fs';
@@ -74,7 +90,10 @@ suite('writeFileAtomic', () => {
     assert.equal(error.step, 'fsync-dir');
     assert.equal(error.code, 'EIO');
     assert.ok(error.message.startsWith(`Cannot write ${target}: fsync-dir failed with EIO (`), error.message);
-    assert.ok(error.message.endsWith(`not confirmed durable: after a power loss ${target} may hold the old or the new content`), error.message);
+    assert.ok(
+      error.message.endsWith(`not confirmed durable: after a power loss ${target} may hold the old or the new content`),
+      error.message,
+    );
     assert.equal(readFileSync(target, 'utf8'), NEW, 'the rename stands, as the kernel left it');
     assert.deepEqual(readdirSync(dir), ['state.json']);
   });
@@ -201,7 +220,10 @@ suite('writeFileAtomic', () => {
   });
 
   test('durability fast skips every fsync', async () => {
-    const fs = new FaultyFs([{ step: 'sync', code: 'EIO' }, { step: 'fsyncDir', code: 'EIO' }]);
+    const fs = new FaultyFs([
+      { step: 'sync', code: 'EIO' },
+      { step: 'fsyncDir', code: 'EIO' },
+    ]);
     await writeFileAtomic(target, NEW, { fs, durability: 'fast' });
     assert.equal(readFileSync(target, 'utf8'), NEW);
     assert.ok(!fs.calls.includes('sync') && !fs.calls.includes('fsyncDir'));
@@ -335,7 +357,12 @@ suite('writeFileAtomic', () => {
     });
 
     test('a save between the read and the rename: refused naming the file, the save kept, no temp left', async () => {
-      const error = await refusal(writeFileAtomic(target, NEW, { expected: Buffer.from(OLD), fs: savingBeforeRename(() => writeFileSync(target, SAVED)) }));
+      const error = await refusal(
+        writeFileAtomic(target, NEW, {
+          expected: Buffer.from(OLD),
+          fs: savingBeforeRename(() => writeFileSync(target, SAVED)),
+        }),
+      );
       assert.ok(error.message.includes(target), error.message);
       assert.equal(readFileSync(target, 'utf8'), SAVED);
       assert.deepEqual(leftovers(dir), []);
@@ -363,7 +390,12 @@ suite('writeFileAtomic', () => {
         const link = join(dir, 'link.json');
         writeFileSync(real, OLD);
         symlinkSync(real, link);
-        const error = await refusal(writeFileAtomic(link, NEW, { expected: Buffer.from(OLD), fs: savingBeforeRename(() => writeFileSync(real, SAVED)) }));
+        const error = await refusal(
+          writeFileAtomic(link, NEW, {
+            expected: Buffer.from(OLD),
+            fs: savingBeforeRename(() => writeFileSync(real, SAVED)),
+          }),
+        );
         assert.ok(error.message.includes(link) && error.message.includes(real), error.message);
         assert.equal(readFileSync(real, 'utf8'), SAVED);
         assert.ok(lstatSync(link).isSymbolicLink());
@@ -375,7 +407,9 @@ suite('writeFileAtomic', () => {
 
     test('expected absent, but a file was created meanwhile: refused, the file kept', async () => {
       const fresh = join(dir, 'fresh.json');
-      await refusal(writeFileAtomic(fresh, NEW, { expected: null, fs: savingBeforeRename(() => writeFileSync(fresh, SAVED)) }));
+      await refusal(
+        writeFileAtomic(fresh, NEW, { expected: null, fs: savingBeforeRename(() => writeFileSync(fresh, SAVED)) }),
+      );
       assert.equal(readFileSync(fresh, 'utf8'), SAVED);
     });
 
@@ -387,7 +421,7 @@ suite('writeFileAtomic', () => {
     });
   });
 
-  suite('beforeRename: the caller\'s last check, between the durable temp and the rename', () => {
+  suite("beforeRename: the caller's last check, between the durable temp and the rename", () => {
     /** The real disk, recording fsync, close, rename and directory fsync of the write in `order`. */
     const recordingFs = (order: string[]): FsLike => ({
       ...nodeFs,
@@ -425,7 +459,11 @@ suite('writeFileAtomic', () => {
         beforeRename: async () => {
           order.push('beforeRename');
           const temps = leftovers(dir);
-          seen.push({ temps, tempContent: readFileSync(join(dir, temps[0]!), 'utf8'), target: readFileSync(target, 'utf8') });
+          seen.push({
+            temps,
+            tempContent: readFileSync(join(dir, temps[0]!), 'utf8'),
+            target: readFileSync(target, 'utf8'),
+          });
         },
       });
       assert.deepEqual(order, ['fsync', 'close', 'beforeRename', 'rename', 'fsyncDir']);
@@ -521,7 +559,9 @@ suite('writeFileAtomic', () => {
   });
 
   test('100 un-awaited writes to one file: the last submitted wins', async () => {
-    const writes = Array.from({ length: 100 }, (_, i) => writeFileAtomic(target, `{"n":${i}}\n`, { durability: 'fast' }));
+    const writes = Array.from({ length: 100 }, (_, i) =>
+      writeFileAtomic(target, `{"n":${i}}\n`, { durability: 'fast' }),
+    );
     await Promise.all(writes);
     assert.equal(readFileSync(target, 'utf8'), '{"n":99}\n');
     assert.deepEqual(leftovers(dir), []);

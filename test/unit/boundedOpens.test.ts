@@ -61,7 +61,9 @@ suite('bounded opens: no fan-out holds more than MAX_OPEN_FILES open, and EMFILE
     const { orphans, errors } = await scanOrphans([root], { fs: counting.fs });
     assert.deepEqual(errors, []);
     assert.equal(orphans.length, TEMPS);
-    assert.ok(orphans.every((orphan) => orphan.validJson === true && orphan.targetState === 'ok' && orphan.note === undefined));
+    assert.ok(
+      orphans.every((orphan) => orphan.validJson === true && orphan.targetState === 'ok' && orphan.note === undefined),
+    );
     assert.ok(counting.peak <= MAX_OPEN_FILES, `peak ${counting.peak}`);
   });
 
@@ -69,10 +71,15 @@ suite('bounded opens: no fan-out holds more than MAX_OPEN_FILES open, and EMFILE
     plantTemps(TEMPS);
     const counting = new CountingFs(MAX_OPEN_FILES);
     const errors: string[] = [];
-    const tracker = new OrphanTracker({ fs: counting.fs, onError: ({ path, error }) => errors.push(`${path}: ${error}`) });
+    const tracker = new OrphanTracker({
+      fs: counting.fs,
+      onError: ({ path, error }) => errors.push(`${path}: ${error}`),
+    });
     await tracker.walk(await tracker.setRoots([{ path: root }]));
     for (let i = 0; i < TEMPS; i++) writeFileSync(join(root, `t${i}.json`), '{"target": "changed"}\n');
-    await tracker.apply(Array.from({ length: TEMPS }, (_, i) => ({ kind: 'changed' as const, path: join(root, `t${i}.json`) })));
+    await tracker.apply(
+      Array.from({ length: TEMPS }, (_, i) => ({ kind: 'changed' as const, path: join(root, `t${i}.json`) })),
+    );
     assert.deepEqual(errors, []);
     assert.equal(tracker.orphans().length, TEMPS);
     assert.ok(tracker.orphans().every((orphan) => orphan.targetState === 'ok' && orphan.validJson === true));
@@ -141,11 +148,17 @@ suite('bounded opens: no fan-out holds more than MAX_OPEN_FILES open, and EMFILE
       return value * 2;
     };
     const items = Array.from({ length: 100 }, (_, i) => i);
-    assert.deepEqual(await mapBounded(items, 7, task), items.map((i) => i * 2));
+    assert.deepEqual(
+      await mapBounded(items, 7, task),
+      items.map((i) => i * 2),
+    );
     assert.equal(peak, 7);
     peak = 0;
     const limiter = new Limiter(5);
-    assert.deepEqual(await Promise.all(items.map((i) => limiter.run(() => task(i)))), items.map((i) => i * 2));
+    assert.deepEqual(
+      await Promise.all(items.map((i) => limiter.run(() => task(i)))),
+      items.map((i) => i * 2),
+    );
     assert.equal(peak, 5);
     let started = 0;
     await assert.rejects(

@@ -13,7 +13,10 @@ function crashSafe(args: string[], cwd: string) {
 }
 
 /** Spawns the CLI, reads its first chunk of stdout, then closes the pipe as `| head -1` does. */
-function readFirstChunkAndClose(args: string[], cwd: string): Promise<{ first: string; code: number | null; stderr: string }> {
+function readFirstChunkAndClose(
+  args: string[],
+  cwd: string,
+): Promise<{ first: string; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -70,7 +73,11 @@ suite('cli: a lost reader stops the printing, not the work', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /No valid recovery candidate for .*b\.json/);
     assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"a":1}');
-    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}', 'the target after the failed one was recovered too');
+    assert.equal(
+      readFileSync(join(dir, 'c.json'), 'utf8'),
+      '{"c":1}',
+      'the target after the failed one was recovered too',
+    );
   });
 
   test('`recover a c | true` with everything recovered exits 0 and prints no error', async () => {
@@ -82,32 +89,55 @@ suite('cli: a lost reader stops the printing, not the work', () => {
   });
 
   const linux = process.platform === 'linux';
-  (linux ? test : test.skip)('stderr closed by its reader (`2>&1 >/dev/null | true`): the work goes on, exit 1 earned', () => {
-    const targets = threeCorruptTargets(dir);
-    const script = `"$CS_NODE" "$CS_CLI" recover ${targets.join(' ')} 2>&1 >/dev/null | true; exit \${PIPESTATUS[0]}`;
-    const result = spawnSync('bash', ['-c', script], { cwd: dir, env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli } });
-    assert.equal(result.status, 1);
-    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
-  });
+  (linux ? test : test.skip)(
+    'stderr closed by its reader (`2>&1 >/dev/null | true`): the work goes on, exit 1 earned',
+    () => {
+      const targets = threeCorruptTargets(dir);
+      const script = `"$CS_NODE" "$CS_CLI" recover ${targets.join(' ')} 2>&1 >/dev/null | true; exit \${PIPESTATUS[0]}`;
+      const result = spawnSync('bash', ['-c', script], {
+        cwd: dir,
+        env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli },
+      });
+      assert.equal(result.status, 1);
+      assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+    },
+  );
 
-  (linux ? test : test.skip)('stdout and stderr closed before the start (`>&- 2>&-`): the work is done, exit 1 earned', () => {
-    const targets = threeCorruptTargets(dir);
-    const script = `exec "$CS_NODE" "$CS_CLI" recover ${targets.join(' ')} >&- 2>&-`;
-    const result = spawnSync('bash', ['-c', script], { cwd: dir, env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli } });
-    assert.equal(result.status, 1);
-    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"a":1}');
-    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
-    assert.deepEqual(readdirSync(dir).filter((name) => !/^[abc]\.json/.test(name)), [], 'no output landed in a file');
-  });
+  (linux ? test : test.skip)(
+    'stdout and stderr closed before the start (`>&- 2>&-`): the work is done, exit 1 earned',
+    () => {
+      const targets = threeCorruptTargets(dir);
+      const script = `exec "$CS_NODE" "$CS_CLI" recover ${targets.join(' ')} >&- 2>&-`;
+      const result = spawnSync('bash', ['-c', script], {
+        cwd: dir,
+        env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli },
+      });
+      assert.equal(result.status, 1);
+      assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"a":1}');
+      assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+      assert.deepEqual(
+        readdirSync(dir).filter((name) => !/^[abc]\.json/.test(name)),
+        [],
+        'no output landed in a file',
+      );
+    },
+  );
 
-  (linux ? test : test.skip)('output to a full disk (`> /dev/full`) is reported and makes the exit 1, after all the work', () => {
-    threeCorruptTargets(dir);
-    const script = `exec "$CS_NODE" "$CS_CLI" recover a.json c.json > /dev/full`;
-    const result = spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli } });
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /^crash-safe: cannot write the output: .*ENOSPC.*; the work goes on\n$/);
-    assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
-  });
+  (linux ? test : test.skip)(
+    'output to a full disk (`> /dev/full`) is reported and makes the exit 1, after all the work',
+    () => {
+      threeCorruptTargets(dir);
+      const script = `exec "$CS_NODE" "$CS_CLI" recover a.json c.json > /dev/full`;
+      const result = spawnSync('bash', ['-c', script], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, CS_NODE: process.execPath, CS_CLI: cli },
+      });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /^crash-safe: cannot write the output: .*ENOSPC.*; the work goes on\n$/);
+      assert.equal(readFileSync(join(dir, 'c.json'), 'utf8'), '{"c":1}');
+    },
+  );
 });
 
 suite('cli: closed pipes, special files and one-line errors', () => {
@@ -144,27 +174,40 @@ suite('cli: closed pipes, special files and one-line errors', () => {
     assert.equal(result.stderr, `crash-safe tasks: ${path}: not a regular file (a FIFO (named pipe))\n`);
   });
 
-  (fifoSupported ? test : test.skip)('snapshot take with a FIFO settings.json fails at once naming it and leaves no lock', () => {
-    const workspace = mkdtempSync(join(root, 'ws-'));
-    mkdirSync(join(workspace, '.vscode'));
-    const settings = join(workspace, '.vscode', 'settings.json');
-    spawnSync('mkfifo', [settings]);
-    const result = crashSafe(['snapshot', 'take'], workspace);
-    assert.equal(result.signal, null, 'did not hang');
-    assert.equal(result.status, 1);
-    assert.equal(result.stderr, `crash-safe snapshot: ${settings}: not a regular file (a FIFO (named pipe))\n`);
-    assert.deepEqual(readdirSync(join(workspace, '.vscode', 'crash-safe')), ['settings-snapshots'], 'the lock was released');
-    const again = crashSafe(['snapshot', 'list'], workspace);
-    assert.equal(again.status, 0, again.stderr);
-  });
+  (fifoSupported ? test : test.skip)(
+    'snapshot take with a FIFO settings.json fails at once naming it and leaves no lock',
+    () => {
+      const workspace = mkdtempSync(join(root, 'ws-'));
+      mkdirSync(join(workspace, '.vscode'));
+      const settings = join(workspace, '.vscode', 'settings.json');
+      spawnSync('mkfifo', [settings]);
+      const result = crashSafe(['snapshot', 'take'], workspace);
+      assert.equal(result.signal, null, 'did not hang');
+      assert.equal(result.status, 1);
+      assert.equal(result.stderr, `crash-safe snapshot: ${settings}: not a regular file (a FIFO (named pipe))\n`);
+      assert.deepEqual(
+        readdirSync(join(workspace, '.vscode', 'crash-safe')),
+        ['settings-snapshots'],
+        'the lock was released',
+      );
+      const again = crashSafe(['snapshot', 'list'], workspace);
+      assert.equal(again.status, 0, again.stderr);
+    },
+  );
 
   test('describeError: Node’s system errors become "path: cause (CODE)", in one line', () => {
-    const error = Object.assign(new Error("EROFS: read-only file system, mkdir '/mnt/x'"), { code: 'EROFS', path: '/mnt/x' });
+    const error = Object.assign(new Error("EROFS: read-only file system, mkdir '/mnt/x'"), {
+      code: 'EROFS',
+      path: '/mnt/x',
+    });
     assert.equal(describeError(error), '/mnt/x: read-only file system (EROFS)');
     const pathless = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR' });
     assert.equal(describeError(pathless, '/etc'), '/etc: illegal operation on a directory (EISDIR)');
     assert.equal(describeError(pathless), 'EISDIR: illegal operation on a directory, read');
-    assert.equal(describeError(new Error('Cannot write /x: rename failed\n  at somewhere')), 'Cannot write /x: rename failed; at somewhere');
+    assert.equal(
+      describeError(new Error('Cannot write /x: rename failed\n  at somewhere')),
+      'Cannot write /x: rename failed; at somewhere',
+    );
     assert.equal(describeError('plain'), 'plain');
   });
 });

@@ -94,7 +94,9 @@ suite('CoalescingWriter', () => {
           return nodeFs.rename(from, to);
         },
       };
-      const writes = Array.from({ length: 100 }, (_, i) => writeJsonCoalesced(file, { n: i }, { durability: 'fast', fs }));
+      const writes = Array.from({ length: 100 }, (_, i) =>
+        writeJsonCoalesced(file, { n: i }, { durability: 'fast', fs }),
+      );
       await flushAllJsonWriters();
       await Promise.all(writes);
       assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 99 });

@@ -20,7 +20,11 @@ suite('ensureDirectory', () => {
   test('creates every missing level and fsyncs the parent of each new folder', async () => {
     const fs = new FaultyFs([]);
     const synced: string[] = [];
-    const recording = { ...nodeFs, mkdir: (path: string) => fs.mkdir(path), fsyncDir: async (path: string) => void synced.push(path) };
+    const recording = {
+      ...nodeFs,
+      mkdir: (path: string) => fs.mkdir(path),
+      fsyncDir: async (path: string) => void synced.push(path),
+    };
     await ensureDirectory(join(dir, 'a', 'b', 'c'), recording);
     assert.ok(existsSync(join(dir, 'a', 'b', 'c')));
     assert.deepEqual(synced, [dir, join(dir, 'a'), join(dir, 'a', 'b')]);
@@ -37,7 +41,9 @@ suite('ensureDirectory', () => {
     mkdirSync(mountPoint);
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro', 'tmpfs', mountPoint], { encoding: 'utf8' });
     if (mounted.status !== 0) {
-      console.log(`      (skipped: cannot mount a read-only tmpfs here: ${mounted.stderr.trim() || mounted.error?.message})`);
+      console.log(
+        `      (skipped: cannot mount a read-only tmpfs here: ${mounted.stderr.trim() || mounted.error?.message})`,
+      );
       this.skip();
     }
     await assert.rejects(ensureDirectory(join(mountPoint, 'a', 'b')), { code: 'EROFS', path: join(mountPoint, 'a') });

@@ -27,7 +27,16 @@ async function bundleChild(dir: string, name: string, source: string): Promise<s
   const entry = join(dir, `${name}.ts`);
   const outfile = join(dir, `${name}.cjs`);
   writeFileSync(entry, source);
-  await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', mainFields: ['module', 'main'] });
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+    mainFields: ['module', 'main'],
+  });
   return outfile;
 }
 
@@ -253,9 +262,15 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
 
   test('a young lock directory without an owner record (just made, record not yet written) counts as held', async () => {
     plantLock(undefined);
-    await assert.rejects(withFileLock(target, async () => 'taken', quick), LockTimeoutError);
+    await assert.rejects(
+      withFileLock(target, async () => 'taken', quick),
+      LockTimeoutError,
+    );
     plantLock('{"pid": 12'); // A record cut short is no record.
-    await assert.rejects(withFileLock(target, async () => 'taken', quick), LockTimeoutError);
+    await assert.rejects(
+      withFileLock(target, async () => 'taken', quick),
+      LockTimeoutError,
+    );
     plantLock('{"pid": 12', 60_000);
     assert.equal(await withFileLock(target, async () => 'taken', quick), 'taken', 'once stale it is taken over');
   });
@@ -281,7 +296,11 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     plantLock({ ...self, startTicks: self.startTicks! + 4242 });
     assert.equal(await withFileLock(target, async () => 'taken', quick), 'taken');
     plantLock(self);
-    await assert.rejects(withFileLock(target, async () => 'taken', quick), LockTimeoutError, 'the real start time: alive');
+    await assert.rejects(
+      withFileLock(target, async () => 'taken', quick),
+      LockTimeoutError,
+      'the real start time: alive',
+    );
   });
 
   test('takeover of a dead holder’s lock has one winner among many contenders', async () => {
@@ -313,7 +332,11 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     this.timeout(120_000);
     for (let round = 0; round < 25; round++) {
       plantLock({ ...ownerRecordFor('dead'), pid: deadPid() });
-      assert.equal(await mostInsideAtOnce(target, 6, { staleMs: 2000, acquireTimeoutMs: 10_000 }), 1, `round ${round + 1}`);
+      assert.equal(
+        await mostInsideAtOnce(target, 6, { staleMs: 2000, acquireTimeoutMs: 10_000 }),
+        1,
+        `round ${round + 1}`,
+      );
     }
   });
 
@@ -417,12 +440,12 @@ suite('state: LockedDocument (batched read-modify-write)', () => {
       },
       save: async () => undefined,
     });
-    await assert.rejects(document.update((n) => n + 1), /unreadable/);
-    failLoad = false;
-    assert.equal(
-      await document.update((n) => n + 1),
-      2,
+    await assert.rejects(
+      document.update((n) => n + 1),
+      /unreadable/,
     );
+    failLoad = false;
+    assert.equal(await document.update((n) => n + 1), 2);
   });
 
   test('a save failure rejects every mutation it carried', async () => {
@@ -433,11 +456,14 @@ suite('state: LockedDocument (batched read-modify-write)', () => {
         throw Object.assign(new Error('ENOSPC: disk full'), { code: 'ENOSPC' });
       },
     });
-    const outcomes = await Promise.allSettled([document.update((d) => {
+    const outcomes = await Promise.allSettled([
+      document.update((d) => {
         d.n += 1;
-      }), document.update((d) => {
+      }),
+      document.update((d) => {
         d.n += 1;
-      })]);
+      }),
+    ]);
     assert.deepEqual(
       outcomes.map((o) => o.status),
       ['rejected', 'rejected'],
@@ -481,10 +507,7 @@ suite('state: LockedDocument (batched read-modify-write)', () => {
         saves.push(next.n);
       },
     });
-    assert.equal(
-      await document.update((d) => ++d.n),
-      1,
-    );
+    assert.equal(await document.update((d) => ++d.n), 1);
     assert.deepEqual(document.stats, { batches: 2, saves: 1 });
   });
 
@@ -507,11 +530,11 @@ suite('state: LockedDocument (batched read-modify-write)', () => {
     const saves: number[] = [];
     const document = counterDocument(saves);
     void document.update((d) => {
-        d.n += 1;
-      });
+      d.n += 1;
+    });
     void document.update((d) => {
-        d.n += 1;
-      });
+      d.n += 1;
+    });
     await document.flush();
     assert.equal(JSON.parse(await readFile(target, 'utf8')).n, 2);
   });

@@ -51,7 +51,6 @@ function filesUnder(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort();
 }
 
-
 /** A GroupFs that fails chosen calls on chosen paths, and can report a folder on another device. */
 function faultyOn(
   inner: GroupFs,
@@ -59,7 +58,9 @@ function faultyOn(
   otherDevice?: string,
 ): GroupFs {
   const onOtherDevice = (path: string, stats: Stats): Stats =>
-    path !== otherDevice ? stats : Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { dev: stats.dev + 1 });
+    path !== otherDevice
+      ? stats
+      : Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { dev: stats.dev + 1 });
   const fail = (step: string, path: string) => {
     const fault = faults.find((f) => f.step === step && f.when(path));
     if (fault) throw errnoError(fault.code, step, path);
@@ -91,7 +92,12 @@ function faultyOn(
  * Refuses the first `times` renames that `when` picks with `code`, as a virus scanner's or indexer's brief hold
  * refuses them on Windows (`Infinity`: a hold that never ends). `refused` lists each refusal's target.
  */
-function refusingRenames(inner: GroupFs, when: (from: string, to: string) => boolean, code: string, times = 2): { fs: GroupFs; refused: string[] } {
+function refusingRenames(
+  inner: GroupFs,
+  when: (from: string, to: string) => boolean,
+  code: string,
+  times = 2,
+): { fs: GroupFs; refused: string[] } {
   const refused: string[] = [];
   const fs: GroupFs = {
     ...delegateTo(inner),
@@ -176,13 +182,32 @@ suite('group commits', () => {
     symlinkSync(path('a.json'), path('alias.json'));
     const refusals: Array<[Parameters<typeof commitGroup>, RegExp]> = [
       [[[{ path: path('a.json'), data: '{}', value: {} }]], /exactly one of data and value/],
-      [[[{ path: path('a.json'), data: '{}' }, { path: path('alias.json'), data: '{}' }]], /same file, listed twice/],
-      [[[{ path: path('a.json'), data: '{}' }, { path: join(dir, 'nope', 'x.json'), data: '{}' }]], /nope does not exist/],
+      [
+        [
+          [
+            { path: path('a.json'), data: '{}' },
+            { path: path('alias.json'), data: '{}' },
+          ],
+        ],
+        /same file, listed twice/,
+      ],
+      [
+        [
+          [
+            { path: path('a.json'), data: '{}' },
+            { path: join(dir, 'nope', 'x.json'), data: '{}' },
+          ],
+        ],
+        /nope does not exist/,
+      ],
       [[[{ path: path('a.json'), data: '{}' }], { journalDir: join(dir, 'elsewhere') }], /must contain every file/],
       [[[]], /no files listed/],
     ];
     for (const [args, message] of refusals) {
-      await assert.rejects(commitGroup(...args), (error: unknown) => error instanceof GroupCommitError && message.test(error.message));
+      await assert.rejects(
+        commitGroup(...args),
+        (error: unknown) => error instanceof GroupCommitError && message.test(error.message),
+      );
     }
     assertGeneration(0);
     assert.deepEqual(filesUnder(dir), ['a.json', 'alias.json', 'b.json', 'c.json']);
@@ -219,8 +244,19 @@ suite('group commits', () => {
     const big = { name: 'b.json', generation: 1, padding: 'x'.repeat(4096) };
     const fs = new FaultyFs([], { failWriteAfterBytes: 1024 });
     await assert.rejects(
-      commitGroup([{ path: path('a.json'), data: versionOf('a.json', 1) }, { path: path('b.json'), value: big }, { path: path('c.json'), data: versionOf('c.json', 1) }], { fs }),
-      (error: unknown) => error instanceof GroupCommitError && error.step === 'prepare' && error.code === 'ENOSPC' && error.outcome === 'unchanged',
+      commitGroup(
+        [
+          { path: path('a.json'), data: versionOf('a.json', 1) },
+          { path: path('b.json'), value: big },
+          { path: path('c.json'), data: versionOf('c.json', 1) },
+        ],
+        { fs },
+      ),
+      (error: unknown) =>
+        error instanceof GroupCommitError &&
+        error.step === 'prepare' &&
+        error.code === 'ENOSPC' &&
+        error.outcome === 'unchanged',
     );
     assertGeneration(0);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
@@ -255,7 +291,11 @@ suite('group commits', () => {
         return true;
       });
       assertGeneration(0, ['a.json', 'b.json']);
-      assert.deepEqual(filesUnder(dir), ['a.json', 'b.json'], `with ${inner === nodeGroupFs ? 'hard links' : 'copies'}`);
+      assert.deepEqual(
+        filesUnder(dir),
+        ['a.json', 'b.json'],
+        `with ${inner === nodeGroupFs ? 'hard links' : 'copies'}`,
+      );
     }
   });
 
@@ -272,7 +312,8 @@ suite('group commits', () => {
     };
     await assert.rejects(
       commitGroup(group(1), { fs, signal: controller.signal }),
-      (error: unknown) => error instanceof GroupCommitError && error.step === 'aborted' && error.outcome === 'unchanged',
+      (error: unknown) =>
+        error instanceof GroupCommitError && error.step === 'aborted' && error.outcome === 'unchanged',
     );
     assertGeneration(0);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
@@ -295,7 +336,10 @@ suite('group commits', () => {
       seen.forward += report.recovered.filter((r) => r.state === 'rolled-forward').length;
       seen.back += report.recovered.filter((r) => r.state === 'rolled-back').length;
       const generations = TARGETS.map(generationOf);
-      assert.ok(generations.every((g) => g === generations[0]), `crash after ${crashAfter}: generations ${generations.join(', ')}`);
+      assert.ok(
+        generations.every((g) => g === generations[0]),
+        `crash after ${crashAfter}: generations ${generations.join(', ')}`,
+      );
       seen[generations[0] === 0 ? 'old' : 'new'] += 1;
       assert.deepEqual(filesUnder(dir), [...TARGETS], `crash after ${crashAfter} of ${steps} steps`);
     }
@@ -339,8 +383,21 @@ suite('group commits', () => {
     assert.deepEqual(errors, []);
     const journal = orphans.find((o) => recogniseGroupFile(basename(o.path))?.role === 'journal');
     assert.ok(journal, JSON.stringify(orphans));
-    const names = orphans.map((o) => basename(o.path).replace(/csg-[^.]+/, 'csg-ID').replace(/group-[^.]+/, 'group-ID')).sort();
-    assert.deepEqual(names, ['.cs-group-ID.journal', 'a.json.csg-ID.bak', 'b.json.csg-ID.bak', 'b.json.csg-ID.tmp', 'c.json.csg-ID.bak', 'c.json.csg-ID.tmp']);
+    const names = orphans
+      .map((o) =>
+        basename(o.path)
+          .replace(/csg-[^.]+/, 'csg-ID')
+          .replace(/group-[^.]+/, 'group-ID'),
+      )
+      .sort();
+    assert.deepEqual(names, [
+      '.cs-group-ID.journal',
+      'a.json.csg-ID.bak',
+      'b.json.csg-ID.bak',
+      'b.json.csg-ID.tmp',
+      'c.json.csg-ID.bak',
+      'c.json.csg-ID.tmp',
+    ]);
     for (const orphan of orphans) {
       assert.equal(orphan.group, journal.path);
       assert.equal(orphan.note, GROUP_FILE_NOTE);
@@ -367,7 +424,10 @@ suite('group commits', () => {
     assert.match(report.problems[0]!.reason, /is not valid JSON/);
     assert.equal(readdirSync(dir).length, 5);
     // The next commit of files it may describe is refused rather than guessing.
-    await assert.rejects(commitGroup(group(1, ['b.json'])), (error: unknown) => error instanceof GroupCommitError && error.step === 'recover');
+    await assert.rejects(
+      commitGroup(group(1, ['b.json'])),
+      (error: unknown) => error instanceof GroupCommitError && error.step === 'recover',
+    );
     assertGeneration(0);
 
     rmSync(journalPath);
@@ -406,8 +466,14 @@ suite('group commits', () => {
     writeFileSync(path(groupBackupName('b.json', dead)), '{}');
     writeFileSync(path(groupTempName('c.json', live)), '{}');
     const report = await recoverGroups(dir);
-    assert.deepEqual(report.removed.map((p) => basename(p)).sort(), [groupTempName('a.json', dead), groupBackupName('b.json', dead)]);
-    assert.deepEqual(report.kept.map((k) => basename(k.path)), [groupTempName('c.json', live)]);
+    assert.deepEqual(report.removed.map((p) => basename(p)).sort(), [
+      groupTempName('a.json', dead),
+      groupBackupName('b.json', dead),
+    ]);
+    assert.deepEqual(
+      report.kept.map((k) => basename(k.path)),
+      [groupTempName('c.json', live)],
+    );
     assert.match(report.kept[0]!.reason, /still running/);
   });
 
@@ -437,8 +503,14 @@ suite('group commits', () => {
     assert.ok(error instanceof GroupCommitError, String(error));
     assert.equal(error.code, 'ECHANGED', error.message);
     assert.equal(error.outcome, 'unchanged', error.message);
-    assert.match(error.message, /a\.json \(it was replaced or rewritten .*\), .*c\.json \(it exists now\) changed since the group was planned, so they are not written over; nothing was written/);
-    assert.deepEqual(error.problems.map((p) => basename(p.path)), ['a.json', 'c.json']);
+    assert.match(
+      error.message,
+      /a\.json \(it was replaced or rewritten .*\), .*c\.json \(it exists now\) changed since the group was planned, so they are not written over; nothing was written/,
+    );
+    assert.deepEqual(
+      error.problems.map((p) => basename(p.path)),
+      ['a.json', 'c.json'],
+    );
     assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [7, 0, 7]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
   });
@@ -449,7 +521,10 @@ suite('group commits', () => {
       await assert.rejects(commitGroup([...group(1, ['a.json']), { path: target, data: '{}' }]), (error: unknown) => {
         assert.ok(error instanceof GroupCommitError);
         assert.equal(error.step, 'validate');
-        assert.deepEqual(error.problems.map((p) => p.path), [target]);
+        assert.deepEqual(
+          error.problems.map((p) => p.path),
+          [target],
+        );
         assert.match(error.message, /names a folder, not a file/);
         return true;
       });
@@ -472,7 +547,10 @@ suite('group commits', () => {
           { path: first!, data: '{"one":1}' },
           { path: second!, data: '{"two":2}' },
         ]),
-        (error: unknown) => error instanceof GroupCommitError && error.outcome === 'unchanged' && /same file, listed twice/.test(error.message),
+        (error: unknown) =>
+          error instanceof GroupCommitError &&
+          error.outcome === 'unchanged' &&
+          /same file, listed twice/.test(error.message),
       );
     }
     assertGeneration(0);
@@ -562,11 +640,15 @@ suite('group commits', () => {
             assert.ok(error instanceof GroupCommitError, String(error));
             assert.equal(error.code, 'ECHANGED', error.message);
             assert.equal(error.outcome, 'unchanged', error.message);
-            assert.match(error.message, new RegExp(`${path(attack.target)} \\(it .*\\) changed since the group was planned`));
+            assert.match(
+              error.message,
+              new RegExp(`${path(attack.target)} \\(it .*\\) changed since the group was planned`),
+            );
             return true;
           });
           attack.check();
-          for (const name of TARGETS.filter((n) => n !== attack.target && n !== 'c.json')) assert.equal(generationOf(name), 0, name);
+          for (const name of TARGETS.filter((n) => n !== attack.target && n !== 'c.json'))
+            assert.equal(generationOf(name), 0, name);
           if (attack.target !== 'c.json') assert.ok(!existsSync(path('c.json')), 'c.json must not be created');
           const left = filesUnder(dir).filter((name) => roleOf(name) !== undefined || name.includes('.lock'));
           assert.deepEqual(left, []);
@@ -612,10 +694,14 @@ suite('group commits', () => {
         { path: path(upper), data: versionOf(upper, 1) },
         { path: path(lower), data: versionOf(lower, 2) },
       ];
-      await assert.rejects(commitGroup(pair('A.json', 'a.json'), { fs: folding }), /a\.json and .*A\.json are the same file, listed twice/);
+      await assert.rejects(
+        commitGroup(pair('A.json', 'a.json'), { fs: folding }),
+        /a\.json and .*A\.json are the same file, listed twice/,
+      );
       await assert.rejects(
         commitGroup(pair('N.json', 'n.json'), { fs: folding }),
-        (error: unknown) => error instanceof GroupCommitError && error.outcome === 'unchanged' && /n\.json/.test(error.message),
+        (error: unknown) =>
+          error instanceof GroupCommitError && error.outcome === 'unchanged' && /n\.json/.test(error.message),
       );
       assert.deepEqual(filesUnder(dir), ['a.json']);
       assert.equal(generationOf('a.json'), 0);
@@ -632,11 +718,17 @@ suite('group commits', () => {
       await assert.rejects(commitGroup(files(read)), (error: unknown) => {
         assert.ok(error instanceof GroupCommitError);
         assert.equal(error.code, 'ECHANGED');
-        assert.match(error.message, /a\.json \(it holds other content than the one the new content was made from\) changed since the group was planned/);
+        assert.match(
+          error.message,
+          /a\.json \(it holds other content than the one the new content was made from\) changed since the group was planned/,
+        );
         return true;
       });
       assert.equal(generationOf('a.json'), 5);
-      await assert.rejects(commitGroup([{ path: path('b.json'), data: '{}', expected: null }]), /b\.json \(it exists, but .*\) changed since the group was planned/);
+      await assert.rejects(
+        commitGroup([{ path: path('b.json'), data: '{}', expected: null }]),
+        /b\.json \(it exists, but .*\) changed since the group was planned/,
+      );
       await commitGroup(files(readFileSync(path('a.json'))));
       assert.deepEqual([generationOf('a.json'), generationOf('b.json'), generationOf('c.json')], [1, 0, 1]);
     });
@@ -658,7 +750,10 @@ suite('group commits', () => {
           assert.ok(error instanceof GroupCommitError, String(error));
           assert.equal(error.code, 'EOUTSIDE', error.message);
           assert.equal(error.outcome, 'unchanged');
-          assert.match(error.message, /\.vscode\/settings\.json is really .*dotfiles\/settings\.json .*outside .*ws\/\.vscode, where the group's lock and journal go/);
+          assert.match(
+            error.message,
+            /\.vscode\/settings\.json is really .*dotfiles\/settings\.json .*outside .*ws\/\.vscode, where the group's lock and journal go/,
+          );
           return true;
         });
       }
@@ -694,7 +789,10 @@ suite('group commits', () => {
 
     test('a symlink to a file that does not exist is refused, not replaced by a file', async () => {
       symlinkSync(path('missing.json'), path('a.json'));
-      await assert.rejects(commitGroup(group(1, ['a.json'])), /a\.json is a symbolic link to a file that does not exist/);
+      await assert.rejects(
+        commitGroup(group(1, ['a.json'])),
+        /a\.json is a symbolic link to a file that does not exist/,
+      );
       assert.ok(lstatSync(path('a.json')).isSymbolicLink());
       assert.deepEqual(filesUnder(dir), ['a.json']);
     });
@@ -728,7 +826,9 @@ suite('group commits', () => {
           };
         },
       };
-      const error = await commitGroup(files, { fs, durability: 'fast', journalDir: dir }).catch((caught: unknown) => caught);
+      const error = await commitGroup(files, { fs, durability: 'fast', journalDir: dir }).catch(
+        (caught: unknown) => caught,
+      );
       assert.ok(error instanceof GroupCommitError, String(error));
       const refused = /its journal would be (\d+) bytes/.exec(error.message);
       return refused ? Number(refused[1]) : size;
@@ -740,7 +840,10 @@ suite('group commits', () => {
       const deep = join(dir, ...Array.from({ length: 8 }, (_, i) => String(i).padEnd(250, 'd')));
       mkdirSync(deep, { recursive: true });
       const existing = (count: number) =>
-        Array.from({ length: count }, (_, i) => ({ path: join(deep, `f${String(i).padStart(4, '0')}.json`), data: '{"g":1}\n' }));
+        Array.from({ length: count }, (_, i) => ({
+          path: join(deep, `f${String(i).padStart(4, '0')}.json`),
+          data: '{"g":1}\n',
+        }));
       // The tail: a new file (two paths in the journal) whose folder path is lengthened to reach the limit exactly.
       const tail = (extraChars: number, dataBytes: number) => {
         const parts: string[] = [];
@@ -784,7 +887,12 @@ suite('group commits', () => {
         assert.ok(error instanceof GroupCommitError);
         assert.equal(error.code, 'EFBIG');
         assert.equal(error.outcome, 'unchanged');
-        assert.match(error.message, new RegExp(`journal would be ${MAX_JOURNAL_BYTES + 1} bytes .* over the ${MAX_JOURNAL_BYTES}-byte \\(4\\.0 MiB\\) limit recovery reads`));
+        assert.match(
+          error.message,
+          new RegExp(
+            `journal would be ${MAX_JOURNAL_BYTES + 1} bytes .* over the ${MAX_JOURNAL_BYTES}-byte \\(4\\.0 MiB\\) limit recovery reads`,
+          ),
+        );
         return true;
       });
       assert.deepEqual(opened, []);
@@ -828,13 +936,19 @@ suite('group commits', () => {
           return nodeGroupFs.rename(from, to);
         },
       };
-      await assert.rejects(commitGroup([...files, exact], { fs: crashing, durability: 'fast', journalDir: dir }), GroupCommitError);
+      await assert.rejects(
+        commitGroup([...files, exact], { fs: crashing, durability: 'fast', journalDir: dir }),
+        GroupCommitError,
+      );
       const journals = readdirSync(dir).filter((name) => roleOf(name) === 'journal');
       assert.equal(journals.length, 1);
       assert.equal(statSync(join(dir, journals[0]!)).size, MAX_JOURNAL_BYTES);
       const report = await recoverGroups(dir);
       assert.deepEqual(report.problems, []);
-      assert.deepEqual(report.recovered.map((outcome) => outcome.state), ['rolled-forward']);
+      assert.deepEqual(
+        report.recovered.map((outcome) => outcome.state),
+        ['rolled-forward'],
+      );
       assert.equal(readFileSync(files.at(-1)!.path, 'utf8'), '{"g":1}\n');
       assert.equal(readFileSync(exact.path, 'utf8'), exact.data);
     });
@@ -845,7 +959,8 @@ suite('group commits', () => {
     writeGeneration(0);
     for (let crashAfter = 0; generationOf('a.json') === 0; crashAfter++) {
       writeGeneration(0);
-      for (const name of readdirSync(dir)) if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name), { recursive: true });
+      for (const name of readdirSync(dir))
+        if (!TARGETS.includes(name as (typeof TARGETS)[number])) rmSync(path(name), { recursive: true });
       await commitGroup(group(1), { fs: new CrashingGroupFs(crashAfter).fs }).catch(() => undefined);
     }
     assert.equal(generationOf('b.json'), 0, 'the crash should leave the group mixed');
@@ -857,14 +972,21 @@ suite('group commits', () => {
     writeFileSync(path(groupTempName('a.json', dead)), '{}');
     const { orphans } = await scanOrphans([dir]);
     const paths = orphans.map((orphan) => orphan.path);
-    assert.ok(paths.some((p) => recogniseGroupFile(basename(p))?.role === 'journal'), JSON.stringify(paths));
+    assert.ok(
+      paths.some((p) => recogniseGroupFile(basename(p))?.role === 'journal'),
+      JSON.stringify(paths),
+    );
     const report = await recoverGroupFiles([...paths, path('a.json')], { within: [dir] });
     assert.deepEqual(
       report.recovered.map((r) => [r.state, r.targets.map((t) => basename(t)).sort()]),
       [['rolled-forward', [...TARGETS]]],
     );
     assert.deepEqual(report.problems, []);
-    assert.deepEqual(report.removed, [path(groupTempName('a.json', dead))], 'a leftover whose journal is gone goes too');
+    assert.deepEqual(
+      report.removed,
+      [path(groupTempName('a.json', dead))],
+      'a leftover whose journal is gone goes too',
+    );
     assert.deepEqual(report.kept, [{ path: path('a.json'), reason: 'not a file of a group commit' }]);
     assert.deepEqual(TARGETS.map(generationOf), [1, 1, 1]);
     assert.deepEqual(filesUnder(dir), [...TARGETS]);
@@ -901,7 +1023,11 @@ suite('group commits', () => {
   suite('a rename refused for a moment (EPERM, EBUSY, EACCES) is retried, as writeFileAtomic retries its own', () => {
     test('the second of three renames refused twice with EPERM: all three files new, nothing left behind', async () => {
       writeGeneration(0);
-      const { fs, refused } = refusingRenames(nodeGroupFs, (from, to) => roleOf(from) === 'temp' && to === path('b.json'), 'EPERM');
+      const { fs, refused } = refusingRenames(
+        nodeGroupFs,
+        (from, to) => roleOf(from) === 'temp' && to === path('b.json'),
+        'EPERM',
+      );
       const result = await commitGroup(group(1), { fs, ...NO_WAIT });
       assert.deepEqual(refused, [path('b.json'), path('b.json')]);
       assert.deepEqual(result.targets, TARGETS.map(path));
@@ -931,8 +1057,17 @@ suite('group commits', () => {
     test('the roll back retries too: a backup refused twice with EBUSY still goes back, so every file is old', async () => {
       for (const inner of [nodeGroupFs, new FaultyFs()]) {
         writeGeneration(0);
-        const blocked = refusingRenames(inner, (from, to) => roleOf(from) === 'temp' && to === path('c.json'), 'EPERM', Number.POSITIVE_INFINITY);
-        const { fs, refused } = refusingRenames(blocked.fs, (from, to) => roleOf(from) === 'backup' && to === path('a.json'), 'EBUSY');
+        const blocked = refusingRenames(
+          inner,
+          (from, to) => roleOf(from) === 'temp' && to === path('c.json'),
+          'EPERM',
+          Number.POSITIVE_INFINITY,
+        );
+        const { fs, refused } = refusingRenames(
+          blocked.fs,
+          (from, to) => roleOf(from) === 'backup' && to === path('a.json'),
+          'EBUSY',
+        );
         await assert.rejects(commitGroup(group(1), { fs, ...NO_WAIT }), (error: unknown) => {
           assert.ok(error instanceof GroupCommitError, String(error));
           assert.equal(error.outcome, 'rolled-back', error.message);
@@ -969,7 +1104,12 @@ suite('group commits', () => {
 
     test('the commit that first finishes an interrupted group retries that recovery too', async () => {
       await interruptMidway();
-      const { fs, refused } = refusingRenames(nodeGroupFs, (from, to) => roleOf(from) === 'temp' && to === path('c.json'), 'EBUSY', 2);
+      const { fs, refused } = refusingRenames(
+        nodeGroupFs,
+        (from, to) => roleOf(from) === 'temp' && to === path('c.json'),
+        'EBUSY',
+        2,
+      );
       const result = await commitGroup(group(2, ['a.json']), { fs, ...NO_WAIT });
       assert.deepEqual(
         result.recovered.map((r) => r.state),
@@ -989,7 +1129,13 @@ suite('group commits', () => {
       [groupBackupName('a.json', id), 'backup', 'a.json'],
       [groupTempName(groupJournalName(id), id), 'temp', groupJournalName(id)],
     ] as const) {
-      assert.deepEqual(recogniseGroupFile(name), { role, groupId: id, pid: process.pid, threadId: 0, ...(target ? { target } : {}) });
+      assert.deepEqual(recogniseGroupFile(name), {
+        role,
+        groupId: id,
+        pid: process.pid,
+        threadId: 0,
+        ...(target ? { target } : {}),
+      });
       assert.ok(mightBeTemp(name), name);
       assert.equal(recogniseTemp(name, new Set([name, 'a.json', groupJournalName(id)])), undefined, name);
     }
@@ -1018,16 +1164,32 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
 
   test('commits the manifest, paths relative to its folder; --json prints the result', async () => {
     const io = captureIo(dir);
-    const args = [manifest([{ target: 'a.json', source: 'new/a.json' }, { target: 'b.json', source: join(dir, 'new/b.json') }]), '--json'];
+    const args = [
+      manifest([
+        { target: 'a.json', source: 'new/a.json' },
+        { target: 'b.json', source: join(dir, 'new/b.json') },
+      ]),
+      '--json',
+    ];
     assert.equal(await writeGroupVerb.run(args, io), 0, io.err());
-    assert.deepEqual(JSON.parse(io.out()), { committed: true, targets: [join(dir, 'a.json'), join(dir, 'b.json')], recovered: [] });
+    assert.deepEqual(JSON.parse(io.out()), {
+      committed: true,
+      targets: [join(dir, 'a.json'), join(dir, 'b.json')],
+      recovered: [],
+    });
     assert.equal(readFileSync(join(dir, 'b.json'), 'utf8'), '{"new":"b.json"}\n');
   });
 
   test('a source that is not valid JSON, or a bad manifest, is refused with exit 1 and nothing is written', async () => {
     writeFileSync(join(dir, 'new', 'b.json'), '{"new": }');
     const cases: Array<[unknown, RegExp]> = [
-      [[{ target: 'a.json', source: 'new/a.json' }, { target: 'b.json', source: 'new/b.json' }], /source for .*b\.json: .* at line 1, column 9/],
+      [
+        [
+          { target: 'a.json', source: 'new/a.json' },
+          { target: 'b.json', source: 'new/b.json' },
+        ],
+        /source for .*b\.json: .* at line 1, column 9/,
+      ],
       [[{ target: 'a.json', source: 'new/missing.json' }], /cannot read the source .*missing\.json/],
       [[], /lists no files/],
       [[{ target: 'a.json' }], /needs a "target" and a "source"/],
@@ -1044,8 +1206,25 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
   test('a target ending in "/" (or "/.") names a folder: refused with exit 1, naming it; no file "newdir" is created', async () => {
     for (const target of ['newdir/', 'newdir/.', 'a.json/..']) {
       const io = captureIo(dir);
-      assert.equal(await writeGroupVerb.run([manifest([{ target: 'a.json', source: 'new/a.json' }, { target, source: 'new/b.json' }])], io), 1, target);
-      assert.match(io.err(), new RegExp(`the target ${target.replace(/[.]/g, '\\.')} ends in .*names a folder, not a file.*nothing was written`));
+      assert.equal(
+        await writeGroupVerb.run(
+          [
+            manifest([
+              { target: 'a.json', source: 'new/a.json' },
+              { target, source: 'new/b.json' },
+            ]),
+          ],
+          io,
+        ),
+        1,
+        target,
+      );
+      assert.match(
+        io.err(),
+        new RegExp(
+          `the target ${target.replace(/[.]/g, '\\.')} ends in .*names a folder, not a file.*nothing was written`,
+        ),
+      );
     }
     assert.deepEqual(readdirSync(dir).sort(), ['a.json', 'b.json', 'manifest.json', 'new']);
     assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"old":true}\n');
@@ -1054,8 +1233,14 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
   test('usage errors are thrown as UsageError (exit 2 in main)', async () => {
     const io = captureIo(dir);
     await assert.rejects(writeGroupVerb.run([], io), /exactly one MANIFEST/);
-    await assert.rejects(writeGroupVerb.run(['m.json', '--durability', 'sometimes'], io), /--durability must be full or fast/);
-    await assert.rejects(writeGroupVerb.run(['m.json', '--bogus'], io), (error: unknown) => (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+    await assert.rejects(
+      writeGroupVerb.run(['m.json', '--durability', 'sometimes'], io),
+      /--durability must be full or fast/,
+    );
+    await assert.rejects(
+      writeGroupVerb.run(['m.json', '--bogus'], io),
+      (error: unknown) => (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+    );
   });
 
   test('recover --groups output: nothing to do exits 0; a root that is not a folder exits 1', async () => {
@@ -1064,7 +1249,15 @@ suite('crash-safe write-group (the verb) and recover --groups (the output)', () 
     assert.match(io.out(), /no interrupted group commits/);
     io = captureIo(dir);
     assert.equal(await runRecoverGroups(dir, { json: true }, io), 0);
-    assert.deepEqual(JSON.parse(io.out()), { recovered: [], problems: [], removed: [], removedBytes: 0, kept: [], skipped: [], errors: [] });
+    assert.deepEqual(JSON.parse(io.out()), {
+      recovered: [],
+      problems: [],
+      removed: [],
+      removedBytes: 0,
+      kept: [],
+      skipped: [],
+      errors: [],
+    });
     io = captureIo(dir);
     assert.equal(await runRecoverGroups(join(dir, 'a.json'), { json: false }, io), 1);
     assert.match(io.err(), /not a folder/);

@@ -53,7 +53,10 @@ function plantJournal(dir: string, id: string, entries: Partial<GroupJournalEntr
     previous: entry.previous ?? 'absent',
     next: entry.next ?? digest('new'),
   }));
-  writeFileSync(path, encodeJournal({ format: 'crash-safe-group', version: 1, id, state: 'committing', entries: full }));
+  writeFileSync(
+    path,
+    encodeJournal({ format: 'crash-safe-group', version: 1, id, state: 'committing', entries: full }),
+  );
   return path;
 }
 
@@ -67,10 +70,13 @@ function plantInterruptedGroup(dir: string): string {
   return plantJournal(
     dir,
     DEAD,
-    ['a.json', 'b.json'].map((name) => ({ target: name, previous: digest(`old ${name}`), next: digest(`new ${name}`) })),
+    ['a.json', 'b.json'].map((name) => ({
+      target: name,
+      previous: digest(`old ${name}`),
+      next: digest(`new ${name}`),
+    })),
   );
 }
-
 
 /** Replaces `path` by a new file (a new inode) holding `text`, as another program saving it does. */
 function replaceFile(path: string, text: string): void {
@@ -100,7 +106,10 @@ suite('group recovery: a journal is untrusted input', () => {
   const rollBackGroup = (extra: Partial<GroupJournalEntry>) => {
     writeFileSync(at('inside.json'), 'old inside');
     writeFileSync(at(groupBackupName('inside.json', DEAD)), 'old inside');
-    return plantJournal(root, DEAD, [{ target: 'inside.json', previous: digest('old inside'), next: digest('new inside') }, extra]);
+    return plantJournal(root, DEAD, [
+      { target: 'inside.json', previous: digest('old inside'), next: digest('new inside') },
+      extra,
+    ]);
   };
 
   test('an entry through a symlinked folder never deletes the file outside the root (recover --groups and the extension path)', async () => {
@@ -150,7 +159,9 @@ suite('group recovery: a journal is untrusted input', () => {
     const before = readdirSync(alice).sort();
 
     const report = await recoverGroups(root);
-    assert.deepEqual(report.skipped, [{ path: alice, reason: `not entered: it belongs to another user (uid ${OTHER_USER})` }]);
+    assert.deepEqual(report.skipped, [
+      { path: alice, reason: `not entered: it belongs to another user (uid ${OTHER_USER})` },
+    ]);
     assert.deepEqual([report.recovered, report.problems, report.removed], [[], [], []]);
     // Listed directly (the extension hands over a scan's files): refused before its lock is made there.
     const direct = await recoverGroupFiles([journal]);
@@ -233,7 +244,11 @@ suite('group recovery: a journal is untrusted input', () => {
     plantJournal(
       root,
       DEAD,
-      ['b.json', 'sub/a.json'].map((name) => ({ target: name, previous: 'absent' as const, next: digest(`new ${name}`) })),
+      ['b.json', 'sub/a.json'].map((name) => ({
+        target: name,
+        previous: 'absent' as const,
+        next: digest(`new ${name}`),
+      })),
     );
     let swapped = false;
     const fs = delegateTo(nodeGroupFs, {
@@ -345,7 +360,10 @@ suite("group debris: our own dead writers' leftovers", () => {
       [groupTempName('a.json', DEAD), 7],
       [groupBackupName('b.json', DEAD), 12],
     ]);
-    assert.deepEqual(result.debris.kept.map((k) => basename(k.path)).sort(), [groupTempName('a.json', live), groupTempName('c.json', named)]);
+    assert.deepEqual(result.debris.kept.map((k) => basename(k.path)).sort(), [
+      groupTempName('a.json', live),
+      groupTempName('c.json', named),
+    ]);
     assert.match(result.debris.kept.find((k) => k.path.includes(live))!.reason, /still running/);
     assert.match(result.debris.kept.find((k) => k.path.includes(named))!.reason, /journal .* names it/);
     assert.ok(existsSync(at('elsewhere', groupTempName('e.json', DEAD))));
@@ -369,7 +387,10 @@ suite("group debris: our own dead writers' leftovers", () => {
       },
     });
     const report = await removeDeadGroupDebris(swapping, dir);
-    assert.deepEqual(report.removed.map((r) => basename(r.path)), [groupBackupName('h.json', DEAD)]);
+    assert.deepEqual(
+      report.removed.map((r) => basename(r.path)),
+      [groupBackupName('h.json', DEAD)],
+    );
     const kept = new Map(report.kept.map((k) => [basename(k.path), k.reason]));
     assert.match(kept.get(groupTempName('l.json', DEAD))!, /symbolic link/);
     assert.match(kept.get(groupTempName('d.json', DEAD))!, /not a regular file \(a folder\)/);

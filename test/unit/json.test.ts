@@ -104,15 +104,25 @@ suite('opt-in strictness: duplicate keys', () => {
       assert.deepEqual([problem?.message, problem?.line, problem?.column], ['duplicate key "tasks"', 4, 3], flavour);
     }
     const bom = jsonTextProblem(`\ufeff{"a": 1, "a": 2}`, 'json', { duplicateKeys: 'refuse' });
-    assert.deepEqual([bom?.line, bom?.column], [1, 11], "the BOM counts as a column");
+    assert.deepEqual([bom?.line, bom?.column], [1, 11], 'the BOM counts as a column');
   });
 
   test('names are compared unescaped, per object, at every depth', () => {
     const refuse = { duplicateKeys: 'refuse' } as const;
     assert.equal(jsonTextProblem('{"tasks": 1, "t\\u0061sks": 2}', 'json', refuse)?.message, 'duplicate key "tasks"');
-    assert.equal(jsonTextProblem('{"a": [{"id": 1, "done": true, "done": false}]}', 'json', refuse)?.message, 'duplicate key "done"');
-    assert.equal(jsonTextProblem('{"__proto__": 1, "__proto__": 2}', 'json', refuse)?.message, 'duplicate key "__proto__"');
-    assert.equal(jsonTextProblem('{"a": {"b": 1}, "b": {"a": 1}, "c": [{"a": 1}, {"a": 2}]}', 'json', refuse), undefined, 'same name in different objects');
+    assert.equal(
+      jsonTextProblem('{"a": [{"id": 1, "done": true, "done": false}]}', 'json', refuse)?.message,
+      'duplicate key "done"',
+    );
+    assert.equal(
+      jsonTextProblem('{"__proto__": 1, "__proto__": 2}', 'json', refuse)?.message,
+      'duplicate key "__proto__"',
+    );
+    assert.equal(
+      jsonTextProblem('{"a": {"b": 1}, "b": {"a": 1}, "c": [{"a": 1}, {"a": 2}]}', 'json', refuse),
+      undefined,
+      'same name in different objects',
+    );
     assert.equal(jsonTextProblem('{"a": "\\"a\\": 1", "b": 1}', 'json', refuse), undefined, 'a name inside a string');
   });
 
@@ -134,21 +144,42 @@ suite('exact UTF-8', () => {
     const bytes = Buffer.concat([Buffer.from('{\n  "title": "caf'), Buffer.from([0xe9]), Buffer.from('"\n}')]);
     const decoded = decodeUtf8Exactly(bytes);
     assert.ok(!decoded.ok);
-    assert.deepEqual([decoded.position.line, decoded.position.column, decoded.position.message], [2, 16, 'invalid UTF-8 (byte 0xE9)']);
+    assert.deepEqual(
+      [decoded.position.line, decoded.position.column, decoded.position.message],
+      [2, 16, 'invalid UTF-8 (byte 0xE9)'],
+    );
   });
 
   test('the first bad byte agrees with Node and the WHATWG decoder on every edge of Table 3-7', () => {
     const cases: number[][] = [
-      [0x80], [0xc0, 0x80], [0xc1, 0xbf], [0xc2], [0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf],
-      [0xef, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xff], [0xfe, 0xff],
-      [0xc2, 0x80], [0xe0, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xee, 0x80, 0x80], [0xf0, 0x90, 0x80, 0x80], [0xf4, 0x8f, 0xbf, 0xbf],
+      [0x80],
+      [0xc0, 0x80],
+      [0xc1, 0xbf],
+      [0xc2],
+      [0xe0, 0x80, 0x80],
+      [0xe0, 0x9f, 0xbf],
+      [0xed, 0xa0, 0x80],
+      [0xed, 0xbf, 0xbf],
+      [0xef, 0xbf],
+      [0xf0, 0x8f, 0xbf, 0xbf],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf5, 0x80, 0x80, 0x80],
+      [0xff],
+      [0xfe, 0xff],
+      [0xc2, 0x80],
+      [0xe0, 0xa0, 0x80],
+      [0xed, 0x9f, 0xbf],
+      [0xee, 0x80, 0x80],
+      [0xf0, 0x90, 0x80, 0x80],
+      [0xf4, 0x8f, 0xbf, 0xbf],
     ];
     let seed = 7;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed / 2 ** 31;
     };
-    for (let n = 0; n < 3000; n++) cases.push(Array.from({ length: 1 + Math.floor(random() * 6) }, () => Math.floor(random() * 256)));
+    for (let n = 0; n < 3000; n++)
+      cases.push(Array.from({ length: 1 + Math.floor(random() * 6) }, () => Math.floor(random() * 256)));
     for (const bytesOfCase of cases) {
       const bytes = Buffer.from([0x61, ...bytesOfCase, 0x62]);
       const bad = firstInvalidUtf8Byte(bytes);
@@ -156,7 +187,11 @@ suite('exact UTF-8', () => {
       if (bad >= 0) {
         // Everything before the bad byte is well-formed; the decoder's first replacement is there.
         assert.ok(isUtf8(bytes.subarray(0, bad)), bytes.toString('hex'));
-        assert.equal(bytes.toString('utf8').indexOf('\ufffd'), bytes.subarray(0, bad).toString('utf8').length, bytes.toString('hex'));
+        assert.equal(
+          bytes.toString('utf8').indexOf('\ufffd'),
+          bytes.subarray(0, bad).toString('utf8').length,
+          bytes.toString('hex'),
+        );
       }
     }
   });
@@ -164,7 +199,8 @@ suite('exact UTF-8', () => {
 
 suite('JSON spans', () => {
   test('every value and member span holds exactly its source text, escapes and huge numbers included', () => {
-    const text = ' {"a\\"b": [1e400, -0.50, 12345678901234567890, "x\\\\", "\\"", {}], "t\\u0061sks" : { "n" :null , "e": [ ] }, "": true}\r\n';
+    const text =
+      ' {"a\\"b": [1e400, -0.50, 12345678901234567890, "x\\\\", "\\"", {}], "t\\u0061sks" : { "n" :null , "e": [ ] }, "": true}\r\n';
     const root = jsonSpans(text);
     const check = (node: JsonValueSpan, value: unknown) => {
       assert.deepEqual(JSON.parse(text.slice(node.start, node.end)), value);
@@ -184,6 +220,9 @@ suite('JSON spans', () => {
       root.children.map((child) => child.name),
       ['a"b', 'tasks', ''],
     );
-    assert.equal(text.slice(root.children[0]!.value.children[2]!.start, root.children[0]!.value.children[2]!.end), '12345678901234567890');
+    assert.equal(
+      text.slice(root.children[0]!.value.children[2]!.start, root.children[0]!.value.children[2]!.end),
+      '12345678901234567890',
+    );
   });
 });

@@ -75,7 +75,10 @@ suite('jsonStore', () => {
     const file = join(dir, 'c.json');
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await assert.rejects(writeJson(file, cyclic), /Refusing to write .*c\.json: cannot serialise the value: .*circular/i);
+    await assert.rejects(
+      writeJson(file, cyclic),
+      /Refusing to write .*c\.json: cannot serialise the value: .*circular/i,
+    );
     await assert.rejects(writeJson(file, { n: 10n }), /cannot serialise the value: .*BigInt/);
     await assert.rejects(writeJson(file, undefined), /has no JSON form/);
     assert.deepEqual(readdirSync(dir), []);

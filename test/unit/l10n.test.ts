@@ -45,7 +45,11 @@ function invariantsOf(text: string): string[] {
 }
 
 /** Differences between a translation and its English text, one line each (none when it is complete). */
-function translationProblems(english: Record<string, string>, translated: Record<string, unknown>, file: string): string[] {
+function translationProblems(
+  english: Record<string, string>,
+  translated: Record<string, unknown>,
+  file: string,
+): string[] {
   const problems: string[] = [];
   for (const key of Object.keys(english)) {
     if (!(key in translated)) problems.push(`${file}: missing ${JSON.stringify(key)}`);
@@ -60,7 +64,9 @@ function translationProblems(english: Record<string, string>, translated: Record
       const expected = invariantsOf(source);
       const actual = invariantsOf(value);
       if (JSON.stringify(expected) !== JSON.stringify(actual)) {
-        problems.push(`${file}: ${JSON.stringify(key)} must keep ${JSON.stringify(expected)} unchanged, has ${JSON.stringify(actual)}`);
+        problems.push(
+          `${file}: ${JSON.stringify(key)} must keep ${JSON.stringify(expected)} unchanged, has ${JSON.stringify(actual)}`,
+        );
       }
     }
   }
@@ -110,9 +116,11 @@ function literalShownStrings(value: Json, path: string, found: string[] = []): s
     for (const [index, item] of value.entries()) literalShownStrings(item, `${path}[${index}]`, found);
   } else if (value && typeof value === 'object') {
     for (const [name, item] of Object.entries(value)) {
-      const strings = typeof item === 'string' ? [item] : Array.isArray(item) && name.endsWith('numDescriptions') ? item : [];
+      const strings =
+        typeof item === 'string' ? [item] : Array.isArray(item) && name.endsWith('numDescriptions') ? item : [];
       if (SHOWN_FIELDS.has(name) && strings.length > 0) {
-        for (const text of strings) if (typeof text === 'string' && !NLS_REF.test(text)) found.push(`${path}.${name}: ${JSON.stringify(text)}`);
+        for (const text of strings)
+          if (typeof text === 'string' && !NLS_REF.test(text)) found.push(`${path}.${name}: ${JSON.stringify(text)}`);
       } else {
         literalShownStrings(item, `${path}.${name}`, found);
       }
@@ -127,7 +135,10 @@ suite('l10n: the manifest (package.json, package.nls*.json)', () => {
 
   test('every shown manifest string is a %key%', () => {
     const { displayName, description, contributes, capabilities } = manifest;
-    const literal = literalShownStrings({ displayName: displayName ?? null, description: description ?? null } as Json, 'package.json').concat(
+    const literal = literalShownStrings(
+      { displayName: displayName ?? null, description: description ?? null } as Json,
+      'package.json',
+    ).concat(
       literalShownStrings(contributes ?? null, 'contributes'),
       literalShownStrings(capabilities ?? null, 'capabilities'),
     );
@@ -183,7 +194,11 @@ function extractBundle(): Record<string, BundleEntry> {
     assert.equal(command, 'vscode-l10n-dev');
     const outDir = args.indexOf('--outDir') + 1;
     args[outDir] = out;
-    const result = spawnSync(process.execPath, [join(tool, bin), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, [join(tool, bin), ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(result.status, 0, `${L10N_SCRIPT} failed:\n${result.stdout}${result.stderr}`);
     const bundle = join(out, 'bundle.l10n.json');
     return existsSync(bundle) ? readJson<Record<string, BundleEntry>>(bundle) : {};
@@ -203,12 +218,17 @@ suite('l10n: the code (vscode.l10n.t, l10n/bundle.l10n*.json)', () => {
     const extracted = extractBundle();
     const committed = readBundle();
     const count = Object.keys(extracted).length;
-    assert.ok(committed !== undefined || count === 0, `l10n/bundle.l10n.json is missing (src has ${count} strings): run \`npm run l10n\``);
+    assert.ok(
+      committed !== undefined || count === 0,
+      `l10n/bundle.l10n.json is missing (src has ${count} strings): run \`npm run l10n\``,
+    );
     const bundle = committed ?? {};
     const differences = {
       newInSrc: Object.keys(extracted).filter((key) => !(key in bundle)),
       goneFromSrc: Object.keys(bundle).filter((key) => !(key in extracted)),
-      changed: Object.keys(extracted).filter((key) => key in bundle && JSON.stringify(bundle[key]) !== JSON.stringify(extracted[key])),
+      changed: Object.keys(extracted).filter(
+        (key) => key in bundle && JSON.stringify(bundle[key]) !== JSON.stringify(extracted[key]),
+      ),
     };
     assert.deepEqual(
       differences,
@@ -350,13 +370,19 @@ function looksEnglish(text: string): boolean {
     .replace(/\{\w+\}/g, ' ')
     .trim();
   if (UNTRANSLATED.has(words) || !/[A-Za-z]{2}/.test(words) || /^[A-Za-z]+[A-Z][A-Za-z]*$/.test(words)) return false;
-  return /^[A-Z][a-z]/.test(words) || /[A-Za-z]{2,}[^\S\n]+[A-Za-z]{2,}/.test(words) || (interpolated && /(^|\s)[A-Za-z]{2,}(\s|$)/.test(words));
+  return (
+    /^[A-Z][a-z]/.test(words) ||
+    /[A-Za-z]{2,}[^\S\n]+[A-Za-z]{2,}/.test(words) ||
+    (interpolated && /(^|\s)[A-Za-z]{2,}(\s|$)/.test(words))
+  );
 }
 
 /** Calls whose string arguments the user reads. */
-const SHOWN_CALL = /\b(show(?:Information|Warning|Error)Message|new\s+vscode\.(?:TreeItem|CodeAction|MarkdownString|Diagnostic|QuickInputButtons)|append(?:Text|Markdown))\s*\(/g;
+const SHOWN_CALL =
+  /\b(show(?:Information|Warning|Error)Message|new\s+vscode\.(?:TreeItem|CodeAction|MarkdownString|Diagnostic|QuickInputButtons)|append(?:Text|Markdown))\s*\(/g;
 /** Properties and assignments whose string value the user reads (quick picks, input boxes, tree items, status bar, …). */
-const SHOWN_PROPERTY = /\b(placeHolder|prompt|title|tooltip|label|description|detail|message|text|name|validationMessage)\s*(?::|\?\?=|=(?![=>]))\s*(?:[^,;{}()\n]*[?:]\s*)?$/;
+const SHOWN_PROPERTY =
+  /\b(placeHolder|prompt|title|tooltip|label|description|detail|message|text|name|validationMessage)\s*(?::|\?\?=|=(?![=>]))\s*(?:[^,;{}()\n]*[?:]\s*)?$/;
 
 /** The string literals that are top-level arguments of the call whose `(` is at `open`. */
 function topLevelArguments(code: string, literals: Literal[], open: number): Literal[] {
@@ -390,7 +416,8 @@ function scanForEnglish(file: string): string[] {
   const lines = source.split('\n');
   const lineOf = (offset: number) => source.slice(0, offset).split('\n').length;
   const where = (offset: number) => `${relative(root, file).split('\\').join('/')}:${lineOf(offset)}`;
-  const ignored = (offset: number) => /l10n-ignore/.test(lines[lineOf(offset) - 1] ?? '') || /l10n-ignore/.test(lines[lineOf(offset) - 2] ?? '');
+  const ignored = (offset: number) =>
+    /l10n-ignore/.test(lines[lineOf(offset) - 1] ?? '') || /l10n-ignore/.test(lines[lineOf(offset) - 2] ?? '');
   const found = new Map<number, string>();
   // The arguments of vscode.l10n.t are the English source text: that is where it belongs.
   const localised = [...code.matchAll(/\bl10n\.t\s*\(/g)].map((call) => {
@@ -398,12 +425,15 @@ function scanForEnglish(file: string): string[] {
     return [open, topLevelEnd(code, open)] as const;
   });
   const shown = (literal: Literal) =>
-    looksEnglish(literal.text) && !ignored(literal.start) && !localised.some(([from, to]) => literal.start > from && literal.end <= to);
+    looksEnglish(literal.text) &&
+    !ignored(literal.start) &&
+    !localised.some(([from, to]) => literal.start > from && literal.end <= to);
 
   for (const call of code.matchAll(SHOWN_CALL)) {
     const open = call.index! + call[0].length - 1;
     for (const literal of topLevelArguments(code, literals, open)) {
-      if (shown(literal)) found.set(literal.start, `${where(literal.start)}: ${call[1]}(… ${JSON.stringify(literal.text)} …)`);
+      if (shown(literal))
+        found.set(literal.start, `${where(literal.start)}: ${call[1]}(… ${JSON.stringify(literal.text)} …)`);
     }
   }
   for (const literal of literals) {
@@ -416,11 +446,17 @@ function scanForEnglish(file: string): string[] {
     const at = call.index! + call[0].length;
     const literal = literals.find((l) => l.start === at);
     if (literal) {
-      if (source[at] === '`' && literal.text.includes('${')) found.set(at, `${where(at)}: l10n.t with \${…} in its message: use {0} and arguments`);
+      if (source[at] === '`' && literal.text.includes('${'))
+        found.set(at, `${where(at)}: l10n.t with \${…} in its message: use {0} and arguments`);
     } else if (code[at] === '{') {
       const object = code.slice(at, topLevelEnd(code, at));
-      if (!/\bmessage\s*:\s*['"`]/.test(object)) found.set(at, `${where(at)}: l10n.t({ message }) needs a literal message`);
-      else if (!/\bcomment\s*:/.test(object)) found.set(at, `${where(at)}: l10n.t({ message, args }) without a comment is not extracted by l10n-dev: add a comment`);
+      if (!/\bmessage\s*:\s*['"`]/.test(object))
+        found.set(at, `${where(at)}: l10n.t({ message }) needs a literal message`);
+      else if (!/\bcomment\s*:/.test(object))
+        found.set(
+          at,
+          `${where(at)}: l10n.t({ message, args }) without a comment is not extracted by l10n-dev: add a comment`,
+        );
     } else {
       found.set(at, `${where(at)}: l10n.t needs a literal message, or l10n-dev cannot extract it`);
     }
@@ -460,7 +496,7 @@ suite('l10n: no English written straight into the UI', () => {
           `const pick = { label: '$(trash) Sweep', description: \`\${age} old\`, detail: vscode.l10n.t('Kept') };`,
           "item.tooltip = done ? 'All clean' : vscode.l10n.t('Orphans');",
           `item.text = \`$(shield) \${count}\`; item.name = 'Crash-Safe State'; const id = { label: 'crashSafeState.scan' };`,
-          '// showErrorMessage(\'Commented out\')',
+          "// showErrorMessage('Commented out')",
           "const re = /'/; const x = { title: 'Quoted \\' title' };",
           "vscode.l10n.t({ message: 'Deleted {0}.', args: [n] });",
           "vscode.l10n.t({ message: 'Deleted {0}.', args: [n], comment: ['{0} is a title'] });",
@@ -490,6 +526,10 @@ suite('l10n: no English written straight into the UI', () => {
   test('src/ui and src/extension.ts show no English literal without vscode.l10n.t', () => {
     const files = [...typeScriptFiles(join(root, 'src', 'ui')), join(root, 'src', 'extension.ts')];
     const problems = files.flatMap(scanForEnglish);
-    assert.deepEqual(problems, [], 'wrap these in vscode.l10n.t(…), then run `npm run l10n` (a line or the one above it saying l10n-ignore skips a literal)');
+    assert.deepEqual(
+      problems,
+      [],
+      'wrap these in vscode.l10n.t(…), then run `npm run l10n` (a line or the one above it saying l10n-ignore skips a literal)',
+    );
   });
 });

@@ -17,7 +17,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockLostError, LockTimeoutError, LockUnjudgeableError, lockPathFor, withFileLock } from '../../src/core/lock/fileLock';
+import {
+  LockLostError,
+  LockTimeoutError,
+  LockUnjudgeableError,
+  lockPathFor,
+  withFileLock,
+} from '../../src/core/lock/fileLock';
 import { LOCK_OWNER_FILE, type LockOwner, ownerRecordFor } from '../../src/core/lock/lockOwner';
 import { bundleChild } from '../support/bundleChild';
 import { deadPid, plantLockFolder, spawnIdleProcess } from '../support/lockContenders';
@@ -174,7 +180,10 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
     plantLock(undefined, Date.now());
     const error = await attempt(target);
     assert.ok(error instanceof LockTimeoutError, String(error));
-    assert.match(error.message, /no process holding it could be identified: it is a lock folder without an owner record/);
+    assert.match(
+      error.message,
+      /no process holding it could be identified: it is a lock folder without an owner record/,
+    );
     assertNamesNoPhantom(error);
   });
 
@@ -291,7 +300,10 @@ suite('state: lock judgement (locks that cannot be judged by their age)', () => 
     );
     await bundleChild(entry, script);
     const run = spawnSync(process.execPath, [script, target], { uid: 65534, gid: 65534, encoding: 'utf8' });
-    assert.match(run.stdout, /^LockUnjudgeableError: .*a lock folder this user may not read \(EACCES; it belongs to uid 0, mode 0700\)/);
+    assert.match(
+      run.stdout,
+      /^LockUnjudgeableError: .*a lock folder this user may not read \(EACCES; it belongs to uid 0, mode 0700\)/,
+    );
     assert.doesNotMatch(run.stdout, /another process/);
     assert.ok(existsSync(join(lockPath, LOCK_OWNER_FILE)), 'kept');
   });

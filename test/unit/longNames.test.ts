@@ -1,7 +1,16 @@
 // Targets whose names are near NAME_MAX (255 bytes): every name we derive from them (temps, group files, recover's
 // backups, to-do backups, lock folders) fits, and scan ties a short name back to exactly its target.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
@@ -11,7 +20,14 @@ import { commitGroup } from '../../src/core/groups/groupCommit';
 import { groupBackupName, groupTempName, parseJournal } from '../../src/core/groups/groupJournal';
 import { recoverGroups } from '../../src/core/groups/groupRecovery';
 import { lockPathFor, takeOverStaleLock, withFileLock } from '../../src/core/lock/fileLock';
-import { derivedName, isOurTempName, lockNameFor, NAME_MAX_BYTES, nameDigest, ourTempPath } from '../../src/core/names/tempNames';
+import {
+  derivedName,
+  isOurTempName,
+  lockNameFor,
+  NAME_MAX_BYTES,
+  nameDigest,
+  ourTempPath,
+} from '../../src/core/names/tempNames';
 import { nameMatchingFor, recogniseGroupFile, recogniseTemp } from '../../src/core/names/tempPatterns';
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { backupPathFor, RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
@@ -109,7 +125,10 @@ suite('long target names: derived names fit NAME_MAX', () => {
     const temp = aged(join(dir, basename(ourTempPath(join(dir, name)))), '{"only":"copy"}\n');
     // Its target is not in the folder: scan cannot name it, so it is not listed (and sweep never sees it).
     assert.deepEqual((await scanOrphans([dir])).orphans, []);
-    await assert.rejects(recoverTarget(join(dir, sibling)), (error: unknown) => error instanceof RecoveryError && error.code === 'no-candidate');
+    await assert.rejects(
+      recoverTarget(join(dir, sibling)),
+      (error: unknown) => error instanceof RecoveryError && error.code === 'no-candidate',
+    );
     assert.equal(existsSync(join(dir, sibling)), false, 'nothing was written under the other name');
     const result = await recoverTarget(join(dir, name));
     assert.equal(result.from, temp);
@@ -166,8 +185,16 @@ suite('long target names: derived names fit NAME_MAX', () => {
     const ntfs = nameMatchingFor('win32');
     const name = derivedName(lower, '.cs-1-0-1-0badf00d.tmp', '.cs~1-0-1-0badf00d.tmp');
     assert.equal(recogniseTemp(name, new Set([lower, upper]), [], { names: nameMatchingFor('linux') })?.target, lower);
-    assert.equal(recogniseTemp(name, new Set([upper]), [], { names: ntfs })?.target, upper, 'one file on NTFS, whatever its case');
-    assert.equal(recogniseTemp(name, new Set([lower, upper]), [], { names: ntfs }), undefined, 'two such files: which one is unknown');
+    assert.equal(
+      recogniseTemp(name, new Set([upper]), [], { names: ntfs })?.target,
+      upper,
+      'one file on NTFS, whatever its case',
+    );
+    assert.equal(
+      recogniseTemp(name, new Set([lower, upper]), [], { names: ntfs }),
+      undefined,
+      'two such files: which one is unknown',
+    );
   });
 
   test('the boundary: a name whose derived name is exactly 255 bytes keeps it; one byte more gets the short form', () => {
@@ -209,8 +236,10 @@ suite('long target names: derived names fit NAME_MAX', () => {
 
   test('a group commit of long targets: committed, and after a crash at any step recovered whole', async () => {
     const names = [LONG_NAMES.ascii250, LONG_NAMES.twoByte255, 'short.json'];
-    const versionOf = (name: string, generation: number) => `${JSON.stringify({ name: name.slice(0, 8), generation })}\n`;
-    const group = (generation: number) => names.map((name) => ({ path: join(dir, name), data: versionOf(name, generation) }));
+    const versionOf = (name: string, generation: number) =>
+      `${JSON.stringify({ name: name.slice(0, 8), generation })}\n`;
+    const group = (generation: number) =>
+      names.map((name) => ({ path: join(dir, name), data: versionOf(name, generation) }));
     const writeGeneration = (generation: number) => {
       for (const name of names) writeFileSync(join(dir, name), versionOf(name, generation));
     };
@@ -233,8 +262,13 @@ suite('long target names: derived names fit NAME_MAX', () => {
       }
       const report = await recoverGroups(dir);
       assert.deepEqual(report.problems, [], `crash after ${crashAfter} of ${dry.steps} steps`);
-      const generations = names.map((name) => (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { generation: number }).generation);
-      assert.ok(generations.every((g) => g === generations[0]), `crash after ${crashAfter}: ${generations.join(', ')}`);
+      const generations = names.map(
+        (name) => (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { generation: number }).generation,
+      );
+      assert.ok(
+        generations.every((g) => g === generations[0]),
+        `crash after ${crashAfter}: ${generations.join(', ')}`,
+      );
       assert.deepEqual(readdirSync(dir).sort(), [...names].sort(), `crash after ${crashAfter}`);
     }
     assert.ok(sawShortFiles, 'the crashes left short group files to recover');
@@ -245,7 +279,13 @@ suite('long target names: derived names fit NAME_MAX', () => {
     const target = `sub/${LONG_NAMES.ascii250}`;
     const digest = { size: 3, sha256: '0'.repeat(64) };
     const journal = { format: 'crash-safe-group', version: 1, id, state: 'committing', entries: [] as unknown[] };
-    journal.entries.push({ target, temp: groupTempName(target, id), backup: groupBackupName(target, id), previous: digest, next: digest });
+    journal.entries.push({
+      target,
+      temp: groupTempName(target, id),
+      backup: groupBackupName(target, id),
+      previous: digest,
+      next: digest,
+    });
     assert.ok(groupTempName(target, id).startsWith('sub/aaaa'));
     assert.doesNotThrow(() => parseJournal(JSON.stringify(journal), `/w/.cs-group-${id}.journal`));
     const named = recogniseGroupFile(basename(groupTempName(target, id)), [LONG_NAMES.ascii250]);
@@ -310,7 +350,11 @@ suite('long target names: derived names fit NAME_MAX', () => {
         [[temp, target]],
       );
       // A listing in another case still names the same file on NTFS: the digest is of the folded name.
-      assert.equal(recogniseTemp(basename(temp), [LONG_NAMES.ascii250.toUpperCase()], [], { names: nameMatchingFor('win32') })?.target, LONG_NAMES.ascii250.toUpperCase());
+      assert.equal(
+        recogniseTemp(basename(temp), [LONG_NAMES.ascii250.toUpperCase()], [], { names: nameMatchingFor('win32') })
+          ?.target,
+        LONG_NAMES.ascii250.toUpperCase(),
+      );
       const result = await recoverTarget(target, { fs });
       assert.equal(result.from, temp);
       assertWholeName(basename(result.backup!));

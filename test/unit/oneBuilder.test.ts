@@ -31,9 +31,19 @@ const filesMatching = (pattern: RegExp): string[] =>
 suite('one builder each', () => {
   suite('sweepOptionsFrom', () => {
     test('turns the settings into sweep options, the same for the same settings', () => {
-      const settings = { roots: ['/w'], olderThanMinutes: 7, tempPatterns: ['{target}.bak~'], includeRecoverable: true };
+      const settings = {
+        roots: ['/w'],
+        olderThanMinutes: 7,
+        tempPatterns: ['{target}.bak~'],
+        includeRecoverable: true,
+      };
       const options = sweepOptionsFrom(settings);
-      assert.deepEqual(options, { olderThanMs: 7 * 60_000, roots: ['/w'], extraPatterns: ['{target}.bak~'], includeRecoverable: true });
+      assert.deepEqual(options, {
+        olderThanMs: 7 * 60_000,
+        roots: ['/w'],
+        extraPatterns: ['{target}.bak~'],
+        includeRecoverable: true,
+      });
       assert.deepEqual(sweepOptionsFrom({ ...settings }), options);
       assert.equal(sweepOptionsFrom({ roots: [], olderThanMinutes: 0 }).includeRecoverable, undefined);
     });
@@ -43,7 +53,10 @@ suite('one builder each', () => {
       const model = source('ui/orphans/orphanModel.ts');
       assert.match(model, /sweepOrphans\(orphans, \{ \.\.\.this\.sweepOptions\(olderThanMinutes\), dryRun: true \}\)/);
       assert.match(model, /sweepOptions\([^)]*\): SweepOptions \{\s*return sweepOptionsFrom\(/);
-      assert.match(source('ui/orphans/sweepCommand.ts'), /const sweepOptions = model\.sweepOptions\(olderThanMinutes\);/);
+      assert.match(
+        source('ui/orphans/sweepCommand.ts'),
+        /const sweepOptions = model\.sweepOptions\(olderThanMinutes\);/,
+      );
       assert.match(source('cli/sweep.ts'), /sweepOptionsFrom\(/);
       // Building them by hand needs `olderThanMs`: only the builder's own file says it.
       assert.deepEqual(filesMatching(/olderThanMs/), ['core/orphans/orphanSweep.ts']);

@@ -25,7 +25,8 @@ const OLD = 2 * HOUR;
 
 suite('sweepOrphans', () => {
   let root: string;
-  const file = (relativePath: string, content = '{}\n', ageMs = OLD) => writeAgedFile(join(root, relativePath), content, ageMs);
+  const file = (relativePath: string, content = '{}\n', ageMs = OLD) =>
+    writeAgedFile(join(root, relativePath), content, ageMs);
   const scan = async () => (await scanOrphans([root])).orphans;
   const names = () => readdirSync(root).sort();
 
@@ -107,7 +108,10 @@ suite('sweepOrphans', () => {
       const deadYoung = file(`s.json.cs-${dead}-0-1-0123abcd.tmp`, '{}', 1000);
       const result = await sweepOrphans(await scan(), { olderThanMs: 0, roots: [root] });
       assert.deepEqual(result.removed.sort(), [deadYoung, liveOld].sort());
-      assert.deepEqual(result.kept.map((k) => k.path), [liveYoung]);
+      assert.deepEqual(
+        result.kept.map((k) => k.path),
+        [liveYoung],
+      );
       assert.match(result.kept[0]!.reason, new RegExp(`writer \\(pid ${livePid}\\) is still running`));
     });
   });
@@ -199,7 +203,8 @@ suite('sweepOrphans', () => {
     const kept = await sweepOrphans(orphans, { olderThanMs: 0, roots: [root] });
     assert.deepEqual(kept.removed, [join(root, 'torn.json.tmp-1234567890abcdef')]);
     assert.equal(kept.kept.length, 3);
-    for (const k of kept.kept) assert.match(k.reason, /^the target is (missing|empty|corrupt) and this is a valid copy$/);
+    for (const k of kept.kept)
+      assert.match(k.reason, /^the target is (missing|empty|corrupt) and this is a valid copy$/);
     const all = await sweepOrphans(await scan(), { olderThanMs: 0, roots: [root], includeRecoverable: true });
     assert.equal(all.removed.length, 3);
   });
@@ -256,7 +261,11 @@ suite('sweepOrphans', () => {
     assert.equal(orphans[0]?.kind, 'custom');
     const without = await sweepOrphans(orphans, { olderThanMs: 0, roots: [root] });
     assert.equal(without.kept[0]!.reason, 'not recognised as a temp file');
-    const withPatterns = await sweepOrphans(orphans, { olderThanMs: 0, roots: [root], extraPatterns: ['{target}.bak~'] });
+    const withPatterns = await sweepOrphans(orphans, {
+      olderThanMs: 0,
+      roots: [root],
+      extraPatterns: ['{target}.bak~'],
+    });
     assert.deepEqual(withPatterns.removed, [bak]);
   });
 });

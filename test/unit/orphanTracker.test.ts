@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import picomatch from 'picomatch';
 import { ourTempPath } from '../../src/core/names/tempNames';
-import { compileCustomPatterns, couldBeTemp, recogniseGroupFile, recogniseTemp, tempNameGlobs } from '../../src/core/names/tempPatterns';
+import {
+  compileCustomPatterns,
+  couldBeTemp,
+  recogniseGroupFile,
+  recogniseTemp,
+  tempNameGlobs,
+} from '../../src/core/names/tempPatterns';
 import { scanOrphans } from '../../src/core/orphans/orphans';
 import { type FileEvent, OrphanTracker, type TrackerStats } from '../../src/core/orphans/orphanTracker';
 
@@ -23,8 +29,15 @@ suite('OrphanTracker: cost per change', () => {
   };
   const paths = (tracker: OrphanTracker) => tracker.orphans().map((orphan) => orphan.path.slice(base.length + 1));
   /** The counters that say how much work was done, minus the event counts. */
-  const work = ({ fullWalks, subtreeWalks, folderListings }: TrackerStats) => ({ fullWalks, subtreeWalks, folderListings });
-  async function started(options: ConstructorParameters<typeof OrphanTracker>[0] = {}, roots = [root]): Promise<OrphanTracker> {
+  const work = ({ fullWalks, subtreeWalks, folderListings }: TrackerStats) => ({
+    fullWalks,
+    subtreeWalks,
+    folderListings,
+  });
+  async function started(
+    options: ConstructorParameters<typeof OrphanTracker>[0] = {},
+    roots = [root],
+  ): Promise<OrphanTracker> {
     const tracker = new OrphanTracker(options);
     await tracker.walk(await tracker.setRoots(roots.map((path) => ({ path }))));
     return tracker;
@@ -225,7 +238,10 @@ suite('tempNameGlobs: the watcher glob and the rules cannot drift apart', () => 
     ];
     const siblings = ['state.json', 'package.json', 'a.txt', 'db.json', 'settings.json', 'a.json'];
     for (const name of names) {
-      assert.ok(recogniseTemp(name, siblings, undefined, { mtimeMs: Date.now() }) ?? recogniseGroupFile(name), `${name} is recognised`);
+      assert.ok(
+        recogniseTemp(name, siblings, undefined, { mtimeMs: Date.now() }) ?? recogniseGroupFile(name),
+        `${name} is recognised`,
+      );
       assert.ok(isTemp(name), `${name} matches the watcher glob`);
       assert.ok(couldBeTemp(name, []), `${name} passes the event filter`);
     }

@@ -45,7 +45,8 @@ const byPath = (orphans: Orphan[]) => [...orphans].sort((a, b) => (a.path < b.pa
 
 suite('scanOrphans', () => {
   let root: string;
-  const file = (relativePath: string, content = '{}\n', ageMs?: number) => writeAgedFile(join(root, relativePath), content, ageMs);
+  const file = (relativePath: string, content = '{}\n', ageMs?: number) =>
+    writeAgedFile(join(root, relativePath), content, ageMs);
 
   setup(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'cs-scan-')));
@@ -88,10 +89,7 @@ suite('scanOrphans', () => {
     };
     for (const name of Object.keys(names)) file(name);
     const { orphans } = await scanOrphans([root]);
-    assert.deepEqual(
-      Object.fromEntries(orphans.map((o) => [o.path.slice(root.length + 1), o.kind])),
-      names,
-    );
+    assert.deepEqual(Object.fromEntries(orphans.map((o) => [o.path.slice(root.length + 1), o.kind])), names);
   });
 
   test('every target state: ok, missing, empty, corrupt (and JSONC counts as ok)', async () => {
@@ -264,10 +262,10 @@ suite('scanOrphans', () => {
     file('sub/b.json.vsctmp');
     const { readdirEntries: _omit, readdirEntriesSync: _omitSync, ...plain } = nodeFs;
     const { orphans } = await scanOrphans([root], { fs: plain });
-    assert.deepEqual(
-      orphans.map((o) => o.path.slice(root.length + 1)).sort(),
-      ['a.json.3141592653', 'sub/b.json.vsctmp'],
-    );
+    assert.deepEqual(orphans.map((o) => o.path.slice(root.length + 1)).sort(), [
+      'a.json.3141592653',
+      'sub/b.json.vsctmp',
+    ]);
   });
 
   test('a missing root is reported as an error, other roots still scanned; nested roots are walked once', async () => {

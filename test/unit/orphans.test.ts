@@ -29,7 +29,8 @@ const isRoot = process.getuid?.() === 0;
 /** Hostile inputs for scan, sweep and recover: unknown means keep, regular files only, re-check before acting. */
 suite('orphans under hostile file systems', () => {
   let root: string;
-  const file = (relativePath: string, content: string | Buffer = '{}\n', ageMs = OLD) => writeAgedFile(join(root, relativePath), content, ageMs);
+  const file = (relativePath: string, content: string | Buffer = '{}\n', ageMs = OLD) =>
+    writeAgedFile(join(root, relativePath), content, ageMs);
   const sweepAll = async (fs: FsLike = nodeFs) =>
     sweepOrphans((await scanOrphans([root], { fs })).orphans, { olderThanMs: 0, roots: [root], fs });
 
@@ -139,7 +140,10 @@ suite('orphans under hostile file systems', () => {
       const fifo = join(root, 'f.json');
       execFileSync('mkfifo', [fifo]);
       file('f.json.vsctmp', '{"v":1}');
-      await assert.rejects(recoverTarget(fifo), /Cannot judge .*f\.json, so it was left as it was: .*not a regular file \(a FIFO/);
+      await assert.rejects(
+        recoverTarget(fifo),
+        /Cannot judge .*f\.json, so it was left as it was: .*not a regular file \(a FIFO/,
+      );
       const zero = join(root, 'z.json');
       symlinkSync('/dev/zero', zero);
       file('z.json.vsctmp', '{"v":1}');
@@ -249,19 +253,18 @@ suite('orphans under hostile file systems', () => {
         orphans.map((o) => o.path),
         [join(root, 'mine/a.json.vsctmp')],
       );
-      assert.deepEqual(
-        errors.map((e) => [e.path, e.error, e.skipped]).sort(),
-        [
-          [join(root, 'open'), 'not entered: other users may write to it', true],
-          [join(root, 'theirs'), 'not entered: it belongs to another user (uid 65534)', true],
-        ],
-      );
+      assert.deepEqual(errors.map((e) => [e.path, e.error, e.skipped]).sort(), [
+        [join(root, 'open'), 'not entered: other users may write to it', true],
+        [join(root, 'theirs'), 'not entered: it belongs to another user (uid 65534)', true],
+      ]);
     });
   });
 
   suite('git-tracked files', () => {
     const git = (...args: string[]) =>
-      spawnSync('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', '-C', root, ...args], { encoding: 'utf8' });
+      spawnSync('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', '-C', root, ...args], {
+        encoding: 'utf8',
+      });
 
     test('a tracked data.json.1700000000 is marked by scan and never swept; an untracked one is', async function () {
       if (git('--version').status !== 0) this.skip();

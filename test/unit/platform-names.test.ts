@@ -40,11 +40,23 @@ suite('platform names: ours are valid on Linux, Windows and macOS', () => {
   teardown(() => rmSync(dir, { recursive: true, force: true }));
 
   test('the portable-name check itself refuses what Windows or a 255-unit limit refuses', () => {
-    for (const bad of ['nul.json', 'CON', 'aux.tar.gz', 'com1', 'LPT9.txt', 'a.json.', 'a.json ', 'a:b', 'a?', 'x'.repeat(256)]) {
+    for (const bad of [
+      'nul.json',
+      'CON',
+      'aux.tar.gz',
+      'com1',
+      'LPT9.txt',
+      'a.json.',
+      'a.json ',
+      'a:b',
+      'a?',
+      'x'.repeat(256),
+    ]) {
       assert.notEqual(portableNameProblem(bad), undefined, bad);
     }
     assert.notEqual(portableNameProblem('é'.repeat(128)), undefined, '256 UTF-8 bytes');
-    for (const good of ['null.json', 'console.log', 'data.json', 'COM10', '.vscode', 'x'.repeat(255)]) assertPortable(good);
+    for (const good of ['null.json', 'console.log', 'data.json', 'COM10', '.vscode', 'x'.repeat(255)])
+      assertPortable(good);
   });
 
   test('our temp names: portable and under 255 UTF-16 units for a 200-character target, even with the widest pid', () => {
@@ -134,7 +146,11 @@ suite('platform names: temps pair with targets as the volume compares names', ()
     for (const [temp, kind] of cases) {
       const siblings = new Set(['Data.JSON', temp]);
       for (const names of [NTFS, APFS]) {
-        assert.deepEqual(recogniseTemp(temp, siblings, [], { mtimeMs: now, now, names }), { target: 'data.json', kind }, temp);
+        assert.deepEqual(
+          recogniseTemp(temp, siblings, [], { mtimeMs: now, now, names }),
+          { target: 'data.json', kind },
+          temp,
+        );
       }
       assert.equal(recogniseTemp(temp, siblings, [], { mtimeMs: now, now, names: EXT4 }), undefined, temp);
     }
@@ -142,7 +158,10 @@ suite('platform names: temps pair with targets as the volume compares names', ()
 
   test('a custom pattern pairs the same way', () => {
     const siblings = ['Settings.JSON', 'settings.json.bak~'];
-    assert.equal(recogniseTemp('settings.json.bak~', siblings, ['{target}.bak~'], { names: NTFS })?.target, 'settings.json');
+    assert.equal(
+      recogniseTemp('settings.json.bak~', siblings, ['{target}.bak~'], { names: NTFS })?.target,
+      'settings.json',
+    );
     assert.equal(recogniseTemp('settings.json.bak~', siblings, ['{target}.bak~'], { names: EXT4 }), undefined);
   });
 
@@ -249,7 +268,11 @@ suite('platform paths: exclude globs and lock paths on win32-shaped paths', () =
     const b = win32Lock('c:/work/data.json');
     assert.equal(a, 'C:\\Work\\Data.JSON.lock');
     assert.equal(b, 'c:\\work\\data.json.lock');
-    assert.equal(nameKey(a, NTFS), nameKey(b, NTFS), 'NTFS makes both one folder, so the two spellings still exclude each other');
+    assert.equal(
+      nameKey(a, NTFS),
+      nameKey(b, NTFS),
+      'NTFS makes both one folder, so the two spellings still exclude each other',
+    );
     assertPortable(path.win32.basename(a));
   });
 });

@@ -2,7 +2,16 @@
 // asPlatform('win32') makes the core take its Windows code paths. Nothing here runs on Windows itself.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type FsLike, nodeFs } from '../../src/core/fs';
@@ -81,7 +90,9 @@ suite('Windows (emulated): NTFS through Node', () => {
         const held = new WindowsLikeFs(dir, { renameErrorCode });
         const target = file('state.json', OLD);
         const hold = held.holdOpen(target);
-        const error = await rejection(asPlatform('win32', () => writeFileAtomic(target, NEW, { fs: held, ...FAST_RETRY })));
+        const error = await rejection(
+          asPlatform('win32', () => writeFileAtomic(target, NEW, { fs: held, ...FAST_RETRY })),
+        );
         assert.ok(error instanceof AtomicWriteError, String(error));
         assert.equal(error.step, 'rename');
         assert.equal(error.code, renameErrorCode);
@@ -170,7 +181,9 @@ suite('Windows (emulated): NTFS through Node', () => {
         assert.equal((await snapshots.list()).snapshots.length, 2);
       });
       assert.equal(readFileSync(settings, 'utf8'), '{"editor.fontSize": 14}\n');
-      const left = (readdirSync(workspace, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) => recogniseGroupFile(basename(name)));
+      const left = (readdirSync(workspace, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) =>
+        recogniseGroupFile(basename(name)),
+      );
       assert.deepEqual(left, [], 'no journal, temp or backup left');
     });
   });
@@ -321,7 +334,12 @@ suite('Windows (emulated): NTFS through Node', () => {
 });
 
 suite('lock liveness without /proc (Windows, macOS)', () => {
-  const owner = (pid: number): LockOwner => ({ pid, hostname: 'here', token: 't', acquiredAt: new Date(0).toISOString() });
+  const owner = (pid: number): LockOwner => ({
+    pid,
+    hostname: 'here',
+    token: 't',
+    acquiredAt: new Date(0).toISOString(),
+  });
   const noProc = (signal: LivenessProbes['signal']): LivenessProbes => ({
     signal,
     readProcStat: async (pid) => {
@@ -330,7 +348,13 @@ suite('lock liveness without /proc (Windows, macOS)', () => {
   });
 
   test('kill(pid, 0) alone decides: a running pid is alive, ESRCH is dead, EPERM (another user) is alive', async () => {
-    assert.equal(await holderIsAlive(owner(4242), noProc(() => undefined)), true);
+    assert.equal(
+      await holderIsAlive(
+        owner(4242),
+        noProc(() => undefined),
+      ),
+      true,
+    );
     const refuse = (code: string) => () => {
       throw errnoError(code, 'kill');
     };
@@ -350,6 +374,12 @@ suite('lock liveness without /proc (Windows, macOS)', () => {
 
   test('a start time recorded on Linux is ignored where /proc is missing: the pid alone is checked', async () => {
     const recorded = { ...owner(process.pid), startTicks: 1 };
-    assert.equal(await holderIsAlive(recorded, noProc(() => undefined)), true);
+    assert.equal(
+      await holderIsAlive(
+        recorded,
+        noProc(() => undefined),
+      ),
+      true,
+    );
   });
 });

@@ -27,7 +27,8 @@ suite('recovery', () => {
   let dir: string;
   let target: string;
   /** Writes a file whose mtime is `minutesAgo` before now. */
-  const file = (name: string, content: string, minutesAgo: number) => writeAgedFile(join(dir, name), content, minutesAgo * MINUTE);
+  const file = (name: string, content: string, minutesAgo: number) =>
+    writeAgedFile(join(dir, name), content, minutesAgo * MINUTE);
 
   setup(() => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-recover-')));
@@ -177,7 +178,10 @@ suite('recovery', () => {
       await assert.rejects(recoverTarget(target), (error: unknown) => {
         assert.ok(error instanceof RecoveryError);
         assert.equal(error.code, 'no-candidate');
-        assert.match(error.message, /No valid recovery candidate for .*state\.json: 2 temp file\(s\) found, none valid/);
+        assert.match(
+          error.message,
+          /No valid recovery candidate for .*state\.json: 2 temp file\(s\) found, none valid/,
+        );
         assert.match(error.message, /state\.json\.vsctmp not valid JSON/);
         assert.match(error.message, /state\.json\.3141592653 it is empty/);
         return true;
@@ -267,7 +271,10 @@ suite('recovery', () => {
           return nodeFs.readFile(path);
         },
       };
-      await assert.rejects(recoverTarget(target, { fs }), /Cannot judge .*state\.json, so it was left as it was: EACCES/);
+      await assert.rejects(
+        recoverTarget(target, { fs }),
+        /Cannot judge .*state\.json, so it was left as it was: EACCES/,
+      );
       assert.equal(readdirSync(dir).length, 2);
     });
   });

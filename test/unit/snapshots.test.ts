@@ -1,6 +1,21 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, type FSWatcher, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, watch, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  type FSWatcher,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import type { FileHandleLike } from '../../src/core/fs';
@@ -25,7 +40,8 @@ import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { errnoError, FaultyFs } from '../support/faultyFs';
 
 const SETTINGS_V1 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 14,\n  "files.eol": "\\n",\n}\n';
-const SETTINGS_V2 = '{\n  // Bigger text for the demo\n  "editor.fontSize": 18,\n  "files.eol": "\\n",\n  "[json]": { "editor.tabSize": 2 },\n}\n';
+const SETTINGS_V2 =
+  '{\n  // Bigger text for the demo\n  "editor.fontSize": 18,\n  "files.eol": "\\n",\n  "[json]": { "editor.tabSize": 2 },\n}\n';
 
 /** The real disk (with or without link), failing every rename onto `failOn` with `code`. */
 function failingRenameOnto(failOn: string, code: string, withLink: boolean): GroupFs {
@@ -41,7 +57,9 @@ function failingRenameOnto(failOn: string, code: string, withLink: boolean): Gro
 
 /** Group commit files (journals, temps, backups) anywhere under `dir`. */
 function groupFilesUnder(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) => recogniseGroupFile(name.split(/[\\/]/).pop()!));
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).filter((name) =>
+    recogniseGroupFile(name.split(/[\\/]/).pop()!),
+  );
 }
 
 /** A handle's calls, bound, to override one of them. */
@@ -89,11 +107,16 @@ suite('settings snapshots', () => {
     assert.equal(snapshotIdTime(id)?.toISOString(), '2024-05-01T12:30:05.123Z');
     assert.equal(snapshotIdTime('2024-05-01T12:30:05.123Z'), undefined);
     assert.equal(snapshotIdTime('latest'), undefined);
-    assert.ok(snapshotIdFor(new Date('2024-05-01T09:00:00.000Z')) < snapshotIdFor(new Date('2024-05-01T10:00:00.000Z')));
+    assert.ok(
+      snapshotIdFor(new Date('2024-05-01T09:00:00.000Z')) < snapshotIdFor(new Date('2024-05-01T10:00:00.000Z')),
+    );
   });
 
   test('settings.json is parsed as JSONC (comments, trailing commas); problems are reported by line:column', () => {
-    assert.deepEqual(settingsValuesFromText(SETTINGS_V1), { values: { 'editor.fontSize': 14, 'files.eol': '\n' }, parseErrors: [] });
+    assert.deepEqual(settingsValuesFromText(SETTINGS_V1), {
+      values: { 'editor.fontSize': 14, 'files.eol': '\n' },
+      parseErrors: [],
+    });
     assert.deepEqual(settingsValuesFromText(null), { values: {}, parseErrors: [] });
     const broken = settingsValuesFromText('{\n  "a": 1\n  "b": 2\n}');
     assert.deepEqual(broken.values, { a: 1, b: 2 }, 'JSONC recovers what it can');
@@ -203,7 +226,11 @@ suite('settings snapshots', () => {
     assert.notEqual(statSync(settingsPath).ino, inodeBefore, 'written by rename, not in place');
     assert.ok(result.before.taken);
     assert.equal(result.before.snapshot.reason, 'before-restore');
-    assert.equal((await snapshots.read(result.before.snapshot.id)).settingsText, SETTINGS_V2, 'the state before is kept');
+    assert.equal(
+      (await snapshots.read(result.before.snapshot.id)).settingsText,
+      SETTINGS_V2,
+      'the state before is kept',
+    );
     assert.deepEqual(result.changedKeys, ['[json]', 'editor.fontSize']);
     assert.equal(result.restored.id, old.id);
     assert.equal(
@@ -243,7 +270,11 @@ suite('settings snapshots', () => {
     const result = await one.restore(old.id);
     assert.ok(result.before.taken);
     assert.deepEqual(result.before.pruned, []);
-    assert.equal((await one.read(result.before.snapshot.id)).settingsText, SETTINGS_V2, 'the settings before the restore survive');
+    assert.equal(
+      (await one.read(result.before.snapshot.id)).settingsText,
+      SETTINGS_V2,
+      'the settings before the restore survive',
+    );
     assert.ok(existsSync(old.path));
     // The next take prunes back to keep as usual.
     writeSettings('{ "third": true }');
@@ -299,7 +330,10 @@ suite('settings snapshots', () => {
     mkdirSync(snapshots.snapshotsDir, { recursive: true });
     const damagedPath = join(snapshots.snapshotsDir, '2021-01-01T00-00-00.000Z.json');
     writeFileSync(damagedPath, '{"version": 1, "takenAt": ');
-    await assert.rejects(snapshots.restore('2021-01-01T00-00-00.000Z'), (e: unknown) => e instanceof SnapshotError && e.message.includes(damagedPath));
+    await assert.rejects(
+      snapshots.restore('2021-01-01T00-00-00.000Z'),
+      (e: unknown) => e instanceof SnapshotError && e.message.includes(damagedPath),
+    );
     const listing = await snapshots.list();
     assert.deepEqual(
       listing.damaged.map((d) => d.id),
@@ -401,7 +435,10 @@ suite('settings snapshots', () => {
         const old = taken(await snapshots.take());
         writeSettings(SETTINGS_V2);
         const before = readdirSync(snapshots.snapshotsDir).sort();
-        const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter(step, () => writeFileSync(settingsPath, SAVED)) });
+        const racing = new SettingsSnapshots(workspace, {
+          now: tick,
+          fs: savingAfter(step, () => writeFileSync(settingsPath, SAVED)),
+        });
         await assert.rejects(racing.restore(old.id), (error: Error) => {
           assert.ok(error.message.includes(settingsPath), error.message);
           assert.match(error.message, /changed/);
@@ -422,7 +459,10 @@ suite('settings snapshots', () => {
       const old = taken(await snapshots.take());
       writeSettings(SETTINGS_V2);
       taken(await snapshots.take());
-      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      const racing = new SettingsSnapshots(workspace, {
+        now: tick,
+        fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)),
+      });
       await assert.rejects(racing.restore(old.id), (error: Error) => error.message.includes(settingsPath));
       assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
     });
@@ -432,7 +472,10 @@ suite('settings snapshots', () => {
       const none = (await snapshots.list()).snapshots[0]!;
       writeSettings(SETTINGS_V1);
       const before = readdirSync(snapshots.snapshotsDir).sort();
-      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      const racing = new SettingsSnapshots(workspace, {
+        now: tick,
+        fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)),
+      });
       await assert.rejects(racing.restore(none.id), (error: Error) => error.message.includes(settingsPath));
       assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
       assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
@@ -443,7 +486,10 @@ suite('settings snapshots', () => {
       writeSettings(SETTINGS_V1);
       const old = taken(await snapshots.take());
       rmSync(settingsPath);
-      const racing = new SettingsSnapshots(workspace, { now: tick, fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)) });
+      const racing = new SettingsSnapshots(workspace, {
+        now: tick,
+        fs: savingAfter('readFile', () => writeFileSync(settingsPath, SAVED)),
+      });
       await assert.rejects(racing.restore(old.id), (error: Error) => error.message.includes(settingsPath));
       assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
     });
@@ -454,7 +500,9 @@ suite('settings snapshots', () => {
       writeSettings(SETTINGS_V2);
       const previewed = await snapshots.currentSettingsBytes();
       writeSettings(SAVED);
-      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) => error.message.includes(settingsPath));
+      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) =>
+        error.message.includes(settingsPath),
+      );
       assert.equal(readFileSync(settingsPath, 'utf8'), SAVED);
       // Unchanged since the preview: restored.
       await snapshots.restore(old.id, { expectedSettings: await snapshots.currentSettingsBytes() });
@@ -487,48 +535,67 @@ suite('settings snapshots', () => {
   suite('hostile files: snapshots and settings.json that are not what they claim', () => {
     const fifoSupported = process.platform !== 'win32';
 
-    (fifoSupported ? test : test.skip)('settings.json a FIFO: restore fails at once naming it, writes nothing', async () => {
-      writeSettings(SETTINGS_V1);
-      const old = taken(await snapshots.take());
-      rmSync(settingsPath);
-      spawnSync('mkfifo', [settingsPath]);
-      const before = readdirSync(snapshots.snapshotsDir).sort();
-      await assert.rejects(snapshots.restore(old.id), (error: Error) => error.message.includes(settingsPath) && /not a regular file/.test(error.message));
-      assert.ok(lstatSync(settingsPath).isFIFO());
-      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
-    });
+    (fifoSupported ? test : test.skip)(
+      'settings.json a FIFO: restore fails at once naming it, writes nothing',
+      async () => {
+        writeSettings(SETTINGS_V1);
+        const old = taken(await snapshots.take());
+        rmSync(settingsPath);
+        spawnSync('mkfifo', [settingsPath]);
+        const before = readdirSync(snapshots.snapshotsDir).sort();
+        await assert.rejects(
+          snapshots.restore(old.id),
+          (error: Error) => error.message.includes(settingsPath) && /not a regular file/.test(error.message),
+        );
+        assert.ok(lstatSync(settingsPath).isFIFO());
+        assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+      },
+    );
 
-    (fifoSupported ? test : test.skip)('a snapshot file that is a FIFO is listed as damaged, never waited on', async () => {
-      mkdirSync(snapshots.snapshotsDir, { recursive: true });
-      const id = '2021-01-01T00-00-00.000Z';
-      spawnSync('mkfifo', [join(snapshots.snapshotsDir, `${id}.json`)]);
-      const listing = await snapshots.list();
-      assert.deepEqual(
-        listing.damaged.map((d) => d.id),
-        [id],
-      );
-      await assert.rejects(snapshots.restore(id), SnapshotError);
-    });
+    (fifoSupported ? test : test.skip)(
+      'a snapshot file that is a FIFO is listed as damaged, never waited on',
+      async () => {
+        mkdirSync(snapshots.snapshotsDir, { recursive: true });
+        const id = '2021-01-01T00-00-00.000Z';
+        spawnSync('mkfifo', [join(snapshots.snapshotsDir, `${id}.json`)]);
+        const listing = await snapshots.list();
+        assert.deepEqual(
+          listing.damaged.map((d) => d.id),
+          [id],
+        );
+        await assert.rejects(snapshots.restore(id), SnapshotError);
+      },
+    );
 
-    (fifoSupported ? test : test.skip)('settings.json replaced by a symlink after the preview: refused, the file it names untouched', async () => {
-      writeSettings(SETTINGS_V1);
-      const old = taken(await snapshots.take());
-      writeSettings(SETTINGS_V2);
-      const previewed = await snapshots.currentSettingsBytes();
-      const elsewhere = join(workspace, 'dotfile.json');
-      writeFileSync(elsewhere, '{ "mine": "not the workspace settings" }\n');
-      rmSync(settingsPath);
-      symlinkSync(elsewhere, settingsPath);
-      const before = readdirSync(snapshots.snapshotsDir).sort();
-      await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) => error.message.includes(settingsPath));
-      assert.equal(readFileSync(elsewhere, 'utf8'), '{ "mine": "not the workspace settings" }\n');
-      assert.ok(lstatSync(settingsPath).isSymbolicLink());
-      assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
-    });
+    (fifoSupported ? test : test.skip)(
+      'settings.json replaced by a symlink after the preview: refused, the file it names untouched',
+      async () => {
+        writeSettings(SETTINGS_V1);
+        const old = taken(await snapshots.take());
+        writeSettings(SETTINGS_V2);
+        const previewed = await snapshots.currentSettingsBytes();
+        const elsewhere = join(workspace, 'dotfile.json');
+        writeFileSync(elsewhere, '{ "mine": "not the workspace settings" }\n');
+        rmSync(settingsPath);
+        symlinkSync(elsewhere, settingsPath);
+        const before = readdirSync(snapshots.snapshotsDir).sort();
+        await assert.rejects(snapshots.restore(old.id, { expectedSettings: previewed }), (error: Error) =>
+          error.message.includes(settingsPath),
+        );
+        assert.equal(readFileSync(elsewhere, 'utf8'), '{ "mine": "not the workspace settings" }\n');
+        assert.ok(lstatSync(settingsPath).isSymbolicLink());
+        assert.deepEqual(readdirSync(snapshots.snapshotsDir).sort(), before);
+      },
+    );
 
     test('ids that are paths are refused before any file is opened', async () => {
       writeSettings(SETTINGS_V1);
-      for (const id of ['../../settings', '/etc/passwd', '2024-05-01T12-30-05.123Z/../../x', '2024-05-01T12-30-05.123Z.json']) {
+      for (const id of [
+        '../../settings',
+        '/etc/passwd',
+        '2024-05-01T12-30-05.123Z/../../x',
+        '2024-05-01T12-30-05.123Z.json',
+      ]) {
         await assert.rejects(snapshots.restore(id), SnapshotError, id);
       }
       assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
@@ -539,13 +606,18 @@ suite('settings snapshots', () => {
       const real = taken(await snapshots.take());
       const good = JSON.parse(readFileSync(real.path, 'utf8')) as Record<string, unknown>;
       const cases: Record<string, Record<string, unknown>> = {
-        '2021-01-01T00-00-00.001Z': { ...good, version: 2, settingsBytes: Buffer.from('{ "other": 1 }\xff', 'latin1').toString('base64') },
+        '2021-01-01T00-00-00.001Z': {
+          ...good,
+          version: 2,
+          settingsBytes: Buffer.from('{ "other": 1 }\xff', 'latin1').toString('base64'),
+        },
         '2021-01-01T00-00-00.002Z': { ...good, version: 2, settingsBytes: 'not base64!' },
         '2021-01-01T00-00-00.003Z': { ...good, version: 2 }, // no bytes at all
         '2021-01-01T00-00-00.004Z': { ...good, version: 1, settingsBytes: Buffer.from(SETTINGS_V1).toString('base64') },
         '2021-01-01T00-00-00.005Z': { ...good, version: 3 },
       };
-      for (const [id, document] of Object.entries(cases)) writeFileSync(join(snapshots.snapshotsDir, `${id}.json`), JSON.stringify(document));
+      for (const [id, document] of Object.entries(cases))
+        writeFileSync(join(snapshots.snapshotsDir, `${id}.json`), JSON.stringify(document));
       writeSettings(SETTINGS_V2);
       const listing = await snapshots.list();
       assert.deepEqual(listing.damaged.map((d) => d.id).sort(), Object.keys(cases));
@@ -560,8 +632,14 @@ suite('settings snapshots', () => {
       // Control characters: six bytes each in the snapshot file, one in settings.json.
       writeSettings(`{ "big": "${'\u0001'.repeat(1000)}" }`);
       const before = readdirSync(small.snapshotsDir).sort();
-      await assert.rejects(small.take(), (error: Error) => error instanceof SnapshotError && /read back/.test(error.message));
-      await assert.rejects(small.restore(old.id), (error: Error) => error instanceof SnapshotError && /read back/.test(error.message));
+      await assert.rejects(
+        small.take(),
+        (error: Error) => error instanceof SnapshotError && /read back/.test(error.message),
+      );
+      await assert.rejects(
+        small.restore(old.id),
+        (error: Error) => error instanceof SnapshotError && /read back/.test(error.message),
+      );
       assert.deepEqual(readdirSync(small.snapshotsDir).sort(), before);
       assert.match(readFileSync(settingsPath, 'utf8'), /big/);
       // A snapshot file over the bound (planted, sparse) is damaged, not read into memory.
@@ -582,7 +660,9 @@ suite('settings snapshots', () => {
       writeSettings(SETTINGS_V2);
       const previewed = await snapshots.currentSettingsBytes();
       const cli = new SettingsSnapshots(workspace, { now: tick }).restore(v1.id);
-      const extension = new SettingsSnapshots(workspace, { now: tick }).restore(other.id, { expectedSettings: previewed });
+      const extension = new SettingsSnapshots(workspace, { now: tick }).restore(other.id, {
+        expectedSettings: previewed,
+      });
       const [cliResult, extensionResult] = await Promise.allSettled([cli, extension]);
       const texts = (await snapshots.list()).snapshots.map((s) => s.id);
       const recorded = await Promise.all(texts.map(async (id) => (await snapshots.read(id)).settingsText));
@@ -640,7 +720,12 @@ suite('settings snapshots', () => {
       return {
         parent: touched.parent.filter(foreign),
         home: touched.home.filter((name) => /\.cs-group|\.lock/.test(name) || recogniseGroupFile(basename(name))),
-        groupFiles: [...groupFilesUnder(join(parent, 'home')), ...readdirSync(parent).filter((name) => recogniseGroupFile(name) || name.includes('.cs-group') || name.endsWith('.lock'))],
+        groupFiles: [
+          ...groupFilesUnder(join(parent, 'home')),
+          ...readdirSync(parent).filter(
+            (name) => recogniseGroupFile(name) || name.includes('.cs-group') || name.endsWith('.lock'),
+          ),
+        ],
       };
     };
 
@@ -669,7 +754,7 @@ suite('settings snapshots', () => {
       assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
     });
 
-    test('a save to the real file between restore\'s read and its rename: refused naming settings.json, the save kept', async () => {
+    test("a save to the real file between restore's read and its rename: refused naming settings.json, the save kept", async () => {
       const old = taken(await store.take());
       writeFileSync(dotfile, SETTINGS_V2);
       const before = readdirSync(store.snapshotsDir).sort();
@@ -686,7 +771,10 @@ suite('settings snapshots', () => {
         () => assert.fail('the restore should be refused'),
         (caught: unknown) => caught,
       );
-      assert.ok(error instanceof Error && error.message.includes(settingsPath) && /changed/.test(error.message), String(error));
+      assert.ok(
+        error instanceof Error && error.message.includes(settingsPath) && /changed/.test(error.message),
+        String(error),
+      );
       assert.equal(readFileSync(dotfile, 'utf8'), SAVED, 'the save survives');
       assert.deepEqual(readdirSync(store.snapshotsDir).sort(), before, 'the before-restore snapshot went again');
       assert.deepEqual(readdirSync(home).sort(), ['settings.json']);
@@ -709,7 +797,7 @@ suite('settings snapshots', () => {
       assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
     });
 
-    test('the real file\'s folder not writable: refused naming the link and the real file, never EACCES at a common folder; no snapshot left', async () => {
+    test("the real file's folder not writable: refused naming the link and the real file, never EACCES at a common folder; no snapshot left", async () => {
       const old = taken(await store.take());
       writeFileSync(dotfile, SETTINGS_V2);
       const before = readdirSync(store.snapshotsDir).sort();
@@ -721,18 +809,21 @@ suite('settings snapshots', () => {
           return nodeGroupFs.open(path, flags, mode);
         },
       };
-      await assert.rejects(new SettingsSnapshots(workspace, { now: tick, fs: readOnlyHome }).restore(old.id), (error: Error) => {
-        assert.ok(error instanceof SnapshotError, String(error));
-        assert.ok(error.message.includes(settingsPath) && error.message.includes(dotfile), error.message);
-        assert.match(error.message, /symbolic link/);
-        return true;
-      });
+      await assert.rejects(
+        new SettingsSnapshots(workspace, { now: tick, fs: readOnlyHome }).restore(old.id),
+        (error: Error) => {
+          assert.ok(error instanceof SnapshotError, String(error));
+          assert.ok(error.message.includes(settingsPath) && error.message.includes(dotfile), error.message);
+          assert.match(error.message, /symbolic link/);
+          return true;
+        },
+      );
       assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V2);
       assert.deepEqual(readdirSync(store.snapshotsDir).sort(), before);
       assert.deepEqual(await outsideDebris(), { parent: [], home: [], groupFiles: [] });
     });
 
-    test('the real file replaced, but its folder\'s fsync fails: the error says so, and the before-restore snapshot is kept', async () => {
+    test("the real file replaced, but its folder's fsync fails: the error says so, and the before-restore snapshot is kept", async () => {
       const old = taken(await store.take());
       writeFileSync(dotfile, SETTINGS_V2);
       const unsyncable: GroupFs = {
@@ -742,7 +833,10 @@ suite('settings snapshots', () => {
           return nodeGroupFs.fsyncDir(path);
         },
       };
-      await assert.rejects(new SettingsSnapshots(workspace, { now: tick, fs: unsyncable }).restore(old.id), (error: Error) => /fsync-dir/.test(error.message) && error.message.includes(settingsPath));
+      await assert.rejects(
+        new SettingsSnapshots(workspace, { now: tick, fs: unsyncable }).restore(old.id),
+        (error: Error) => /fsync-dir/.test(error.message) && error.message.includes(settingsPath),
+      );
       assert.equal(readFileSync(dotfile, 'utf8'), SETTINGS_V1, 'the rename happened');
       const before = (await store.list()).snapshots.find((summary) => summary.reason === 'before-restore');
       assert.ok(before, 'the state before the restore is still in a snapshot');
@@ -781,7 +875,11 @@ suite('settings snapshots', () => {
         const { old, other } = await seed(seeding);
         const before = snapshotFiles();
         assert.deepEqual(before, [`${old.id}.json`, `${other.id}.json`]);
-        const failing = new SettingsSnapshots(workspace, { keep: 2, now: tick, fs: failingRenameOnto(settingsPath, 'EIO', withLink) });
+        const failing = new SettingsSnapshots(workspace, {
+          keep: 2,
+          now: tick,
+          fs: failingRenameOnto(settingsPath, 'EIO', withLink),
+        });
         const error = await failing.restore(old.id).then(
           () => assert.fail('the restore should fail'),
           (caught: unknown) => caught,
@@ -807,7 +905,11 @@ suite('settings snapshots', () => {
       const seeding = new SettingsSnapshots(workspace, { keep: 2, now: tick });
       const { old } = await seed(seeding);
       const before = snapshotFiles();
-      const full = new SettingsSnapshots(workspace, { keep: 2, now: tick, fs: new FaultyFs([{ step: 'write', code: 'ENOSPC' }]) });
+      const full = new SettingsSnapshots(workspace, {
+        keep: 2,
+        now: tick,
+        fs: new FaultyFs([{ step: 'write', code: 'ENOSPC' }]),
+      });
       await assert.rejects(full.restore(old.id), /ENOSPC/);
       assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2);
       assert.deepEqual(snapshotFiles(), before);
@@ -861,7 +963,9 @@ suite('settings snapshots', () => {
         rmSync(join(workspace, '.vscode'), { recursive: true, force: true });
         const { old } = await seed(snapshots);
         const seeded = snapshotFiles();
-        await new SettingsSnapshots(workspace, { now: tick, fs: new CrashingGroupFs(crashAfter).fs }).restore(old.id).catch(() => undefined);
+        await new SettingsSnapshots(workspace, { now: tick, fs: new CrashingGroupFs(crashAfter).fs })
+          .restore(old.id)
+          .catch(() => undefined);
         if (snapshotFiles().length > seeded.length) break;
       }
       assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V2, 'the crash should leave the restore half done');
@@ -878,7 +982,10 @@ suite('settings snapshots', () => {
       const none = (await snapshots.list()).snapshots[0]!;
       writeSettings(SETTINGS_V1);
       const before = snapshotFiles();
-      const failing = new SettingsSnapshots(workspace, { now: tick, fs: new FaultyFs([{ step: 'unlink', code: 'EBUSY', times: 1 }]) });
+      const failing = new SettingsSnapshots(workspace, {
+        now: tick,
+        fs: new FaultyFs([{ step: 'unlink', code: 'EBUSY', times: 1 }]),
+      });
       await assert.rejects(failing.restore(none.id), /EBUSY/);
       assert.equal(readFileSync(settingsPath, 'utf8'), SETTINGS_V1);
       assert.deepEqual(snapshotFiles(), before);

@@ -9,7 +9,6 @@ import type { Task, TasksDocument } from '../../src/state/tasksSchema';
 import { TasksStore } from '../../src/state/tasksStore';
 import { doc, ids, T1, task } from '../support/taskFixtures';
 
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An in-memory sink that records each apply call and can fail on demand. */
@@ -45,7 +44,16 @@ suite('task edits: the save queue', () => {
     const gap = Date.now() - secondPushAt;
     assert.ok(gap < 400, `saved ${gap} ms after the second edit: the second edit restarted the delay`);
     assert.deepEqual(ids(sink.document), ['a', 'b']);
-    assert.deepEqual(outcomes, [{ saved: 2, savedEdits: [{ kind: 'add', task: task('a') }, { kind: 'add', task: task('b') }], dropped: [] }]);
+    assert.deepEqual(outcomes, [
+      {
+        saved: 2,
+        savedEdits: [
+          { kind: 'add', task: task('a') },
+          { kind: 'add', task: task('b') },
+        ],
+        dropped: [],
+      },
+    ]);
     assert.equal(queue.edits.length, 0);
     queue.dispose();
   });
@@ -150,7 +158,9 @@ suite('task edits: the save queue', () => {
       assert.equal(saved.tasks.length, 3);
       assert.ok(saved.tasks.some((t) => t.title === 'From the CLI'));
       assert.deepEqual(
-        saved.tasks.filter((t) => t.id !== saved.tasks.find((x) => x.title === 'From the CLI')!.id).map((t) => [t.id, t.done]),
+        saved.tasks
+          .filter((t) => t.id !== saved.tasks.find((x) => x.title === 'From the CLI')!.id)
+          .map((t) => [t.id, t.done]),
         [
           ['b', false],
           ['a', true],

@@ -14,7 +14,6 @@ import type { Task, TasksDocument } from '../../src/state/tasksSchema';
 import { editTasksText } from '../../src/state/tasksText';
 import { doc, ids, T0, T1, task } from '../support/taskFixtures';
 
-
 suite('task edits: applying intents', () => {
   test('add appends; replaying the same add is a no-op', () => {
     const document = doc('a');
@@ -53,7 +52,10 @@ suite('task edits: applying intents', () => {
 
   test('when saving, an edit that would make a task invalid throws InvalidTaskError and changes nothing', () => {
     const document = doc('a');
-    assert.throws(() => applyTaskEdit(document, { kind: 'update', id: 'a', title: '', at: T1 }, true), InvalidTaskError);
+    assert.throws(
+      () => applyTaskEdit(document, { kind: 'update', id: 'a', title: '', at: T1 }, true),
+      InvalidTaskError,
+    );
     assert.throws(() => applyTaskEdit(document, { kind: 'add', task: task('bad id!') }, true), InvalidTaskError);
     assert.deepEqual(document, doc('a'));
   });
@@ -97,33 +99,52 @@ suite('task edits: applying intents', () => {
   });
 });
 
-
 suite('task edits: building them (the CLI and the view share these)', () => {
   test('titles are trimmed; an empty one is an InvalidTaskError, not a RangeError', () => {
     assert.equal(cleanTitle('  Ship it \n'), 'Ship it');
-    assert.throws(() => cleanTitle(' \t '), (e: unknown) => e instanceof InvalidTaskError && !(e instanceof RangeError));
+    assert.throws(
+      () => cleanTitle(' \t '),
+      (e: unknown) => e instanceof InvalidTaskError && !(e instanceof RangeError),
+    );
   });
 
   test('a new id is 8 hex digits, drawn again while it is taken', () => {
     assert.match(newTaskId(), /^[0-9a-f]{8}$/);
     const draws = ['same0000', 'same0000', 'other000'];
     let next = 0;
-    assert.equal(newTaskId(['same0000'], () => draws[next++]!), 'other000');
+    assert.equal(
+      newTaskId(['same0000'], () => draws[next++]!),
+      'other000',
+    );
     assert.equal(next, 3);
   });
 
   test('addTaskEdit makes a new, not-done task stamped now; empty notes are left out', () => {
     const now = new Date(T1);
     const edit = addTaskEdit(' Write ', { notes: '', now, newId: () => 'abcd0001' });
-    assert.deepEqual(edit, { kind: 'add', task: { id: 'abcd0001', title: 'Write', done: false, createdAt: T1, updatedAt: T1 } });
+    assert.deepEqual(edit, {
+      kind: 'add',
+      task: { id: 'abcd0001', title: 'Write', done: false, createdAt: T1, updatedAt: T1 },
+    });
     assert.equal(addTaskEdit('x', { notes: 'n' }).task.notes, 'n');
     const draws = ['abcd0001', 'abcd0002'];
     assert.equal(addTaskEdit('x', { taken: ['abcd0001'], newId: () => draws.shift()! }).task.id, 'abcd0002');
   });
 
   test('updateTaskEdit carries only what changes, with the time', () => {
-    assert.deepEqual(updateTaskEdit('a', { done: true }, new Date(T1)), { kind: 'update', id: 'a', done: true, at: T1 });
-    assert.deepEqual(updateTaskEdit('a', { title: ' A ', notes: null }, new Date(T1)), { kind: 'update', id: 'a', title: 'A', notes: null, at: T1 });
+    assert.deepEqual(updateTaskEdit('a', { done: true }, new Date(T1)), {
+      kind: 'update',
+      id: 'a',
+      done: true,
+      at: T1,
+    });
+    assert.deepEqual(updateTaskEdit('a', { title: ' A ', notes: null }, new Date(T1)), {
+      kind: 'update',
+      id: 'a',
+      title: 'A',
+      notes: null,
+      at: T1,
+    });
   });
 });
 
@@ -150,7 +171,13 @@ suite('task edits: written surgically into the text', () => {
     const layout = random.pick(layouts);
     const { eol, indent } = layout;
     const tasks = Array.from({ length: count }, (_, n) => {
-      const members = [`"id": "t${n}"`, `"title": "T${n} \\u00e9"`, `"done": ${random.next() < 0.5}`, `"createdAt": "${T0}"`, `"updatedAt": "${T0}"`];
+      const members = [
+        `"id": "t${n}"`,
+        `"title": "T${n} \\u00e9"`,
+        `"done": ${random.next() < 0.5}`,
+        `"createdAt": "${T0}"`,
+        `"updatedAt": "${T0}"`,
+      ];
       if (random.next() < 0.5) members.push(`"ref": 1234567890123456789${n}`, `"x": 1e40${n}`);
       if (random.next() < 0.3) members.push(`"notes": "n${n}"`);
       return random.next() < 0.5 || !layout.pretty
@@ -158,7 +185,8 @@ suite('task edits: written surgically into the text', () => {
         : `{${eol}${indent}${indent}${indent}${members.join(`,${eol}${indent}${indent}${indent}`)}${eol}${indent}${indent}}`;
     });
     if (!layout.pretty) return `{"version":1,"big":9007199254740993,"tasks":[${tasks.join(',')}]}`;
-    const list = tasks.length === 0 ? '[]' : `[${eol}${indent}${indent}${tasks.join(`,${eol}${indent}${indent}`)}${eol}${indent}]`;
+    const list =
+      tasks.length === 0 ? '[]' : `[${eol}${indent}${indent}${tasks.join(`,${eol}${indent}${indent}`)}${eol}${indent}]`;
     return `{${eol}${indent}"version": 1,${eol}${indent}"big": 9007199254740993,${eol}${indent}"tasks": ${list}${eol}}${eol}`;
   }
 
@@ -169,7 +197,11 @@ suite('task edits: written surgically into the text', () => {
       case 'add':
         return addTaskEdit(`new ${serial} \ud800 "q"`, { now: new Date(T1), newId: () => `n${serial}` });
       case 'update':
-        return updateTaskEdit(some(), { done: random.next() < 0.5, notes: random.pick([undefined, null, `note ${serial}`]) }, new Date(T1));
+        return updateTaskEdit(
+          some(),
+          { done: random.next() < 0.5, notes: random.pick([undefined, null, `note ${serial}`]) },
+          new Date(T1),
+        );
       case 'remove':
         return { kind: 'remove', id: some() };
       case 'move':
@@ -188,7 +220,8 @@ suite('task edits: written surgically into the text', () => {
       const text = documentText(random, Math.floor(random.next() * 6));
       const before = JSON.parse(text) as TasksDocument;
       const after = structuredClone(before);
-      for (let n = 0; n < 1 + Math.floor(random.next() * 5); n++) applyTaskEdit(after, randomEdit(random, after, n), false);
+      for (let n = 0; n < 1 + Math.floor(random.next() * 5); n++)
+        applyTaskEdit(after, randomEdit(random, after, n), false);
       const edited = editTasksText(text, before, after);
       assert.deepEqual(JSON.parse(edited), after, `seed ${seed}`);
       assert.ok(edited.includes('9007199254740993'), `seed ${seed}: a member we do not own`);

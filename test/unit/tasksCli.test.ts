@@ -42,7 +42,10 @@ suite('cli: crash-safe tasks', () => {
     assert.equal((await cli(workspace, 'tasks', 'done', id)).code, 0);
     const listed = await cli(workspace, 'tasks', 'list');
     assert.match(listed.stdout, /^\[ \] [0-9a-f]{8} {2}first\n\[x\] [0-9a-f]{8} {2}second {2}— with notes\n$/);
-    assert.equal((await cli(workspace, 'tasks', 'done', id, '--undo', '--json')).stdout.includes('"done": false'), true);
+    assert.equal(
+      (await cli(workspace, 'tasks', 'done', id, '--undo', '--json')).stdout.includes('"done": false'),
+      true,
+    );
     const removed = await cli(workspace, 'tasks', 'remove', id);
     assert.match(removed.stdout, /^Removed .*: second/);
     assert.equal(JSON.parse((await cli(workspace, 'tasks', 'list', '--json')).stdout).length, 1);
@@ -124,12 +127,21 @@ suite('cli: crash-safe tasks', () => {
     const second = JSON.parse((await cli(workspace, 'tasks', 'add', 'second', '--json')).stdout);
     assert.equal((await cli(workspace, 'tasks', 'remove', added.id)).code, 0);
     const text = readFileSync(path, 'utf8');
-    assert.ok(text.startsWith('{\n  "version": 1,\n  "sync": {"revision": 12345678901234567890, "cursor": 9007199254740993, "limit": 1e400},\n'), text);
+    assert.ok(
+      text.startsWith(
+        '{\n  "version": 1,\n  "sync": {"revision": 12345678901234567890, "cursor": 9007199254740993, "limit": 1e400},\n',
+      ),
+      text,
+    );
     assert.deepEqual(
       JSON.parse(text).tasks.map((task: { id: string }) => task.id),
       [second.id],
     );
-    assert.equal(readFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), 'utf8'), original, 'the original is kept');
+    assert.equal(
+      readFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), 'utf8'),
+      original,
+      'the original is kept',
+    );
   });
 
   test('two "tasks" keys: exit 1 naming the duplicate key with line:column; the file stays; recover restores a backup byte for byte', async () => {
@@ -220,7 +232,12 @@ suite('cli: crash-safe snapshot', () => {
     assert.equal(JSON.parse((await cli(workspace, 'snapshot', 'list', '--json')).stdout).length, 2);
     assert.equal((await cli(workspace, 'snapshot', 'restore', 'nope')).code, 1);
     assert.equal((await cli(workspace, 'snapshot', 'restore', '1999-01-01T00-00-00.000Z')).code, 1);
-    for (const argv of [['snapshot'], ['snapshot', 'restore'], ['snapshot', 'take', '--keep', '0'], ['snapshot', 'wat']]) {
+    for (const argv of [
+      ['snapshot'],
+      ['snapshot', 'restore'],
+      ['snapshot', 'take', '--keep', '0'],
+      ['snapshot', 'wat'],
+    ]) {
       assert.equal((await cli(workspace, ...argv)).code, 2, argv.join(' '));
     }
   });

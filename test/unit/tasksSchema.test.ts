@@ -15,7 +15,10 @@ function task(id: string, extra: Record<string, unknown> = {}) {
 
 suite('tasks schema (v1)', () => {
   test('a well-formed document has no problems', () => {
-    assert.deepEqual(tasksDocumentProblems({ version: 1, tasks: [task('a1'), task('b2', { notes: 'n', done: true })] }), []);
+    assert.deepEqual(
+      tasksDocumentProblems({ version: 1, tasks: [task('a1'), task('b2', { notes: 'n', done: true })] }),
+      [],
+    );
   });
 
   test('an empty task list is valid', () => {

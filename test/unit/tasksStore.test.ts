@@ -1,5 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type FsLike, nodeFs } from '../../src/core/fs';
@@ -88,11 +97,17 @@ suite('tasks store', () => {
     const store = new TasksStore(path);
     await add(store, 'first');
     writeFileSync(path, `\ufeff${readFileSync(path, 'utf8')}`);
-    assert.deepEqual((await store.list()).map((task) => task.title), ['first']);
+    assert.deepEqual(
+      (await store.list()).map((task) => task.title),
+      ['first'],
+    );
     await add(store, 'second');
     const text = readFileSync(path, 'utf8');
     assert.equal(text.charCodeAt(0), 0xfeff, 'the BOM is kept');
-    assert.deepEqual(JSON.parse(text.slice(1)).tasks.map((task: Task) => task.title), ['first', 'second']);
+    assert.deepEqual(
+      JSON.parse(text.slice(1)).tasks.map((task: Task) => task.title),
+      ['first', 'second'],
+    );
     await store.flush();
     writeFileSync(path, text.slice(1));
     await add(store, 'third');
@@ -197,9 +212,15 @@ suite('tasks store', () => {
     assert.equal((await store.find('ffff')).id, 'ffff0000');
     assert.equal((await store.find('abcd2')).id, 'abcd2222');
     assert.equal((await store.find('abcd1111')).id, 'abcd1111');
-    await assert.rejects(store.find('abcd'), (e: TaskNotFoundError) => e.matches.length === 2 && /several/.test(e.message));
+    await assert.rejects(
+      store.find('abcd'),
+      (e: TaskNotFoundError) => e.matches.length === 2 && /several/.test(e.message),
+    );
     await assert.rejects(store.find('fff'), TaskNotFoundError, 'three characters are too few for a prefix');
-    await assert.rejects(store.find('nope'), (e: unknown) => e instanceof TaskNotFoundError && e.message.includes(path));
+    await assert.rejects(
+      store.find('nope'),
+      (e: unknown) => e instanceof TaskNotFoundError && e.message.includes(path),
+    );
     assert.equal((await store.list()).length, 3);
   });
 
@@ -240,7 +261,11 @@ suite('tasks store', () => {
 
   test('a failing edit inside a batch rejects alone; the others are written', async () => {
     const store = new TasksStore(path);
-    const outcomes = await Promise.allSettled([add(store, 'kept'), applyOne(store, updateTaskEdit('missing1', { done: true })), add(store, 'also kept')]);
+    const outcomes = await Promise.allSettled([
+      add(store, 'kept'),
+      applyOne(store, updateTaskEdit('missing1', { done: true })),
+      add(store, 'also kept'),
+    ]);
     assert.deepEqual(
       outcomes.map((o) => o.status),
       ['fulfilled', 'rejected', 'fulfilled'],
@@ -254,9 +279,7 @@ suite('tasks store', () => {
   test('two stores (two queues) on one file in one process lose nothing: the lock serialises them', async () => {
     const one = new TasksStore(path);
     const two = new TasksStore(path);
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => [add(one, `one ${i}`), add(two, `two ${i}`)]).flat(),
-    );
+    await Promise.all(Array.from({ length: 20 }, (_, i) => [add(one, `one ${i}`), add(two, `two ${i}`)]).flat());
     const titles = (await one.list()).map((t) => t.title);
     assert.equal(titles.length, 40);
     for (let i = 0; i < 20; i++) assert.ok(titles.includes(`one ${i}`) && titles.includes(`two ${i}`));
@@ -370,7 +393,11 @@ suite('tasks store', () => {
   suite('an unusable document is never replaced', () => {
     const corruptText = '{\n  "version": 1,\n  "tasks": [ {"id": "x",, }\n';
 
-    async function assertRefusedAndUntouched(text: string | Buffer, kind: string, check?: (e: TasksDocumentError) => void) {
+    async function assertRefusedAndUntouched(
+      text: string | Buffer,
+      kind: string,
+      check?: (e: TasksDocumentError) => void,
+    ) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
       const before = listTree(workspace);
@@ -416,12 +443,20 @@ suite('tasks store', () => {
 
     test('a key twice inside a task, or spelled once escaped ("d\\u006fne"), is corrupt too', async () => {
       const task = `"id": "x", "title": "t", "createdAt": "${T0}", "updatedAt": "${T0}"`;
-      await assertRefusedAndUntouched(`{"version": 1, "tasks": [{${task}, "done": true, "done": false}]}`, 'corrupt', (e) => {
-        assert.match(e.message, /duplicate key "done"/);
-      });
-      await assertRefusedAndUntouched(`{"version": 1, "tasks": [{${task}, "done": true, "d\\u006fne": false}]}`, 'corrupt', (e) => {
-        assert.match(e.message, /duplicate key "done"/);
-      });
+      await assertRefusedAndUntouched(
+        `{"version": 1, "tasks": [{${task}, "done": true, "done": false}]}`,
+        'corrupt',
+        (e) => {
+          assert.match(e.message, /duplicate key "done"/);
+        },
+      );
+      await assertRefusedAndUntouched(
+        `{"version": 1, "tasks": [{${task}, "done": true, "d\\u006fne": false}]}`,
+        'corrupt',
+        (e) => {
+          assert.match(e.message, /duplicate key "done"/);
+        },
+      );
     });
 
     test('a title holding a byte that is not UTF-8: corrupt at its line and column, never rewritten as U+FFFD', async () => {
@@ -466,7 +501,13 @@ suite('tasks store', () => {
 
   test('an unversioned (v0) file is read migrated and written as v1 on the first edit, ids kept', async () => {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, JSON.stringify([{ title: 'old one', done: true }, { id: 'kept', title: 'old two' }]));
+    writeFileSync(
+      path,
+      JSON.stringify([
+        { title: 'old one', done: true },
+        { id: 'kept', title: 'old two' },
+      ]),
+    );
     const store = new TasksStore(path);
     const read = await store.read();
     assert.ok(read.state === 'ok' && read.migratedFrom === 0);
@@ -527,11 +568,16 @@ suite('tasks store', () => {
         '    }',
       ].join('\n');
       const afterFirstTask = original.indexOf('\n  ]');
-      assert.equal(readFileSync(path, 'utf8'), original.slice(0, afterFirstTask) + inserted + original.slice(afterFirstTask));
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        original.slice(0, afterFirstTask) + inserted + original.slice(afterFirstTask),
+      );
     });
 
     test('an update of a task rewrites only the members it changes; its unknown members keep their bytes', async () => {
-      seed(`{"version": 1, "tasks": [\n  ${taskText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)},\n  ${taskText('b2')}\n]}\n`);
+      seed(
+        `{"version": 1, "tasks": [\n  ${taskText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)},\n  ${taskText('b2')}\n]}\n`,
+      );
       const store = new TasksStore(path);
       await applyOne(store, updateTaskEdit('a1', { done: true, notes: 'see ref' }, new Date(T1)));
       assert.equal(
@@ -545,26 +591,48 @@ suite('tasks store', () => {
       );
     });
 
-    test('a move keeps the moved task\'s own bytes; a remove takes out only its task', async () => {
+    test("a move keeps the moved task's own bytes; a remove takes out only its task", async () => {
       const [a, b, c] = [taskText('a1', `, "n": ${BIG}`), taskText('b2'), taskText('c3', `, "n": ${BEYOND_DOUBLE}`)];
       seed(`{\n  "version": 1,\n  "tasks": [\n    ${a},\n    ${b},\n    ${c}\n  ]\n}\n`);
       const store = new TasksStore(path);
       await applyOne(store, { kind: 'move', id: 'a1', beforeId: null });
-      assert.equal(readFileSync(path, 'utf8'), `{\n  "version": 1,\n  "tasks": [\n    ${b},\n    ${c},\n    ${a}\n  ]\n}\n`);
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        `{\n  "version": 1,\n  "tasks": [\n    ${b},\n    ${c},\n    ${a}\n  ]\n}\n`,
+      );
       await applyOne(store, { kind: 'remove', id: 'c3' });
       assert.equal(readFileSync(path, 'utf8'), `{\n  "version": 1,\n  "tasks": [\n    ${b},\n    ${a}\n  ]\n}\n`);
     });
 
-    test('CRLF, tab indentation and a BOM are kept; a new task takes the file\'s style', async () => {
+    test("CRLF, tab indentation and a BOM are kept; a new task takes the file's style", async () => {
       const lines = (...parts: string[]) => parts.join('\r\n');
-      const a = lines('\t\t{', '\t\t\t"id": "a1",', '\t\t\t"title": "A1",', '\t\t\t"done": false,', `\t\t\t"createdAt": "${T0}",`, `\t\t\t"updatedAt": "${T0}"`, '\t\t}');
+      const a = lines(
+        '\t\t{',
+        '\t\t\t"id": "a1",',
+        '\t\t\t"title": "A1",',
+        '\t\t\t"done": false,',
+        `\t\t\t"createdAt": "${T0}",`,
+        `\t\t\t"updatedAt": "${T0}"`,
+        '\t\t}',
+      );
       const b = `\t\t${taskText('b2', `, "n": ${BIG}`)}`;
       seed(`\ufeff${lines('{', '\t"version": 1,', '\t"tasks": [', `${a},`, b, '\t]', '}', '')}`);
       const store = new TasksStore(path);
       await add(store, 'new', newTask);
       await applyOne(store, { kind: 'remove', id: 'a1' });
-      const added = lines('\t\t{', '\t\t\t"id": "nnnn0001",', '\t\t\t"title": "new",', '\t\t\t"done": false,', `\t\t\t"createdAt": "${T1}",`, `\t\t\t"updatedAt": "${T1}"`, '\t\t}');
-      assert.equal(readFileSync(path, 'utf8'), `\ufeff${lines('{', '\t"version": 1,', '\t"tasks": [', `${b},`, added, '\t]', '}', '')}`);
+      const added = lines(
+        '\t\t{',
+        '\t\t\t"id": "nnnn0001",',
+        '\t\t\t"title": "new",',
+        '\t\t\t"done": false,',
+        `\t\t\t"createdAt": "${T1}",`,
+        `\t\t\t"updatedAt": "${T1}"`,
+        '\t\t}',
+      );
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        `\ufeff${lines('{', '\t"version": 1,', '\t"tasks": [', `${b},`, added, '\t]', '}', '')}`,
+      );
     });
 
     test('a file written by someone else is kept byte for byte as a backup generation before the first edit', async () => {
@@ -575,7 +643,11 @@ suite('tasks store', () => {
       const backupDir = join(dirname(path), 'backups');
       assert.deepEqual(readdirSync(backupDir).sort(), ['tasks.json.bak-1', 'tasks.json.bak-2']);
       assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-1'), 'utf8'), original, 'the original');
-      assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-2'), 'utf8'), readFileSync(path, 'utf8'), 'what was written');
+      assert.equal(
+        readFileSync(join(backupDir, 'tasks.json.bak-2'), 'utf8'),
+        readFileSync(path, 'utf8'),
+        'what was written',
+      );
       await add(store, 'two', { now: new Date(T1), newId: () => 'nnnn0002' });
       assert.equal(readdirSync(backupDir).length, 3, 'a file we wrote ourselves is not kept twice');
     });
@@ -601,7 +673,10 @@ suite('tasks store', () => {
       await applyOne(store, updateTaskEdit('keep', { done: false }, new Date(T1)));
       const migratedOld = `{"title": "old", "ref": ${BIG}, "id": "legacy-1", "done": false, "createdAt": "${stamp.toISOString()}", "updatedAt": "${stamp.toISOString()}"}`;
       const migratedKeep = `{"id": "keep", "title": "two", "done": false, "createdAt": "${T0}", "size": ${HUGE}, "updatedAt": "${T1}"}`;
-      assert.equal(readFileSync(path, 'utf8'), `{\n  "version": 1,\n  "tasks": [\n    ${migratedOld},\n    ${migratedKeep}\n  ]\n}\n`);
+      assert.equal(
+        readFileSync(path, 'utf8'),
+        `{\n  "version": 1,\n  "tasks": [\n    ${migratedOld},\n    ${migratedKeep}\n  ]\n}\n`,
+      );
       assert.equal(readFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), 'utf8'), original);
       const objectForm = `{"owner": ${BIG}, "tasks": [{"id": "x1", "title": "t"}]}`;
       writeFileSync(path, objectForm);
@@ -613,7 +688,7 @@ suite('tasks store', () => {
       );
     });
 
-    test('a removed to-do put back as the view\'s Undo does (its value re-added) gets its own bytes back', async () => {
+    test("a removed to-do put back as the view's Undo does (its value re-added) gets its own bytes back", async () => {
       const original = `{\n  "version": 1,\n  "tasks": [\n    ${taskText('a1', `, "ref": ${BIG}, "size": ${HUGE}`)},\n    ${taskText('b2')}\n  ]\n}\n`;
       seed(original);
       const store = new TasksStore(path);
@@ -649,7 +724,11 @@ suite('tasks store', () => {
       await add(store, '\ud800 "quoted" \u2028 end', newTask);
       const text = readFileSync(path, 'utf8');
       assert.ok(text.includes('"title":"\\ud800 \\"quoted\\" \u2028 end"'), text);
-      assert.deepEqual(readFileSync(path), Buffer.from(text, 'utf8'), 'valid UTF-8 on disk: the lone surrogate is escaped');
+      assert.deepEqual(
+        readFileSync(path),
+        Buffer.from(text, 'utf8'),
+        'valid UTF-8 on disk: the lone surrogate is escaped',
+      );
       assert.equal((await store.list()).at(-1)!.title, '\ud800 "quoted" \u2028 end');
     });
   });
@@ -684,7 +763,10 @@ suite('tasks store', () => {
     await add(store, 'safe');
     const before = readFileSync(path, 'utf8');
     failures.openMatching = /tasks\.json\.cs-/;
-    await assert.rejects(add(store, 'lost to a full disk'), (e: unknown) => e instanceof AtomicWriteError && e.code === 'ENOSPC');
+    await assert.rejects(
+      add(store, 'lost to a full disk'),
+      (e: unknown) => e instanceof AtomicWriteError && e.code === 'ENOSPC',
+    );
     assert.equal(readFileSync(path, 'utf8'), before);
     assert.equal(
       readdirSync(dirname(path)).some((name) => OUR_TEMP_PATTERN.test(name)),
@@ -784,10 +866,7 @@ suite('tasks store', () => {
       assert.equal(candidates[0]!.id, basename(temp));
       const result = await recoverTasks(store, candidates[0]!.id);
       assert.equal(result.restoredFrom.kind, 'temp');
-      assert.deepEqual(
-        (await store.list()).map((t) => t.id).at(-1),
-        'fromtemp',
-      );
+      assert.deepEqual((await store.list()).map((t) => t.id).at(-1), 'fromtemp');
     });
 
     test("another tool's valid temp (atomically's naming) is offered; a torn temp is not", async () => {

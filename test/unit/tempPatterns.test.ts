@@ -4,7 +4,14 @@ import { basename } from 'node:path';
 import picomatch from 'picomatch';
 import { groupBackupName, groupTempName } from '../../src/core/groups/groupJournal';
 import { ourTempPath } from '../../src/core/names/tempNames';
-import { mightBeTemp, recogniseGroupFile, recogniseHiddenLeftover, TEMP_LOOKALIKES, TempPatternError, tempNameGlobs } from '../../src/core/names/tempPatterns';
+import {
+  mightBeTemp,
+  recogniseGroupFile,
+  recogniseHiddenLeftover,
+  TEMP_LOOKALIKES,
+  TempPatternError,
+  tempNameGlobs,
+} from '../../src/core/names/tempPatterns';
 import { compileCustomPatterns, MIN_UINT32_DIGITS, recogniseTemp } from '../../src/core/orphans/orphans';
 import { backupPathFor } from '../../src/core/orphans/recovery';
 
@@ -129,13 +136,19 @@ suite('recogniseTemp: never taken for temps', () => {
     const namedNow = Math.floor((NOW - HOUR) / 1000);
     assert.equal(kindOf(`data.json.${namedNow}`, ['data.json']), undefined, 'named when made');
     // mv data.json data.json.$(date +%s): the mtime is older than the name.
-    assert.equal(kindOf(`data.json.${namedNow}`, ['data.json'], undefined, { mtimeMs: NOW - 400 * 24 * HOUR, now: NOW }), undefined);
+    assert.equal(
+      kindOf(`data.json.${namedNow}`, ['data.json'], undefined, { mtimeMs: NOW - 400 * 24 * HOUR, now: NOW }),
+      undefined,
+    );
     // Without an mtime, the whole 2000..now window is refused.
     assert.equal(recogniseTemp(`data.json.${namedNow - 10 ** 8}`, ['data.json']), undefined);
     // The same number with an mtime long after it is a write-file-atomic temp.
     assert.equal(kindOf(`data.json.${namedNow - 10 ** 8}`, ['data.json'])?.kind, 'write-file-atomic');
     // Numbers beyond now + 1 day cannot be a backup's Unix time.
-    assert.equal(recogniseTemp('data.json.4000000000', ['data.json'], undefined, { now: NOW })?.kind, 'write-file-atomic');
+    assert.equal(
+      recogniseTemp('data.json.4000000000', ['data.json'], undefined, { now: NOW })?.kind,
+      'write-file-atomic',
+    );
   });
 
   test('numbers out of uint32 range, with leading zeros, or without the target are not write-file-atomic', () => {
@@ -169,7 +182,7 @@ suite('recogniseTemp: never taken for temps', () => {
   });
 });
 
-suite('mightBeTemp (the walk\'s cheap pre-filter)', () => {
+suite("mightBeTemp (the walk's cheap pre-filter)", () => {
   test('passes every name the built-in patterns recognise', () => {
     const names = [
       basename(ourTempPath('/w/state.json')),
@@ -305,7 +318,11 @@ suite('user patterns that would sweep look-alikes are refused', () => {
           const lookalike = TEMP_LOOKALIKES.find((l) => l.name === error.example);
           assert.ok(lookalike, `${pattern}: example ${error.example} is from the corpus`);
           const [before, after] = pattern.split('{target}') as [string, string];
-          const glob = (text: string) => text.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+          const glob = (text: string) =>
+            text
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.');
           const literal = lookalike.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
           assert.match(lookalike.name, new RegExp(`^${glob(before)}${literal}${glob(after)}$`, 'su'), pattern);
           return true;
@@ -315,17 +332,29 @@ suite('user patterns that would sweep look-alikes are refused', () => {
   });
 
   test('specific patterns are still accepted', () => {
-    const fine = ['{target}.bak~', '~{target}.swp?', '{target}.part-*', '{target}(1)', '{target}.save~', '.{target}.swp', '{target}.*.old', '*{target}'];
+    const fine = [
+      '{target}.bak~',
+      '~{target}.swp?',
+      '{target}.part-*',
+      '{target}(1)',
+      '{target}.save~',
+      '.{target}.swp',
+      '{target}.*.old',
+      '*{target}',
+    ];
     assert.equal(compileCustomPatterns(fine).length, fine.length);
   });
 
   test('a pattern without exactly one {target} is a TempPatternError with no example', () => {
-    assert.throws(() => compileCustomPatterns(['*.bak']), (error: unknown) => {
-      assert.ok(error instanceof TempPatternError);
-      assert.equal(error.pattern, '*.bak');
-      assert.equal(error.example, undefined);
-      return true;
-    });
+    assert.throws(
+      () => compileCustomPatterns(['*.bak']),
+      (error: unknown) => {
+        assert.ok(error instanceof TempPatternError);
+        assert.equal(error.pattern, '*.bak');
+        assert.equal(error.example, undefined);
+        return true;
+      },
+    );
   });
 });
 
@@ -382,7 +411,11 @@ suite('short names of long targets (<prefix>~<digest>)', () => {
     }
     assert.equal(kindOf(shortTemp, [target])?.target, target);
     assert.equal(recogniseGroupFile(shortGroup, [target])?.target, target);
-    assert.equal(recogniseGroupFile(shortGroup)?.target, undefined, 'without siblings: a group file of an unknown target');
+    assert.equal(
+      recogniseGroupFile(shortGroup)?.target,
+      undefined,
+      'without siblings: a group file of an unknown target',
+    );
   });
 
   test('a short name is never the long name of another target, and a long name never a short one', () => {

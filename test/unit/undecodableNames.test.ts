@@ -66,7 +66,18 @@ suite('names on disk that are not valid UTF-8: reported, never merged with the n
     const { orphans } = await scanOrphans([root]);
     assert.deepEqual(orphans, []);
     const swept = await sweepOrphans(
-      [{ path: weak, target: join(root, `t${FFFD}.json`), kind: 'write-file-atomic', size: 8, mtimeMs: 0, ageMs: HOUR, validJson: false, targetState: 'missing' }],
+      [
+        {
+          path: weak,
+          target: join(root, `t${FFFD}.json`),
+          kind: 'write-file-atomic',
+          size: 8,
+          mtimeMs: 0,
+          ageMs: HOUR,
+          validJson: false,
+          targetState: 'missing',
+        },
+      ],
       { roots: [root], olderThanMs: 0 },
     );
     assert.deepEqual(swept.removed, []);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
 
-type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
+type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' }}).CodeServer;
 
 const root = join(__dirname, '..', '..');
 const TOAST = '.notifications-toasts .notification-toast';
@@ -49,7 +49,11 @@ suite('the extension in a German workbench (--locale de)', () => {
 
   suiteSetup(async function () {
     this.timeout(15 * 60_000);
-    session = await openWorkbench({ tempPrefix: 'cs-german-', viewport: { width: 1280, height: 800 }, displayLanguage: 'de' });
+    session = await openWorkbench({
+      tempPrefix: 'cs-german-',
+      viewport: { width: 1280, height: 800 },
+      displayLanguage: 'de',
+    });
     ({ server, page } = session);
   });
 
@@ -66,10 +70,16 @@ suite('the extension in a German workbench (--locale de)', () => {
 
   test('the startup Recover offer is a German toast with German buttons', async function () {
     this.timeout(90_000);
-    const toast = page.locator(TOAST, { hasText: german('{0} has no valid content, but a valid temp file of it exists.', 'data/todo.json') });
+    const toast = page.locator(TOAST, {
+      hasText: german('{0} has no valid content, but a valid temp file of it exists.', 'data/todo.json'),
+    });
     await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
     for (const button of [german('Recover'), german('Show')]) {
-      assert.equal(await toast.first().getByRole('button', { name: button, exact: true }).count(), 1, `button ${button}`);
+      assert.equal(
+        await toast.first().getByRole('button', { name: button, exact: true }).count(),
+        1,
+        `button ${button}`,
+      );
     }
   });
 
@@ -81,22 +91,30 @@ suite('the extension in a German workbench (--locale de)', () => {
 
   test('the Explorer view and the Command Palette show the German manifest titles', async function () {
     this.timeout(60_000);
-    await page.locator('.pane-header', { hasText: germanTitle('view.orphans.name') }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.pane-header', { hasText: germanTitle('view.orphans.name') })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ timeout: 10_000 });
     await input.fill(`>${germanTitle('command.sweep.title')}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: germanTitle('command.sweep.title') }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: germanTitle('command.sweep.title') })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await shot('german-palette');
     await page.keyboard.press('Escape');
   });
 
-  test('the snapshot picker writes dates the German way (VS Code\'s language, not the OS locale)', async function () {
+  test("the snapshot picker writes dates the German way (VS Code's language, not the OS locale)", async function () {
     this.timeout(60_000);
     await runFromPalette(page, germanTitle('command.takeSettingsSnapshot.title'));
     await runFromPalette(page, germanTitle('command.restoreSettingsSnapshot.title'));
     // 1.12.2026, 05:40:00 in German; en-US would be 12/1/2026, 5:40:00 AM.
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: /\b\d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2}:\d{2}/ });
+    const row = page.locator('.quick-input-list .monaco-list-row', {
+      hasText: /\b\d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2}:\d{2}/,
+    });
     await row.first().waitFor({ timeout: 15_000 });
     await page.keyboard.press('Escape');
   });

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
 
-type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' } }).CodeServer;
+type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' }}).CodeServer;
 
 const root = join(__dirname, '..', '..');
 const TOAST = '.notifications-toasts .notification-toast';
@@ -59,7 +59,10 @@ suite('workbench as npm start serves it (vsix installed, no test tooling)', () =
     assert.ok(!page.url().includes('payload'), page.url());
     const installed = JSON.parse(readFileSync(join(server.dirs.extensions, 'extensions.json'), 'utf8'));
     assert.deepEqual(
-      installed.map((entry: { identifier: { id: string }; metadata?: { source?: string } }) => [entry.identifier.id, entry.metadata?.source]),
+      installed.map((entry: { identifier: { id: string }; metadata?: { source?: string } }) => [
+        entry.identifier.id,
+        entry.metadata?.source,
+      ]),
       [['crash-safe-state.crash-safe-state', 'vsix']],
     );
   });
@@ -76,7 +79,10 @@ suite('workbench as npm start serves it (vsix installed, no test tooling)', () =
 
   test('the folder opens on its README, with no welcome page and no Chat side bar', async () => {
     const tabs = await page.locator('.tabs-container .tab').allInnerTexts();
-    assert.ok(tabs.some((tab) => tab.includes('README.md')), `tabs: ${tabs.join(' | ')}`);
+    assert.ok(
+      tabs.some((tab) => tab.includes('README.md')),
+      `tabs: ${tabs.join(' | ')}`,
+    );
     assert.ok(!tabs.some((tab) => /welcome/i.test(tab)), `tabs: ${tabs.join(' | ')}`);
     assert.equal(await page.locator('.part.auxiliarybar').isVisible(), false, 'the secondary side bar (Chat) is open');
   });
@@ -104,7 +110,9 @@ suite('workbench as npm start serves it (vsix installed, no test tooling)', () =
 const server = await startCodeServer();
 console.log(JSON.stringify({ pid: server.pid, profile: server.dirs.profileDir }));
 setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', driver], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', driver], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     const started: { pid: number; profile: string } = await new Promise((resolveStarted, reject) => {
       child.stdout.on('data', (chunk) => {

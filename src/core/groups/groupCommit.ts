@@ -4,7 +4,16 @@
 
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import { errnoOf, type FileIdentity, fileTypeOf, identityOf, type RenameRetryOptions, renameWithRetry, sameFile, sameNode } from '../fs';
+import {
+  errnoOf,
+  type FileIdentity,
+  fileTypeOf,
+  identityOf,
+  type RenameRetryOptions,
+  renameWithRetry,
+  sameFile,
+  sameNode,
+} from '../fs';
 import { type LockSettings, withFileLock } from '../lock/fileLock';
 import { recogniseGroupFile } from '../names/tempPatterns';
 import { type Durability, isDurable } from '../write/durability';
@@ -106,13 +115,23 @@ function withGroupLock<T>(journalDir: string, options: GroupCommitOptions, actio
   return options.lock === false ? action() : withFileLock(groupLockTarget(journalDir), action, options.lock);
 }
 
-async function recoverFirst(fs: GroupFs, plan: GroupPlan, journals: string[], retry: RenameRetryOptions): Promise<JournalOutcome[]> {
+async function recoverFirst(
+  fs: GroupFs,
+  plan: GroupPlan,
+  journals: string[],
+  retry: RenameRetryOptions,
+): Promise<JournalOutcome[]> {
   const outcomes: JournalOutcome[] = [];
   for (const journal of journals) {
     const outcome = await recoverJournal(fs, journal, 'forward', retry);
     if (touches(outcome, plan)) {
       const reason = outcome.state === 'problem' ? outcome.reason : '';
-      throw new GroupCommitError('recover', 'EGROUP', 'unchanged', `Group commit refused: an interrupted group commit (${journal}) may touch these files and could not be finished: ${reason}; no file was changed`);
+      throw new GroupCommitError(
+        'recover',
+        'EGROUP',
+        'unchanged',
+        `Group commit refused: an interrupted group commit (${journal}) may touch these files and could not be finished: ${reason}; no file was changed`,
+      );
     }
     outcomes.push(outcome);
   }
@@ -123,10 +142,14 @@ async function recoverFirst(fs: GroupFs, plan: GroupPlan, journals: string[], re
  * Replaces every listed file with its new content, or none of them, even across a crash or a power cut (with
  * `full` durability): see docs/group-commits.md for the protocol and its limits.
  */
-export async function commitGroup(files: readonly GroupFile[], options: GroupCommitOptions = {}): Promise<GroupCommitResult> {
+export async function commitGroup(
+  files: readonly GroupFile[],
+  options: GroupCommitOptions = {},
+): Promise<GroupCommitResult> {
   const fs = options.fs ?? nodeGroupFs;
   const durable = isDurable(options.durability);
-  if (options.signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before it started', options.signal.reason);
+  if (options.signal?.aborted)
+    throw failure('aborted', 'unchanged', 'aborted before it started', options.signal.reason);
   const encoded = encodeFiles(files);
   const planning = planGroup(fs, encoded, options.journalDir);
   for (const file of encoded) file.next(); // hashed while the planning's lstats are in flight
@@ -148,7 +171,9 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
     // Interrupted groups journalled elsewhere are finished under their own lock first: locks are never nested.
     const elsewhere = (await interruptedJournals(fs, plan)).filter((journal) => dirname(journal) !== plan.journalDir);
     for (const journal of elsewhere) {
-      recovered.push(...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))));
+      recovered.push(
+        ...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))),
+      );
     }
     return await withGroupLock(plan.journalDir, options, async () => {
       // Under the lock, every journal in the folder belongs to a commit that did not finish.
@@ -156,13 +181,23 @@ export async function commitGroup(files: readonly GroupFile[], options: GroupCom
       recovered.push(...(await recoverFirst(fs, plan, journals, options)));
       const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders]);
       const prepared = await preparing;
-      const finished = new Set(recovered.flatMap((outcome) => (outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [])));
+      const finished = new Set(
+        recovered.flatMap((outcome) =>
+          outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
+        ),
+      );
       const confirmed = await settleAll(prepared.map((file) => confirmPrevious(fs, file, id, finished)));
       // A target an interrupted group just finished: the journal is written again from what is there now.
-      if (confirmed.some((file, index) => file !== prepared[index])) await writeJournalTemp(fs, plan, id, confirmed, durable, created);
+      if (confirmed.some((file, index) => file !== prepared[index]))
+        await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
       const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options);
-      return { targets: plan.files.map((file) => file.target), journal, recovered: recovered.filter((o) => o.state !== 'gone'), debris };
+      return {
+        targets: plan.files.map((file) => file.target),
+        journal,
+        recovered: recovered.filter((o) => o.state !== 'gone'),
+        debris,
+      };
     });
   } catch (error) {
     // A failure inside applyGroup has been undone there (and may have kept temps a later recovery needs).
@@ -217,7 +252,13 @@ function journalBytes(plan: GroupPlan, id: string, files: readonly JournalDigest
  * Writes every temp, reads every current target, and writes the journal's temp from what was read: nothing of it
  * counts until the journal is renamed into place under the lock. All settle before the first failure is thrown.
  */
-async function prepareFiles(fs: GroupFs, plan: GroupPlan, id: string, durable: boolean, created: string[]): Promise<PreparedFile[]> {
+async function prepareFiles(
+  fs: GroupFs,
+  plan: GroupPlan,
+  id: string,
+  durable: boolean,
+  created: string[],
+): Promise<PreparedFile[]> {
   // Reads first: the journal waits for them, while the temps' fsyncs take long enough anyway.
   const previous = plan.files.map((file) => readPrevious(fs, file, id));
   const temps = plan.files.map((file) => writeTemp(fs, file, groupTempPath(file.target, id), durable, created));
@@ -226,10 +267,18 @@ async function prepareFiles(fs: GroupFs, plan: GroupPlan, id: string, durable: b
   return Promise.all(previous);
 }
 
-const journalTempPath = (plan: GroupPlan, id: string): string => join(plan.journalDir, groupTempName(groupJournalName(id), id));
+const journalTempPath = (plan: GroupPlan, id: string): string =>
+  join(plan.journalDir, groupTempName(groupJournalName(id), id));
 
 /** (Re)writes the journal's temp, durably; renaming it to the journal's name is what starts the commit. */
-async function writeJournalTemp(fs: GroupFs, plan: GroupPlan, id: string, files: readonly PreparedFile[], durable: boolean, created: string[]): Promise<void> {
+async function writeJournalTemp(
+  fs: GroupFs,
+  plan: GroupPlan,
+  id: string,
+  files: readonly PreparedFile[],
+  durable: boolean,
+  created: string[],
+): Promise<void> {
   const temp = journalTempPath(plan, id);
   const bytes = journalBytes(plan, id, files);
   const tooLarge = journalTooLarge(bytes.length, files.length);
@@ -239,16 +288,32 @@ async function writeJournalTemp(fs: GroupFs, plan: GroupPlan, id: string, files:
     else created.push(temp);
     await writeNewFile(fs, temp, bytes, { mode: 0o600, durable });
   } catch (error) {
-    throw failure('journal', 'unchanged', `cannot write the journal ${join(plan.journalDir, groupJournalName(id))}`, error);
+    throw failure(
+      'journal',
+      'unchanged',
+      `cannot write the journal ${join(plan.journalDir, groupJournalName(id))}`,
+      error,
+    );
   }
 }
 
-const groupTempPath = (target: string, id: string): string => join(dirname(target), groupTempName(basename(target), id));
+const groupTempPath = (target: string, id: string): string =>
+  join(dirname(target), groupTempName(basename(target), id));
 const backupPath = (target: string, id: string): string => join(dirname(target), groupBackupName(basename(target), id));
 
-async function writeTemp(fs: GroupFs, file: ResolvedFile, temp: string, durable: boolean, created: string[]): Promise<void> {
+async function writeTemp(
+  fs: GroupFs,
+  file: ResolvedFile,
+  temp: string,
+  durable: boolean,
+  created: string[],
+): Promise<void> {
   try {
-    await writeNewFile(fs, temp, file.bytes, { mode: file.mode, durable, ...(file.owner ? { owner: file.owner } : {}) });
+    await writeNewFile(fs, temp, file.bytes, {
+      mode: file.mode,
+      durable,
+      ...(file.owner ? { owner: file.owner } : {}),
+    });
   } catch (error) {
     throw failure('prepare', 'unchanged', `cannot write the new content of ${file.target} to ${temp}`, error);
   }
@@ -269,12 +334,16 @@ async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promis
       if (errnoOf(error) === 'ENOENT') throw changedSincePlan(file, 'is missing');
       throw failure('prepare', 'unchanged', `cannot read ${file.target}`, error);
     }
-    if (bytes.length !== file.identity.size) throw changedSincePlan(file, `holds ${bytes.length} bytes, not ${file.identity.size}`);
+    if (bytes.length !== file.identity.size)
+      throw changedSincePlan(file, `holds ${bytes.length} bytes, not ${file.identity.size}`);
     previous = digestOf(bytes);
     racy = file.identity.mtimeMs > readAt - RACY_MTIME_MS;
   }
   if (file.expected !== undefined && !sameDigest(previous, file.expected)) {
-    throw changedSincePlan(file, previous === 'absent' ? 'is missing' : 'holds other content than the one the new content was made from');
+    throw changedSincePlan(
+      file,
+      previous === 'absent' ? 'is missing' : 'holds other content than the one the new content was made from',
+    );
   }
   const backup = previous === 'absent' ? null : backupPath(file.target, id);
   return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next(), racy };
@@ -309,7 +378,9 @@ function differenceFrom(planned: FileIdentity | undefined, stats: Stats | undefi
   if (!stats) return planned ? 'is missing' : undefined;
   if (!stats.isFile()) return `is now ${fileTypeOf(stats)}`;
   if (!planned) return 'exists now';
-  return sameFile(identityOf(stats), planned) ? undefined : 'was replaced or rewritten (device, inode, size or mtime differ)';
+  return sameFile(identityOf(stats), planned)
+    ? undefined
+    : 'was replaced or rewritten (device, inode, size or mtime differ)';
 }
 
 /**
@@ -317,7 +388,12 @@ function differenceFrom(planned: FileIdentity | undefined, stats: Stats | undefi
  * absent. One an interrupted group just finished (`finished`) is read again, now under the lock; any other change is
  * a writer's, and the group is refused rather than written over it.
  */
-async function confirmPrevious(fs: GroupFs, file: PreparedFile, id: string, finished: ReadonlySet<string>): Promise<PreparedFile> {
+async function confirmPrevious(
+  fs: GroupFs,
+  file: PreparedFile,
+  id: string,
+  finished: ReadonlySet<string>,
+): Promise<PreparedFile> {
   const stats = await lstatNow(fs, file.target);
   const difference = differenceFrom(file.identity, stats);
   if (difference === undefined) return file;
@@ -347,7 +423,8 @@ async function confirmUnchanged(fs: GroupFs, file: PreparedFile, linked: Readonl
   if (difference !== undefined) throw changedSincePlan(file, difference);
   if (file.backup !== null && linked.has(file.backup)) {
     const backup = await lstatNow(fs, file.backup);
-    if (!backup || !file.identity || !sameFile(identityOf(backup), file.identity)) throw changedSincePlan(file, 'was replaced while its backup was linked');
+    if (!backup || !file.identity || !sameFile(identityOf(backup), file.identity))
+      throw changedSincePlan(file, 'was replaced while its backup was linked');
   }
   if (file.racy && file.previous !== 'absent') {
     let now: ContentDigest;
@@ -356,7 +433,8 @@ async function confirmUnchanged(fs: GroupFs, file: PreparedFile, linked: Readonl
     } catch (error) {
       throw failure('confirm', 'unchanged', `cannot read ${file.target}`, error);
     }
-    if (!sameDigest(now, file.previous)) throw changedSincePlan(file, 'holds other content (rewritten within the same mtime)');
+    if (!sameDigest(now, file.previous))
+      throw changedSincePlan(file, 'holds other content (rewritten within the same mtime)');
   }
 }
 
@@ -378,7 +456,8 @@ async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean, lin
     }
   }
   const bytes = await fs.readFile(file.target);
-  if (file.previous === 'absent' || !sameDigest(digestOf(bytes), file.previous)) throw changedSincePlan(file, 'changed while its backup was copied');
+  if (file.previous === 'absent' || !sameDigest(digestOf(bytes), file.previous))
+    throw changedSincePlan(file, 'changed while its backup was copied');
   await writeNewFile(fs, backup, bytes, { mode: file.mode, durable });
 }
 
@@ -454,7 +533,10 @@ async function applyGroup(
     if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the first rename', signal.reason);
     // Compare before rename, as a single write does: a target changed since the plan is never written over.
     step = 'confirm';
-    await settleAll([...plan.folders.map((folder) => confirmFolder(fs, plan, folder)), ...files.map((file) => confirmUnchanged(fs, file, linked))]);
+    await settleAll([
+      ...plan.folders.map((folder) => confirmFolder(fs, plan, folder)),
+      ...files.map((file) => confirmUnchanged(fs, file, linked)),
+    ]);
 
     step = 'apply';
     // Any subset of the renames is recoverable, so their order does not matter.

@@ -21,7 +21,8 @@ export interface DebrisReport {
 
 export const emptyDebrisReport = (): DebrisReport => ({ removed: [], kept: [] });
 
-export const debrisBytes = (report: Pick<DebrisReport, 'removed'>): number => report.removed.reduce((sum, file) => sum + file.bytes, 0);
+export const debrisBytes = (report: Pick<DebrisReport, 'removed'>): number =>
+  report.removed.reduce((sum, file) => sum + file.bytes, 0);
 
 /**
  * Why the writer of a group file may still be running; undefined once it is proven gone. Pids are judged on this
@@ -52,7 +53,8 @@ export async function removeDebrisFile(
   if (live) return { keep: live };
   const journal = await findJournal(fs, base.path, named.groupId);
   if (journal.state === 'unknown') return { keep: journal.reason };
-  if (journal.state === 'found') return { keep: `its group's journal ${journal.path} names it; recover --groups finishes that group` };
+  if (journal.state === 'found')
+    return { keep: `its group's journal ${journal.path} names it; recover --groups finishes that group` };
   try {
     const seen = await resolveInside(fs, base, name);
     if (seen.file === 'absent') return undefined;
@@ -69,7 +71,11 @@ export async function removeDebrisFile(
  * is gone. Call it holding the group lock of the folder the next commit journals in. Folders that cannot be trusted
  * (a symlink, another user's folder when running as root) or read are reported in `kept` and left alone.
  */
-export async function removeDeadGroupDebris(fs: FsLike, folders: string | readonly string[], options: TrustOptions = {}): Promise<DebrisReport> {
+export async function removeDeadGroupDebris(
+  fs: FsLike,
+  folders: string | readonly string[],
+  options: TrustOptions = {},
+): Promise<DebrisReport> {
   const report = emptyDebrisReport();
   const done = new Set<string>();
   for (const folder of typeof folders === 'string' ? [folders] : folders) {

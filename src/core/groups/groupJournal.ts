@@ -59,7 +59,6 @@ export function digestOf(bytes: Uint8Array): ContentDigest {
   return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-
 export function sameDigest(a: ContentDigest | 'absent', b: ContentDigest | 'absent'): boolean {
   if (a === 'absent' || b === 'absent') return a === b;
   return a.size === b.size && a.sha256 === b.sha256;
@@ -95,12 +94,21 @@ export class GroupJournalError extends Error {
 function isDigest(value: unknown): value is ContentDigest {
   if (typeof value !== 'object' || value === null) return false;
   const { size, sha256 } = value as Record<string, unknown>;
-  return Number.isSafeInteger(size) && (size as number) >= 0 && typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256);
+  return (
+    Number.isSafeInteger(size) && (size as number) >= 0 && typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256)
+  );
 }
 
 /** A relative path that stays inside the journal's folder. */
 function isInsidePath(path: unknown): path is string {
-  if (typeof path !== 'string' || path.length === 0 || path.startsWith('/') || path.includes('\\') || path.includes('\0')) return false;
+  if (
+    typeof path !== 'string' ||
+    path.length === 0 ||
+    path.startsWith('/') ||
+    path.includes('\\') ||
+    path.includes('\0')
+  )
+    return false;
   return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
@@ -130,7 +138,8 @@ export function parseJournal(text: string, journalPath: string): GroupJournal {
   for (const raw of journal.entries as unknown[]) {
     if (typeof raw !== 'object' || raw === null) return fail('an entry is not an object');
     const entry = raw as Record<string, unknown>;
-    if (!isInsidePath(entry.target) || seen.has(entry.target)) return fail(`bad or repeated target ${JSON.stringify(entry.target)}`);
+    if (!isInsidePath(entry.target) || seen.has(entry.target))
+      return fail(`bad or repeated target ${JSON.stringify(entry.target)}`);
     seen.add(entry.target);
     if (entry.temp !== groupTempName(entry.target, id)) return fail(`unexpected temp for ${entry.target}`);
     if (!isDigest(entry.next) || !(entry.previous === 'absent' || isDigest(entry.previous))) {
@@ -143,7 +152,10 @@ export function parseJournal(text: string, journalPath: string): GroupJournal {
 }
 
 /** Absolute paths of an entry, resolved against the journal's folder. */
-export function entryPaths(journalDir: string, entry: GroupJournalEntry): { target: string; temp: string; backup: string | null } {
+export function entryPaths(
+  journalDir: string,
+  entry: GroupJournalEntry,
+): { target: string; temp: string; backup: string | null } {
   const at = (relativePath: string) => join(journalDir, ...relativePath.split('/'));
   return { target: at(entry.target), temp: at(entry.temp), backup: entry.backup === null ? null : at(entry.backup) };
 }
@@ -212,7 +224,10 @@ export async function fsyncFolders(fs: FsLike, folders: Iterable<string>): Promi
   for (const folder of [...new Set(folders)].sort()) await fs.fsyncDir(folder);
 }
 
-export type JournalSearch = { state: 'found'; path: string } | { state: 'absent' } | { state: 'unknown'; reason: string };
+export type JournalSearch =
+  | { state: 'found'; path: string }
+  | { state: 'absent' }
+  | { state: 'unknown'; reason: string };
 
 /**
  * Looks for group `id`'s journal in `dir` and each folder above it: a journal always lives in a folder that
@@ -226,7 +241,8 @@ export async function findJournal(fs: FsLike, dir: string, id: string): Promise<
       return { state: 'found', path };
     } catch (error) {
       const code = errnoOf(error);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return { state: 'unknown', reason: `cannot check ${path}: ${String(error)}` };
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        return { state: 'unknown', reason: `cannot check ${path}: ${String(error)}` };
     }
     if (dirname(folder) === folder) return { state: 'absent' };
   }

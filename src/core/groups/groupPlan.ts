@@ -6,7 +6,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { messageOf } from '../errors';
 import { commonFolder, isInside } from '../folderListing';
 import { errnoOf, type FileIdentity, formatBytes, identityOf, sameNode } from '../fs';
-import { classifyJsonText, describeReadProblem, type JsonSchema, schemaProblems, serializeJson } from '../json/jsonStore';
+import {
+  classifyJsonText,
+  describeReadProblem,
+  type JsonSchema,
+  schemaProblems,
+  serializeJson,
+} from '../json/jsonStore';
 import { type ContentDigest, digestOf, type GroupFs, MAX_JOURNAL_BYTES } from './groupJournal';
 
 /** One file of a group: its new content as bytes (`data`) or as a JSON value (`value`), optionally schema-checked. */
@@ -22,7 +28,17 @@ export interface GroupFile {
   expected?: Uint8Array | null;
 }
 
-export type GroupStep = 'validate' | 'resolve' | 'recover' | 'prepare' | 'journal' | 'backup' | 'confirm' | 'apply' | 'sync' | 'aborted';
+export type GroupStep =
+  | 'validate'
+  | 'resolve'
+  | 'recover'
+  | 'prepare'
+  | 'journal'
+  | 'backup'
+  | 'confirm'
+  | 'apply'
+  | 'sync'
+  | 'aborted';
 
 /**
  * What a failed commit left: `unchanged` (no target touched), `rolled-back` (renamed targets restored),
@@ -49,7 +65,8 @@ export class GroupCommitError extends Error {
 const OUTCOME_WORDS: Record<GroupCommitOutcome, string> = {
   unchanged: 'no file was changed',
   'rolled-back': 'the files already replaced were restored, so every file is as it was',
-  unconfirmed: 'every file holds its new content, but it is not confirmed durable; the journal is kept until recover --groups confirms it',
+  unconfirmed:
+    'every file holds its new content, but it is not confirmed durable; the journal is kept until recover --groups confirms it',
   interrupted: 'the roll back failed too; the journal is kept: run crash-safe recover --groups to finish it',
 };
 
@@ -57,7 +74,13 @@ export function failure(step: GroupStep, outcome: GroupCommitOutcome, what: stri
   if (cause instanceof GroupCommitError) return cause;
   const code = errnoOf(cause) ?? (step === 'aborted' ? 'ABORT_ERR' : 'EIO');
   const detail = messageOf(cause);
-  return new GroupCommitError(step, code, outcome, `Group commit failed: ${what}: ${detail}; ${OUTCOME_WORDS[outcome]}`, cause);
+  return new GroupCommitError(
+    step,
+    code,
+    outcome,
+    `Group commit failed: ${what}: ${detail}; ${OUTCOME_WORDS[outcome]}`,
+    cause,
+  );
 }
 
 export interface PlannedFile {
@@ -72,7 +95,8 @@ export interface PlannedFile {
 
 /** Serialises values, checks schemas; every problem of every file is reported at once, before anything is written. */
 export function encodeFiles(files: readonly GroupFile[]): PlannedFile[] {
-  if (files.length === 0) throw new GroupCommitError('validate', 'EINVAL', 'unchanged', 'Group commit failed: no files listed');
+  if (files.length === 0)
+    throw new GroupCommitError('validate', 'EINVAL', 'unchanged', 'Group commit failed: no files listed');
   const problems: { path: string; problems: string[] }[] = [];
   const planned = files.map((file): Omit<PlannedFile, 'next' | 'given'> => {
     const target = resolve(file.path);
@@ -100,12 +124,20 @@ export function encodeFiles(files: readonly GroupFile[]): PlannedFile[] {
       const found = read.state === 'valid' ? schemaProblems(file.schema, read.value) : [describeReadProblem(read)];
       if (found.length > 0) problems.push({ path: target, problems: found });
     }
-    const expected = file.expected === undefined ? undefined : file.expected === null ? ('absent' as const) : digestOf(file.expected);
+    const expected =
+      file.expected === undefined ? undefined : file.expected === null ? ('absent' as const) : digestOf(file.expected);
     return { target, bytes, ...(expected ? { expected } : {}) };
   });
   if (problems.length > 0) {
     const listed = problems.map((p) => `${p.path}: ${p.problems.join('; ')}`).join('; ');
-    throw new GroupCommitError('validate', 'EINVAL', 'unchanged', `Group commit refused, nothing was written: ${listed}`, undefined, problems);
+    throw new GroupCommitError(
+      'validate',
+      'EINVAL',
+      'unchanged',
+      `Group commit refused, nothing was written: ${listed}`,
+      undefined,
+      problems,
+    );
   }
   return planned.map((file) => {
     let digest: ContentDigest | undefined;
@@ -143,12 +175,18 @@ export interface GroupPlan {
   folderNodes: Map<string, Pick<FileIdentity, 'dev' | 'ino'>>;
 }
 
-const refuse = (code: string, message: string) => new GroupCommitError('resolve', code, 'unchanged', `Group commit refused: ${message}; nothing was written`);
+const refuse = (code: string, message: string) =>
+  new GroupCommitError('resolve', code, 'unchanged', `Group commit refused: ${message}; nothing was written`);
 
 const changed = (target: string, now: string) =>
-  new GroupCommitError('resolve', 'ECHANGED', 'unchanged', `Group commit refused: ${target} (it ${now}) changed since the group was planned, so it is not written over; nothing was written`, undefined, [
-    { path: target, problems: [now] },
-  ]);
+  new GroupCommitError(
+    'resolve',
+    'ECHANGED',
+    'unchanged',
+    `Group commit refused: ${target} (it ${now}) changed since the group was planned, so it is not written over; nothing was written`,
+    undefined,
+    [{ path: target, problems: [now] }],
+  );
 
 type RealFolder = (folder: string) => Promise<string>;
 
@@ -181,21 +219,25 @@ async function resolveFile(fs: GroupFs, file: PlannedFile, realFolder: RealFolde
   } catch (error) {
     // ENOTDIR: a file where a folder should be, named by the folder checks below.
     const code = errnoOf(error);
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw failure('resolve', 'unchanged', `cannot inspect ${file.given}`, error);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw failure('resolve', 'unchanged', `cannot inspect ${file.given}`, error);
   }
   let target: string;
   if (stats?.isSymbolicLink()) {
     target = await fs.realpath(file.given).catch((error: unknown) => {
       // Replacing the link itself would cut it; writing where it points would create a file nobody asked for.
-      if (errnoOf(error) === 'ENOENT') throw refuse('ENOENT', `${file.given} is a symbolic link to a file that does not exist`);
+      if (errnoOf(error) === 'ENOENT')
+        throw refuse('ENOENT', `${file.given} is a symbolic link to a file that does not exist`);
       throw failure('resolve', 'unchanged', `cannot inspect ${file.given}`, error);
     });
     stats = await inspect(target, fs.stat(target));
   } else {
     target = join(await realFolder(dirname(file.given)), basename(file.given));
   }
-  if (stats && !stats.isFile()) throw refuse(stats.isDirectory() ? 'EISDIR' : 'EINVAL', `${file.given} is not a regular file`);
-  if (file.expected === 'absent' && stats) throw changed(file.given, 'exists, but the new content was made for no file there');
+  if (stats && !stats.isFile())
+    throw refuse(stats.isDirectory() ? 'EISDIR' : 'EINVAL', `${file.given} is not a regular file`);
+  if (file.expected === 'absent' && stats)
+    throw changed(file.given, 'exists, but the new content was made for no file there');
   const mode = stats ? stats.mode & 0o7777 : 0o666 & ~process.umask();
   const owner = stats && process.getuid?.() === 0 ? { uid: stats.uid, gid: stats.gid } : undefined;
   return { ...file, target, mode, identity: stats && identityOf(stats), ...(owner ? { owner } : {}) };
@@ -206,7 +248,9 @@ function refuseRepeats(files: readonly ResolvedFile[]): void {
   const seen = new Map<string, ResolvedFile>();
   const nodes: ResolvedFile[] = [];
   for (const file of files) {
-    const first = seen.get(file.target) ?? nodes.find((other) => file.identity && other.identity && sameNode(other.identity, file.identity));
+    const first =
+      seen.get(file.target) ??
+      nodes.find((other) => file.identity && other.identity && sameNode(other.identity, file.identity));
     if (first !== undefined) throw refuse('EINVAL', `${file.given} and ${first.given} are the same file, listed twice`);
     seen.set(file.target, file);
     if (file.identity) nodes.push(file);
@@ -220,7 +264,11 @@ function refuseRepeats(files: readonly ResolvedFile[]): void {
  * symlinked settings.json in a dotfiles folder) is refused, instead of putting the lock and journal in a folder far
  * above (`/`).
  */
-export async function planGroup(fs: GroupFs, planned: PlannedFile[], journalDirOption: string | undefined): Promise<GroupPlan> {
+export async function planGroup(
+  fs: GroupFs,
+  planned: PlannedFile[],
+  journalDirOption: string | undefined,
+): Promise<GroupPlan> {
   const realFolder = realFolders(fs);
   const files = await Promise.all(planned.map((file) => resolveFile(fs, file, realFolder)));
   refuseRepeats(files);
@@ -251,7 +299,8 @@ export async function planGroup(fs: GroupFs, planned: PlannedFile[], journalDirO
   const givenFolders = planned.map((file) => dirname(file.given));
   const seenAt = journalDirOption === undefined ? commonFolder(givenFolders) : resolve(journalDirOption);
   const outsideGiven = givenFolders.find((folder) => !isInside(folder, seenAt));
-  if (outsideGiven) throw refuse('EINVAL', `the journal folder ${seenAt} must contain every file, and ${outsideGiven} is outside it`);
+  if (outsideGiven)
+    throw refuse('EINVAL', `the journal folder ${seenAt} must contain every file, and ${outsideGiven} is outside it`);
   const journalDir = await realFolder(seenAt);
   const outside = files.find((file) => !isInside(dirname(file.target), journalDir));
   if (outside) {

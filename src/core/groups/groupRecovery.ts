@@ -85,15 +85,23 @@ function machineryIn(relative: string): string | undefined {
 
 async function judgeEntry(fs: FsLike, base: TrustedFolder, entry: GroupJournalEntry): Promise<JudgedEntry> {
   const machinery = machineryIn(entry.target);
-  if (machinery) throw new UntrustedPathError(`the entry ${JSON.stringify(entry.target)} names ${machinery}, a file of the group machinery`);
+  if (machinery)
+    throw new UntrustedPathError(
+      `the entry ${JSON.stringify(entry.target)} names ${machinery}, a file of the group machinery`,
+    );
   const target = await see(fs, base, entry.target);
   const temp = await seeMember(fs, base, entry.temp);
   const backup = entry.backup === null ? null : await seeMember(fs, base, entry.backup);
   // Our temps are created O_EXCL and renamed, never linked: another name for one is not ours.
-  if (temp && temp.resolved.links > 1) throw new UntrustedPathError(`${temp.resolved.path} has ${temp.resolved.links} hard links; a temp of ours has one`);
+  if (temp && temp.resolved.links > 1)
+    throw new UntrustedPathError(`${temp.resolved.path} has ${temp.resolved.links} hard links; a temp of ours has one`);
   const isNew = sameDigest(target.digest, entry.next);
   const isOld = sameDigest(target.digest, entry.previous);
-  const missing: Seen = { relative: entry.temp, resolved: { path: '', folders: [], file: 'absent', links: 0 }, digest: 'absent' };
+  const missing: Seen = {
+    relative: entry.temp,
+    resolved: { path: '', folders: [], file: 'absent', links: 0 },
+    digest: 'absent',
+  };
   return {
     entry,
     target,
@@ -102,12 +110,20 @@ async function judgeEntry(fs: FsLike, base: TrustedFolder, entry: GroupJournalEn
     isNew,
     isOld,
     tempReady: isNew || (temp !== undefined && sameDigest(temp.digest, entry.next)),
-    backupReady: isOld || (entry.backup === null ? entry.previous === 'absent' : !!backup && sameDigest(backup.digest, entry.previous)),
+    backupReady:
+      isOld ||
+      (entry.backup === null ? entry.previous === 'absent' : !!backup && sameDigest(backup.digest, entry.previous)),
   };
 }
 
 /** Re-checks what was seen, then renames: the source and the destination must both still be as judged. */
-async function renameConfirmed(fs: FsLike, base: TrustedFolder, from: Seen, to: Seen, delays: RenameRetryOptions['renameRetryDelaysMs']): Promise<void> {
+async function renameConfirmed(
+  fs: FsLike,
+  base: TrustedFolder,
+  from: Seen,
+  to: Seen,
+  delays: RenameRetryOptions['renameRetryDelaysMs'],
+): Promise<void> {
   const source = await confirmUnchanged(fs, base, from.relative, from.resolved);
   const destination = await confirmUnchanged(fs, base, to.relative, to.resolved);
   await renameWithRetry(fs, source.path, destination.path, delays);
@@ -160,7 +176,9 @@ export async function recoverJournal(
   }
   const changed = judged.find((j) => !j.isNew && !j.isOld);
   if (changed) {
-    return problem(`${changed.target.resolved.path} holds neither its old nor its new content (it changed after the commit was interrupted)`);
+    return problem(
+      `${changed.target.resolved.path} holds neither its old nor its new content (it changed after the commit was interrupted)`,
+    );
   }
   const canForward = judged.every((j) => j.tempReady);
   const canBack = judged.every((j) => j.backupReady);
@@ -168,7 +186,9 @@ export async function recoverJournal(
   if (!forward && !canBack) {
     const noTemp = judged.find((j) => !j.tempReady)!;
     const noBackup = judged.find((j) => !j.backupReady)!;
-    return problem(`cannot roll forward (the temp of ${noTemp.target.resolved.path} is missing or torn) nor back (the backup of ${noBackup.target.resolved.path} is)`);
+    return problem(
+      `cannot roll forward (the temp of ${noTemp.target.resolved.path} is missing or torn) nor back (the backup of ${noBackup.target.resolved.path} is)`,
+    );
   }
   const delays = options.renameRetryDelaysMs;
   const touched = new Set<string>();
@@ -197,7 +217,8 @@ export async function recoverJournal(
   for (const j of judged) {
     // Only the very files judged; what was renamed into place is no longer there under these names.
     if (!(forward && !j.isNew)) await unlinkResolved(fs, base, j.temp.relative, j.temp.resolved).catch(() => undefined);
-    if (j.backup && (forward || j.isOld)) await unlinkResolved(fs, base, j.backup.relative, j.backup.resolved).catch(() => undefined);
+    if (j.backup && (forward || j.isOld))
+      await unlinkResolved(fs, base, j.backup.relative, j.backup.resolved).catch(() => undefined);
   }
   return { state: forward ? 'rolled-forward' : 'rolled-back', journal: journalPath, targets };
 }
@@ -230,7 +251,12 @@ interface FoundGroup {
 }
 
 /** Every group file under `root`, by group id: the walk scan makes (no symlink followed, unsafe folders skipped). */
-async function findGroupFiles(fs: GroupFs, root: string, options: TrustOptions, report: GroupRecoveryReport): Promise<Map<string, FoundGroup>> {
+async function findGroupFiles(
+  fs: GroupFs,
+  root: string,
+  options: TrustOptions,
+  report: GroupRecoveryReport,
+): Promise<Map<string, FoundGroup>> {
   const groups = new Map<string, FoundGroup>();
   const uid = refusesUnsafeFolders(options.refuseUnsafeFolders);
   const stack = await resolveRoots(fs, [root], (error) => report.errors.push({ path: error.path, error: error.error }));
@@ -253,7 +279,9 @@ async function findGroupFiles(fs: GroupFs, root: string, options: TrustOptions, 
       if (named) addGroupFile(groups, join(dir, entry.name), named);
     }
     if (uid !== undefined) {
-      subfolders = await safeFolders(fs, subfolders, uid, (error) => report.skipped.push({ path: error.path, reason: error.error }));
+      subfolders = await safeFolders(fs, subfolders, uid, (error) =>
+        report.skipped.push({ path: error.path, reason: error.error }),
+      );
     }
     for (const folder of subfolders.reverse()) stack.push(folder.dir);
   }
@@ -285,7 +313,10 @@ export interface GroupFilesRecoveryOptions extends GroupRecoveryOptions {
  * whose journal is gone removed once their writer is gone. A temp or backup whose journal is not listed has it
  * searched for in its folder and each folder above. Paths that are not group files are reported in `kept`.
  */
-export async function recoverGroupFiles(paths: readonly string[], options: GroupFilesRecoveryOptions = {}): Promise<GroupRecoveryReport> {
+export async function recoverGroupFiles(
+  paths: readonly string[],
+  options: GroupFilesRecoveryOptions = {},
+): Promise<GroupRecoveryReport> {
   const fs = options.fs ?? nodeGroupFs;
   const report = emptyReport();
   const groups = new Map<string, FoundGroup>();
@@ -313,7 +344,12 @@ function addGroupFile(groups: Map<string, FoundGroup>, path: string, named: Reco
 }
 
 /** The shared rest of recoverGroups and recoverGroupFiles: every found group finished or cleaned up, in id order. */
-async function recoverFound(fs: GroupFs, groups: Map<string, FoundGroup>, options: GroupFilesRecoveryOptions, report: GroupRecoveryReport): Promise<void> {
+async function recoverFound(
+  fs: GroupFs,
+  groups: Map<string, FoundGroup>,
+  options: GroupFilesRecoveryOptions,
+  report: GroupRecoveryReport,
+): Promise<void> {
   for (const [id, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (liveGroupIds.has(id)) {
       for (const path of [...group.journals, ...group.members.map((m) => m.path)]) {
@@ -349,7 +385,12 @@ async function recoverFound(fs: GroupFs, groups: Map<string, FoundGroup>, option
 }
 
 /** The leftovers of one group whose journal is gone, each judged and removed as groupDebris does it. */
-async function removeDebris(fs: FsLike, members: FoundGroup['members'], options: TrustOptions, report: GroupRecoveryReport): Promise<void> {
+async function removeDebris(
+  fs: FsLike,
+  members: FoundGroup['members'],
+  options: TrustOptions,
+  report: GroupRecoveryReport,
+): Promise<void> {
   for (const { path, named } of members) {
     let base: TrustedFolder;
     try {
@@ -368,7 +409,11 @@ async function removeDebris(fs: FsLike, members: FoundGroup['members'], options:
   }
 }
 
-async function withLock(journal: string, options: GroupRecoveryOptions, action: () => Promise<JournalOutcome>): Promise<JournalOutcome> {
+async function withLock(
+  journal: string,
+  options: GroupRecoveryOptions,
+  action: () => Promise<JournalOutcome>,
+): Promise<JournalOutcome> {
   if (options.lock === false) return action();
   // The folder is checked before its lock is made in it: never a lock directory in a folder that is not entered.
   try {

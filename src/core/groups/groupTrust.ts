@@ -5,7 +5,17 @@
 
 import { basename, dirname, join } from 'node:path';
 import { refusesUnsafeFolders, unsafeFolderReason } from '../folderListing';
-import { errnoOf, FileChangedError, type FileIdentity, type FsLike, fileTypeOf, identityOf, MAX_DOCUMENT_BYTES, sameFile, sameNode } from '../fs';
+import {
+  errnoOf,
+  FileChangedError,
+  type FileIdentity,
+  type FsLike,
+  fileTypeOf,
+  identityOf,
+  MAX_DOCUMENT_BYTES,
+  sameFile,
+  sameNode,
+} from '../fs';
 
 /** `refuseUnsafeFolders`: refuse folders other users own or may write (default: when running as root). */
 export interface TrustOptions {
@@ -36,7 +46,8 @@ export interface ResolvedPath {
 
 async function checkFolder(fs: FsLike, path: string, uid: number | undefined): Promise<FileIdentity> {
   const stats = await fs.lstat(path);
-  if (stats.isSymbolicLink()) throw new UntrustedPathError(`${path} is a symbolic link; a group's paths never lead through one`);
+  if (stats.isSymbolicLink())
+    throw new UntrustedPathError(`${path} is a symbolic link; a group's paths never lead through one`);
   if (!stats.isDirectory()) throw new UntrustedPathError(`${path} is not a folder`);
   if (uid !== undefined) {
     const reason = await unsafeFolderReason(fs, path, uid);
@@ -59,7 +70,9 @@ export async function trustedFolder(fs: FsLike, dir: string, options: TrustOptio
  */
 export async function resolveInside(fs: FsLike, base: TrustedFolder, relative: string): Promise<ResolvedPath> {
   const parts = relative.split('/');
-  if (parts.some((part) => part === '' || part === '.' || part === '..' || part.includes('\0') || part.includes('\\'))) {
+  if (
+    parts.some((part) => part === '' || part === '.' || part === '..' || part.includes('\0') || part.includes('\\'))
+  ) {
     throw new UntrustedPathError(`${JSON.stringify(relative)} does not stay inside ${base.path}`);
   }
   const baseNow = await checkFolder(fs, base.path, base.uid);
@@ -89,17 +102,25 @@ export async function resolveInside(fs: FsLike, base: TrustedFolder, relative: s
     if (code === 'ENOENT' || code === 'ENOTDIR') return absent();
     throw error;
   }
-  if (stats.isSymbolicLink()) throw new UntrustedPathError(`${path} is a symbolic link; a group's paths never lead through one`);
+  if (stats.isSymbolicLink())
+    throw new UntrustedPathError(`${path} is a symbolic link; a group's paths never lead through one`);
   if (!stats.isFile()) throw new UntrustedPathError(`${path} is not a regular file (${fileTypeOf(stats)})`);
   return { path, folders, file: identityOf(stats), links: stats.nlink };
 }
 
 /** Throws FileChangedError unless `relative` still resolves to what `seen` recorded (every folder, and the file or its absence). */
-export async function confirmUnchanged(fs: FsLike, base: TrustedFolder, relative: string, seen: ResolvedPath): Promise<ResolvedPath> {
+export async function confirmUnchanged(
+  fs: FsLike,
+  base: TrustedFolder,
+  relative: string,
+  seen: ResolvedPath,
+): Promise<ResolvedPath> {
   const now = await resolveInside(fs, base, relative);
   const sameFolders =
-    now.folders.length === seen.folders.length && now.folders.every((folder, index) => sameNode(folder.identity, seen.folders[index]!.identity));
-  const sameEntry = now.file === 'absent' || seen.file === 'absent' ? now.file === seen.file : sameFile(now.file, seen.file);
+    now.folders.length === seen.folders.length &&
+    now.folders.every((folder, index) => sameNode(folder.identity, seen.folders[index]!.identity));
+  const sameEntry =
+    now.file === 'absent' || seen.file === 'absent' ? now.file === seen.file : sameFile(now.file, seen.file);
   if (!sameFolders || !sameEntry) throw new FileChangedError(now.path, 'changed since it was judged; left in place');
   return now;
 }
@@ -131,7 +152,12 @@ export async function readInside(
  * Removes a resolved file only while it and every folder on the way are still what was seen: the seam's pinned
  * unlinkChecked where there is one (a folder swapped after the check cannot redirect it), else a re-check, then unlink.
  */
-export async function unlinkResolved(fs: FsLike, base: TrustedFolder, relative: string, seen: ResolvedPath): Promise<void> {
+export async function unlinkResolved(
+  fs: FsLike,
+  base: TrustedFolder,
+  relative: string,
+  seen: ResolvedPath,
+): Promise<void> {
   if (seen.file === 'absent') return;
   const now = await confirmUnchanged(fs, base, relative, seen);
   const folder = now.folders[now.folders.length - 1]!;

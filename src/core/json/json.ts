@@ -121,7 +121,10 @@ export function parseJson(text: string, flavour: JsonFlavour, options: ParseOpti
   });
   const first = errors[0];
   if (flavour === 'jsonc' && !first) return parsed(value);
-  return fail(start + (first?.offset ?? body.length), first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput');
+  return fail(
+    start + (first?.offset ?? body.length),
+    first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput',
+  );
 }
 
 /**
@@ -306,7 +309,8 @@ export function describeParseFailure(position: ParsePosition): string {
 }
 
 /** Files VS Code reads as JSON with comments wherever they are. */
-const JSONC_ANYWHERE = /^(?:tsconfig.*|jsconfig.*|\.?devcontainer|keybindings|argv|language-configuration|\.eslintrc|\.babelrc|\.swcrc)\.json$/i;
+const JSONC_ANYWHERE =
+  /^(?:tsconfig.*|jsconfig.*|\.?devcontainer|keybindings|argv|language-configuration|\.eslintrc|\.babelrc|\.swcrc)\.json$/i;
 /** VS Code's workspace config files, JSONC only directly inside `.vscode/`. */
 const JSONC_IN_DOT_VSCODE = /^(?:settings|launch|tasks|extensions|mcp)\.json$/i;
 
@@ -333,7 +337,11 @@ export function isJsonTarget(target: string): boolean {
 }
 
 /** The first problem of `text` read as `flavour`; undefined when it parses. */
-export function jsonTextProblem(text: string, flavour: JsonFlavour, options: ParseOptions = {}): ParsePosition | undefined {
+export function jsonTextProblem(
+  text: string,
+  flavour: JsonFlavour,
+  options: ParseOptions = {},
+): ParsePosition | undefined {
   const parsed = parseJson(text, flavour, options);
   return parsed.ok ? undefined : parsed.position;
 }

@@ -85,7 +85,11 @@ export class JsonTextEditor {
   insertProperty(objectPath: JsonPath, key: string, value: unknown, index?: number): void {
     const object = this.container(objectPath, 'object');
     const colon = this.colonOf(object);
-    this.insertChild(object, index ?? object.children.length, (indent, multiLine) => `${JSON.stringify(key)}${colon}${this.render(value, indent, multiLine)}`);
+    this.insertChild(
+      object,
+      index ?? object.children.length,
+      (indent, multiLine) => `${JSON.stringify(key)}${colon}${this.render(value, indent, multiLine)}`,
+    );
   }
 
   /** Removes member `key` of the object at `objectPath`, with its separator; nothing when it is absent. */
@@ -119,7 +123,9 @@ export class JsonTextEditor {
       const previous = items[position - 1];
       if (previous !== undefined) {
         const neighbours = 'index' in previous && 'index' in item && item.index === previous.index + 1;
-        parts.push(neighbours ? this.body.slice(children[previous.index]!.end, children[item.index]!.start) : separator);
+        parts.push(
+          neighbours ? this.body.slice(children[previous.index]!.end, children[item.index]!.start) : separator,
+        );
       }
       if ('value' in item) parts.push(this.render(item.value, indent, multiLine));
       else if (!('index' in item)) parts.push(item.raw);
@@ -194,14 +200,20 @@ export class JsonTextEditor {
     return multiLine ? text.replace(/\n/g, this.style.eol + indent) : text;
   }
 
-  private insertChild(container: JsonValueSpan, index: number, content: (indent: string, multiLine: boolean) => string): void {
+  private insertChild(
+    container: JsonValueSpan,
+    index: number,
+    content: (indent: string, multiLine: boolean) => string,
+  ): void {
     const children = container.children;
     if (index < 0 || index > children.length) throw new Error(`Cannot insert at ${index} of ${children.length}`);
     const multiLine = this.isMultiLine(container);
     const closingIndent = this.lineIndentAt(container.start);
     if (children.length === 0) {
       const indent = closingIndent + this.style.indentUnit;
-      const inner = multiLine ? `${this.style.eol}${indent}${content(indent, true)}${this.style.eol}${closingIndent}` : content('', false);
+      const inner = multiLine
+        ? `${this.style.eol}${indent}${content(indent, true)}${this.style.eol}${closingIndent}`
+        : content('', false);
       this.replace(container.start + 1, container.end - container.start - 2, inner);
       return;
     }

@@ -69,7 +69,8 @@ export function serializeJson(path: string, value: unknown): string {
   } catch (error) {
     throw new JsonValueError(path, [`cannot serialise the value: ${messageOf(error)}`]);
   }
-  if (text === undefined) throw new JsonValueError(path, ['the value has no JSON form (undefined, a function or a symbol)']);
+  if (text === undefined)
+    throw new JsonValueError(path, ['the value has no JSON form (undefined, a function or a symbol)']);
   return `${text}\n`;
 }
 

@@ -158,7 +158,9 @@ function heldError(lockPath: string, verdict: LockVerdict): NodeJS.ErrnoExceptio
 }
 
 function verdictIn(error: unknown): LockVerdict | undefined {
-  return typeof error === 'object' && error !== null && 'verdict' in error ? (error as { verdict: LockVerdict }).verdict : undefined;
+  return typeof error === 'object' && error !== null && 'verdict' in error
+    ? (error as { verdict: LockVerdict }).verdict
+    : undefined;
 }
 
 /**
@@ -209,7 +211,10 @@ export async function takeOverStaleLock(lockPath: string, staleMs: number): Prom
 /** The folder beside a lock that a taker holds while it takes the lock over (fits: see LOCK_RECLAIM_RESERVE). */
 const TAKEOVER_SUFFIX = '.takeover';
 
-function abandonedOrThrow(lockPath: string, verdict: LockVerdict): Extract<LockVerdict, { state: 'free' | 'abandoned' }> {
+function abandonedOrThrow(
+  lockPath: string,
+  verdict: LockVerdict,
+): Extract<LockVerdict, { state: 'free' | 'abandoned' }> {
   if (verdict.state === 'free' || verdict.state === 'abandoned') return verdict;
   if (verdict.state === 'foreign') throw new LockUnjudgeableError(lockPath, verdict.found, verdict.advice);
   throw heldError(lockPath, verdict);
@@ -235,7 +240,11 @@ async function enterTakeover(section: string, staleMs: number, token: string): P
 }
 
 /** Claims the abandoned lock folder by renaming it to a unique name, checks it is the one judged, and removes it. */
-async function claimAbandoned(lockPath: string, staleMs: number, verdict: Extract<LockVerdict, { state: 'abandoned' }>): Promise<LockVerdict> {
+async function claimAbandoned(
+  lockPath: string,
+  staleMs: number,
+  verdict: Extract<LockVerdict, { state: 'abandoned' }>,
+): Promise<LockVerdict> {
   const claimed = `${lockPath}.reclaim-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await fsp.rename(lockPath, claimed);
@@ -272,7 +281,9 @@ async function recordOwner(lockPath: string, token: string): Promise<void> {
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'EEXIST' || code === 'ENOENT') {
-      throw Object.assign(new Error(`${lockPath} was replaced before our owner record was written`), { code: 'EEXIST' });
+      throw Object.assign(new Error(`${lockPath} was replaced before our owner record was written`), {
+        code: 'EEXIST',
+      });
     }
     // Left empty, our directory would block everyone for staleMs.
     await fsp.rmdir(lockPath).catch(() => undefined);

@@ -121,7 +121,8 @@ function shown(text: string): string {
 }
 
 async function describeNonFolder(path: string, stats: Stats): Promise<string> {
-  if (!stats.isSymbolicLink()) return stats.isFile() ? `a regular file (${formatBytes(stats.size)})` : fileTypeOf(stats);
+  if (!stats.isSymbolicLink())
+    return stats.isFile() ? `a regular file (${formatBytes(stats.size)})` : fileTypeOf(stats);
   const linkTarget = await fsp.readlink(path).catch(() => undefined);
   const to = linkTarget === undefined ? 'a symbolic link' : `a symbolic link to ${JSON.stringify(linkTarget)}`;
   try {
@@ -142,7 +143,11 @@ async function readLockFolder(folderPath: string, folder: FileIdentity): Promise
   if (others.length > 0) {
     const names = others.slice(0, FOREIGN_NAMES_SHOWN).map((name) => JSON.stringify(name));
     const more = others.length > FOREIGN_NAMES_SHOWN ? ', …' : '';
-    return { kind: 'foreign', what: 'folder', found: `a folder holding ${names.join(', ')}${more}, not a lock folder (one holds only ${LOCK_OWNER_FILE})` };
+    return {
+      kind: 'foreign',
+      what: 'folder',
+      found: `a folder holding ${names.join(', ')}${more}, not a lock folder (one holds only ${LOCK_OWNER_FILE})`,
+    };
   }
   const ownerPath = join(folderPath, LOCK_OWNER_FILE);
   let ownerStats: Stats;
@@ -191,7 +196,11 @@ export async function inspectLockPath(lockPath: string): Promise<LockPathContent
       throw error;
     }
     if (!stats.isDirectory()) {
-      return { kind: 'foreign', what: stats.isSymbolicLink() ? 'link' : 'other', found: await describeNonFolder(lockPath, stats) };
+      return {
+        kind: 'foreign',
+        what: stats.isSymbolicLink() ? 'link' : 'other',
+        found: await describeNonFolder(lockPath, stats),
+      };
     }
     try {
       if (!PINNED_FOLDERS) return await readLockFolder(lockPath, identityOf(stats));
@@ -302,7 +311,8 @@ function describeOwner(owner: LockOwner): string {
 function uncheckableBecause(owner: LockOwner): string | undefined {
   const self = thisProcessIdentity();
   if (owner.hostname !== self.hostname) return 'which cannot be checked from this host';
-  if (owner.pidNamespace !== self.pidNamespace) return 'in another pid namespace (a container?), which cannot be checked from here';
+  if (owner.pidNamespace !== self.pidNamespace)
+    return 'in another pid namespace (a container?), which cannot be checked from here';
   return undefined;
 }
 
@@ -318,7 +328,8 @@ export type LockVerdict =
   | { state: 'foreign'; found: string; advice: string };
 
 const FOREIGN_ADVICE: Record<ForeignKind, (lockDir: string) => string> = {
-  link: (lockDir) => `If no crash-safe process is running, remove the link ${lockDir} itself (what it points to is no lock).`,
+  link: (lockDir) =>
+    `If no crash-safe process is running, remove the link ${lockDir} itself (what it points to is no lock).`,
   folder: () => 'It is no lock: look at what it holds, and move it away if it is not needed.',
   lock: (lockDir) => `If no crash-safe process is running, remove ${lockDir}.`,
   other: () => 'This tool never makes one: move it away, or remove it if it is not needed.',
@@ -333,16 +344,29 @@ const FOREIGN_ADVICE: Record<ForeignKind, (lockDir: string) => string> = {
  */
 export async function judgeLock(lockDir: string, staleMs: number, now = Date.now()): Promise<LockVerdict> {
   const content = await inspectLockPath(lockDir);
-  const remove = (host?: string) => `If no crash-safe process is running${host ? ` on ${shown(host)}` : ''}, remove ${lockDir}`;
+  const remove = (host?: string) =>
+    `If no crash-safe process is running${host ? ` on ${shown(host)}` : ''}, remove ${lockDir}`;
   switch (content.kind) {
     case 'missing':
       return { state: 'free' };
     case 'changing':
-      return { state: 'held', holder: 'a lock folder replaced at every look (writers taking turns)', identified: false };
+      return {
+        state: 'held',
+        holder: 'a lock folder replaced at every look (writers taking turns)',
+        identified: false,
+      };
     case 'unreadable':
-      return { state: 'undecidable', found: content.found, advice: `Nothing was changed. ${remove()} (its owner or root can).` };
+      return {
+        state: 'undecidable',
+        found: content.found,
+        advice: `Nothing was changed. ${remove()} (its owner or root can).`,
+      };
     case 'foreign':
-      return { state: 'foreign', found: content.found, advice: `Nothing was changed. ${FOREIGN_ADVICE[content.what](lockDir)}` };
+      return {
+        state: 'foreign',
+        found: content.found,
+        advice: `Nothing was changed. ${FOREIGN_ADVICE[content.what](lockDir)}`,
+      };
   }
   const { lock } = content;
   const { owner } = lock;
@@ -382,6 +406,8 @@ export function describeLockPathContent(content: LockPathContent): string {
     case 'foreign':
       return content.found;
     case 'folder':
-      return content.lock.owner ? `the lock of ${describeOwner(content.lock.owner)}` : 'a lock folder without an owner record';
+      return content.lock.owner
+        ? `the lock of ${describeOwner(content.lock.owner)}`
+        : 'a lock folder without an owner record';
   }
 }

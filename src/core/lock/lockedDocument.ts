@@ -1,12 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { errnoOf, type FsLike, nodeFs } from '../fs';
-import {
-  commitRefusalIn,
-  type HeldLock,
-  LockLostError,
-  type LockSettings,
-  withFileLock,
-} from './fileLock';
+import { commitRefusalIn, type HeldLock, LockLostError, type LockSettings, withFileLock } from './fileLock';
 
 /**
  * Identifies the file at `path` for compare-before-rename: device, inode, size, mtime and ctime, or `absent`.

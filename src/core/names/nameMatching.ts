@@ -7,7 +7,10 @@ export interface NameMatching {
   normalisationInsensitive: boolean;
 }
 
-export const EXACT_NAMES: Readonly<NameMatching> = Object.freeze({ caseInsensitive: false, normalisationInsensitive: false });
+export const EXACT_NAMES: Readonly<NameMatching> = Object.freeze({
+  caseInsensitive: false,
+  normalisationInsensitive: false,
+});
 
 /** The usual volume of a platform; a case-sensitive APFS or NTFS folder then matches a little more than it should. */
 export function nameMatchingFor(platform: NodeJS.Platform): NameMatching {

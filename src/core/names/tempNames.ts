@@ -8,7 +8,8 @@ import { type NameMatching, nameKey, nameMatchingFor, startsWithName } from './n
  * pid + threadId + seq make names unique within a machine; the random part guards against pid reuse.
  * The `s` flag: a target name may hold a newline, which `.` must span.
  */
-export const OUR_TEMP_PATTERN = /^(?<target>.+)\.cs-(?<pid>\d+)-(?<thread>\d+)-(?<seq>\d+)-(?<nonce>[0-9a-f]{8})\.tmp$/s;
+export const OUR_TEMP_PATTERN =
+  /^(?<target>.+)\.cs-(?<pid>\d+)-(?<thread>\d+)-(?<seq>\d+)-(?<nonce>[0-9a-f]{8})\.tmp$/s;
 
 /**
  * The longest name every volume we support takes: 255 UTF-8 bytes (ext4, APFS). A name within it has at most 255
@@ -62,7 +63,8 @@ export function derivedName(targetName: string, suffix: string, shortSuffix = su
   const long = `${targetName}${suffix}`;
   if (nameBytes(long) <= NAME_MAX_BYTES) return long;
   const suffixBytes = nameBytes(shortSuffix);
-  if (suffixBytes > MAX_SUFFIX_BYTES) throw new RangeError(`suffix ${JSON.stringify(shortSuffix)} is over ${MAX_SUFFIX_BYTES} bytes`);
+  if (suffixBytes > MAX_SUFFIX_BYTES)
+    throw new RangeError(`suffix ${JSON.stringify(shortSuffix)} is over ${MAX_SUFFIX_BYTES} bytes`);
   return `${shortStem(targetName, suffixBytes)}${shortSuffix}`;
 }
 
@@ -71,7 +73,11 @@ export const SHORT_STEM_SOURCE = '(?<prefix>.+)~(?<digest>[0-9a-f]{16})';
 const SHORT_STEM = new RegExp(`^${SHORT_STEM_SOURCE}$`, 's');
 
 /** True when `stem` is a short stem of exactly `targetName` (its digest and its prefix). */
-export function isShortStemOf(stem: string, targetName: string, matching: NameMatching = nameMatchingFor(process.platform)): boolean {
+export function isShortStemOf(
+  stem: string,
+  targetName: string,
+  matching: NameMatching = nameMatchingFor(process.platform),
+): boolean {
   const parts = SHORT_STEM.exec(stem)?.groups;
   if (!parts || nameBytes(targetName) <= NAME_MAX_BYTES - MAX_SUFFIX_BYTES) return false;
   return parts.digest === nameDigest(targetName, matching) && startsWithName(targetName, parts.prefix!, matching);
@@ -105,8 +111,15 @@ function siblingsByDigest(siblings: Names, matching: NameMatching): Map<string, 
  * Undefined when none does (the target is gone, or the name was not ours) or several spellings do (which one is
  * unknown): such a name is never tied to a target, so it is never promoted or swept.
  */
-export function ownerOfShortStem(prefix: string, digest: string, siblings: Names, matching: NameMatching): string | undefined {
-  const owners = (siblingsByDigest(siblings, matching).get(digest) ?? []).filter((name) => startsWithName(name, prefix, matching));
+export function ownerOfShortStem(
+  prefix: string,
+  digest: string,
+  siblings: Names,
+  matching: NameMatching,
+): string | undefined {
+  const owners = (siblingsByDigest(siblings, matching).get(digest) ?? []).filter((name) =>
+    startsWithName(name, prefix, matching),
+  );
   return owners.length === 1 ? owners[0] : undefined;
 }
 

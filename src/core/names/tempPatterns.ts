@@ -117,7 +117,10 @@ export function compileCustomPatterns(patterns: readonly string[] = []): CustomP
   return patterns.map((source) => {
     const parts = source.split('{target}');
     if (parts.length !== 2) {
-      throw new TempPatternError(source, `temp pattern "${source}" must contain {target} exactly once (e.g. "{target}.bak~")`);
+      throw new TempPatternError(
+        source,
+        `temp pattern "${source}" must contain {target} exactly once (e.g. "{target}.bak~")`,
+      );
     }
     if (source.includes('/') || source.includes('\\')) {
       throw new TempPatternError(source, `temp pattern "${source}" must be a file name pattern without / or \\`);
@@ -308,7 +311,8 @@ export function mightBeTemp(name: string): boolean {
   if (name.endsWith('.vsctmp')) return true;
   if (name.includes('.csg-') || name.includes('.csg~') || name.startsWith('.cs-group-')) return true; // group commits (recogniseGroupFile)
   // steno, dot-hex, ours (`.cs~`: the short form for long targets)
-  if (name.endsWith('.tmp') && (name.charCodeAt(0) === 46 || name.includes('.cs-') || name.includes('.cs~'))) return true;
+  if (name.endsWith('.tmp') && (name.charCodeAt(0) === 46 || name.includes('.cs-') || name.includes('.cs~')))
+    return true;
   if (name.includes('.tmp.') || name.includes('.tmp-')) return true; // `.tmp.<id>`, atomically's `.tmp-<digits><hex>`
   // write-file-atomic: at least MIN_UINT32_DIGITS trailing digits after a dot.
   let digits = 0;
@@ -329,10 +333,24 @@ const MAX_UINT32_DIGITS = String(UINT32_MAX).length;
  */
 export function tempNameGlobs(customPatterns: readonly string[] = []): string[] {
   const digits = (count: number) => `*.[1-9]${'[0-9]'.repeat(count - 1)}`;
-  const wfa = Array.from({ length: MAX_UINT32_DIGITS - MIN_UINT32_DIGITS + 1 }, (_, i) => digits(MIN_UINT32_DIGITS + i));
+  const wfa = Array.from({ length: MAX_UINT32_DIGITS - MIN_UINT32_DIGITS + 1 }, (_, i) =>
+    digits(MIN_UINT32_DIGITS + i),
+  );
   // A user pattern's literal glob characters become `?`: wider than the pattern, never narrower.
   const custom = customPatterns.map((pattern) => pattern.replaceAll('{target}', '*').replace(/[[\]{},!]/g, '?'));
-  return ['*.vsctmp', '*.csg-*', '*.csg~*', '.cs-group-*', '.*.tmp', '*.cs-*.tmp', '*.cs~*.tmp', '*.tmp.*', '*.tmp-*', ...wfa, ...custom];
+  return [
+    '*.vsctmp',
+    '*.csg-*',
+    '*.csg~*',
+    '.cs-group-*',
+    '.*.tmp',
+    '*.cs-*.tmp',
+    '*.cs~*.tmp',
+    '*.tmp.*',
+    '*.tmp-*',
+    ...wfa,
+    ...custom,
+  ];
 }
 
 /** True for a name some built-in or user pattern could take for a temp, whatever its siblings. */

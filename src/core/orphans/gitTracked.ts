@@ -31,20 +31,16 @@ export class GitTrackedFiles {
       else byRepo.set(repo, [...(byRepo.get(repo) ?? []), path]);
     }
     // A few git processes at a time (each holds pipes open), however many repositories the files are in.
-    await mapBounded(
-      [...byRepo],
-      GIT_PROCESSES_AT_ONCE,
-      async ([repo, files]) => {
-        // Chunks keep the command line well under the system's argument limit.
-        for (let start = 0; start < files.length; start += PATHS_PER_CALL) {
-          const chunk = files.slice(start, start + PATHS_PER_CALL);
-          const tracked = await retryWhileExhausted(() => listTracked(repo, chunk));
-          for (const file of chunk) {
-            answers.set(file, tracked === undefined ? 'unknown' : tracked.has(file) ? 'tracked' : 'untracked');
-          }
+    await mapBounded([...byRepo], GIT_PROCESSES_AT_ONCE, async ([repo, files]) => {
+      // Chunks keep the command line well under the system's argument limit.
+      for (let start = 0; start < files.length; start += PATHS_PER_CALL) {
+        const chunk = files.slice(start, start + PATHS_PER_CALL);
+        const tracked = await retryWhileExhausted(() => listTracked(repo, chunk));
+        for (const file of chunk) {
+          answers.set(file, tracked === undefined ? 'unknown' : tracked.has(file) ? 'tracked' : 'untracked');
         }
-      },
-    );
+      }
+    });
     return answers;
   }
 
@@ -82,7 +78,14 @@ function listTracked(repo: string, files: readonly string[]): Promise<Set<string
           resolveTracked(errnoOf(error) === 'ENOENT' ? new Set() : undefined);
           return;
         }
-        resolveTracked(new Set(stdout.split('\0').filter(Boolean).map((name) => join(repo, name))));
+        resolveTracked(
+          new Set(
+            stdout
+              .split('\0')
+              .filter(Boolean)
+              .map((name) => join(repo, name)),
+          ),
+        );
       },
     );
   });

@@ -24,7 +24,13 @@ export interface Work {
   subtrees: Set<string>;
 }
 
-export const newWork = (): Work => ({ events: 0, names: new Map(), created: new Map(), deleted: new Set(), subtrees: new Set() });
+export const newWork = (): Work => ({
+  events: 0,
+  names: new Map(),
+  created: new Map(),
+  deleted: new Set(),
+  subtrees: new Set(),
+});
 
 const addTo = (map: Map<string, Set<string>>, key: string, value: string) => {
   const set = map.get(key);
@@ -90,7 +96,9 @@ export async function foldersAmong(fs: FsLike, dir: string, names: ReadonlySet<s
   if (names.size > LIST_INSTEAD_OF_LSTAT) {
     try {
       const entries = await listFolderFast(fs, dir);
-      return entries.filter((entry) => entry.isDirectory() && names.has(entry.name)).map((entry) => join(dir, entry.name));
+      return entries
+        .filter((entry) => entry.isDirectory() && names.has(entry.name))
+        .map((entry) => join(dir, entry.name));
     } catch {
       return []; // the folder went too; its delete event says so
     }

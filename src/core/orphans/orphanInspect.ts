@@ -4,7 +4,14 @@ import { messageOf } from '../errors';
 import { byName, type ScanError, UNDECODABLE_NAME_NOTE, type WalkFilter } from '../folderListing';
 import { type DirEntryLike, describeNameBytes, errnoOf, type FsLike } from '../fs';
 import { findJournal } from '../groups/groupJournal';
-import { type CustomPattern, mightBeTemp, type OrphanKind, type RecognisedGroupFile, recogniseGroupFile, recogniseTemp } from '../names/tempPatterns';
+import {
+  type CustomPattern,
+  mightBeTemp,
+  type OrphanKind,
+  type RecognisedGroupFile,
+  recogniseGroupFile,
+  recogniseTemp,
+} from '../names/tempPatterns';
 import type { GitTrackedFiles } from './gitTracked';
 import type { OrphanJudge, TargetState } from './orphanJudge';
 
@@ -99,7 +106,11 @@ export function candidatesIn(
  * entered: no path reaches them exactly) and files some rule could take for temps. Never merged with the file whose
  * name is their decoded text.
  */
-export function undecodableIn(dir: string, entries: readonly DirEntryLike[], custom: readonly CustomPattern[]): ScanError[] {
+export function undecodableIn(
+  dir: string,
+  entries: readonly DirEntryLike[],
+  custom: readonly CustomPattern[],
+): ScanError[] {
   const errors: ScanError[] = [];
   for (const entry of entries) {
     if (!entry.nameBytes) continue;
@@ -113,14 +124,22 @@ export function undecodableIn(dir: string, entries: readonly DirEntryLike[], cus
 type Stats = Awaited<ReturnType<FsLike['lstat']>>;
 
 /** A journal, temp or backup of a group commit, shown with the journal that binds its group. */
-async function inspectGroupFile(inspection: Inspection, dir: string, path: string, stats: Stats, named: RecognisedGroupFile): Promise<Orphan> {
+async function inspectGroupFile(
+  inspection: Inspection,
+  dir: string,
+  path: string,
+  stats: Stats,
+  named: RecognisedGroupFile,
+): Promise<Orphan> {
   const target = named.target === undefined ? path : join(dir, named.target);
   let journal = inspection.groupJournals.get(named.groupId);
   if (!journal) {
     journal =
       named.role === 'journal'
         ? Promise.resolve(path)
-        : findJournal(inspection.fs, dir, named.groupId).then((found) => (found.state === 'found' ? found.path : undefined));
+        : findJournal(inspection.fs, dir, named.groupId).then((found) =>
+            found.state === 'found' ? found.path : undefined,
+          );
     inspection.groupJournals.set(named.groupId, journal);
   }
   const [temp, targetJudgement, group] = await Promise.all([
@@ -154,7 +173,10 @@ export async function inspectCandidate(
     stats = await inspection.fs.lstat(path);
   } catch (error) {
     if (candidate.name.includes(REPLACEMENT_CHARACTER)) {
-      inspection.report({ path, error: 'its name is not valid UTF-8, so it cannot be opened by name; rename it to inspect it' });
+      inspection.report({
+        path,
+        error: 'its name is not valid UTF-8, so it cannot be opened by name; rename it to inspect it',
+      });
     } else if (errnoOf(error) !== 'ENOENT') inspection.report({ path, error: messageOf(error) });
     return undefined;
   }
@@ -195,7 +217,9 @@ export async function inspectCandidates(
   custom: readonly CustomPattern[],
   git: GitTrackedFiles,
 ): Promise<(Orphan | undefined)[]> {
-  const found = await mapBounded(candidates, INSPECTIONS_AT_ONCE, (candidate) => inspectCandidate(inspection, candidate, custom));
+  const found = await mapBounded(candidates, INSPECTIONS_AT_ONCE, (candidate) =>
+    inspectCandidate(inspection, candidate, custom),
+  );
   await markGitTracked(git, found);
   return found;
 }

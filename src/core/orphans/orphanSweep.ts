@@ -229,7 +229,8 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
     } catch (error) {
       if (!(error instanceof DescriptorsExhaustedError)) throw error;
       // Out of descriptors even after waiting: nothing more can be proven; every orphan left is reported unchecked.
-      for (const rest of orphans.slice(index)) result.failed.push({ path: rest.path, error: `not checked: ${error.message}` });
+      for (const rest of orphans.slice(index))
+        result.failed.push({ path: rest.path, error: `not checked: ${error.message}` });
       break;
     }
     if ('failed' in verdict) result.failed.push({ path: orphan.path, error: verdict.failed });

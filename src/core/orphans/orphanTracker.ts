@@ -28,7 +28,10 @@ export interface TrackedRoot {
   workspaceExclude?: string[];
 }
 
-export type TrackerOptions = Pick<ScanOptions, 'fs' | 'exclude' | 'skipNodeModules' | 'extraPatterns' | 'onError' | 'refuseUnsafeFolders'>;
+export type TrackerOptions = Pick<
+  ScanOptions,
+  'fs' | 'exclude' | 'skipNodeModules' | 'extraPatterns' | 'onError' | 'refuseUnsafeFolders'
+>;
 
 /** What the tracker did, for diagnostics and the host benchmark. */
 export interface TrackerStats {
@@ -67,7 +70,16 @@ interface Root {
  * safety net and explicit rescans. One operation at a time: events that arrive during a walk are applied after it.
  */
 export class OrphanTracker {
-  readonly stats: TrackerStats = { fullWalks: 0, subtreeWalks: 0, folderListings: 0, namesJudged: 0, events: 0, eventsIgnored: 0, overflows: 0, eventMs: 0 };
+  readonly stats: TrackerStats = {
+    fullWalks: 0,
+    subtreeWalks: 0,
+    folderListings: 0,
+    namesJudged: 0,
+    events: 0,
+    eventsIgnored: 0,
+    overflows: 0,
+    eventMs: 0,
+  };
   private readonly index = new OrphanIndex();
   private roots: Root[] = [];
   private custom: readonly CustomPattern[] = [];
@@ -124,7 +136,9 @@ export class OrphanTracker {
         }
       }
       // A folder inside another is walked with it, never twice.
-      const kept = resolved.filter((root) => !resolved.some((other) => other.real !== root.real && isInside(root.real, other.real)));
+      const kept = resolved.filter(
+        (root) => !resolved.some((other) => other.real !== root.real && isInside(root.real, other.real)),
+      );
       const before = new Set(this.roots.map((root) => root.real));
       for (const old of this.roots) if (!kept.some((root) => root.real === old.real)) this.index.replaceUnder(old.real);
       this.roots = resolved;
@@ -185,7 +199,8 @@ export class OrphanTracker {
   /** The real path of an event's path and the outermost folder holding it. */
   private locate(path: string): { root: Root; real: string } | undefined {
     let best: Root | undefined;
-    for (const root of this.roots) if (isInside(path, root.given) && (!best || root.given.length > best.given.length)) best = root;
+    for (const root of this.roots)
+      if (isInside(path, root.given) && (!best || root.given.length > best.given.length)) best = root;
     if (!best) return undefined;
     const real = best.real + path.slice(best.given.length);
     const root = this.outermost().find((candidate) => isInside(real, candidate.real));
@@ -205,7 +220,8 @@ export class OrphanTracker {
     for (const path of todo.deleted) this.index.replaceUnder(path);
     for (const [dir, names] of todo.created) {
       for (const folder of await foldersAmong(this.fs, dir, names)) {
-        if (!root.filter.skipsFolder(basename(folder), toSlashes(relative(root.real, folder)))) todo.subtrees.add(folder);
+        if (!root.filter.skipsFolder(basename(folder), toSlashes(relative(root.real, folder))))
+          todo.subtrees.add(folder);
       }
     }
     const walked = [...todo.subtrees].filter((dir) => isInside(dir, root.real)).sort();
@@ -228,7 +244,11 @@ export class OrphanTracker {
       if (error.path === dir && /ENOENT|ENOTDIR/.test(error.error)) return;
       this.report(error);
     };
-    for await (const orphan of walkFolders([start], { ...this.options, workspaceExclude: root.workspaceExclude, onError })) {
+    for await (const orphan of walkFolders([start], {
+      ...this.options,
+      workspaceExclude: root.workspaceExclude,
+      onError,
+    })) {
       found.push(orphan);
     }
     this.index.replaceUnder(dir, found);
@@ -252,7 +272,13 @@ export class OrphanTracker {
     const fs = this.fs;
     const report = (error: ScanError) => this.report(error);
     const judge = new OrphanJudge(fs, (path, error) => report({ path, error }));
-    const inspection = { fs, now: Date.now(), report, judge, groupJournals: new Map<string, Promise<string | undefined>>() };
+    const inspection = {
+      fs,
+      now: Date.now(),
+      report,
+      judge,
+      groupJournals: new Map<string, Promise<string | undefined>>(),
+    };
     const git = new GitTrackedFiles(fs);
     for (const [dir, names] of folders) {
       if (await this.unsafeOrSkipped(root, dir)) continue;

@@ -121,8 +121,10 @@ export async function* walkFolders(starts: readonly Folder[], options: ScanOptio
           if (mayBeTempName(entry.name, custom)) maybeTemps.push(entry.name);
         }
       }
-      if (maybeTemps.length > 0) for (const candidate of candidatesIn(dir, entries, rules, relativeOf, maybeTemps)) candidates.push(candidate);
-      if (entries.some((entry) => entry.nameBytes)) for (const error of undecodableIn(dir, entries, custom)) report(error);
+      if (maybeTemps.length > 0)
+        for (const candidate of candidatesIn(dir, entries, rules, relativeOf, maybeTemps)) candidates.push(candidate);
+      if (entries.some((entry) => entry.nameBytes))
+        for (const error of undecodableIn(dir, entries, custom)) report(error);
       const prefix = dir.endsWith(sep) ? dir : dir + sep;
       for (const name of folderNames.sort(byName)) {
         subfolders.push({ dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' });

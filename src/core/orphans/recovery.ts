@@ -94,7 +94,12 @@ async function realPathOf(fs: FsLike, target: string): Promise<string> {
 async function examineCandidates(
   target: string,
   options: CandidateOptions,
-): Promise<{ valid: RecoveryCandidate[]; rejected: RejectedCandidate[]; hiddenLeftovers: string[]; realTarget: string }> {
+): Promise<{
+  valid: RecoveryCandidate[];
+  rejected: RejectedCandidate[];
+  hiddenLeftovers: string[];
+  realTarget: string;
+}> {
   const fs = options.fs ?? nodeFs;
   const custom = compileCustomPatterns(options.extraPatterns);
   const realTarget = await realPathOf(fs, target);
@@ -132,9 +137,18 @@ async function examineCandidates(
       if (recognised?.target !== targetName) continue;
       const judged = await judgeJsonFile(fs, path, { schema: options.schema });
       if (judged.state === 'valid') {
-        valid.push({ path, mtimeMs: stats.mtimeMs, size: stats.size, kind: recognised.kind, identity: judged.identity });
+        valid.push({
+          path,
+          mtimeMs: stats.mtimeMs,
+          size: stats.size,
+          kind: recognised.kind,
+          identity: judged.identity,
+        });
       } else {
-        rejected.push({ path, reason: judged.state === 'corrupt' || judged.state === 'unknown' ? judged.reason : `it is ${judged.state}` });
+        rejected.push({
+          path,
+          reason: judged.state === 'corrupt' || judged.state === 'unknown' ? judged.reason : `it is ${judged.state}`,
+        });
       }
     }
     for (const name of names) {
@@ -152,7 +166,10 @@ async function examineCandidates(
 }
 
 /** Recognised temps of `target` whose whole content validates, newest (by mtime) first. */
-export async function findRecoveryCandidates(target: string, options: CandidateOptions = {}): Promise<RecoveryCandidate[]> {
+export async function findRecoveryCandidates(
+  target: string,
+  options: CandidateOptions = {},
+): Promise<RecoveryCandidate[]> {
   return (await examineCandidates(resolve(target), options)).valid;
 }
 
@@ -171,7 +188,11 @@ async function readCurrent(fs: FsLike, target: string, schema: JsonSchema | unde
     });
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { state: 'missing' };
-    throw new RecoveryError(target, 'unreadable', `Cannot judge ${target}, so it was left as it was: ${messageOf(error)}`);
+    throw new RecoveryError(
+      target,
+      'unreadable',
+      `Cannot judge ${target}, so it was left as it was: ${messageOf(error)}`,
+    );
   }
   const judged = judgeJsonBytes(bytes, identityOf(stats), { schema });
   const problem = judged.state === 'corrupt' ? judged.reason : judged.state === 'empty' ? 'is empty' : undefined;
@@ -252,12 +273,17 @@ export async function recoverTarget(targetPath: string, options: RecoverOptions 
   if (backup && current.state !== 'missing') {
     await writeFileAtomic(backup, current.bytes, { fs, mode: current.mode });
     if (!(await verifyCopy(fs, backup, current.bytes))) {
-      throw new RecoveryError(target, 'verify-failed', `The backup ${backup} does not match ${target}; ${target} was left as it was`);
+      throw new RecoveryError(
+        target,
+        'verify-failed',
+        `The backup ${backup} does not match ${target}; ${target} was left as it was`,
+      );
     }
   }
   // A write that landed since the decision is newer than anything here: it must not be replaced unseen.
   const now = await identityNow(fs, target);
-  const unchanged = current.state === 'missing' ? now === undefined : now !== undefined && sameFile(now, current.identity);
+  const unchanged =
+    current.state === 'missing' ? now === undefined : now !== undefined && sameFile(now, current.identity);
   if (!unchanged) {
     throw new RecoveryError(
       target,

@@ -95,7 +95,12 @@ interface ResolvedTarget {
   existing: { mode: number; uid: number; gid: number; identity: FileIdentity } | undefined;
 }
 
-async function resolveTarget(target: string, fs: FsLike, createParents: boolean, durable: boolean): Promise<ResolvedTarget> {
+async function resolveTarget(
+  target: string,
+  fs: FsLike,
+  createParents: boolean,
+  durable: boolean,
+): Promise<ResolvedTarget> {
   const { realPath, stats: existingStats } = await statThroughLink(fs, target).catch((error: unknown) => {
     throw stepError(target, 'resolve', error);
   });
@@ -108,7 +113,12 @@ async function resolveTarget(target: string, fs: FsLike, createParents: boolean,
   if (!existingStats) await ensureParent(target, fs, createParents, durable);
   return {
     realPath,
-    existing: existingStats && { mode: existingStats.mode & 0o7777, uid: existingStats.uid, gid: existingStats.gid, identity: identityOf(existingStats) },
+    existing: existingStats && {
+      mode: existingStats.mode & 0o7777,
+      uid: existingStats.uid,
+      gid: existingStats.gid,
+      identity: identityOf(existingStats),
+    },
   };
 }
 
@@ -234,17 +244,22 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     await Promise.all([
       attempt(target, 'write', () => writeAll(temp, bytes)),
       attempt(target, 'chmod', () => temp.chmod(mode)),
-      existing && process.getuid?.() === 0 ? attempt(target, 'chown', () => temp.chown(existing.uid, existing.gid)) : undefined,
+      existing && process.getuid?.() === 0
+        ? attempt(target, 'chown', () => temp.chown(existing.uid, existing.gid))
+        : undefined,
     ]);
     if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
     await attempt(target, 'close', () => temp.close());
-    if (options.expected !== undefined) await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
+    if (options.expected !== undefined)
+      await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
     // The target is never held open here: FUSE (libfuse) and NFS turn a rename over an open file into two
     // renames (target → .fuse_hidden*/.nfs*, then temp → target), and a crash between them loses the target.
     const { beforeRename } = options;
     const check = beforeRename && (() => runBeforeRename(target, beforeRename));
-    await attempt(target, 'rename', () => renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs, check));
+    await attempt(target, 'rename', () =>
+      renameIntoPlace(fs, tempPath, realPath, target, options.renameRetryDelaysMs, check),
+    );
     liveTempPaths.delete(tempPath);
   } catch (error) {
     if (handle) await closeQuietly(handle);
@@ -272,16 +287,33 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
  * The target must still hold `expected` (null: still be absent) and be the file inspected at the start (device,
  * inode, size, mtime: read first, then checked, so a write during the read is caught too).
  */
-async function confirmExpected(fs: FsLike, target: string, realPath: string, seen: FileIdentity | undefined, expected: Uint8Array | null): Promise<void> {
+async function confirmExpected(
+  fs: FsLike,
+  target: string,
+  realPath: string,
+  seen: FileIdentity | undefined,
+  expected: Uint8Array | null,
+): Promise<void> {
   const name = realPath === target ? target : `${target} (${realPath})`;
   const changed = (now: string) =>
-    new AtomicWriteError(target, 'confirm', 'ECHANGED', new Error(`${name} changed since it was read: it ${now}`), `${target} is unchanged`);
+    new AtomicWriteError(
+      target,
+      'confirm',
+      'ECHANGED',
+      new Error(`${name} changed since it was read: it ${now}`),
+      `${target} is unchanged`,
+    );
   let bytes: Buffer | undefined;
   try {
     bytes = await fs.readFile(realPath);
   } catch (error) {
     // Not a regular file any more, or grown past the read bound: not what was read either way.
-    if (error instanceof NotReadableError) throw changed(error.code === 'ENOTREG' ? 'is not a regular file' : 'holds other content than the one the new content was made from');
+    if (error instanceof NotReadableError)
+      throw changed(
+        error.code === 'ENOTREG'
+          ? 'is not a regular file'
+          : 'holds other content than the one the new content was made from',
+      );
     if (errnoOf(error) !== 'ENOENT') throw stepError(target, 'confirm', error);
   }
   if (expected === null) {
@@ -291,7 +323,8 @@ async function confirmExpected(fs: FsLike, target: string, realPath: string, see
   if (bytes === undefined) throw changed('is missing');
   if (!bytes.equals(expected)) throw changed('holds other content than the one the new content was made from');
   const now = await attempt(target, 'confirm', () => fs.lstat(realPath));
-  if (seen === undefined || !now.isFile() || !sameFile(identityOf(now), seen)) throw changed('was written again since it was inspected');
+  if (seen === undefined || !now.isFile() || !sameFile(identityOf(now), seen))
+    throw changed('was written again since it was inspected');
 }
 
 /** The caller's check before the rename; its refusal becomes a `confirm` failure that leaves the target unchanged. */

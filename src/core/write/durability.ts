@@ -18,4 +18,5 @@ export const DEFAULT_DURABILITY: Durability = 'full';
 export const isDurable = (durability: Durability | undefined): boolean => (durability ?? DEFAULT_DURABILITY) === 'full';
 
 /** Whether a write with this durability fsyncs folders too: only durable ones, and never on Windows (fs.ts says why). */
-export const fsyncsFoldersFor = (durability: Durability | undefined): boolean => isDurable(durability) && fsyncsDirectories();
+export const fsyncsFoldersFor = (durability: Durability | undefined): boolean =>
+  isDurable(durability) && fsyncsDirectories();

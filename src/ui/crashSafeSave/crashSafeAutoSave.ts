@@ -32,7 +32,8 @@ export class CrashSafeAutoSave extends Disposable {
     super();
     this._register(
       vscode.workspace.onDidChangeTextDocument((event) => {
-        if (event.document.uri.scheme === CRASH_SAFE_SCHEME && event.contentChanges.length > 0) this.schedule(event.document);
+        if (event.document.uri.scheme === CRASH_SAFE_SCHEME && event.contentChanges.length > 0)
+          this.schedule(event.document);
       }),
     );
     this._register(vscode.workspace.onDidCloseTextDocument((document) => this.cancel(document.uri)));
@@ -73,7 +74,7 @@ export class CrashSafeAutoSave extends Disposable {
         const text = vscode.l10n.t({
           message: '$(warning) {0} not auto-saved: {1} at line {2}, column {3}',
           args: [basename(path), problem.message, problem.line, problem.column],
-          comment: ['{0} is a file name, {1} the JSON parser\'s message, in English. Keep $(warning): it is an icon.'],
+          comment: ["{0} is a file name, {1} the JSON parser's message, in English. Keep $(warning): it is an icon."],
         });
         vscode.window.setStatusBarMessage(text, 5000);
         return;
@@ -110,7 +111,9 @@ export function registerCrashSafeSaveCommands(context: vscode.ExtensionContext, 
   context.subscriptions.push(
     vscode.commands.registerCommand(CommandId.ReopenWithCrashSafeSave, reopen),
     vscode.commands.registerCommand(CommandId.OpenWithCrashSafeSave, reopen),
-    vscode.commands.registerCommand(CommandId.ReopenWithoutCrashSafeSave, (uri?: vscode.Uri) => reopenWithoutCrashSafeSave(uri, log)),
+    vscode.commands.registerCommand(CommandId.ReopenWithoutCrashSafeSave, (uri?: vscode.Uri) =>
+      reopenWithoutCrashSafeSave(uri, log),
+    ),
     new OpenJsonFilesContext(),
   );
 }
@@ -129,7 +132,11 @@ class OpenJsonFilesContext extends Disposable {
   private update(): void {
     const paths = new Set<string>();
     for (const tab of vscode.window.tabGroups.all.flatMap((group) => group.tabs)) {
-      if (tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'file' && isJsonFileName(tab.input.uri.fsPath)) {
+      if (
+        tab.input instanceof vscode.TabInputText &&
+        tab.input.uri.scheme === 'file' &&
+        isJsonFileName(tab.input.uri.fsPath)
+      ) {
         paths.add(tab.input.uri.fsPath);
       }
     }
@@ -162,12 +169,19 @@ async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
   await vscode.window.showTextDocument(document, { viewColumn, preview: false });
   if (unsavedText !== undefined && unsavedText !== document.getText()) {
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(to, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), unsavedText);
+    edit.replace(
+      to,
+      new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)),
+      unsavedText,
+    );
     await vscode.workspace.applyEdit(edit);
   }
   if (oldDocument?.isDirty) {
     // The changes live on in the new editor; reverting first lets the old tab close without a save prompt.
-    await vscode.window.showTextDocument(oldDocument, { viewColumn: oldTabs[0]?.group.viewColumn, preserveFocus: false });
+    await vscode.window.showTextDocument(oldDocument, {
+      viewColumn: oldTabs[0]?.group.viewColumn,
+      preserveFocus: false,
+    });
     await vscode.commands.executeCommand('workbench.action.files.revert');
   }
   if (oldTabs.length > 0) await vscode.window.tabGroups.close(tabsShowing(from));
@@ -175,10 +189,15 @@ async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
 }
 
 /** Reopens a JSON file as `crashsafe:` in the same editor group (where unsaved changes are auto-saved once they parse). */
-async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<vscode.Uri | undefined> {
+async function reopenWithCrashSafeSave(
+  uri: vscode.Uri | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target) {
-    void vscode.window.showInformationMessage(vscode.l10n.t('Open a JSON file first, then reopen it with crash-safe save.'));
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t('Open a JSON file first, then reopen it with crash-safe save.'),
+    );
     return undefined;
   }
   if (target.scheme === CRASH_SAFE_SCHEME) {
@@ -187,7 +206,11 @@ async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.
   }
   if (target.scheme !== 'file' || !isJsonFileName(target.fsPath)) {
     void vscode.window.showErrorMessage(
-      vscode.l10n.t({ message: 'Crash-safe save works for .json and .jsonc files on disk, not {0}.', args: [target.toString(true)], comment: ['{0} is a URI.'] }),
+      vscode.l10n.t({
+        message: 'Crash-safe save works for .json and .jsonc files on disk, not {0}.',
+        args: [target.toString(true)],
+        comment: ['{0} is a URI.'],
+      }),
     );
     return undefined;
   }
@@ -198,10 +221,15 @@ async function reopenWithCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.
 }
 
 /** Reopens a `crashsafe:` editor as the plain file, saved by VS Code as usual. */
-async function reopenWithoutCrashSafeSave(uri: vscode.Uri | undefined, log: vscode.LogOutputChannel): Promise<vscode.Uri | undefined> {
+async function reopenWithoutCrashSafeSave(
+  uri: vscode.Uri | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target || (target.scheme !== CRASH_SAFE_SCHEME && target.scheme !== 'file')) {
-    void vscode.window.showInformationMessage(vscode.l10n.t('Open a file with crash-safe save first, then reopen it without.'));
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t('Open a file with crash-safe save first, then reopen it without.'),
+    );
     return undefined;
   }
   const fileUri = target.with({ scheme: 'file' });

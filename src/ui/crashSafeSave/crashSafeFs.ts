@@ -82,7 +82,11 @@ export interface CrashSafeFsDeps {
 }
 
 function fileType(stats: Stats, isLink: boolean): vscode.FileType {
-  const base = stats.isDirectory() ? vscode.FileType.Directory : stats.isFile() ? vscode.FileType.File : vscode.FileType.Unknown;
+  const base = stats.isDirectory()
+    ? vscode.FileType.Directory
+    : stats.isFile()
+      ? vscode.FileType.File
+      : vscode.FileType.Unknown;
   return isLink ? base | vscode.FileType.SymbolicLink : base;
 }
 
@@ -114,7 +118,10 @@ function toFileSystemError(error: unknown, uri: vscode.Uri): Error {
  * Content that does not parse as the file's JSON flavour is never saved automatically; a manual save of it asks
  * first (a modal; cancelling means "not saved").
  */
-export class CrashSafeFileSystem extends Disposable implements vscode.FileSystemProvider, vscode.FileDecorationProvider {
+export class CrashSafeFileSystem
+  extends Disposable
+  implements vscode.FileSystemProvider, vscode.FileDecorationProvider
+{
   private readonly changed = this._register(new vscode.EventEmitter<vscode.FileChangeEvent[]>());
   readonly onDidChangeFile = this.changed.event;
   /** URIs whose next save was started automatically (our auto-save, or VS Code's files.autoSave). */
@@ -135,7 +142,8 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
     this._register(
       vscode.workspace.onWillSaveTextDocument((event) => {
         if (event.document.uri.scheme !== CRASH_SAFE_SCHEME) return;
-        if (event.reason !== vscode.TextDocumentSaveReason.Manual) this.automaticSaves.add(event.document.uri.toString());
+        if (event.reason !== vscode.TextDocumentSaveReason.Manual)
+          this.automaticSaves.add(event.document.uri.toString());
       }),
     );
   }
@@ -161,13 +169,17 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
     return () => this.automaticSaves.delete(key);
   }
 
-  watch(uri: vscode.Uri, options: { readonly recursive: boolean; readonly excludes: readonly string[] }): vscode.Disposable {
+  watch(
+    uri: vscode.Uri,
+    options: { readonly recursive: boolean; readonly excludes: readonly string[] },
+  ): vscode.Disposable {
     // VS Code watches open files: a file is watched through its folder, with its name as the pattern.
     const pattern = options.recursive
       ? new vscode.RelativePattern(vscode.Uri.file(uri.fsPath), '**')
       : new vscode.RelativePattern(vscode.Uri.file(dirname(uri.fsPath)), basename(uri.fsPath));
     const watcher = vscode.workspace.createFileSystemWatcher(pattern);
-    const forward = (type: vscode.FileChangeType) => (changed: vscode.Uri) => this.changed.fire([{ type, uri: toCrashSafeUri(changed) }]);
+    const forward = (type: vscode.FileChangeType) => (changed: vscode.Uri) =>
+      this.changed.fire([{ type, uri: toCrashSafeUri(changed) }]);
     return vscode.Disposable.from(
       watcher,
       watcher.onDidChange(forward(vscode.FileChangeType.Changed)),
@@ -180,7 +192,12 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
     try {
       const link = await lstat(uri.fsPath);
       const stats = link.isSymbolicLink() ? await stat(uri.fsPath) : link;
-      return { type: fileType(stats, link.isSymbolicLink()), ctime: stats.ctimeMs, mtime: stats.mtimeMs, size: stats.size };
+      return {
+        type: fileType(stats, link.isSymbolicLink()),
+        ctime: stats.ctimeMs,
+        mtime: stats.mtimeMs,
+        size: stats.size,
+      };
     } catch (error) {
       throw toFileSystemError(error, uri);
     }
@@ -191,7 +208,11 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
       const entries = await readdir(uri.fsPath, { withFileTypes: true });
       return entries.map((entry) => [
         entry.name,
-        entry.isDirectory() ? vscode.FileType.Directory : entry.isSymbolicLink() ? vscode.FileType.SymbolicLink : vscode.FileType.File,
+        entry.isDirectory()
+          ? vscode.FileType.Directory
+          : entry.isSymbolicLink()
+            ? vscode.FileType.SymbolicLink
+            : vscode.FileType.File,
       ]);
     } catch (error) {
       throw toFileSystemError(error, uri);
@@ -215,7 +236,11 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
     }
   }
 
-  async writeFile(uri: vscode.Uri, content: Uint8Array, options: { readonly create: boolean; readonly overwrite: boolean }): Promise<void> {
+  async writeFile(
+    uri: vscode.Uri,
+    content: Uint8Array,
+    options: { readonly create: boolean; readonly overwrite: boolean },
+  ): Promise<void> {
     const path = uri.fsPath;
     const automatic = this.automaticSaves.delete(uri.toString());
     let exists = true;
@@ -281,18 +306,22 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
         ? vscode.l10n.t({
             message: '{0} is not valid JSON with comments ({1} at line {2}, column {3})',
             args,
-            comment: ['{0} is a file name, {1} the JSON parser\'s message, in English.'],
+            comment: ["{0} is a file name, {1} the JSON parser's message, in English."],
           })
         : vscode.l10n.t({
             message: '{0} is not valid JSON ({1} at line {2}, column {3})',
             args,
-            comment: ['{0} is a file name, {1} the JSON parser\'s message, in English.'],
+            comment: ["{0} is a file name, {1} the JSON parser's message, in English."],
           });
     const policy = readCrashSafeSaveSettings(uri).invalidJson;
     if (policy === 'save' && !automatic) return;
     if (!automatic && policy === 'ask') {
       const confirmed = await confirmModal(
-        vscode.l10n.t({ message: '{0}. Save it anyway?', args: [what], comment: ['{0} says which file is not valid JSON and where.'] }),
+        vscode.l10n.t({
+          message: '{0}. Save it anyway?',
+          args: [what],
+          comment: ['{0} says which file is not valid JSON and where.'],
+        }),
         vscode.l10n.t('Save Anyway'),
         vscode.l10n.t('Programs that read this file may fail on it. The save is still atomic.'),
       );
@@ -305,7 +334,11 @@ export class CrashSafeFileSystem extends Disposable implements vscode.FileSystem
           args: [what],
           comment: ['{0} says which file is not valid JSON and where.'],
         })
-      : vscode.l10n.t({ message: 'Not saved: {0}.', args: [what], comment: ['{0} says which file is not valid JSON and where.'] });
+      : vscode.l10n.t({
+          message: 'Not saved: {0}.',
+          args: [what],
+          comment: ['{0} says which file is not valid JSON and where.'],
+        });
     this.counters.lastRefusal = message;
     this.deps.log.warn(
       `Refused to save ${path}${automatic ? ' automatically' : ''}: not valid ${jsonFlavourOf(path) === 'jsonc' ? 'JSON with comments' : 'JSON'} (${problem.message} at line ${problem.line}, column ${problem.column})`,
@@ -321,19 +354,26 @@ export function describeWriteFailure(name: string, error: unknown): string {
   if (error instanceof AtomicWriteError) {
     return words
       ? vscode.l10n.t({
-          message: 'Not saved: the crash-safe write of {0} failed with {1}, {2} ({3} step). {0} is unchanged; the log has the details.',
+          message:
+            'Not saved: the crash-safe write of {0} failed with {1}, {2} ({3} step). {0} is unchanged; the log has the details.',
           args: [name, code, words, error.step],
-          comment: ['{0} is a file name, {1} an error code (EACCES…), {2} the code in words, {3} the step of the write that failed (open, write, fsync, rename…).'],
+          comment: [
+            '{0} is a file name, {1} an error code (EACCES…), {2} the code in words, {3} the step of the write that failed (open, write, fsync, rename…).',
+          ],
         })
       : vscode.l10n.t({
-          message: 'Not saved: the crash-safe write of {0} failed with {1} ({2} step). {0} is unchanged; the log has the details.',
+          message:
+            'Not saved: the crash-safe write of {0} failed with {1} ({2} step). {0} is unchanged; the log has the details.',
           args: [name, code, error.step],
-          comment: ['{0} is a file name, {1} an error code (EACCES…), {2} the step of the write that failed (open, write, fsync, rename…).'],
+          comment: [
+            '{0} is a file name, {1} an error code (EACCES…), {2} the step of the write that failed (open, write, fsync, rename…).',
+          ],
         });
   }
   return words
     ? vscode.l10n.t({
-        message: 'Not saved: the crash-safe write of {0} failed with {1}, {2}. {0} is unchanged; the log has the details.',
+        message:
+          'Not saved: the crash-safe write of {0} failed with {1}, {2}. {0} is unchanged; the log has the details.',
         args: [name, code, words],
         comment: ['{0} is a file name, {1} an error code (EACCES…), {2} the code in words.'],
       })

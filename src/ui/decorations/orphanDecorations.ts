@@ -31,7 +31,9 @@ export class OrphanDecorations implements vscode.FileDecorationProvider, vscode.
         tooltip: vscode.l10n.t({
           message: 'Orphaned temp file of {0} ({1})',
           args: [basename(orphan.target), describeOrphan(orphan)],
-          comment: ['{0} is the file the temp belongs to, {1} the tool and age (e.g. "write-file-atomic (npm), 5 min old").'],
+          comment: [
+            '{0} is the file the temp belongs to, {1} the tool and age (e.g. "write-file-atomic (npm), 5 min old").',
+          ],
         }),
       });
     }
@@ -72,7 +74,9 @@ export class OrphanDecorations implements vscode.FileDecorationProvider, vscode.
 }
 
 function sameDecoration(a: vscode.FileDecoration | undefined, b: vscode.FileDecoration | undefined): boolean {
-  return a?.badge === b?.badge && a?.tooltip === b?.tooltip && a?.color?.id === b?.color?.id && a?.propagate === b?.propagate;
+  return (
+    a?.badge === b?.badge && a?.tooltip === b?.tooltip && a?.color?.id === b?.color?.id && a?.propagate === b?.propagate
+  );
 }
 
 /** Registers the Explorer decorations and keeps them in step with the orphan model and the setting. */

@@ -28,7 +28,11 @@ export class OrphanCodeActions implements vscode.CodeActionProvider {
     private readonly relative: (path: string) => string,
   ) {}
 
-  provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+  provideCodeActions(
+    document: vscode.TextDocument,
+    _range: vscode.Range,
+    context: vscode.CodeActionContext,
+  ): vscode.CodeAction[] {
     if (context.only && !vscode.CodeActionKind.QuickFix.intersects(context.only)) return [];
     // The context's diagnostics are copies, not our objects: match them by source, code and message.
     const entries = this.entriesFor(document.uri).filter((entry) =>

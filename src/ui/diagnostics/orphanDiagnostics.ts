@@ -39,7 +39,12 @@ function positionIn(text: string | undefined): vscode.Position | undefined {
 }
 
 /** The Problems entry of a broken target: what is wrong with it (and where, for a parse error) and how old its valid temp is. */
-function brokenTargetMessage(target: string, state: TargetState, position: vscode.Position | undefined, age: string): string {
+function brokenTargetMessage(
+  target: string,
+  state: TargetState,
+  position: vscode.Position | undefined,
+  age: string,
+): string {
   if (state === 'corrupt') {
     return position
       ? vscode.l10n.t({
@@ -54,8 +59,16 @@ function brokenTargetMessage(target: string, state: TargetState, position: vscod
         });
   }
   return state === 'empty'
-    ? vscode.l10n.t({ message: '{0} is empty; a valid temp from {1} ago can restore it', args: [target, age], comment: ['{0} is a file, {1} an age (e.g. "5 min").'] })
-    : vscode.l10n.t({ message: '{0} is missing; a valid temp from {1} ago can restore it', args: [target, age], comment: ['{0} is a file, {1} an age (e.g. "5 min").'] });
+    ? vscode.l10n.t({
+        message: '{0} is empty; a valid temp from {1} ago can restore it',
+        args: [target, age],
+        comment: ['{0} is a file, {1} an age (e.g. "5 min").'],
+      })
+    : vscode.l10n.t({
+        message: '{0} is missing; a valid temp from {1} ago can restore it',
+        args: [target, age],
+        comment: ['{0} is a file, {1} an age (e.g. "5 min").'],
+      });
 }
 
 /** Problems-panel entries for the orphan model: broken targets a valid temp can restore, and stale temps that can go. */
@@ -119,7 +132,11 @@ class OrphanDiagnostics {
       );
       diagnostic.source = DIAGNOSTIC_SOURCE;
       diagnostic.code =
-        state === 'corrupt' ? DiagnosticCode.CorruptTarget : state === 'empty' ? DiagnosticCode.EmptyTarget : DiagnosticCode.MissingTarget;
+        state === 'corrupt'
+          ? DiagnosticCode.CorruptTarget
+          : state === 'empty'
+            ? DiagnosticCode.EmptyTarget
+            : DiagnosticCode.MissingTarget;
       // A missing target cannot be opened for its quick fix; the temp it links to can be.
       diagnostic.relatedInformation = [
         new vscode.DiagnosticRelatedInformation(
@@ -127,11 +144,16 @@ class OrphanDiagnostics {
           vscode.l10n.t({
             message: 'Valid temp {0} ({1}, {2} old)',
             args: [basename(temp.path), kindLabel(temp.kind), age],
-            comment: ['{0} is a temp file, {1} the tool that left it (e.g. "write-file-atomic (npm)"), {2} its age (e.g. "5 min").'],
+            comment: [
+              '{0} is a temp file, {1} the tool that left it (e.g. "write-file-atomic (npm)"), {2} its age (e.g. "5 min").',
+            ],
           }),
         ),
       ];
-      return { uri: vscode.Uri.file(temp.target), entry: { diagnostic, fix: { kind: 'recover', target: temp.target, temp } } };
+      return {
+        uri: vscode.Uri.file(temp.target),
+        entry: { diagnostic, fix: { kind: 'recover', target: temp.target, temp } },
+      };
     });
   }
 
@@ -146,7 +168,9 @@ class OrphanDiagnostics {
           vscode.l10n.t({
             message: 'Orphaned temp file of {0} ({1}, {2} old); {0} is fine, so it can be deleted',
             args: [basename(temp.target), kindLabel(temp.kind), uiAge(now - temp.mtimeMs)],
-            comment: ['{0} is the file the temp belongs to, {1} the tool that left it (e.g. "write-file-atomic (npm)"), {2} its age (e.g. "5 min").'],
+            comment: [
+              '{0} is the file the temp belongs to, {1} the tool that left it (e.g. "write-file-atomic (npm)"), {2} its age (e.g. "5 min").',
+            ],
           }),
           vscode.DiagnosticSeverity.Information,
         );
@@ -163,7 +187,10 @@ export function registerOrphanDiagnostics(context: vscode.ExtensionContext, deps
   context.subscriptions.push(collection);
   const diagnostics = new OrphanDiagnostics(collection, deps);
   // A failed refresh keeps the last entries; the next scan tries again.
-  const refresh = () => void diagnostics.refresh().catch((error: unknown) => deps.log.warn(`Problems entries not updated: ${String(error)}`));
+  const refresh = () =>
+    void diagnostics
+      .refresh()
+      .catch((error: unknown) => deps.log.warn(`Problems entries not updated: ${String(error)}`));
   context.subscriptions.push(deps.model.onDidChange(refresh));
   context.subscriptions.push(
     vscode.languages.registerCodeActionsProvider(

@@ -14,9 +14,11 @@ import type { OrphanModel } from '../orphans/orphanModel';
 
 /** A size for people: `512 bytes`, `1,5 MiB` (the number in the display language's form). */
 function uiSize(bytes: number): string {
-  if (bytes < 1024) return vscode.l10n.t({ message: '{0} bytes', args: [bytes], comment: ['A file size, e.g. "512 bytes".'] });
+  if (bytes < 1024)
+    return vscode.l10n.t({ message: '{0} bytes', args: [bytes], comment: ['A file size, e.g. "512 bytes".'] });
   const kib = bytes / 1024;
-  const number = (value: number) => value.toLocaleString(vscode.env.language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const number = (value: number) =>
+    value.toLocaleString(vscode.env.language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   return kib < 1024 ? `${number(kib)} KiB` : `${number(kib / 1024)} MiB`;
 }
 
@@ -53,7 +55,10 @@ export interface GroupStartupDeps {
 }
 
 /** The group files among the orphans that belong to this workspace's recovery, and their journals. */
-function groupFilesOf(orphans: readonly Orphan[], roots: readonly string[]): { paths: string[]; journals: string[]; outside: string[] } {
+function groupFilesOf(
+  orphans: readonly Orphan[],
+  roots: readonly string[],
+): { paths: string[]; journals: string[]; outside: string[] } {
   const inside = (path: string) => roots.some((root) => isInside(path, root));
   const paths: string[] = [];
   const journals = new Set<string>();
@@ -114,7 +119,13 @@ export class GroupStartupRecovery extends Disposable {
     try {
       return await this.run(await this.deps.model.rescan());
     } catch (error) {
-      return this.record({ state: 'failed', journals: [], report: undefined, message: undefined, error: messageOf(error) });
+      return this.record({
+        state: 'failed',
+        journals: [],
+        report: undefined,
+        message: undefined,
+        error: messageOf(error),
+      });
     }
   }
 
@@ -130,7 +141,8 @@ export class GroupStartupRecovery extends Disposable {
     const { log, relative, model } = this.deps;
     const roots = model.roots;
     const { paths, journals, outside } = groupFilesOf(orphans, roots);
-    for (const journal of outside) log.info(`Interrupted group commit ${journal} is outside the workspace: left for crash-safe recover --groups`);
+    for (const journal of outside)
+      log.info(`Interrupted group commit ${journal} is outside the workspace: left for crash-safe recover --groups`);
     if (paths.length === 0) {
       this.waitingForTrust = false;
       return this.record({ state: 'nothing', journals, report: undefined, message: undefined });
@@ -160,7 +172,9 @@ export class GroupStartupRecovery extends Disposable {
     if (message) this.notify(message, report.problems.length > 0);
     // The journal, temps and backups are gone: the status bar and the Orphans view must say so now.
     if (report.recovered.length > 0 || report.removed.length > 0) {
-      await model.rescan().catch((error: unknown) => log.error(`Rescan after group recovery failed: ${messageOf(error)}`));
+      await model
+        .rescan()
+        .catch((error: unknown) => log.error(`Rescan after group recovery failed: ${messageOf(error)}`));
     }
     return this.record({ state: 'finished', journals, report, message });
   }
@@ -175,10 +189,14 @@ export class GroupStartupRecovery extends Disposable {
     const { log, relative } = this.deps;
     for (const outcome of report.recovered) {
       const how = outcome.state === 'rolled-forward' ? 'rolled forward' : 'rolled back';
-      log.info(`Finished the interrupted group commit ${outcome.journal}: ${how} (${outcome.targets.map(relative).join(', ')})`);
+      log.info(
+        `Finished the interrupted group commit ${outcome.journal}: ${how} (${outcome.targets.map(relative).join(', ')})`,
+      );
     }
-    for (const { journal, reason } of report.problems) log.warn(`Left the interrupted group commit ${journal} as it was: ${reason}`);
-    for (const path of report.removed) log.info(`Deleted ${path} (left by a group commit whose journal is gone and whose writer has exited)`);
+    for (const { journal, reason } of report.problems)
+      log.warn(`Left the interrupted group commit ${journal} as it was: ${reason}`);
+    for (const path of report.removed)
+      log.info(`Deleted ${path} (left by a group commit whose journal is gone and whose writer has exited)`);
     for (const { path, reason } of report.skipped) log.warn(`Group recovery did not enter ${path}: ${reason}`);
     for (const { path, reason } of report.kept) log.info(`Kept ${path}: ${reason}`);
     for (const { path, error } of report.errors) log.warn(`Group recovery could not read ${path}: ${error}`);
@@ -195,8 +213,15 @@ export class GroupStartupRecovery extends Disposable {
     const size = uiSize(report.removedBytes);
     const debris =
       count === 1
-        ? vscode.l10n.t('Crash-Safe State deleted 1 leftover file ({0}) of a group commit whose writer had exited.', size)
-        : vscode.l10n.t('Crash-Safe State deleted {0} leftover files ({1}) of group commits whose writers had exited.', count, size);
+        ? vscode.l10n.t(
+            'Crash-Safe State deleted 1 leftover file ({0}) of a group commit whose writer had exited.',
+            size,
+          )
+        : vscode.l10n.t(
+            'Crash-Safe State deleted {0} leftover files ({1}) of group commits whose writers had exited.',
+            count,
+            size,
+          );
     return groups ? `${groups} ${debris}` : debris;
   }
 
@@ -213,16 +238,32 @@ export class GroupStartupRecovery extends Disposable {
     }
     if (problems.length === 0) {
       const forward = recovered.filter((outcome) => outcome.state === 'rolled-forward').length;
-      return vscode.l10n.t('Crash-Safe State finished {0} interrupted group commits: {1} rolled forward, {2} rolled back.', recovered.length, forward, recovered.length - forward);
+      return vscode.l10n.t(
+        'Crash-Safe State finished {0} interrupted group commits: {1} rolled forward, {2} rolled back.',
+        recovered.length,
+        forward,
+        recovered.length - forward,
+      );
     }
     if (total === 1) {
       const [{ journal, reason }] = problems as [{ journal: string; reason: string }];
-      return vscode.l10n.t('Crash-Safe State left an interrupted group commit ({0}) as it was: {1}', this.deps.relative(journal), reason);
+      return vscode.l10n.t(
+        'Crash-Safe State left an interrupted group commit ({0}) as it was: {1}',
+        this.deps.relative(journal),
+        reason,
+      );
     }
     if (recovered.length === 0) {
-      return vscode.l10n.t('Crash-Safe State left {0} interrupted group commits as they were. See the log for why.', problems.length);
+      return vscode.l10n.t(
+        'Crash-Safe State left {0} interrupted group commits as they were. See the log for why.',
+        problems.length,
+      );
     }
-    return vscode.l10n.t('Crash-Safe State finished {0} of {1} interrupted group commits and left the others as they were. See the log for why.', recovered.length, total);
+    return vscode.l10n.t(
+      'Crash-Safe State finished {0} of {1} interrupted group commits and left the others as they were. See the log for why.',
+      recovered.length,
+      total,
+    );
   }
 
   /** `a.json, b.json, c.json` or `a.json, b.json, c.json and 2 more`, workspace-relative. */
@@ -237,7 +278,9 @@ export class GroupStartupRecovery extends Disposable {
 
   private notify(message: string, problem: boolean): void {
     const showLog = vscode.l10n.t('Show Log');
-    const shown = problem ? vscode.window.showWarningMessage(message, showLog) : vscode.window.showInformationMessage(message, showLog);
+    const shown = problem
+      ? vscode.window.showWarningMessage(message, showLog)
+      : vscode.window.showInformationMessage(message, showLog);
     void Promise.resolve(shown).then(
       (action) => {
         if (action === showLog) this.deps.log.show(true);

@@ -13,7 +13,6 @@ export interface CommandContext {
   rows: () => OrphanRow[];
 }
 
-
 /** Destructive commands need a trusted workspace; says so when it is not. */
 export function requireTrust(action: 'recover' | 'sweep'): boolean {
   if (vscode.workspace.isTrusted) return true;

@@ -21,13 +21,19 @@ export function kindLabel(kind: OrphanKind): string {
     case 'steno':
       return 'steno / lowdb';
     case 'vscode':
-      return vscode.l10n.t({ message: 'VS Code save', comment: ['Which tool left a temp file: VS Code itself, while saving a file.'] });
+      return vscode.l10n.t({
+        message: 'VS Code save',
+        comment: ['Which tool left a temp file: VS Code itself, while saving a file.'],
+      });
     case 'tmp-suffix':
       return '*.tmp.<id>';
     case 'dot-hex-tmp':
       return '.<name>.<hex>.tmp';
     case 'custom':
-      return vscode.l10n.t({ message: 'your pattern', comment: ['Which tool left a temp file: one matched by a pattern the user configured.'] });
+      return vscode.l10n.t({
+        message: 'your pattern',
+        comment: ['Which tool left a temp file: one matched by a pattern the user configured.'],
+      });
     default:
       return kind;
   }
@@ -55,15 +61,40 @@ export function uiAge(ms: number): string {
 export function stateLabel(state: TargetState): string {
   switch (state) {
     case 'ok':
-      return vscode.l10n.t({ message: 'ok', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+      return vscode.l10n.t({
+        message: 'ok',
+        comment: [
+          'The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".',
+        ],
+      });
     case 'missing':
-      return vscode.l10n.t({ message: 'missing', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+      return vscode.l10n.t({
+        message: 'missing',
+        comment: [
+          'The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".',
+        ],
+      });
     case 'empty':
-      return vscode.l10n.t({ message: 'empty', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+      return vscode.l10n.t({
+        message: 'empty',
+        comment: [
+          'The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".',
+        ],
+      });
     case 'corrupt':
-      return vscode.l10n.t({ message: 'corrupt', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+      return vscode.l10n.t({
+        message: 'corrupt',
+        comment: [
+          'The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".',
+        ],
+      });
     case 'unknown':
-      return vscode.l10n.t({ message: 'unknown', comment: ['The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".'] });
+      return vscode.l10n.t({
+        message: 'unknown',
+        comment: [
+          'The state of a JSON file, shown after its name or after "is": "data.json missing", "Target data.json is missing".',
+        ],
+      });
     default:
       return state;
   }
@@ -124,13 +155,37 @@ export function folderLabel(relativePath: string): string {
 export function orphanProblem(orphan: Orphan): string | undefined {
   const target = basename(orphan.target);
   if (orphan.targetState === 'unknown') {
-    return vscode.l10n.t({ message: '{0} unchecked', args: [target], comment: ['{0} is a file name whose state could not be checked.'] });
+    return vscode.l10n.t({
+      message: '{0} unchecked',
+      args: [target],
+      comment: ['{0} is a file name whose state could not be checked.'],
+    });
   }
   if (!targetIsBroken(orphan)) return undefined;
   const state = stateLabel(orphan.targetState);
-  if (orphan.validJson === true) return vscode.l10n.t({ message: '{0} {1}, valid copy', args: [target, state], comment: ['{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.'] });
-  if (orphan.validJson === false) return vscode.l10n.t({ message: '{0} {1}, copy not valid either', args: [target, state], comment: ['{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.'] });
-  return vscode.l10n.t({ message: '{0} {1}', args: [target, state], comment: ['{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.'] });
+  if (orphan.validJson === true)
+    return vscode.l10n.t({
+      message: '{0} {1}, valid copy',
+      args: [target, state],
+      comment: [
+        '{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.',
+      ],
+    });
+  if (orphan.validJson === false)
+    return vscode.l10n.t({
+      message: '{0} {1}, copy not valid either',
+      args: [target, state],
+      comment: [
+        '{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.',
+      ],
+    });
+  return vscode.l10n.t({
+    message: '{0} {1}',
+    args: [target, state],
+    comment: [
+      '{0} is a file name, {1} its state (missing, empty or corrupt); short, it leads a line in a narrow view.',
+    ],
+  });
 }
 
 /** A short phrase (a problem, a list of files) as a sentence of its own: with the language's full stop. */
@@ -138,19 +193,34 @@ export function asSentence(phrase: string): string {
   return vscode.l10n.t({
     message: '{0}.',
     args: [phrase],
-    comment: ['Ends a sentence that is only {0}, a short phrase such as "data.json corrupt, valid copy" or a list of files. Use your language\'s full stop.'],
+    comment: [
+      'Ends a sentence that is only {0}, a short phrase such as "data.json corrupt, valid copy" or a list of files. Use your language\'s full stop.',
+    ],
   });
 }
 
 /** "a, b, c and 2 more" */
 export function listNames(names: readonly string[], limit = 3): string {
   if (names.length <= 1) return names[0] ?? '';
-  if (names.length <= limit) return vscode.l10n.t({ message: '{0} and {1}', args: [names.slice(0, -1).join(', '), names.at(-1)!], comment: ['Ends a list of file names: {0} is the names before the last, joined by ", ", {1} the last name.'] });
+  if (names.length <= limit)
+    return vscode.l10n.t({
+      message: '{0} and {1}',
+      args: [names.slice(0, -1).join(', '), names.at(-1)!],
+      comment: ['Ends a list of file names: {0} is the names before the last, joined by ", ", {1} the last name.'],
+    });
   const shown = names.slice(0, limit).join(', ');
   const more = names.length - limit;
   return more === 1
-    ? vscode.l10n.t({ message: '{0} and 1 more', args: [shown], comment: ['{0} is a list of file names joined by ", "; one more name is not shown.'] })
-    : vscode.l10n.t({ message: '{0} and {1} more', args: [shown, more], comment: ['{0} is a list of file names joined by ", "; {1} more names are not shown.'] });
+    ? vscode.l10n.t({
+        message: '{0} and 1 more',
+        args: [shown],
+        comment: ['{0} is a list of file names joined by ", "; one more name is not shown.'],
+      })
+    : vscode.l10n.t({
+        message: '{0} and {1} more',
+        args: [shown, more],
+        comment: ['{0} is a list of file names joined by ", "; {1} more names are not shown.'],
+      });
 }
 
 /**
@@ -161,18 +231,30 @@ export function listNames(names: readonly string[], limit = 3): string {
 export function uiText(text: string): string {
   if (!mentionsCli(text)) return text;
   const kept = text.split(/;\s+/).filter((clause) => !mentionsCli(clause));
-  return kept.length > 0 ? kept.join('; ') : vscode.l10n.t({ message: 'see the log', comment: ['Stands in for a reason that only made sense on the command line.'] });
+  return kept.length > 0
+    ? kept.join('; ')
+    : vscode.l10n.t({
+        message: 'see the log',
+        comment: ['Stands in for a reason that only made sense on the command line.'],
+      });
 }
 
 /** Kept files grouped by reason, one sentence per reason, at most `limit` sentences. */
-export function describeKept(kept: readonly { path: string; reason: string }[], relative: (path: string) => string, limit = 3): string {
+export function describeKept(
+  kept: readonly { path: string; reason: string }[],
+  relative: (path: string) => string,
+  limit = 3,
+): string {
   const byReason = new Map<string, string[]>();
-  for (const { path, reason } of kept) byReason.set(uiText(reason), [...(byReason.get(uiText(reason)) ?? []), relative(path)]);
+  for (const { path, reason } of kept)
+    byReason.set(uiText(reason), [...(byReason.get(uiText(reason)) ?? []), relative(path)]);
   const sentences = [...byReason].map(([reason, paths]) =>
     vscode.l10n.t({
       message: 'Kept {0}: {1}.',
       args: [listNames(paths), reason],
-      comment: ['{0} is a list of files a sweep did not remove, {1} the reason (in English: it comes from the core, like the log).'],
+      comment: [
+        '{0} is a list of files a sweep did not remove, {1} the reason (in English: it comes from the core, like the log).',
+      ],
     }),
   );
   if (sentences.length <= limit) return sentences.join(' ');

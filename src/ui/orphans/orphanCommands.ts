@@ -27,14 +27,18 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   register(CommandId.Menu, (args?: MenuArgs) => menu(deps, args));
   register(CommandId.SweepOne, (orphan?: Orphan) => orphan && sweep(deps, { paths: [orphan.path] }));
   register(CommandId.RecoverTarget, (orphan?: Orphan) => orphan && recover(deps, { target: orphan.target }));
-  register(CommandId.Reveal, (orphan?: Orphan) =>
-    orphan && vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(orphan.path)),
+  register(
+    CommandId.Reveal,
+    (orphan?: Orphan) => orphan && vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(orphan.path)),
   );
 }
 
 async function scan({ model }: CommandContext): Promise<readonly Orphan[]> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Crash-Safe State: scanning for orphaned temp files') },
+    {
+      location: vscode.ProgressLocation.Window,
+      title: vscode.l10n.t('Crash-Safe State: scanning for orphaned temp files'),
+    },
     () => model.rescan(),
   );
 }

@@ -1,8 +1,20 @@
 import { lstat } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
-import { type Orphan, type SweepOptions, type SweepResult, sweepOptionsFrom, sweepOrphans } from '../../core/orphans/orphans';
-import { type FileEvent, OrphanTracker, type TrackedRoot, type TrackerOptions, type TrackerStats } from '../../core/orphans/orphanTracker';
+import {
+  type Orphan,
+  type SweepOptions,
+  type SweepResult,
+  sweepOptionsFrom,
+  sweepOrphans,
+} from '../../core/orphans/orphans';
+import {
+  type FileEvent,
+  OrphanTracker,
+  type TrackedRoot,
+  type TrackerOptions,
+  type TrackerStats,
+} from '../../core/orphans/orphanTracker';
 import { SingleFlight } from '../../core/singleFlight';
 import { Disposable } from '../dispose';
 import type { ExtensionSettings } from '../settings';
@@ -83,7 +95,8 @@ export class OrphanModel extends Disposable {
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()));
     this._register(
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration('files.exclude') || event.affectsConfiguration('files.watcherExclude')) this.scheduleRescan();
+        if (event.affectsConfiguration('files.exclude') || event.affectsConfiguration('files.watcherExclude'))
+          this.scheduleRescan();
       }),
     );
     this.applySettings(settings);
@@ -122,7 +135,10 @@ export class OrphanModel extends Disposable {
    * What a sweep of `orphans` would do now, touching nothing: sweep's own dry run, so previews and menus give the
    * same reasons (young, live writer, git-tracked, only valid copy) the sweep itself will.
    */
-  planSweep(orphans: readonly Orphan[] = this.orphans, olderThanMinutes = this.settings.orphanAgeMinutes): Promise<SweepResult> {
+  planSweep(
+    orphans: readonly Orphan[] = this.orphans,
+    olderThanMinutes = this.settings.orphanAgeMinutes,
+  ): Promise<SweepResult> {
     return sweepOrphans(orphans, { ...this.sweepOptions(olderThanMinutes), dryRun: true });
   }
 
@@ -178,7 +194,9 @@ export class OrphanModel extends Disposable {
       await this.tracker.setRoots(this.trackedRoots());
       const orphans = await this.tracker.walk();
       this.lastWalkMs = performance.now() - started;
-      this.log.debug(`Walked ${this.roots.length} folder(s) in ${this.lastWalkMs.toFixed(0)} ms: ${orphans.length} orphan(s)`);
+      this.log.debug(
+        `Walked ${this.roots.length} folder(s) in ${this.lastWalkMs.toFixed(0)} ms: ${orphans.length} orphan(s)`,
+      );
       this.lastScan = Date.now();
       this.publish();
       return orphans;

@@ -3,7 +3,18 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
-import { asSentence, describeOrphan, folderLabel, isGroupFile, needsRecovery, orphanCount, orphanProblem, stateLabel, targetIsBroken, uiText } from './format';
+import {
+  asSentence,
+  describeOrphan,
+  folderLabel,
+  isGroupFile,
+  needsRecovery,
+  orphanCount,
+  orphanProblem,
+  stateLabel,
+  targetIsBroken,
+  uiText,
+} from './format';
 
 /** A row as shown, in plain data: what Show Orphans returns, so tests can read the real view. */
 export interface OrphanRow {
@@ -19,14 +30,19 @@ export interface OrphanRow {
 
 /** Rows needing attention first, then by folder and name, so the broken target is on top. */
 function byAttention(relative: (path: string) => string): (a: Orphan, b: Orphan) => number {
-  const rank = (orphan: Orphan) => (targetIsBroken(orphan) ? (orphan.validJson === true ? 0 : 1) : orphan.targetState === 'unknown' ? 2 : 3);
+  const rank = (orphan: Orphan) =>
+    targetIsBroken(orphan) ? (orphan.validJson === true ? 0 : 1) : orphan.targetState === 'unknown' ? 2 : 3;
   return (a, b) => rank(a) - rank(b) || relative(a.path).localeCompare(relative(b.path));
 }
 
 /** The tooltip's first line: what is wrong, and what to do when this copy can help. */
 function problemLine(problem: string, validCopy: boolean): string {
   return validCopy
-    ? vscode.l10n.t({ message: '{0}: Recover This Target restores the file from this copy.', args: [problem], comment: ['{0} is a short problem, e.g. "data.json corrupt, valid copy".'] })
+    ? vscode.l10n.t({
+        message: '{0}: Recover This Target restores the file from this copy.',
+        args: [problem],
+        comment: ['{0} is a short problem, e.g. "data.json corrupt, valid copy".'],
+      })
     : asSentence(problem);
 }
 
@@ -36,13 +52,20 @@ function targetLine(target: string, orphan: Orphan): string {
     ? vscode.l10n.t({
         message: 'Target {0} is {1} ({2})',
         args: [target, state, uiText(orphan.note)],
-        comment: ['{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown), {2} a note in English from the scan.'],
+        comment: [
+          '{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown), {2} a note in English from the scan.',
+        ],
       })
-    : vscode.l10n.t({ message: 'Target {0} is {1}', args: [target, state], comment: ['{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown).'] });
+    : vscode.l10n.t({
+        message: 'Target {0} is {1}',
+        args: [target, state],
+        comment: ['{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown).'],
+      });
 }
 
 function contentLabel(validJson: boolean | null): string {
-  if (validJson === null) return vscode.l10n.t({ message: 'not checked', comment: ['Whether a temp file holds valid JSON: not looked at.'] });
+  if (validJson === null)
+    return vscode.l10n.t({ message: 'not checked', comment: ['Whether a temp file holds valid JSON: not looked at.'] });
   return validJson ? vscode.l10n.t('valid JSON') : vscode.l10n.t('not valid JSON');
 }
 
@@ -56,7 +79,9 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
     private readonly relative: (path: string) => string,
   ) {
     super();
-    const view = this._register(vscode.window.createTreeView(ORPHANS_VIEW_ID, { treeDataProvider: this, canSelectMany: true }));
+    const view = this._register(
+      vscode.window.createTreeView(ORPHANS_VIEW_ID, { treeDataProvider: this, canSelectMany: true }),
+    );
     this._register(
       model.onDidChange((orphans) => {
         view.badge = orphans.length > 0 ? { value: orphans.length, tooltip: orphanCount(orphans.length) } : undefined;
@@ -92,7 +117,9 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
     const problem = orphanProblem(orphan);
     item.resourceUri = uri;
     // The problem leads, so a narrow view still shows it; the folder tells same-named files apart.
-    item.description = problem ? `${problem} · ${where} · ${describeOrphan(orphan)}` : `${where} · ${describeOrphan(orphan)}`;
+    item.description = problem
+      ? `${problem} · ${where} · ${describeOrphan(orphan)}`
+      : `${where} · ${describeOrphan(orphan)}`;
     if (targetIsBroken(orphan)) {
       item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
     } else if (orphan.targetState === 'unknown') {
@@ -102,9 +129,17 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
       // Recover This Target only for a copy it would use: a group's temp waits for Finish Interrupted Group Commits.
       ...(problem ? [problemLine(problem, needsRecovery(orphan))] : []),
       this.relative(orphan.path),
-      vscode.l10n.t({ message: 'Left by {0}', args: [describeOrphan(orphan)], comment: ['{0} is the tool and the age, e.g. "write-file-atomic (npm), 5 min old".'] }),
+      vscode.l10n.t({
+        message: 'Left by {0}',
+        args: [describeOrphan(orphan)],
+        comment: ['{0} is the tool and the age, e.g. "write-file-atomic (npm), 5 min old".'],
+      }),
       targetLine(this.relative(orphan.target), orphan),
-      vscode.l10n.t({ message: 'Content: {0}', args: [contentLabel(orphan.validJson)], comment: ['{0} is "valid JSON", "not valid JSON" or "not checked".'] }),
+      vscode.l10n.t({
+        message: 'Content: {0}',
+        args: [contentLabel(orphan.validJson)],
+        comment: ['{0} is "valid JSON", "not valid JSON" or "not checked".'],
+      }),
       ...(orphan.gitTracked ? [vscode.l10n.t('Tracked by git: sweep never removes it')] : []),
     ].join('\n');
     // A group's file is never swept or recovered alone: its row offers Finish Interrupted Group Commits instead.

@@ -34,8 +34,20 @@ function nothingToRecover(target: string): string {
 /** "data.json ↔ data.json.tmp-1 (newest valid temp, 5 min old)", the title of the diff shown before recovering. */
 function diffTitle(target: string, valid: boolean, temp: string, age: string): string {
   return valid
-    ? vscode.l10n.t({ message: '{0} (valid) ↔ {1} (newest valid temp, {2} old)', args: [target, temp, age], comment: ['{0} is the file to recover, {1} the temp file it would be restored from, {2} the temp\'s age (e.g. "5 min").'] })
-    : vscode.l10n.t({ message: '{0} ↔ {1} (newest valid temp, {2} old)', args: [target, temp, age], comment: ['{0} is the file to recover, {1} the temp file it would be restored from, {2} the temp\'s age (e.g. "5 min").'] });
+    ? vscode.l10n.t({
+        message: '{0} (valid) ↔ {1} (newest valid temp, {2} old)',
+        args: [target, temp, age],
+        comment: [
+          '{0} is the file to recover, {1} the temp file it would be restored from, {2} the temp\'s age (e.g. "5 min").',
+        ],
+      })
+    : vscode.l10n.t({
+        message: '{0} ↔ {1} (newest valid temp, {2} old)',
+        args: [target, temp, age],
+        comment: [
+          '{0} is the file to recover, {1} the temp file it would be restored from, {2} the temp\'s age (e.g. "5 min").',
+        ],
+      });
 }
 
 export async function recover(deps: CommandContext, args: RecoverArgs = {}): Promise<RecoveryResult | undefined> {
@@ -47,7 +59,9 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
   const candidates = await findRecoveryCandidates(target, { extraPatterns });
   const newest = candidates[0];
   if (!newest) {
-    void vscode.window.showErrorMessage(vscode.l10n.t('No valid temp file of {0} exists to recover from.', relative(target)));
+    void vscode.window.showErrorMessage(
+      vscode.l10n.t('No valid temp file of {0} exists to recover from.', relative(target)),
+    );
     return undefined;
   }
   const valid = await targetIsValid(target, extraPatterns);
@@ -58,8 +72,14 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
   }
   if (!args.confirm) {
     const targetUri = vscode.Uri.file(target);
-    const exists = await vscode.workspace.fs.stat(targetUri).then(() => true, () => false);
-    const missing = vscode.l10n.t({ message: '(missing)', comment: ['Name of the empty left side of a diff, when the file to recover does not exist.'] });
+    const exists = await vscode.workspace.fs.stat(targetUri).then(
+      () => true,
+      () => false,
+    );
+    const missing = vscode.l10n.t({
+      message: '(missing)',
+      comment: ['Name of the empty left side of a diff, when the file to recover does not exist.'],
+    });
     const left = exists ? targetUri : vscode.Uri.from({ scheme: 'untitled', path: missing });
     const title = diffTitle(basename(target), valid, basename(newest.path), uiAge(Date.now() - newest.mtimeMs));
     const confirmed = await withDiff(left, vscode.Uri.file(newest.path), title, () =>
@@ -68,10 +88,16 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
           confirmModal(
             vscode.l10n.t('{0} is valid. Replace a valid file with {1}?', relative(target), basename(newest.path)),
             vscode.l10n.t('Replace Valid File'),
-            vscode.l10n.t('There is nothing to repair: this replaces content that parses. The current file is kept as a backup.'),
+            vscode.l10n.t(
+              'There is nothing to repair: this replaces content that parses. The current file is kept as a backup.',
+            ),
           )
         : confirmModal(
-            vscode.l10n.t('Replace {0} with {1}? The current file is kept as a backup.', relative(target), basename(newest.path)),
+            vscode.l10n.t(
+              'Replace {0} with {1}? The current file is kept as a backup.',
+              relative(target),
+              basename(newest.path),
+            ),
             vscode.l10n.t('Recover'),
           ),
     );
@@ -83,7 +109,12 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
     log.info(`Recovered ${result.target} from ${result.from}${result.backup ? `; backup at ${result.backup}` : ''}`);
     void vscode.window.showInformationMessage(
       result.backup
-        ? vscode.l10n.t('Recovered {0} from {1}. Backup: {2}', relative(target), basename(result.from), basename(result.backup))
+        ? vscode.l10n.t(
+            'Recovered {0} from {1}. Backup: {2}',
+            relative(target),
+            basename(result.from),
+            basename(result.backup),
+          )
         : vscode.l10n.t('Recovered {0} from {1}.', relative(target), basename(result.from)),
     );
     model.refresh([result.target, result.from, ...(result.backup ? [result.backup] : [])]);
@@ -102,7 +133,12 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
 
 /** The state of a target in the file picker. */
 function targetStatus(state: Orphan['targetState'], broken: boolean): string {
-  if (broken) return vscode.l10n.t({ message: '{0}, needs recovery', args: [stateLabel(state)], comment: ['{0} is the state of a file: missing, empty or corrupt.'] });
+  if (broken)
+    return vscode.l10n.t({
+      message: '{0}, needs recovery',
+      args: [stateLabel(state)],
+      comment: ['{0} is the state of a file: missing, empty or corrupt.'],
+    });
   return state === 'ok' ? vscode.l10n.t('valid now') : stateLabel(state);
 }
 
@@ -117,14 +153,27 @@ async function pickTarget({ model, relative }: CommandContext): Promise<string |
   const items = [...byTarget.entries()]
     .map(([target, temps]) => {
       const broken = temps.some(needsRecovery);
-      const names = listNames(temps.map((t) => basename(t.path)), 2);
-      const files = temps.length === 1 ? vscode.l10n.t('1 temp file: {0}', names) : vscode.l10n.t('{0} temp files: {1}', temps.length, names);
-      return { label: relative(target), description: `${targetStatus(temps[0]!.targetState, broken)} · ${files}`, target, broken };
+      const names = listNames(
+        temps.map((t) => basename(t.path)),
+        2,
+      );
+      const files =
+        temps.length === 1
+          ? vscode.l10n.t('1 temp file: {0}', names)
+          : vscode.l10n.t('{0} temp files: {1}', temps.length, names);
+      return {
+        label: relative(target),
+        description: `${targetStatus(temps[0]!.targetState, broken)} · ${files}`,
+        target,
+        broken,
+      };
     })
     .sort((a, b) => Number(b.broken) - Number(a.broken));
   if (items.length === 0) {
     void vscode.window.showInformationMessage(vscode.l10n.t('No file has a temp file to recover from.'));
     return undefined;
   }
-  return (await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Recover which file?'), matchOnDescription: true }))?.target;
+  return (
+    await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Recover which file?'), matchOnDescription: true })
+  )?.target;
 }

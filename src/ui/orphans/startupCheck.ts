@@ -28,21 +28,33 @@ export type StartupActionOutcome = 'recover' | 'already-recovered' | 'show' | 'n
  * Offers "Recover" and "Show" for the broken targets the first scan found. In Restricted Mode only "Show":
  * recovering replaces files, which needs trust.
  */
-export function offerRecovery(orphans: readonly Orphan[], relative: (path: string) => string, extraPatterns?: string[]): StartupOffer {
+export function offerRecovery(
+  orphans: readonly Orphan[],
+  relative: (path: string) => string,
+  extraPatterns?: string[],
+): StartupOffer {
   const targets = brokenTargetsWithValidTemp(orphans);
   const actions = vscode.workspace.isTrusted ? [recoverAction(), showAction()] : [showAction()];
   if (targets.length > 0) void askToRecover(targets, actions, relative, extraPatterns);
   return { targets, actions: targets.length > 0 ? actions : [] };
 }
 
-async function askToRecover(broken: string[], actions: string[], relative: (path: string) => string, extraPatterns?: string[]): Promise<void> {
+async function askToRecover(
+  broken: string[],
+  actions: string[],
+  relative: (path: string) => string,
+  extraPatterns?: string[],
+): Promise<void> {
   const first = broken[0]!;
   const trusted = vscode.workspace.isTrusted;
   let message: string;
   if (broken.length === 1) {
     message = trusted
       ? vscode.l10n.t('{0} has no valid content, but a valid temp file of it exists.', relative(first))
-      : vscode.l10n.t('{0} has no valid content, but a valid temp file of it exists. Trust the workspace to recover it.', relative(first));
+      : vscode.l10n.t(
+          '{0} has no valid content, but a valid temp file of it exists. Trust the workspace to recover it.',
+          relative(first),
+        );
   } else {
     message = trusted
       ? vscode.l10n.t({
@@ -51,7 +63,8 @@ async function askToRecover(broken: string[], actions: string[], relative: (path
           comment: ['{0} is the number of files (2 or more), {1} the name of the first.'],
         })
       : vscode.l10n.t({
-          message: '{0} files have no valid content, but valid temp files of them exist (first: {1}). Trust the workspace to recover them.',
+          message:
+            '{0} files have no valid content, but valid temp files of them exist (first: {1}). Trust the workspace to recover them.',
           args: [broken.length, basename(first)],
           comment: ['{0} is the number of files (2 or more), {1} the name of the first.'],
         });
@@ -92,11 +105,20 @@ export async function handleStartupAction(
   if (remaining.length === 0) {
     void vscode.window.showInformationMessage(
       targets.length === 1
-        ? vscode.l10n.t('{0} has already been recovered (it is valid now); there is nothing to do.', relative(targets[0]!))
-        : vscode.l10n.t('All {0} files have already been recovered (they are valid now); there is nothing to do.', targets.length),
+        ? vscode.l10n.t(
+            '{0} has already been recovered (it is valid now); there is nothing to do.',
+            relative(targets[0]!),
+          )
+        : vscode.l10n.t(
+            'All {0} files have already been recovered (they are valid now); there is nothing to do.',
+            targets.length,
+          ),
     );
     return 'already-recovered';
   }
-  await vscode.commands.executeCommand(CommandId.Recover, remaining.length === 1 ? { target: remaining[0] } : undefined);
+  await vscode.commands.executeCommand(
+    CommandId.Recover,
+    remaining.length === 1 ? { target: remaining[0] } : undefined,
+  );
   return 'recover';
 }

@@ -13,7 +13,10 @@ export const SCANNING_TEXT = '$(sync~spin) scanning…';
 
 /** The text shown while the first scan runs, localised. */
 export function scanningText(): string {
-  return vscode.l10n.t({ message: '$(sync~spin) scanning…', comment: ['Status bar text; keep "$(sync~spin)", it is the spinning icon.'] });
+  return vscode.l10n.t({
+    message: '$(sync~spin) scanning…',
+    comment: ['Status bar text; keep "$(sync~spin)", it is the spinning icon.'],
+  });
 }
 
 export interface StatusInput {
@@ -39,17 +42,23 @@ export interface StatusSnapshot {
 /** Screen readers get plain words, not the markdown list. `count` is e.g. "3 orphaned temp files". */
 function accessibilityLabel(count: string, broken: readonly string[], relative: (path: string) => string): string {
   if (broken.length === 0) {
-    return vscode.l10n.t({ message: 'Crash-Safe State: {0}. Activate for actions.', args: [count], comment: ['{0} is a count, e.g. "3 orphaned temp files".'] });
+    return vscode.l10n.t({
+      message: 'Crash-Safe State: {0}. Activate for actions.',
+      args: [count],
+      comment: ['{0} is a count, e.g. "3 orphaned temp files".'],
+    });
   }
   if (broken.length === 1) {
     return vscode.l10n.t({
-      message: 'Crash-Safe State: {0}. {1} needs recovery: it has no valid content, but a valid temp file of it exists. Activate for actions.',
+      message:
+        'Crash-Safe State: {0}. {1} needs recovery: it has no valid content, but a valid temp file of it exists. Activate for actions.',
       args: [count, relative(broken[0]!)],
       comment: ['{0} is a count, e.g. "3 orphaned temp files"; {1} is a file.'],
     });
   }
   return vscode.l10n.t({
-    message: 'Crash-Safe State: {0}. {1} files need recovery: they have no valid content, but valid temp files of them exist. Activate for actions.',
+    message:
+      'Crash-Safe State: {0}. {1} files need recovery: they have no valid content, but valid temp files of them exist. Activate for actions.',
     args: [count, broken.length],
     comment: ['{0} is a count, e.g. "3 orphaned temp files"; {1} is a number of files (2 or more).'],
   });
@@ -65,7 +74,9 @@ function interruptedGroupsSentence(count: number): string {
     : vscode.l10n.t({
         message: '{0} interrupted group commits: Finish Interrupted Group Commits completes them.',
         args: [count],
-        comment: ['{0} is a number (2 or more). "Finish Interrupted Group Commits" is the title of a command: use its translated title.'],
+        comment: [
+          '{0} is a number (2 or more). "Finish Interrupted Group Commits" is the title of a command: use its translated title.',
+        ],
       });
 }
 
@@ -74,7 +85,9 @@ function interruptedGroupsSentence(count: number): string {
  * shield (or nothing) when clean.
  */
 export class OrphanStatusBar extends Disposable {
-  private readonly item = this._register(vscode.window.createStatusBarItem(STATUS_BAR_ID, vscode.StatusBarAlignment.Left, 100));
+  private readonly item = this._register(
+    vscode.window.createStatusBarItem(STATUS_BAR_ID, vscode.StatusBarAlignment.Left, 100),
+  );
   private readonly history: string[] = [];
   private tooltipText = '';
   private visible = false;
@@ -131,7 +144,9 @@ export class OrphanStatusBar extends Disposable {
     const broken = targetsNeedingRecovery(orphans);
     const count = orphanCount(orphans.length);
     const tooltip = new vscode.MarkdownString('', true);
-    tooltip.appendMarkdown(`**${vscode.l10n.t({ message: 'Crash-Safe State: {0}', args: [count], comment: ['{0} is a count, e.g. "3 orphaned temp files".'] })}**\n\n`);
+    tooltip.appendMarkdown(
+      `**${vscode.l10n.t({ message: 'Crash-Safe State: {0}', args: [count], comment: ['{0} is a count, e.g. "3 orphaned temp files".'] })}**\n\n`,
+    );
     const groups = interruptedGroups(orphans).length;
     if (groups > 0) {
       tooltip.appendMarkdown('$(warning) ');
@@ -140,15 +155,19 @@ export class OrphanStatusBar extends Disposable {
     }
     for (const target of broken) {
       const found = orphans.find((orphan) => orphan.target === target)?.targetState;
-      const state = found ? stateLabel(found) : vscode.l10n.t({ message: 'broken', comment: ['The state of a file whose exact state is not known.'] });
+      const state = found
+        ? stateLabel(found)
+        : vscode.l10n.t({ message: 'broken', comment: ['The state of a file whose exact state is not known.'] });
       tooltip.appendMarkdown('$(warning) ');
-      tooltip.appendMarkdown(markdownText(
-        vscode.l10n.t({
-          message: '{0} is {1}; a valid temp file of it can restore it.',
-          args: [relative(target), state],
-          comment: ['{0} is a file, {1} its state (missing, empty, corrupt).'],
-        }),
-      ));
+      tooltip.appendMarkdown(
+        markdownText(
+          vscode.l10n.t({
+            message: '{0} is {1}; a valid temp file of it can restore it.',
+            args: [relative(target), state],
+            comment: ['{0} is a file, {1} its state (missing, empty, corrupt).'],
+          }),
+        ),
+      );
       tooltip.appendMarkdown('\n\n');
     }
     for (const orphan of orphans.slice(0, TOOLTIP_LIMIT)) {
@@ -157,11 +176,20 @@ export class OrphanStatusBar extends Disposable {
       tooltip.appendMarkdown('\n');
     }
     const hidden = orphans.length - TOOLTIP_LIMIT;
-    if (hidden > 0) tooltip.appendMarkdown(`\n${hidden === 1 ? vscode.l10n.t('…and 1 more') : vscode.l10n.t('…and {0} more', hidden)}\n`);
-    tooltip.appendMarkdown(`\n${broken.length > 0 ? vscode.l10n.t('Click for actions, including Recover.') : vscode.l10n.t('Click for actions.')}`);
+    if (hidden > 0)
+      tooltip.appendMarkdown(
+        `\n${hidden === 1 ? vscode.l10n.t('…and 1 more') : vscode.l10n.t('…and {0} more', hidden)}\n`,
+      );
+    tooltip.appendMarkdown(
+      `\n${broken.length > 0 ? vscode.l10n.t('Click for actions, including Recover.') : vscode.l10n.t('Click for actions.')}`,
+    );
     this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     const label = accessibilityLabel(count, broken, relative);
-    this.show(`$(warning) ${orphans.length}`, tooltip, groups > 0 ? `${label} ${interruptedGroupsSentence(groups)}` : label);
+    this.show(
+      `$(warning) ${orphans.length}`,
+      tooltip,
+      groups > 0 ? `${label} ${interruptedGroupsSentence(groups)}` : label,
+    );
   }
 
   private show(text: string, tooltip: string | vscode.MarkdownString, accessibilityLabel: string): void {

@@ -6,7 +6,16 @@ import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import type { WhenTrashUnavailable } from '../settings';
 import { type CommandContext, requireTrust } from './commandContext';
-import { asSentence, describeKept, describeOrphan, folderLabel, listNames, needsRecovery, targetsNeedingRecovery, uiText } from './format';
+import {
+  asSentence,
+  describeKept,
+  describeOrphan,
+  folderLabel,
+  listNames,
+  needsRecovery,
+  targetsNeedingRecovery,
+  uiText,
+} from './format';
 
 export type { WhenTrashUnavailable };
 
@@ -49,18 +58,29 @@ let trashUnsupported = false;
 const NO_TRASH_REASON = 'the trash is not available here, and it was not deleted permanently';
 
 function keptReasonText(reason: string): string {
-  return reason === NO_TRASH_REASON ? vscode.l10n.t('the trash is not available here, and it was not deleted permanently') : reason;
+  return reason === NO_TRASH_REASON
+    ? vscode.l10n.t('the trash is not available here, and it was not deleted permanently')
+    : reason;
 }
 
 /** "Sweep 3 orphaned temp files (1 kept, see why below)": the title of the sweep preview. */
 function previewTitle(removed: number, kept: number): string {
-  if (kept === 0) return removed === 1 ? vscode.l10n.t('Sweep 1 orphaned temp file') : vscode.l10n.t('Sweep {0} orphaned temp files', removed);
+  if (kept === 0)
+    return removed === 1
+      ? vscode.l10n.t('Sweep 1 orphaned temp file')
+      : vscode.l10n.t('Sweep {0} orphaned temp files', removed);
   return removed === 1
-    ? vscode.l10n.t({ message: 'Sweep 1 orphaned temp file ({0} kept, see why below)', args: [kept], comment: ['{0} is the number of temp files a sweep would keep; why is shown in the list below.'] })
+    ? vscode.l10n.t({
+        message: 'Sweep 1 orphaned temp file ({0} kept, see why below)',
+        args: [kept],
+        comment: ['{0} is the number of temp files a sweep would keep; why is shown in the list below.'],
+      })
     : vscode.l10n.t({
         message: 'Sweep {0} orphaned temp files ({1} kept, see why below)',
         args: [removed, kept],
-        comment: ['{0} is the number of temp files a sweep would remove, {1} the number it would keep; why is shown in the list below.'],
+        comment: [
+          '{0} is the number of temp files a sweep would remove, {1} the number it would keep; why is shown in the list below.',
+        ],
       });
 }
 
@@ -68,7 +88,9 @@ function previewTitle(removed: number, kept: number): string {
 function sweptSentence(removed: number, inTrash: number): string {
   if (removed === 0) return vscode.l10n.t('Swept nothing.');
   if (removed === 1) {
-    return inTrash === 1 ? vscode.l10n.t('Swept 1 orphaned temp file (moved to the trash).') : vscode.l10n.t('Swept 1 orphaned temp file (deleted permanently).');
+    return inTrash === 1
+      ? vscode.l10n.t('Swept 1 orphaned temp file (moved to the trash).')
+      : vscode.l10n.t('Swept 1 orphaned temp file (deleted permanently).');
   }
   if (inTrash === removed) return vscode.l10n.t('Swept {0} orphaned temp files (moved to the trash).', removed);
   if (inTrash === 0) return vscode.l10n.t('Swept {0} orphaned temp files (deleted permanently).', removed);
@@ -82,7 +104,11 @@ function sweptSentence(removed: number, inTrash: number): string {
 /** "2 files could not be removed: data/a.json.tmp: EACCES…" naming the first failure. */
 function failedSentence(count: number, first: string, error: string): string {
   return count === 1
-    ? vscode.l10n.t({ message: '1 file could not be removed: {0}: {1}.', args: [first, error], comment: ['{0} is the first file that could not be removed, {1} the error (in English).'] })
+    ? vscode.l10n.t({
+        message: '1 file could not be removed: {0}: {1}.',
+        args: [first, error],
+        comment: ['{0} is the first file that could not be removed, {1} the error (in English).'],
+      })
     : vscode.l10n.t({
         message: '{0} files could not be removed: {1}: {2}.',
         args: [count, first, error],
@@ -97,7 +123,11 @@ function noTrashQuestion(count: number): string {
     : vscode.l10n.t('The trash is not available here. Delete {0} orphaned temp files permanently?', count);
 }
 
-function previewItems(orphans: readonly Orphan[], plan: SweepResult, relative: (path: string) => string): SweepPreviewItem[] {
+function previewItems(
+  orphans: readonly Orphan[],
+  plan: SweepResult,
+  relative: (path: string) => string,
+): SweepPreviewItem[] {
   const byPath = new Map(orphans.map((orphan) => [orphan.path, orphan]));
   const line = (path: string) => {
     const orphan = byPath.get(path);
@@ -121,7 +151,11 @@ const deletePermanentlyAction = () => vscode.l10n.t('Delete Permanently');
 function noTrashDetail(names: readonly string[], refusal: string | undefined): string {
   const why = trashUnsupported
     ? vscode.l10n.t('This file system has no trash.')
-    : vscode.l10n.t({ message: 'The trash refused: {0}', args: [String(refusal)], comment: ['{0} is the error the trash gave, in English.'] });
+    : vscode.l10n.t({
+        message: 'The trash refused: {0}',
+        args: [String(refusal)],
+        comment: ['{0} is the error the trash gave, in English.'],
+      });
   const setting = vscode.l10n.t({
     message: 'The setting {0} answers this for every sweep.',
     args: ['crashSafeState.sweep.whenTrashUnavailable'],
@@ -149,14 +183,29 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     const title = previewTitle(plan.removed.length, plan.kept.length);
     if (args.dryRun) return { ...plan, trashed: [], message: title, actions: [], preview };
     if (plan.removed.length === 0) {
-      return report(deps, orphans, { removed: [], kept: plan.kept, failed: plan.failed }, { trashed: [], noTrash: [], preview, nothingToDo: true });
+      return report(
+        deps,
+        orphans,
+        { removed: [], kept: plan.kept, failed: plan.failed },
+        { trashed: [], noTrash: [], preview, nothingToDo: true },
+      );
     }
     type PreviewPick = vscode.QuickPickItem & { path?: string };
     const separator = (label: string): PreviewPick => ({ label, kind: vscode.QuickPickItemKind.Separator });
-    const pickable = (item: SweepPreviewItem): PreviewPick => ({ label: item.label, description: item.description, picked: item.picked, path: item.path });
+    const pickable = (item: SweepPreviewItem): PreviewPick => ({
+      label: item.label,
+      description: item.description,
+      picked: item.picked,
+      path: item.path,
+    });
     const items: PreviewPick[] = [
       ...preview.filter((item) => item.picked).map(pickable),
-      ...(plan.kept.length ? [separator(vscode.l10n.t('Kept: a sweep leaves these')), ...preview.filter((item) => !item.picked).map(pickable)] : []),
+      ...(plan.kept.length
+        ? [
+            separator(vscode.l10n.t('Kept: a sweep leaves these')),
+            ...preview.filter((item) => !item.picked).map(pickable),
+          ]
+        : []),
     ];
     const picks = await vscode.window.showQuickPick(items, {
       canPickMany: true,
@@ -199,7 +248,11 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     }
   };
   const first = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Sweeping orphaned temp files'), cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: vscode.l10n.t('Sweeping orphaned temp files'),
+      cancellable: true,
+    },
     (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -209,7 +262,11 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
         signal: abort.signal,
         onProgress: (done: number) =>
           progress.report({
-            message: vscode.l10n.t({ message: '{0} of {1}', args: [done, chosen.length], comment: ['Sweep progress: {0} files done of {1}.'] }),
+            message: vscode.l10n.t({
+              message: '{0} of {1}',
+              args: [done, chosen.length],
+              comment: ['Sweep progress: {0} files done of {1}.'],
+            }),
             increment: 100 / chosen.length,
           }),
       });
@@ -220,7 +277,9 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     kept: [...keptBefore, ...first.kept],
     failed: first.failed.filter(({ path }) => !noTrash.has(path)),
   };
-  const refused = chosen.filter((orphan) => noTrash.has(orphan.path) && first.failed.some(({ path }) => path === orphan.path));
+  const refused = chosen.filter(
+    (orphan) => noTrash.has(orphan.path) && first.failed.some(({ path }) => path === orphan.path),
+  );
   let keptForNoTrash: string[] = [];
   if (refused.length > 0) {
     const policy = args.whenTrashUnavailable ?? deps.settings().whenTrashUnavailable;
@@ -228,7 +287,11 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
     const deletePermanently =
       policy === 'deletePermanently' ||
       (policy === 'ask' &&
-        (await confirmModal(noTrashQuestion(refused.length), deletePermanentlyAction(), noTrashDetail(names, noTrash.get(refused[0]!.path)))));
+        (await confirmModal(
+          noTrashQuestion(refused.length),
+          deletePermanentlyAction(),
+          noTrashDetail(names, noTrash.get(refused[0]!.path)),
+        )));
     if (deletePermanently) {
       // A fresh sweep: every check again, then the unlink pinned to the checked folder.
       const second = await sweepOrphans(refused, sweepOptions);
@@ -248,18 +311,31 @@ function report(
   deps: CommandContext,
   orphans: readonly Orphan[],
   result: SweepResult,
-  extra: { trashed: string[]; noTrash: string[]; preview?: SweepPreviewItem[]; nothingToDo?: boolean; olderThanMinutes?: number },
+  extra: {
+    trashed: string[];
+    noTrash: string[];
+    preview?: SweepPreviewItem[];
+    nothingToDo?: boolean;
+    olderThanMinutes?: number;
+  },
 ): SweepOutcome {
   const { log, relative, model } = deps;
   const trashed = new Set(extra.trashed);
-  for (const path of result.removed) log.info(`Swept ${path} (${trashed.has(path) ? 'moved to the trash' : 'deleted permanently'})`);
+  for (const path of result.removed)
+    log.info(`Swept ${path} (${trashed.has(path) ? 'moved to the trash' : 'deleted permanently'})`);
   for (const { path, reason } of result.kept) log.info(`Kept ${path}: ${reason}`);
   for (const { path, error } of result.failed) log.error(`Could not sweep ${path}: ${error}`);
 
   const removed = result.removed.length;
   const inTrash = result.removed.filter((path) => trashed.has(path)).length;
   const parts = [extra.nothingToDo ? vscode.l10n.t('Nothing to sweep.') : sweptSentence(removed, inTrash)];
-  if (result.kept.length) parts.push(describeKept(result.kept.map(({ path, reason }) => ({ path, reason: keptReasonText(reason) })), relative));
+  if (result.kept.length)
+    parts.push(
+      describeKept(
+        result.kept.map(({ path, reason }) => ({ path, reason: keptReasonText(reason) })),
+        relative,
+      ),
+    );
   if (result.failed.length) {
     parts.push(failedSentence(result.failed.length, relative(result.failed[0]!.path), uiText(result.failed[0]!.error)));
   }
@@ -267,9 +343,15 @@ function report(
 
   // A kept valid copy of a broken target: offer to recover it right here.
   const keptPaths = new Set(result.kept.map(({ path }) => path));
-  const recoverable = targetsNeedingRecovery(orphans.filter((orphan) => keptPaths.has(orphan.path) && needsRecovery(orphan)));
+  const recoverable = targetsNeedingRecovery(
+    orphans.filter((orphan) => keptPaths.has(orphan.path) && needsRecovery(orphan)),
+  );
   const recoverAction =
-    recoverable.length === 1 ? vscode.l10n.t('Recover {0}…', relative(recoverable[0]!)) : recoverable.length > 1 ? vscode.l10n.t('Recover…') : undefined;
+    recoverable.length === 1
+      ? vscode.l10n.t('Recover {0}…', relative(recoverable[0]!))
+      : recoverable.length > 1
+        ? vscode.l10n.t('Recover…')
+        : undefined;
   const deletePermanently = deletePermanentlyAction();
   const openLog = vscode.l10n.t('Open Log');
   const actions = [
@@ -277,13 +359,22 @@ function report(
     ...(extra.noTrash.length ? [deletePermanently] : []),
     ...(result.failed.length || result.kept.length > 3 ? [openLog] : []),
   ];
-  const shown = result.failed.length ? vscode.window.showWarningMessage(message, ...actions) : vscode.window.showInformationMessage(message, ...actions);
+  const shown = result.failed.length
+    ? vscode.window.showWarningMessage(message, ...actions)
+    : vscode.window.showInformationMessage(message, ...actions);
   void Promise.resolve(shown).then((action) => {
     if (!action) return;
     if (action === recoverAction) {
-      void vscode.commands.executeCommand(CommandId.Recover, recoverable.length === 1 ? { target: recoverable[0] } : undefined);
+      void vscode.commands.executeCommand(
+        CommandId.Recover,
+        recoverable.length === 1 ? { target: recoverable[0] } : undefined,
+      );
     } else if (action === deletePermanently) {
-      const args: SweepArgs = { paths: extra.noTrash, olderThanMinutes: extra.olderThanMinutes, whenTrashUnavailable: 'deletePermanently' };
+      const args: SweepArgs = {
+        paths: extra.noTrash,
+        olderThanMinutes: extra.olderThanMinutes,
+        whenTrashUnavailable: 'deletePermanently',
+      };
       void vscode.commands.executeCommand(CommandId.Sweep, args);
     } else if (action === openLog) {
       log.show();
@@ -291,5 +382,11 @@ function report(
   });
   // Only what the sweep touched is judged again; the watcher would say the same a little later.
   model.refresh(result.removed);
-  return { ...result, trashed: result.removed.filter((path) => trashed.has(path)), message, actions, preview: extra.preview };
+  return {
+    ...result,
+    trashed: result.removed.filter((path) => trashed.has(path)),
+    message,
+    actions,
+    preview: extra.preview,
+  };
 }

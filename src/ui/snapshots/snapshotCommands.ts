@@ -51,11 +51,20 @@ function listKeys(keys: readonly string[], limit = 6): string {
 function reasonLabel(reason: string): string {
   switch (reason) {
     case 'command':
-      return vscode.l10n.t({ message: 'command', comment: ['Why a settings snapshot was taken: the user ran Take Settings Snapshot.'] });
+      return vscode.l10n.t({
+        message: 'command',
+        comment: ['Why a settings snapshot was taken: the user ran Take Settings Snapshot.'],
+      });
     case 'auto':
-      return vscode.l10n.t({ message: 'auto', comment: ['Why a settings snapshot was taken: automatically, after the settings changed.'] });
+      return vscode.l10n.t({
+        message: 'auto',
+        comment: ['Why a settings snapshot was taken: automatically, after the settings changed.'],
+      });
     case 'startup':
-      return vscode.l10n.t({ message: 'startup', comment: ['Why a settings snapshot was taken: automatically, when the window opened.'] });
+      return vscode.l10n.t({
+        message: 'startup',
+        comment: ['Why a settings snapshot was taken: automatically, when the window opened.'],
+      });
     default:
       return reason;
   }
@@ -64,7 +73,8 @@ function reasonLabel(reason: string): string {
 /** The notification after Take Settings Snapshot took one. */
 function takenMessage(previousId: string | undefined, changedKeys: readonly string[]): string {
   if (previousId === undefined) return vscode.l10n.t('Settings snapshot taken (the first snapshot).');
-  if (changedKeys.length === 0) return vscode.l10n.t('Settings snapshot taken (changed since the previous one: no setting).');
+  if (changedKeys.length === 0)
+    return vscode.l10n.t('Settings snapshot taken (changed since the previous one: no setting).');
   return vscode.l10n.t({
     message: 'Settings snapshot taken (changed since the previous one: {0}).',
     args: [listKeys(changedKeys)],
@@ -73,14 +83,26 @@ function takenMessage(previousId: string | undefined, changedKeys: readonly stri
 }
 
 /** Registers Take Settings Snapshot and Restore Settings Snapshot…; each returns its result. */
-export function registerSnapshotCommands(context: vscode.ExtensionContext, service: SettingsSnapshotService, log: vscode.LogOutputChannel): void {
+export function registerSnapshotCommands(
+  context: vscode.ExtensionContext,
+  service: SettingsSnapshotService,
+  log: vscode.LogOutputChannel,
+): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand(CommandId.TakeSettingsSnapshot, (args?: TakeSnapshotArgs) => takeSnapshot(service, log, args)),
-    vscode.commands.registerCommand(CommandId.RestoreSettingsSnapshot, (args?: RestoreSnapshotArgs) => restoreSnapshot(service, log, args)),
+    vscode.commands.registerCommand(CommandId.TakeSettingsSnapshot, (args?: TakeSnapshotArgs) =>
+      takeSnapshot(service, log, args),
+    ),
+    vscode.commands.registerCommand(CommandId.RestoreSettingsSnapshot, (args?: RestoreSnapshotArgs) =>
+      restoreSnapshot(service, log, args),
+    ),
   );
 }
 
-async function takeSnapshot(service: SettingsSnapshotService, log: vscode.LogOutputChannel, args: TakeSnapshotArgs = {}): Promise<TakeResult | undefined> {
+async function takeSnapshot(
+  service: SettingsSnapshotService,
+  log: vscode.LogOutputChannel,
+  args: TakeSnapshotArgs = {},
+): Promise<TakeResult | undefined> {
   try {
     const result = await service.take(args.reason ?? 'command');
     if (!result) {
@@ -104,7 +126,13 @@ async function takeSnapshot(service: SettingsSnapshotService, log: vscode.LogOut
   } catch (error) {
     const message = messageOf(error);
     log.error(`Settings snapshot failed: ${message}`);
-    void vscode.window.showErrorMessage(vscode.l10n.t({ message: 'Settings snapshot failed: {0}', args: [message], comment: ['{0} is the reason, in English.'] }));
+    void vscode.window.showErrorMessage(
+      vscode.l10n.t({
+        message: 'Settings snapshot failed: {0}',
+        args: [message],
+        comment: ['{0} is the reason, in English.'],
+      }),
+    );
     return undefined;
   }
 }
@@ -115,7 +143,9 @@ async function restoreSnapshot(
   args: RestoreSnapshotArgs = {},
 ): Promise<RestoreResult | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage(vscode.l10n.t('Crash-Safe State does not restore settings in an untrusted workspace. Trust the workspace first.'));
+    void vscode.window.showWarningMessage(
+      vscode.l10n.t('Crash-Safe State does not restore settings in an untrusted workspace. Trust the workspace first.'),
+    );
     return undefined;
   }
   const store = service.snapshots();
@@ -124,9 +154,13 @@ async function restoreSnapshot(
     return undefined;
   }
   const settingsUri = vscode.Uri.file(store.settingsPath);
-  const dirty = vscode.workspace.textDocuments.find((document) => document.isDirty && document.uri.fsPath === store.settingsPath);
+  const dirty = vscode.workspace.textDocuments.find(
+    (document) => document.isDirty && document.uri.fsPath === store.settingsPath,
+  );
   if (dirty) {
-    void vscode.window.showErrorMessage(vscode.l10n.t('.vscode/settings.json has unsaved changes in an editor. Save or revert them, then restore.'));
+    void vscode.window.showErrorMessage(
+      vscode.l10n.t('.vscode/settings.json has unsaved changes in an editor. Save or revert them, then restore.'),
+    );
     return undefined;
   }
   try {
@@ -141,12 +175,15 @@ async function restoreSnapshot(
     const snapshot = await store.read(id);
     const keys = changedSettingKeys(currentValues, snapshot.values);
     if (!args.confirm || args.preview) {
-      const left = currentBytes === null ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' }) : settingsUri;
+      const left =
+        currentBytes === null
+          ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' })
+          : settingsUri;
       const right = vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${id}/settings.json` });
       const title = vscode.l10n.t({
         message: 'settings.json (now) ↔ snapshot of {0}',
         args: [when(snapshot)],
-        comment: ['A diff editor\'s title; {0} is a date and time.'],
+        comment: ["A diff editor's title; {0} is a date and time."],
       });
       await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
     }
@@ -154,12 +191,14 @@ async function restoreSnapshot(
       const question =
         keys.length === 0
           ? vscode.l10n.t({
-              message: 'Restore .vscode/settings.json to the snapshot of {0}? It changes no setting. The current settings are snapshotted first, so this can be undone.',
+              message:
+                'Restore .vscode/settings.json to the snapshot of {0}? It changes no setting. The current settings are snapshotted first, so this can be undone.',
               args: [when(snapshot)],
               comment: ['{0} is a date and time.'],
             })
           : vscode.l10n.t({
-              message: 'Restore .vscode/settings.json to the snapshot of {0}? It changes {1}. The current settings are snapshotted first, so this can be undone.',
+              message:
+                'Restore .vscode/settings.json to the snapshot of {0}? It changes {1}. The current settings are snapshotted first, so this can be undone.',
               args: [when(snapshot), listKeys(keys)],
               comment: ['{0} is a date and time, {1} a list of setting ids.'],
             });
@@ -168,13 +207,19 @@ async function restoreSnapshot(
     }
     const result = await service.restore(store, id, currentBytes);
     log.info(`Restored settings snapshot ${id}; changed ${result.changedKeys.join(', ') || 'no keys'}`);
-    void vscode.window.showInformationMessage(restoredMessage(when(result.restored), result.changedKeys, relative(store.workspaceDir, store.snapshotsDir)));
+    void vscode.window.showInformationMessage(
+      restoredMessage(when(result.restored), result.changedKeys, relative(store.workspaceDir, store.snapshotsDir)),
+    );
     return result;
   } catch (error) {
     const message = messageOf(error);
     log.error(`Restoring settings snapshot failed: ${message}`);
     void vscode.window.showErrorMessage(
-      vscode.l10n.t({ message: 'Restoring the settings snapshot failed: {0}', args: [message], comment: ['{0} is the reason, in English.'] }),
+      vscode.l10n.t({
+        message: 'Restoring the settings snapshot failed: {0}',
+        args: [message],
+        comment: ['{0} is the reason, in English.'],
+      }),
     );
     return undefined;
   } finally {
@@ -208,7 +253,11 @@ async function closeSnapshotDiffs(): Promise<void> {
 }
 
 /** A Quick Pick of the snapshots, newest first, each with the keys restoring it would change. */
-async function pickSnapshot(store: SettingsSnapshots, currentBytes: Buffer | null, currentValues: SettingValues): Promise<string | undefined> {
+async function pickSnapshot(
+  store: SettingsSnapshots,
+  currentBytes: Buffer | null,
+  currentValues: SettingValues,
+): Promise<string | undefined> {
   const { snapshots, damaged } = await store.list();
   if (snapshots.length === 0) {
     void vscode.window.showInformationMessage(
@@ -216,11 +265,11 @@ async function pickSnapshot(store: SettingsSnapshots, currentBytes: Buffer | nul
         ? vscode.l10n.t({
             message: 'No settings snapshots yet ({0} damaged). Run "Crash-Safe State: Take Settings Snapshot" first.',
             args: [damaged.length],
-            comment: ['{0} is how many snapshot files could not be read. The quoted text is a command\'s title.'],
+            comment: ["{0} is how many snapshot files could not be read. The quoted text is a command's title."],
           })
         : vscode.l10n.t({
             message: 'No settings snapshots yet. Run "Crash-Safe State: Take Settings Snapshot" first.',
-            comment: ['The quoted text is a command\'s title.'],
+            comment: ["The quoted text is a command's title."],
           }),
     );
     return undefined;
@@ -235,7 +284,11 @@ async function pickSnapshot(store: SettingsSnapshots, currentBytes: Buffer | nul
         description: reasonLabel(summary.reason),
         detail:
           keys.length > 0
-            ? vscode.l10n.t({ message: '$(diff) changes {0}', args: [listKeys(keys)], comment: ['{0} is a list of setting ids. Keep $(diff): it is an icon.'] })
+            ? vscode.l10n.t({
+                message: '$(diff) changes {0}',
+                args: [listKeys(keys)],
+                comment: ['{0} is a list of setting ids. Keep $(diff): it is an icon.'],
+              })
             : sameText
               ? vscode.l10n.t('same as now')
               : vscode.l10n.t('$(diff) same values, different text (comments or formatting)'),

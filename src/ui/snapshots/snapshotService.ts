@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import type { Durability } from '../../core/write/atomicWrite';
-import { type RestoreResult, SettingsSnapshots, type SettingValues, settingsValuesFromText, type TakeResult } from '../../state/snapshots';
+import {
+  type RestoreResult,
+  SettingsSnapshots,
+  type SettingValues,
+  settingsValuesFromText,
+  type TakeResult,
+} from '../../state/snapshots';
 import { SNAPSHOT_SCHEME } from '../commandIds';
 import { Disposable } from '../dispose';
 import { readSnapshotSettings } from '../settings';
@@ -35,7 +41,12 @@ export class SettingsSnapshotService extends Disposable implements vscode.TextDo
   private autoTimer: ReturnType<typeof setTimeout> | undefined;
   private startupTimer: ReturnType<typeof setTimeout> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly autoStats: AutoSnapshotStats = { taken: 0, skippedUnchanged: 0, lastId: undefined, lastError: undefined };
+  private readonly autoStats: AutoSnapshotStats = {
+    taken: 0,
+    skippedUnchanged: 0,
+    lastId: undefined,
+    lastError: undefined,
+  };
 
   constructor(private readonly deps: SnapshotDeps) {
     super();
@@ -100,7 +111,10 @@ export class SettingsSnapshotService extends Disposable implements vscode.TextDo
    */
   restore(store: SettingsSnapshots, id: string, shown: Buffer | null): Promise<RestoreResult> {
     return this.serialised(() =>
-      store.restore(id, { values: this.effectiveValues(store, shown?.toString('utf8') ?? null), expectedSettings: shown }),
+      store.restore(id, {
+        values: this.effectiveValues(store, shown?.toString('utf8') ?? null),
+        expectedSettings: shown,
+      }),
     );
   }
 

@@ -3,7 +3,13 @@ import { messageOf } from '../../core/errors';
 import { addTaskEdit, cleanTitle, type TaskUpdate, updateTaskEdit } from '../../state/taskEdits';
 import type { Task } from '../../state/tasksSchema';
 import { CommandId, LEGACY_TODO_COMMAND_IDS } from '../commandIds';
-import { openFolderForTodosMessage, type TasksModel, type TasksState, TasksUnavailableError, unknownTodoMessage } from './todosModel';
+import {
+  openFolderForTodosMessage,
+  type TasksModel,
+  type TasksState,
+  TasksUnavailableError,
+  unknownTodoMessage,
+} from './todosModel';
 import { type RecoverTasksArgs, recoverTodos, registerTodoBackupContent } from './todosRecovery';
 import { TodoRemovals } from './todosUndo';
 import { isTaskNode, type TaskNode, type TasksView } from './todosView';
@@ -65,7 +71,9 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
     guarded(deps, () => {
       const tasks = resolveTasks(deps, target, selected);
       if (tasks.length === 0) return [];
-      const shown = model.apply(tasks.map((task) => updateTaskEdit(task.id, { done: hasArg(target, 'done') ? target.done : !task.done })));
+      const shown = model.apply(
+        tasks.map((task) => updateTaskEdit(task.id, { done: hasArg(target, 'done') ? target.done : !task.done })),
+      );
       return tasks.map((task) => shown.find((candidate) => candidate.id === task.id)!);
     }),
   );
@@ -75,7 +83,11 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
       if (tasks.length === 0) return [];
       const message =
         tasks.length === 1
-          ? vscode.l10n.t({ message: 'Deleted the to-do "{0}".', args: [tasks[0]!.title], comment: ['{0} is the title the user gave the to-do.'] })
+          ? vscode.l10n.t({
+              message: 'Deleted the to-do "{0}".',
+              args: [tasks[0]!.title],
+              comment: ['{0} is the title the user gave the to-do.'],
+            })
           : vscode.l10n.t('Deleted {0} to-dos.', tasks.length);
       return removals.remove(tasks, message);
     }),
@@ -88,7 +100,12 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
         void vscode.window.showInformationMessage(vscode.l10n.t('No to-do is done yet: nothing to clear.'));
         return [];
       }
-      return removals.remove(done, done.length === 1 ? vscode.l10n.t('Cleared 1 done to-do.') : vscode.l10n.t('Cleared {0} done to-dos.', done.length));
+      return removals.remove(
+        done,
+        done.length === 1
+          ? vscode.l10n.t('Cleared 1 done to-do.')
+          : vscode.l10n.t('Cleared {0} done to-dos.', done.length),
+      );
     }),
   );
   register(CommandId.UndoTodoRemoval, () => guarded(deps, () => removals.undo()));
@@ -139,7 +156,11 @@ async function addTodo({ model }: TaskCommandDeps, args: AddTaskArgs = {}): Prom
   // Checked before asking, so nobody types a title only to be told the file is unusable.
   model.assertEditable();
   const prompt = model.path
-    ? vscode.l10n.t({ message: 'Each change is saved to {0} automatically.', args: [vscode.workspace.asRelativePath(model.path)], comment: ['{0} is the to-do file.'] })
+    ? vscode.l10n.t({
+        message: 'Each change is saved to {0} automatically.',
+        args: [vscode.workspace.asRelativePath(model.path)],
+        comment: ['{0} is the to-do file.'],
+      })
     : vscode.l10n.t('Each change is saved to the workspace automatically.');
   const title =
     args.title ??
@@ -175,7 +196,11 @@ function askTitle(current: string): Thenable<string | undefined> {
 
 function askNotes(task: Task): Thenable<string | undefined> {
   return vscode.window.showInputBox({
-    title: vscode.l10n.t({ message: 'Notes for "{0}"', args: [task.title], comment: ['{0} is the title the user gave the to-do.'] }),
+    title: vscode.l10n.t({
+      message: 'Notes for "{0}"',
+      args: [task.title],
+      comment: ['{0} is the title the user gave the to-do.'],
+    }),
     value: task.notes ?? '',
     prompt: vscode.l10n.t('Leave empty to remove the notes.'),
   });
@@ -196,7 +221,9 @@ function resolveTasks(deps: TaskCommandDeps, target: Target, selected: readonly 
   };
   if (isTaskNode(target)) {
     const many = (selected ?? []).filter(isTaskNode);
-    const ids = many.some((node) => node.task.id === target.task.id) ? many.map((node) => node.task.id) : [target.task.id];
+    const ids = many.some((node) => node.task.id === target.task.id)
+      ? many.map((node) => node.task.id)
+      : [target.task.id];
     return ids.map(byId);
   }
   if (isTaskArgs(target)) return [byId(target.id)];
@@ -228,7 +255,11 @@ async function openTasksFile(model: TasksModel): Promise<void> {
   );
   if (!exists) {
     void vscode.window.showInformationMessage(
-      vscode.l10n.t({ message: '{0} does not exist yet: add a to-do first.', args: [vscode.workspace.asRelativePath(path)], comment: ['{0} is the to-do file.'] }),
+      vscode.l10n.t({
+        message: '{0} does not exist yet: add a to-do first.',
+        args: [vscode.workspace.asRelativePath(path)],
+        comment: ['{0} is the to-do file.'],
+      }),
     );
     return;
   }

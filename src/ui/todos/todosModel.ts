@@ -28,7 +28,7 @@ export function unknownTodoMessage(id: string): string {
   return vscode.l10n.t({
     message: 'No to-do with id "{0}" in the list (it may have been removed elsewhere).',
     args: [id],
-    comment: ['{0} is the to-do\'s id (not its title).'],
+    comment: ["{0} is the to-do's id (not its title)."],
   });
 }
 
@@ -178,7 +178,10 @@ export class TasksModel extends Disposable {
     }
     if (state.kind === 'error') throw new TasksUnavailableError(state.message, state);
     if (!this.target) {
-      const message = state.kind === 'loading' ? vscode.l10n.t('The to-do list is still loading; try again in a moment.') : openFolderForTodosMessage();
+      const message =
+        state.kind === 'loading'
+          ? vscode.l10n.t('The to-do list is still loading; try again in a moment.')
+          : openFolderForTodosMessage();
       throw new TasksUnavailableError(message, state);
     }
     return this.target;
@@ -202,7 +205,9 @@ export class TasksModel extends Disposable {
     if (location.kind !== 'ok') {
       await this.closeTargetAfterFlush();
       this.disk = emptyTasksDocument();
-      this.setState(location.kind === 'no-folder' ? location : { kind: 'error', path: location.path, message: location.message });
+      this.setState(
+        location.kind === 'no-folder' ? location : { kind: 'error', path: location.path, message: location.message },
+      );
       return;
     }
     const { folder, path, relativePosix, settings } = location;
@@ -223,7 +228,12 @@ export class TasksModel extends Disposable {
     });
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, relativePosix));
     const onEvent = () => this.scheduleReload();
-    const watching = vscode.Disposable.from(watcher, watcher.onDidChange(onEvent), watcher.onDidCreate(onEvent), watcher.onDidDelete(onEvent));
+    const watching = vscode.Disposable.from(
+      watcher,
+      watcher.onDidChange(onEvent),
+      watcher.onDidCreate(onEvent),
+      watcher.onDidDelete(onEvent),
+    );
     this.target = { folder, path, durability, store, queue, watcher: watching };
     this.disk = emptyTasksDocument();
     this.setState({ kind: 'loading', path });
@@ -289,7 +299,11 @@ export class TasksModel extends Disposable {
       if (this.target !== target) return;
       const reason = messageOf(error);
       this.deps.log.error(`Cannot read ${target.path}: ${reason}`);
-      const message = vscode.l10n.t({ message: 'Cannot read {0}: {1}', args: [target.path, reason], comment: ['{0} is a file path, {1} the reason, in English.'] });
+      const message = vscode.l10n.t({
+        message: 'Cannot read {0}: {1}',
+        args: [target.path, reason],
+        comment: ['{0} is a file path, {1} the reason, in English.'],
+      });
       this.setState({ kind: 'error', path: target.path, message });
     }
   }
@@ -299,7 +313,9 @@ export class TasksModel extends Disposable {
     if (!target) return;
     await target.queue.flush().catch(() => undefined);
     if (target.queue.edits.length > 0) {
-      this.deps.log.warn(`${target.queue.edits.length} unsaved to-do edit(s) for ${target.path} were dropped when the to-do list moved.`);
+      this.deps.log.warn(
+        `${target.queue.edits.length} unsaved to-do edit(s) for ${target.path} were dropped when the to-do list moved.`,
+      );
     }
     if (this.target === target) this.closeTarget();
   }

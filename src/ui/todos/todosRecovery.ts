@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import { recoverTasks, type TasksRecoveryCandidate, type TasksRecoveryResult, tasksRecoveryCandidates } from '../../state/tasksRecovery';
+import {
+  recoverTasks,
+  type TasksRecoveryCandidate,
+  type TasksRecoveryResult,
+  tasksRecoveryCandidates,
+} from '../../state/tasksRecovery';
 import { decodeTasksText, type Task } from '../../state/tasksSchema';
 import type { TasksStore } from '../../state/tasksStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
@@ -23,13 +28,21 @@ export interface NothingToRecover {
 
 /** Shows backups read-only beside the damaged file in the recovery diff. */
 export function registerTodoBackupContent(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(TODO_BACKUP_SCHEME, { provideTextDocumentContent: readBackup }));
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(TODO_BACKUP_SCHEME, {
+      provideTextDocumentContent: readBackup,
+    }),
+  );
 }
 
 /** Content of `crashsafe-todo-backup:<path>`: the backup's text, read-only, for the recovery diff. */
 async function readBackup(uri: vscode.Uri): Promise<string> {
   return readFile(uri.fsPath, 'utf8').catch((error: unknown) =>
-    vscode.l10n.t({ message: '(cannot be read: {0})', args: [String(error)], comment: ['Shown instead of a backup\'s text; {0} is the error, in English.'] }),
+    vscode.l10n.t({
+      message: '(cannot be read: {0})',
+      args: [String(error)],
+      comment: ["Shown instead of a backup's text; {0} is the error, in English."],
+    }),
   );
 }
 
@@ -49,15 +62,25 @@ function describeContents(count: number, done: number | undefined, titles: strin
   if (count === 0) return vscode.l10n.t('an empty to-do list');
   if (count === 1) {
     return done === undefined
-      ? vscode.l10n.t({ message: '1 to-do: {0}', args: [titles], comment: ['{0} is the to-do\'s title (may be empty).'] })
-      : vscode.l10n.t({ message: '1 to-do ({0} done): {1}', args: [done, titles], comment: ['{0} is 0 or 1, {1} the to-do\'s title.'] });
+      ? vscode.l10n.t({
+          message: '1 to-do: {0}',
+          args: [titles],
+          comment: ["{0} is the to-do's title (may be empty)."],
+        })
+      : vscode.l10n.t({
+          message: '1 to-do ({0} done): {1}',
+          args: [done, titles],
+          comment: ["{0} is 0 or 1, {1} the to-do's title."],
+        });
   }
   if (more > 0) {
     return done === undefined
       ? vscode.l10n.t({
           message: '{0} to-dos: {1} · and {2} more',
           args: [count, titles, more],
-          comment: ['{1} is the first to-dos\' titles, separated by " · " (may be empty); {2} is how many are not listed.'],
+          comment: [
+            '{1} is the first to-dos\' titles, separated by " · " (may be empty); {2} is how many are not listed.',
+          ],
         })
       : vscode.l10n.t({
           message: '{0} to-dos ({1} done): {2} · and {3} more',
@@ -66,8 +89,16 @@ function describeContents(count: number, done: number | undefined, titles: strin
         });
   }
   return done === undefined
-    ? vscode.l10n.t({ message: '{0} to-dos: {1}', args: [count, titles], comment: ['{1} is the to-dos\' titles, separated by " · " (may be empty).'] })
-    : vscode.l10n.t({ message: '{0} to-dos ({1} done): {2}', args: [count, done, titles], comment: ['{2} is the to-dos\' titles, separated by " · ".'] });
+    ? vscode.l10n.t({
+        message: '{0} to-dos: {1}',
+        args: [count, titles],
+        comment: ['{1} is the to-dos\' titles, separated by " · " (may be empty).'],
+      })
+    : vscode.l10n.t({
+        message: '{0} to-dos ({1} done): {2}',
+        args: [count, done, titles],
+        comment: ['{2} is the to-dos\' titles, separated by " · ".'],
+      });
 }
 
 /** Describes a usable candidate for the picker, reading its to-dos for their titles. */
@@ -75,7 +106,11 @@ export async function recoveryPickItem(candidate: TasksRecoveryCandidate): Promi
   const saved = displayDateTime(candidate.modifiedAt);
   let tasks: Task[] | undefined;
   try {
-    const decoded = await decodeTasksText(candidate.path, await readFile(candidate.path, 'utf8'), async () => new Date(candidate.modifiedAt));
+    const decoded = await decodeTasksText(
+      candidate.path,
+      await readFile(candidate.path, 'utf8'),
+      async () => new Date(candidate.modifiedAt),
+    );
     if ('document' in decoded) tasks = decoded.document.tasks;
   } catch {
     // Gone or changed since it was listed: the counts from the listing still describe it.
@@ -88,7 +123,11 @@ export async function recoveryPickItem(candidate: TasksRecoveryCandidate): Promi
     description:
       candidate.kind === 'backup'
         ? vscode.l10n.t({ message: 'backup · saved {0}', args: [saved], comment: ['{0} is a date and time.'] })
-        : vscode.l10n.t({ message: 'leftover temp file · saved {0}', args: [saved], comment: ['{0} is a date and time.'] }),
+        : vscode.l10n.t({
+            message: 'leftover temp file · saved {0}',
+            args: [saved],
+            comment: ['{0} is a date and time.'],
+          }),
     detail: describeContents(count, done, titles.join(' · '), Math.max(0, count - TITLES_SHOWN)),
     candidate,
   };
@@ -103,7 +142,10 @@ async function closeRecoveryDiffs(): Promise<void> {
 }
 
 /** A Quick Pick of the candidates that shows a diff of the damaged file against the highlighted one. */
-async function pickCandidate(path: string, usable: readonly TasksRecoveryCandidate[]): Promise<TasksRecoveryCandidate | undefined> {
+async function pickCandidate(
+  path: string,
+  usable: readonly TasksRecoveryCandidate[],
+): Promise<TasksRecoveryCandidate | undefined> {
   const items = await Promise.all(usable.map(recoveryPickItem));
   const picker = vscode.window.createQuickPick<RecoveryPickItem>();
   try {
@@ -120,9 +162,14 @@ async function pickCandidate(path: string, usable: readonly TasksRecoveryCandida
       const title = vscode.l10n.t({
         message: '{0} (damaged) ↔ {1}',
         args: [basename(path), item.candidate.id],
-        comment: ['A diff editor\'s title: {0} is the damaged to-do file, {1} the backup or temp file compared with it.'],
+        comment: [
+          "A diff editor's title: {0} is the damaged to-do file, {1} the backup or temp file compared with it.",
+        ],
       });
-      void vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(path), right, title, { preview: true, preserveFocus: true });
+      void vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(path), right, title, {
+        preview: true,
+        preserveFocus: true,
+      });
     };
     return await new Promise<TasksRecoveryCandidate | undefined>((resolve) => {
       picker.onDidChangeActive((active) => preview(active[0]));
@@ -165,7 +212,7 @@ export async function recoverTodos(
           vscode.l10n.t({
             message: 'No backup or temp file holds a usable to-do list ({0} unusable). Fix {1} by hand.',
             args: [candidates.length, basename(model.path ?? 'tasks.json')],
-            comment: ['{0} is how many backups and temp files were found unusable, {1} the to-do file\'s name.'],
+            comment: ["{0} is how many backups and temp files were found unusable, {1} the to-do file's name."],
           }),
           vscode.l10n.t('Open File'),
         );
@@ -178,7 +225,10 @@ export async function recoverTodos(
     }
     const store = storeOf(model);
     const result = await recoverTasks(store, candidateId);
-    log.info(`Recovered ${store.path} from ${result.restoredFrom.path}` + (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''));
+    log.info(
+      `Recovered ${store.path} from ${result.restoredFrom.path}` +
+        (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''),
+    );
     // Reading the restored file also resumes the edits that waited for it.
     await model.reload();
     void vscode.window.showInformationMessage(recoveredMessage(result));
@@ -196,11 +246,12 @@ export async function recoverTodos(
 /** What Recover To-Do List… says when the list is not damaged (any more). */
 function alreadyUsableMessage(model: TasksModel): string {
   if (model.state.kind !== 'ok') return vscode.l10n.t('There is no damaged to-do list to recover.');
-  if (!model.path) return vscode.l10n.t('The to-do list is readable (already recovered or fixed): there is nothing to recover.');
+  if (!model.path)
+    return vscode.l10n.t('The to-do list is readable (already recovered or fixed): there is nothing to recover.');
   return vscode.l10n.t({
     message: '{0} is readable (already recovered or fixed): there is nothing to recover.',
     args: [basename(model.path)],
-    comment: ['{0} is the to-do file\'s name.'],
+    comment: ["{0} is the to-do file's name."],
   });
 }
 
@@ -214,15 +265,27 @@ function recoveredMessage(result: TasksRecoveryResult): string {
       ? vscode.l10n.t({
           message: 'Recovered 1 to-do from {0}. The damaged file was kept as {1}.',
           args: [from, kept],
-          comment: ['{0} is the backup or temp file the to-do came from, {1} the file name the damaged file was kept as.'],
+          comment: [
+            '{0} is the backup or temp file the to-do came from, {1} the file name the damaged file was kept as.',
+          ],
         })
       : vscode.l10n.t({
           message: 'Recovered {0} to-dos from {1}. The damaged file was kept as {2}.',
           args: [count, from, kept],
-          comment: ['{1} is the backup or temp file the to-dos came from, {2} the file name the damaged file was kept as.'],
+          comment: [
+            '{1} is the backup or temp file the to-dos came from, {2} the file name the damaged file was kept as.',
+          ],
         });
   }
   return count === 1
-    ? vscode.l10n.t({ message: 'Recovered 1 to-do from {0}.', args: [from], comment: ['{0} is the backup or temp file the to-do came from.'] })
-    : vscode.l10n.t({ message: 'Recovered {0} to-dos from {1}.', args: [count, from], comment: ['{1} is the backup or temp file the to-dos came from.'] });
+    ? vscode.l10n.t({
+        message: 'Recovered 1 to-do from {0}.',
+        args: [from],
+        comment: ['{0} is the backup or temp file the to-do came from.'],
+      })
+    : vscode.l10n.t({
+        message: 'Recovered {0} to-dos from {1}.',
+        args: [count, from],
+        comment: ['{1} is the backup or temp file the to-dos came from.'],
+      });
 }

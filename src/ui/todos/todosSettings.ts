@@ -21,7 +21,7 @@ export function locateTasksFile(): TasksLocation {
       message: vscode.l10n.t({
         message: 'The setting {0} ("{1}") must name a file inside the workspace folder {2}.',
         args: [settings.pathSetting, settings.relativePath, folder.uri.fsPath],
-        comment: ['{0} is a setting id, {1} its value (a path), {2} the folder\'s path.'],
+        comment: ["{0} is a setting id, {1} its value (a path), {2} the folder's path."],
       }),
     };
   }

@@ -48,7 +48,10 @@ export class TodoRemovals {
   /** Removes `tasks`, remembering for each the to-dos that followed it, and offers Undo with `message`. */
   remove(tasks: readonly Task[], message: string): Task[] {
     const order = this.model.tasks.map((task) => task.id);
-    const removal = tasks.map((task) => ({ task: structuredClone(task), following: order.slice(order.indexOf(task.id) + 1) }));
+    const removal = tasks.map((task) => ({
+      task: structuredClone(task),
+      following: order.slice(order.indexOf(task.id) + 1),
+    }));
     removal.sort((a, b) => order.indexOf(a.task.id) - order.indexOf(b.task.id));
     this.model.apply(removal.map(({ task }): TaskEdit => ({ kind: 'remove', id: task.id })));
     this.last = removal;

@@ -4,7 +4,13 @@ import { messageOf } from '../../core/errors';
 import { type TaskEdit, updateTaskEdit } from '../../state/taskEdits';
 import type { TasksProblem } from '../../state/taskErrors';
 import type { Task } from '../../state/tasksSchema';
-import { CommandId, TASKS_STATE_CONTEXT_KEY, TASKS_VIEW_ID, TODO_ITEM_SCHEME, TODOS_HAVE_DONE_CONTEXT_KEY } from '../commandIds';
+import {
+  CommandId,
+  TASKS_STATE_CONTEXT_KEY,
+  TASKS_VIEW_ID,
+  TODO_ITEM_SCHEME,
+  TODOS_HAVE_DONE_CONTEXT_KEY,
+} from '../commandIds';
 import { displayDateTime } from '../dates';
 import { Disposable } from '../dispose';
 import { markdownText } from '../markdownText';
@@ -15,7 +21,9 @@ export type TaskNode = { kind: 'task'; task: Task } | { kind: 'status'; id: stri
 
 /** True for what the view hands a command as its first argument (as opposed to an args object). */
 export function isTaskNode(value: unknown): value is Extract<TaskNode, { kind: 'task' }> {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'task' && 'task' in value;
+  return (
+    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'task' && 'task' in value
+  );
 }
 
 const DRAG_MIME = 'application/vnd.code.tree.crashsafestate.todos';
@@ -37,7 +45,7 @@ export function describeTasksProblem(problem: TasksProblem): string {
         ? vscode.l10n.t({
             message: 'Not valid JSON at line {0}, column {1} ({2})',
             args: [problem.position.line, problem.position.column, problem.position.message],
-            comment: ['{2} is the parser\'s message, in English.'],
+            comment: ["{2} is the parser's message, in English."],
           })
         : vscode.l10n.t('Not valid JSON');
     case 'empty':
@@ -60,7 +68,10 @@ function doneRowUri(task: Task): vscode.Uri {
 class DoneRowDecorations implements vscode.FileDecorationProvider {
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     if (uri.scheme !== TODO_ITEM_SCHEME || uri.query !== 'done') return undefined;
-    return { color: new vscode.ThemeColor('disabledForeground'), tooltip: vscode.l10n.t({ message: 'Done', comment: ['The tooltip of a to-do that is done.'] }) };
+    return {
+      color: new vscode.ThemeColor('disabledForeground'),
+      tooltip: vscode.l10n.t({ message: 'Done', comment: ['The tooltip of a to-do that is done.'] }),
+    };
   }
 }
 
@@ -69,7 +80,10 @@ class DoneRowDecorations implements vscode.FileDecorationProvider {
  * inline edit/delete, move up/down in the context menu and drag-and-drop reordering. An unusable file shows what
  * is wrong (file, line:column) and a "Recover…" row instead of the to-dos.
  */
-export class TasksView extends Disposable implements vscode.TreeDataProvider<TaskNode>, vscode.TreeDragAndDropController<TaskNode> {
+export class TasksView
+  extends Disposable
+  implements vscode.TreeDataProvider<TaskNode>, vscode.TreeDragAndDropController<TaskNode>
+{
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this.changed.event;
   readonly dragMimeTypes = [DRAG_MIME];
@@ -87,7 +101,11 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
   ) {
     super();
     this.view = this._register(
-      vscode.window.createTreeView(TASKS_VIEW_ID, { treeDataProvider: this, dragAndDropController: this, canSelectMany: true }),
+      vscode.window.createTreeView(TASKS_VIEW_ID, {
+        treeDataProvider: this,
+        dragAndDropController: this,
+        canSelectMany: true,
+      }),
     );
     this._register(vscode.window.registerFileDecorationProvider(new DoneRowDecorations()));
     this._register(this.view.onDidChangeCheckboxState((event) => this.checkboxesChanged(event)));
@@ -154,20 +172,26 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     const tooltip = new vscode.MarkdownString();
     const boldTitle = `**${markdownText(task.title)}**`;
     const heading = task.done
-      ? vscode.l10n.t({ message: '{0} — done', args: [boldTitle], comment: ['{0} is the to-do\'s title (Markdown, in bold).'] })
+      ? vscode.l10n.t({
+          message: '{0} — done',
+          args: [boldTitle],
+          comment: ["{0} is the to-do's title (Markdown, in bold)."],
+        })
       : boldTitle;
     tooltip.appendMarkdown(`${heading}\n\n`);
     if (task.notes) {
       tooltip.appendMarkdown(markdownText(task.notes));
       tooltip.appendMarkdown('\n\n');
     }
-    tooltip.appendMarkdown(markdownText(
-      vscode.l10n.t({
-        message: 'id {0} · created {1} · updated {2}',
-        args: [task.id, displayDateTime(task.createdAt), displayDateTime(task.updatedAt)],
-        comment: ['{0} is the to-do\'s id; {1} and {2} are dates and times.'],
-      }),
-    ));
+    tooltip.appendMarkdown(
+      markdownText(
+        vscode.l10n.t({
+          message: 'id {0} · created {1} · updated {2}',
+          args: [task.id, displayDateTime(task.createdAt), displayDateTime(task.updatedAt)],
+          comment: ["{0} is the to-do's id; {1} and {2} are dates and times."],
+        }),
+      ),
+    );
     item.tooltip = tooltip;
     item.contextValue = task.done ? 'todo.done' : 'todo';
     return item;
@@ -186,7 +210,9 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     if (target !== undefined && !isTaskNode(target)) return;
     const beforeId = target === undefined ? null : target.task.id;
     if (beforeId !== null && dragged.has(beforeId)) return;
-    const moves = this.model.tasks.filter((task) => dragged.has(task.id)).map((task): TaskEdit => ({ kind: 'move', id: task.id, beforeId }));
+    const moves = this.model.tasks
+      .filter((task) => dragged.has(task.id))
+      .map((task): TaskEdit => ({ kind: 'move', id: task.id, beforeId }));
     try {
       this.model.apply(moves);
     } catch (error) {
@@ -208,7 +234,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
       const text = vscode.l10n.t({
         message: '$(error) Not saved: {0} is unusable; recover it first',
         args: [basename(state.path)],
-        comment: ['{0} is the to-do file\'s name. Keep $(error): it is an icon.'],
+        comment: ["{0} is the to-do file's name. Keep $(error): it is an icon."],
       });
       vscode.window.setStatusBarMessage(text, 5000);
       return;
@@ -233,7 +259,8 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     const rows = [headline, recover];
     const waiting = this.model.unsavedEdits;
     if (waiting > 0) {
-      const label = waiting === 1 ? vscode.l10n.t('1 unsaved edit waiting') : vscode.l10n.t('{0} unsaved edits waiting', waiting);
+      const label =
+        waiting === 1 ? vscode.l10n.t('1 unsaved edit waiting') : vscode.l10n.t('{0} unsaved edits waiting', waiting);
       rows.push(statusRow('waiting', label, new vscode.ThemeIcon('clock'), undefined));
       rows.at(-1)!.item.tooltip = vscode.l10n.t('They are saved, in order, once the file is usable again.');
     }
@@ -246,7 +273,9 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
       this.view.message = vscode.l10n.t({
         message: '{0}: {1}. Nothing is written to it until it is fixed or recovered.',
         args: [basename(state.path), describeTasksProblem(state.problem)],
-        comment: ['{0} is the to-do file\'s name, {1} what is wrong with it (e.g. "Not valid JSON at line 3, column 5 (…)").'],
+        comment: [
+          '{0} is the to-do file\'s name, {1} what is wrong with it (e.g. "Not valid JSON at line 3, column 5 (…)").',
+        ],
       });
     } else if (state.kind === 'error') {
       this.view.message = state.message;
@@ -260,7 +289,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
         const text = vscode.l10n.t({
           message: '$(check) {0} is usable again',
           args: [basename(state.path)],
-          comment: ['{0} is the to-do file\'s name. Keep $(check): it is an icon.'],
+          comment: ["{0} is the to-do file's name. Keep $(check): it is an icon."],
         });
         vscode.window.setStatusBarMessage(text, 8000);
       }
@@ -270,7 +299,11 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
     const done = listed ? tasks.filter((task) => task.done).length : 0;
     this.view.description =
       listed && tasks.length > 0
-        ? vscode.l10n.t({ message: '{0}/{1} done', args: [done, tasks.length], comment: ['{0} to-dos of {1} are done.'] })
+        ? vscode.l10n.t({
+            message: '{0}/{1} done',
+            args: [done, tasks.length],
+            comment: ['{0} to-dos of {1} are done.'],
+          })
         : undefined;
     if (this.lastContextState !== state.kind) {
       this.lastContextState = state.kind;
@@ -286,7 +319,11 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
   private checkboxesChanged(event: vscode.TreeCheckboxChangeEvent<TaskNode>): void {
     try {
       const done = (state: vscode.TreeItemCheckboxState) => state === vscode.TreeItemCheckboxState.Checked;
-      this.model.apply(event.items.flatMap(([node, state]) => (isTaskNode(node) ? [updateTaskEdit(node.task.id, { done: done(state) })] : [])));
+      this.model.apply(
+        event.items.flatMap(([node, state]) =>
+          isTaskNode(node) ? [updateTaskEdit(node.task.id, { done: done(state) })] : [],
+        ),
+      );
     } catch (error) {
       this.report(error);
       // Puts the checkbox back to what the file says.
@@ -301,7 +338,12 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tas
   }
 }
 
-function statusRow(id: string, label: string, icon: vscode.ThemeIcon, command: vscode.Command | undefined): Extract<TaskNode, { kind: 'status' }> {
+function statusRow(
+  id: string,
+  label: string,
+  icon: vscode.ThemeIcon,
+  command: vscode.Command | undefined,
+): Extract<TaskNode, { kind: 'status' }> {
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
   item.id = `status:${id}`;
   item.iconPath = icon;

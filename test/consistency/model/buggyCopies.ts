@@ -31,7 +31,6 @@ async function writeAll(handle: FileHandleLike, bytes: Buffer): Promise<void> {
   }
 }
 
-
 /** Copies `from` over `to` in place (truncating it first), fsyncs, and removes `from`. */
 async function copyThenUnlink(fs: FsLike, from: string, to: string): Promise<void> {
   const bytes = await fs.readFile(from);

@@ -77,7 +77,12 @@ function tmpfsInodes(base: FsImage, trace: readonly TraceEntry[]): Set<InodeId> 
 }
 
 /** The units still un-fsynced when the crash comes after `point` entries. */
-export function unforcedUnits(base: FsImage, trace: readonly TraceEntry[], point: number, forcedAt = forcingBarriers(trace)): PersistenceUnit[] {
+export function unforcedUnits(
+  base: FsImage,
+  trace: readonly TraceEntry[],
+  point: number,
+  forcedAt = forcingBarriers(trace),
+): PersistenceUnit[] {
   const wiped = tmpfsInodes(base, trace);
   const units: PersistenceUnit[] = [];
   for (let entry = 0; entry < point; entry++) {
@@ -150,7 +155,11 @@ export function combinationCount(units: readonly PersistenceUnit[]): number {
 }
 
 /** The fate assignments to try at one crash point: all of them when few, else a seeded sample with the edge cases first. */
-export function* assignments(units: readonly PersistenceUnit[], options: EnumerationOptions, point: number): Generator<number[]> {
+export function* assignments(
+  units: readonly PersistenceUnit[],
+  options: EnumerationOptions,
+  point: number,
+): Generator<number[]> {
   const total = combinationCount(units);
   if (total <= options.exhaustiveLimit) {
     const digits = units.map(() => 0);

@@ -93,7 +93,11 @@ export class DocumentHistory {
       }
     });
     const complete = this.complete;
-    return { allowed: begun.filter((v) => v >= oldestAllowed).map((v) => complete[v] as string | null), oldestAllowed, premature };
+    return {
+      allowed: begun.filter((v) => v >= oldestAllowed).map((v) => complete[v] as string | null),
+      oldestAllowed,
+      premature,
+    };
   }
 }
 
@@ -126,7 +130,11 @@ export interface RestartOutcome {
   recoveryError: string | undefined;
 }
 
-async function readTarget(fs: FsLike, target: string, valid: ValidityCheck): Promise<Omit<RestartOutcome, 'promotedFrom' | 'recoveryError'>> {
+async function readTarget(
+  fs: FsLike,
+  target: string,
+  valid: ValidityCheck,
+): Promise<Omit<RestartOutcome, 'promotedFrom' | 'recoveryError'>> {
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(target);
@@ -136,7 +144,9 @@ async function readTarget(fs: FsLike, target: string, valid: ValidityCheck): Pro
   }
   const text = bytes.toString('utf8');
   const problem = valid(text);
-  return problem ? { finalText: undefined, finalProblem: `${problem} (${describeBytes(bytes)})` } : { finalText: text, finalProblem: undefined };
+  return problem
+    ? { finalText: undefined, finalProblem: `${problem} (${describeBytes(bytes)})` }
+    : { finalText: text, finalProblem: undefined };
 }
 
 /** What a restart runs: read the target (readJson for our documents); if it is missing or unusable, run orphan recovery and read again. */
@@ -191,7 +201,12 @@ export function judgeDocument(history: DocumentHistory, marks: readonly Mark[], 
     );
     return problems;
   }
-  const found = text === undefined ? outcome.finalProblem : text === null ? 'missing' : `an unknown document (${text.length} bytes)`;
+  const found =
+    text === undefined
+      ? outcome.finalProblem
+      : text === null
+        ? 'missing'
+        : `an unknown document (${text.length} bytes)`;
   const recovery = outcome.recoveryError ? `; recovery: ${outcome.recoveryError}` : '';
   problems.push(`${history.target} is ${found}; expected ${allowed.map(name).join(' or ')}${recovery}`);
   return problems;

@@ -4,7 +4,14 @@ import type { JsonSchema } from '../../../src/core/json/jsonStore';
 import { serializeJson } from '../../../src/core/json/jsonStore';
 import { recoverTarget } from '../../../src/core/orphans/recovery';
 import { type CheckOptions, type CheckReport, checkCrashStates, summarize } from './checker';
-import { type DocumentHistory, judgeDocument, type RecoverFn, restart, strictJson, type ValidityCheck } from './expectations';
+import {
+  type DocumentHistory,
+  judgeDocument,
+  type RecoverFn,
+  restart,
+  strictJson,
+  type ValidityCheck,
+} from './expectations';
 import type { RecordingFs } from './recordingFs';
 
 export interface SampleDocument {
@@ -16,7 +23,10 @@ export interface SampleDocument {
 export function documentValue(version: number, minBytes = 0): SampleDocument {
   const value: SampleDocument = { version, items: [] };
   while (serializeJson('doc', value).length < minBytes) {
-    value.items.push({ index: value.items.length, note: `version ${version} item ${value.items.length} ${'x'.repeat(40)}` });
+    value.items.push({
+      index: value.items.length,
+      note: `version ${version} item ${value.items.length} ${'x'.repeat(40)}`,
+    });
   }
   return value;
 }
@@ -43,7 +53,8 @@ export async function checkDocument(
   const report = await checkCrashStates(
     name,
     fs,
-    async ({ fs: crashed, marks }) => judgeDocument(history, marks, await restart(crashed, history.target, { valid, recover })),
+    async ({ fs: crashed, marks }) =>
+      judgeDocument(history, marks, await restart(crashed, history.target, { valid, recover })),
     options,
   );
   console.log(summarize(report));

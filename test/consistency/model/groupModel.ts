@@ -60,7 +60,11 @@ class FailingRenameFs extends RecordingFs {
  * `count` targets under /ws, in one folder or each in its own sibling folder (/ws/f1, /ws/f2, …). The first is
  * two 4 KiB blocks long, so torn writes are possible; with `absentLast`, the last one does not exist yet.
  */
-export function groupScenario(count: number, layout: 'one folder' | 'sibling folders', absentLast = false): GroupScenario {
+export function groupScenario(
+  count: number,
+  layout: 'one folder' | 'sibling folders',
+  absentLast = false,
+): GroupScenario {
   const root = '/ws';
   const targets = Array.from({ length: count }, (_, index): GroupTarget => {
     const folder = layout === 'one folder' ? root : join(root, `f${index + 1}`);
@@ -89,7 +93,10 @@ export type GroupRecoverFn = (fs: GroupFs, root: string) => Promise<string[]>;
 
 export const realGroupRecovery: GroupRecoverFn = async (fs, root) => {
   const report = await recoverGroups(root, { fs, lock: false });
-  return [...report.problems.map((p) => `${p.journal}: ${p.reason}`), ...report.errors.map((e) => `${e.path}: ${e.error}`)];
+  return [
+    ...report.problems.map((p) => `${p.journal}: ${p.reason}`),
+    ...report.errors.map((e) => `${e.path}: ${e.error}`),
+  ];
 };
 
 /** The verdict in one crash state: recovery, then every target old or every target new, and no group file left. */
@@ -113,7 +120,9 @@ export async function judgeGroupState(
     problems.push(`the group is mixed: ${sides.map((side, index) => `${name(index)} ${side}`).join(', ')}`);
   }
   if (marks.some((mark) => mark.label === 'ack group') && sides.some((side) => side !== 'new')) {
-    problems.push('the commit had returned, yet not every target holds its new content: an acknowledged group was lost');
+    problems.push(
+      'the commit had returned, yet not every target holds its new content: an acknowledged group was lost',
+    );
   }
   if (marks.some((mark) => mark.label === 'failed group') && sides.some((side) => side !== 'old')) {
     problems.push('the commit had failed, yet not every target holds its old content');
@@ -153,7 +162,12 @@ export async function checkGroupCommit(
   );
   if (scenario.failRenameTo && !failed) throw new Error('the commit was expected to fail');
   fs.mark(failed ? 'failed group' : 'ack group', scenario.name);
-  const report = await checkCrashStates(`${label}: ${scenario.name}`, fs, (check) => judgeGroupState(scenario, check, options.recover), options);
+  const report = await checkCrashStates(
+    `${label}: ${scenario.name}`,
+    fs,
+    (check) => judgeGroupState(scenario, check, options.recover),
+    options,
+  );
   console.log(summarize(report));
   return report;
 }
@@ -192,7 +206,8 @@ export function groupCommitWithBug(bug: GroupBug): GroupCommitFn {
       await handle.write(bytes, 0, bytes.length, 0);
       await handle.sync();
       await handle.close();
-      const backup = previous === 'absent' ? null : join(dirname(target.path), groupBackupName(basename(target.path), id));
+      const backup =
+        previous === 'absent' ? null : join(dirname(target.path), groupBackupName(basename(target.path), id));
       files.push({ target: target.path, temp, backup, previous, next: digestOf(bytes) });
     }
     const journal: GroupJournal = {

@@ -205,7 +205,8 @@ export function applyOperation(image: FsImage, op: TraceOperation, fates: readon
       if (!persisted(fates)) return;
       const file = fileOf(image, op.inode);
       if (!file) return;
-      const data = op.size <= file.data.length ? file.data.subarray(0, op.size) : spliceData(file.data, op.size, Buffer.alloc(0));
+      const data =
+        op.size <= file.data.length ? file.data.subarray(0, op.size) : spliceData(file.data, op.size, Buffer.alloc(0));
       image.inodes.set(op.inode, { ...file, data, mtimeMs });
       return;
     }

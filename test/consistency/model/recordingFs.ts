@@ -270,7 +270,15 @@ export class RecordingFs implements FsLike {
       if (!parsed.create) throw fsError('ENOENT', 'open', path);
       id = this.live.nextInode;
       const device = this.deviceOf(located.parent);
-      this.record({ kind: 'create', dir: located.parent, name: located.name, inode: id, path: located.path, mode, device });
+      this.record({
+        kind: 'create',
+        dir: located.parent,
+        name: located.name,
+        inode: id,
+        path: located.path,
+        mode,
+        device,
+      });
       this.record({ kind: 'open', inode: id, path: located.path, flags: flagText });
     }
     this.openHandles.set(id, (this.openHandles.get(id) ?? 0) + 1);
@@ -327,7 +335,11 @@ export class RecordingFs implements FsLike {
       if (replaced.kind === 'dir' && source.inode.kind === 'file') throw fsError('EISDIR', 'rename', to);
       if (replaced.kind === 'file' && source.inode.kind === 'dir') throw fsError('ENOTDIR', 'rename', to);
       if (replaced.kind === 'dir' && replaced.entries.size > 0) throw fsError('ENOTEMPTY', 'rename', to);
-      if (this.options.renameOverOpenFile === 'two-step' && replaced.kind === 'file' && this.openHandles.has(target.inode)) {
+      if (
+        this.options.renameOverOpenFile === 'two-step' &&
+        replaced.kind === 'file' &&
+        this.openHandles.has(target.inode)
+      ) {
         const name = fuseHiddenName(target.inode, this.hiddenCount++);
         const path = posix.join(posix.dirname(target.path), name);
         this.record({

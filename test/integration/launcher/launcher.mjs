@@ -124,7 +124,9 @@ async function main() {
     );
     page.on('crash', () => settle({ error: 'the workbench page crashed' }));
     page.on('close', () => settle({ error: 'the workbench page closed' }));
-    server.exited.then(({ code, signal }) => settle({ error: `code-server exited during the run (${code ?? signal})` }));
+    server.exited.then(({ code, signal }) =>
+      settle({ error: `code-server exited during the run (${code ?? signal})` }),
+    );
     timer = setTimeout(
       () => settle({ error: `no exit code from the extension host within ${timeoutMs / 1000} s (CS_HOST_TIMEOUT_MS)` }),
       timeoutMs,
@@ -132,7 +134,11 @@ async function main() {
     // The page's console repeats the workbench log that codeAutomationLog already delivers.
     if (verbose) page.on('console', (message) => process.stderr.write(`[page ${message.type()}] ${message.text()}\n`));
     page.on('pageerror', (error) => workbenchTail.add(`[page error] ${error.message}`));
-    const url = server.workbenchUrl({ folder, extensionDevelopmentPath: developmentPaths, extensionTestsPath: testsPath });
+    const url = server.workbenchUrl({
+      folder,
+      extensionDevelopmentPath: developmentPaths,
+      extensionTestsPath: testsPath,
+    });
     if (verbose) say(`opening ${url}`);
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     const result = await outcome;

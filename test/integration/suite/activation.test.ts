@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
-import { readCrashSafeSaveSettings, readSettings, readSnapshotSettings, readTodoSettings } from '../../../src/ui/settings';
+import {
+  readCrashSafeSaveSettings,
+  readSettings,
+  readSnapshotSettings,
+  readTodoSettings,
+} from '../../../src/ui/settings';
 import { integrationEnvironment } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -30,12 +35,15 @@ suite('activation in a real extension host', () => {
     const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
     const properties: Record<string, { default: unknown }> = extension.packageJSON.contributes.configuration.properties;
     const config = vscode.workspace.getConfiguration();
-    for (const [id, property] of Object.entries(properties)) assert.deepEqual(config.inspect(id)?.defaultValue, property.default, id);
+    for (const [id, property] of Object.entries(properties))
+      assert.deepEqual(config.inspect(id)?.defaultValue, property.default, id);
     const defaultOf = (key: string) => properties[`crashSafeState.${key}`]!.default;
     // Only settings nobody set in this run: other suites may change some.
     const unset = (key: string) => {
       const inspected = config.inspect(`crashSafeState.${key}`);
-      return [inspected?.globalValue, inspected?.workspaceValue, inspected?.workspaceFolderValue].every((value) => value === undefined);
+      return [inspected?.globalValue, inspected?.workspaceValue, inspected?.workspaceFolderValue].every(
+        (value) => value === undefined,
+      );
     };
     const folder = vscode.workspace.workspaceFolders![0]!.uri;
     const read: Record<string, unknown> = {

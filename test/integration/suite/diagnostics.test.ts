@@ -50,7 +50,11 @@ function entriesGone(file: string): Promise<true> {
 async function quickFixes(file: string, diagnostic: vscode.Diagnostic): Promise<vscode.CodeAction[]> {
   const uri = vscode.Uri.file(file);
   await vscode.workspace.openTextDocument(uri);
-  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diagnostic.range);
+  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+    'vscode.executeCodeActionProvider',
+    uri,
+    diagnostic.range,
+  );
   return actions.filter((action) => action.command?.command.startsWith('crashSafeState.'));
 }
 
@@ -76,19 +80,31 @@ suite('Problems entries and Explorer decorations', () => {
     const diagnostic = await entryOn(target, 'corrupt-target');
     assert.ok(!vscode.workspace.textDocuments.some((doc) => doc.uri.fsPath === target), 'the target is not open');
     assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Error);
-    const match = /^diag\/todo\.json is not valid JSON \(line (\d+), column (\d+)\); a valid temp from 2 min ago can restore it$/.exec(diagnostic.message);
+    const match =
+      /^diag\/todo\.json is not valid JSON \(line (\d+), column (\d+)\); a valid temp from 2 min ago can restore it$/.exec(
+        diagnostic.message,
+      );
     assert.ok(match, diagnostic.message);
-    assert.deepEqual([diagnostic.range.start.line + 1, diagnostic.range.start.character + 1], [Number(match[1]), Number(match[2])]);
+    assert.deepEqual(
+      [diagnostic.range.start.line + 1, diagnostic.range.start.character + 1],
+      [Number(match[1]), Number(match[2])],
+    );
     assert.equal(diagnostic.relatedInformation?.[0]?.location.uri.fsPath, temp);
 
     const fixes = await quickFixes(target, diagnostic);
-    assert.deepEqual(fixes.map((fix) => fix.title), ['Recover from .todo.json.tmp (2 min old)']);
+    assert.deepEqual(
+      fixes.map((fix) => fix.title),
+      ['Recover from .todo.json.tmp (2 min old)'],
+    );
     const [fix] = fixes;
     assert.equal(fix?.kind?.value, vscode.CodeActionKind.QuickFix.value);
     assert.equal(fix?.command?.command, 'crashSafeState.recover');
     assert.deepEqual(fix?.command?.arguments, [{ target }]);
     // What the user's click runs, minus the diff and the modal this host cannot answer.
-    const result = await vscode.commands.executeCommand<RecoveryResult>(fix!.command!.command, { ...fix!.command!.arguments![0], confirm: true });
+    const result = await vscode.commands.executeCommand<RecoveryResult>(fix!.command!.command, {
+      ...fix!.command!.arguments![0],
+      confirm: true,
+    });
     assert.ok(result?.backup && existsSync(result.backup), 'recover kept a backup');
     planted.track(result.backup);
     assert.equal(result.from, temp);
@@ -117,11 +133,17 @@ suite('Problems entries and Explorer decorations', () => {
     await (await api()).scan();
     const diagnostic = await entryOn(stale, 'stale-temp');
     assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Information);
-    assert.match(diagnostic.message, /^Orphaned temp file of fine\.json \(\*\.tmp\.<id>, 1 h old\); fine\.json is fine, so it can be deleted$/);
+    assert.match(
+      diagnostic.message,
+      /^Orphaned temp file of fine\.json \(\*\.tmp\.<id>, 1 h old\); fine\.json is fine, so it can be deleted$/,
+    );
     assert.equal(vscode.languages.getDiagnostics(vscode.Uri.file(young)).length, 0, 'a young temp may still be in use');
 
     const fixes = await quickFixes(stale, diagnostic);
-    assert.deepEqual(fixes.map((fix) => fix.title), ['Delete this temp']);
+    assert.deepEqual(
+      fixes.map((fix) => fix.title),
+      ['Delete this temp'],
+    );
     const command = fixes[0]!.command!;
     assert.equal(command.command, 'crashSafeState.sweep');
     assert.deepEqual(command.arguments, [{ paths: [stale] }]);
@@ -148,7 +170,10 @@ suite('Problems entries and Explorer decorations', () => {
       assert.equal(onTemp?.color?.id, 'gitDecoration.ignoredResourceForeground');
       assert.ok(!onTemp?.propagate, 'an orphan does not mark its folder');
       const onTarget = provider.provideFileDecoration(vscode.Uri.file(seededTarget));
-      assert.deepEqual([onTarget?.badge, onTarget?.color?.id, onTarget?.propagate], ['!', 'list.warningForeground', true]);
+      assert.deepEqual(
+        [onTarget?.badge, onTarget?.color?.id, onTarget?.propagate],
+        ['!', 'list.warningForeground', true],
+      );
       assert.equal(onTarget?.tooltip, 'config.json is corrupt; a valid temp can restore it');
       assert.equal(provider.provideFileDecoration(vscode.Uri.file(path.join(root, 'state', 'app.json'))), undefined);
 

@@ -17,7 +17,9 @@ export function integrationEnvironment(): IntegrationEnvironment {
   const resultsFile = process.env.CS_RESULTS_FILE;
   const missing = [!workspace && 'CS_TEST_WORKSPACE', !resultsFile && 'CS_RESULTS_FILE'].filter(Boolean);
   if (!workspace || !resultsFile) {
-    throw new Error(`${missing.join(' and ')} not set in the extension host: run it through test/integration/runTest.ts`);
+    throw new Error(
+      `${missing.join(' and ')} not set in the extension host: run it through test/integration/runTest.ts`,
+    );
   }
   return { workspace, resultsFile, grep: process.env.CS_INTEGRATION_GREP || undefined };
 }

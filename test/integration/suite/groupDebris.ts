@@ -19,7 +19,9 @@ export const versionOf = (name: string, generation: number): string => `${JSON.s
 
 /** The generation each target holds now. */
 export function generations(folder: string): number[] {
-  return GROUP_TARGETS.map((name) => (JSON.parse(readFileSync(path.join(folder, name), 'utf8')) as { generation: number }).generation);
+  return GROUP_TARGETS.map(
+    (name) => (JSON.parse(readFileSync(path.join(folder, name), 'utf8')) as { generation: number }).generation,
+  );
 }
 
 /** Every file under `folder`, relative and sorted. */
@@ -69,7 +71,11 @@ export interface InterruptedGroupOptions {
  * group that "crashes" after the journal and `targetsRenamed` targets were renamed. The journal, the remaining temps
  * and the backups stay.
  */
-export async function interruptedGroup(folder: string, targetsRenamed: number, options: InterruptedGroupOptions = {}): Promise<void> {
+export async function interruptedGroup(
+  folder: string,
+  targetsRenamed: number,
+  options: InterruptedGroupOptions = {},
+): Promise<void> {
   mkdirSync(folder, { recursive: true });
   for (const name of GROUP_TARGETS) {
     if (!options.newTargets?.includes(name)) writeFileSync(path.join(folder, name), versionOf(name, 0));
@@ -81,7 +87,8 @@ export async function interruptedGroup(folder: string, targetsRenamed: number, o
     (error: unknown) => error,
   );
   if (!failed) throw new Error('the commit was meant to be interrupted');
-  if (!filesIn(folder).some((name) => name.endsWith('.journal'))) throw new Error(`no journal left: ${filesIn(folder).join(', ')}`);
+  if (!filesIn(folder).some((name) => name.endsWith('.journal')))
+    throw new Error(`no journal left: ${filesIn(folder).join(', ')}`);
 }
 
 /** A status-bar tooltip as plain text: its texts are Markdown-escaped (src/ui/markdownText.ts; runs of spaces as `&nbsp;`). */
@@ -92,7 +99,11 @@ export const plainTooltip = (tooltip: string): string => tooltip.replace(/&nbsp;
  * only group recovery finishes it. Checks every surface that offers Recover: the start-up check, the status bar
  * (text, tooltip, screen-reader label), its menu, the Explorer decorations and the Orphans view. Returns the menu.
  */
-export async function assertNoSingleFileRecoveryOffered(target: string, workspace: string, orphans: readonly Orphan[]): Promise<StatusMenu> {
+export async function assertNoSingleFileRecoveryOffered(
+  target: string,
+  workspace: string,
+  orphans: readonly Orphan[],
+): Promise<StatusMenu> {
   const shown = path.relative(workspace, target);
   assert.ok(!brokenTargetsWithValidTemp(orphans).includes(target), 'the start-up check would offer Recover for it');
 
@@ -111,22 +122,34 @@ export async function assertNoSingleFileRecoveryOffered(target: string, workspac
   const counted = /(\d+) files need recovery/.exec(label)?.[1];
   const named = /needs recovery/.test(label) ? 1 : 0;
   assert.equal(counted === undefined ? named : Number(counted), restorable.size, label);
-  for (const item of menu.items.filter((entry) => entry.command === 'crashSafeState.recover' || /recover/i.test(entry.label))) {
+  for (const item of menu.items.filter(
+    (entry) => entry.command === 'crashSafeState.recover' || /recover/i.test(entry.label),
+  )) {
     assert.notDeepEqual(item.args, { target }, `the menu offers Recover for it: ${item.label}`);
-    assert.ok(!`${item.label} ${item.description}`.includes(path.basename(target)), `the menu offers Recover for it: ${item.label} — ${item.description}`);
+    assert.ok(
+      !`${item.label} ${item.description}`.includes(path.basename(target)),
+      `the menu offers Recover for it: ${item.label} — ${item.description}`,
+    );
   }
 
   const decorations = new OrphanDecorations(() => true);
   try {
     decorations.update(orphans);
-    assert.equal(decorations.provideFileDecoration(vscode.Uri.file(target))?.badge, undefined, 'the Explorer says a valid temp can restore it');
+    assert.equal(
+      decorations.provideFileDecoration(vscode.Uri.file(target))?.badge,
+      undefined,
+      'the Explorer says a valid temp can restore it',
+    );
   } finally {
     decorations.dispose();
   }
 
   const rows = await vscode.commands.executeCommand<OrphanRow[]>('crashSafeState.showOrphans');
   for (const row of rows.filter((candidate) => path.dirname(candidate.path) === path.dirname(target))) {
-    assert.ok(!row.tooltip.includes('Recover This Target'), `the Orphans view offers Recover This Target: ${row.tooltip}`);
+    assert.ok(
+      !row.tooltip.includes('Recover This Target'),
+      `the Orphans view offers Recover This Target: ${row.tooltip}`,
+    );
     // package.json shows Sweep This Orphan and Recover This Target only on `orphan` rows.
     assert.equal(row.contextValue, 'orphan.group', `${row.label}: its row menu would offer Recover This Target`);
   }

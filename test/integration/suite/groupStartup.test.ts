@@ -9,7 +9,14 @@ import type { CrashSafeStateApi } from '../../../src/ui/api';
 import type { GroupStartupRun } from '../../../src/ui/groups/groupStartupRecovery';
 import type { StatusMenu } from '../../../src/ui/orphans/orphanCommands';
 import { integrationEnvironment } from './environment';
-import { assertNoSingleFileRecoveryOffered, filesIn, GROUP_TARGETS, generations, interruptedGroup, plainTooltip } from './groupDebris';
+import {
+  assertNoSingleFileRecoveryOffered,
+  filesIn,
+  GROUP_TARGETS,
+  generations,
+  interruptedGroup,
+  plainTooltip,
+} from './groupDebris';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
 const FINISH_COMMAND = 'crashSafeState.finishInterruptedGroupCommits';
@@ -67,14 +74,24 @@ suite('group commits: start-up recovery in a trusted workspace', () => {
       finished.map((outcome) => [outcome.state, outcome.targets.map((target) => path.basename(target)).sort()]),
       [['rolled-forward', [...GROUP_TARGETS]]],
     );
-    assert.match(run.message ?? '', /^Crash-Safe State finished an interrupted group commit: .*a\.json, .*b\.json, .*c\.json rolled forward\.$/);
+    assert.match(
+      run.message ?? '',
+      /^Crash-Safe State finished an interrupted group commit: .*a\.json, .*b\.json, .*c\.json rolled forward\.$/,
+    );
     assert.deepEqual(generations(folder), [1, 1, 1]);
     assert.deepEqual(filesIn(folder), [...GROUP_TARGETS], 'journal, temps and backups are gone');
     // The model was rescanned: none of the group's files is listed, and the status bar counts that.
     const orphans = (await exported.scan()).filter((orphan) => orphan.path.startsWith(folder + path.sep));
     assert.deepEqual(orphans, []);
-    assert.equal(shownCount(exported.diagnostics.statusBarText()), shownBefore - ours.length, exported.diagnostics.statusBarText());
-    assert.deepEqual(exported.diagnostics.groupStartupRecovery().last?.report?.recovered.length, run.report!.recovered.length);
+    assert.equal(
+      shownCount(exported.diagnostics.statusBarText()),
+      shownBefore - ours.length,
+      exported.diagnostics.statusBarText(),
+    );
+    assert.deepEqual(
+      exported.diagnostics.groupStartupRecovery().last?.report?.recovered.length,
+      run.report!.recovered.length,
+    );
   });
 
   test('a group whose temp is gone is rolled back from its backups', async () => {
@@ -98,14 +115,20 @@ suite('group commits: start-up recovery in a trusted workspace', () => {
     assert.equal(existsSync(created), false, 'the group has not created c.json yet');
     const scanned = await exported.scan();
     const temp = scanned.find((orphan) => orphan.target === created);
-    assert.ok(temp?.group !== undefined && temp.validJson === true && temp.targetState === 'missing', JSON.stringify(temp));
+    assert.ok(
+      temp?.group !== undefined && temp.validJson === true && temp.targetState === 'missing',
+      JSON.stringify(temp),
+    );
 
     const menu = await assertNoSingleFileRecoveryOffered(created, integrationEnvironment().workspace, scanned);
     const [first] = menu.items;
     assert.equal(first?.command, FINISH_COMMAND, JSON.stringify(menu.items));
     assert.equal(first?.label, '$(run-all) Finish Interrupted Group Commits');
     assert.match(first?.description ?? '', /^1 interrupted group commit: .*c\.json/);
-    assert.match(plainTooltip(menu.status.tooltip), /1 interrupted group commit: Finish Interrupted Group Commits completes it\./);
+    assert.match(
+      plainTooltip(menu.status.tooltip),
+      /1 interrupted group commit: Finish Interrupted Group Commits completes it\./,
+    );
     // Words are joined by plain spaces, so a long (translated) sentence wraps in the hover instead of breaking mid-word.
     assert.match(menu.status.tooltip, /1 interrupted group commit: Finish Interrupted Group Commits completes it\./);
 
@@ -128,7 +151,10 @@ suite('group commits: start-up recovery in a trusted workspace', () => {
     assert.equal(run.state, 'finished');
     const problem = run.report!.problems.find((found) => found.journal.startsWith(folder + path.sep));
     assert.match(problem?.reason ?? '', /b\.json holds neither its old nor its new content/);
-    assert.match(run.message ?? '', /^Crash-Safe State left an interrupted group commit \(.*\.journal\) as it was: .*b\.json holds neither/);
+    assert.match(
+      run.message ?? '',
+      /^Crash-Safe State left an interrupted group commit \(.*\.journal\) as it was: .*b\.json holds neither/,
+    );
     assert.deepEqual(filesIn(folder), before, 'nothing was touched');
   });
 });

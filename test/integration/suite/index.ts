@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import Mocha from 'mocha';
 import { HOST_OUTPUT_MARK, integrationEnvironment } from './environment';
 
-
 /** Runs every integration test file in the host; rejects when any fails, so the host exits non-zero. */
 export function run(): Promise<void> {
   return runTestsIn(__dirname);
@@ -19,21 +18,26 @@ export async function runTestsIn(dir: string): Promise<void> {
   const { resultsFile, grep } = integrationEnvironment();
   const files = testFiles(dir);
   if (files.length === 0) throw new Error(`no *.test.js files in ${dir}`);
-  const mocha = new Mocha({ ui: 'tdd', reporter: 'spec', color: false, timeout: 30_000, slow: 2_000, ...(grep ? { grep } : {}) });
+  const mocha = new Mocha({
+    ui: 'tdd',
+    reporter: 'spec',
+    color: false,
+    timeout: 30_000,
+    slow: 2_000,
+    ...(grep ? { grep } : {}),
+  });
   for (const file of files) mocha.addFile(file);
   const restoreReporter = markReporterOutput();
   try {
-    const { failures, counts } = await new Promise<{ failures: number; counts: Record<string, number> }>(
-      (resolve) => {
-        const runner = mocha.run((failures) => {
-          const stats = runner.stats;
-          resolve({
-            failures,
-            counts: { passed: stats?.passes ?? 0, failed: stats?.failures ?? 0, skipped: stats?.pending ?? 0 },
-          });
+    const { failures, counts } = await new Promise<{ failures: number; counts: Record<string, number> }>((resolve) => {
+      const runner = mocha.run((failures) => {
+        const stats = runner.stats;
+        resolve({
+          failures,
+          counts: { passed: stats?.passes ?? 0, failed: stats?.failures ?? 0, skipped: stats?.pending ?? 0 },
         });
-      },
-    );
+      });
+    });
     writeFileSync(resultsFile, JSON.stringify(counts));
     if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
   } finally {

@@ -61,7 +61,9 @@ suite('orphaned temp files in the workbench', () => {
     assert.equal(typeof exported.readJson, 'function');
     assert.equal(typeof exported.scan, 'function');
     assert.equal(typeof exported.onDidChangeOrphans, 'function');
-    hostLog(`      activation took ${exported.activationMs.toFixed(1)} ms (budget 50 ms: ${exported.activationMs < 50 ? 'met' : 'MISSED'})`);
+    hostLog(
+      `      activation took ${exported.activationMs.toFixed(1)} ms (budget 50 ms: ${exported.activationMs < 50 ? 'met' : 'MISSED'})`,
+    );
   });
 
   test('the API writes and reads JSON crash-safely', async () => {
@@ -91,16 +93,26 @@ suite('orphaned temp files in the workbench', () => {
 
     // No explicit scan from here on: the file watcher has to notice.
     const temp = plant('state/app.json.tmp.0123abcd', '{"v":2}');
-    await waitFor(`the status bar to show ${before + 1}`, () => exported.diagnostics.statusBarText() === `$(warning) ${before + 1}`);
+    await waitFor(
+      `the status bar to show ${before + 1}`,
+      () => exported.diagnostics.statusBarText() === `$(warning) ${before + 1}`,
+    );
     rmSync(temp);
-    await waitFor(`the status bar to show ${before} again`, () => exported.diagnostics.statusBarText() === `$(warning) ${before}`);
+    await waitFor(
+      `the status bar to show ${before} again`,
+      () => exported.diagnostics.statusBarText() === `$(warning) ${before}`,
+    );
   });
 
   /**
    * The orphans as the model last published them (no scan asked for), and the model's counters from before: the
    * incremental tests check that the watcher alone keeps the list right, and that no full walk was needed for it.
    */
-  async function following(): Promise<{ seen: () => readonly Orphan[]; fullWalks: () => number; stats: CrashSafeStateApi['diagnostics']['orphans'] }> {
+  async function following(): Promise<{
+    seen: () => readonly Orphan[];
+    fullWalks: () => number;
+    stats: CrashSafeStateApi['diagnostics']['orphans'];
+  }> {
     const exported = await api();
     // A rescan a previous test's settings change scheduled must not land inside the counted part.
     await settle(600);
@@ -110,7 +122,11 @@ suite('orphaned temp files in the workbench', () => {
     });
     subscriptions.push(subscription);
     const before = exported.diagnostics.orphans().fullWalks;
-    return { seen: () => latest, fullWalks: () => exported.diagnostics.orphans().fullWalks - before, stats: exported.diagnostics.orphans };
+    return {
+      seen: () => latest,
+      fullWalks: () => exported.diagnostics.orphans().fullWalks - before,
+      stats: exported.diagnostics.orphans,
+    };
   }
   const subscriptions: vscode.Disposable[] = [];
   teardown(() => {
@@ -138,7 +154,10 @@ suite('orphaned temp files in the workbench', () => {
     const subtreeWalksBefore = model.stats().subtreeWalks;
     const first = plant('scratch/moved/a.json.vsctmp', '{}');
     plant('scratch/moved/deeper/b.json.vsctmp', '{}');
-    await waitFor('both orphans', () => model.seen().filter((orphan) => orphan.path.includes('/scratch/moved/')).length === 2);
+    await waitFor(
+      'both orphans',
+      () => model.seen().filter((orphan) => orphan.path.includes('/scratch/moved/')).length === 2,
+    );
     renameSync(path.join(root, 'scratch', 'moved'), path.join(root, 'scratch', 'renamed'));
     const renamed = path.join(root, 'scratch', 'renamed');
     await waitFor('the orphans at the new name only', () => {
@@ -147,7 +166,10 @@ suite('orphaned temp files in the workbench', () => {
     });
     assert.ok(model.stats().subtreeWalks > subtreeWalksBefore, 'the renamed folder was walked');
     rmSync(renamed, { recursive: true });
-    await waitFor('the deleted folder of orphans to disappear', () => !model.seen().some((orphan) => orphan.path.startsWith(`${renamed}/`)));
+    await waitFor(
+      'the deleted folder of orphans to disappear',
+      () => !model.seen().some((orphan) => orphan.path.startsWith(`${renamed}/`)),
+    );
     assert.equal(model.fullWalks(), 0, JSON.stringify(model.stats()));
   });
 
@@ -178,7 +200,10 @@ suite('orphaned temp files in the workbench', () => {
     });
     assert.ok(result, 'sweep returned nothing');
     assert.deepEqual(result.removed, [stale]);
-    assert.ok(result.kept.some((kept) => kept.path === young), JSON.stringify(result.kept));
+    assert.ok(
+      result.kept.some((kept) => kept.path === young),
+      JSON.stringify(result.kept),
+    );
     assert.equal(existsSync(stale), false);
     assert.equal(existsSync(young), true);
     assert.equal(existsSync(rotated), true, 'a rotated log is never a temp');
@@ -189,7 +214,10 @@ suite('orphaned temp files in the workbench', () => {
     plant('scratch/.list.json.tmp', '{"items":["a"]}\n', 30);
     plant('scratch/list.json.tmp.aaaabbbb11', '{"items":["a","b"]}\n', 20);
     plant('scratch/list.json.tmp.ccccdddd22', '{"items":["a","b","c"', 5);
-    const result = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true });
+    const result = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', {
+      target,
+      confirm: true,
+    });
     assert.ok(result, 'recover returned nothing');
     assert.equal(result.from, path.join(root, 'scratch', 'list.json.tmp.aaaabbbb11'));
     assert.equal(readFileSync(target, 'utf8'), '{"items":["a","b"]}\n');
@@ -208,13 +236,19 @@ suite('orphaned temp files in the workbench', () => {
     await waitFor('the probe diff tab', () => diffTabsOf(temp).length === 1);
     await vscode.window.tabGroups.close(diffTabsOf(temp));
     await waitFor('the probe diff tab to close', () => diffTabsOf(temp).length === 0);
-    const result = await vscode.commands.executeCommand<RecoveryResult | undefined>('crashSafeState.recover', { target });
+    const result = await vscode.commands.executeCommand<RecoveryResult | undefined>('crashSafeState.recover', {
+      target,
+    });
     assert.equal(result, undefined);
     assert.equal(readFileSync(target, 'utf8'), '{"cut": ');
     assert.deepEqual(readdirSync(path.join(root, 'scratch')).sort(), ['ask.json', 'ask.json.tmp.aaaabbbb33']);
     // The diff shown for the question closes with it; give a lingering tab time to reach the tab model.
     await settle(1_000);
-    assert.deepEqual(diffTabsOf(temp).map((tab) => tab.label), [], 'the recovery diff tab was left open');
+    assert.deepEqual(
+      diffTabsOf(temp).map((tab) => tab.label),
+      [],
+      'the recovery diff tab was left open',
+    );
   });
 
   test('a settings change takes effect: a user temp pattern is recognised after it is added', async () => {
@@ -262,7 +296,10 @@ suite('orphaned temp files in the workbench', () => {
     const stale = plant('scratch/stay.json.tmp.0b0b0b0b02', '{}', 60);
     await (await api()).scan();
     // `ask` is the default; this host refuses the dialog, which counts as "no".
-    const asked = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', { paths: [stale], whenTrashUnavailable: 'ask' });
+    const asked = await vscode.commands.executeCommand<SweepOutcome>('crashSafeState.sweep', {
+      paths: [stale],
+      whenTrashUnavailable: 'ask',
+    });
     assert.ok(asked, 'sweep returned nothing');
     if (asked.trashed.length) return hostLog('      (skipped: this host has a trash)');
     assert.deepEqual(asked.failed, [], 'a choice the user never had is not a failure');
@@ -313,7 +350,10 @@ suite('orphaned temp files in the workbench', () => {
     });
     assert.ok(outcome, 'sweep returned nothing');
     assert.deepEqual(outcome.removed, [removable]);
-    assert.match(outcome.message, /Kept scratch\/prefs\.json\.tmp\.aaaabbbb44: the target is corrupt and this is a valid copy/);
+    assert.match(
+      outcome.message,
+      /Kept scratch\/prefs\.json\.tmp\.aaaabbbb44: the target is corrupt and this is a valid copy/,
+    );
     assert.ok(outcome.actions.includes('Recover scratch/prefs.json…'), JSON.stringify(outcome.actions));
     for (const text of [outcome.message, ...outcome.actions, ...preview.preview!.map((item) => item.description)]) {
       assert.equal(mentionsCli(text), false, `mentions the CLI: ${text}`);
@@ -341,7 +381,11 @@ suite('orphaned temp files in the workbench', () => {
     await exported.scan();
     const { status } = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
     assert.equal(status.history[0], SCANNING_TEXT, JSON.stringify(status.history));
-    assert.match(status.history[1] ?? '', /^\$\(warning\) \d+$/, `the first scan's result came second: ${JSON.stringify(status.history)}`);
+    assert.match(
+      status.history[1] ?? '',
+      /^\$\(warning\) \d+$/,
+      `the first scan's result came second: ${JSON.stringify(status.history)}`,
+    );
     assert.equal(status.text, exported.diagnostics.statusBarText());
     const label = status.accessibilityLabel;
     assert.match(label, /^Crash-Safe State: \d+ orphaned temp files?\./);
@@ -380,8 +424,16 @@ suite('orphaned temp files in the workbench', () => {
     assert.equal(await vscode.commands.executeCommand('crashSafeState.recover', { target }), undefined);
     untouched();
     await settle(1_000);
-    assert.deepEqual(diffTabsOf(temp).map((tab) => tab.label), [], 'the recovery diff tab was left open');
-    const forced = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true, force: true });
+    assert.deepEqual(
+      diffTabsOf(temp).map((tab) => tab.label),
+      [],
+      'the recovery diff tab was left open',
+    );
+    const forced = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', {
+      target,
+      confirm: true,
+      force: true,
+    });
     assert.ok(forced?.backup, 'forced recovery keeps a backup');
     planted.track(forced.backup);
     assert.match(forced.backup, /fine\.json\.replaced-/);
@@ -391,7 +443,10 @@ suite('orphaned temp files in the workbench', () => {
   test('the startup notification clicked after the file was recovered only says so', async () => {
     const target = plant('scratch/late.json', '{"late": ', 1);
     const temp = plant('scratch/late.json.tmp.aaaabbbb77', '{"late": false}\n', 10);
-    const recovered = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', { target, confirm: true });
+    const recovered = await vscode.commands.executeCommand<RecoveryResult>('crashSafeState.recover', {
+      target,
+      confirm: true,
+    });
     assert.ok(recovered?.backup);
     planted.track(recovered.backup);
     const outcome = await handleStartupAction('Recover', [target], (file) => path.relative(root, file));
@@ -411,7 +466,10 @@ suite('orphaned temp files in the workbench', () => {
       return `${error.name}: ${error.message}\n${frames.map((frame) => `    at ${frame}`).join('\n')}`;
     };
     try {
-      assert.ok((config().get<string[]>('exclude') ?? []).length > 0, 'the exclude globs are compiled only when there are some');
+      assert.ok(
+        (config().get<string[]>('exclude') ?? []).length > 0,
+        'the exclude globs are compiled only when there are some',
+      );
       await exported.scan();
     } finally {
       Error.prepareStackTrace = before;

@@ -24,7 +24,11 @@ async function api(): Promise<CrashSafeStateApi> {
   return extension.activate();
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -51,7 +55,8 @@ function cli(extensionPath: string, args: string[]): Promise<string> {
       process.execPath,
       [path.join(extensionPath, 'dist', 'cli.js'), ...args],
       { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 60_000 },
-      (error, stdout, stderr) => (error ? reject(new Error(`${args.join(' ')}: ${error.message}\n${stderr}`)) : resolve(stdout)),
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${args.join(' ')}: ${error.message}\n${stderr}`)) : resolve(stdout),
     );
   });
 }
@@ -75,11 +80,16 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
 
   test('an edit made through the view’s commands reaches the file within the save delay', async () => {
     const started = Date.now();
-    const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: '  Write the integration test ' });
+    const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', {
+      title: '  Write the integration test ',
+    });
     assert.ok(task?.id, 'addTask returned no task');
     assert.equal(task.title, 'Write the integration test');
     const shown = await diagnostics();
-    assert.ok(shown.rows.some((row) => row.label === task.title && row.checked === false), JSON.stringify(shown.rows));
+    assert.ok(
+      shown.rows.some((row) => row.label === task.title && row.checked === false),
+      JSON.stringify(shown.rows),
+    );
     await waitFor('the task in tasks.json', () => readTasksFile(tasksFile)?.tasks.some((t) => t.id === task.id));
     const elapsed = Date.now() - started;
     hostLog(`      add → durable in ${elapsed} ms (save delay ${saveDelayMs} ms)`);
@@ -89,7 +99,11 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
   test('edit, toggle, notes, reorder and delete are each saved; a burst of edits costs one write', async () => {
     const first = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'First' });
     const second = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'Second' });
-    await waitFor('both tasks saved', async () => (await diagnostics()).unsavedEdits === 0 && readTasksFile(tasksFile)?.tasks.some((t) => t.id === second.id));
+    await waitFor(
+      'both tasks saved',
+      async () =>
+        (await diagnostics()).unsavedEdits === 0 && readTasksFile(tasksFile)?.tasks.some((t) => t.id === second.id),
+    );
 
     const savesBefore = (await diagnostics()).saves;
     await vscode.commands.executeCommand('crashSafeState.editTodo', { id: first.id, title: 'First, renamed' });
@@ -108,8 +122,16 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     await waitFor('the save to be counted', async () => (await diagnostics()).unsavedEdits === 0);
     assert.equal((await diagnostics()).saves - savesBefore, 1, 'four edits within the delay share one write');
     const row = (await diagnostics()).rows.find((r) => r.label === 'First, renamed');
-    assert.deepEqual(row, { label: 'First, renamed', description: 'line one', checked: true, dimmed: true }, 'a done to-do is checked and dimmed');
-    assert.equal((await diagnostics()).rows.find((r) => r.label === 'Second')?.dimmed, undefined, 'an open to-do is not dimmed');
+    assert.deepEqual(
+      row,
+      { label: 'First, renamed', description: 'line one', checked: true, dimmed: true },
+      'a done to-do is checked and dimmed',
+    );
+    assert.equal(
+      (await diagnostics()).rows.find((r) => r.label === 'Second')?.dimmed,
+      undefined,
+      'an open to-do is not dimmed',
+    );
 
     const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTodo', { id: second.id });
     assert.deepEqual(
@@ -134,7 +156,13 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     const cliRuns = Array.from({ length: workers }, async (_, worker) => {
       const ids: string[] = [];
       for (let n = 0; n < addsPerWorker; n++) {
-        ids.push((JSON.parse(await cli(extensionPath, ['tasks', 'add', `cli ${worker}.${n}`, '--dir', root, '--json'])) as Task).id);
+        ids.push(
+          (
+            JSON.parse(
+              await cli(extensionPath, ['tasks', 'add', `cli ${worker}.${n}`, '--dir', root, '--json']),
+            ) as Task
+          ).id,
+        );
       }
       return ids;
     });
@@ -157,8 +185,13 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     for (const [index, id] of viewIds.entries()) {
       assert.equal(document.tasks.find((t) => t.id === id)!.done, index % 3 === 0, `toggle of view ${index}`);
     }
-    await waitFor('the view to show every task', async () => (await diagnostics()).tasks.length === document.tasks.length);
-    hostLog(`      ${viewIds.length} view adds + ${cliIds.length} CLI adds at once: ${document.tasks.length - before} new tasks, none lost`);
+    await waitFor(
+      'the view to show every task',
+      async () => (await diagnostics()).tasks.length === document.tasks.length,
+    );
+    hostLog(
+      `      ${viewIds.length} view adds + ${cliIds.length} CLI adds at once: ${document.tasks.length - before} new tasks, none lost`,
+    );
   });
 
   test('a corrupt task list is reported with line:column, edits are refused, nothing is written; Recover restores it', async function () {
@@ -178,16 +211,27 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     assert.ok(shown.message?.includes('tasks.json') && shown.message.includes(where), `message: ${shown.message}`);
     assert.ok(shown.rows[0]?.label.includes(where), JSON.stringify(shown.rows));
     assert.equal(shown.rows[0]?.description, '.vscode/crash-safe/tasks.json');
-    assert.ok(shown.rows.some((row) => row.label === 'Recover…'), 'a Recover row is offered');
+    assert.ok(
+      shown.rows.some((row) => row.label === 'Recover…'),
+      'a Recover row is offered',
+    );
 
-    const refused = await vscode.commands.executeCommand<Task | undefined>('crashSafeState.addTodo', { title: 'must not be written' });
+    const refused = await vscode.commands.executeCommand<Task | undefined>('crashSafeState.addTodo', {
+      title: 'must not be written',
+    });
     assert.equal(refused, undefined, 'the add was refused');
     assert.equal(await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: aTask.id }), undefined);
     await sleep(saveDelayMs + 1000);
     assert.equal(readFileSync(tasksFile, 'utf8'), corrupt, 'the corrupt file is left byte for byte');
-    assert.deepEqual(readdirSync(crashSafeDir, { recursive: true, encoding: 'utf8' }).sort(), treeBefore, 'no temp, backup or default was written');
+    assert.deepEqual(
+      readdirSync(crashSafeDir, { recursive: true, encoding: 'utf8' }).sort(),
+      treeBefore,
+      'no temp, backup or default was written',
+    );
 
-    const result = await vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTodos', { confirm: true });
+    const result = await vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTodos', {
+      confirm: true,
+    });
     assert.ok(result, 'recover returned nothing');
     assert.equal(result.restoredFrom.kind, 'backup');
     assert.ok(result.preservedAs && readFileSync(result.preservedAs, 'utf8') === corrupt, 'the damaged file is kept');
@@ -198,7 +242,9 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     assert.equal(recovered.tasks.length, result.document.tasks.length);
     assert.equal(recovered.message, undefined);
     const after = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'after recovery' });
-    await waitFor('the add after recovery in the file', () => readTasksFile(tasksFile)?.tasks.some((t) => t.id === after.id));
+    await waitFor('the add after recovery in the file', () =>
+      readTasksFile(tasksFile)?.tasks.some((t) => t.id === after.id),
+    );
   });
 
   test('Recover To-Do List… shows each backup’s titles and a diff while picking; the diff closes after; a second Recover says it is done', async function () {
@@ -209,7 +255,9 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     await waitFor('the problem to be reported', async () => (await diagnostics()).state.kind === 'problem');
 
     // What the picker lists: counts and the first titles of each backup, read with the store's own listing.
-    const candidates = (await tasksRecoveryCandidates(new TasksStore(tasksFile))).filter((c) => c.problem === undefined);
+    const candidates = (await tasksRecoveryCandidates(new TasksStore(tasksFile))).filter(
+      (c) => c.problem === undefined,
+    );
     // The store lists the newest first; the picker highlights it first.
     const newest = candidates[0]!;
     assert.equal(newest.kind, 'backup');
@@ -222,15 +270,24 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
       vscode.window.tabGroups.all
         .flatMap((group) => group.tabs)
         .map((tab) => tab.input)
-        .filter((input): input is vscode.TabInputTextDiff => input instanceof vscode.TabInputTextDiff && input.modified.scheme === 'crashsafe-todo-backup');
+        .filter(
+          (input): input is vscode.TabInputTextDiff =>
+            input instanceof vscode.TabInputTextDiff && input.modified.scheme === 'crashsafe-todo-backup',
+        );
     // Cancelled: the diff was open while picking and is gone after.
     const cancelled = vscode.commands.executeCommand('crashSafeState.recoverTodos');
     const first = await waitFor('the diff of the highlighted backup', () => backupDiffs()[0]);
     assert.equal(first.original.fsPath, tasksFile, 'left: the damaged file');
-    assert.ok(candidates.some((c) => c.path === first.modified.fsPath), `right: a candidate (${first.modified.fsPath})`);
+    assert.ok(
+      candidates.some((c) => c.path === first.modified.fsPath),
+      `right: a candidate (${first.modified.fsPath})`,
+    );
     assert.equal(first.modified.fsPath, newest.path, 'the newest backup is highlighted first');
     await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
-    if (candidates.length > 1) await waitFor('the diff to follow the highlight', () => backupDiffs().some((d) => d.modified.fsPath !== newest.path));
+    if (candidates.length > 1)
+      await waitFor('the diff to follow the highlight', () =>
+        backupDiffs().some((d) => d.modified.fsPath !== newest.path),
+      );
     await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
     assert.equal(await cancelled, undefined);
     assert.deepEqual(backupDiffs(), [], 'the diff closed with the picker');
@@ -246,7 +303,9 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     await waitFor('the view to be usable again', async () => (await diagnostics()).state.kind === 'ok');
 
     // The "not valid JSON" notification cannot be withdrawn; its Recover… button now says there is nothing to do.
-    const again = await vscode.commands.executeCommand<{ alreadyUsable?: boolean; message?: string }>('crashSafeState.recoverTodos');
+    const again = await vscode.commands.executeCommand<{ alreadyUsable?: boolean; message?: string }>(
+      'crashSafeState.recoverTodos',
+    );
     assert.equal(again?.alreadyUsable, true);
     assert.match(again?.message ?? '', /already recovered/);
   });
@@ -257,21 +316,33 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     const b = await add('undo B');
     const c = await add('undo C');
     const d = await add('undo D');
-    const order = () => readTasksFile(tasksFile)?.tasks.map((t) => t.id).filter((id) => [a.id, b.id, c.id, d.id].includes(id)) ?? [];
+    const order = () =>
+      readTasksFile(tasksFile)
+        ?.tasks.map((t) => t.id)
+        .filter((id) => [a.id, b.id, c.id, d.id].includes(id)) ?? [];
     await waitFor('the four to-dos in the file', () => order().length === 4);
 
     const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTodo', { id: b.id });
-    assert.deepEqual(removed.map((t) => t.id), [b.id]);
+    assert.deepEqual(
+      removed.map((t) => t.id),
+      [b.id],
+    );
     await waitFor('the delete in the file', () => order().join() === [a.id, c.id, d.id].join());
     const restored = await vscode.commands.executeCommand<Task[]>('crashSafeState.undoTodoRemoval');
-    assert.deepEqual(restored.map((t) => t.id), [b.id]);
+    assert.deepEqual(
+      restored.map((t) => t.id),
+      [b.id],
+    );
     await waitFor('B back between A and C', () => order().join() === [a.id, b.id, c.id, d.id].join());
 
     await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: b.id, done: true });
     await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: c.id, done: true });
     const cleared = await vscode.commands.executeCommand<Task[]>('crashSafeState.clearDoneTodos');
     assert.ok(cleared.some((t) => t.id === b.id) && cleared.some((t) => t.id === c.id), 'B and C were cleared');
-    assert.ok((await diagnostics()).tasks.every((t) => !t.done), 'no done to-do is left');
+    assert.ok(
+      (await diagnostics()).tasks.every((t) => !t.done),
+      'no done to-do is left',
+    );
     await waitFor('the clear in the file', () => order().join() === [a.id, d.id].join());
     await vscode.commands.executeCommand('crashSafeState.undoTodoRemoval');
     await waitFor('B and C back between A and D', () => order().join() === [a.id, b.id, c.id, d.id].join());
@@ -286,15 +357,22 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
       contributes: {
         views: { explorer: { id: string; name: string }[] };
         commands: { command: string; title: string }[];
-        configuration: { properties: Record<string, { deprecationMessage?: string; markdownDeprecationMessage?: string }> };
+        configuration: {
+          properties: Record<string, { deprecationMessage?: string; markdownDeprecationMessage?: string }>;
+        };
       };
     };
     const view = manifest.contributes.views.explorer.find((v) => v.id === 'crashSafeState.todos');
     assert.equal(view?.name, 'Crash-Safe To-Dos');
     const titles = manifest.contributes.commands.map((c) => c.title);
     // The file may keep its name (tasks.json); no command may call a to-do a task.
-    assert.deepEqual(titles.filter((t) => /\btasks?\b(?!\.json)/i.test(t)), [], 'no command title says "task"');
-    for (const title of ['Add To-Do', 'Recover To-Do List…', 'Clear Done To-Dos']) assert.ok(titles.includes(title), title);
+    assert.deepEqual(
+      titles.filter((t) => /\btasks?\b(?!\.json)/i.test(t)),
+      [],
+      'no command title says "task"',
+    );
+    for (const title of ['Add To-Do', 'Recover To-Do List…', 'Clear Done To-Dos'])
+      assert.ok(titles.includes(title), title);
     for (const old of ['crashSafeState.tasks.path', 'crashSafeState.tasks.saveDelayMs']) {
       const setting = manifest.contributes.configuration.properties[old];
       assert.match(setting?.deprecationMessage ?? '', /Renamed to crashSafeState\.todos\./, old);
@@ -302,8 +380,12 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     }
 
     // An id from before the rename, in a user's keybinding, still adds a to-do.
-    const legacy = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', { title: 'added by the old id' });
-    await waitFor('the old id’s to-do in the file', () => readTasksFile(tasksFile)?.tasks.some((t) => t.id === legacy.id));
+    const legacy = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', {
+      title: 'added by the old id',
+    });
+    await waitFor('the old id’s to-do in the file', () =>
+      readTasksFile(tasksFile)?.tasks.some((t) => t.id === legacy.id),
+    );
 
     // Settings: the old id is read while the new one is not set; the new one wins.
     const config = () => vscode.workspace.getConfiguration('crashSafeState');
@@ -332,7 +414,9 @@ suite('workspace state in the workbench: settings snapshots', () => {
   const snapshotDiffs = () =>
     vscode.window.tabGroups.all
       .flatMap((group) => group.tabs)
-      .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === 'crashsafe-snapshot')
+      .filter(
+        (tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === 'crashsafe-snapshot',
+      )
       .map((tab) => tab.label);
 
   suiteSetup(() => {
@@ -350,7 +434,9 @@ suite('workspace state in the workbench: settings snapshots', () => {
     const baseline = await vscode.commands.executeCommand<TakeResult>('crashSafeState.takeSettingsSnapshot');
     assert.ok(baseline, 'take returned nothing');
     const baselineId = baseline.taken ? baseline.snapshot.id : baseline.newest.id;
-    const baselineDoc = JSON.parse(readFileSync(path.join(snapshotsDir, `${baselineId}.json`), 'utf8')) as SettingsSnapshotDocument;
+    const baselineDoc = JSON.parse(
+      readFileSync(path.join(snapshotsDir, `${baselineId}.json`), 'utf8'),
+    ) as SettingsSnapshotDocument;
     assert.equal(baselineDoc.values['editor.tabSize'], 3);
 
     const autoBefore = exported.diagnostics.settingsSnapshots().taken;
@@ -361,7 +447,9 @@ suite('workspace state in the workbench: settings snapshots', () => {
       return stats.taken > autoBefore && stats.lastId;
     });
     hostLog(`      automatic snapshot ${Date.now() - changedAt} ms after the change`);
-    const autoDoc = JSON.parse(readFileSync(path.join(snapshotsDir, `${autoId}.json`), 'utf8')) as SettingsSnapshotDocument;
+    const autoDoc = JSON.parse(
+      readFileSync(path.join(snapshotsDir, `${autoId}.json`), 'utf8'),
+    ) as SettingsSnapshotDocument;
     assert.equal(autoDoc.reason, 'auto');
     assert.equal(autoDoc.values['editor.tabSize'], 7);
     assert.ok(autoDoc.settingsText?.includes('"editor.tabSize": 7'), autoDoc.settingsText ?? 'null');
@@ -373,7 +461,8 @@ suite('workspace state in the workbench: settings snapshots', () => {
     // With `preview`, the diff opens as in an interactive restore; it must be gone once the restore is done.
     const previews: string[] = [];
     const watching = vscode.window.tabGroups.onDidChangeTabs(({ opened }) => {
-      for (const tab of opened) if (tab.input instanceof vscode.TabInputTextDiff) previews.push(tab.input.modified.toString());
+      for (const tab of opened)
+        if (tab.input instanceof vscode.TabInputTextDiff) previews.push(tab.input.modified.toString());
     });
     let restored: RestoreResult;
     try {
@@ -386,11 +475,17 @@ suite('workspace state in the workbench: settings snapshots', () => {
       watching.dispose();
     }
     assert.ok(restored, 'restore returned nothing');
-    assert.ok(previews.some((uri) => uri.startsWith('crashsafe-snapshot:')), `the diff was shown: ${previews.join(', ')}`);
+    assert.ok(
+      previews.some((uri) => uri.startsWith('crashsafe-snapshot:')),
+      `the diff was shown: ${previews.join(', ')}`,
+    );
     assert.deepEqual(snapshotDiffs(), [], 'the diff closed after the restore');
     assert.deepEqual(restored.changedKeys, ['editor.tabSize']);
     assert.equal(readFileSync(path.join(root, '.vscode', 'settings.json'), 'utf8'), baselineDoc.settingsText);
-    await waitFor('VS Code to see the restored value', () => editorConfig().inspect<number>('tabSize')?.workspaceValue === 3);
+    await waitFor(
+      'VS Code to see the restored value',
+      () => editorConfig().inspect<number>('tabSize')?.workspaceValue === 3,
+    );
     const ids = readdirSync(snapshotsDir).filter((name) => name.endsWith('.json'));
     assert.ok(ids.includes(`${autoId}.json`), 'the state before the restore is still a snapshot');
   });
@@ -398,7 +493,9 @@ suite('workspace state in the workbench: settings snapshots', () => {
   test('restore without confirmation (the modal is cancelled in this host) changes nothing', async () => {
     const settingsFile = path.join(root, '.vscode', 'settings.json');
     const before = readFileSync(settingsFile, 'utf8');
-    const listing = readdirSync(snapshotsDir).filter((name) => name.endsWith('.json')).sort();
+    const listing = readdirSync(snapshotsDir)
+      .filter((name) => name.endsWith('.json'))
+      .sort();
     const oldest = listing[0]!.slice(0, -'.json'.length);
     const result = await vscode.commands.executeCommand('crashSafeState.restoreSettingsSnapshot', { id: oldest });
     assert.equal(result, undefined);
@@ -447,17 +544,28 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     opened.push(uri);
     const document = await vscode.workspace.openTextDocument(uri);
     assert.equal(document.getText(), content);
-    assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), uri.toString(), 'the crash-safe editor is active');
+    assert.equal(
+      vscode.window.activeTextEditor?.document.uri.toString(),
+      uri.toString(),
+      'the crash-safe editor is active',
+    );
     const fileTabs = vscode.window.tabGroups.all
       .flatMap((group) => group.tabs)
-      .filter((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'file' && tab.input.uri.fsPath === file);
+      .filter(
+        (tab) =>
+          tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === 'file' && tab.input.uri.fsPath === file,
+      );
     assert.equal(fileTabs.length, 0, 'the plain editor was replaced');
     return document;
   }
 
   async function replaceAll(document: vscode.TextDocument, text: string): Promise<void> {
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(document.uri, new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)), text);
+    edit.replace(
+      document.uri,
+      new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length)),
+      text,
+    );
     assert.equal(await vscode.workspace.applyEdit(edit), true);
   }
 
@@ -477,7 +585,9 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
 
   test('a crashsafe: document auto-saves after an edit pause when it parses (JSONC where the file is JSONC)', async () => {
     const exported = await api();
-    const delay = vscode.workspace.getConfiguration('crashSafeState').get<number>('crashSafeSave.autoSaveDelayMs', 1000);
+    const delay = vscode.workspace
+      .getConfiguration('crashSafeState')
+      .get<number>('crashSafeSave.autoSaveDelayMs', 1000);
     const file = path.join(scratch, 'tsconfig.json');
     const document = await reopen(file, '{\n  // options\n  "compilerOptions": {}\n}\n');
     const inodeBefore = statSync(file).ino;
@@ -507,7 +617,10 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     const skippedBefore = exported.diagnostics.crashSafeSave().autoSave.skippedInvalid;
     // Comments are fine in JSONC but not in a plain .json file.
     await replaceAll(document, '{ "keep": "me", // a comment\n  "more": \n');
-    await waitFor('the auto-save to skip the invalid content', () => exported.diagnostics.crashSafeSave().autoSave.skippedInvalid > skippedBefore);
+    await waitFor(
+      'the auto-save to skip the invalid content',
+      () => exported.diagnostics.crashSafeSave().autoSave.skippedInvalid > skippedBefore,
+    );
     await sleep(300);
     assert.equal(readFileSync(file, 'utf8'), original, 'nothing was written');
     assert.equal(statSync(file).ino, inodeBefore);
@@ -518,7 +631,11 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     assert.equal(await document.save(), false, 'the manual save did not happen');
     assert.equal(exported.diagnostics.crashSafeSave().refusedInvalid, refusedBefore + 1);
     assert.equal(readFileSync(file, 'utf8'), original);
-    assert.deepEqual(readdirSync(scratch).filter((name) => name.startsWith('strict.json')), ['strict.json'], 'no temp is left');
+    assert.deepEqual(
+      readdirSync(scratch).filter((name) => name.startsWith('strict.json')),
+      ['strict.json'],
+      'no temp is left',
+    );
   });
 
   test('VS Code’s own files.autoSave never writes invalid JSON through crashsafe: either', async () => {
@@ -531,7 +648,10 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     try {
       const refusedBefore = exported.diagnostics.crashSafeSave().refusedInvalid;
       await replaceAll(document, '[1, 2, 3');
-      await waitFor('VS Code’s auto-save to be refused', () => exported.diagnostics.crashSafeSave().refusedInvalid > refusedBefore);
+      await waitFor(
+        'VS Code’s auto-save to be refused',
+        () => exported.diagnostics.crashSafeSave().refusedInvalid > refusedBefore,
+      );
       assert.match(exported.diagnostics.crashSafeSave().lastRefusal ?? '', /never saved automatically/);
       assert.equal(readFileSync(file, 'utf8'), original);
       await replaceAll(document, '[1, 2, 3, 4]\n');
@@ -546,7 +666,9 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     const file = path.join(scratch, 'marked.json');
     const document = await reopen(file, '{ "marked": true }\n');
     // The workbench asks for the decoration when it draws the tab.
-    await waitFor('the tab’s decoration', () => exported.diagnostics.crashSafeSave().decorated.includes(document.uri.toString()));
+    await waitFor('the tab’s decoration', () =>
+      exported.diagnostics.crashSafeSave().decorated.includes(document.uri.toString()),
+    );
     assert.equal(CRASH_SAFE_DECORATION.badge.length <= 2, true);
     assert.match(CRASH_SAFE_DECORATION.tooltip, /temp file.*renames it over the file/);
 
@@ -571,12 +693,18 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
   test('Open With Crash-Safe Save opens a file that is not open; the Explorer shows Open or Reopen accordingly', async () => {
     const file = path.join(scratch, 'closed.json');
     writeFileSync(file, '[]\n');
-    const uri = await vscode.commands.executeCommand<vscode.Uri>('crashSafeState.openWithCrashSafeSave', vscode.Uri.file(file));
+    const uri = await vscode.commands.executeCommand<vscode.Uri>(
+      'crashSafeState.openWithCrashSafeSave',
+      vscode.Uri.file(file),
+    );
     assert.equal(uri?.scheme, 'crashsafe');
     opened.push(uri);
     assert.equal(vscode.window.activeTextEditor?.document.uri.toString(), uri.toString());
-    const menus = (vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { menus: Record<string, { command: string; when: string }[]> } })
-      .contributes.menus['explorer/context']!;
+    const menus = (
+      vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+        contributes: { menus: Record<string, { command: string; when: string }[]> };
+      }
+    ).contributes.menus['explorer/context']!;
     const when = (command: string) => menus.find((entry) => entry.command === command)?.when ?? '';
     // The host hands back the parsed clause (`in 'key'`); the screenshot check shows the menu itself.
     assert.match(when('crashSafeState.openWithCrashSafeSave'), /resourcePath not in '?crashSafeState\.openJsonFiles'?/);
@@ -586,18 +714,26 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
   test('a refused or failed save reaches VS Code as our one-line reason, not "Unknown (FileSystemError)"', async () => {
     const file = path.join(scratch, 'refused.json');
     writeFileSync(file, '{}\n');
-    const refused = await vscode.workspace.fs.writeFile(vscode.Uri.file(file).with({ scheme: 'crashsafe' }), Buffer.from('{ "a": ')).then(
-      () => undefined,
-      (error: unknown) => error as Error,
-    );
+    const refused = await vscode.workspace.fs
+      .writeFile(vscode.Uri.file(file).with({ scheme: 'crashsafe' }), Buffer.from('{ "a": '))
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
     assert.ok(refused, 'the invalid content was refused');
     hostLog(`      refusal as VS Code gets it: name "${refused.name}", message "${refused.message}"`);
     // The workbench shows `name: message` inside its own "Unable to write file" text; an empty name leaves ours.
     assert.doesNotMatch(`${refused.name}: ${refused.message}`, /Unknown \(FileSystemError\)/);
     assert.match(refused.message, /^Not saved: refused\.json is not valid JSON \(\w+ at line 1, column \d+\)\.$/);
     assert.equal(readFileSync(file, 'utf8'), '{}\n');
-    const failure = describeWriteFailure('data.json', new AtomicWriteError('/w/data.json', 'open', 'EACCES', new Error('EACCES: permission denied')));
-    assert.equal(failure, 'Not saved: the crash-safe write of data.json failed with EACCES, permission denied (open step). data.json is unchanged; the log has the details.');
+    const failure = describeWriteFailure(
+      'data.json',
+      new AtomicWriteError('/w/data.json', 'open', 'EACCES', new Error('EACCES: permission denied')),
+    );
+    assert.equal(
+      failure,
+      'Not saved: the crash-safe write of data.json failed with EACCES, permission denied (open step). data.json is unchanged; the log has the details.',
+    );
     assert.equal(saveFailure(failure).name, '');
   });
 });

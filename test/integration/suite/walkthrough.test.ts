@@ -103,9 +103,15 @@ suite('walkthrough (contributes.walkthroughs) and engine range (engines.vscode)'
     assert.equal(manifest.devDependencies['@types/vscode-engine'], `npm:@types/vscode@${minimum}`);
     // vsce package refuses an @types/vscode newer than engines.vscode.
     const [major, minor] = (/(\d+)\.(\d+)/.exec(manifest.devDependencies['@types/vscode']!) ?? []).slice(1).map(Number);
-    assert.ok(major! < Number(engine[1]) || (major === Number(engine[1]) && minor! <= Number(engine[2])), '@types/vscode is newer than engines.vscode');
+    assert.ok(
+      major! < Number(engine[1]) || (major === Number(engine[1]) && minor! <= Number(engine[2])),
+      '@types/vscode is newer than engines.vscode',
+    );
     // And the host these tests run in is inside the range.
     const [hostMajor, hostMinor] = vscode.version.split('.').map(Number);
-    assert.ok(hostMajor! > Number(engine[1]) || (hostMajor === Number(engine[1]) && hostMinor! >= Number(engine[2])), `host ${vscode.version}`);
+    assert.ok(
+      hostMajor! > Number(engine[1]) || (hostMajor === Number(engine[1]) && hostMinor! >= Number(engine[2])),
+      `host ${vscode.version}`,
+    );
   });
 });

@@ -21,7 +21,9 @@ async function api(): Promise<CrashSafeStateApi> {
 async function entryOn(file: string, code: string): Promise<vscode.Diagnostic> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const found = vscode.languages.getDiagnostics(vscode.Uri.file(file)).find((d) => d.source === SOURCE && d.code === code);
+    const found = vscode.languages
+      .getDiagnostics(vscode.Uri.file(file))
+      .find((d) => d.source === SOURCE && d.code === code);
     if (found) return found;
     if (Date.now() > deadline) assert.fail(`no ${code} entry on ${file}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -48,9 +50,15 @@ suite('Problems entries in an untrusted workspace (Restricted Mode)', () => {
     const before = readFileSync(target);
     const diagnostic = await entryOn(target, 'corrupt-target');
     assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Error);
-    assert.match(diagnostic.message, /^broken\/config\.json is not valid JSON \(line \d+, column \d+\); a valid temp from .+ ago can restore it$/);
+    assert.match(
+      diagnostic.message,
+      /^broken\/config\.json is not valid JSON \(line \d+, column \d+\); a valid temp from .+ ago can restore it$/,
+    );
     const actions = await codeActions(target, diagnostic.range);
-    assert.deepEqual(actions.filter((action) => FILE_CHANGING.test(action.command?.command ?? '')), []);
+    assert.deepEqual(
+      actions.filter((action) => FILE_CHANGING.test(action.command?.command ?? '')),
+      [],
+    );
     // The command's results carry no `diagnostics`: ours are known by their titles.
     const trust = actions.filter((action) => action.command?.command === 'workbench.trust.manage');
     assert.deepEqual(
@@ -69,8 +77,14 @@ suite('Problems entries in an untrusted workspace (Restricted Mode)', () => {
       const diagnostic = await entryOn(temp, 'stale-temp');
       assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Information);
       const actions = await codeActions(temp, diagnostic.range);
-      assert.deepEqual(actions.filter((action) => FILE_CHANGING.test(action.command?.command ?? '')), []);
-      assert.deepEqual(actions.filter((action) => /^(Delete|Recover|Trust)/.test(action.title)), []);
+      assert.deepEqual(
+        actions.filter((action) => FILE_CHANGING.test(action.command?.command ?? '')),
+        [],
+      );
+      assert.deepEqual(
+        actions.filter((action) => /^(Delete|Recover|Trust)/.test(action.title)),
+        [],
+      );
     } finally {
       rmSync(temp, { force: true });
       await (await api()).scan();

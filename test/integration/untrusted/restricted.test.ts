@@ -99,7 +99,10 @@ suite('in an untrusted workspace (Restricted Mode)', () => {
     assert.match(first?.label ?? '', /Trust the workspace to recover broken\/config\.json/);
     assert.ok(!menu.items.some((item) => item.command === 'crashSafeState.recover'), 'Recover needs trust');
     for (const item of menu.items) assert.ok(item.description.trim().length > 0, `no description: ${item.label}`);
-    assert.match(menu.status.accessibilityLabel, /^Crash-Safe State: \d+ orphaned temp files?\. broken\/config\.json needs recovery/);
+    assert.match(
+      menu.status.accessibilityLabel,
+      /^Crash-Safe State: \d+ orphaned temp files?\. broken\/config\.json needs recovery/,
+    );
     const rows = await vscode.commands.executeCommand<OrphanRow[]>('crashSafeState.showOrphans');
     const row = rows.find((candidate) => candidate.path === orphan);
     assert.deepEqual(row?.icon, { id: 'warning', color: 'list.warningForeground' });

@@ -120,7 +120,10 @@ suite('CLI: exact-argument rules (in process)', () => {
       writeFileSync(join(dir, '\ufffd.json'), '{"other":"file"}');
       // A lone surrogate (JSON allows it) and a Latin-1 byte would both be written as the U+FFFD look-alike.
       writeFileSync(join(dir, 'surrogate.json'), '{"files":[{"target":"\\ud800.json","source":"src.json"}]}');
-      writeFileSync(join(dir, 'latin1.json'), Buffer.from('{"files":[{"target":"\xe9.json","source":"src.json"}]}', 'latin1'));
+      writeFileSync(
+        join(dir, 'latin1.json'),
+        Buffer.from('{"files":[{"target":"\xe9.json","source":"src.json"}]}', 'latin1'),
+      );
       writeFileSync(join(dir, 'split.json'), '{"files":[{"target":"x\\ud800","source":"\\udc00src.json"}]}');
       for (const manifest of ['surrogate.json', 'latin1.json', 'split.json']) {
         const { code, stderr } = await runCliCaptured(['write-group', manifest], dir);
@@ -128,7 +131,10 @@ suite('CLI: exact-argument rules (in process)', () => {
         assert.match(stderr, /lone surrogate|not valid UTF-8/, manifest);
       }
       assert.equal(readFileSync(join(dir, '\ufffd.json'), 'utf8'), '{"other":"file"}');
-      assert.deepEqual(readdirSync(dir).sort(), ['latin1.json', 'split.json', 'src.json', 'surrogate.json', '\ufffd.json'].sort());
+      assert.deepEqual(
+        readdirSync(dir).sort(),
+        ['latin1.json', 'split.json', 'src.json', 'surrogate.json', '\ufffd.json'].sort(),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -147,7 +153,10 @@ suite('CLI: exact-argument rules (in process)', () => {
   });
 
   test('without /proc, an argument or working directory holding U+FFFD cannot be verified and is refused', () => {
-    assert.match(inexactArgumentProblem('caf\ufffd.json', 1, 'unverifiable') ?? '', /argument 2 .* cannot be read here/);
+    assert.match(
+      inexactArgumentProblem('caf\ufffd.json', 1, 'unverifiable') ?? '',
+      /argument 2 .* cannot be read here/,
+    );
     assert.equal(inexactArgumentProblem('café.json', 1, 'unverifiable'), undefined);
     assert.match(inexactCwdProblem('/w/d\ufffd', 'unverifiable') ?? '', /working directory/);
     assert.equal(inexactCwdProblem('/w/dé', 'unverifiable'), undefined);
@@ -156,8 +165,16 @@ suite('CLI: exact-argument rules (in process)', () => {
   test('with the bytes, U+FFFD is accepted only where the bytes are its UTF-8', () => {
     const latin1 = Buffer.from('caf\xe9.json', 'latin1');
     const utf8 = Buffer.from('caf\ufffd.json');
-    assert.match(inexactArgumentProblem('caf\ufffd.json', 0, [latin1]) ?? '', /^argument 1 \(\$'caf\\xe9\.json'\) is not valid UTF-8/);
+    assert.match(
+      inexactArgumentProblem('caf\ufffd.json', 0, [latin1]) ?? '',
+      /^argument 1 \(\$'caf\\xe9\.json'\) is not valid UTF-8/,
+    );
     assert.equal(inexactArgumentProblem('caf\ufffd.json', 0, [utf8]), undefined);
-    assert.equal(inexactCwdProblem('/w/d\ufffd', Buffer.from('/w/d\xe9', 'latin1'))?.startsWith("the working directory $'/w/d\\xe9'"), true);
+    assert.equal(
+      inexactCwdProblem('/w/d\ufffd', Buffer.from('/w/d\xe9', 'latin1'))?.startsWith(
+        "the working directory $'/w/d\\xe9'",
+      ),
+      true,
+    );
   });
 });

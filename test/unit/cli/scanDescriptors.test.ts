@@ -16,7 +16,11 @@ const TEMPS = 1500;
 function scanWithLimit(root: string, limit: number, preload?: string) {
   const node = [process.execPath, ...(preload ? ['--require', preload] : []), cli, 'scan', root, '--json'];
   const quoted = node.map((part) => `'${part}'`).join(' ');
-  return spawnSync('bash', ['-c', `ulimit -n ${limit} && exec ${quoted}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync('bash', ['-c', `ulimit -n ${limit} && exec ${quoted}`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 suite('cli scan: a low descriptor limit never turns into "target unknown" or exit 0 with nothing judged', () => {

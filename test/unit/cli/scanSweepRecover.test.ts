@@ -93,24 +93,24 @@ suite('CLI: scan, sweep, recover', () => {
     });
   });
 
-    test('an empty --exclude is a usage error (2) for scan and sweep', async () => {
-      for (const verb of ['scan', 'sweep']) {
-        const { code, stderr } = await run([verb, '--exclude', ''], root);
-        assert.equal(code, 2, verb);
-        assert.match(stderr, /--exclude needs a glob, not an empty string/);
-      }
-    });
+  test('an empty --exclude is a usage error (2) for scan and sweep', async () => {
+    for (const verb of ['scan', 'sweep']) {
+      const { code, stderr } = await run([verb, '--exclude', ''], root);
+      assert.equal(code, 2, verb);
+      assert.match(stderr, /--exclude needs a glob, not an empty string/);
+    }
+  });
 
-    test('a 5,000-deep temp is reported as nested too deeply; scan and sweep still finish with exit 0', async () => {
-      file('a.json', '{}');
-      const deep = file('a.json.vsctmp', '['.repeat(5000));
-      const scanned = await run(['scan'], root);
-      assert.equal(scanned.code, 0, scanned.stderr);
-      assert.match(scanned.stdout, /a\.json\.vsctmp .*not valid JSON/);
-      const swept = await run(['sweep', '--older-than', '0'], root);
-      assert.equal(swept.code, 0, swept.stderr);
-      assert.equal(existsSync(deep), false);
-    });
+  test('a 5,000-deep temp is reported as nested too deeply; scan and sweep still finish with exit 0', async () => {
+    file('a.json', '{}');
+    const deep = file('a.json.vsctmp', '['.repeat(5000));
+    const scanned = await run(['scan'], root);
+    assert.equal(scanned.code, 0, scanned.stderr);
+    assert.match(scanned.stdout, /a\.json\.vsctmp .*not valid JSON/);
+    const swept = await run(['sweep', '--older-than', '0'], root);
+    assert.equal(swept.code, 0, swept.stderr);
+    assert.equal(existsSync(deep), false);
+  });
 
   suite('sweep', () => {
     test('--json {removed, kept, failed}; default threshold 10 minutes keeps young temps', async () => {
@@ -193,7 +193,10 @@ suite('CLI: scan, sweep, recover', () => {
       assert.deepEqual(JSON.parse(json.stdout), { target, nothingToRecover: true });
       const forced = await run(['recover', 's.json', '--force'], root);
       assert.equal(forced.code, 0);
-      assert.match(forced.stdout, /recovered .*s\.json from .*s\.json\.vsctmp; the previous file was kept as .*s\.json\.replaced-/);
+      assert.match(
+        forced.stdout,
+        /recovered .*s\.json from .*s\.json\.vsctmp; the previous file was kept as .*s\.json\.replaced-/,
+      );
     });
 
     test('--schema FILE filters candidates; --dry-run writes nothing; no TARGET is a usage error', async () => {

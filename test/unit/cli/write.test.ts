@@ -120,7 +120,10 @@ suite('crash-safe write', () => {
     };
     const code = await runCli(['write', target, '--validate-json'], io);
     assert.equal(code, 1);
-    assert.match(stderr, /^crash-safe write: refusing to write .*state\.json: stdin is larger than the 256\.0 MiB limit/);
+    assert.match(
+      stderr,
+      /^crash-safe write: refusing to write .*state\.json: stdin is larger than the 256\.0 MiB limit/,
+    );
     assert.ok(handedOut <= 257, `stopped reading at the limit, not after ${handedOut} MiB`);
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
   });
@@ -128,7 +131,10 @@ suite('crash-safe write', () => {
   test('a .json target is validated by default: half-written JSON exits 1, names the target and line:column, changes nothing', () => {
     const result = crashSafe(['write', target], '{"new": [1, 2,\n  3');
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /^crash-safe write: refusing to write .*state\.json: stdin is not valid JSON: .* at line 2, column 4 \(--raw writes it as given\); nothing was written\n$/);
+    assert.match(
+      result.stderr,
+      /^crash-safe write: refusing to write .*state\.json: stdin is not valid JSON: .* at line 2, column 4 \(--raw writes it as given\); nothing was written\n$/,
+    );
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
     assert.deepEqual(readdirSync(dir), ['state.json']);
     const raw = crashSafe(['write', target, '--raw'], '{"new": [1, 2,\n  3');
@@ -156,7 +162,10 @@ suite('crash-safe write', () => {
   });
 
   test('bytes that are not UTF-8 are not JSON: refused at their line:column', () => {
-    const result = spawnSync(process.execPath, [cli, 'write', target], { input: Buffer.from('{"a":\n "caf\xe9"}', 'latin1'), encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [cli, 'write', target], {
+      input: Buffer.from('{"a":\n "caf\xe9"}', 'latin1'),
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /not valid JSON: InvalidUtf8 at line 2, column 6/);
     assert.equal(readFileSync(target, 'utf8'), '{"old":true}\n');
