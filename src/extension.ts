@@ -4,7 +4,7 @@ import { messageOf } from './core/errors';
 import { commitGroup, recoverGroups } from './core/groups/groupCommit';
 import { flushAllJsonWriters, writeJsonCoalesced } from './core/json/coalescingWriter';
 import { readJson } from './core/json/jsonStore';
-import type { CrashSafeStateApi } from './ui/api';
+import type { CrashSafeStateApi, TodosDiagnostics } from './ui/api';
 import { CommandId } from './ui/commandIds';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
@@ -19,9 +19,9 @@ import { OrphanStatusBar } from './ui/orphans/statusBar';
 import { onDidChangeSettings, readSettings } from './ui/settings';
 import { registerSnapshotCommands } from './ui/snapshots/snapshotCommands';
 import { SettingsSnapshotService } from './ui/snapshots/snapshotService';
-import { registerTaskCommands } from './ui/todos/todosCommands';
-import { flushAllTaskModels, TasksModel } from './ui/todos/todosModel';
-import { TasksView } from './ui/todos/todosView';
+import { registerTodoCommands } from './ui/todos/todosCommands';
+import { flushAllTodoModels, TodosModel } from './ui/todos/todosModel';
+import { TodosView } from './ui/todos/todosView';
 
 /** Workspace-relative path for messages, absolute outside the workspace. */
 function relative(path: string): string {
@@ -72,11 +72,11 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
 
   // Workspace state: the To-Dos view, settings snapshots and crash-safe editing. Nothing is read until after activation.
   const durability = () => settings.durability;
-  const tasks = new TasksModel({ durability, log });
-  context.subscriptions.push(tasks);
-  const tasksView = new TasksView(tasks, relative, log);
-  context.subscriptions.push(tasksView);
-  registerTaskCommands(context, { model: tasks, view: tasksView, log });
+  const todos = new TodosModel({ durability, log });
+  context.subscriptions.push(todos);
+  const todosView = new TodosView(todos, relative, log);
+  context.subscriptions.push(todosView);
+  registerTodoCommands(context, { model: todos, view: todosView, log });
   const snapshots = new SettingsSnapshotService({ durability, log });
   context.subscriptions.push(snapshots);
   registerSnapshotCommands(context, snapshots, log);
@@ -113,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       warnOfRefusedPatterns();
       refreshDecorations();
       model.applySettings(settings);
-      void tasks.applySettings();
+      void todos.applySettings();
       refreshStatusBar();
       model.scheduleRescan();
     }),
@@ -122,7 +122,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   // The first scan runs after activation returns, so it never delays the window.
   let startupOffer: StartupOffer = { targets: [], actions: [] };
   setTimeout(() => {
-    void tasks.start();
+    void todos.start();
     snapshots.start();
     model.rescan().then(
       async (orphans) => {
@@ -138,17 +138,19 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     );
   }, 0);
 
+  const todosDiagnostics = (): TodosDiagnostics => ({
+    state: structuredClone(todos.state),
+    tasks: structuredClone(todos.todos),
+    unsavedEdits: todos.unsavedEdits,
+    ...todos.stats,
+    message: todosView.message,
+    rows: todosView.rows(),
+  });
   const diagnostics: CrashSafeStateApi['diagnostics'] = {
     statusBarText: () => statusBar.text,
     startupOffer: () => startupOffer,
-    tasks: () => ({
-      state: structuredClone(tasks.state),
-      tasks: structuredClone(tasks.tasks),
-      unsavedEdits: tasks.unsavedEdits,
-      ...tasks.stats,
-      message: tasksView.message,
-      rows: tasksView.rows(),
-    }),
+    todos: todosDiagnostics,
+    tasks: todosDiagnostics,
     settingsSnapshots: () => snapshots.stats,
     crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
     orphans: () => model.stats(),
@@ -172,5 +174,5 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
 
 /** Waits for every pending state write, so closing the window never drops the last edit. */
 export async function deactivate(): Promise<void> {
-  await Promise.all([flushAllJsonWriters(), flushAllTaskModels()]);
+  await Promise.all([flushAllJsonWriters(), flushAllTodoModels()]);
 }

@@ -14,7 +14,7 @@ import { recoverVerb } from './recover';
 import { scanVerb } from './scan';
 import { snapshotVerb } from './snapshot';
 import { sweepVerb } from './sweep';
-import { tasksVerb } from './tasks';
+import { todosVerb } from './todos';
 import { writeVerb } from './write';
 import { writeGroupVerb } from './writeGroup';
 
@@ -22,17 +22,27 @@ import { writeGroupVerb } from './writeGroup';
 const verbs: Record<string, Verb> = {
   write: writeVerb,
   'write-group': writeGroupVerb,
-  tasks: tasksVerb,
+  todos: todosVerb,
   snapshot: snapshotVerb,
   scan: scanVerb,
   sweep: sweepVerb,
   recover: recoverVerb,
 };
 
+/** Old verb names that still work: `tasks` was the to-do verb before the list was called To-Dos everywhere. */
+const verbAliases: Record<string, string> = { tasks: 'todos' };
+
+/** A verb's usage under the name the user typed, so `crash-safe tasks` answers in its own words. */
+function usageAs(typed: string, verb: Verb): string {
+  return verb.usage.replace(/^crash-safe \S+/, `crash-safe ${typed}`);
+}
+
 function usage(): string {
-  const lines = Object.entries(verbs).map(
-    ([name, verb]) => `  ${name.padEnd(11)} ${verb.summary}\n      ${verb.usage}`,
-  );
+  const lines = Object.entries(verbs).map(([name, verb]) => {
+    const aliases = Object.keys(verbAliases).filter((alias) => verbAliases[alias] === name);
+    const alsoCalled = aliases.length > 0 ? ` (also: ${aliases.join(', ')})` : '';
+    return `  ${name.padEnd(11)} ${verb.summary}${alsoCalled}\n      ${verb.usage}`;
+  });
   return `Usage: crash-safe <verb> [options]\n\nVerbs:\n${lines.join('\n')}\n\nExit codes: 0 ok, 1 failure, 2 usage.\n`;
 }
 
@@ -65,13 +75,15 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     io.stdout.write(usage());
     return name ? 0 : EXIT_USAGE;
   }
-  const verb = verbs[name];
+  // Own properties only: "constructor" or "__proto__" is an unknown verb, not Object's.
+  const verbName = Object.hasOwn(verbAliases, name) ? verbAliases[name]! : name;
+  const verb = Object.hasOwn(verbs, verbName) ? verbs[verbName] : undefined;
   if (!verb) {
     io.stderr.write(`crash-safe: unknown verb "${name}"\n\n${usage()}`);
     return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`Usage: ${verb.usage}\n${verb.summary}\n`);
+    io.stdout.write(`Usage: ${usageAs(name, verb)}\n${verb.summary}\n`);
     return 0;
   }
   try {
@@ -82,7 +94,7 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     // An over-broad --pattern is a bad argument like any other.
     const usageError = error instanceof UsageError || error instanceof TempPatternError;
     if (usageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr.write(`crash-safe ${name}: ${describeError(error)}\nUsage: ${verb.usage}\n`);
+      io.stderr.write(`crash-safe ${name}: ${describeError(error)}\nUsage: ${usageAs(name, verb)}\n`);
       return EXIT_USAGE;
     }
     io.stderr.write(`crash-safe ${name}: ${describeError(error)}\n`);

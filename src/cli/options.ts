@@ -47,7 +47,7 @@ export function checkExcludes(globs: string[]): string[] {
   return globs;
 }
 
-/** `--dir WORKSPACE`: the workspace folder of the verbs that keep state in it (`snapshot`, `tasks`). */
+/** `--dir WORKSPACE`: the workspace folder of the verbs that keep state in it (`snapshot`, `todos`). */
 export const DIR_OPTION = { type: 'string' } as const;
 
 /** The absolute workspace folder a `--dir` names, the working directory without one. */

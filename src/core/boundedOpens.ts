@@ -60,11 +60,11 @@ export class Limiter {
 
   constructor(readonly max: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(todo: () => Promise<T>): Promise<T> {
     if (this.active < this.max) this.active += 1;
     else await new Promise<void>((resolveTurn) => this.waiting.push(resolveTurn));
     try {
-      return await task();
+      return await todo();
     } finally {
       // The slot passes straight to the next waiter, so `active` stays at most `max`.
       const next = this.waiting.shift();

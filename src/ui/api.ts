@@ -2,20 +2,20 @@ import type * as vscode from 'vscode';
 import type { GroupCommitResult, GroupFile, GroupRecoveryReport } from '../core/groups/groupCommit';
 import type { JsonReadResult, JsonSchema } from '../core/json/jsonStore';
 import type { Orphan } from '../core/orphans/orphans';
-import type { Task } from '../state/tasksSchema';
+import type { Todo } from '../state/todosSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
-import type { TasksState } from './todos/todosModel';
-import type { TaskRow } from './todos/todosView';
+import type { TodosState } from './todos/todosModel';
+import type { TodoRow } from './todos/todosView';
 
-/** What the Tasks view shows and what it has saved (read-only copies). */
-export interface TasksDiagnostics {
-  state: TasksState;
-  /** The tasks as shown: the file plus unsaved edits. */
-  tasks: readonly Task[];
+/** What the To-Dos view shows and what it has saved (read-only copies). */
+export interface TodosDiagnostics {
+  state: TodosState;
+  /** The to-dos as shown: the file plus unsaved edits (named after the file's own `tasks` field). */
+  tasks: readonly Todo[];
   /** Edits not yet durable in the file. */
   unsavedEdits: number;
   /** True while edits wait because the file is unusable. */
@@ -27,7 +27,7 @@ export interface TasksDiagnostics {
   /** The view's message line (set while the file is unusable). */
   message: string | undefined;
   /** The view's rows, in order. */
-  rows: readonly TaskRow[];
+  rows: readonly TodoRow[];
 }
 
 /** What `activate` returns: other extensions persist their JSON crash-safely through it. */
@@ -57,8 +57,10 @@ export interface CrashSafeStateApi {
     statusBarText(): string;
     /** What the startup check offered: broken targets, and the notification's actions. */
     startupOffer(): { readonly targets: readonly string[]; readonly actions: readonly string[] };
-    /** The Tasks view. */
-    tasks(): TasksDiagnostics;
+    /** The To-Dos view. */
+    todos(): TodosDiagnostics;
+    /** @deprecated The old name of `todos()`, kept for callers of 0.1.0. */
+    tasks(): TodosDiagnostics;
     /** Automatic settings snapshots taken or skipped. */
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */

@@ -50,9 +50,9 @@ export const LEGACY_TODO_COMMAND_IDS: Readonly<Record<string, CommandId>> = {
 export const ORPHANS_VIEW_ID = 'crashSafeState.orphans';
 export const STATUS_BAR_ID = 'crashSafeState.status';
 export const CONFIG_SECTION = 'crashSafeState';
-export const TASKS_VIEW_ID = 'crashSafeState.todos';
+export const TODOS_VIEW_ID = 'crashSafeState.todos';
 /** Context key for the To-Dos view's welcome content: `loading`, `ok`, `problem`, `no-folder`, `error`. */
-export const TASKS_STATE_CONTEXT_KEY = 'crashSafeState.todosState';
+export const TODOS_STATE_CONTEXT_KEY = 'crashSafeState.todosState';
 /** Context key: true while the list holds a done to-do (enables "Clear Done To-Dos"). */
 export const TODOS_HAVE_DONE_CONTEXT_KEY = 'crashSafeState.todosHaveDone';
 /** Context key: true while a removal can be undone. */

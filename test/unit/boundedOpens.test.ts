@@ -140,7 +140,7 @@ suite('bounded opens: no fan-out holds more than MAX_OPEN_FILES open, and EMFILE
   test('Limiter and mapBounded: never more than the limit at once, results in order, first failure thrown', async () => {
     let running = 0;
     let peak = 0;
-    const task = async (value: number) => {
+    const todo = async (value: number) => {
       running += 1;
       peak = Math.max(peak, running);
       await new Promise((resolveLater) => setTimeout(resolveLater, value % 3));
@@ -149,14 +149,14 @@ suite('bounded opens: no fan-out holds more than MAX_OPEN_FILES open, and EMFILE
     };
     const items = Array.from({ length: 100 }, (_, i) => i);
     assert.deepEqual(
-      await mapBounded(items, 7, task),
+      await mapBounded(items, 7, todo),
       items.map((i) => i * 2),
     );
     assert.equal(peak, 7);
     peak = 0;
     const limiter = new Limiter(5);
     assert.deepEqual(
-      await Promise.all(items.map((i) => limiter.run(() => task(i)))),
+      await Promise.all(items.map((i) => limiter.run(() => todo(i)))),
       items.map((i) => i * 2),
     );
     assert.equal(peak, 5);

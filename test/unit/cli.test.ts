@@ -163,6 +163,23 @@ suite('cli: closed pipes, special files and one-line errors', () => {
     });
   }
 
+  test('`todos` is the to-do verb and `tasks` still works as its old name: both read the same list', () => {
+    const workspace = mkdtempSync(join(root, 'ws-'));
+    assert.equal(crashSafe(['todos', 'add', 'one', '--dir', workspace], workspace).status, 0);
+    assert.equal(crashSafe(['tasks', 'add', 'two', '--dir', workspace], workspace).status, 0);
+    const listed = crashSafe(['todos', 'list', '--dir', workspace], workspace);
+    assert.match(listed.stdout, /one[\s\S]*two/);
+    assert.match(crashSafe(['--help'], workspace).stdout, /todos .*\(also: tasks\)/);
+  });
+
+  for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    test(`\`crash-safe ${name}\` is an unknown verb (exit 2), never a property of Object`, () => {
+      const result = crashSafe([name], root);
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, new RegExp(`^crash-safe: unknown verb "${name}"`));
+    });
+  }
+
   const fifoSupported = process.platform !== 'win32';
   (fifoSupported ? test : test.skip)('tasks list with a FIFO tasks.json fails at once naming it', () => {
     const workspace = mkdtempSync(join(root, 'ws-'));

@@ -32,9 +32,9 @@ import { nameMatchingFor, recogniseGroupFile, recogniseTemp } from '../../src/co
 import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { backupPathFor, RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
 import { writeFileAtomic } from '../../src/core/write/atomicWrite';
-import { addTaskEdit } from '../../src/state/taskEdits';
-import { TasksBackups } from '../../src/state/tasksBackups';
-import { TasksStore } from '../../src/state/tasksStore';
+import { addTodoEdit } from '../../src/state/todoEdits';
+import { TodosBackups } from '../../src/state/todosBackups';
+import { TodosStore } from '../../src/state/todosStore';
 import { setAge, writeAgedFile } from '../support/agedFiles';
 import { CrashingGroupFs } from '../support/crashingGroupFs';
 import { asPlatform, MacLikeFs, WindowsLikeFs } from '../support/windowsLikeFs';
@@ -307,8 +307,8 @@ suite('long target names: derived names fit NAME_MAX', () => {
 
   test('a to-do list with a long file name: its backups fit and are found again', async () => {
     const name = `${'t'.repeat(240)}.json`;
-    const store = new TasksStore(join(dir, name), { backupsToKeep: 2 });
-    for (let n = 0; n < 3; n++) await store.apply([addTaskEdit(`task ${n}`)]);
+    const store = new TodosStore(join(dir, name), { backupsToKeep: 2 });
+    for (let n = 0; n < 3; n++) await store.apply([addTodoEdit(`task ${n}`)]);
     const generations = await store.backups.generations();
     assert.deepEqual(
       generations.map((g) => g.generation),
@@ -320,7 +320,7 @@ suite('long target names: derived names fit NAME_MAX', () => {
 
   test('to-do backups whose name outgrows the limit at generation 10: both forms are one series, pruned in order', async () => {
     const target = join(dir, `${'t'.repeat(244)}.json`); // `.bak-9` ends at 255 bytes, `.bak-10` would not fit
-    const backups = new TasksBackups(target, { fs: nodeFs, durability: 'fast', keep: 3 });
+    const backups = new TodosBackups(target, { fs: nodeFs, durability: 'fast', keep: 3 });
     for (let n = 1; n <= 11; n++) await backups.write(`{"n":${n}}\n`);
     const generations = await backups.generations();
     assert.deepEqual(

@@ -15,8 +15,8 @@ import { compileExcluder } from '../../src/core/orphans/orphanWalk';
 import { backupPathFor } from '../../src/core/orphans/recovery';
 import { writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { snapshotIdFor } from '../../src/state/snapshots';
-import { addTaskEdit } from '../../src/state/taskEdits';
-import { TasksStore } from '../../src/state/tasksStore';
+import { addTodoEdit } from '../../src/state/todoEdits';
+import { TodosStore } from '../../src/state/todosStore';
 import { writeAgedFile } from '../support/agedFiles';
 import { asPlatform, MacLikeFs, portableNameProblem, windowsNameProblem } from '../support/windowsLikeFs';
 
@@ -109,13 +109,13 @@ suite('platform names: ours are valid on Linux, Windows and macOS', () => {
       assertPortable(`${snapshotIdFor(when)}.json`);
       assertPortable(`tasks.json.damaged-${fileSafeTime(when, { millisSeparator: '.' })}`);
     }
-    const tasksPath = join(dir, '.vscode', 'crash-safe', 'tasks.json');
-    const store = new TasksStore(tasksPath, { backupsToKeep: 3 });
-    for (let n = 0; n < 4; n++) await store.apply([addTaskEdit(`task ${n}`)]);
+    const todosPath = join(dir, '.vscode', 'crash-safe', 'tasks.json');
+    const store = new TodosStore(todosPath, { backupsToKeep: 3 });
+    for (let n = 0; n < 4; n++) await store.apply([addTodoEdit(`task ${n}`)]);
     const backups = readdirSync(join(dir, '.vscode', 'crash-safe', 'backups'));
     assert.deepEqual(backups.sort(), ['tasks.json.bak-2', 'tasks.json.bak-3', 'tasks.json.bak-4']);
     for (const name of [...backups, ...readdirSync(join(dir, '.vscode', 'crash-safe'))]) assertPortable(name);
-    const lock = basename(lockPathFor(tasksPath));
+    const lock = basename(lockPathFor(todosPath));
     assertPortable(lock);
     assertPortable(`${lock}.reclaim-${2 ** 32 - 1}-0badf00d`);
     assertPortable('settings-snapshots.lock');

@@ -22,8 +22,8 @@ import { scanOrphans, sweepOrphans } from '../../src/core/orphans/orphans';
 import { recoverTarget } from '../../src/core/orphans/recovery';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { SettingsSnapshots } from '../../src/state/snapshots';
-import { addTaskEdit } from '../../src/state/taskEdits';
-import { TasksStore } from '../../src/state/tasksStore';
+import { addTodoEdit } from '../../src/state/todoEdits';
+import { TodosStore } from '../../src/state/todosStore';
 import { writeAgedFile } from '../support/agedFiles';
 import { errnoError } from '../support/faultyFs';
 import { asPlatform, WindowsLikeFs } from '../support/windowsLikeFs';
@@ -261,20 +261,20 @@ suite('Windows (emulated): NTFS through Node', () => {
 
   test('the task store with tasks.json held open: the edit fails with a clear error, nothing is lost, the next edit lands', async () => {
     const path = join(dir, '.vscode', 'crash-safe', 'tasks.json');
-    const store = new TasksStore(path, { fs, lock: { acquireTimeoutMs: 5_000 } });
-    await asPlatform('win32', () => store.apply([addTaskEdit('first')]));
+    const store = new TodosStore(path, { fs, lock: { acquireTimeoutMs: 5_000 } });
+    await asPlatform('win32', () => store.apply([addTodoEdit('first')]));
     const before = readFileSync(path);
     const hold = fs.holdOpen(path);
-    const error = await rejection(asPlatform('win32', () => store.apply([addTaskEdit('second')])));
+    const error = await rejection(asPlatform('win32', () => store.apply([addTodoEdit('second')])));
     assert.ok(error instanceof AtomicWriteError, String(error));
     assert.match(error.message, /tasks\.json: rename failed with EPERM/);
     assert.match(error.message, /another program may hold/);
     assert.ok(readFileSync(path).equals(before), 'tasks.json is byte-identical');
     assert.deepEqual(temps(join(dir, '.vscode', 'crash-safe')), []);
     hold.release();
-    await asPlatform('win32', () => store.apply([addTaskEdit('third')]));
+    await asPlatform('win32', () => store.apply([addTodoEdit('third')]));
     assert.deepEqual(
-      (await store.list()).map((task) => task.title),
+      (await store.list()).map((todo) => todo.title),
       ['first', 'third'],
     );
   });

@@ -16,7 +16,7 @@ export interface ParsePosition {
 /**
  * Stricter than RFC 8259 requires, opt-in per caller. `duplicateKeys: 'refuse'` fails a document in which one object
  * names a member twice: JSON.parse keeps only the last, so a rewrite would drop the first silently. Only documents
- * we own and rewrite refuse them (the task list); scan, recover and the save guard judge user files, where duplicate
+ * we own and rewrite refuse them (the to-do list); scan, recover and the save guard judge user files, where duplicate
  * keys are legal JSON and VS Code only warns, and must never call such a file corrupt.
  */
 export interface ParseOptions {

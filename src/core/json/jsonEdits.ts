@@ -6,7 +6,7 @@ import { hasBom, type JsonChildSpan, type JsonSpan, type JsonValueSpan, jsonSpan
  * white space, line endings, a BOM. New members follow the layout of their neighbours.
  *
  * Unlike jsonc-parser's `modify` + `format`, nothing next to an edit is re-formatted, a removal keeps CRLF intact,
- * and the tree is built by one linear scan (jsonc-parser's parseTree took 1.5 s for a 1.5 MB task list).
+ * and the tree is built by one linear scan (jsonc-parser's parseTree took 1.5 s for a 1.5 MB to-do list).
  */
 
 /** How the file lays out its text: line ending and one indentation step. */

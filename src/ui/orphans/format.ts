@@ -271,5 +271,5 @@ export function describeKept(
  * VS Code user acts through the UI. Integration tests check every message against this.
  */
 export function mentionsCli(text: string): boolean {
-  return /(^|\s)--[a-z]/.test(text) || /\bcrash-safe (scan|sweep|recover|write|tasks|snapshot)\b/.test(text);
+  return /(^|\s)--[a-z]/.test(text) || /\bcrash-safe (scan|sweep|recover|write|todos|tasks|snapshot)\b/.test(text);
 }

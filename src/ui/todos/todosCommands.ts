@@ -1,47 +1,47 @@
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import { addTaskEdit, cleanTitle, type TaskUpdate, updateTaskEdit } from '../../state/taskEdits';
-import type { Task } from '../../state/tasksSchema';
+import { addTodoEdit, cleanTitle, type TodoUpdate, updateTodoEdit } from '../../state/todoEdits';
+import type { Todo } from '../../state/todosSchema';
 import { CommandId, LEGACY_TODO_COMMAND_IDS } from '../commandIds';
 import {
   openFolderForTodosMessage,
-  type TasksModel,
-  type TasksState,
-  TasksUnavailableError,
+  type TodosModel,
+  type TodosState,
+  TodosUnavailableError,
   unknownTodoMessage,
 } from './todosModel';
-import { type RecoverTasksArgs, recoverTodos, registerTodoBackupContent } from './todosRecovery';
+import { type RecoverTodosArgs, recoverTodosCommand, registerTodoBackupContent } from './todosRecovery';
 import { TodoRemovals } from './todosUndo';
-import { isTaskNode, type TaskNode, type TasksView } from './todosView';
+import { isTodoNode, type TodoNode, type TodosView } from './todosView';
 
 /** `crashSafeState.addTodo` arguments: a title skips the input box. */
-export interface AddTaskArgs {
+export interface AddTodoArgs {
   title?: string;
   notes?: string;
 }
 
 /** Arguments for the per-to-do commands when driven without the view: the to-do's id plus what to set. */
-export interface TaskArgs {
+export interface TodoArgs {
   id: string;
   title?: string;
   notes?: string;
   done?: boolean;
 }
 
-export interface TaskCommandDeps {
-  model: TasksModel;
-  view: TasksView;
+export interface TodoCommandDeps {
+  model: TodosModel;
+  view: TodosView;
   log: vscode.LogOutputChannel;
 }
 
 /** A command's first argument: the clicked row, an args object, or nothing (then the view's selection). */
-type Target = TaskNode | TaskArgs | undefined;
+type Target = TodoNode | TodoArgs | undefined;
 
 /**
  * Registers the to-do commands (and their pre-rename ids); each returns its result (the to-do(s) as they will be
  * saved) for callers and tests.
  */
-export function registerTaskCommands(context: vscode.ExtensionContext, deps: TaskCommandDeps): void {
+export function registerTodoCommands(context: vscode.ExtensionContext, deps: TodoCommandDeps): void {
   const handlers = new Map<CommandId, (...args: never[]) => unknown>();
   const register = (id: CommandId, run: (...args: never[]) => unknown) => {
     handlers.set(id, run);
@@ -50,52 +50,52 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
   const { model } = deps;
   const removals = new TodoRemovals(model, (run) => guarded(deps, run));
 
-  register(CommandId.AddTodo, (args?: AddTaskArgs) => guarded(deps, () => addTodo(deps, args)));
+  register(CommandId.AddTodo, (args?: AddTodoArgs) => guarded(deps, () => addTodo(deps, args)));
   register(CommandId.EditTodo, (target?: Target) =>
     guarded(deps, async () => {
-      const task = resolveTask(deps, target);
-      if (!task) return undefined;
-      const title = hasArg(target, 'title') ? target.title : await askTitle(task.title);
-      return title === undefined ? undefined : update(model, task.id, { title });
+      const todo = resolveTodo(deps, target);
+      if (!todo) return undefined;
+      const title = hasArg(target, 'title') ? target.title : await askTitle(todo.title);
+      return title === undefined ? undefined : update(model, todo.id, { title });
     }),
   );
   register(CommandId.EditTodoNotes, (target?: Target) =>
     guarded(deps, async () => {
-      const task = resolveTask(deps, target);
-      if (!task) return undefined;
-      const notes = hasArg(target, 'notes') ? target.notes : await askNotes(task);
-      return notes === undefined ? undefined : update(model, task.id, { notes });
+      const todo = resolveTodo(deps, target);
+      if (!todo) return undefined;
+      const notes = hasArg(target, 'notes') ? target.notes : await askNotes(todo);
+      return notes === undefined ? undefined : update(model, todo.id, { notes });
     }),
   );
-  register(CommandId.ToggleTodo, (target?: Target, selected?: readonly TaskNode[]) =>
+  register(CommandId.ToggleTodo, (target?: Target, selected?: readonly TodoNode[]) =>
     guarded(deps, () => {
-      const tasks = resolveTasks(deps, target, selected);
-      if (tasks.length === 0) return [];
+      const todos = resolveTodos(deps, target, selected);
+      if (todos.length === 0) return [];
       const shown = model.apply(
-        tasks.map((task) => updateTaskEdit(task.id, { done: hasArg(target, 'done') ? target.done : !task.done })),
+        todos.map((todo) => updateTodoEdit(todo.id, { done: hasArg(target, 'done') ? target.done : !todo.done })),
       );
-      return tasks.map((task) => shown.find((candidate) => candidate.id === task.id)!);
+      return todos.map((todo) => shown.find((candidate) => candidate.id === todo.id)!);
     }),
   );
-  register(CommandId.DeleteTodo, (target?: Target, selected?: readonly TaskNode[]) =>
+  register(CommandId.DeleteTodo, (target?: Target, selected?: readonly TodoNode[]) =>
     guarded(deps, () => {
-      const tasks = resolveTasks(deps, target, selected);
-      if (tasks.length === 0) return [];
+      const todos = resolveTodos(deps, target, selected);
+      if (todos.length === 0) return [];
       const message =
-        tasks.length === 1
+        todos.length === 1
           ? vscode.l10n.t({
               message: 'Deleted the to-do "{0}".',
-              args: [tasks[0]!.title],
+              args: [todos[0]!.title],
               comment: ['{0} is the title the user gave the to-do.'],
             })
-          : vscode.l10n.t('Deleted {0} to-dos.', tasks.length);
-      return removals.remove(tasks, message);
+          : vscode.l10n.t('Deleted {0} to-dos.', todos.length);
+      return removals.remove(todos, message);
     }),
   );
   register(CommandId.ClearDoneTodos, () =>
     guarded(deps, () => {
       model.assertEditable();
-      const done = model.tasks.filter((task) => task.done);
+      const done = model.todos.filter((todo) => todo.done);
       if (done.length === 0) {
         void vscode.window.showInformationMessage(vscode.l10n.t('No to-do is done yet: nothing to clear.'));
         return [];
@@ -111,12 +111,12 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
   register(CommandId.UndoTodoRemoval, () => guarded(deps, () => removals.undo()));
   register(CommandId.MoveTodoUp, (target?: Target) => guarded(deps, () => moveBy(deps, target, -1)));
   register(CommandId.MoveTodoDown, (target?: Target) => guarded(deps, () => moveBy(deps, target, 1)));
-  register(CommandId.ReloadTodos, async (): Promise<TasksState> => {
+  register(CommandId.ReloadTodos, async (): Promise<TodosState> => {
     await model.reload();
     return model.state;
   });
-  register(CommandId.OpenTodoFile, () => openTasksFile(model));
-  register(CommandId.RecoverTodos, (args?: RecoverTasksArgs) => recoverTodos(deps, args));
+  register(CommandId.OpenTodoFile, () => openTodosFile(model));
+  register(CommandId.RecoverTodos, (args?: RecoverTodosArgs) => recoverTodosCommand(deps, args));
   registerTodoBackupContent(context);
 
   // The ids before the rename keep working (keybindings, scripts); they are not in the Command Palette.
@@ -127,32 +127,32 @@ export function registerTaskCommands(context: vscode.ExtensionContext, deps: Tas
 }
 
 /** Queues a change of one to-do; returns it as it will be saved. */
-function update(model: TasksModel, id: string, change: Pick<TaskUpdate, 'title' | 'notes' | 'done'>): Task {
-  return model.apply([updateTaskEdit(id, change)]).find((task) => task.id === id)!;
+function update(model: TodosModel, id: string, change: Pick<TodoUpdate, 'title' | 'notes' | 'done'>): Todo {
+  return model.apply([updateTodoEdit(id, change)]).find((todo) => todo.id === id)!;
 }
 
 /** True for an args object (not a row of the view). */
-function isTaskArgs(target: Target): target is TaskArgs {
+function isTodoArgs(target: Target): target is TodoArgs {
   return typeof target === 'object' && target !== null && !('kind' in target) && typeof target.id === 'string';
 }
 
-function hasArg<K extends keyof TaskArgs>(target: Target, key: K): target is TaskArgs & Required<Pick<TaskArgs, K>> {
-  return isTaskArgs(target) && target[key] !== undefined;
+function hasArg<K extends keyof TodoArgs>(target: Target, key: K): target is TodoArgs & Required<Pick<TodoArgs, K>> {
+  return isTodoArgs(target) && target[key] !== undefined;
 }
 
 /** Runs an edit, turning a refusal (unusable file, unknown id, empty title) into an error message and `undefined`. */
-async function guarded<T>(deps: TaskCommandDeps, run: () => T | Promise<T>): Promise<T | undefined> {
+async function guarded<T>(deps: TodoCommandDeps, run: () => T | Promise<T>): Promise<T | undefined> {
   try {
     return await run();
   } catch (error) {
     const message = messageOf(error);
     deps.log.warn(`To-do command refused: ${message}`);
-    deps.view.reportRefusal(message, error instanceof TasksUnavailableError ? error.state : deps.model.state);
+    deps.view.reportRefusal(message, error instanceof TodosUnavailableError ? error.state : deps.model.state);
     return undefined;
   }
 }
 
-async function addTodo({ model }: TaskCommandDeps, args: AddTaskArgs = {}): Promise<Task | undefined> {
+async function addTodo({ model }: TodoCommandDeps, args: AddTodoArgs = {}): Promise<Todo | undefined> {
   // Checked before asking, so nobody types a title only to be told the file is unusable.
   model.assertEditable();
   const prompt = model.path
@@ -171,9 +171,9 @@ async function addTodo({ model }: TaskCommandDeps, args: AddTaskArgs = {}): Prom
       validateInput: titleProblem,
     }));
   if (title === undefined) return undefined;
-  const edit = addTaskEdit(title, { notes: args.notes, taken: model.tasks.map((task) => task.id) });
+  const edit = addTodoEdit(title, { notes: args.notes, taken: model.todos.map((todo) => todo.id) });
   model.apply([edit]);
-  return edit.task;
+  return edit.todo;
 }
 
 /** The input box's check: the same one the edit makes. */
@@ -194,55 +194,55 @@ function askTitle(current: string): Thenable<string | undefined> {
   });
 }
 
-function askNotes(task: Task): Thenable<string | undefined> {
+function askNotes(todo: Todo): Thenable<string | undefined> {
   return vscode.window.showInputBox({
     title: vscode.l10n.t({
       message: 'Notes for "{0}"',
-      args: [task.title],
+      args: [todo.title],
       comment: ['{0} is the title the user gave the to-do.'],
     }),
-    value: task.notes ?? '',
+    value: todo.notes ?? '',
     prompt: vscode.l10n.t('Leave empty to remove the notes.'),
   });
 }
 
 /** The to-do a command acts on: the clicked row, the args' id, or the single selected row. */
-function resolveTask(deps: TaskCommandDeps, target: Target): Task | undefined {
-  return resolveTasks(deps, target, undefined)[0];
+function resolveTodo(deps: TodoCommandDeps, target: Target): Todo | undefined {
+  return resolveTodos(deps, target, undefined)[0];
 }
 
 /** Every to-do a command acts on: the selection when the clicked row is part of it, else the one target. */
-function resolveTasks(deps: TaskCommandDeps, target: Target, selected: readonly TaskNode[] | undefined): Task[] {
+function resolveTodos(deps: TodoCommandDeps, target: Target, selected: readonly TodoNode[] | undefined): Todo[] {
   const { model } = deps;
   const byId = (id: string) => {
-    const task = model.tasks.find((candidate) => candidate.id === id);
-    if (!task) throw new TasksUnavailableError(unknownTodoMessage(id), model.state);
-    return task;
+    const todo = model.todos.find((candidate) => candidate.id === id);
+    if (!todo) throw new TodosUnavailableError(unknownTodoMessage(id), model.state);
+    return todo;
   };
-  if (isTaskNode(target)) {
-    const many = (selected ?? []).filter(isTaskNode);
-    const ids = many.some((node) => node.task.id === target.task.id)
-      ? many.map((node) => node.task.id)
-      : [target.task.id];
+  if (isTodoNode(target)) {
+    const many = (selected ?? []).filter(isTodoNode);
+    const ids = many.some((node) => node.todo.id === target.todo.id)
+      ? many.map((node) => node.todo.id)
+      : [target.todo.id];
     return ids.map(byId);
   }
-  if (isTaskArgs(target)) return [byId(target.id)];
-  return deps.view.selection().map((node) => byId(node.task.id));
+  if (isTodoArgs(target)) return [byId(target.id)];
+  return deps.view.selection().map((node) => byId(node.todo.id));
 }
 
-function moveBy(deps: TaskCommandDeps, target: Target, direction: -1 | 1): readonly Task[] | undefined {
-  const task = resolveTask(deps, target);
-  if (!task) return undefined;
-  const tasks = deps.model.tasks;
-  const index = tasks.findIndex((candidate) => candidate.id === task.id);
-  const neighbour = tasks[index + direction];
-  if (!neighbour) return tasks;
+function moveBy(deps: TodoCommandDeps, target: Target, direction: -1 | 1): readonly Todo[] | undefined {
+  const todo = resolveTodo(deps, target);
+  if (!todo) return undefined;
+  const todos = deps.model.todos;
+  const index = todos.findIndex((candidate) => candidate.id === todo.id);
+  const neighbour = todos[index + direction];
+  if (!neighbour) return todos;
   // Up: before the to-do above. Down: before the to-do two below (last when there is none).
-  const beforeId = direction === -1 ? neighbour.id : (tasks[index + 2]?.id ?? null);
-  return deps.model.apply([{ kind: 'move', id: task.id, beforeId }]);
+  const beforeId = direction === -1 ? neighbour.id : (todos[index + 2]?.id ?? null);
+  return deps.model.apply([{ kind: 'move', id: todo.id, beforeId }]);
 }
 
-async function openTasksFile(model: TasksModel): Promise<void> {
+async function openTodosFile(model: TodosModel): Promise<void> {
   const path = model.path;
   if (!path) {
     void vscode.window.showInformationMessage(openFolderForTodosMessage());

@@ -2,20 +2,20 @@ import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import { SingleFlight } from '../../core/singleFlight';
 import type { Durability } from '../../core/write/atomicWrite';
-import { TaskEditQueue, type TaskSaveOutcome } from '../../state/taskEditQueue';
-import { applyTaskEdit, type TaskEdit, withTaskEdits } from '../../state/taskEdits';
-import type { TasksProblem } from '../../state/taskErrors';
-import { emptyTasksDocument, type Task, type TasksDocument } from '../../state/tasksSchema';
-import { TasksStore } from '../../state/tasksStore';
+import { TodoEditQueue, type TodoSaveOutcome } from '../../state/todoEditQueue';
+import { applyTodoEdit, type TodoEdit, withTodoEdits } from '../../state/todoEdits';
+import type { TodosProblem } from '../../state/todoErrors';
+import { emptyTodosDocument, type Todo, type TodosDocument } from '../../state/todosSchema';
+import { TodosStore } from '../../state/todosStore';
 import { Disposable } from '../dispose';
-import { locateTasksFile } from './todosSettings';
+import { locateTodosFile } from './todosSettings';
 
 /** What the To-Dos view is showing. */
-export type TasksState =
+export type TodosState =
   | { kind: 'no-folder' }
   | { kind: 'loading'; path: string }
   | { kind: 'ok'; path: string; exists: boolean }
-  | { kind: 'problem'; path: string; problem: TasksProblem }
+  | { kind: 'problem'; path: string; problem: TodosProblem }
   | { kind: 'error'; path: string | undefined; message: string };
 
 /** The refusal without a workspace folder (edits, recovery, Open To-Do File). */
@@ -33,11 +33,11 @@ export function unknownTodoMessage(id: string): string {
 }
 
 /** Thrown by an edit the model refuses (unusable file, no folder); the message says why and what to do. */
-export class TasksUnavailableError extends Error {
-  override readonly name = 'TasksUnavailableError';
+export class TodosUnavailableError extends Error {
+  override readonly name = 'TodosUnavailableError';
   constructor(
     message: string,
-    readonly state: TasksState,
+    readonly state: TodosState,
   ) {
     super(message);
   }
@@ -47,12 +47,12 @@ interface Target {
   folder: vscode.WorkspaceFolder;
   path: string;
   durability: Durability;
-  store: TasksStore;
-  queue: TaskEditQueue;
+  store: TodosStore;
+  queue: TodoEditQueue;
   watcher: vscode.Disposable;
 }
 
-export interface TasksModelDeps {
+export interface TodosModelDeps {
   durability: () => Durability;
   log: vscode.LogOutputChannel;
 }
@@ -61,18 +61,18 @@ export interface TasksModelDeps {
 const RELOAD_DEBOUNCE_MS = 50;
 
 /**
- * The task list of the first workspace folder: the document last read from disk plus the edits not yet saved.
- * Edits (TaskEdit, the same vocabulary as the CLI's) wait in a TaskEditQueue for the save delay, then go to
- * `TasksStore.apply` (a locked read-modify-write). A watcher on the file reloads it when anything else changes it.
+ * The to-do list of the first workspace folder: the document last read from disk plus the edits not yet saved.
+ * Edits (TodoEdit, the same vocabulary as the CLI's) wait in a TodoEditQueue for the save delay, then go to
+ * `TodosStore.apply` (a locked read-modify-write). A watcher on the file reloads it when anything else changes it.
  * An unusable file is reported and never written; edits are refused until it is fixed or recovered.
  */
-export class TasksModel extends Disposable {
+export class TodosModel extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
-  /** Fires whenever the state, the tasks shown or the unsaved edits change. */
+  /** Fires whenever the state, the to-dos shown or the unsaved edits change. */
   readonly onDidChange = this.changed.event;
   // Until start() reads the file, a folder means "loading" (no flash of the no-folder welcome).
-  private currentState: TasksState = initialState();
-  private disk: TasksDocument = emptyTasksDocument();
+  private currentState: TodosState = initialState();
+  private disk: TodosDocument = emptyTodosDocument();
   private target: Target | undefined;
   private readonly reloads = new SingleFlight(() => this.readOnce());
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,7 +82,7 @@ export class TasksModel extends Disposable {
   private savesApplied = 0;
   private lastSaveError: string | undefined;
 
-  constructor(private readonly deps: TasksModelDeps) {
+  constructor(private readonly deps: TodosModelDeps) {
     super();
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.retarget()));
     this._register({ dispose: () => this.closeTarget() });
@@ -90,14 +90,14 @@ export class TasksModel extends Disposable {
     this._register({ dispose: () => liveModels.delete(this) });
   }
 
-  get state(): TasksState {
+  get state(): TodosState {
     return this.currentState;
   }
 
-  /** The tasks as shown: the file's content with unsaved edits applied. */
-  get tasks(): readonly Task[] {
+  /** The to-dos as shown: the file's content with unsaved edits applied. */
+  get todos(): readonly Todo[] {
     const edits = this.target?.queue.edits ?? [];
-    return edits.length === 0 ? this.disk.tasks : withTaskEdits(this.disk, edits).tasks;
+    return edits.length === 0 ? this.disk.tasks : withTodoEdits(this.disk, edits).tasks;
   }
 
   get path(): string | undefined {
@@ -105,7 +105,7 @@ export class TasksModel extends Disposable {
   }
 
   /** The store of the list shown (undefined without a folder), for recovery. */
-  get store(): TasksStore | undefined {
+  get store(): TodosStore | undefined {
     return this.target?.store;
   }
 
@@ -134,20 +134,20 @@ export class TasksModel extends Disposable {
   }
 
   /**
-   * Queues `edits`; they are saved within the save delay. Returns the tasks as now shown. Refused as a whole
-   * (TasksUnavailableError, nothing queued) when the file is unusable or an edit names a to-do (or anchor) that is
+   * Queues `edits`; they are saved within the save delay. Returns the to-dos as now shown. Refused as a whole
+   * (TodosUnavailableError, nothing queued) when the file is unusable or an edit names a to-do (or anchor) that is
    * not in the list as shown, counting the earlier edits of the same call.
    */
-  apply(edits: readonly TaskEdit[]): readonly Task[] {
+  apply(edits: readonly TodoEdit[]): readonly Todo[] {
     const target = this.editableTarget();
-    const preview: TasksDocument = { ...this.disk, tasks: [...this.tasks] };
+    const preview: TodosDocument = { ...this.disk, tasks: [...this.todos] };
     for (const edit of edits) {
-      if (edit.kind !== 'add') this.requireTask(preview.tasks, edit.id);
-      if (edit.kind === 'move' && edit.beforeId !== null) this.requireTask(preview.tasks, edit.beforeId);
-      applyTaskEdit(preview, edit, false);
+      if (edit.kind !== 'add') this.requireTodo(preview.tasks, edit.id);
+      if (edit.kind === 'move' && edit.beforeId !== null) this.requireTodo(preview.tasks, edit.beforeId);
+      applyTodoEdit(preview, edit, false);
     }
     target.queue.push(...edits);
-    return this.tasks;
+    return this.todos;
   }
 
   /** Saves every unsaved edit now and waits until it is durable (or refused). */
@@ -155,14 +155,14 @@ export class TasksModel extends Disposable {
     await this.target?.queue.flush();
   }
 
-  /** Throws TasksUnavailableError when edits would be refused (unusable file, no folder). */
+  /** Throws TodosUnavailableError when edits would be refused (unusable file, no folder). */
   assertEditable(): void {
     this.editableTarget();
   }
 
-  private requireTask(tasks: readonly Task[], id: string): void {
-    if (!tasks.some((candidate) => candidate.id === id)) {
-      throw new TasksUnavailableError(unknownTodoMessage(id), this.currentState);
+  private requireTodo(todos: readonly Todo[], id: string): void {
+    if (!todos.some((candidate) => candidate.id === id)) {
+      throw new TodosUnavailableError(unknownTodoMessage(id), this.currentState);
     }
   }
 
@@ -174,20 +174,20 @@ export class TasksModel extends Disposable {
         args: [state.problem.message],
         comment: ['{0} names the to-do file and what is wrong with it, in English; "it" is that file.'],
       });
-      throw new TasksUnavailableError(message, state);
+      throw new TodosUnavailableError(message, state);
     }
-    if (state.kind === 'error') throw new TasksUnavailableError(state.message, state);
+    if (state.kind === 'error') throw new TodosUnavailableError(state.message, state);
     if (!this.target) {
       const message =
         state.kind === 'loading'
           ? vscode.l10n.t('The to-do list is still loading; try again in a moment.')
           : openFolderForTodosMessage();
-      throw new TasksUnavailableError(message, state);
+      throw new TodosUnavailableError(message, state);
     }
     return this.target;
   }
 
-  private setState(state: TasksState): void {
+  private setState(state: TodosState): void {
     this.currentState = state;
     this.changed.fire();
   }
@@ -201,10 +201,10 @@ export class TasksModel extends Disposable {
   }
 
   private async retargetOnce(): Promise<void> {
-    const location = locateTasksFile();
+    const location = locateTodosFile();
     if (location.kind !== 'ok') {
       await this.closeTargetAfterFlush();
-      this.disk = emptyTasksDocument();
+      this.disk = emptyTodosDocument();
       this.setState(
         location.kind === 'no-folder' ? location : { kind: 'error', path: location.path, message: location.message },
       );
@@ -217,11 +217,11 @@ export class TasksModel extends Disposable {
       return;
     }
     await this.closeTargetAfterFlush();
-    const store = new TasksStore(path, {
+    const store = new TodosStore(path, {
       durability,
       onWarning: (message) => this.deps.log.warn(message),
     });
-    const queue = new TaskEditQueue(store, {
+    const queue = new TodoEditQueue(store, {
       delayMs: settings.saveDelayMs,
       onChange: () => this.changed.fire(),
       onSaved: (outcome) => this.afterSave(path, outcome),
@@ -235,18 +235,18 @@ export class TasksModel extends Disposable {
       watcher.onDidDelete(onEvent),
     );
     this.target = { folder, path, durability, store, queue, watcher: watching };
-    this.disk = emptyTasksDocument();
+    this.disk = emptyTodosDocument();
     this.setState({ kind: 'loading', path });
     await this.reload();
   }
 
-  private afterSave(path: string, outcome: TaskSaveOutcome): void {
+  private afterSave(path: string, outcome: TodoSaveOutcome): void {
     if (this.target?.path !== path) return;
     if (outcome.saved > 0) {
       this.counters.saves += 1;
       this.savesApplied += 1;
       // Shown as saved straight away; the reload below then brings in whatever others wrote meanwhile.
-      this.disk = withTaskEdits(this.disk, outcome.savedEdits);
+      this.disk = withTodoEdits(this.disk, outcome.savedEdits);
     }
     for (const { edit, error } of outcome.dropped) {
       this.deps.log.warn(`A to-do edit (${edit.kind}) could not be saved and was dropped: ${error.message}`);
@@ -329,14 +329,14 @@ export class TasksModel extends Disposable {
   }
 }
 
-function initialState(): TasksState {
-  const location = locateTasksFile();
+function initialState(): TodosState {
+  const location = locateTodosFile();
   return location.kind === 'ok' ? { kind: 'loading', path: location.path } : { kind: 'no-folder' };
 }
 
-const liveModels = new Set<TasksModel>();
+const liveModels = new Set<TodosModel>();
 
 /** Saves every unsaved to-do edit in this extension host; `deactivate` awaits it so closing never drops an edit. */
-export async function flushAllTaskModels(): Promise<void> {
+export async function flushAllTodoModels(): Promise<void> {
   await Promise.all([...liveModels].map((model) => model.flush().catch(() => undefined)));
 }

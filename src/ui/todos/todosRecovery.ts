@@ -3,19 +3,19 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import {
-  recoverTasks,
-  type TasksRecoveryCandidate,
-  type TasksRecoveryResult,
-  tasksRecoveryCandidates,
-} from '../../state/tasksRecovery';
-import { decodeTasksText, type Task } from '../../state/tasksSchema';
-import type { TasksStore } from '../../state/tasksStore';
+  recoverTodos,
+  type TodosRecoveryCandidate,
+  type TodosRecoveryResult,
+  todosRecoveryCandidates,
+} from '../../state/todosRecovery';
+import { decodeTodosText, type Todo } from '../../state/todosSchema';
+import type { TodosStore } from '../../state/todosStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
-import { openFolderForTodosMessage, type TasksModel, TasksUnavailableError } from './todosModel';
+import { openFolderForTodosMessage, type TodosModel, TodosUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
-export interface RecoverTasksArgs {
+export interface RecoverTodosArgs {
   candidate?: string;
   confirm?: boolean;
 }
@@ -51,7 +51,7 @@ const TITLES_SHOWN = 3;
 
 /** A Recover To-Do List… picker item: what the candidate holds (counts and its first titles) and when it was saved. */
 export interface RecoveryPickItem extends vscode.QuickPickItem {
-  candidate: TasksRecoveryCandidate;
+  candidate: TodosRecoveryCandidate;
 }
 
 /**
@@ -102,22 +102,22 @@ function describeContents(count: number, done: number | undefined, titles: strin
 }
 
 /** Describes a usable candidate for the picker, reading its to-dos for their titles. */
-export async function recoveryPickItem(candidate: TasksRecoveryCandidate): Promise<RecoveryPickItem> {
+export async function recoveryPickItem(candidate: TodosRecoveryCandidate): Promise<RecoveryPickItem> {
   const saved = displayDateTime(candidate.modifiedAt);
-  let tasks: Task[] | undefined;
+  let todos: Todo[] | undefined;
   try {
-    const decoded = await decodeTasksText(
+    const decoded = await decodeTodosText(
       candidate.path,
       await readFile(candidate.path, 'utf8'),
       async () => new Date(candidate.modifiedAt),
     );
-    if ('document' in decoded) tasks = decoded.document.tasks;
+    if ('document' in decoded) todos = decoded.document.tasks;
   } catch {
     // Gone or changed since it was listed: the counts from the listing still describe it.
   }
-  const count = tasks?.length ?? candidate.taskCount ?? 0;
-  const done = tasks?.filter((task) => task.done).length;
-  const titles = (tasks ?? []).slice(0, TITLES_SHOWN).map((task) => `${task.done ? '$(check) ' : ''}${task.title}`);
+  const count = todos?.length ?? candidate.todoCount ?? 0;
+  const done = todos?.filter((todo) => todo.done).length;
+  const titles = (todos ?? []).slice(0, TITLES_SHOWN).map((todo) => `${todo.done ? '$(check) ' : ''}${todo.title}`);
   return {
     label: candidate.id,
     description:
@@ -144,8 +144,8 @@ async function closeRecoveryDiffs(): Promise<void> {
 /** A Quick Pick of the candidates that shows a diff of the damaged file against the highlighted one. */
 async function pickCandidate(
   path: string,
-  usable: readonly TasksRecoveryCandidate[],
-): Promise<TasksRecoveryCandidate | undefined> {
+  usable: readonly TodosRecoveryCandidate[],
+): Promise<TodosRecoveryCandidate | undefined> {
   const items = await Promise.all(usable.map(recoveryPickItem));
   const picker = vscode.window.createQuickPick<RecoveryPickItem>();
   try {
@@ -171,7 +171,7 @@ async function pickCandidate(
         preserveFocus: true,
       });
     };
-    return await new Promise<TasksRecoveryCandidate | undefined>((resolve) => {
+    return await new Promise<TodosRecoveryCandidate | undefined>((resolve) => {
       picker.onDidChangeActive((active) => preview(active[0]));
       picker.onDidAccept(() => resolve(picker.selectedItems[0]?.candidate ?? picker.activeItems[0]?.candidate));
       picker.onDidHide(() => resolve(undefined));
@@ -183,8 +183,8 @@ async function pickCandidate(
   }
 }
 
-function storeOf(model: TasksModel): TasksStore {
-  if (!model.store) throw new TasksUnavailableError(openFolderForTodosMessage(), model.state);
+function storeOf(model: TodosModel): TodosStore {
+  if (!model.store) throw new TodosUnavailableError(openFolderForTodosMessage(), model.state);
   return model.store;
 }
 
@@ -192,10 +192,10 @@ function storeOf(model: TasksModel): TasksStore {
  * Recover To-Do List…: picks a backup or temp file (showing a diff against the damaged file), restores it and says
  * so. When the list is readable, says there is nothing to recover.
  */
-export async function recoverTodos(
-  { model, log }: { model: TasksModel; log: vscode.LogOutputChannel },
-  args: RecoverTasksArgs = {},
-): Promise<TasksRecoveryResult | NothingToRecover | undefined> {
+export async function recoverTodosCommand(
+  { model, log }: { model: TodosModel; log: vscode.LogOutputChannel },
+  args: RecoverTodosArgs = {},
+): Promise<TodosRecoveryResult | NothingToRecover | undefined> {
   if (model.state.kind !== 'problem') {
     // Also what the problem notification's Recover… button says once the file has been recovered or fixed.
     const message = alreadyUsableMessage(model);
@@ -205,7 +205,7 @@ export async function recoverTodos(
   let candidateId = args.candidate;
   try {
     if (candidateId === undefined && !args.confirm) {
-      const candidates = await tasksRecoveryCandidates(storeOf(model));
+      const candidates = await todosRecoveryCandidates(storeOf(model));
       const usable = candidates.filter((candidate) => candidate.problem === undefined);
       if (usable.length === 0) {
         const choice = await vscode.window.showErrorMessage(
@@ -224,7 +224,7 @@ export async function recoverTodos(
       candidateId = pick.id;
     }
     const store = storeOf(model);
-    const result = await recoverTasks(store, candidateId);
+    const result = await recoverTodos(store, candidateId);
     log.info(
       `Recovered ${store.path} from ${result.restoredFrom.path}` +
         (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''),
@@ -244,7 +244,7 @@ export async function recoverTodos(
 }
 
 /** What Recover To-Do List… says when the list is not damaged (any more). */
-function alreadyUsableMessage(model: TasksModel): string {
+function alreadyUsableMessage(model: TodosModel): string {
   if (model.state.kind !== 'ok') return vscode.l10n.t('There is no damaged to-do list to recover.');
   if (!model.path)
     return vscode.l10n.t('The to-do list is readable (already recovered or fixed): there is nothing to recover.');
@@ -256,7 +256,7 @@ function alreadyUsableMessage(model: TasksModel): string {
 }
 
 /** The notification after a recovery: how many to-dos, from which copy, and where the damaged file went. */
-function recoveredMessage(result: TasksRecoveryResult): string {
+function recoveredMessage(result: TodosRecoveryResult): string {
   const count = result.document.tasks.length;
   const from = result.restoredFrom.id;
   if (result.preservedAs) {

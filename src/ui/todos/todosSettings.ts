@@ -2,13 +2,13 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { readTodoSettings, type TodoSettings } from '../settings';
 
-export type TasksLocation =
+export type TodosLocation =
   | { kind: 'ok'; folder: vscode.WorkspaceFolder; path: string; relativePosix: string; settings: TodoSettings }
   | { kind: 'no-folder' }
   | { kind: 'outside'; path: string; message: string };
 
 /** The first file-scheme workspace folder and the configured to-do file in it (which must stay inside it). */
-export function locateTasksFile(): TasksLocation {
+export function locateTodosFile(): TodosLocation {
   const folder = vscode.workspace.workspaceFolders?.find((candidate) => candidate.uri.scheme === 'file');
   if (!folder) return { kind: 'no-folder' };
   const settings = readTodoSettings(folder.uri);

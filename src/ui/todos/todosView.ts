@@ -1,35 +1,35 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
-import { type TaskEdit, updateTaskEdit } from '../../state/taskEdits';
-import type { TasksProblem } from '../../state/taskErrors';
-import type { Task } from '../../state/tasksSchema';
+import { type TodoEdit, updateTodoEdit } from '../../state/todoEdits';
+import type { TodosProblem } from '../../state/todoErrors';
+import type { Todo } from '../../state/todosSchema';
 import {
   CommandId,
-  TASKS_STATE_CONTEXT_KEY,
-  TASKS_VIEW_ID,
   TODO_ITEM_SCHEME,
   TODOS_HAVE_DONE_CONTEXT_KEY,
+  TODOS_STATE_CONTEXT_KEY,
+  TODOS_VIEW_ID,
 } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { Disposable } from '../dispose';
 import { markdownText } from '../markdownText';
-import type { TasksModel, TasksState } from './todosModel';
+import type { TodosModel, TodosState } from './todosModel';
 
 /** A row of the To-Dos view: a to-do, or a status row (the problem with the file and what to do about it). */
-export type TaskNode = { kind: 'task'; task: Task } | { kind: 'status'; id: string; item: vscode.TreeItem };
+export type TodoNode = { kind: 'todo'; todo: Todo } | { kind: 'status'; id: string; item: vscode.TreeItem };
 
 /** True for what the view hands a command as its first argument (as opposed to an args object). */
-export function isTaskNode(value: unknown): value is Extract<TaskNode, { kind: 'task' }> {
+export function isTodoNode(value: unknown): value is Extract<TodoNode, { kind: 'todo' }> {
   return (
-    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'task' && 'task' in value
+    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'todo' && 'todo' in value
   );
 }
 
 const DRAG_MIME = 'application/vnd.code.tree.crashsafestate.todos';
 
 /** One row as the view shows it, for diagnostics. */
-export interface TaskRow {
+export interface TodoRow {
   label: string;
   description?: string;
   checked?: boolean;
@@ -38,7 +38,7 @@ export interface TaskRow {
 }
 
 /** The headline of a problem: what is wrong, with the position for a parse error. */
-export function describeTasksProblem(problem: TasksProblem): string {
+export function describeTodosProblem(problem: TodosProblem): string {
   switch (problem.kind) {
     case 'corrupt':
       return problem.position
@@ -60,8 +60,8 @@ export function describeTasksProblem(problem: TasksProblem): string {
 const BLANK_ICON = new vscode.ThemeIcon('blank');
 
 /** The resource URI a done to-do's row carries, so the decoration below can dim it. */
-function doneRowUri(task: Task): vscode.Uri {
-  return vscode.Uri.from({ scheme: TODO_ITEM_SCHEME, path: `/${task.id}`, query: 'done' });
+function doneRowUri(todo: Todo): vscode.Uri {
+  return vscode.Uri.from({ scheme: TODO_ITEM_SCHEME, path: `/${todo.id}`, query: 'done' });
 }
 
 /** Tree rows have no style of their own; a file decoration's colour is the supported way to dim one. */
@@ -80,28 +80,28 @@ class DoneRowDecorations implements vscode.FileDecorationProvider {
  * inline edit/delete, move up/down in the context menu and drag-and-drop reordering. An unusable file shows what
  * is wrong (file, line:column) and a "Recover…" row instead of the to-dos.
  */
-export class TasksView
+export class TodosView
   extends Disposable
-  implements vscode.TreeDataProvider<TaskNode>, vscode.TreeDragAndDropController<TaskNode>
+  implements vscode.TreeDataProvider<TodoNode>, vscode.TreeDragAndDropController<TodoNode>
 {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this.changed.event;
   readonly dragMimeTypes = [DRAG_MIME];
   readonly dropMimeTypes = [DRAG_MIME];
-  private readonly view: vscode.TreeView<TaskNode>;
+  private readonly view: vscode.TreeView<TodoNode>;
   private lastContextState: string | undefined;
   private lastHaveDone: boolean | undefined;
   /** The problem the user was last told about, so one broken file raises one notification, not one per click. */
   private notifiedProblem: string | undefined;
 
   constructor(
-    private readonly model: TasksModel,
+    private readonly model: TodosModel,
     private readonly relative: (path: string) => string,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
     this.view = this._register(
-      vscode.window.createTreeView(TASKS_VIEW_ID, {
+      vscode.window.createTreeView(TODOS_VIEW_ID, {
         treeDataProvider: this,
         dragAndDropController: this,
         canSelectMany: true,
@@ -119,16 +119,16 @@ export class TasksView
   }
 
   /** The selected to-do rows. */
-  selection(): Array<Extract<TaskNode, { kind: 'task' }>> {
-    return this.view.selection.filter(isTaskNode);
+  selection(): Array<Extract<TodoNode, { kind: 'todo' }>> {
+    return this.view.selection.filter(isTodoNode);
   }
 
   /** The rows as shown now. */
-  rows(): TaskRow[] {
+  rows(): TodoRow[] {
     return this.getChildren().map((node) => {
       const item = this.getTreeItem(node);
       const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
-      const row: TaskRow = { label };
+      const row: TodoRow = { label };
       if (typeof item.description === 'string') row.description = item.description;
       if (item.checkboxState !== undefined) {
         const state = typeof item.checkboxState === 'object' ? item.checkboxState.state : item.checkboxState;
@@ -139,13 +139,13 @@ export class TasksView
     });
   }
 
-  getChildren(element?: TaskNode): TaskNode[] {
+  getChildren(element?: TodoNode): TodoNode[] {
     if (element) return [];
     const state = this.model.state;
     switch (state.kind) {
       case 'ok':
       case 'loading':
-        return this.model.tasks.map((task) => ({ kind: 'task', task }));
+        return this.model.todos.map((todo) => ({ kind: 'todo', todo }));
       case 'problem':
         return this.problemRows(state);
       case 'error':
@@ -155,23 +155,23 @@ export class TasksView
     }
   }
 
-  getTreeItem(node: TaskNode): vscode.TreeItem {
+  getTreeItem(node: TodoNode): vscode.TreeItem {
     if (node.kind === 'status') return node.item;
-    const { task } = node;
-    const item = new vscode.TreeItem(task.title, vscode.TreeItemCollapsibleState.None);
-    item.id = `task:${task.id}`;
+    const { todo } = node;
+    const item = new vscode.TreeItem(todo.title, vscode.TreeItemCollapsibleState.None);
+    item.id = `todo:${todo.id}`;
     item.checkboxState = {
-      state: task.done ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
-      tooltip: task.done ? vscode.l10n.t('Done: click to mark it not done') : vscode.l10n.t('Click to mark it done'),
+      state: todo.done ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
+      tooltip: todo.done ? vscode.l10n.t('Done: click to mark it not done') : vscode.l10n.t('Click to mark it done'),
     };
-    if (task.done) item.resourceUri = doneRowUri(task);
+    if (todo.done) item.resourceUri = doneRowUri(todo);
     // A resource URI brings a file icon; a blank icon on every row hides it and keeps the titles aligned.
     item.iconPath = BLANK_ICON;
-    const firstNoteLine = task.notes?.split('\n')[0];
+    const firstNoteLine = todo.notes?.split('\n')[0];
     if (firstNoteLine) item.description = firstNoteLine;
     const tooltip = new vscode.MarkdownString();
-    const boldTitle = `**${markdownText(task.title)}**`;
-    const heading = task.done
+    const boldTitle = `**${markdownText(todo.title)}**`;
+    const heading = todo.done
       ? vscode.l10n.t({
           message: '{0} — done',
           args: [boldTitle],
@@ -179,40 +179,40 @@ export class TasksView
         })
       : boldTitle;
     tooltip.appendMarkdown(`${heading}\n\n`);
-    if (task.notes) {
-      tooltip.appendMarkdown(markdownText(task.notes));
+    if (todo.notes) {
+      tooltip.appendMarkdown(markdownText(todo.notes));
       tooltip.appendMarkdown('\n\n');
     }
     tooltip.appendMarkdown(
       markdownText(
         vscode.l10n.t({
           message: 'id {0} · created {1} · updated {2}',
-          args: [task.id, displayDateTime(task.createdAt), displayDateTime(task.updatedAt)],
+          args: [todo.id, displayDateTime(todo.createdAt), displayDateTime(todo.updatedAt)],
           comment: ["{0} is the to-do's id; {1} and {2} are dates and times."],
         }),
       ),
     );
     item.tooltip = tooltip;
-    item.contextValue = task.done ? 'todo.done' : 'todo';
+    item.contextValue = todo.done ? 'todo.done' : 'todo';
     return item;
   }
 
-  handleDrag(source: readonly TaskNode[], dataTransfer: vscode.DataTransfer): void {
-    const ids = source.filter(isTaskNode).map((node) => node.task.id);
+  handleDrag(source: readonly TodoNode[], dataTransfer: vscode.DataTransfer): void {
+    const ids = source.filter(isTodoNode).map((node) => node.todo.id);
     if (ids.length > 0) dataTransfer.set(DRAG_MIME, new vscode.DataTransferItem(ids));
   }
 
   /** Dropped to-dos go just above the one they are dropped on, in their current order; on empty space, to the end. */
-  async handleDrop(target: TaskNode | undefined, dataTransfer: vscode.DataTransfer): Promise<void> {
+  async handleDrop(target: TodoNode | undefined, dataTransfer: vscode.DataTransfer): Promise<void> {
     const value: unknown = dataTransfer.get(DRAG_MIME)?.value;
     if (!Array.isArray(value)) return;
     const dragged = new Set(value.filter((id): id is string => typeof id === 'string'));
-    if (target !== undefined && !isTaskNode(target)) return;
-    const beforeId = target === undefined ? null : target.task.id;
+    if (target !== undefined && !isTodoNode(target)) return;
+    const beforeId = target === undefined ? null : target.todo.id;
     if (beforeId !== null && dragged.has(beforeId)) return;
-    const moves = this.model.tasks
-      .filter((task) => dragged.has(task.id))
-      .map((task): TaskEdit => ({ kind: 'move', id: task.id, beforeId }));
+    const moves = this.model.todos
+      .filter((todo) => dragged.has(todo.id))
+      .map((todo): TodoEdit => ({ kind: 'move', id: todo.id, beforeId }));
     try {
       this.model.apply(moves);
     } catch (error) {
@@ -224,7 +224,7 @@ export class TasksView
    * Tells the user why an edit was refused. For an unusable file that is one notification per problem (further
    * refusals only flash the status bar: the view's message line says it all along); other refusals always show.
    */
-  reportRefusal(message: string, state: TasksState): void {
+  reportRefusal(message: string, state: TodosState): void {
     if (state.kind !== 'problem') {
       void vscode.window.showErrorMessage(message);
       return;
@@ -240,13 +240,13 @@ export class TasksView
       return;
     }
     this.notifiedProblem = key;
-    void showTasksProblem(message);
+    void showTodosProblem(message);
   }
 
-  private problemRows(state: Extract<TasksState, { kind: 'problem' }>): TaskNode[] {
+  private problemRows(state: Extract<TodosState, { kind: 'problem' }>): TodoNode[] {
     const { problem } = state;
     const open = { command: CommandId.OpenTodoFile, title: vscode.l10n.t('Open To-Do File') };
-    const headline = statusRow('problem', describeTasksProblem(problem), new vscode.ThemeIcon('error'), open);
+    const headline = statusRow('problem', describeTodosProblem(problem), new vscode.ThemeIcon('error'), open);
     headline.item.description = this.relative(problem.path);
     headline.item.tooltip =
       `${problem.message}\n\n${problem.details.join('\n')}\n${vscode.l10n.t('Nothing is written to this file until it is fixed or recovered.')}`.trim();
@@ -272,7 +272,7 @@ export class TasksView
     if (state.kind === 'problem') {
       this.view.message = vscode.l10n.t({
         message: '{0}: {1}. Nothing is written to it until it is fixed or recovered.',
-        args: [basename(state.path), describeTasksProblem(state.problem)],
+        args: [basename(state.path), describeTodosProblem(state.problem)],
         comment: [
           '{0} is the to-do file\'s name, {1} what is wrong with it (e.g. "Not valid JSON at line 3, column 5 (…)").',
         ],
@@ -294,20 +294,20 @@ export class TasksView
         vscode.window.setStatusBarMessage(text, 8000);
       }
     }
-    const tasks = this.model.tasks;
+    const todos = this.model.todos;
     const listed = state.kind === 'ok' || state.kind === 'loading';
-    const done = listed ? tasks.filter((task) => task.done).length : 0;
+    const done = listed ? todos.filter((todo) => todo.done).length : 0;
     this.view.description =
-      listed && tasks.length > 0
+      listed && todos.length > 0
         ? vscode.l10n.t({
             message: '{0}/{1} done',
-            args: [done, tasks.length],
+            args: [done, todos.length],
             comment: ['{0} to-dos of {1} are done.'],
           })
         : undefined;
     if (this.lastContextState !== state.kind) {
       this.lastContextState = state.kind;
-      void vscode.commands.executeCommand('setContext', TASKS_STATE_CONTEXT_KEY, state.kind);
+      void vscode.commands.executeCommand('setContext', TODOS_STATE_CONTEXT_KEY, state.kind);
     }
     if (this.lastHaveDone !== done > 0) {
       this.lastHaveDone = done > 0;
@@ -316,12 +316,12 @@ export class TasksView
     this.changed.fire();
   }
 
-  private checkboxesChanged(event: vscode.TreeCheckboxChangeEvent<TaskNode>): void {
+  private checkboxesChanged(event: vscode.TreeCheckboxChangeEvent<TodoNode>): void {
     try {
       const done = (state: vscode.TreeItemCheckboxState) => state === vscode.TreeItemCheckboxState.Checked;
       this.model.apply(
         event.items.flatMap(([node, state]) =>
-          isTaskNode(node) ? [updateTaskEdit(node.task.id, { done: done(state) })] : [],
+          isTodoNode(node) ? [updateTodoEdit(node.todo.id, { done: done(state) })] : [],
         ),
       );
     } catch (error) {
@@ -343,7 +343,7 @@ function statusRow(
   label: string,
   icon: vscode.ThemeIcon,
   command: vscode.Command | undefined,
-): Extract<TaskNode, { kind: 'status' }> {
+): Extract<TodoNode, { kind: 'status' }> {
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
   item.id = `status:${id}`;
   item.iconPath = icon;
@@ -356,7 +356,7 @@ function statusRow(
  * The notification for an unusable file. VS Code cannot withdraw it once the file is recovered, so both buttons
  * run commands that look again first: Recover… then says there is nothing left to recover.
  */
-async function showTasksProblem(message: string): Promise<void> {
+async function showTodosProblem(message: string): Promise<void> {
   const recover = vscode.l10n.t('Recover…');
   const openFile = vscode.l10n.t('Open File');
   const choice = await vscode.window.showErrorMessage(message, recover, openFile);

@@ -6,10 +6,10 @@ import * as vscode from 'vscode';
 import { jsonTextProblem } from '../../../src/core/json/json';
 import { AtomicWriteError } from '../../../src/core/write/atomicWrite';
 import type { RestoreResult, SettingsSnapshotDocument, TakeResult } from '../../../src/state/snapshots';
-import { type TasksRecoveryResult, tasksRecoveryCandidates } from '../../../src/state/tasksRecovery';
-import type { Task, TasksDocument } from '../../../src/state/tasksSchema';
-import { TasksStore } from '../../../src/state/tasksStore';
-import type { CrashSafeStateApi, TasksDiagnostics } from '../../../src/ui/api';
+import { type TodosRecoveryResult, todosRecoveryCandidates } from '../../../src/state/todosRecovery';
+import type { Todo, TodosDocument } from '../../../src/state/todosSchema';
+import { TodosStore } from '../../../src/state/todosStore';
+import type { CrashSafeStateApi, TodosDiagnostics } from '../../../src/ui/api';
 import { CRASH_SAFE_DECORATION, describeWriteFailure, saveFailure } from '../../../src/ui/crashSafeSave/crashSafeFs';
 import { recoveryPickItem } from '../../../src/ui/todos/todosRecovery';
 import { hostLog, integrationEnvironment } from './environment';
@@ -40,9 +40,9 @@ async function waitFor<T>(
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function readTasksFile(file: string): TasksDocument | undefined {
+function readTodosFile(file: string): TodosDocument | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as TasksDocument;
+    return JSON.parse(readFileSync(file, 'utf8')) as TodosDocument;
   } catch {
     return undefined;
   }
@@ -63,15 +63,15 @@ function cli(extensionPath: string, args: string[]): Promise<string> {
 
 suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
   let root: string;
-  let tasksFile: string;
+  let todosFile: string;
   let saveDelayMs: number;
   let extensionPath: string;
-  const diagnostics = async (): Promise<TasksDiagnostics> => (await api()).diagnostics.tasks();
+  const diagnostics = async (): Promise<TodosDiagnostics> => (await api()).diagnostics.todos();
 
   suiteSetup(async function () {
     this.timeout(30_000);
     root = integrationEnvironment().workspace;
-    tasksFile = path.join(root, '.vscode', 'crash-safe', 'tasks.json');
+    todosFile = path.join(root, '.vscode', 'crash-safe', 'tasks.json');
     saveDelayMs = vscode.workspace.getConfiguration('crashSafeState').get<number>('tasks.saveDelayMs', 500);
     extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
     await api();
@@ -80,29 +80,29 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
 
   test('an edit made through the view’s commands reaches the file within the save delay', async () => {
     const started = Date.now();
-    const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', {
+    const todo = await vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', {
       title: '  Write the integration test ',
     });
-    assert.ok(task?.id, 'addTask returned no task');
-    assert.equal(task.title, 'Write the integration test');
+    assert.ok(todo?.id, 'addTask returned no task');
+    assert.equal(todo.title, 'Write the integration test');
     const shown = await diagnostics();
     assert.ok(
-      shown.rows.some((row) => row.label === task.title && row.checked === false),
+      shown.rows.some((row) => row.label === todo.title && row.checked === false),
       JSON.stringify(shown.rows),
     );
-    await waitFor('the task in tasks.json', () => readTasksFile(tasksFile)?.tasks.some((t) => t.id === task.id));
+    await waitFor('the task in tasks.json', () => readTodosFile(todosFile)?.tasks.some((t) => t.id === todo.id));
     const elapsed = Date.now() - started;
     hostLog(`      add → durable in ${elapsed} ms (save delay ${saveDelayMs} ms)`);
     assert.ok(elapsed <= saveDelayMs + SAVE_SLACK_MS, `took ${elapsed} ms`);
   });
 
   test('edit, toggle, notes, reorder and delete are each saved; a burst of edits costs one write', async () => {
-    const first = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'First' });
-    const second = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'Second' });
+    const first = await vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', { title: 'First' });
+    const second = await vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', { title: 'Second' });
     await waitFor(
       'both tasks saved',
       async () =>
-        (await diagnostics()).unsavedEdits === 0 && readTasksFile(tasksFile)?.tasks.some((t) => t.id === second.id),
+        (await diagnostics()).unsavedEdits === 0 && readTodosFile(todosFile)?.tasks.some((t) => t.id === second.id),
     );
 
     const savesBefore = (await diagnostics()).saves;
@@ -112,7 +112,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     await vscode.commands.executeCommand('crashSafeState.moveTodoUp', { id: second.id });
     const started = Date.now();
     const saved = await waitFor('the burst in tasks.json', () => {
-      const document = readTasksFile(tasksFile);
+      const document = readTodosFile(todosFile);
       const renamed = document?.tasks.find((t) => t.id === first.id);
       return renamed?.title === 'First, renamed' && renamed.done && renamed.notes === 'line one\nline two' && document;
     });
@@ -133,24 +133,24 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
       'an open to-do is not dimmed',
     );
 
-    const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTodo', { id: second.id });
+    const removed = await vscode.commands.executeCommand<Todo[]>('crashSafeState.deleteTodo', { id: second.id });
     assert.deepEqual(
       removed.map((t) => t.id),
       [second.id],
     );
-    await waitFor('the delete in tasks.json', () => readTasksFile(tasksFile)?.tasks.every((t) => t.id !== second.id));
+    await waitFor('the delete in tasks.json', () => readTodosFile(todosFile)?.tasks.every((t) => t.id !== second.id));
   });
 
   test('a task added by the CLI appears in the view through the watcher', async () => {
     const output = await cli(extensionPath, ['tasks', 'add', 'Added', 'from', 'the', 'CLI', '--dir', root, '--json']);
-    const added = JSON.parse(output) as Task;
+    const added = JSON.parse(output) as Todo;
     await waitFor('the CLI task in the view', async () => (await diagnostics()).tasks.some((t) => t.id === added.id));
     assert.ok((await diagnostics()).rows.some((row) => row.label === 'Added from the CLI'));
   });
 
   test('with concurrent CLI writers, nothing is lost', async function () {
     this.timeout(120_000);
-    const before = readTasksFile(tasksFile)!.tasks.length;
+    const before = readTodosFile(todosFile)!.tasks.length;
     const workers = 3;
     const addsPerWorker = 4;
     const cliRuns = Array.from({ length: workers }, async (_, worker) => {
@@ -160,7 +160,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
           (
             JSON.parse(
               await cli(extensionPath, ['tasks', 'add', `cli ${worker}.${n}`, '--dir', root, '--json']),
-            ) as Task
+            ) as Todo
           ).id,
         );
       }
@@ -168,15 +168,15 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     });
     const viewIds: string[] = [];
     for (let n = 0; n < 12; n++) {
-      const task = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: `view ${n}` });
-      viewIds.push(task.id);
+      const todo = await vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', { title: `view ${n}` });
+      viewIds.push(todo.id);
       // A toggle now and then, so the view also edits tasks while the CLI appends.
-      if (n % 3 === 0) await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: task.id });
+      if (n % 3 === 0) await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: todo.id });
       await sleep(60);
     }
     const cliIds = (await Promise.all(cliRuns)).flat();
     await waitFor('every view edit to be durable', async () => (await diagnostics()).unsavedEdits === 0, 30_000);
-    const document = readTasksFile(tasksFile)!;
+    const document = readTodosFile(todosFile)!;
     const onDisk = new Set(document.tasks.map((t) => t.id));
     const missing = [...viewIds, ...cliIds].filter((id) => !onDisk.has(id));
     assert.deepEqual(missing, [], 'every acknowledged add is in the file');
@@ -197,10 +197,10 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
   test('a corrupt task list is reported with line:column, edits are refused, nothing is written; Recover restores it', async function () {
     this.timeout(60_000);
     await waitFor('no unsaved edits', async () => (await diagnostics()).unsavedEdits === 0);
-    const aTask = (await diagnostics()).tasks[0]!;
+    const aTodo = (await diagnostics()).tasks[0]!;
     const corrupt = '{\n  "version": 1,\n  "tasks": [\n    { "id": "abcd1234", "title": "half-written"\n';
-    writeFileSync(tasksFile, corrupt);
-    const crashSafeDir = path.dirname(tasksFile);
+    writeFileSync(todosFile, corrupt);
+    const crashSafeDir = path.dirname(todosFile);
     const treeBefore = readdirSync(crashSafeDir, { recursive: true, encoding: 'utf8' }).sort();
     const expected = jsonTextProblem(corrupt, 'json')!;
     const shown = await waitFor('the problem to be reported', async () => {
@@ -216,20 +216,20 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
       'a Recover row is offered',
     );
 
-    const refused = await vscode.commands.executeCommand<Task | undefined>('crashSafeState.addTodo', {
+    const refused = await vscode.commands.executeCommand<Todo | undefined>('crashSafeState.addTodo', {
       title: 'must not be written',
     });
     assert.equal(refused, undefined, 'the add was refused');
-    assert.equal(await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: aTask.id }), undefined);
+    assert.equal(await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: aTodo.id }), undefined);
     await sleep(saveDelayMs + 1000);
-    assert.equal(readFileSync(tasksFile, 'utf8'), corrupt, 'the corrupt file is left byte for byte');
+    assert.equal(readFileSync(todosFile, 'utf8'), corrupt, 'the corrupt file is left byte for byte');
     assert.deepEqual(
       readdirSync(crashSafeDir, { recursive: true, encoding: 'utf8' }).sort(),
       treeBefore,
       'no temp, backup or default was written',
     );
 
-    const result = await vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTodos', {
+    const result = await vscode.commands.executeCommand<TodosRecoveryResult>('crashSafeState.recoverTodos', {
       confirm: true,
     });
     assert.ok(result, 'recover returned nothing');
@@ -241,9 +241,9 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     });
     assert.equal(recovered.tasks.length, result.document.tasks.length);
     assert.equal(recovered.message, undefined);
-    const after = await vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title: 'after recovery' });
+    const after = await vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', { title: 'after recovery' });
     await waitFor('the add after recovery in the file', () =>
-      readTasksFile(tasksFile)?.tasks.some((t) => t.id === after.id),
+      readTodosFile(todosFile)?.tasks.some((t) => t.id === after.id),
     );
   });
 
@@ -251,11 +251,11 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     this.timeout(60_000);
     await waitFor('no unsaved edits', async () => (await diagnostics()).unsavedEdits === 0);
     const titles = (await diagnostics()).tasks.slice(0, 3).map((t) => t.title);
-    writeFileSync(tasksFile, '{ "version": 1, "tasks": [');
+    writeFileSync(todosFile, '{ "version": 1, "tasks": [');
     await waitFor('the problem to be reported', async () => (await diagnostics()).state.kind === 'problem');
 
     // What the picker lists: counts and the first titles of each backup, read with the store's own listing.
-    const candidates = (await tasksRecoveryCandidates(new TasksStore(tasksFile))).filter(
+    const candidates = (await todosRecoveryCandidates(new TodosStore(todosFile))).filter(
       (c) => c.problem === undefined,
     );
     // The store lists the newest first; the picker highlights it first.
@@ -277,7 +277,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     // Cancelled: the diff was open while picking and is gone after.
     const cancelled = vscode.commands.executeCommand('crashSafeState.recoverTodos');
     const first = await waitFor('the diff of the highlighted backup', () => backupDiffs()[0]);
-    assert.equal(first.original.fsPath, tasksFile, 'left: the damaged file');
+    assert.equal(first.original.fsPath, todosFile, 'left: the damaged file');
     assert.ok(
       candidates.some((c) => c.path === first.modified.fsPath),
       `right: a candidate (${first.modified.fsPath})`,
@@ -294,7 +294,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     assert.equal((await diagnostics()).state.kind, 'problem', 'nothing was recovered');
 
     // Picked: recovered from the highlighted backup, and the diff closes.
-    const picked = vscode.commands.executeCommand<TasksRecoveryResult>('crashSafeState.recoverTodos');
+    const picked = vscode.commands.executeCommand<TodosRecoveryResult>('crashSafeState.recoverTodos');
     await waitFor('the diff of the highlighted backup', () => backupDiffs()[0]);
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     const result = await picked;
@@ -311,24 +311,24 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
   });
 
   test('Delete and Clear Done To-Dos offer Undo, which puts the to-dos back at their place', async () => {
-    const add = (title: string) => vscode.commands.executeCommand<Task>('crashSafeState.addTodo', { title });
+    const add = (title: string) => vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', { title });
     const a = await add('undo A');
     const b = await add('undo B');
     const c = await add('undo C');
     const d = await add('undo D');
     const order = () =>
-      readTasksFile(tasksFile)
+      readTodosFile(todosFile)
         ?.tasks.map((t) => t.id)
         .filter((id) => [a.id, b.id, c.id, d.id].includes(id)) ?? [];
     await waitFor('the four to-dos in the file', () => order().length === 4);
 
-    const removed = await vscode.commands.executeCommand<Task[]>('crashSafeState.deleteTodo', { id: b.id });
+    const removed = await vscode.commands.executeCommand<Todo[]>('crashSafeState.deleteTodo', { id: b.id });
     assert.deepEqual(
       removed.map((t) => t.id),
       [b.id],
     );
     await waitFor('the delete in the file', () => order().join() === [a.id, c.id, d.id].join());
-    const restored = await vscode.commands.executeCommand<Task[]>('crashSafeState.undoTodoRemoval');
+    const restored = await vscode.commands.executeCommand<Todo[]>('crashSafeState.undoTodoRemoval');
     assert.deepEqual(
       restored.map((t) => t.id),
       [b.id],
@@ -337,7 +337,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
 
     await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: b.id, done: true });
     await vscode.commands.executeCommand('crashSafeState.toggleTodo', { id: c.id, done: true });
-    const cleared = await vscode.commands.executeCommand<Task[]>('crashSafeState.clearDoneTodos');
+    const cleared = await vscode.commands.executeCommand<Todo[]>('crashSafeState.clearDoneTodos');
     assert.ok(cleared.some((t) => t.id === b.id) && cleared.some((t) => t.id === c.id), 'B and C were cleared');
     assert.ok(
       (await diagnostics()).tasks.every((t) => !t.done),
@@ -346,7 +346,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     await waitFor('the clear in the file', () => order().join() === [a.id, d.id].join());
     await vscode.commands.executeCommand('crashSafeState.undoTodoRemoval');
     await waitFor('B and C back between A and D', () => order().join() === [a.id, b.id, c.id, d.id].join());
-    const back = readTasksFile(tasksFile)!.tasks.find((t) => t.id === c.id)!;
+    const back = readTodosFile(todosFile)!.tasks.find((t) => t.id === c.id)!;
     assert.equal(back.done, true, 'restored as it was, done');
     assert.equal(back.createdAt, c.createdAt);
   });
@@ -380,11 +380,11 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
     }
 
     // An id from before the rename, in a user's keybinding, still adds a to-do.
-    const legacy = await vscode.commands.executeCommand<Task>('crashSafeState.addTask', {
+    const legacy = await vscode.commands.executeCommand<Todo>('crashSafeState.addTask', {
       title: 'added by the old id',
     });
     await waitFor('the old id’s to-do in the file', () =>
-      readTasksFile(tasksFile)?.tasks.some((t) => t.id === legacy.id),
+      readTodosFile(todosFile)?.tasks.some((t) => t.id === legacy.id),
     );
 
     // Settings: the old id is read while the new one is not set; the new one wins.
@@ -402,7 +402,7 @@ suite('workspace state in the workbench: the Crash-Safe To-Dos view', () => {
       await config().update('todos.path', undefined, vscode.ConfigurationTarget.Workspace);
       await config().update('tasks.path', undefined, vscode.ConfigurationTarget.Workspace);
     }
-    await waitFor('the default file again', async () => (await pathNow()) === tasksFile);
+    await waitFor('the default file again', async () => (await pathNow()) === todosFile);
     await waitFor('the list to load', async () => (await diagnostics()).state.kind === 'ok');
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DURABILITY_OPTION } from '../../../src/cli/options';
 import { DEFAULT_OLDER_THAN_MINUTES } from '../../../src/cli/sweep';
 import { DEFAULT_SNAPSHOT_KEEP } from '../../../src/state/snapshots';
-import { DEFAULT_TASKS_RELATIVE_PATH } from '../../../src/state/tasksStore';
+import { DEFAULT_TODOS_RELATIVE_PATH } from '../../../src/state/todosStore';
 import { runCliCaptured } from '../../support/cliRun';
 
 suite('CLI: an over-broad --pattern', () => {
@@ -35,6 +35,6 @@ suite('CLI defaults', () => {
     assert.equal(DURABILITY_OPTION.default, defaultOf('durability'));
     assert.equal(DEFAULT_OLDER_THAN_MINUTES, defaultOf('orphanAgeMinutes'));
     assert.equal(DEFAULT_SNAPSHOT_KEEP, defaultOf('snapshots.keep'));
-    assert.equal(DEFAULT_TASKS_RELATIVE_PATH, defaultOf('todos.path'));
+    assert.equal(DEFAULT_TODOS_RELATIVE_PATH, defaultOf('todos.path'));
   });
 });

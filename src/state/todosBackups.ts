@@ -4,7 +4,7 @@ import { derivedName, isShortStemOf } from '../core/names/tempNames';
 import { type Durability, writeFileAtomic } from '../core/write/atomicWrite';
 
 /** Backup generations live in this folder beside the document: `backups/tasks.json.bak-<n>`. */
-export const TASKS_BACKUP_FOLDER = 'backups';
+export const TODOS_BACKUP_FOLDER = 'backups';
 export const DEFAULT_BACKUPS_TO_KEEP = 5;
 
 const BACKUP_NAME = /^(?<target>.+)\.bak-(?<generation>\d{1,15})$/s;
@@ -16,7 +16,7 @@ export interface BackupGeneration {
   name: string;
 }
 
-export interface TasksBackupsOptions {
+export interface TodosBackupsOptions {
   fs: FsLike;
   durability: Durability;
   /** Generations to keep (minimum 1). */
@@ -29,14 +29,14 @@ export interface TasksBackupsOptions {
  * The numbered copies of what the store wrote, `backups/<name>.bak-<n>`, newest kept: what an unusable document is
  * restored from. Numbers, not times, so two saves within one clock tick still sort.
  */
-export class TasksBackups {
+export class TodosBackups {
   readonly dir: string;
 
   constructor(
     private readonly target: string,
-    private readonly options: TasksBackupsOptions,
+    private readonly options: TodosBackupsOptions,
   ) {
-    this.dir = join(dirname(target), TASKS_BACKUP_FOLDER);
+    this.dir = join(dirname(target), TODOS_BACKUP_FOLDER);
   }
 
   /**

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { tasksPathFor } from '../../src/state/tasksStore';
+import { todosPathFor } from '../../src/state/todosStore';
 import { runCliCaptured } from '../support/cliRun';
 
 const cli = (cwd: string, ...argv: string[]) => runCliCaptured(argv, cwd);
@@ -22,16 +22,16 @@ suite('cli: crash-safe tasks', () => {
   test('add --json prints the new task; list --json prints an array of { id, title, done, ... }', async () => {
     const added = await cli(elsewhere, 'tasks', 'add', 'Write', 'the', 'docs', '--dir', workspace, '--json');
     assert.equal(added.code, 0, added.stderr);
-    const task = JSON.parse(added.stdout);
-    assert.equal(task.title, 'Write the docs', 'the remaining words form the title');
-    assert.equal(task.done, false);
+    const todo = JSON.parse(added.stdout);
+    assert.equal(todo.title, 'Write the docs', 'the remaining words form the title');
+    assert.equal(todo.done, false);
     const listed = await cli(elsewhere, 'tasks', 'list', '--dir', workspace, '--json');
     assert.equal(listed.code, 0);
-    const tasks = JSON.parse(listed.stdout);
-    assert.ok(Array.isArray(tasks));
-    assert.deepEqual(tasks, [task]);
-    for (const key of ['id', 'title', 'done', 'createdAt', 'updatedAt']) assert.ok(key in tasks[0], key);
-    assert.equal(JSON.parse(readFileSync(tasksPathFor(workspace), 'utf8')).tasks.length, 1);
+    const todos = JSON.parse(listed.stdout);
+    assert.ok(Array.isArray(todos));
+    assert.deepEqual(todos, [todo]);
+    for (const key of ['id', 'title', 'done', 'createdAt', 'updatedAt']) assert.ok(key in todos[0], key);
+    assert.equal(JSON.parse(readFileSync(todosPathFor(workspace), 'utf8')).tasks.length, 1);
   });
 
   test('--dir defaults to the working directory; plain output is one line per task', async () => {
@@ -95,7 +95,7 @@ suite('cli: crash-safe tasks', () => {
 
   test('a corrupt document: exit 1 naming the file and line:column, untouched, with a recovery hint', async () => {
     await cli(workspace, 'tasks', 'add', 'saved');
-    const path = tasksPathFor(workspace);
+    const path = todosPathFor(workspace);
     const corrupt = '{\n  "version": 1,\n  "tasks": [\n    { "id": "a", }\n';
     writeFileSync(path, corrupt);
     for (const argv of [['add', 'more'], ['list'], ['done', 'a'], ['remove', 'a']]) {
@@ -117,7 +117,7 @@ suite('cli: crash-safe tasks', () => {
   });
 
   test('add, done and remove keep 12345678901234567890, 9007199254740993 and 1e400 in members we do not own', async () => {
-    const path = tasksPathFor(workspace);
+    const path = todosPathFor(workspace);
     mkdirSync(dirname(path), { recursive: true });
     const original =
       '{\n  "version": 1,\n  "sync": {"revision": 12345678901234567890, "cursor": 9007199254740993, "limit": 1e400},\n  "tasks": []\n}\n';
@@ -134,7 +134,7 @@ suite('cli: crash-safe tasks', () => {
       text,
     );
     assert.deepEqual(
-      JSON.parse(text).tasks.map((task: { id: string }) => task.id),
+      JSON.parse(text).tasks.map((todo: { id: string }) => todo.id),
       [second.id],
     );
     assert.equal(
@@ -146,7 +146,7 @@ suite('cli: crash-safe tasks', () => {
 
   test('two "tasks" keys: exit 1 naming the duplicate key with line:column; the file stays; recover restores a backup byte for byte', async () => {
     await cli(workspace, 'tasks', 'add', 'saved');
-    const path = tasksPathFor(workspace);
+    const path = todosPathFor(workspace);
     const saved = readFileSync(path);
     const twoLists = '{\n  "version": 1,\n  "tasks": [],\n  "tasks": []\n}\n';
     writeFileSync(path, twoLists);
@@ -167,7 +167,7 @@ suite('cli: crash-safe tasks', () => {
   });
 
   test('a corrupt document with no backup says it must be fixed by hand', async () => {
-    const path = tasksPathFor(workspace);
+    const path = todosPathFor(workspace);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, '[');
     const result = await cli(workspace, 'tasks', 'list');

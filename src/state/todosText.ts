@@ -1,27 +1,27 @@
 import { isDeepStrictEqual } from 'node:util';
 import { hasBom } from '../core/json/json';
 import { type ArrayItem, type JsonPath, JsonTextEditor, jsonTextStyleOf } from '../core/json/jsonEdits';
-import type { Task, TasksDocument } from './tasksSchema';
+import type { Todo, TodosDocument } from './todosSchema';
 
 /**
- * The task list's text after an edit: `text` (which parsed as `previous`) changed only where `next` differs.
- * Tasks are matched by id; a moved task keeps its own bytes; members nobody changed, ours or not, keep theirs.
+ * The to-do list's text after an edit: `text` (which parsed as `previous`) changed only where `next` differs.
+ * To-dos are matched by id; a moved to-do keeps its own bytes; members nobody changed, ours or not, keep theirs.
  * So a number like 12345678901234567890, which JSON.parse cannot hold, survives every edit of the list.
  */
-export function editTasksText(
+export function editTodosText(
   text: string,
-  previous: TasksDocument,
-  next: TasksDocument,
-  removed?: RemovedTaskTexts,
+  previous: TodosDocument,
+  next: TodosDocument,
+  removed?: RemovedTodoTexts,
 ): string {
   const editor = new JsonTextEditor(text);
   editMembers(editor, [], previous, next, 'tasks');
-  const previousIndex = new Map(previous.tasks.map((task, index) => [task.id, index]));
-  const nextIds = new Set(next.tasks.map((task) => task.id));
-  previous.tasks.forEach((task, index) => {
-    if (!nextIds.has(task.id)) removed?.remember(task, editor.rawAt(['tasks', index]));
+  const previousIndex = new Map(previous.tasks.map((todo, index) => [todo.id, index]));
+  const nextIds = new Set(next.tasks.map((todo) => todo.id));
+  previous.tasks.forEach((todo, index) => {
+    if (!nextIds.has(todo.id)) removed?.remember(todo, editor.rawAt(['tasks', index]));
   });
-  editTaskList(editor, previous.tasks, next.tasks, (task) => previousIndex.get(task.id) ?? -1, removed);
+  editTodoList(editor, previous.tasks, next.tasks, (todo) => previousIndex.get(todo.id) ?? -1, removed);
   return editor.text;
 }
 
@@ -29,30 +29,30 @@ export function editTasksText(
  * The text of to-dos removed lately (by one store), so that putting one back, as Undo does, restores its bytes:
  * the view holds it as a JavaScript value, in which 12345678901234567890 is already lost.
  */
-export class RemovedTaskTexts {
-  private readonly entries = new Map<string, { task: Task; raw: string }>();
+export class RemovedTodoTexts {
+  private readonly entries = new Map<string, { todo: Todo; raw: string }>();
 
   constructor(private readonly limit = 200) {}
 
-  remember(task: Task, raw: string): void {
-    this.entries.delete(task.id);
-    this.entries.set(task.id, { task: structuredClone(task), raw });
+  remember(todo: Todo, raw: string): void {
+    this.entries.delete(todo.id);
+    this.entries.set(todo.id, { todo: structuredClone(todo), raw });
     if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
   }
 
-  /** The text `task` had when it was removed, when it is back exactly as it was. */
-  rawOf(task: Task): string | undefined {
-    const entry = this.entries.get(task.id);
-    return entry && isDeepStrictEqual(entry.task, task) ? entry.raw : undefined;
+  /** The text `todo` had when it was removed, when it is back exactly as it was. */
+  rawOf(todo: Todo): string | undefined {
+    const entry = this.entries.get(todo.id);
+    return entry && isDeepStrictEqual(entry.todo, todo) ? entry.raw : undefined;
   }
 }
 
 /**
  * Migration v0 → v1 as an edit of the text, so it keeps what it does not change: a bare array is wrapped in
  * `{ "version": 1, "tasks": [...] }` (its lines indented one step more), an unversioned object gets `"version": 1`
- * as its first member, and each task gets only the members v1 needs (id, done, createdAt, updatedAt).
+ * as its first member, and each to-do gets only the members v1 needs (id, done, createdAt, updatedAt).
  */
-export function migrateTasksText(text: string, migrated: TasksDocument): string {
+export function migrateTodosText(text: string, migrated: TodosDocument): string {
   const bom = hasBom(text) ? '\ufeff' : '';
   const body = text.slice(bom.length);
   const legacy: unknown = JSON.parse(body);
@@ -70,9 +70,9 @@ export function migrateTasksText(text: string, migrated: TasksDocument): string 
     editor = new JsonTextEditor(text);
     editor.insertProperty([], 'version', migrated.version, 0);
   }
-  const legacyTasks = (Array.isArray(legacy) ? legacy : (legacy as { tasks: object[] }).tasks) as object[];
-  // Matched by position: a legacy task may have no id, or one the migration replaced.
-  editTaskList(editor, legacyTasks, migrated.tasks, (_, position) => position);
+  const legacyTodos = (Array.isArray(legacy) ? legacy : (legacy as { tasks: object[] }).tasks) as object[];
+  // Matched by position: a legacy to-do may have no id, or one the migration replaced.
+  editTodoList(editor, legacyTodos, migrated.tasks, (_, position) => position);
   return editor.text;
 }
 
@@ -95,26 +95,26 @@ function editMembers(editor: JsonTextEditor, path: JsonPath, before: object, aft
 }
 
 /**
- * Brings the `tasks` array from `previous` to `next` in one rewrite: a task that stays keeps its own text (one that
+ * Brings the `tasks` array from `previous` to `next` in one rewrite: a to-do that stays keeps its own text (one that
  * changed gets only its changed members edited), a new one is laid out like its neighbours, and the space between
- * two tasks that stay neighbours is kept. `previousIndexOf` says which earlier task (if any) a task is.
+ * two to-dos that stay neighbours is kept. `previousIndexOf` says which earlier to-do (if any) a to-do is.
  */
-function editTaskList(
+function editTodoList(
   editor: JsonTextEditor,
   previous: readonly object[],
-  next: readonly Task[],
-  previousIndexOf: (task: Task, position: number) => number,
-  removed?: RemovedTaskTexts,
+  next: readonly Todo[],
+  previousIndexOf: (todo: Todo, position: number) => number,
+  removed?: RemovedTodoTexts,
 ): void {
-  const items = next.map((task, position): ArrayItem => {
-    const index = previousIndexOf(task, position);
+  const items = next.map((todo, position): ArrayItem => {
+    const index = previousIndexOf(todo, position);
     if (index < 0) {
-      const raw = removed?.rawOf(task);
-      return raw === undefined ? { value: task } : { raw };
+      const raw = removed?.rawOf(todo);
+      return raw === undefined ? { value: todo } : { raw };
     }
-    if (isDeepStrictEqual(previous[index], task)) return { index };
+    if (isDeepStrictEqual(previous[index], todo)) return { index };
     const own = new JsonTextEditor(editor.rawAt(['tasks', index]), editor.style);
-    editMembers(own, [], previous[index]!, task);
+    editMembers(own, [], previous[index]!, todo);
     return { index, raw: own.text };
   });
   const unchanged =

@@ -1,35 +1,35 @@
 import { messageOf } from '../core/errors';
 import { JsonValueError } from '../core/json/jsonStore';
-import type { TaskEdit } from './taskEdits';
-import { InvalidTaskError, TaskNotFoundError, TasksDocumentError } from './taskErrors';
+import type { TodoEdit } from './todoEdits';
+import { InvalidTodoError, TodoNotFoundError, TodosDocumentError } from './todoErrors';
 
-/** Where edits go: `TasksStore.apply` (a read-modify-write under the cross-process lock). */
-export interface TaskEditSink {
-  apply(edits: readonly TaskEdit[]): Promise<unknown>;
+/** Where edits go: `TodosStore.apply` (a read-modify-write under the cross-process lock). */
+export interface TodoEditSink {
+  apply(edits: readonly TodoEdit[]): Promise<unknown>;
 }
 
 /** What one save of queued edits came to. */
-export interface TaskSaveOutcome {
+export interface TodoSaveOutcome {
   /** How many edits are now durable in the file. */
   saved: number;
   /** Those edits, in order, so a view can show them until it has re-read the file. */
-  savedEdits: TaskEdit[];
-  /** Edits that can never apply (the task was deleted elsewhere, a bad title); they were dropped. */
-  dropped: Array<{ edit: TaskEdit; error: Error }>;
+  savedEdits: TodoEdit[];
+  /** Edits that can never apply (the to-do was deleted elsewhere, a bad title); they were dropped. */
+  dropped: Array<{ edit: TodoEdit; error: Error }>;
   /** The file is unusable (corrupt, invalid…): nothing was written and the edits stay queued until `resume()`. */
-  blocked?: TasksDocumentError;
+  blocked?: TodosDocumentError;
   /** Any other failure (lock timeout, disk full…): the edits stay queued and are retried after a back-off. */
   failed?: Error;
 }
 
-export interface TaskEditQueueOptions {
+export interface TodoEditQueueOptions {
   /** A save starts this long after the first unsaved edit; edits made in between share it. */
   delayMs: number;
   /** Back-off before retrying after a failure other than an unusable file; doubles up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
   /** After every save attempt (before `onChange`, so a listener can update what it shows first). */
-  onSaved?: (outcome: TaskSaveOutcome) => void;
+  onSaved?: (outcome: TodoSaveOutcome) => void;
   /** Whenever the queue's contents change (an edit queued, saved, dropped or requeued). */
   onChange?: () => void;
 }
@@ -38,18 +38,18 @@ const asError = (error: unknown): Error => (error instanceof Error ? error : new
 
 /** Errors that say the edit itself can never apply, so retrying is pointless. Anything else may pass. */
 function isPermanent(error: unknown): boolean {
-  return error instanceof TaskNotFoundError || error instanceof InvalidTaskError || error instanceof JsonValueError;
+  return error instanceof TodoNotFoundError || error instanceof InvalidTodoError || error instanceof JsonValueError;
 }
 
 /**
- * Unsaved task edits and the timer that saves them: the user's save delay. An edit is saved at most `delayMs`
+ * Unsaved to-do edits and the timer that saves them: the user's save delay. An edit is saved at most `delayMs`
  * after it was queued (bursts share one save, and the store's LockedDocument puts them in one locked write).
  * Saves never overlap. Edits refused because the file is unusable stay queued, in order, until `resume()`;
  * nothing is written meanwhile.
  */
-export class TaskEditQueue {
-  private pending: TaskEdit[] = [];
-  private inFlight: TaskEdit[] = [];
+export class TodoEditQueue {
+  private pending: TodoEdit[] = [];
+  private inFlight: TodoEdit[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private saving: Promise<void> | undefined;
   private blocked = false;
@@ -57,14 +57,14 @@ export class TaskEditQueue {
   private disposed = false;
 
   constructor(
-    private readonly sink: TaskEditSink,
-    private options: TaskEditQueueOptions,
+    private readonly sink: TodoEditSink,
+    private options: TodoEditQueueOptions,
   ) {
     this.retryDelayMs = options.retryDelayMs ?? 1000;
   }
 
   /** Unsaved edits, oldest first (those being saved now included). */
-  get edits(): readonly TaskEdit[] {
+  get edits(): readonly TodoEdit[] {
     return [...this.inFlight, ...this.pending];
   }
 
@@ -79,7 +79,7 @@ export class TaskEditQueue {
   }
 
   /** Queues edits, in order; they are saved within `delayMs`. */
-  push(...edits: TaskEdit[]): void {
+  push(...edits: TodoEdit[]): void {
     if (this.disposed) throw new Error('The task list is closed');
     if (edits.length === 0) return;
     this.pending.push(...edits);
@@ -143,14 +143,14 @@ export class TaskEditQueue {
     this.inFlight = batch;
     // One apply per edit, so each fails alone; called together, they still share one locked write.
     const results = await Promise.allSettled(batch.map((edit) => this.sink.apply([edit])));
-    const outcome: TaskSaveOutcome = { saved: 0, savedEdits: [], dropped: [] };
-    const keep: TaskEdit[] = [];
+    const outcome: TodoSaveOutcome = { saved: 0, savedEdits: [], dropped: [] };
+    const keep: TodoEdit[] = [];
     results.forEach((result, index) => {
       const edit = batch[index]!;
       if (result.status === 'fulfilled') {
         outcome.saved += 1;
         outcome.savedEdits.push(edit);
-      } else if (result.reason instanceof TasksDocumentError) {
+      } else if (result.reason instanceof TodosDocumentError) {
         outcome.blocked = result.reason;
         keep.push(edit);
       } else if (isPermanent(result.reason)) {

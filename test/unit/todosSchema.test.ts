@@ -1,35 +1,35 @@
 import * as assert from 'node:assert/strict';
 import {
-  decodeTasksDocument,
-  TASKS_FORMAT_VERSION,
-  tasksDocumentProblems,
-  tasksFormatVersionOf,
-} from '../../src/state/tasksSchema';
+  decodeTodosDocument,
+  TODOS_FORMAT_VERSION,
+  todosDocumentProblems,
+  todosFormatVersionOf,
+} from '../../src/state/todosSchema';
 
 const T0 = '2024-05-01T10:00:00.000Z';
 const context = { fallbackTime: '2024-01-01T00:00:00.000Z' };
 
-function task(id: string, extra: Record<string, unknown> = {}) {
+function todo(id: string, extra: Record<string, unknown> = {}) {
   return { id, title: `task ${id}`, done: false, createdAt: T0, updatedAt: T0, ...extra };
 }
 
 suite('tasks schema (v1)', () => {
   test('a well-formed document has no problems', () => {
     assert.deepEqual(
-      tasksDocumentProblems({ version: 1, tasks: [task('a1'), task('b2', { notes: 'n', done: true })] }),
+      todosDocumentProblems({ version: 1, tasks: [todo('a1'), todo('b2', { notes: 'n', done: true })] }),
       [],
     );
   });
 
   test('an empty task list is valid', () => {
-    assert.deepEqual(tasksDocumentProblems({ version: 1, tasks: [] }), []);
+    assert.deepEqual(todosDocumentProblems({ version: 1, tasks: [] }), []);
   });
 
   test('each required field is enforced, with the JSON pointer of the offender', () => {
     for (const field of ['id', 'title', 'done', 'createdAt', 'updatedAt']) {
-      const broken = task('a1') as Record<string, unknown>;
+      const broken = todo('a1') as Record<string, unknown>;
       delete broken[field];
-      const problems = tasksDocumentProblems({ version: 1, tasks: [broken] });
+      const problems = todosDocumentProblems({ version: 1, tasks: [broken] });
       assert.ok(
         problems.some((p) => p.startsWith('/tasks/0') && p.includes(field)),
         `${field}: ${problems.join('; ')}`,
@@ -47,7 +47,7 @@ suite('tasks schema (v1)', () => {
       [{ notes: 42 }, '/tasks/0/notes'],
     ];
     for (const [patch, pointer] of cases) {
-      const problems = tasksDocumentProblems({ version: 1, tasks: [task('a1', patch)] });
+      const problems = todosDocumentProblems({ version: 1, tasks: [todo('a1', patch)] });
       assert.ok(
         problems.some((p) => p.startsWith(pointer)),
         `${JSON.stringify(patch)} → ${problems.join('; ')}`,
@@ -56,35 +56,35 @@ suite('tasks schema (v1)', () => {
   });
 
   test('duplicate ids are a problem the schema alone cannot see', () => {
-    const problems = tasksDocumentProblems({ version: 1, tasks: [task('a1'), task('b2'), task('a1')] });
+    const problems = todosDocumentProblems({ version: 1, tasks: [todo('a1'), todo('b2'), todo('a1')] });
     assert.deepEqual(problems, ['/tasks/2/id "a1" is used by an earlier task']);
   });
 
   test('a missing or wrong version, or a missing task array, is a problem', () => {
-    assert.notDeepEqual(tasksDocumentProblems({ tasks: [] }), []);
-    assert.notDeepEqual(tasksDocumentProblems({ version: 2, tasks: [] }), []);
-    assert.notDeepEqual(tasksDocumentProblems({ version: 1 }), []);
-    assert.notDeepEqual(tasksDocumentProblems({ version: 1, tasks: {} }), []);
+    assert.notDeepEqual(todosDocumentProblems({ tasks: [] }), []);
+    assert.notDeepEqual(todosDocumentProblems({ version: 2, tasks: [] }), []);
+    assert.notDeepEqual(todosDocumentProblems({ version: 1 }), []);
+    assert.notDeepEqual(todosDocumentProblems({ version: 1, tasks: {} }), []);
   });
 });
 
 suite('tasks decoding and migration', () => {
   test('a current document decodes unchanged and keeps unknown properties', () => {
-    const value = { version: 1, tasks: [task('a1', { priority: 3 })], owner: 'me' };
-    const result = decodeTasksDocument(structuredClone(value), context);
+    const value = { version: 1, tasks: [todo('a1', { priority: 3 })], owner: 'me' };
+    const result = decodeTodosDocument(structuredClone(value), context);
     assert.ok(result.ok);
     assert.equal(result.migratedFrom, undefined);
     assert.deepEqual(result.document, value);
   });
 
   test('version detection: arrays and unversioned objects are v0, a number is itself, anything else unknown', () => {
-    assert.equal(tasksFormatVersionOf([]), 0);
-    assert.equal(tasksFormatVersionOf({ tasks: [] }), 0);
-    assert.equal(tasksFormatVersionOf({ version: 1, tasks: [] }), 1);
-    assert.equal(tasksFormatVersionOf({ version: 7 }), 7);
-    assert.equal(tasksFormatVersionOf({ version: '1' }), undefined);
-    assert.equal(tasksFormatVersionOf('tasks'), undefined);
-    assert.equal(tasksFormatVersionOf(null), undefined);
+    assert.equal(todosFormatVersionOf([]), 0);
+    assert.equal(todosFormatVersionOf({ tasks: [] }), 0);
+    assert.equal(todosFormatVersionOf({ version: 1, tasks: [] }), 1);
+    assert.equal(todosFormatVersionOf({ version: 7 }), 7);
+    assert.equal(todosFormatVersionOf({ version: '1' }), undefined);
+    assert.equal(todosFormatVersionOf('tasks'), undefined);
+    assert.equal(todosFormatVersionOf(null), undefined);
   });
 
   test('v0 (a bare array) migrates to v1: ids kept when usable, generated by position otherwise', () => {
@@ -94,10 +94,10 @@ suite('tasks decoding and migration', () => {
       { id: 'keep-me', title: 'duplicate id' },
       { id: 'bad id!', title: 'unusable id', createdAt: T0 },
     ];
-    const result = decodeTasksDocument(legacy, context);
+    const result = decodeTodosDocument(legacy, context);
     assert.ok(result.ok, JSON.stringify(result));
     assert.equal(result.migratedFrom, 0);
-    assert.equal(result.document.version, TASKS_FORMAT_VERSION);
+    assert.equal(result.document.version, TODOS_FORMAT_VERSION);
     assert.deepEqual(
       result.document.tasks.map((t) => [t.id, t.title, t.done]),
       [
@@ -111,45 +111,45 @@ suite('tasks decoding and migration', () => {
     assert.equal(result.document.tasks[0]!.createdAt, context.fallbackTime);
     assert.equal(result.document.tasks[3]!.createdAt, T0);
     assert.equal(result.document.tasks[3]!.updatedAt, T0, 'updatedAt defaults to createdAt');
-    assert.deepEqual(tasksDocumentProblems(result.document), []);
+    assert.deepEqual(todosDocumentProblems(result.document), []);
   });
 
   test('migration is deterministic, so two reads of one unmigrated file agree on ids', () => {
     const legacy = [{ title: 'a' }, { title: 'b' }];
-    const first = decodeTasksDocument(structuredClone(legacy), context);
-    const second = decodeTasksDocument(structuredClone(legacy), context);
+    const first = decodeTodosDocument(structuredClone(legacy), context);
+    const second = decodeTodosDocument(structuredClone(legacy), context);
     assert.deepEqual(first, second);
   });
 
   test('a generated id never collides with a kept one', () => {
-    const result = decodeTasksDocument([{ title: 'x' }, { id: 'legacy-1', title: 'y' }], context);
+    const result = decodeTodosDocument([{ title: 'x' }, { id: 'legacy-1', title: 'y' }], context);
     assert.ok(result.ok);
     const ids = result.document.tasks.map((t) => t.id);
     assert.equal(new Set(ids).size, 2, ids.join(','));
   });
 
   test('v0 in object form ({ tasks } without a version) migrates too', () => {
-    const result = decodeTasksDocument({ tasks: [{ title: 'only' }] }, context);
+    const result = decodeTodosDocument({ tasks: [{ title: 'only' }] }, context);
     assert.ok(result.ok);
     assert.equal(result.migratedFrom, 0);
     assert.equal(result.document.tasks[0]!.title, 'only');
   });
 
   test('an invalid v0 document is refused, not migrated into something else', () => {
-    const result = decodeTasksDocument([{ done: true }], context);
+    const result = decodeTodosDocument([{ done: true }], context);
     assert.equal(result.ok, false);
     assert.ok(!result.ok && result.kind === 'invalid' && result.problems.some((p) => p.includes('(v0)')));
   });
 
   test('a newer format version is refused as unsupported', () => {
-    const result = decodeTasksDocument({ version: TASKS_FORMAT_VERSION + 1, tasks: [], shiny: true }, context);
+    const result = decodeTodosDocument({ version: TODOS_FORMAT_VERSION + 1, tasks: [], shiny: true }, context);
     assert.ok(!result.ok);
     assert.equal(result.kind, 'unsupported-version');
     assert.match(result.problems[0]!, /newer/);
   });
 
   test('an invalid current document is refused with its problems', () => {
-    const result = decodeTasksDocument({ version: 1, tasks: [{ id: 'a' }] }, context);
+    const result = decodeTodosDocument({ version: 1, tasks: [{ id: 'a' }] }, context);
     assert.ok(!result.ok);
     assert.equal(result.kind, 'invalid');
     assert.ok(result.problems.length > 0);
@@ -157,7 +157,7 @@ suite('tasks decoding and migration', () => {
 
   test('a non-object is refused', () => {
     for (const value of [42, 'text', null, true]) {
-      const result = decodeTasksDocument(value, context);
+      const result = decodeTodosDocument(value, context);
       assert.ok(!result.ok, String(value));
       assert.equal(result.kind, 'invalid');
     }

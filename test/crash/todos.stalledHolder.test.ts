@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockPathFor } from '../../src/core/lock/fileLock';
-import { addTaskEdit } from '../../src/state/taskEdits';
-import { tasksDocumentProblems } from '../../src/state/tasksSchema';
-import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';
+import { addTodoEdit } from '../../src/state/todoEdits';
+import { todosDocumentProblems } from '../../src/state/todosSchema';
+import { TodosStore, todosPathFor } from '../../src/state/todosStore';
 import { bundleChild } from '../support/bundleChild';
 import { waitForLine } from '../support/lockContenders';
 
@@ -21,8 +21,8 @@ const STALE_MS = 2000;
 const ADDER_SOURCE = (srcDir: string) => `
 import { resolve } from 'node:path';
 import { type FsLike, nodeFs } from ${JSON.stringify(join(srcDir, 'core', 'fs.ts'))};
-import { addTaskEdit } from ${JSON.stringify(join(srcDir, 'state', 'taskEdits.ts'))};
-import { TasksStore } from ${JSON.stringify(join(srcDir, 'state', 'tasksStore.ts'))};
+import { addTaskEdit } from ${JSON.stringify(join(srcDir, 'state', 'todoEdits.ts'))};
+import { TasksStore } from ${JSON.stringify(join(srcDir, 'state', 'todosStore.ts'))};
 const [path, title, pauseAt, staleMs, acquireTimeoutMs] = process.argv.slice(2);
 const target = resolve(path!);
 let paused = false;
@@ -98,8 +98,8 @@ suite('several processes: a stalled lock holder', () => {
   for (const pauseAt of ['load', 'commit'] as const) {
     test(`holder SIGSTOPped at ${pauseAt}: a waiter never takes its lock over; after SIGCONT every acknowledged add is kept`, async function () {
       this.timeout(60_000);
-      const path = tasksPathFor(workspace);
-      await new TasksStore(path).apply([addTaskEdit('seed')]);
+      const path = todosPathFor(workspace);
+      await new TodosStore(path).apply([addTodoEdit('seed')]);
 
       const a = start(adder, [path, 'from A', pauseAt, String(STALE_MS), '30000']);
       started.push(a.child);
@@ -126,7 +126,7 @@ suite('several processes: a stalled lock holder', () => {
       assert.equal(doneB.code, 0, doneB.stderr);
 
       const document = JSON.parse(readFileSync(path, 'utf8'));
-      assert.deepEqual(tasksDocumentProblems(document), []);
+      assert.deepEqual(todosDocumentProblems(document), []);
       const byId = new Map<string, string>(document.tasks.map((t: { id: string; title: string }) => [t.id, t.title]));
       for (const [who, done] of [['A', doneA] as const, ['B', doneB] as const]) {
         const id = /^ACK (\S+)$/m.exec(done.stdout)?.[1];

@@ -2,28 +2,28 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TaskEditQueue, type TaskEditSink, type TaskSaveOutcome } from '../../src/state/taskEditQueue';
-import { addTaskEdit, applyTaskEdit, type TaskEdit } from '../../src/state/taskEdits';
-import { InvalidTaskError, TaskNotFoundError, TasksDocumentError } from '../../src/state/taskErrors';
-import type { Task, TasksDocument } from '../../src/state/tasksSchema';
-import { TasksStore } from '../../src/state/tasksStore';
-import { doc, ids, T1, task } from '../support/taskFixtures';
+import { TodoEditQueue, type TodoEditSink, type TodoSaveOutcome } from '../../src/state/todoEditQueue';
+import { addTodoEdit, applyTodoEdit, type TodoEdit } from '../../src/state/todoEdits';
+import { InvalidTodoError, TodoNotFoundError, TodosDocumentError } from '../../src/state/todoErrors';
+import type { Todo, TodosDocument } from '../../src/state/todosSchema';
+import { TodosStore } from '../../src/state/todosStore';
+import { doc, ids, T1, todo } from '../support/todoFixtures';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An in-memory sink that records each apply call and can fail on demand. */
-class FakeSink implements TaskEditSink {
+class FakeSink implements TodoEditSink {
   readonly path = '/fake/tasks.json';
   document = doc();
   mutateCalls = 0;
   fail: (() => Error) | undefined;
 
-  async apply(edits: readonly TaskEdit[]): Promise<Array<Task | undefined>> {
+  async apply(edits: readonly TodoEdit[]): Promise<Array<Todo | undefined>> {
     this.mutateCalls += 1;
     await sleep(1);
     if (this.fail) throw this.fail();
     const draft = structuredClone(this.document);
-    const result = edits.map((edit) => applyTaskEdit(draft, edit, true, this.path));
+    const result = edits.map((edit) => applyTodoEdit(draft, edit, true, this.path));
     this.document = draft;
     return result;
   }
@@ -32,11 +32,11 @@ class FakeSink implements TaskEditSink {
 suite('task edits: the save queue', () => {
   test('edits are saved once the delay after the first one has passed, not pushed back by later ones', async () => {
     const sink = new FakeSink();
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 400, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
+    const outcomes: TodoSaveOutcome[] = [];
+    const queue = new TodoEditQueue(sink, { delayMs: 400, onSaved: (o) => outcomes.push(o) });
+    queue.push({ kind: 'add', todo: todo('a') });
     await sleep(300);
-    queue.push({ kind: 'add', task: task('b') });
+    queue.push({ kind: 'add', todo: todo('b') });
     const secondPushAt = Date.now();
     assert.equal(sink.mutateCalls, 0, 'nothing is written before the delay');
     while (outcomes.length === 0) await sleep(5);
@@ -48,8 +48,8 @@ suite('task edits: the save queue', () => {
       {
         saved: 2,
         savedEdits: [
-          { kind: 'add', task: task('a') },
-          { kind: 'add', task: task('b') },
+          { kind: 'add', todo: todo('a') },
+          { kind: 'add', todo: todo('b') },
         ],
         dropped: [],
       },
@@ -61,8 +61,8 @@ suite('task edits: the save queue', () => {
   test('an edit that can never apply is dropped alone', async () => {
     const sink = new FakeSink();
     sink.document = doc('a');
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
+    const outcomes: TodoSaveOutcome[] = [];
+    const queue = new TodoEditQueue(sink, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
     queue.push({ kind: 'update', id: 'gone', done: true, at: T1 });
     queue.push({ kind: 'update', id: 'a', title: '', at: T1 });
     queue.push({ kind: 'update', id: 'a', done: true, at: T1 });
@@ -71,8 +71,8 @@ suite('task edits: the save queue', () => {
     assert.equal(sink.document.tasks[0]!.title, 'A');
     assert.equal(outcomes[0]!.saved, 1);
     assert.equal(outcomes[0]!.dropped.length, 2);
-    assert.ok(outcomes[0]!.dropped[0]!.error instanceof TaskNotFoundError);
-    assert.ok(outcomes[0]!.dropped[1]!.error instanceof InvalidTaskError);
+    assert.ok(outcomes[0]!.dropped[0]!.error instanceof TodoNotFoundError);
+    assert.ok(outcomes[0]!.dropped[1]!.error instanceof InvalidTodoError);
     assert.equal(queue.edits.length, 0);
     queue.dispose();
   });
@@ -80,21 +80,21 @@ suite('task edits: the save queue', () => {
   test('an unusable file blocks the queue, keeps the edits in order, and resume() saves them', async () => {
     const sink = new FakeSink();
     const problem = { path: sink.path, kind: 'corrupt' as const, message: 'corrupt at 1:2', details: [] };
-    sink.fail = () => new TasksDocumentError(problem);
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
-    queue.push({ kind: 'add', task: task('b') });
+    sink.fail = () => new TodosDocumentError(problem);
+    const outcomes: TodoSaveOutcome[] = [];
+    const queue = new TodoEditQueue(sink, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
+    queue.push({ kind: 'add', todo: todo('a') });
+    queue.push({ kind: 'add', todo: todo('b') });
     await queue.flush();
-    assert.ok(outcomes[0]!.blocked instanceof TasksDocumentError);
+    assert.ok(outcomes[0]!.blocked instanceof TodosDocumentError);
     assert.equal(queue.isBlocked, true);
-    queue.push({ kind: 'add', task: task('c') });
+    queue.push({ kind: 'add', todo: todo('c') });
     const callsWhileBlocked = sink.mutateCalls;
     await sleep(30);
     await queue.flush();
     assert.equal(sink.mutateCalls, callsWhileBlocked, 'nothing is attempted while blocked');
     assert.deepEqual(
-      queue.edits.map((e) => (e.kind === 'add' ? e.task.id : '?')),
+      queue.edits.map((e) => (e.kind === 'add' ? e.todo.id : '?')),
       ['a', 'b', 'c'],
     );
     sink.fail = undefined;
@@ -112,9 +112,9 @@ suite('task edits: the save queue', () => {
       if (--failures === 0) sink.fail = undefined;
       return new RangeError('Invalid time value (a bug, not the user)');
     };
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, retryDelayMs: 10, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
+    const outcomes: TodoSaveOutcome[] = [];
+    const queue = new TodoEditQueue(sink, { delayMs: 0, retryDelayMs: 10, onSaved: (o) => outcomes.push(o) });
+    queue.push({ kind: 'add', todo: todo('a') });
     const deadline = Date.now() + 2000;
     while (ids(sink.document).length === 0 && Date.now() < deadline) await sleep(5);
     assert.deepEqual(ids(sink.document), ['a']);
@@ -130,9 +130,9 @@ suite('task edits: the save queue', () => {
       if (--failures === 0) sink.fail = undefined;
       return Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
     };
-    const outcomes: TaskSaveOutcome[] = [];
-    const queue = new TaskEditQueue(sink, { delayMs: 0, retryDelayMs: 10, onSaved: (o) => outcomes.push(o) });
-    queue.push({ kind: 'add', task: task('a') });
+    const outcomes: TodoSaveOutcome[] = [];
+    const queue = new TodoEditQueue(sink, { delayMs: 0, retryDelayMs: 10, onSaved: (o) => outcomes.push(o) });
+    queue.push({ kind: 'add', todo: todo('a') });
     const deadline = Date.now() + 2000;
     while (ids(sink.document).length === 0 && Date.now() < deadline) await sleep(5);
     assert.deepEqual(ids(sink.document), ['a']);
@@ -145,16 +145,16 @@ suite('task edits: the save queue', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-task-edits-'));
     try {
       const path = join(dir, 'tasks.json');
-      const store = new TasksStore(path, { durability: 'fast' });
-      const outside = new TasksStore(path, { durability: 'fast' });
-      const queue = new TaskEditQueue(store, { delayMs: 20 });
-      queue.push({ kind: 'add', task: task('a') });
-      queue.push({ kind: 'add', task: task('b') });
+      const store = new TodosStore(path, { durability: 'fast' });
+      const outside = new TodosStore(path, { durability: 'fast' });
+      const queue = new TodoEditQueue(store, { delayMs: 20 });
+      queue.push({ kind: 'add', todo: todo('a') });
+      queue.push({ kind: 'add', todo: todo('b') });
       queue.push({ kind: 'move', id: 'b', beforeId: 'a' });
       queue.push({ kind: 'update', id: 'a', done: true, at: T1 });
-      await outside.apply([addTaskEdit('From the CLI')]);
+      await outside.apply([addTodoEdit('From the CLI')]);
       await queue.flush();
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as TasksDocument;
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as TodosDocument;
       assert.equal(saved.tasks.length, 3);
       assert.ok(saved.tasks.some((t) => t.title === 'From the CLI'));
       assert.deepEqual(
@@ -178,10 +178,10 @@ suite('task edits: the save queue', () => {
     try {
       const path = join(dir, 'tasks.json');
       writeFileSync(path, '{"version": 1, "tasks": [');
-      const store = new TasksStore(path, { durability: 'fast' });
-      const outcomes: TaskSaveOutcome[] = [];
-      const queue = new TaskEditQueue(store, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
-      queue.push({ kind: 'add', task: task('a') });
+      const store = new TodosStore(path, { durability: 'fast' });
+      const outcomes: TodoSaveOutcome[] = [];
+      const queue = new TodoEditQueue(store, { delayMs: 0, onSaved: (o) => outcomes.push(o) });
+      queue.push({ kind: 'add', todo: todo('a') });
       await queue.flush();
       assert.equal(outcomes[0]!.blocked?.problem.kind, 'corrupt');
       assert.equal(readFileSync(path, 'utf8'), '{"version": 1, "tasks": [');

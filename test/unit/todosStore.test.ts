@@ -17,11 +17,11 @@ import { LOCK_OWNER_FILE, ownerRecordFor } from '../../src/core/lock/lockOwner';
 import { OUR_TEMP_PATTERN, ourTempPath } from '../../src/core/names/tempNames';
 import { recogniseTemp } from '../../src/core/names/tempPatterns';
 import { AtomicWriteError } from '../../src/core/write/atomicWrite';
-import { addTaskEdit, type NewTaskOptions, type TaskEdit, updateTaskEdit } from '../../src/state/taskEdits';
-import { InvalidTaskError, TaskNotFoundError, TasksDocumentError } from '../../src/state/taskErrors';
-import { recoverTasks, tasksRecoveryCandidates } from '../../src/state/tasksRecovery';
-import { type Task, tasksDocumentProblems } from '../../src/state/tasksSchema';
-import { DEFAULT_TASKS_RELATIVE_PATH, TasksStore, tasksPathFor } from '../../src/state/tasksStore';
+import { addTodoEdit, type NewTodoOptions, type TodoEdit, updateTodoEdit } from '../../src/state/todoEdits';
+import { InvalidTodoError, TodoNotFoundError, TodosDocumentError } from '../../src/state/todoErrors';
+import { recoverTodos, todosRecoveryCandidates } from '../../src/state/todosRecovery';
+import { type Todo, todosDocumentProblems } from '../../src/state/todosSchema';
+import { DEFAULT_TODOS_RELATIVE_PATH, TodosStore, todosPathFor } from '../../src/state/todosStore';
 
 const T0 = '2024-05-01T10:00:00.000Z';
 const T1 = '2024-05-01T11:00:00.000Z';
@@ -53,14 +53,14 @@ function instrumentedFs(target: string) {
 }
 
 /** One edit through the store's single entry point; resolves with its task as saved. */
-async function applyOne(store: TasksStore, edit: TaskEdit): Promise<Task | undefined> {
-  const [task] = await store.apply([edit]);
-  return task;
+async function applyOne(store: TodosStore, edit: TodoEdit): Promise<Todo | undefined> {
+  const [todo] = await store.apply([edit]);
+  return todo;
 }
 
 /** Adds a task as the CLI does. */
-async function add(store: TasksStore, title: string, options?: NewTaskOptions): Promise<Task> {
-  return (await applyOne(store, addTaskEdit(title, options)))!;
+async function add(store: TodosStore, title: string, options?: NewTodoOptions): Promise<Todo> {
+  return (await applyOne(store, addTodoEdit(title, options)))!;
 }
 
 /** A clock that advances one second per reading. */
@@ -83,29 +83,29 @@ suite('tasks store', () => {
   let path: string;
   setup(() => {
     workspace = mkdtempSync(join(tmpdir(), 'cs-tasks-'));
-    path = tasksPathFor(workspace);
+    path = todosPathFor(workspace);
   });
   teardown(() => rmSync(workspace, { recursive: true, force: true }));
 
   test('the default location is .vscode/crash-safe/tasks.json; a custom relative path is honoured', () => {
     assert.equal(path, join(workspace, '.vscode', 'crash-safe', 'tasks.json'));
-    assert.equal(DEFAULT_TASKS_RELATIVE_PATH, '.vscode/crash-safe/tasks.json');
-    assert.equal(tasksPathFor(workspace, 'notes/todo.json'), join(workspace, 'notes', 'todo.json'));
+    assert.equal(DEFAULT_TODOS_RELATIVE_PATH, '.vscode/crash-safe/tasks.json');
+    assert.equal(todosPathFor(workspace, 'notes/todo.json'), join(workspace, 'notes', 'todo.json'));
   });
 
   test('a task list with a byte-order mark is read, and an edit keeps the BOM (one BOM rule with scan and recover)', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     await add(store, 'first');
     writeFileSync(path, `\ufeff${readFileSync(path, 'utf8')}`);
     assert.deepEqual(
-      (await store.list()).map((task) => task.title),
+      (await store.list()).map((todo) => todo.title),
       ['first'],
     );
     await add(store, 'second');
     const text = readFileSync(path, 'utf8');
     assert.equal(text.charCodeAt(0), 0xfeff, 'the BOM is kept');
     assert.deepEqual(
-      JSON.parse(text.slice(1)).tasks.map((task: Task) => task.title),
+      JSON.parse(text.slice(1)).tasks.map((todo: Todo) => todo.title),
       ['first', 'second'],
     );
     await store.flush();
@@ -115,7 +115,7 @@ suite('tasks store', () => {
   });
 
   test('a missing document reads as an empty list and reading creates nothing', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     const result = await store.read();
     assert.equal(result.state, 'ok');
     assert.ok(result.state === 'ok' && !result.exists && result.document.tasks.length === 0);
@@ -124,7 +124,7 @@ suite('tasks store', () => {
   });
 
   test('add creates the folder and a valid v1 document; list returns tasks in order', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     const clock = clockFrom(T0);
     const first = await add(store, '  Write the README  ', { now: clock() });
     const second = await add(store, 'Ship it', { notes: 'after review' });
@@ -135,7 +135,7 @@ suite('tasks store', () => {
     assert.equal(second.notes, 'after review');
     const onDisk = JSON.parse(readFileSync(path, 'utf8'));
     assert.equal(onDisk.version, 1);
-    assert.deepEqual(tasksDocumentProblems(onDisk), []);
+    assert.deepEqual(todosDocumentProblems(onDisk), []);
     assert.deepEqual(
       (await store.list()).map((t) => t.title),
       ['Write the README', 'Ship it'],
@@ -144,28 +144,28 @@ suite('tasks store', () => {
   });
 
   test('an empty title is refused (InvalidTaskError) before anything is queued, and by apply itself', async () => {
-    const store = new TasksStore(path);
-    assert.throws(() => addTaskEdit('   '), InvalidTaskError);
-    assert.throws(() => updateTaskEdit('abcd1234', { title: ' ' }), InvalidTaskError);
+    const store = new TodosStore(path);
+    assert.throws(() => addTodoEdit('   '), InvalidTodoError);
+    assert.throws(() => updateTodoEdit('abcd1234', { title: ' ' }), InvalidTodoError);
     const bad = { id: 'abcd1234', title: '', done: false, createdAt: T0, updatedAt: T0 };
-    await assert.rejects(store.apply([{ kind: 'add', task: bad }]), InvalidTaskError);
+    await assert.rejects(store.apply([{ kind: 'add', todo: bad }]), InvalidTodoError);
     assert.equal(existsSync(path), false);
   });
 
   test('update, move and remove; updatedAt moves only on a real change', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     const clock = clockFrom(T0);
     const a = await add(store, 'a', { now: clock() });
     const b = await add(store, 'b', { now: clock() });
     const c = await add(store, 'c', { now: clock() });
-    const doneA = (await applyOne(store, updateTaskEdit(a.id, { done: true }, clock())))!;
+    const doneA = (await applyOne(store, updateTodoEdit(a.id, { done: true }, clock())))!;
     assert.equal(doneA.done, true);
     assert.notEqual(doneA.updatedAt, a.updatedAt);
-    const unchanged = (await applyOne(store, updateTaskEdit(a.id, { done: true }, clock())))!;
+    const unchanged = (await applyOne(store, updateTodoEdit(a.id, { done: true }, clock())))!;
     assert.equal(unchanged.updatedAt, doneA.updatedAt);
-    const renamed = (await applyOne(store, updateTaskEdit(b.id, { title: 'bee', notes: 'buzz' })))!;
+    const renamed = (await applyOne(store, updateTodoEdit(b.id, { title: 'bee', notes: 'buzz' })))!;
     assert.deepEqual([renamed.title, renamed.notes], ['bee', 'buzz']);
-    const cleared = (await applyOne(store, updateTaskEdit(b.id, { notes: null })))!;
+    const cleared = (await applyOne(store, updateTodoEdit(b.id, { notes: null })))!;
     assert.equal('notes' in cleared, false);
     await applyOne(store, { kind: 'move', id: c.id, beforeId: a.id });
     assert.deepEqual(
@@ -183,20 +183,20 @@ suite('tasks store', () => {
       (await store.list()).map((t) => t.title),
       ['bee', 'c'],
     );
-    assert.equal((await applyOne(store, updateTaskEdit(c.id, { done: false })))!.done, false);
+    assert.equal((await applyOne(store, updateTodoEdit(c.id, { done: false })))!.done, false);
   });
 
   test('apply takes several edits all or nothing, in one write', async () => {
-    const store = new TasksStore(path);
-    const [x, y] = await store.apply([addTaskEdit('x'), addTaskEdit('y')]);
+    const store = new TodosStore(path);
+    const [x, y] = await store.apply([addTodoEdit('x'), addTodoEdit('y')]);
     assert.deepEqual(store.stats, { batches: 1, saves: 1 });
     const before = readFileSync(path, 'utf8');
     await assert.rejects(
-      store.apply([{ kind: 'remove', id: x!.id }, updateTaskEdit('missing1', { done: true })]),
-      TaskNotFoundError,
+      store.apply([{ kind: 'remove', id: x!.id }, updateTodoEdit('missing1', { done: true })]),
+      TodoNotFoundError,
     );
     assert.equal(readFileSync(path, 'utf8'), before, 'the remove before the failing edit was not written');
-    await store.apply([{ kind: 'move', id: y!.id, beforeId: x!.id }, updateTaskEdit(x!.id, { done: true })]);
+    await store.apply([{ kind: 'move', id: y!.id, beforeId: x!.id }, updateTodoEdit(x!.id, { done: true })]);
     assert.deepEqual(
       (await store.list()).map((t) => [t.title, t.done]),
       [
@@ -207,25 +207,25 @@ suite('tasks store', () => {
   });
 
   test('find: exact id, or a unique prefix of at least 4 characters; otherwise TaskNotFoundError', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     for (const id of ['abcd1111', 'abcd2222', 'ffff0000']) await add(store, `task ${id}`, { newId: () => id });
     assert.equal((await store.find('ffff')).id, 'ffff0000');
     assert.equal((await store.find('abcd2')).id, 'abcd2222');
     assert.equal((await store.find('abcd1111')).id, 'abcd1111');
     await assert.rejects(
       store.find('abcd'),
-      (e: TaskNotFoundError) => e.matches.length === 2 && /several/.test(e.message),
+      (e: TodoNotFoundError) => e.matches.length === 2 && /several/.test(e.message),
     );
-    await assert.rejects(store.find('fff'), TaskNotFoundError, 'three characters are too few for a prefix');
+    await assert.rejects(store.find('fff'), TodoNotFoundError, 'three characters are too few for a prefix');
     await assert.rejects(
       store.find('nope'),
-      (e: unknown) => e instanceof TaskNotFoundError && e.message.includes(path),
+      (e: unknown) => e instanceof TodoNotFoundError && e.message.includes(path),
     );
     assert.equal((await store.list()).length, 3);
   });
 
   test('an add whose id another writer took meanwhile is kept under a distinct id, which apply returns', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     await add(store, 'first', { newId: () => 'same0000' });
     const second = await add(store, 'second', { newId: () => 'same0000' });
     assert.equal(second.id, 'same0000-2');
@@ -240,7 +240,7 @@ suite('tasks store', () => {
 
   test('coalescing: 30 edits queued at once cost one write and all resolve', async () => {
     const { fs, counts } = instrumentedFs(path);
-    const store = new TasksStore(path, { fs });
+    const store = new TodosStore(path, { fs });
     const added = await Promise.all(Array.from({ length: 30 }, (_, i) => add(store, `task ${i}`)));
     assert.equal(new Set(added.map((t) => t.id)).size, 30);
     assert.equal(counts.targetWrites, 1);
@@ -250,7 +250,7 @@ suite('tasks store', () => {
 
   test('coalescing: edits arriving while a write is in flight share the next write', async () => {
     const { fs, counts } = instrumentedFs(path);
-    const store = new TasksStore(path, { fs });
+    const store = new TodosStore(path, { fs });
     const first = add(store, 'first');
     await new Promise((r) => setTimeout(r, 1)); // The first batch is under way (waiting for or holding the lock).
     const more = Array.from({ length: 10 }, (_, i) => add(store, `more ${i}`));
@@ -260,10 +260,10 @@ suite('tasks store', () => {
   });
 
   test('a failing edit inside a batch rejects alone; the others are written', async () => {
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     const outcomes = await Promise.allSettled([
       add(store, 'kept'),
-      applyOne(store, updateTaskEdit('missing1', { done: true })),
+      applyOne(store, updateTodoEdit('missing1', { done: true })),
       add(store, 'also kept'),
     ]);
     assert.deepEqual(
@@ -277,8 +277,8 @@ suite('tasks store', () => {
   });
 
   test('two stores (two queues) on one file in one process lose nothing: the lock serialises them', async () => {
-    const one = new TasksStore(path);
-    const two = new TasksStore(path);
+    const one = new TodosStore(path);
+    const two = new TodosStore(path);
     await Promise.all(Array.from({ length: 20 }, (_, i) => [add(one, `one ${i}`), add(two, `two ${i}`)]).flat());
     const titles = (await one.list()).map((t) => t.title);
     assert.equal(titles.length, 40);
@@ -287,7 +287,7 @@ suite('tasks store', () => {
 
   suite('compare-before-rename: a file changed after the load is never overwritten', () => {
     /** A task written by a writer that ignores the lock (a hand edit, an old build, a git checkout). */
-    function outsideTask(id: string) {
+    function outsideTodo(id: string) {
       return { id, title: `outside ${id}`, done: false, createdAt: T0, updatedAt: T0 };
     }
 
@@ -302,7 +302,7 @@ suite('tasks store', () => {
           if (left > 0 && resolve(file) === path) {
             left -= 1;
             const document = JSON.parse(bytes.toString('utf8'));
-            document.tasks.push(outsideTask(`sneak${++n}`));
+            document.tasks.push(outsideTodo(`sneak${++n}`));
             if (how === 'replace') {
               writeFileSync(`${path}.outside`, JSON.stringify(document));
               renameSync(`${path}.outside`, path);
@@ -315,8 +315,8 @@ suite('tasks store', () => {
     }
 
     test('replaced between load and save: the edit is re-applied to the new file, both kept', async () => {
-      await add(new TasksStore(path), 'first');
-      const store = new TasksStore(path, { fs: sneakyFs(1, 'replace') });
+      await add(new TodosStore(path), 'first');
+      const store = new TodosStore(path, { fs: sneakyFs(1, 'replace') });
       await add(store, 'mine');
       assert.deepEqual(
         (await store.list()).map((t) => t.title),
@@ -326,8 +326,8 @@ suite('tasks store', () => {
     });
 
     test('edited in place on every load: the edit fails naming the file, the outside edits stay', async () => {
-      await add(new TasksStore(path), 'first');
-      const store = new TasksStore(path, { fs: sneakyFs(Number.POSITIVE_INFINITY, 'in-place') });
+      await add(new TodosStore(path), 'first');
+      const store = new TodosStore(path, { fs: sneakyFs(Number.POSITIVE_INFINITY, 'in-place') });
       await assert.rejects(
         add(store, 'mine'),
         (e: unknown) => e instanceof DocumentChangedError && e.message.includes(path),
@@ -348,12 +348,12 @@ suite('tasks store', () => {
         async open(file, flags, mode) {
           if (!created && OUR_TEMP_PATTERN.test(basename(file))) {
             created = true;
-            writeFileSync(path, JSON.stringify({ version: 1, tasks: [outsideTask('early1')] }));
+            writeFileSync(path, JSON.stringify({ version: 1, tasks: [outsideTodo('early1')] }));
           }
           return nodeFs.open(file, flags, mode);
         },
       };
-      const store = new TasksStore(path, { fs });
+      const store = new TodosStore(path, { fs });
       await add(store, 'mine');
       assert.deepEqual(
         (await store.list()).map((t) => t.title),
@@ -362,7 +362,7 @@ suite('tasks store', () => {
     });
 
     test('a lock lost while the write is under way (after the early check) stops the rename; the edit is redone', async () => {
-      await add(new TasksStore(path), 'first');
+      await add(new TodosStore(path), 'first');
       let stolen = false;
       const fs: FsLike = {
         ...nodeFs,
@@ -379,7 +379,7 @@ suite('tasks store', () => {
           return nodeFs.open(file, flags, mode);
         },
       };
-      const store = new TasksStore(path, { fs });
+      const store = new TodosStore(path, { fs });
       await add(store, 'mine');
       assert.equal(stolen, true);
       assert.deepEqual(store.stats, { batches: 2, saves: 1 });
@@ -396,25 +396,25 @@ suite('tasks store', () => {
     async function assertRefusedAndUntouched(
       text: string | Buffer,
       kind: string,
-      check?: (e: TasksDocumentError) => void,
+      check?: (e: TodosDocumentError) => void,
     ) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
       const before = listTree(workspace);
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       const read = await store.read();
       assert.equal(read.state, 'problem');
       assert.equal(read.state === 'problem' && read.problem.kind, kind);
       const attempts = [
         () => add(store, 'new'),
-        () => applyOne(store, updateTaskEdit('x', { done: true })),
+        () => applyOne(store, updateTodoEdit('x', { done: true })),
         () => applyOne(store, { kind: 'remove', id: 'x' }),
         () => store.list(),
         () => store.find('x'),
       ];
       for (const attempt of attempts) {
         await assert.rejects(attempt(), (e: unknown) => {
-          assert.ok(e instanceof TasksDocumentError, String(e));
+          assert.ok(e instanceof TodosDocumentError, String(e));
           assert.equal(e.problem.kind, kind);
           assert.ok(e.message.includes(path), e.message);
           assert.match(e.message, /Nothing was written/);
@@ -442,16 +442,16 @@ suite('tasks store', () => {
     });
 
     test('a key twice inside a task, or spelled once escaped ("d\\u006fne"), is corrupt too', async () => {
-      const task = `"id": "x", "title": "t", "createdAt": "${T0}", "updatedAt": "${T0}"`;
+      const todo = `"id": "x", "title": "t", "createdAt": "${T0}", "updatedAt": "${T0}"`;
       await assertRefusedAndUntouched(
-        `{"version": 1, "tasks": [{${task}, "done": true, "done": false}]}`,
+        `{"version": 1, "tasks": [{${todo}, "done": true, "done": false}]}`,
         'corrupt',
         (e) => {
           assert.match(e.message, /duplicate key "done"/);
         },
       );
       await assertRefusedAndUntouched(
-        `{"version": 1, "tasks": [{${task}, "done": true, "d\\u006fne": false}]}`,
+        `{"version": 1, "tasks": [{${todo}, "done": true, "d\\u006fne": false}]}`,
         'corrupt',
         (e) => {
           assert.match(e.message, /duplicate key "done"/);
@@ -491,10 +491,10 @@ suite('tasks store', () => {
     });
 
     test('a document that turns corrupt between edits stops further writes', async () => {
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       await add(store, 'before');
       writeFileSync(path, '{"version": 1, "tasks": [');
-      await assert.rejects(add(store, 'after'), TasksDocumentError);
+      await assert.rejects(add(store, 'after'), TodosDocumentError);
       assert.equal(readFileSync(path, 'utf8'), '{"version": 1, "tasks": [');
     });
   });
@@ -508,7 +508,7 @@ suite('tasks store', () => {
         { id: 'kept', title: 'old two' },
       ]),
     );
-    const store = new TasksStore(path);
+    const store = new TodosStore(path);
     const read = await store.read();
     assert.ok(read.state === 'ok' && read.migratedFrom === 0);
     assert.ok(Array.isArray(JSON.parse(readFileSync(path, 'utf8'))), 'reading alone does not rewrite');
@@ -517,10 +517,10 @@ suite('tasks store', () => {
       listed.map((t) => t.id),
       ['legacy-1', 'kept'],
     );
-    await applyOne(store, updateTaskEdit('legacy-1', { done: false }));
+    await applyOne(store, updateTodoEdit('legacy-1', { done: false }));
     const onDisk = JSON.parse(readFileSync(path, 'utf8'));
     assert.equal(onDisk.version, 1);
-    assert.deepEqual(tasksDocumentProblems(onDisk), []);
+    assert.deepEqual(todosDocumentProblems(onDisk), []);
     assert.deepEqual(
       onDisk.tasks.map((t: { id: string; done: boolean }) => [t.id, t.done]),
       [
@@ -534,9 +534,9 @@ suite('tasks store', () => {
     const BIG = '12345678901234567890';
     const BEYOND_DOUBLE = '9007199254740993';
     const HUGE = '1e400';
-    const taskText = (id: string, extra = '') =>
+    const todoText = (id: string, extra = '') =>
       `{"id": "${id}", "title": "${id.toUpperCase()}", "done": false, "createdAt": "${T0}", "updatedAt": "${T0}"${extra}}`;
-    const newTask = { now: new Date(T1), newId: () => 'nnnn0001' };
+    const newTodo = { now: new Date(T1), newId: () => 'nnnn0001' };
 
     function seed(text: string | Buffer): void {
       mkdirSync(dirname(path), { recursive: true });
@@ -549,14 +549,14 @@ suite('tasks store', () => {
         '  "version": 1,',
         `  "sync": { "revision": ${BIG}, "cursor": ${BEYOND_DOUBLE}, "limit": ${HUGE}, "ratio": 1.50, "esc": "\\u00e9" },`,
         '  "tasks": [',
-        `    ${taskText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)}`,
+        `    ${todoText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)}`,
         '  ]',
         '}',
         '',
       ].join('\n');
       seed(original);
-      const store = new TasksStore(path);
-      await add(store, 'new one', newTask);
+      const store = new TodosStore(path);
+      await add(store, 'new one', newTodo);
       const inserted = [
         ',',
         '    {',
@@ -567,34 +567,34 @@ suite('tasks store', () => {
         `      "updatedAt": "${T1}"`,
         '    }',
       ].join('\n');
-      const afterFirstTask = original.indexOf('\n  ]');
+      const afterFirstTodo = original.indexOf('\n  ]');
       assert.equal(
         readFileSync(path, 'utf8'),
-        original.slice(0, afterFirstTask) + inserted + original.slice(afterFirstTask),
+        original.slice(0, afterFirstTodo) + inserted + original.slice(afterFirstTodo),
       );
     });
 
     test('an update of a task rewrites only the members it changes; its unknown members keep their bytes', async () => {
       seed(
-        `{"version": 1, "tasks": [\n  ${taskText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)},\n  ${taskText('b2')}\n]}\n`,
+        `{"version": 1, "tasks": [\n  ${todoText('a1', `, "estimate": ${HUGE}, "ref": ${BIG}`)},\n  ${todoText('b2')}\n]}\n`,
       );
-      const store = new TasksStore(path);
-      await applyOne(store, updateTaskEdit('a1', { done: true, notes: 'see ref' }, new Date(T1)));
+      const store = new TodosStore(path);
+      await applyOne(store, updateTodoEdit('a1', { done: true, notes: 'see ref' }, new Date(T1)));
       assert.equal(
         readFileSync(path, 'utf8'),
-        `{"version": 1, "tasks": [\n  {"id": "a1", "title": "A1", "done": true, "createdAt": "${T0}", "updatedAt": "${T1}", "estimate": ${HUGE}, "ref": ${BIG}, "notes": "see ref"},\n  ${taskText('b2')}\n]}\n`,
+        `{"version": 1, "tasks": [\n  {"id": "a1", "title": "A1", "done": true, "createdAt": "${T0}", "updatedAt": "${T1}", "estimate": ${HUGE}, "ref": ${BIG}, "notes": "see ref"},\n  ${todoText('b2')}\n]}\n`,
       );
-      await applyOne(store, updateTaskEdit('a1', { notes: null }, new Date(T1)));
+      await applyOne(store, updateTodoEdit('a1', { notes: null }, new Date(T1)));
       assert.equal(
         readFileSync(path, 'utf8'),
-        `{"version": 1, "tasks": [\n  {"id": "a1", "title": "A1", "done": true, "createdAt": "${T0}", "updatedAt": "${T1}", "estimate": ${HUGE}, "ref": ${BIG}},\n  ${taskText('b2')}\n]}\n`,
+        `{"version": 1, "tasks": [\n  {"id": "a1", "title": "A1", "done": true, "createdAt": "${T0}", "updatedAt": "${T1}", "estimate": ${HUGE}, "ref": ${BIG}},\n  ${todoText('b2')}\n]}\n`,
       );
     });
 
     test("a move keeps the moved task's own bytes; a remove takes out only its task", async () => {
-      const [a, b, c] = [taskText('a1', `, "n": ${BIG}`), taskText('b2'), taskText('c3', `, "n": ${BEYOND_DOUBLE}`)];
+      const [a, b, c] = [todoText('a1', `, "n": ${BIG}`), todoText('b2'), todoText('c3', `, "n": ${BEYOND_DOUBLE}`)];
       seed(`{\n  "version": 1,\n  "tasks": [\n    ${a},\n    ${b},\n    ${c}\n  ]\n}\n`);
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       await applyOne(store, { kind: 'move', id: 'a1', beforeId: null });
       assert.equal(
         readFileSync(path, 'utf8'),
@@ -615,10 +615,10 @@ suite('tasks store', () => {
         `\t\t\t"updatedAt": "${T0}"`,
         '\t\t}',
       );
-      const b = `\t\t${taskText('b2', `, "n": ${BIG}`)}`;
+      const b = `\t\t${todoText('b2', `, "n": ${BIG}`)}`;
       seed(`\ufeff${lines('{', '\t"version": 1,', '\t"tasks": [', `${a},`, b, '\t]', '}', '')}`);
-      const store = new TasksStore(path);
-      await add(store, 'new', newTask);
+      const store = new TodosStore(path);
+      await add(store, 'new', newTodo);
       await applyOne(store, { kind: 'remove', id: 'a1' });
       const added = lines(
         '\t\t{',
@@ -636,10 +636,10 @@ suite('tasks store', () => {
     });
 
     test('a file written by someone else is kept byte for byte as a backup generation before the first edit', async () => {
-      const original = `{"version":1,"tasks":[${taskText('a1', `, "n": ${BIG}`)}],"x":${HUGE}}`;
+      const original = `{"version":1,"tasks":[${todoText('a1', `, "n": ${BIG}`)}],"x":${HUGE}}`;
       seed(original);
-      const store = new TasksStore(path);
-      await add(store, 'one', newTask);
+      const store = new TodosStore(path);
+      await add(store, 'one', newTodo);
       const backupDir = join(dirname(path), 'backups');
       assert.deepEqual(readdirSync(backupDir).sort(), ['tasks.json.bak-1', 'tasks.json.bak-2']);
       assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-1'), 'utf8'), original, 'the original');
@@ -653,13 +653,13 @@ suite('tasks store', () => {
     });
 
     test('a FIFO as the newest backup generation neither hangs an edit nor stops the original being kept', async () => {
-      const original = `{"version": 1, "tasks": [${taskText('a1')}]}`;
+      const original = `{"version": 1, "tasks": [${todoText('a1')}]}`;
       seed(original);
       const backupDir = join(dirname(path), 'backups');
       mkdirSync(backupDir);
       (await import('node:child_process')).execFileSync('mkfifo', [join(backupDir, 'tasks.json.bak-3')]);
-      const store = new TasksStore(path);
-      await add(store, 'one', newTask);
+      const store = new TodosStore(path);
+      await add(store, 'one', newTodo);
       assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-4'), 'utf8'), original);
       assert.equal(readFileSync(join(backupDir, 'tasks.json.bak-5'), 'utf8'), readFileSync(path, 'utf8'));
     });
@@ -669,8 +669,8 @@ suite('tasks store', () => {
       seed(original);
       const stamp = new Date('2024-04-01T00:00:00.000Z');
       (await import('node:fs')).utimesSync(path, stamp, stamp);
-      const store = new TasksStore(path);
-      await applyOne(store, updateTaskEdit('keep', { done: false }, new Date(T1)));
+      const store = new TodosStore(path);
+      await applyOne(store, updateTodoEdit('keep', { done: false }, new Date(T1)));
       const migratedOld = `{"title": "old", "ref": ${BIG}, "id": "legacy-1", "done": false, "createdAt": "${stamp.toISOString()}", "updatedAt": "${stamp.toISOString()}"}`;
       const migratedKeep = `{"id": "keep", "title": "two", "done": false, "createdAt": "${T0}", "size": ${HUGE}, "updatedAt": "${T1}"}`;
       assert.equal(
@@ -681,7 +681,7 @@ suite('tasks store', () => {
       const objectForm = `{"owner": ${BIG}, "tasks": [{"id": "x1", "title": "t"}]}`;
       writeFileSync(path, objectForm);
       (await import('node:fs')).utimesSync(path, stamp, stamp);
-      await applyOne(store, updateTaskEdit('x1', { done: true }, new Date(T1)));
+      await applyOne(store, updateTodoEdit('x1', { done: true }, new Date(T1)));
       assert.equal(
         readFileSync(path, 'utf8'),
         `{"version": 1, "owner": ${BIG}, "tasks": [{"id": "x1", "title": "t", "done": true, "createdAt": "${stamp.toISOString()}", "updatedAt": "${T1}"}]}`,
@@ -689,39 +689,39 @@ suite('tasks store', () => {
     });
 
     test("a removed to-do put back as the view's Undo does (its value re-added) gets its own bytes back", async () => {
-      const original = `{\n  "version": 1,\n  "tasks": [\n    ${taskText('a1', `, "ref": ${BIG}, "size": ${HUGE}`)},\n    ${taskText('b2')}\n  ]\n}\n`;
+      const original = `{\n  "version": 1,\n  "tasks": [\n    ${todoText('a1', `, "ref": ${BIG}, "size": ${HUGE}`)},\n    ${todoText('b2')}\n  ]\n}\n`;
       seed(original);
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       const [removed] = await store.list();
       await applyOne(store, { kind: 'remove', id: 'a1' });
       await store.apply([
-        { kind: 'add', task: structuredClone(removed!) },
+        { kind: 'add', todo: structuredClone(removed!) },
         { kind: 'move', id: 'a1', beforeId: 'b2' },
       ]);
       assert.equal(readFileSync(path, 'utf8'), original);
     });
 
     test('recovery puts a backup back byte for byte', async () => {
-      const backup = `{ "version": 1, "tasks": [ ${taskText('a1', `, "n": ${BIG}`)} ], "x": ${HUGE} }`;
+      const backup = `{ "version": 1, "tasks": [ ${todoText('a1', `, "n": ${BIG}`)} ], "x": ${HUGE} }`;
       mkdirSync(join(dirname(path), 'backups'), { recursive: true });
       writeFileSync(join(dirname(path), 'backups', 'tasks.json.bak-1'), backup);
       seed('{"version": 1, "tasks": [');
-      const store = new TasksStore(path);
-      await recoverTasks(store);
+      const store = new TodosStore(path);
+      await recoverTodos(store);
       assert.equal(readFileSync(path, 'utf8'), backup);
     });
 
     test('attacks: __proto__ members, escaped lone surrogates and a title that needs escapes survive every kind of edit', async () => {
-      const odd = taskText('a1', ', "__proto__": {"done": true}, "s": "\\ud800\\udc00\\ud800"');
-      const original = `{"version": 1, "__proto__": ${BIG}, "tasks": [${odd}, ${taskText('b2')}]}`;
+      const odd = todoText('a1', ', "__proto__": {"done": true}, "s": "\\ud800\\udc00\\ud800"');
+      const original = `{"version": 1, "__proto__": ${BIG}, "tasks": [${odd}, ${todoText('b2')}]}`;
       seed(original);
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       await applyOne(store, { kind: 'move', id: 'a1', beforeId: null });
-      await add(store, '\ud800 "quoted" \u2028 end', newTask);
+      await add(store, '\ud800 "quoted" \u2028 end', newTodo);
       await applyOne(store, { kind: 'remove', id: 'nnnn0001' });
       await applyOne(store, { kind: 'move', id: 'a1', beforeId: 'b2' });
       assert.equal(readFileSync(path, 'utf8'), original, 'every edit undone: the same bytes');
-      await add(store, '\ud800 "quoted" \u2028 end', newTask);
+      await add(store, '\ud800 "quoted" \u2028 end', newTodo);
       const text = readFileSync(path, 'utf8');
       assert.ok(text.includes('"title":"\\ud800 \\"quoted\\" \u2028 end"'), text);
       assert.deepEqual(
@@ -734,7 +734,7 @@ suite('tasks store', () => {
   });
 
   test('every write keeps a backup generation of what was written; old generations are pruned', async () => {
-    const store = new TasksStore(path, { backupsToKeep: 3 });
+    const store = new TodosStore(path, { backupsToKeep: 3 });
     for (let i = 0; i < 7; i++) await add(store, `task ${i}`);
     const backupDir = join(dirname(path), 'backups');
     assert.deepEqual(readdirSync(backupDir).sort(), ['tasks.json.bak-5', 'tasks.json.bak-6', 'tasks.json.bak-7']);
@@ -749,17 +749,17 @@ suite('tasks store', () => {
   test('a backup that cannot be written warns but the edit still succeeds', async () => {
     const { fs, failures } = instrumentedFs(path);
     const warnings: string[] = [];
-    const store = new TasksStore(path, { fs, onWarning: (m) => warnings.push(m) });
+    const store = new TodosStore(path, { fs, onWarning: (m) => warnings.push(m) });
     failures.openMatching = /backups/;
-    const task = await add(store, 'durable anyway');
-    assert.equal((await store.list())[0]!.id, task.id);
+    const todo = await add(store, 'durable anyway');
+    assert.equal((await store.list())[0]!.id, todo.id);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /backup/);
   });
 
   test('a write that fails (ENOSPC) rejects, leaves the document as it was and no temp behind', async () => {
     const { fs, failures } = instrumentedFs(path);
-    const store = new TasksStore(path, { fs });
+    const store = new TodosStore(path, { fs });
     await add(store, 'safe');
     const before = readFileSync(path, 'utf8');
     failures.openMatching = /tasks\.json\.cs-/;
@@ -779,13 +779,13 @@ suite('tasks store', () => {
 
   test('durability "fast" skips directory fsyncs; "full" (default) makes them', async () => {
     const fast = instrumentedFs(path);
-    const fastStore = new TasksStore(path, { fs: fast.fs, durability: 'fast' });
+    const fastStore = new TodosStore(path, { fs: fast.fs, durability: 'fast' });
     await add(fastStore, 'creates the folders'); // New folders are always made durable by the atomic writer.
     fast.counts.fsyncDirs = 0;
     await add(fastStore, 'quick');
     assert.equal(fast.counts.fsyncDirs, 0);
     const full = instrumentedFs(path);
-    await add(new TasksStore(path, { fs: full.fs }), 'safe');
+    await add(new TodosStore(path, { fs: full.fs }), 'safe');
     if (process.platform !== 'win32') assert.ok(full.counts.fsyncDirs > 0);
   });
 
@@ -808,12 +808,12 @@ suite('tasks store', () => {
 
   suite('recovery', () => {
     test('candidates: usable backups newest first, unusable ones last with their problem', async () => {
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       for (const title of ['a', 'b', 'c']) await add(store, title);
       writeFileSync(join(dirname(path), 'backups', 'tasks.json.bak-4'), '{ broken');
-      const candidates = await tasksRecoveryCandidates(store);
+      const candidates = await todosRecoveryCandidates(store);
       assert.deepEqual(
-        candidates.map((c) => [c.id, c.taskCount ?? c.problem !== undefined]),
+        candidates.map((c) => [c.id, c.todoCount ?? c.problem !== undefined]),
         [
           ['tasks.json.bak-3', 3],
           ['tasks.json.bak-2', 2],
@@ -824,12 +824,12 @@ suite('tasks store', () => {
     });
 
     test('recover restores the newest usable backup and keeps the damaged file', async () => {
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       for (const title of ['a', 'b']) await add(store, title);
       const good = readFileSync(path, 'utf8');
       const damaged = '{"version": 1, "tasks": [ <<<<<<< HEAD';
       writeFileSync(path, damaged);
-      const result = await recoverTasks(store);
+      const result = await recoverTodos(store);
       assert.equal(result.restoredFrom.id, 'tasks.json.bak-2');
       assert.equal(readFileSync(path, 'utf8'), good);
       assert.ok(result.preservedAs && basename(result.preservedAs).startsWith('tasks.json.damaged-'));
@@ -841,18 +841,18 @@ suite('tasks store', () => {
     });
 
     test('recover refuses a readable document unless forced, and names an unknown candidate', async () => {
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       await add(store, 'a');
       await add(store, 'b');
-      await assert.rejects(recoverTasks(store), /nothing to recover/);
-      await assert.rejects(recoverTasks(store, 'tasks.json.bak-99', { force: true }), /No recovery candidate/);
-      const result = await recoverTasks(store, 'tasks.json.bak-1', { force: true });
+      await assert.rejects(recoverTodos(store), /nothing to recover/);
+      await assert.rejects(recoverTodos(store, 'tasks.json.bak-99', { force: true }), /No recovery candidate/);
+      const result = await recoverTodos(store, 'tasks.json.bak-1', { force: true });
       assert.equal(result.document.tasks.length, 1);
       assert.equal((await store.list()).length, 1);
     });
 
     test('a valid temp left by a crashed write is offered and can be restored', async () => {
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       await add(store, 'committed');
       const newer = JSON.parse(readFileSync(path, 'utf8'));
       newer.tasks.push({ id: 'fromtemp', title: 'never renamed', done: false, createdAt: T0, updatedAt: T0 });
@@ -861,23 +861,23 @@ suite('tasks store', () => {
       const future = new Date(Date.now() + 5000);
       (await import('node:fs')).utimesSync(temp, future, future);
       writeFileSync(path, '');
-      const candidates = await tasksRecoveryCandidates(store);
+      const candidates = await todosRecoveryCandidates(store);
       assert.equal(candidates[0]!.kind, 'temp');
       assert.equal(candidates[0]!.id, basename(temp));
-      const result = await recoverTasks(store, candidates[0]!.id);
+      const result = await recoverTodos(store, candidates[0]!.id);
       assert.equal(result.restoredFrom.kind, 'temp');
       assert.deepEqual((await store.list()).map((t) => t.id).at(-1), 'fromtemp');
     });
 
     test("another tool's valid temp (atomically's naming) is offered; a torn temp is not", async () => {
-      const store = new TasksStore(path);
+      const store = new TodosStore(path);
       await add(store, 'committed');
       const document = JSON.parse(readFileSync(path, 'utf8'));
       writeFileSync(join(dirname(path), 'tasks.json.tmp-1714560000abc123'), JSON.stringify(document));
       writeFileSync(join(dirname(path), 'tasks.json.tmp-1714560001abc124'), JSON.stringify(document).slice(0, 20));
-      const temps = (await tasksRecoveryCandidates(store)).filter((c) => c.kind === 'temp');
+      const temps = (await todosRecoveryCandidates(store)).filter((c) => c.kind === 'temp');
       assert.deepEqual(
-        temps.map((c) => [c.id, c.taskCount]),
+        temps.map((c) => [c.id, c.todoCount]),
         [['tasks.json.tmp-1714560000abc123', 1]],
       );
     });
@@ -885,8 +885,8 @@ suite('tasks store', () => {
     test('with nothing usable, recover says so and writes nothing', async () => {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, '{');
-      const store = new TasksStore(path);
-      await assert.rejects(recoverTasks(store), /No usable backup or temp/);
+      const store = new TodosStore(path);
+      await assert.rejects(recoverTodos(store), /No usable backup or temp/);
       assert.equal(readFileSync(path, 'utf8'), '{');
     });
   });

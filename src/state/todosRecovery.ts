@@ -4,12 +4,12 @@ import { fileSafeTime } from '../core/names/fileTime';
 import { derivedName } from '../core/names/tempNames';
 import { findRecoveryCandidates } from '../core/orphans/recovery';
 import { writeFileAtomic } from '../core/write/atomicWrite';
-import { TasksDocumentError } from './taskErrors';
-import { decodeTasksText, type TasksDocument, tasksDocumentSchemaV1 } from './tasksSchema';
-import type { TasksStore } from './tasksStore';
+import { TodosDocumentError } from './todoErrors';
+import { decodeTodosText, type TodosDocument, todosDocumentSchemaV1 } from './todosSchema';
+import type { TodosStore } from './todosStore';
 
 /** A file the document can be restored from. */
-export interface TasksRecoveryCandidate {
+export interface TodosRecoveryCandidate {
   /** The file name, used to pick it: `tasks.json.bak-<n>` or one of our temp names. */
   id: string;
   kind: 'backup' | 'temp';
@@ -19,20 +19,20 @@ export interface TasksRecoveryCandidate {
   /** ISO time of the file's last modification. */
   modifiedAt: string;
   /** Present when the file holds a usable document. */
-  taskCount?: number;
+  todoCount?: number;
   /** Why the file cannot be used; absent when it can. */
   problem?: string;
 }
 
-export interface TasksRecoveryResult {
-  restoredFrom: TasksRecoveryCandidate;
+export interface TodosRecoveryResult {
+  restoredFrom: TodosRecoveryCandidate;
   /** Where the unusable file was preserved before it was replaced (absent when there was no file). */
   preservedAs?: string;
-  document: TasksDocument;
+  document: TodosDocument;
 }
 
 /** Backup generations and leftover temp files of the store's document, usable ones first, newest first. */
-export async function tasksRecoveryCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
+export async function todosRecoveryCandidates(store: TodosStore): Promise<TodosRecoveryCandidate[]> {
   const candidates = [...(await backupCandidates(store)), ...(await tempCandidates(store))];
   return candidates.sort((a, b) => {
     const usable = Number(a.problem !== undefined) - Number(b.problem !== undefined);
@@ -47,18 +47,18 @@ export async function tasksRecoveryCandidates(store: TasksStore): Promise<TasksR
  * the unusable file is first preserved as `backups/tasks.json.damaged-<time>`, then the candidate's document
  * is written, byte for byte, through the atomic writer. Refuses when the current file is fine, unless `force`.
  */
-export async function recoverTasks(
-  store: TasksStore,
+export async function recoverTodos(
+  store: TodosStore,
   candidateId?: string,
   options: { force?: boolean } = {},
-): Promise<TasksRecoveryResult> {
+): Promise<TodosRecoveryResult> {
   const { path, fs } = store;
-  let result: TasksRecoveryResult | undefined;
+  let result: TodosRecoveryResult | undefined;
   await store.replace(async (current) => {
     if (current.state === 'ok' && current.exists && !options.force) {
       throw new Error(`${path} is readable (${current.document.tasks.length} tasks); nothing to recover`);
     }
-    const candidates = await tasksRecoveryCandidates(store);
+    const candidates = await todosRecoveryCandidates(store);
     const chosen =
       candidateId === undefined
         ? candidates.find((candidate) => candidate.problem === undefined)
@@ -73,8 +73,8 @@ export async function recoverTasks(
     if (chosen.problem !== undefined) throw new Error(`Cannot recover from ${chosen.path}: ${chosen.problem}`);
     // Restored byte for byte: a backup is the file as it was, numbers and members we do not own included.
     const bytes = await fs.readFile(chosen.path);
-    const decoded = await decodeTasksText(chosen.path, bytes, () => mtimeOf(store, chosen.path));
-    if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
+    const decoded = await decodeTodosText(chosen.path, bytes, () => mtimeOf(store, chosen.path));
+    if ('problem' in decoded) throw new TodosDocumentError(decoded.problem);
 
     let preservedAs: string | undefined;
     try {
@@ -94,14 +94,14 @@ export async function recoverTasks(
   return result!;
 }
 
-function mtimeOf(store: TasksStore, path: string): Promise<Date> {
+function mtimeOf(store: TodosStore, path: string): Promise<Date> {
   return store.fs.stat(path).then(
     (stats) => stats.mtime,
     () => store.now(),
   );
 }
 
-async function backupCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
+async function backupCandidates(store: TodosStore): Promise<TodosRecoveryCandidate[]> {
   const generations = await store.backups.generations();
   return Promise.all(
     generations.map(async ({ name, path, generation }) => ({
@@ -115,23 +115,23 @@ async function backupCandidates(store: TasksStore): Promise<TasksRecoveryCandida
  * Temp files of the document that hold a complete, schema-valid version: ours (a write killed before its
  * rename) and other tools' (write-file-atomic, atomically, …), as recognised by src/core/orphans/recovery.ts.
  */
-async function tempCandidates(store: TasksStore): Promise<TasksRecoveryCandidate[]> {
-  const temps = await findRecoveryCandidates(store.path, { schema: tasksDocumentSchemaV1, fs: store.fs });
+async function tempCandidates(store: TodosStore): Promise<TodosRecoveryCandidate[]> {
+  const temps = await findRecoveryCandidates(store.path, { schema: todosDocumentSchemaV1, fs: store.fs });
   return Promise.all(temps.map((temp) => describeCandidate(store, basename(temp.path), temp.path, 'temp')));
 }
 
 async function describeCandidate(
-  store: TasksStore,
+  store: TodosStore,
   id: string,
   path: string,
-  kind: TasksRecoveryCandidate['kind'],
-): Promise<TasksRecoveryCandidate> {
+  kind: TodosRecoveryCandidate['kind'],
+): Promise<TodosRecoveryCandidate> {
   try {
     const [stats, bytes] = await Promise.all([store.fs.stat(path), store.fs.readFile(path)]);
-    const candidate: TasksRecoveryCandidate = { id, kind, path, modifiedAt: stats.mtime.toISOString() };
-    const decoded = await decodeTasksText(path, bytes, async () => stats.mtime);
+    const candidate: TodosRecoveryCandidate = { id, kind, path, modifiedAt: stats.mtime.toISOString() };
+    const decoded = await decodeTodosText(path, bytes, async () => stats.mtime);
     if ('problem' in decoded) candidate.problem = decoded.problem.message;
-    else candidate.taskCount = decoded.document.tasks.length;
+    else candidate.todoCount = decoded.document.tasks.length;
     return candidate;
   } catch (error) {
     return { id, kind, path, modifiedAt: new Date(0).toISOString(), problem: `cannot be read: ${String(error)}` };

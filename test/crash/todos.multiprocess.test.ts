@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { lockPathFor } from '../../src/core/lock/fileLock';
 import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
-import { tasksDocumentProblems } from '../../src/state/tasksSchema';
-import { tasksPathFor } from '../../src/state/tasksStore';
+import { todosDocumentProblems } from '../../src/state/todosSchema';
+import { todosPathFor } from '../../src/state/todosStore';
 import { bundleChild } from '../support/bundleChild';
 
 const root = join(__dirname, '..', '..');
@@ -29,7 +29,7 @@ function run(command: string, args: string[]): Promise<{ code: number | null; st
 /** Reads the document back independently of the store and checks it. */
 function readValidDocument(path: string): { tasks: Array<{ id: string; title: string }> } {
   const document = JSON.parse(readFileSync(path, 'utf8'));
-  assert.deepEqual(tasksDocumentProblems(document), []);
+  assert.deepEqual(todosDocumentProblems(document), []);
   return document;
 }
 
@@ -49,7 +49,7 @@ function assertExactlyTheseAdds(
   failed: readonly AddFailure[] = [],
 ): void {
   const counts = new Map<string, number>();
-  for (const task of document.tasks) counts.set(task.title, (counts.get(task.title) ?? 0) + 1);
+  for (const todo of document.tasks) counts.set(todo.title, (counts.get(todo.title) ?? 0) + 1);
   const expected = new Set(acknowledged.map((add) => add.title));
   const failedTitles = new Set(failed.map((failure) => failure.title));
   const duplicated = [...counts].filter(([, count]) => count > 1).map(([title, count]) => `${title} ×${count}`);
@@ -60,7 +60,7 @@ function assertExactlyTheseAdds(
   assert.deepEqual(written, [], 'adds that exited non-zero were written anyway');
   assert.deepEqual(unexpected, [], 'titles this test never added are in the file');
   assert.deepEqual(missing, [], 'acknowledged adds are missing');
-  const ids = new Set(document.tasks.map((task) => task.id));
+  const ids = new Set(document.tasks.map((todo) => todo.id));
   assert.equal(ids.size, document.tasks.length, 'ids are unique');
   for (const { id, title } of acknowledged) assert.ok(ids.has(id), `acknowledged ${id} (${title}) is missing`);
   assert.equal(document.tasks.length, acknowledged.length);
@@ -123,7 +123,7 @@ suite('several processes: tasks add at once', () => {
       }),
     );
     const wallMs = performance.now() - started;
-    const path = tasksPathFor(dir);
+    const path = todosPathFor(dir);
     assertExactlyTheseAdds(readValidDocument(path), acknowledged, failed);
     // A failed add (a lock timeout under heavy load) wrote nothing, as checked above, but it is no success.
     assert.deepEqual(
@@ -144,8 +144,8 @@ suite('several processes: tasks add at once', () => {
     const childBundle = join(workspace, 'adder.cjs');
     writeFileSync(
       childEntry,
-      `import { addTaskEdit } from ${JSON.stringify(join(root, 'src', 'state', 'taskEdits.ts'))};
-       import { TasksStore } from ${JSON.stringify(join(root, 'src', 'state', 'tasksStore.ts'))};
+      `import { addTaskEdit } from ${JSON.stringify(join(root, 'src', 'state', 'todoEdits.ts'))};
+       import { TasksStore } from ${JSON.stringify(join(root, 'src', 'state', 'todosStore.ts'))};
        const [path, worker, count] = process.argv.slice(2);
        const store = new TasksStore(path!);
        Promise.all(Array.from({ length: Number(count) }, (_, n) => store.apply([addTaskEdit(\`p\${worker} #\${n}\`)]))).then(
@@ -154,7 +154,7 @@ suite('several processes: tasks add at once', () => {
        );`,
     );
     await bundleChild(childEntry, childBundle);
-    const path = tasksPathFor(workspace);
+    const path = todosPathFor(workspace);
     const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: PROCESSES }, (_, worker) =>

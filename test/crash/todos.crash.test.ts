@@ -6,9 +6,9 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { lockPathFor } from '../../src/core/lock/fileLock';
 import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
-import { addTaskEdit } from '../../src/state/taskEdits';
-import { tasksDocumentProblems } from '../../src/state/tasksSchema';
-import { TasksStore, tasksPathFor } from '../../src/state/tasksStore';
+import { addTodoEdit } from '../../src/state/todoEdits';
+import { todosDocumentProblems } from '../../src/state/todosSchema';
+import { TodosStore, todosPathFor } from '../../src/state/todosStore';
 import { bundleChild } from '../support/bundleChild';
 
 const root = join(__dirname, '..', '..');
@@ -30,8 +30,8 @@ const DEAD_HOLDER_RECOVERIES = Math.min(2, iterations);
  * so every ACK printed before the kill reaches us.
  */
 const WRITER_SOURCE = (stateDir: string) => `
-import { addTaskEdit } from ${JSON.stringify(join(stateDir, 'taskEdits.ts'))};
-import { TasksStore } from ${JSON.stringify(join(stateDir, 'tasksStore.ts'))};
+import { addTaskEdit } from ${JSON.stringify(join(stateDir, 'todoEdits.ts'))};
+import { TasksStore } from ${JSON.stringify(join(stateDir, 'todosStore.ts'))};
 const [path, prefix, staleMs] = process.argv.slice(2);
 const store = new TasksStore(path!, { lock: { staleMs: Number(staleMs), updateMs: 1000 } });
 let n = 0;
@@ -98,7 +98,7 @@ suite('crash: SIGKILL during task updates', () => {
 
   test(`after each of ${iterations} kills the document is valid and holds every acknowledged add`, async function () {
     this.timeout(Math.max(600_000, iterations * 8000));
-    const path = tasksPathFor(workspace);
+    const path = todosPathFor(workspace);
     const acked: Acked[] = [];
     const counts = { kills: 0, lockLeft: 0, deadHolderRecoveries: 0, cliAcked: 0, cliKilled: 0, tempsLeft: 0 };
     let leaveLockFor = 0;
@@ -125,8 +125,8 @@ suite('crash: SIGKILL during task updates', () => {
       const cliCode = await cliDone;
       counts.kills += 1;
       if (cliCode === 0) {
-        const task = JSON.parse(cliOut) as Acked;
-        acked.push({ id: task.id, title: task.title });
+        const todo = JSON.parse(cliOut) as Acked;
+        acked.push({ id: todo.id, title: todo.title });
         counts.cliAcked += 1;
       } else counts.cliKilled += 1;
       if (leaveLockFor > 0 && acked.some((a) => a.title.startsWith(`k${i}-`))) counts.deadHolderRecoveries += 1;
@@ -141,7 +141,7 @@ suite('crash: SIGKILL during task updates', () => {
         } catch {
           assert.fail(`iteration ${i}: ${path} does not parse after the kill:\n${text.slice(0, 200)}`);
         }
-        assert.deepEqual(tasksDocumentProblems(document), [], `iteration ${i}`);
+        assert.deepEqual(todosDocumentProblems(document), [], `iteration ${i}`);
         const present = new Map(document.tasks.map((t) => [t.id, t.title]));
         for (const ack of acked) {
           assert.equal(
@@ -163,8 +163,8 @@ suite('crash: SIGKILL during task updates', () => {
       OUR_TEMP_PATTERN.test(name.split('/').pop()!),
     ).length;
     // Whatever the last kill left, a fresh writer (short stale time, for a lock killed before it named its holder) carries on.
-    const store = new TasksStore(path, { lock: { staleMs: 2000 } });
-    await store.apply([addTaskEdit('after the storm')]);
+    const store = new TodosStore(path, { lock: { staleMs: 2000 } });
+    await store.apply([addTodoEdit('after the storm')]);
     const final = await store.list();
     assert.ok(final.length >= acked.length + 1);
     assert.ok(acked.length > 0, 'some adds were acknowledged');

@@ -1,7 +1,7 @@
 import type { ParsePosition } from '../core/json/jsonStore';
 
 /** Why the document on disk cannot be used. The store never writes over such a file. */
-export interface TasksProblem {
+export interface TodosProblem {
   path: string;
   kind: 'empty' | 'corrupt' | 'invalid' | 'unsupported-version';
   /** One line naming the file and the cause (with line:column for 'corrupt'). */
@@ -12,17 +12,17 @@ export interface TasksProblem {
   details: string[];
 }
 
-/** The tasks document is unusable (corrupt, empty, schema-invalid, newer version). Nothing was written. */
-export class TasksDocumentError extends Error {
-  override readonly name = 'TasksDocumentError';
-  constructor(readonly problem: TasksProblem) {
+/** The to-do document is unusable (corrupt, empty, schema-invalid, newer version). Nothing was written. */
+export class TodosDocumentError extends Error {
+  override readonly name = 'TodosDocumentError';
+  constructor(readonly problem: TodosProblem) {
     super(`${problem.message}. Nothing was written; the file is left exactly as it is.`);
   }
 }
 
-/** No task has that id (or unique id prefix). */
-export class TaskNotFoundError extends Error {
-  override readonly name = 'TaskNotFoundError';
+/** No to-do has that id (or unique id prefix). */
+export class TodoNotFoundError extends Error {
+  override readonly name = 'TodoNotFoundError';
   constructor(
     readonly path: string,
     readonly ref: string,
@@ -36,7 +36,7 @@ export class TaskNotFoundError extends Error {
   }
 }
 
-/** An edit that would make a task invalid (an empty title, a malformed id…): it never applies, so it is not retried. */
-export class InvalidTaskError extends Error {
-  override readonly name = 'InvalidTaskError';
+/** An edit that would make a to-do invalid (an empty title, a malformed id…): it never applies, so it is not retried. */
+export class InvalidTodoError extends Error {
+  override readonly name = 'InvalidTodoError';
 }

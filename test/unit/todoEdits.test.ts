@@ -1,96 +1,96 @@
 import * as assert from 'node:assert/strict';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import {
-  addTaskEdit,
-  applyTaskEdit,
+  addTodoEdit,
+  applyTodoEdit,
   cleanTitle,
-  newTaskId,
-  type TaskEdit,
-  updateTaskEdit,
-  withTaskEdits,
-} from '../../src/state/taskEdits';
-import { InvalidTaskError, TaskNotFoundError } from '../../src/state/taskErrors';
-import type { Task, TasksDocument } from '../../src/state/tasksSchema';
-import { editTasksText } from '../../src/state/tasksText';
-import { doc, ids, T0, T1, task } from '../support/taskFixtures';
+  newTodoId,
+  type TodoEdit,
+  updateTodoEdit,
+  withTodoEdits,
+} from '../../src/state/todoEdits';
+import { InvalidTodoError, TodoNotFoundError } from '../../src/state/todoErrors';
+import type { Todo, TodosDocument } from '../../src/state/todosSchema';
+import { editTodosText } from '../../src/state/todosText';
+import { doc, ids, T0, T1, todo } from '../support/todoFixtures';
 
 suite('task edits: applying intents', () => {
   test('add appends; replaying the same add is a no-op', () => {
     const document = doc('a');
-    const add: TaskEdit = { kind: 'add', task: task('b') };
-    applyTaskEdit(document, add, true);
-    applyTaskEdit(document, add, true);
+    const add: TodoEdit = { kind: 'add', todo: todo('b') };
+    applyTodoEdit(document, add, true);
+    applyTodoEdit(document, add, true);
     assert.deepEqual(ids(document), ['a', 'b']);
   });
 
   test('an add whose random id another writer already used keeps both tasks', () => {
     const document = doc('a');
-    applyTaskEdit(document, { kind: 'add', task: { ...task('a', 'Mine'), createdAt: T1 } }, true);
+    applyTodoEdit(document, { kind: 'add', todo: { ...todo('a', 'Mine'), createdAt: T1 } }, true);
     assert.deepEqual(ids(document), ['a', 'a-2']);
     assert.equal(document.tasks[1]!.title, 'Mine');
   });
 
   test('update sets fields, stamps updatedAt only on a real change, and removes empty notes', () => {
     const document = doc('a');
-    applyTaskEdit(document, { kind: 'update', id: 'a', title: 'A', at: T1 }, true);
+    applyTodoEdit(document, { kind: 'update', id: 'a', title: 'A', at: T1 }, true);
     assert.equal(document.tasks[0]!.updatedAt, T0, 'the same title is no change');
-    applyTaskEdit(document, { kind: 'update', id: 'a', notes: 'n', done: true, at: T1 }, true);
-    assert.deepEqual(document.tasks[0], { ...task('a'), notes: 'n', done: true, updatedAt: T1 });
-    applyTaskEdit(document, { kind: 'update', id: 'a', notes: '', at: T1 }, true);
+    applyTodoEdit(document, { kind: 'update', id: 'a', notes: 'n', done: true, at: T1 }, true);
+    assert.deepEqual(document.tasks[0], { ...todo('a'), notes: 'n', done: true, updatedAt: T1 });
+    applyTodoEdit(document, { kind: 'update', id: 'a', notes: '', at: T1 }, true);
     assert.equal('notes' in document.tasks[0]!, false);
   });
 
   test('each edit returns the task it touched, as it is now (undefined when the task is not there)', () => {
     const document = doc('a', 'b');
-    assert.deepEqual(applyTaskEdit(document, { kind: 'add', task: task('c') }, true), task('c'));
-    assert.equal(applyTaskEdit(document, { kind: 'update', id: 'a', done: true, at: T1 }, true)?.done, true);
-    assert.equal(applyTaskEdit(document, { kind: 'move', id: 'c', beforeId: 'a' }, true)?.id, 'c');
-    assert.equal(applyTaskEdit(document, { kind: 'remove', id: 'b' }, true)?.id, 'b');
-    assert.equal(applyTaskEdit(document, { kind: 'remove', id: 'b' }, true), undefined);
+    assert.deepEqual(applyTodoEdit(document, { kind: 'add', todo: todo('c') }, true), todo('c'));
+    assert.equal(applyTodoEdit(document, { kind: 'update', id: 'a', done: true, at: T1 }, true)?.done, true);
+    assert.equal(applyTodoEdit(document, { kind: 'move', id: 'c', beforeId: 'a' }, true)?.id, 'c');
+    assert.equal(applyTodoEdit(document, { kind: 'remove', id: 'b' }, true)?.id, 'b');
+    assert.equal(applyTodoEdit(document, { kind: 'remove', id: 'b' }, true), undefined);
     assert.deepEqual(ids(document), ['c', 'a']);
   });
 
   test('when saving, an edit that would make a task invalid throws InvalidTaskError and changes nothing', () => {
     const document = doc('a');
     assert.throws(
-      () => applyTaskEdit(document, { kind: 'update', id: 'a', title: '', at: T1 }, true),
-      InvalidTaskError,
+      () => applyTodoEdit(document, { kind: 'update', id: 'a', title: '', at: T1 }, true),
+      InvalidTodoError,
     );
-    assert.throws(() => applyTaskEdit(document, { kind: 'add', task: task('bad id!') }, true), InvalidTaskError);
+    assert.throws(() => applyTodoEdit(document, { kind: 'add', todo: todo('bad id!') }, true), InvalidTodoError);
     assert.deepEqual(document, doc('a'));
   });
 
   test('updating a missing task throws when saving and is skipped when only showing', () => {
     const document = doc('a');
-    const edit: TaskEdit = { kind: 'update', id: 'gone', done: true, at: T1 };
-    assert.throws(() => applyTaskEdit(document, edit, true, '/w/tasks.json'), TaskNotFoundError);
-    applyTaskEdit(document, edit, false);
+    const edit: TodoEdit = { kind: 'update', id: 'gone', done: true, at: T1 };
+    assert.throws(() => applyTodoEdit(document, edit, true, '/w/tasks.json'), TodoNotFoundError);
+    applyTodoEdit(document, edit, false);
     assert.deepEqual(document, doc('a'));
   });
 
   test('remove is idempotent', () => {
     const document = doc('a', 'b');
-    applyTaskEdit(document, { kind: 'remove', id: 'a' }, true);
-    applyTaskEdit(document, { kind: 'remove', id: 'a' }, true);
+    applyTodoEdit(document, { kind: 'remove', id: 'a' }, true);
+    applyTodoEdit(document, { kind: 'remove', id: 'a' }, true);
     assert.deepEqual(ids(document), ['b']);
   });
 
   test('move places before an anchor or last, and ignores a vanished anchor', () => {
     const document = doc('a', 'b', 'c', 'd');
-    applyTaskEdit(document, { kind: 'move', id: 'd', beforeId: 'b' }, true);
+    applyTodoEdit(document, { kind: 'move', id: 'd', beforeId: 'b' }, true);
     assert.deepEqual(ids(document), ['a', 'd', 'b', 'c']);
-    applyTaskEdit(document, { kind: 'move', id: 'd', beforeId: 'b' }, true);
+    applyTodoEdit(document, { kind: 'move', id: 'd', beforeId: 'b' }, true);
     assert.deepEqual(ids(document), ['a', 'd', 'b', 'c'], 'replaying a move changes nothing');
-    applyTaskEdit(document, { kind: 'move', id: 'a', beforeId: null }, true);
+    applyTodoEdit(document, { kind: 'move', id: 'a', beforeId: null }, true);
     assert.deepEqual(ids(document), ['d', 'b', 'c', 'a']);
-    applyTaskEdit(document, { kind: 'move', id: 'b', beforeId: 'zz' }, true);
+    applyTodoEdit(document, { kind: 'move', id: 'b', beforeId: 'zz' }, true);
     assert.deepEqual(ids(document), ['d', 'b', 'c', 'a']);
   });
 
   test('withTaskEdits shows edits on a copy and leaves the input alone', () => {
     const base = doc('a', 'b');
-    const shown = withTaskEdits(base, [
-      { kind: 'add', task: task('c') },
+    const shown = withTodoEdits(base, [
+      { kind: 'add', todo: todo('c') },
       { kind: 'remove', id: 'a' },
       { kind: 'update', id: 'gone', done: true, at: T1 },
     ]);
@@ -104,16 +104,16 @@ suite('task edits: building them (the CLI and the view share these)', () => {
     assert.equal(cleanTitle('  Ship it \n'), 'Ship it');
     assert.throws(
       () => cleanTitle(' \t '),
-      (e: unknown) => e instanceof InvalidTaskError && !(e instanceof RangeError),
+      (e: unknown) => e instanceof InvalidTodoError && !(e instanceof RangeError),
     );
   });
 
   test('a new id is 8 hex digits, drawn again while it is taken', () => {
-    assert.match(newTaskId(), /^[0-9a-f]{8}$/);
+    assert.match(newTodoId(), /^[0-9a-f]{8}$/);
     const draws = ['same0000', 'same0000', 'other000'];
     let next = 0;
     assert.equal(
-      newTaskId(['same0000'], () => draws[next++]!),
+      newTodoId(['same0000'], () => draws[next++]!),
       'other000',
     );
     assert.equal(next, 3);
@@ -121,24 +121,24 @@ suite('task edits: building them (the CLI and the view share these)', () => {
 
   test('addTaskEdit makes a new, not-done task stamped now; empty notes are left out', () => {
     const now = new Date(T1);
-    const edit = addTaskEdit(' Write ', { notes: '', now, newId: () => 'abcd0001' });
+    const edit = addTodoEdit(' Write ', { notes: '', now, newId: () => 'abcd0001' });
     assert.deepEqual(edit, {
       kind: 'add',
-      task: { id: 'abcd0001', title: 'Write', done: false, createdAt: T1, updatedAt: T1 },
+      todo: { id: 'abcd0001', title: 'Write', done: false, createdAt: T1, updatedAt: T1 },
     });
-    assert.equal(addTaskEdit('x', { notes: 'n' }).task.notes, 'n');
+    assert.equal(addTodoEdit('x', { notes: 'n' }).todo.notes, 'n');
     const draws = ['abcd0001', 'abcd0002'];
-    assert.equal(addTaskEdit('x', { taken: ['abcd0001'], newId: () => draws.shift()! }).task.id, 'abcd0002');
+    assert.equal(addTodoEdit('x', { taken: ['abcd0001'], newId: () => draws.shift()! }).todo.id, 'abcd0002');
   });
 
   test('updateTaskEdit carries only what changes, with the time', () => {
-    assert.deepEqual(updateTaskEdit('a', { done: true }, new Date(T1)), {
+    assert.deepEqual(updateTodoEdit('a', { done: true }, new Date(T1)), {
       kind: 'update',
       id: 'a',
       done: true,
       at: T1,
     });
-    assert.deepEqual(updateTaskEdit('a', { title: ' A ', notes: null }, new Date(T1)), {
+    assert.deepEqual(updateTodoEdit('a', { title: ' A ', notes: null }, new Date(T1)), {
       kind: 'update',
       id: 'a',
       title: 'A',
@@ -170,7 +170,7 @@ suite('task edits: written surgically into the text', () => {
   function documentText(random: ReturnType<typeof generator>, count: number): string {
     const layout = random.pick(layouts);
     const { eol, indent } = layout;
-    const tasks = Array.from({ length: count }, (_, n) => {
+    const todos = Array.from({ length: count }, (_, n) => {
       const members = [
         `"id": "t${n}"`,
         `"title": "T${n} \\u00e9"`,
@@ -184,20 +184,20 @@ suite('task edits: written surgically into the text', () => {
         ? `{${members.join(', ')}}`
         : `{${eol}${indent}${indent}${indent}${members.join(`,${eol}${indent}${indent}${indent}`)}${eol}${indent}${indent}}`;
     });
-    if (!layout.pretty) return `{"version":1,"big":9007199254740993,"tasks":[${tasks.join(',')}]}`;
+    if (!layout.pretty) return `{"version":1,"big":9007199254740993,"tasks":[${todos.join(',')}]}`;
     const list =
-      tasks.length === 0 ? '[]' : `[${eol}${indent}${indent}${tasks.join(`,${eol}${indent}${indent}`)}${eol}${indent}]`;
+      todos.length === 0 ? '[]' : `[${eol}${indent}${indent}${todos.join(`,${eol}${indent}${indent}`)}${eol}${indent}]`;
     return `{${eol}${indent}"version": 1,${eol}${indent}"big": 9007199254740993,${eol}${indent}"tasks": ${list}${eol}}${eol}`;
   }
 
-  function randomEdit(random: ReturnType<typeof generator>, document: TasksDocument, serial: number): TaskEdit {
+  function randomEdit(random: ReturnType<typeof generator>, document: TodosDocument, serial: number): TodoEdit {
     const existing = document.tasks.map((t) => t.id);
     const some = () => (existing.length > 0 && random.next() < 0.9 ? random.pick(existing) : 'gone');
     switch (random.pick(['add', 'update', 'remove', 'move'] as const)) {
       case 'add':
-        return addTaskEdit(`new ${serial} \ud800 "q"`, { now: new Date(T1), newId: () => `n${serial}` });
+        return addTodoEdit(`new ${serial} \ud800 "q"`, { now: new Date(T1), newId: () => `n${serial}` });
       case 'update':
-        return updateTaskEdit(
+        return updateTodoEdit(
           some(),
           { done: random.next() < 0.5, notes: random.pick([undefined, null, `note ${serial}`]) },
           new Date(T1),
@@ -209,7 +209,7 @@ suite('task edits: written surgically into the text', () => {
     }
   }
 
-  const rawTask = (text: string, index: number) => {
+  const rawTodo = (text: string, index: number) => {
     const node = findNodeAtLocation(parseTree(text)!, ['tasks', index])!;
     return text.slice(node.offset, node.offset + node.length);
   };
@@ -218,19 +218,19 @@ suite('task edits: written surgically into the text', () => {
     for (let seed = 1; seed <= 500; seed++) {
       const random = generator(seed);
       const text = documentText(random, Math.floor(random.next() * 6));
-      const before = JSON.parse(text) as TasksDocument;
+      const before = JSON.parse(text) as TodosDocument;
       const after = structuredClone(before);
       for (let n = 0; n < 1 + Math.floor(random.next() * 5); n++)
-        applyTaskEdit(after, randomEdit(random, after, n), false);
-      const edited = editTasksText(text, before, after);
+        applyTodoEdit(after, randomEdit(random, after, n), false);
+      const edited = editTodosText(text, before, after);
       assert.deepEqual(JSON.parse(edited), after, `seed ${seed}`);
       assert.ok(edited.includes('9007199254740993'), `seed ${seed}: a member we do not own`);
       assert.equal(edited.includes('\r\n'), text.includes('\r\n'), `seed ${seed}: line endings`);
       if (text.includes('\r\n')) assert.ok(!/[^\r]\n/.test(edited), `seed ${seed}: a bare LF in a CRLF file`);
-      after.tasks.forEach((task: Task, index: number) => {
-        const was = before.tasks.findIndex((old) => old.id === task.id);
-        if (was >= 0 && JSON.stringify(before.tasks[was]) === JSON.stringify(task)) {
-          assert.equal(rawTask(edited, index), rawTask(text, was), `seed ${seed}: task ${task.id} untouched`);
+      after.tasks.forEach((todo: Todo, index: number) => {
+        const was = before.tasks.findIndex((old) => old.id === todo.id);
+        if (was >= 0 && JSON.stringify(before.tasks[was]) === JSON.stringify(todo)) {
+          assert.equal(rawTodo(edited, index), rawTodo(text, was), `seed ${seed}: task ${todo.id} untouched`);
         }
       });
     }

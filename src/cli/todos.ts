@@ -1,36 +1,36 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { addTaskEdit, type TaskEdit, updateTaskEdit } from '../state/taskEdits';
-import { InvalidTaskError, TasksDocumentError } from '../state/taskErrors';
-import { recoverTasks, type TasksRecoveryCandidate, tasksRecoveryCandidates } from '../state/tasksRecovery';
-import type { Task } from '../state/tasksSchema';
-import { DEFAULT_TASKS_RELATIVE_PATH, TasksStore } from '../state/tasksStore';
+import { addTodoEdit, type TodoEdit, updateTodoEdit } from '../state/todoEdits';
+import { InvalidTodoError, TodosDocumentError } from '../state/todoErrors';
+import { recoverTodos, type TodosRecoveryCandidate, todosRecoveryCandidates } from '../state/todosRecovery';
+import type { Todo } from '../state/todosSchema';
+import { DEFAULT_TODOS_RELATIVE_PATH, TodosStore } from '../state/todosStore';
 import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printJson, UsageError, type Verb } from './io';
 import { DURABILITY_OPTION, parseDurability } from './options';
 
 const USAGE =
-  'crash-safe tasks add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +
+  'crash-safe todos add TITLE [--notes TEXT] | list | done ID [--undo] | remove ID | recover [CANDIDATE] [--force]\n' +
   '      [--dir WORKSPACE] [--file PATH] [--json] [--durability full|fast]';
 
-function describeTask(task: Task): string {
-  const notes = task.notes ? `  — ${task.notes.split('\n')[0]}` : '';
-  return `[${task.done ? 'x' : ' '}] ${task.id}  ${task.title}${notes}`;
+function describeTodo(todo: Todo): string {
+  const notes = todo.notes ? `  — ${todo.notes.split('\n')[0]}` : '';
+  return `[${todo.done ? 'x' : ' '}] ${todo.id}  ${todo.title}${notes}`;
 }
 
-function describeCandidate(candidate: TasksRecoveryCandidate): string {
-  const what = candidate.problem === undefined ? `${candidate.taskCount} tasks` : `unusable: ${candidate.problem}`;
+function describeCandidate(candidate: TodosRecoveryCandidate): string {
+  const what = candidate.problem === undefined ? `${candidate.todoCount} tasks` : `unusable: ${candidate.problem}`;
   return `${candidate.id}  (${candidate.kind}, ${candidate.modifiedAt}, ${what})`;
 }
 
 /** The explanation printed with a corrupt or invalid document: what was refused and how to get the data back. */
 async function reportUnusableDocument(
   io: CliIo,
-  store: TasksStore,
-  error: TasksDocumentError,
+  store: TodosStore,
+  error: TodosDocumentError,
   dirArgs: string,
 ): Promise<void> {
   io.stderr.write(`crash-safe tasks: ${error.message}\n`);
-  const candidates = await tasksRecoveryCandidates(store).catch(() => []);
+  const candidates = await todosRecoveryCandidates(store).catch(() => []);
   const usable = candidates.filter((candidate) => candidate.problem === undefined);
   if (usable.length === 0) {
     io.stderr.write('No backup generation or temp file holds a usable task list; fix the file by hand.\n');
@@ -40,19 +40,19 @@ async function reportUnusableDocument(
   io.stderr.write(`Other candidates: \`crash-safe tasks recover${dirArgs} --list\`.\n`);
 }
 
-/** Applies one edit through the same path as the To-Dos view; resolves with the task as saved. */
-async function applyOne(store: TasksStore, edit: TaskEdit): Promise<Task | undefined> {
-  const [task] = await store.apply([edit]);
-  return task;
+/** Applies one edit through the same path as the To-Dos view; resolves with the to-do as saved. */
+async function applyOne(store: TodosStore, edit: TodoEdit): Promise<Todo | undefined> {
+  const [todo] = await store.apply([edit]);
+  return todo;
 }
 
 function expectArgs(positionals: string[], count: number, what: string): void {
   if (positionals.length !== count) throw new UsageError(what);
 }
 
-export const tasksVerb: Verb = {
+export const todosVerb: Verb = {
   usage: USAGE,
-  summary: 'Add, list, complete and remove workspace tasks (.vscode/crash-safe/tasks.json), safely across processes.',
+  summary: 'Add, list, complete and remove workspace to-dos (.vscode/crash-safe/tasks.json), safely across processes.',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({
       args,
@@ -71,9 +71,9 @@ export const tasksVerb: Verb = {
     const [action, ...rest] = positionals;
     if (!action) throw new UsageError('tasks needs an action: add, list, done, remove or recover');
     const workspace = resolve(io.cwd, values.dir ?? '.');
-    const path = values.file ? resolve(io.cwd, values.file) : resolve(workspace, DEFAULT_TASKS_RELATIVE_PATH);
+    const path = values.file ? resolve(io.cwd, values.file) : resolve(workspace, DEFAULT_TODOS_RELATIVE_PATH);
     // One invocation, one store: its warnings go to this invocation's stderr.
-    const store = new TasksStore(path, {
+    const store = new TodosStore(path, {
       durability: parseDurability(values.durability),
       onWarning: (message) => io.stderr.write(`crash-safe tasks: warning: ${message}\n`),
     });
@@ -87,53 +87,53 @@ export const tasksVerb: Verb = {
       switch (action) {
         case 'add': {
           if (rest.length === 0) throw new UsageError('tasks add needs a TITLE');
-          let edit: TaskEdit;
+          let edit: TodoEdit;
           try {
-            edit = addTaskEdit(rest.join(' '), { notes: values.notes });
+            edit = addTodoEdit(rest.join(' '), { notes: values.notes });
           } catch (error) {
-            if (error instanceof InvalidTaskError) throw new UsageError('the task title is empty');
+            if (error instanceof InvalidTodoError) throw new UsageError('the task title is empty');
             throw error;
           }
-          const task = (await applyOne(store, edit))!;
-          if (values.json) printJson(io, task);
-          else io.stdout.write(`Added ${task.id}: ${task.title}\n`);
+          const todo = (await applyOne(store, edit))!;
+          if (values.json) printJson(io, todo);
+          else io.stdout.write(`Added ${todo.id}: ${todo.title}\n`);
           return EXIT_OK;
         }
         case 'list': {
           expectArgs(rest, 0, 'tasks list takes no arguments');
-          const tasks = await store.list();
-          if (values.json) printJson(io, tasks);
-          else if (tasks.length === 0) io.stdout.write(`No tasks in ${path}\n`);
-          else for (const task of tasks) io.stdout.write(`${describeTask(task)}\n`);
+          const todos = await store.list();
+          if (values.json) printJson(io, todos);
+          else if (todos.length === 0) io.stdout.write(`No tasks in ${path}\n`);
+          else for (const todo of todos) io.stdout.write(`${describeTodo(todo)}\n`);
           return EXIT_OK;
         }
         case 'done': {
           expectArgs(rest, 1, 'tasks done takes exactly one ID');
           const found = await store.find(rest[0]!);
-          const task = (await applyOne(store, updateTaskEdit(found.id, { done: !values.undo })))!;
-          if (values.json) printJson(io, task);
-          else io.stdout.write(`${describeTask(task)}\n`);
+          const todo = (await applyOne(store, updateTodoEdit(found.id, { done: !values.undo })))!;
+          if (values.json) printJson(io, todo);
+          else io.stdout.write(`${describeTodo(todo)}\n`);
           return EXIT_OK;
         }
         case 'remove': {
           expectArgs(rest, 1, 'tasks remove takes exactly one ID');
           const found = await store.find(rest[0]!);
           // Undefined when another writer removed it meanwhile: gone either way.
-          const task = (await applyOne(store, { kind: 'remove', id: found.id })) ?? found;
-          if (values.json) printJson(io, task);
-          else io.stdout.write(`Removed ${task.id}: ${task.title}\n`);
+          const todo = (await applyOne(store, { kind: 'remove', id: found.id })) ?? found;
+          if (values.json) printJson(io, todo);
+          else io.stdout.write(`Removed ${todo.id}: ${todo.title}\n`);
           return EXIT_OK;
         }
         case 'recover': {
           if (rest.length > 1) throw new UsageError('tasks recover takes at most one CANDIDATE');
           if (values.list) {
-            const candidates = await tasksRecoveryCandidates(store);
+            const candidates = await todosRecoveryCandidates(store);
             if (values.json) printJson(io, candidates);
             else if (candidates.length === 0) io.stdout.write(`No backups or temp files for ${path}\n`);
             else for (const candidate of candidates) io.stdout.write(`${describeCandidate(candidate)}\n`);
             return EXIT_OK;
           }
-          const result = await recoverTasks(store, rest[0], { force: values.force });
+          const result = await recoverTodos(store, rest[0], { force: values.force });
           if (values.json) printJson(io, result);
           else {
             io.stdout.write(`Restored ${path} from ${describeCandidate(result.restoredFrom)}\n`);
@@ -145,7 +145,7 @@ export const tasksVerb: Verb = {
           throw new UsageError(`unknown tasks action "${action}"`);
       }
     } catch (error) {
-      if (error instanceof TasksDocumentError) {
+      if (error instanceof TodosDocumentError) {
         await reportUnusableDocument(io, store, error, dirArgs);
         return EXIT_FAILURE;
       }

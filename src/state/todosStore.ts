@@ -9,46 +9,46 @@ import { fileRevision, LockedDocument } from '../core/lock/lockedDocument';
 import { type Durability, writeFileAtomic } from '../core/write/atomicWrite';
 import { DEFAULT_DURABILITY, isDurable } from '../core/write/durability';
 import { ensureDirectory } from '../core/write/ensureDirectory';
-import { applyTaskEdit, type TaskEdit } from './taskEdits';
-import { TaskNotFoundError, TasksDocumentError, type TasksProblem } from './taskErrors';
-import { DEFAULT_BACKUPS_TO_KEEP, TasksBackups } from './tasksBackups';
+import { applyTodoEdit, type TodoEdit } from './todoEdits';
+import { TodoNotFoundError, TodosDocumentError, type TodosProblem } from './todoErrors';
+import { DEFAULT_BACKUPS_TO_KEEP, TodosBackups } from './todosBackups';
 import {
-  decodeTasksText,
-  emptyTasksDocument,
-  type Task,
-  type TasksDocument,
-  tasksDocumentProblems,
-} from './tasksSchema';
-import { editTasksText, migrateTasksText, RemovedTaskTexts } from './tasksText';
+  decodeTodosText,
+  emptyTodosDocument,
+  type Todo,
+  type TodosDocument,
+  todosDocumentProblems,
+} from './todosSchema';
+import { editTodosText, migrateTodosText, RemovedTodoTexts } from './todosText';
 
-/** Where the tasks document lives inside a workspace folder unless configured otherwise. */
-export const DEFAULT_TASKS_RELATIVE_PATH = '.vscode/crash-safe/tasks.json';
+/** Where the to-do document lives inside a workspace folder unless configured otherwise. */
+export const DEFAULT_TODOS_RELATIVE_PATH = '.vscode/crash-safe/tasks.json';
 
-/** The absolute path of the tasks document for a workspace folder. */
-export function tasksPathFor(workspaceDir: string, relativePath: string = DEFAULT_TASKS_RELATIVE_PATH): string {
+/** The absolute path of the to-do document for a workspace folder. */
+export function todosPathFor(workspaceDir: string, relativePath: string = DEFAULT_TODOS_RELATIVE_PATH): string {
   return resolve(workspaceDir, relativePath);
 }
 
-export type TasksReadResult =
+export type TodosReadResult =
   | {
       state: 'ok';
       path: string;
-      document: TasksDocument;
+      document: TodosDocument;
       /** False when no file exists yet: the document is the empty list. */
       exists: boolean;
       /** The older format version the file was migrated from in memory; it is written as current on the next edit. */
       migratedFrom: number | undefined;
     }
-  | { state: 'problem'; path: string; problem: TasksProblem };
+  | { state: 'problem'; path: string; problem: TodosProblem };
 
-export interface TasksStoreOptions {
+export interface TodosStoreOptions {
   /** `full` (default) fsyncs file and directory; `fast` only survives a process crash. */
   durability?: Durability;
   /** Backup generations to keep (default 5, minimum 1). */
   backupsToKeep?: number;
   lock?: Partial<LockSettings>;
   fs?: FsLike;
-  /** The clock for names of preserved files and for stamping migrated tasks that have no times. */
+  /** The clock for names of preserved files and for stamping migrated to-dos that have no times. */
   now?: () => Date;
   /** Problems that do not fail an edit (a backup that could not be written or pruned). */
   onWarning?: (message: string) => void;
@@ -62,47 +62,47 @@ interface LoadedSource {
   migratedFrom: number | undefined;
 }
 
-/** A task ref may be a unique id prefix of at least this many characters. */
+/** A to-do ref may be a unique id prefix of at least this many characters. */
 const MIN_PREFIX_LENGTH = 4;
 
 /**
- * The workspace task list: `{ version, tasks: [...] }` in one JSON file.
+ * The workspace to-do list: `{ version, to-dos: [...] }` in one JSON file.
  *
  * - Reads validate and migrate; a corrupt, empty, invalid or newer-version file is reported, never replaced.
  * - `apply` is a read-modify-write under a cross-process lock, so windows and CLI runs never lose each other's
  *   updates; applies queued in this process while one is in flight share one write (LockedDocument). Right before
  *   the rename, the file must still be the one loaded; otherwise the edits are applied again.
  * - Every write goes through the atomic writer, then a backup generation of what was written is kept
- *   (tasksBackups.ts), which recovery (tasksRecovery.ts) restores from.
+ *   (todosBackups.ts), which recovery (todosRecovery.ts) restores from.
  */
-export class TasksStore {
+export class TodosStore {
   readonly path: string;
-  readonly backups: TasksBackups;
+  readonly backups: TodosBackups;
   readonly fs: FsLike;
   readonly durability: Durability;
-  private readonly document: LockedDocument<TasksDocument>;
+  private readonly document: LockedDocument<TodosDocument>;
   /**
    * What each loaded document was read from: the revision is checked again right before its save commits, and
    * the save edits that text rather than writing the document anew.
    */
-  private readonly loadedSources = new WeakMap<TasksDocument, LoadedSource>();
+  private readonly loadedSources = new WeakMap<TodosDocument, LoadedSource>();
   /** The text of to-dos this store removed, so that one put back (Undo) gets its own bytes again. */
-  private readonly removedTexts = new RemovedTaskTexts();
+  private readonly removedTexts = new RemovedTodoTexts();
 
   constructor(
     path: string,
-    private readonly options: TasksStoreOptions = {},
+    private readonly options: TodosStoreOptions = {},
   ) {
     this.path = resolve(path);
     this.fs = options.fs ?? nodeFs;
     this.durability = options.durability ?? DEFAULT_DURABILITY;
-    this.backups = new TasksBackups(this.path, {
+    this.backups = new TodosBackups(this.path, {
       fs: this.fs,
       durability: this.durability,
       keep: options.backupsToKeep ?? DEFAULT_BACKUPS_TO_KEEP,
       onWarning: options.onWarning,
     });
-    this.document = new LockedDocument<TasksDocument>({
+    this.document = new LockedDocument<TodosDocument>({
       target: this.path,
       prepare: () => this.prepare(),
       load: () => this.loadForUpdate(),
@@ -123,11 +123,11 @@ export class TasksStore {
   }
 
   /** Reads, validates and (in memory) migrates the document. A missing file is an empty list. */
-  async read(): Promise<TasksReadResult> {
+  async read(): Promise<TodosReadResult> {
     return (await this.readDocument()).result;
   }
 
-  private async readDocument(): Promise<{ result: TasksReadResult; bytes?: Buffer; text?: string }> {
+  private async readDocument(): Promise<{ result: TodosReadResult; bytes?: Buffer; text?: string }> {
     let bytes: Buffer;
     try {
       bytes = await this.fs.readFile(this.path);
@@ -137,7 +137,7 @@ export class TasksStore {
           result: {
             state: 'ok',
             path: this.path,
-            document: emptyTasksDocument(),
+            document: emptyTodosDocument(),
             exists: false,
             migratedFrom: undefined,
           },
@@ -145,8 +145,8 @@ export class TasksStore {
       }
       throw error;
     }
-    // Migrated tasks without timestamps get the file's mtime, so repeated reads of one file agree.
-    const decoded = await decodeTasksText(this.path, bytes, () =>
+    // Migrated to-dos without timestamps get the file's mtime, so repeated reads of one file agree.
+    const decoded = await decodeTodosText(this.path, bytes, () =>
       this.fs.stat(this.path).then(
         (stats) => stats.mtime,
         () => this.now(),
@@ -163,36 +163,36 @@ export class TasksStore {
     return { result: ok, bytes, text: decoded.text };
   }
 
-  /** The tasks in order. Throws TasksDocumentError for an unusable file. */
-  async list(): Promise<Task[]> {
+  /** The to-dos in order. Throws TodosDocumentError for an unusable file. */
+  async list(): Promise<Todo[]> {
     const result = await this.read();
-    if (result.state === 'problem') throw new TasksDocumentError(result.problem);
+    if (result.state === 'problem') throw new TodosDocumentError(result.problem);
     return result.document.tasks;
   }
 
-  /** The task whose id is `ref`, or the only one whose id starts with it (4+ characters); else TaskNotFoundError. */
-  async find(ref: string): Promise<Task> {
-    const tasks = await this.list();
-    const exact = tasks.find((task) => task.id === ref);
+  /** The to-do whose id is `ref`, or the only one whose id starts with it (4+ characters); else TodoNotFoundError. */
+  async find(ref: string): Promise<Todo> {
+    const todos = await this.list();
+    const exact = todos.find((todo) => todo.id === ref);
     if (exact) return exact;
-    const matches = ref.length >= MIN_PREFIX_LENGTH ? tasks.filter((task) => task.id.startsWith(ref)) : [];
+    const matches = ref.length >= MIN_PREFIX_LENGTH ? todos.filter((todo) => todo.id.startsWith(ref)) : [];
     if (matches.length === 1) return matches[0]!;
-    throw new TaskNotFoundError(
+    throw new TodoNotFoundError(
       this.path,
       ref,
-      matches.map((task) => task.id),
+      matches.map((todo) => todo.id),
     );
   }
 
   /**
    * Applies `edits`, in order, to the current document under the lock and saves it; resolves once durable with
-   * each edit's task as saved (see applyTaskEdit). All or nothing: an edit that cannot apply (TaskNotFoundError,
-   * InvalidTaskError) rejects this call and writes none of them. Calls made together share one locked write,
-   * yet each succeeds or fails alone. Throws TasksDocumentError for an unusable file.
+   * each edit's to-do as saved (see applyTodoEdit). All or nothing: an edit that cannot apply (TodoNotFoundError,
+   * InvalidTodoError) rejects this call and writes none of them. Calls made together share one locked write,
+   * yet each succeeds or fails alone. Throws TodosDocumentError for an unusable file.
    */
-  apply(edits: readonly TaskEdit[]): Promise<Array<Task | undefined>> {
+  apply(edits: readonly TodoEdit[]): Promise<Array<Todo | undefined>> {
     // May run more than once (after a lost lock, or when the file changed under the lock): edits are idempotent.
-    return this.document.update((document) => edits.map((edit) => applyTaskEdit(document, edit, true, this.path)));
+    return this.document.update((document) => edits.map((edit) => applyTodoEdit(document, edit, true, this.path)));
   }
 
   /** Waits until every queued apply has settled. */
@@ -207,10 +207,10 @@ export class TasksStore {
 
   /**
    * Under the lock, hands `choose` what the file holds now and writes the bytes it returns, exactly, once they
-   * decode as a usable task list; with the same compare-before-rename and backups as an edit. A throw writes
+   * decode as a usable to-do list; with the same compare-before-rename and backups as an edit. A throw writes
    * nothing. For recovery, which puts a backup back byte for byte even over an unusable file.
    */
-  async replace(choose: (current: TasksReadResult) => Promise<Uint8Array>): Promise<void> {
+  async replace(choose: (current: TodosReadResult) => Promise<Uint8Array>): Promise<void> {
     await this.prepare();
     await withFileLock(
       this.path,
@@ -218,8 +218,8 @@ export class TasksStore {
         const revision = await fileRevision(this.path, this.fs);
         const current = await this.readDocument();
         const chosen = await choose(current.result);
-        const decoded = await decodeTasksText(this.path, chosen, async () => this.now());
-        if ('problem' in decoded) throw new TasksDocumentError(decoded.problem);
+        const decoded = await decodeTodosText(this.path, chosen, async () => this.now());
+        if ('problem' in decoded) throw new TodosDocumentError(decoded.problem);
         await this.save(
           decoded.text,
           current.bytes,
@@ -235,16 +235,16 @@ export class TasksStore {
     return ensureDirectory(dirname(this.path), this.fs, isDurable(this.durability));
   }
 
-  private async loadForUpdate(): Promise<TasksDocument> {
+  private async loadForUpdate(): Promise<TodosDocument> {
     // Taken before the read: a change during the read then shows at the commit check too.
     const revision = await fileRevision(this.path, this.fs);
     const { result, bytes, text } = await this.readDocument();
-    if (result.state === 'problem') throw new TasksDocumentError(result.problem);
+    if (result.state === 'problem') throw new TodosDocumentError(result.problem);
     this.loadedSources.set(result.document, { revision, bytes, text, migratedFrom: result.migratedFrom });
     return result.document;
   }
 
-  private sourceOf(loaded: TasksDocument): LoadedSource {
+  private sourceOf(loaded: TodosDocument): LoadedSource {
     const source = this.loadedSources.get(loaded);
     if (source === undefined) throw new Error(`No load recorded for the document of ${this.path}; nothing was written`);
     return source;
@@ -256,14 +256,14 @@ export class TasksStore {
    * text must then parse back as exactly `next`, so no edit ever writes a document other than the one the edits
    * made. Throws JsonValueError for an invalid document.
    */
-  private textOf(next: TasksDocument, previous: TasksDocument, source: LoadedSource): string {
-    const problems = tasksDocumentProblems(next);
+  private textOf(next: TodosDocument, previous: TodosDocument, source: LoadedSource): string {
+    const problems = todosDocumentProblems(next);
     if (problems.length > 0) throw new JsonValueError(this.path, problems);
     let text: string;
     if (source.text === undefined) text = serializeJson(this.path, next);
     else {
-      const current = source.migratedFrom === undefined ? source.text : migrateTasksText(source.text, previous);
-      text = editTasksText(current, previous, next, this.removedTexts);
+      const current = source.migratedFrom === undefined ? source.text : migrateTodosText(source.text, previous);
+      text = editTodosText(current, previous, next, this.removedTexts);
     }
     // `next` passed the schema just above, so a text that parses to exactly `next` needs no second check.
     const parsed = parseJson(text, 'json', { duplicateKeys: 'refuse' });
