@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   let settings = readSettings();
   const log = vscode.window.createOutputChannel('Crash-Safe State', { log: true });
   context.subscriptions.push(log);
-  const model = new OrphanModel(settings, log);
+  const model = new OrphanModel(() => settings, log);
   context.subscriptions.push(model);
   const statusBar = new OrphanStatusBar();
   context.subscriptions.push(statusBar);
@@ -112,8 +112,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       settings = readSettings();
       warnOfRefusedPatterns();
       refreshDecorations();
-      model.applySettings(settings);
-      void todos.applySettings();
+      model.settingsChanged();
+      void todos.settingsChanged();
       refreshStatusBar();
       model.scheduleRescan();
     }),

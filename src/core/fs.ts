@@ -27,8 +27,9 @@ export interface DirEntryLike {
 }
 
 /**
- * The file-system seam every core module goes through, a subset of node:fs/promises.
- * Tests wrap it to inject errno failures and short writes; the crash checker records through it.
+ * The file-system seam for documents, temps and folders, a subset of node:fs/promises. Tests wrap it to inject errno
+ * failures and short writes; the crash checker records through it. Not through it: the lock (core/lock calls node:fs
+ * itself) and the synchronous lstat that folderListing and orphanEvents use when they are given nodeFs.
  */
 export interface FsLike {
   open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;

@@ -7,6 +7,11 @@ import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
 // Every `crashSafeState.*` setting is read here. The defaults live only in package.json (`contributes.configuration`):
 // VS Code applies them, so `get(key)` returns them when nothing is set, and a value of the wrong type falls back to
 // `inspect(key).defaultValue`, the same manifest default.
+//
+// One flow: a feature reads a setting when it uses it, through a getter. Window-wide settings come from the one
+// snapshot extension.ts keeps (`() => settings`, re-read by its listener below); settings a folder or document may
+// override come from the readers here (`readTodoSettings(folder)`…). A change is announced (`settingsChanged()`),
+// never pushed as values, so no feature holds a copy that can go stale.
 
 /** What a sweep does with orphans the trash refuses (`sweep.whenTrashUnavailable`). */
 export type WhenTrashUnavailable = 'ask' | 'deletePermanently' | 'keep';
@@ -177,7 +182,10 @@ export function readTodoSettings(folder?: vscode.Uri): TodoSettings {
   };
 }
 
-/** Fires `listener` only for changes under our section, as Error Lens does; the extension's one settings listener. */
+/**
+ * Fires `listener` only for changes under our section, as Error Lens does. extension.ts holds the one listener of our
+ * settings; the orphan model and the snapshot service also listen, to VS Code's own (files.exclude, settings.json).
+ */
 export function onDidChangeSettings(listener: () => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((event) => {
     if (event.affectsConfiguration(CONFIG_SECTION)) listener();

@@ -52,7 +52,7 @@ suite('one builder each', () => {
       // The preview (planSweep) and the sweep both take the model's sweepOptions, which is the builder.
       const model = source('ui/orphans/orphanModel.ts');
       assert.match(model, /sweepOrphans\(orphans, \{ \.\.\.this\.sweepOptions\(olderThanMinutes\), dryRun: true \}\)/);
-      assert.match(model, /sweepOptions\([^)]*\): SweepOptions \{\s*return sweepOptionsFrom\(/);
+      assert.match(model, /sweepOptions\(olderThanMinutes[^{]*\): SweepOptions \{\s*return sweepOptionsFrom\(/);
       assert.match(
         source('ui/orphans/sweepCommand.ts'),
         /const sweepOptions = model\.sweepOptions\(olderThanMinutes\);/,

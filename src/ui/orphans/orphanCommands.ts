@@ -11,7 +11,10 @@ export type { RecoverArgs } from './recoverCommand';
 export type { MenuArgs, MenuEntry, StatusMenu } from './statusMenu';
 export type { SweepArgs, SweepOutcome, SweepPreviewItem, WhenTrashUnavailable } from './sweepCommand';
 
-/** Registers every command; each returns its result so callers (and tests) can check it. */
+/**
+ * Registers the orphan commands (scan, sweep, recover, the views' actions); to-do, snapshot, crash-safe save and group
+ * commands register in their own folders. Each returns its result so callers (and tests) can check it.
+ */
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandContext): void {
   const register = (id: CommandId, run: (...args: never[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, run));

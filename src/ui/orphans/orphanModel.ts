@@ -82,11 +82,11 @@ export class OrphanModel extends Disposable {
   private missedDeletions = 0;
 
   constructor(
-    private settings: ExtensionSettings,
+    private readonly settings: () => ExtensionSettings,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
-    this.tracker = new OrphanTracker(trackerOptions(settings, log));
+    this.tracker = new OrphanTracker(trackerOptions(settings(), log));
     this.watchers = this._register(new OrphanWatchers((events) => this.follow(events)));
     this._register({ dispose: () => this.stopTimers() });
     // File watchers can drop an event under load; checking only the known orphans costs O(orphans), never a walk.
@@ -99,7 +99,7 @@ export class OrphanModel extends Disposable {
           this.scheduleRescan();
       }),
     );
-    this.applySettings(settings);
+    this.settingsChanged();
   }
 
   get orphans(): readonly Orphan[] {
@@ -127,7 +127,7 @@ export class OrphanModel extends Disposable {
   }
 
   /** Orphans at least `olderThanMinutes` old (default: the orphanAgeMinutes setting), so a sweep may take them. */
-  stale(orphans: readonly Orphan[] = this.orphans, olderThanMinutes = this.settings.orphanAgeMinutes): Orphan[] {
+  stale(orphans: readonly Orphan[] = this.orphans, olderThanMinutes = this.settings().orphanAgeMinutes): Orphan[] {
     return orphans.filter((orphan) => orphan.ageMs >= olderThanMinutes * 60_000);
   }
 
@@ -137,14 +137,18 @@ export class OrphanModel extends Disposable {
    */
   planSweep(
     orphans: readonly Orphan[] = this.orphans,
-    olderThanMinutes = this.settings.orphanAgeMinutes,
+    olderThanMinutes = this.settings().orphanAgeMinutes,
   ): Promise<SweepResult> {
     return sweepOrphans(orphans, { ...this.sweepOptions(olderThanMinutes), dryRun: true });
   }
 
-  /** The options a sweep of this workspace runs with now: the preview above and the Sweep command both take them. */
-  sweepOptions(olderThanMinutes = this.settings.orphanAgeMinutes): SweepOptions {
-    return sweepOptionsFrom({ roots: this.roots, olderThanMinutes, tempPatterns: this.settings.tempPatterns });
+  /**
+   * The options a sweep of this workspace runs with now: the preview above and the Sweep command both take them.
+   * It hands over the whole settings object, so a sweep setting named alike in ExtensionSettings and SweepSettings
+   * reaches the sweep without a change here.
+   */
+  sweepOptions(olderThanMinutes = this.settings().orphanAgeMinutes): SweepOptions {
+    return sweepOptionsFrom({ ...this.settings(), roots: this.roots, olderThanMinutes });
   }
 
   get roots(): string[] {
@@ -159,9 +163,9 @@ export class OrphanModel extends Disposable {
     return this.folders().map((folder) => ({ path: folder.uri.fsPath, workspaceExclude: workspaceExcludes(folder) }));
   }
 
-  /** New settings; the caller rescans (extension.ts does) so new patterns and excludes reach what is known. */
-  applySettings(settings: ExtensionSettings): void {
-    this.settings = settings;
+  /** The settings changed: read them again. The caller rescans (extension.ts does) so new patterns reach what is known. */
+  settingsChanged(): void {
+    const settings = this.settings();
     this.tracker.configure(trackerOptions(settings, this.log));
     this.watchers.setTempPatterns(settings.tempPatterns);
     this.armSafetyNet();
@@ -263,7 +267,7 @@ export class OrphanModel extends Disposable {
   private armSafetyNet(soonMs?: number): void {
     if (this.safetyNet) clearTimeout(this.safetyNet);
     this.safetyNet = undefined;
-    const intervalMs = this.settings.scanIntervalMinutes * 60_000;
+    const intervalMs = this.settings().scanIntervalMinutes * 60_000;
     if (intervalMs <= 0) return;
     const regular = (this.lastScan ?? Date.now()) + intervalMs - Date.now();
     const delay = Math.max(1_000, Math.min(regular, soonMs ?? regular));

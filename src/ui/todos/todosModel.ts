@@ -124,7 +124,7 @@ export class TodosModel extends Disposable {
   }
 
   /** Re-reads the settings: a new path switches documents, a new delay applies to the next save. */
-  async applySettings(): Promise<void> {
+  async settingsChanged(): Promise<void> {
     await this.retarget();
   }
 
