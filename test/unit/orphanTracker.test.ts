@@ -143,6 +143,18 @@ suite('OrphanTracker: cost per change', () => {
     assert.deepEqual(work(tracker.stats), { fullWalks: 1, subtreeWalks: 1, folderListings: 0 });
   });
 
+  test('a delete event that arrives after its folder was made again keeps (walks) what is there now', async () => {
+    file('scratch/a/same.json');
+    file('scratch/a/same.json.tmp.aaaa1111bb');
+    const tracker = await started();
+    rmSync(join(root, 'scratch'), { recursive: true });
+    file('scratch/a/same.json');
+    file('scratch/a/same.json.tmp.aaaa2222bb');
+    // The watcher reports the removal late, after the new folder and files are there.
+    await tracker.apply([deleted(join(root, 'scratch'))]);
+    assert.deepEqual(paths(tracker), ['ws/scratch/a/same.json.tmp.aaaa2222bb']);
+  });
+
   test('a storm of created files that are no temps costs a listing per burst, no walk', async () => {
     const tracker = await started();
     mkdirSync(join(root, 'dist'));

@@ -217,7 +217,12 @@ export class OrphanTracker {
   }
 
   private async process(root: Root, todo: Work): Promise<void> {
-    for (const path of todo.deleted) this.index.replaceUnder(path);
+    for (const path of todo.deleted) {
+      // A delete event can arrive after the path came back (a folder removed and made again): walk it, never drop it.
+      const now = await this.kindNow(path);
+      if (now === 'folder') todo.subtrees.add(path);
+      else if (now !== 'unknown') this.index.replaceUnder(path); // a file that is back is judged again by its name
+    }
     for (const [dir, names] of todo.created) {
       for (const folder of await foldersAmong(this.fs, dir, names)) {
         if (!root.filter.skipsFolder(basename(folder), toSlashes(relative(root.real, folder))))
@@ -229,6 +234,15 @@ export class OrphanTracker {
     for (const dir of subtrees) await this.walkSubtree(root, dir);
     const folders = [...todo.names].filter(([dir]) => !subtrees.some((walkedDir) => isInside(dir, walkedDir)));
     if (folders.length > 0) await this.rejudge(root, folders);
+  }
+
+  /** What is at `path` now; only a proven absence lets a delete event drop what was known ("unknown" keeps it). */
+  private async kindNow(path: string): Promise<'missing' | 'folder' | 'other' | 'unknown'> {
+    try {
+      return (await this.fs.lstat(path)).isDirectory() ? 'folder' : 'other';
+    } catch (error) {
+      return /^(ENOENT|ENOTDIR)$/.test(errnoOf(error) ?? '') ? 'missing' : 'unknown';
+    }
   }
 
   /** Walks `dir` (a root, or a folder below one) and replaces what was known under it. */

@@ -50,12 +50,18 @@ function entriesGone(file: string): Promise<true> {
 async function quickFixes(file: string, diagnostic: vscode.Diagnostic): Promise<vscode.CodeAction[]> {
   const uri = vscode.Uri.file(file);
   await vscode.workspace.openTextDocument(uri);
-  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
-    'vscode.executeCodeActionProvider',
-    uri,
-    diagnostic.range,
-  );
-  return actions.filter((action) => action.command?.command.startsWith('crashSafeState.'));
+  // The workbench learns of entries over RPC, after getDiagnostics here sees them; until then it asks with none.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      'vscode.executeCodeActionProvider',
+      uri,
+      diagnostic.range,
+    );
+    const ours = actions.filter((action) => action.command?.command.startsWith('crashSafeState.'));
+    if (ours.length > 0 || Date.now() > deadline) return ours;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 suite('Problems entries and Explorer decorations', () => {
