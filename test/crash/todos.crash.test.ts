@@ -30,10 +30,10 @@ const DEAD_HOLDER_RECOVERIES = Math.min(2, iterations);
  * so every ACK printed before the kill reaches us.
  */
 const WRITER_SOURCE = (stateDir: string) => `
-import { addTaskEdit } from ${JSON.stringify(join(stateDir, 'todoEdits.ts'))};
-import { TasksStore } from ${JSON.stringify(join(stateDir, 'todosStore.ts'))};
+import { addTodoEdit } from ${JSON.stringify(join(stateDir, 'todoEdits.ts'))};
+import { TodosStore } from ${JSON.stringify(join(stateDir, 'todosStore.ts'))};
 const [path, prefix, staleMs] = process.argv.slice(2);
-const store = new TasksStore(path!, { lock: { staleMs: Number(staleMs), updateMs: 1000 } });
+const store = new TodosStore(path!, { lock: { staleMs: Number(staleMs), updateMs: 1000 } });
 let n = 0;
 async function loop(): Promise<void> {
   for (;;) {
@@ -41,7 +41,7 @@ async function loop(): Promise<void> {
     await Promise.all(
       Array.from({ length: burst }, () => {
         const title = \`\${prefix}-\${n++}\`;
-        return store.apply([addTaskEdit(title)]).then(([task]) => process.stdout.write(\`ACK \${task!.id} \${task!.title}\\n\`));
+        return store.apply([addTodoEdit(title)]).then(([task]) => process.stdout.write(\`ACK \${task!.id} \${task!.title}\\n\`));
       }),
     );
   }

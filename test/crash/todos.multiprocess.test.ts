@@ -144,11 +144,11 @@ suite('several processes: tasks add at once', () => {
     const childBundle = join(workspace, 'adder.cjs');
     writeFileSync(
       childEntry,
-      `import { addTaskEdit } from ${JSON.stringify(join(root, 'src', 'state', 'todoEdits.ts'))};
-       import { TasksStore } from ${JSON.stringify(join(root, 'src', 'state', 'todosStore.ts'))};
+      `import { addTodoEdit } from ${JSON.stringify(join(root, 'src', 'state', 'todoEdits.ts'))};
+       import { TodosStore } from ${JSON.stringify(join(root, 'src', 'state', 'todosStore.ts'))};
        const [path, worker, count] = process.argv.slice(2);
-       const store = new TasksStore(path!);
-       Promise.all(Array.from({ length: Number(count) }, (_, n) => store.apply([addTaskEdit(\`p\${worker} #\${n}\`)]))).then(
+       const store = new TodosStore(path!);
+       Promise.all(Array.from({ length: Number(count) }, (_, n) => store.apply([addTodoEdit(\`p\${worker} #\${n}\`)]))).then(
          (added) => process.stdout.write(JSON.stringify({ ids: added.map(([t]) => t!.id), stats: store.stats })),
          (error) => { process.stderr.write(String(error)); process.exitCode = 1; },
        );`,

@@ -21,8 +21,8 @@ const STALE_MS = 2000;
 const ADDER_SOURCE = (srcDir: string) => `
 import { resolve } from 'node:path';
 import { type FsLike, nodeFs } from ${JSON.stringify(join(srcDir, 'core', 'fs.ts'))};
-import { addTaskEdit } from ${JSON.stringify(join(srcDir, 'state', 'todoEdits.ts'))};
-import { TasksStore } from ${JSON.stringify(join(srcDir, 'state', 'todosStore.ts'))};
+import { addTodoEdit } from ${JSON.stringify(join(srcDir, 'state', 'todoEdits.ts'))};
+import { TodosStore } from ${JSON.stringify(join(srcDir, 'state', 'todosStore.ts'))};
 const [path, title, pauseAt, staleMs, acquireTimeoutMs] = process.argv.slice(2);
 const target = resolve(path!);
 let paused = false;
@@ -44,11 +44,11 @@ const fs: FsLike = {
     return nodeFs.rename(from, to);
   },
 };
-const store = new TasksStore(target, {
+const store = new TodosStore(target, {
   fs,
   lock: { staleMs: Number(staleMs), updateMs: 1000, acquireTimeoutMs: Number(acquireTimeoutMs) },
 });
-store.apply([addTaskEdit(title!)]).then(
+store.apply([addTodoEdit(title!)]).then(
   ([task]) => process.stdout.write(\`ACK \${task!.id}\\n\`),
   (error: Error) => {
     process.stderr.write(\`FAIL \${error.name}: \${error.message}\\n\`);

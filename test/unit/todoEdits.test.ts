@@ -50,7 +50,7 @@ suite('task edits: applying intents', () => {
     assert.deepEqual(ids(document), ['c', 'a']);
   });
 
-  test('when saving, an edit that would make a task invalid throws InvalidTaskError and changes nothing', () => {
+  test('when saving, an edit that would make a task invalid throws InvalidTodoError and changes nothing', () => {
     const document = doc('a');
     assert.throws(
       () => applyTodoEdit(document, { kind: 'update', id: 'a', title: '', at: T1 }, true),
@@ -100,7 +100,7 @@ suite('task edits: applying intents', () => {
 });
 
 suite('task edits: building them (the CLI and the view share these)', () => {
-  test('titles are trimmed; an empty one is an InvalidTaskError, not a RangeError', () => {
+  test('titles are trimmed; an empty one is an InvalidTodoError, not a RangeError', () => {
     assert.equal(cleanTitle('  Ship it \n'), 'Ship it');
     assert.throws(
       () => cleanTitle(' \t '),
@@ -119,7 +119,7 @@ suite('task edits: building them (the CLI and the view share these)', () => {
     assert.equal(next, 3);
   });
 
-  test('addTaskEdit makes a new, not-done task stamped now; empty notes are left out', () => {
+  test('addTodoEdit makes a new, not-done task stamped now; empty notes are left out', () => {
     const now = new Date(T1);
     const edit = addTodoEdit(' Write ', { notes: '', now, newId: () => 'abcd0001' });
     assert.deepEqual(edit, {
@@ -131,7 +131,7 @@ suite('task edits: building them (the CLI and the view share these)', () => {
     assert.equal(addTodoEdit('x', { taken: ['abcd0001'], newId: () => draws.shift()! }).todo.id, 'abcd0002');
   });
 
-  test('updateTaskEdit carries only what changes, with the time', () => {
+  test('updateTodoEdit carries only what changes, with the time', () => {
     assert.deepEqual(updateTodoEdit('a', { done: true }, new Date(T1)), {
       kind: 'update',
       id: 'a',

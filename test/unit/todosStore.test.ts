@@ -143,7 +143,7 @@ suite('tasks store', () => {
     assert.equal(existsSync(lockPathFor(path)), false, 'the lock is released');
   });
 
-  test('an empty title is refused (InvalidTaskError) before anything is queued, and by apply itself', async () => {
+  test('an empty title is refused (InvalidTodoError) before anything is queued, and by apply itself', async () => {
     const store = new TodosStore(path);
     assert.throws(() => addTodoEdit('   '), InvalidTodoError);
     assert.throws(() => updateTodoEdit('abcd1234', { title: ' ' }), InvalidTodoError);
@@ -206,7 +206,7 @@ suite('tasks store', () => {
     );
   });
 
-  test('find: exact id, or a unique prefix of at least 4 characters; otherwise TaskNotFoundError', async () => {
+  test('find: exact id, or a unique prefix of at least 4 characters; otherwise TodoNotFoundError', async () => {
     const store = new TodosStore(path);
     for (const id of ['abcd1111', 'abcd2222', 'ffff0000']) await add(store, `task ${id}`, { newId: () => id });
     assert.equal((await store.find('ffff')).id, 'ffff0000');
