@@ -16,7 +16,7 @@ import {
 } from './copyModel';
 import { type GitOptions, gitFinder } from './gitCopies';
 import { type HistoryOptions, historyFinder } from './historyCopies';
-import { judgeBroken, judgeContent, type TargetVerdict } from './judgeBroken';
+import { type BrokenReason, type ContentJudgement, judgeBroken, judgeContent, type TargetVerdict } from './judgeBroken';
 import { recoverBackupFinder, tempFinder } from './siblingCopies';
 
 export interface FindCopiesOptions {
@@ -40,7 +40,14 @@ export interface FindCopiesOptions {
 /** The target as judged (without its bytes), for lists. */
 export type TargetState =
   | { state: 'missing' | 'unknown'; broken: boolean; problem: string }
-  | { state: 'ok' | 'broken'; broken: boolean; judgement: string; problem?: string; size: number };
+  | {
+      state: 'ok' | 'broken';
+      broken: boolean;
+      judgement: ContentJudgement;
+      reason?: BrokenReason;
+      problem?: string;
+      size: number;
+    };
 
 export interface CopiesResult {
   /** The target, absolute. */
@@ -158,6 +165,7 @@ function stateOf(verdict: TargetVerdict): TargetState {
     state: verdict.state,
     broken: verdict.broken,
     judgement: verdict.judgement,
+    ...(verdict.reason ? { reason: verdict.reason } : {}),
     ...(verdict.problem ? { problem: verdict.problem } : {}),
     size: verdict.bytes.length,
   };
