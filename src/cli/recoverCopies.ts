@@ -101,7 +101,9 @@ export async function runCopies(positionals: string[], values: CopiesValues, io:
       const kept = recovered.backup
         ? `; the previous file ${values['dry-run'] ? 'would be' : 'was'} kept as ${printable(recovered.backup)}`
         : '';
-      io.stdout.write(`${verb} ${printable(target)} from ${printable(copy.where)} (${copy.source}:${copy.index})${kept}\n`);
+      io.stdout.write(
+        `${verb} ${printable(target)} from ${printable(copy.where)} (${copy.source}:${copy.index})${kept}\n`,
+      );
     }
     return EXIT_OK;
   } catch (error) {
