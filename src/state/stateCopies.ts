@@ -13,6 +13,7 @@ import { messageOf } from '../core/errors';
 import { exactNames } from '../core/folderListing';
 import { errnoOf } from '../core/fs';
 import { isShortStemOf } from '../core/names/tempNames';
+import { DEFAULT_DURABILITY } from '../core/write/durability';
 import { SnapshotFolder, snapshotBytes } from './snapshotFolder';
 import { DEFAULT_SNAPSHOTS_RELATIVE_DIR } from './snapshots';
 import { TodosBackups } from './todosBackups';
@@ -25,7 +26,7 @@ export const todosBackupFinder: CopyFinder = {
   async find({ fs, target }): Promise<FinderResult> {
     const copies: FoundCopy[] = [];
     const notes: string[] = [];
-    const backups = new TodosBackups(target, { fs, durability: 'full', keep: 1 });
+    const backups = new TodosBackups(target, { fs, durability: DEFAULT_DURABILITY, keep: 1 });
     let generations: Awaited<ReturnType<TodosBackups['generations']>> = [];
     try {
       generations = await backups.generations();

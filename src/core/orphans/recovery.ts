@@ -15,6 +15,7 @@ import {
   recogniseTemp,
 } from '../names/tempPatterns';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../write/atomicWrite';
+import { DEFAULT_DURABILITY } from '../write/durability';
 
 /** A temp file whose whole content is a valid version of the target. */
 export interface RecoveryCandidate {
@@ -318,7 +319,7 @@ export async function replaceKeepingBackup(
   options: ReplaceOptions,
   readsBack: () => Promise<boolean> = () => verifyCopy(fs, target, bytes),
 ): Promise<RecoveryResult> {
-  const durability = options.durability ?? 'full';
+  const durability = options.durability ?? DEFAULT_DURABILITY;
   let backup: string | null = null;
   if (current.state !== 'missing') {
     const label = current.state === 'valid' ? 'replaced' : 'corrupt';
