@@ -190,9 +190,10 @@ suite('copies', () => {
         { id: '..', timestamp: now },
         { id: 'ok.json', content: '{"v":1}', timestamp: now - 1 },
       ]);
-      // Entries with no id or no timestamp, and a non-object, among good ones.
+      // Entries with no id, no timestamp or one no Date can hold, and a non-object, among good ones.
       const entries = JSON.parse(readFileSync(join(folder, 'entries.json'), 'utf8'));
-      entries.entries.push({ timestamp: now }, { id: 'x.json' }, 'junk', null);
+      writeFileSync(join(folder, 'far.json'), '{}');
+      entries.entries.push({ timestamp: now }, { id: 'x.json' }, { id: 'far.json', timestamp: 1e300 }, 'junk', null);
       writeFileSync(join(folder, 'entries.json'), JSON.stringify(entries));
       const result = await findCopies(target, { historyDir: history, git: false });
       assert.deepEqual(
@@ -201,6 +202,7 @@ suite('copies', () => {
       );
       assert.equal(result.notes.length, 1);
       assert.match(result.notes[0]!, /skipped .*not a plain file name/);
+      assert.match(result.notes[0]!, /far\.json: no usable timestamp/);
       for (const id of ['../x', 'a/b', 'a\\b', '.', '..', '', 'entries.json', 'a\nb', 'c:x']) {
         assert.equal(isPlainEntryName(id), false, JSON.stringify(id));
       }

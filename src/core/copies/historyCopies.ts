@@ -14,6 +14,8 @@ import { type CopyFinder, type FinderResult, type FoundCopy, loadFileCopy } from
 export const MAX_ENTRIES_JSON_BYTES = 1024 * 1024;
 /** Entries listed per file at most, newest first; the rest are reported. */
 export const MAX_HISTORY_ENTRIES = 1000;
+/** The largest time a Date holds. */
+const MAX_DATE_MS = 8.64e15;
 /** entries.json files read at once. */
 const HISTORY_READS_AT_ONCE = 16;
 
@@ -127,8 +129,9 @@ function decodeEntries(text: string): { resource: string; entries: HistoryEntry[
       skipped.push(`an id that is not a plain file name (${JSON.stringify(id)?.slice(0, 80)})`);
       continue;
     }
-    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-      skipped.push(`${id}: no timestamp`);
+    // A time a Date can hold (±8.64e15 ms): anything else is no time at all, and would break every display of it.
+    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || Math.abs(timestamp) > MAX_DATE_MS) {
+      skipped.push(`${id}: no usable timestamp`);
       continue;
     }
     good.push({
