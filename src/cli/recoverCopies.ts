@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Copy, type CopySource, isCopySource } from '../core/copies/copyModel';
 import { type CopiesResult, findCopies, recoverFromCopy, selectCopy } from '../core/copies/findCopies';
-import { defaultHistoryDirs } from '../core/copies/historyCopies';
+import { defaultHistoryDirs, isCodeServerHistory } from '../core/copies/historyCopies';
 import { formatBytes } from '../core/fs';
 import { RecoveryError } from '../core/orphans/recovery';
 import { stateCopyFinders } from '../state/stateCopies';
@@ -71,7 +71,15 @@ export async function runCopies(positionals: string[], values: CopiesValues, io:
   const schema = await loadSchema(values.schema, io);
   const historyDir = historyDirFor(values.history, io);
   const target = resolve(io.cwd, positionals[0]!);
-  const result = await findCopies(target, { historyDir, extraPatterns, schema, extraFinders: stateCopyFinders() });
+  // code-server writes its workspace files' history as vscode-remote://HOST/path, HOST being the browser's.
+  const history = historyDir && isCodeServerHistory(historyDir) ? { remoteAuthorities: 'any' as const } : {};
+  const result = await findCopies(target, {
+    historyDir,
+    history,
+    extraPatterns,
+    schema,
+    extraFinders: stateCopyFinders(),
+  });
   for (const note of result.notes) io.stderr.write(`crash-safe recover: note: ${note}\n`);
 
   if (!chosen) {

@@ -23,6 +23,7 @@ import { CopyChangedError } from '../../src/core/copies/copyModel';
 import { bestCopy, findCopies, recoverFromCopy, selectCopy } from '../../src/core/copies/findCopies';
 import {
   defaultHistoryDirs,
+  isCodeServerHistory,
   isPlainEntryName,
   MAX_ENTRIES_JSON_BYTES,
   resourceToPath,
@@ -163,6 +164,13 @@ suite('copies', () => {
         '/home/u/a.json',
       );
       assert.equal(resourceToPath('file:///c%3A/Users/u/a.json', { platform: 'win32' }), 'c:\\Users\\u\\a.json');
+      assert.equal(
+        resourceToPath('vscode-remote://127.0.0.1:9999/home/u/a.json', { remoteAuthorities: 'any' }),
+        '/home/u/a.json',
+      );
+      assert.equal(resourceToPath('vscode-remote://h/home/u/../a.json', { remoteAuthorities: 'any' }), undefined);
+      assert.equal(isCodeServerHistory('/home/u/.local/share/code-server/User/History'), true);
+      assert.equal(isCodeServerHistory('/home/u/.config/Code/User/History'), false);
       assert.equal(resourceToPath('file:///home/u/a.json', { platform: 'win32' }), undefined);
     });
 

@@ -45,8 +45,13 @@ export interface HistoryIndex {
 }
 
 export interface HistoryOptions {
-  /** `vscode-remote://AUTHORITY/path` resources also name local paths for these authorities (code-server's host). */
-  remoteAuthorities?: readonly string[];
+  /**
+   * `vscode-remote://AUTHORITY/path` resources also name local paths for these authorities, or for any (`'any'`).
+   * VS Code keeps the history of a remote workspace on the remote host, so in a History folder of a server (code-server,
+   * a remote extension host) every such resource names a path of that same machine; the browser's authority is not
+   * known there.
+   */
+  remoteAuthorities?: readonly string[] | 'any';
   /** Path rules: `win32` for drive letters and `\`. Default this platform. */
   platform?: NodeJS.Platform;
 }
@@ -64,7 +69,8 @@ export function resourceToPath(resource: string, options: HistoryOptions = {}): 
   const file = /^file:\/\/(?<authority>[^/?#]*)(?<path>\/[^?#]*)$/s.exec(resource)?.groups;
   if (file && file.authority === '') encodedPath = file.path;
   const remote = /^vscode-remote:\/\/(?<authority>[^/?#]+)(?<path>\/[^?#]*)$/s.exec(resource)?.groups;
-  if (remote && options.remoteAuthorities?.includes(remote.authority!)) encodedPath = remote.path;
+  const authorities = options.remoteAuthorities;
+  if (remote && (authorities === 'any' || authorities?.includes(remote.authority!))) encodedPath = remote.path;
   if (encodedPath === undefined) return undefined;
   let decoded: string;
   try {
@@ -248,6 +254,11 @@ export function historyFinder(historyDir: string, options: HistoryOptions = {}):
       return { copies, notes };
     },
   };
+}
+
+/** Whether a History folder is code-server's (`…/code-server/User/History`): its resources are `vscode-remote:`. */
+export function isCodeServerHistory(dir: string): boolean {
+  return /[\\/]code-server[\\/]User[\\/]History[\\/]?$/.test(dir);
 }
 
 /** Where VS Code (and code-server) keep Local History by default on this platform, most likely first. */
