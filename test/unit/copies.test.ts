@@ -26,6 +26,7 @@ import {
   isCodeServerHistory,
   isPlainEntryName,
   MAX_ENTRIES_JSON_BYTES,
+  readHistoryIndex,
   resourceToPath,
 } from '../../src/core/copies/historyCopies';
 import { judgeBroken, judgeContent } from '../../src/core/copies/judgeBroken';
@@ -308,6 +309,21 @@ suite('copies', () => {
       assert.match(open.notes.join('\n'), /other users may write to it/);
       const missing = await findCopies(target, { historyDir: join(dir, 'nope'), git: false });
       assert.match(missing.notes.join('\n'), /there is no such folder/);
+    });
+
+    test('a cancelled search throws AbortError and reads no further; readHistoryIndex maps every folder', async () => {
+      writeFileSync(target, '');
+      for (let i = 0; i < 40; i++) {
+        historyFolder(`k${i}`, uri(join(dir, 'ws', `f${i}.json`)), [{ id: 'A.json', content: '{}', timestamp: 1 }]);
+      }
+      const index = await readHistoryIndex(nodeFs, history);
+      assert.equal(index.folders.length, 40);
+      assert.ok(index.folders.every((folder) => folder.path?.startsWith(join(dir, 'ws', 'f'))));
+      const controller = new AbortController();
+      controller.abort();
+      await assert.rejects(findCopies(target, { historyDir: history, git: false, signal: controller.signal }), {
+        name: 'AbortError',
+      });
     });
 
     test('defaults per platform, code-server too', () => {

@@ -35,6 +35,8 @@ export interface FindCopiesOptions {
   extraFinders?: readonly CopyFinder[];
   /** Only these sources. */
   sources?: readonly CopySource[];
+  /** Cancels the search: AbortError is thrown, nothing was written. */
+  signal?: AbortSignal;
 }
 
 /** The target as judged (without its bytes), for lists. */
@@ -76,7 +78,9 @@ async function realPathOf(fs: FsLike, target: string): Promise<string> {
 /** The finders findCopies asks, in the order their copies are listed when times tie. */
 function findersFor(options: FindCopiesOptions): CopyFinder[] {
   const finders: CopyFinder[] = [];
-  if (options.historyDir !== undefined) finders.push(historyFinder(options.historyDir, options.history));
+  if (options.historyDir !== undefined) {
+    finders.push(historyFinder(options.historyDir, { ...options.history, signal: options.signal }));
+  }
   if (options.git !== false) finders.push(gitFinder(options.git ?? {}));
   finders.push(tempFinder(options.extraPatterns), recoverBackupFinder, ...(options.extraFinders ?? []));
   const only = options.sources;
@@ -98,18 +102,20 @@ export async function findCopies(targetPath: string, options: FindCopiesOptions 
   const notes: string[] = [];
   const found: { source: CopySource; found: FoundCopy }[] = [];
   for (const finder of findersFor(options)) {
+    options.signal?.throwIfAborted();
     try {
       const result = await finder.find({ fs, target, realTarget });
       notes.push(...result.notes);
       for (const copy of result.copies) found.push({ source: finder.source, found: copy });
     } catch (error) {
-      if (error instanceof DescriptorsExhaustedError) throw error;
+      if (error instanceof DescriptorsExhaustedError || options.signal?.aborted) throw error;
       notes.push(`${finder.source}: ${messageOf(error)}`);
     }
   }
 
   // Each copy is read, judged and digested in turn; its bytes are not kept (a copy may be 256 MiB).
   const examined = await mapBounded(found, COPIES_READ_AT_ONCE, async ({ source, found: copy }) => {
+    options.signal?.throwIfAborted();
     try {
       const bytes = await copy.load();
       const judged = judgeContent(bytes, target, { schema: options.schema });

@@ -52,6 +52,8 @@ export interface HistoryOptions {
    * known there.
    */
   remoteAuthorities?: readonly string[] | 'any';
+  /** Stops a read of the History folder (the extension's start-up pass is cancellable): AbortError is thrown. */
+  signal?: AbortSignal;
   /** Path rules: `win32` for drive letters and `\`. Default this platform. */
   platform?: NodeJS.Platform;
 }
@@ -157,6 +159,7 @@ function decodeEntries(text: string): { resource: string; entries: HistoryEntry[
 
 /** Reads one `<hash>/entries.json`; a reason when it cannot be used. */
 async function readFolder(fs: FsLike, dir: string, options: HistoryOptions): Promise<HistoryFolder | string> {
+  options.signal?.throwIfAborted();
   const path = join(dir, 'entries.json');
   let text: string;
   try {
