@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { RecoveryError, type RecoveryResult, recoverTarget } from '../core/orphans/recovery';
 import { type CliIo, describeError, EXIT_FAILURE, EXIT_OK, printable, printJson, UsageError, type Verb } from './io';
 import { checkPatterns, JSON_OPTION, loadSchema, PATTERN_OPTION, SCHEMA_OPTION } from './options';
+import { runCopies } from './recoverCopies';
 import { runRecoverGroups } from './writeGroup';
 
 /** A target that needed nothing: it is valid (and `--force` was not given). */
@@ -14,10 +15,14 @@ interface NothingToRecover {
 export const recoverVerb: Verb = {
   usage:
     'crash-safe recover TARGET... [--dry-run] [--force] [--json] [--schema FILE] [--pattern "{target}.SUFFIX"]...' +
+    ' | crash-safe recover TARGET --list [--json] [--history DIR]' +
+    ' | crash-safe recover TARGET --from history|git|temp|backup[:N] [--dry-run] [--force] [--json] [--history DIR]' +
     ' | crash-safe recover --groups ROOT [--json]',
   summary:
     'Replace a missing, empty or corrupt TARGET with its newest valid temp file, keeping the old one as TARGET.corrupt-<time>. ' +
-    'A valid TARGET is left alone (exit 0) unless --force. Exit 1 if a TARGET needs recovery and has no valid candidate.',
+    'A valid TARGET is left alone (exit 0) unless --force. Exit 1 if a TARGET needs recovery and has no valid candidate. ' +
+    '--list shows every copy of TARGET (Local History, git index and HEAD, temps, backups) newest first; --from SOURCE[:N] ' +
+    'recovers from the Nth copy of that source (0 = newest).',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({
       args,
@@ -29,8 +34,16 @@ export const recoverVerb: Verb = {
         schema: SCHEMA_OPTION,
         pattern: PATTERN_OPTION,
         groups: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        from: { type: 'string' },
+        history: { type: 'string' },
       },
     });
+    if (values.list || values.from !== undefined || values.history !== undefined) {
+      if (values.groups !== undefined)
+        throw new UsageError('--groups cannot be combined with --list, --from or --history');
+      return runCopies(positionals, values, io);
+    }
     if (values.groups !== undefined) {
       if (positionals.length > 0) throw new UsageError('recover --groups ROOT takes no TARGET');
       return runRecoverGroups(resolve(io.cwd, values.groups), { json: values.json }, io);

@@ -14,7 +14,8 @@ import {
   recogniseHiddenLeftover,
   recogniseTemp,
 } from '../names/tempPatterns';
-import { writeFileAtomic } from '../write/atomicWrite';
+import { AtomicWriteError, type Durability, writeFileAtomic } from '../write/atomicWrite';
+import { DEFAULT_DURABILITY } from '../write/durability';
 
 /** A temp file whose whole content is a valid version of the target. */
 export interface RecoveryCandidate {
@@ -90,12 +91,23 @@ async function realPathOf(fs: FsLike, target: string): Promise<string> {
   }
 }
 
-/** Looks through the target's folder (and the real file's, if it is a symlink) for its recognised temps. */
-async function examineCandidates(
+/** A file recognised as a temp of the target, not yet judged. */
+export interface RecognisedTempFile {
+  path: string;
+  kind: OrphanKind;
+  stats: Awaited<ReturnType<FsLike['lstat']>>;
+}
+
+/**
+ * The recognised temps of the target in its folder (and the real file's, if it is a symlink), regular files only,
+ * unjudged; names that cannot be reached exactly or stat'ed come back as `rejected`. Shared by recover and the copies
+ * model (src/core/copies), so both see the same temps.
+ */
+export async function recogniseTempsOf(
   target: string,
   options: CandidateOptions,
 ): Promise<{
-  valid: RecoveryCandidate[];
+  temps: RecognisedTempFile[];
   rejected: RejectedCandidate[];
   hiddenLeftovers: string[];
   realTarget: string;
@@ -106,7 +118,7 @@ async function examineCandidates(
   const places = new Map([[dirname(target), basename(target)]]);
   places.set(dirname(realTarget), basename(realTarget));
 
-  const valid: RecoveryCandidate[] = [];
+  const temps: RecognisedTempFile[] = [];
   const rejected: RejectedCandidate[] = [];
   const hiddenLeftovers: string[] = [];
   for (const [dir, targetName] of places) {
@@ -135,21 +147,7 @@ async function examineCandidates(
       if (!stats.isFile()) continue; // symlinks and folders are never candidates
       const recognised = recogniseTemp(name, siblings, custom, { mtimeMs: stats.mtimeMs });
       if (recognised?.target !== targetName) continue;
-      const judged = await judgeJsonFile(fs, path, { schema: options.schema });
-      if (judged.state === 'valid') {
-        valid.push({
-          path,
-          mtimeMs: stats.mtimeMs,
-          size: stats.size,
-          kind: recognised.kind,
-          identity: judged.identity,
-        });
-      } else {
-        rejected.push({
-          path,
-          reason: judged.state === 'corrupt' || judged.state === 'unknown' ? judged.reason : `it is ${judged.state}`,
-        });
-      }
+      temps.push({ path, kind: recognised.kind, stats });
     }
     for (const name of names) {
       if (recogniseHiddenLeftover(name)) hiddenLeftovers.push(join(dir, name));
@@ -159,6 +157,33 @@ async function examineCandidates(
       if (recogniseTemp(decoded, siblings, custom, { mtimeMs: Number.POSITIVE_INFINITY })?.target === targetName) {
         rejected.push({ path: join(dir, shown), reason: UNDECODABLE_NAME_NOTE });
       }
+    }
+  }
+  return { temps, rejected, hiddenLeftovers, realTarget };
+}
+
+/** Looks through the target's folder (and the real file's, if it is a symlink) for its recognised temps. */
+async function examineCandidates(
+  target: string,
+  options: CandidateOptions,
+): Promise<{
+  valid: RecoveryCandidate[];
+  rejected: RejectedCandidate[];
+  hiddenLeftovers: string[];
+  realTarget: string;
+}> {
+  const fs = options.fs ?? nodeFs;
+  const { temps, rejected, hiddenLeftovers, realTarget } = await recogniseTempsOf(target, options);
+  const valid: RecoveryCandidate[] = [];
+  for (const { path, kind, stats } of temps) {
+    const judged = await judgeJsonFile(fs, path, { schema: options.schema });
+    if (judged.state === 'valid') {
+      valid.push({ path, mtimeMs: stats.mtimeMs, size: stats.size, kind, identity: judged.identity });
+    } else {
+      rejected.push({
+        path,
+        reason: judged.state === 'corrupt' || judged.state === 'unknown' ? judged.reason : `it is ${judged.state}`,
+      });
     }
   }
   valid.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.path < b.path ? -1 : 1));
@@ -173,7 +198,7 @@ export async function findRecoveryCandidates(
   return (await examineCandidates(resolve(target), options)).valid;
 }
 
-type CurrentTarget =
+export type CurrentTarget =
   | { state: 'missing' }
   | { state: 'valid' | 'broken'; bytes: Buffer; identity: FileIdentity; mode: number; problem?: string };
 
@@ -263,15 +288,47 @@ export async function recoverTarget(targetPath: string, options: RecoverOptions 
     throw new RecoveryError(target, 'changed', `${best.path} changed while recovering ${target}; nothing was replaced`);
   }
 
+  return replaceKeepingBackup(fs, target, realTarget, current, chosen.bytes, best.path, options, async () => {
+    const readBack = await judgeJsonFile(fs, target, { schema: options.schema });
+    return readBack.state === 'valid' && readBack.bytes.equals(chosen.bytes);
+  });
+}
+
+/** What a replacement keeps and how it writes: recover's options, and the copies model's (src/core/copies). */
+export interface ReplaceOptions {
+  dryRun?: boolean;
+  now?: number;
+  /** Durability of the backup and of the replacement; default `full`, as a repair must survive a power loss. */
+  durability?: Durability;
+}
+
+/**
+ * Replaces the target as read (`current`) with `bytes`, keeping the old one: it is first copied durably to
+ * `<target>.corrupt-<time>` (or `.replaced-<time>` if it was valid) beside the real file and read back; then, only if
+ * the target is still the file that was backed up (device, inode, size, mtime; or still missing), `bytes` are written
+ * through the atomic service, which checks the content once more right before its rename, and `readsBack` must
+ * confirm them. Nothing that `bytes` came from is touched.
+ */
+export async function replaceKeepingBackup(
+  fs: FsLike,
+  target: string,
+  realTarget: string,
+  current: CurrentTarget,
+  bytes: Buffer,
+  from: string,
+  options: ReplaceOptions,
+  readsBack: () => Promise<boolean> = () => verifyCopy(fs, target, bytes),
+): Promise<RecoveryResult> {
+  const durability = options.durability ?? DEFAULT_DURABILITY;
   let backup: string | null = null;
   if (current.state !== 'missing') {
     const label = current.state === 'valid' ? 'replaced' : 'corrupt';
     backup = await freeBackupPath(fs, realTarget, label, options.now ?? Date.now());
   }
-  if (options.dryRun) return { target, from: best.path, backup };
+  if (options.dryRun) return { target, from, backup };
 
   if (backup && current.state !== 'missing') {
-    await writeFileAtomic(backup, current.bytes, { fs, mode: current.mode });
+    await writeFileAtomic(backup, current.bytes, { fs, mode: current.mode, durability });
     if (!(await verifyCopy(fs, backup, current.bytes))) {
       throw new RecoveryError(
         target,
@@ -284,21 +341,29 @@ export async function recoverTarget(targetPath: string, options: RecoverOptions 
   const now = await identityNow(fs, target);
   const unchanged =
     current.state === 'missing' ? now === undefined : now !== undefined && sameFile(now, current.identity);
-  if (!unchanged) {
-    throw new RecoveryError(
+  const changed = () =>
+    new RecoveryError(
       target,
       'changed',
       `${target} changed while it was being recovered (another write landed); nothing was replaced${backup ? ` (the backup ${backup} holds the version it had before)` : ''}`,
     );
+  if (!unchanged) throw changed();
+  try {
+    await writeFileAtomic(target, bytes, {
+      fs,
+      durability,
+      expected: current.state === 'missing' ? null : current.bytes,
+    });
+  } catch (error) {
+    if (error instanceof AtomicWriteError && error.step === 'confirm') throw changed();
+    throw error;
   }
-  await writeFileAtomic(target, chosen.bytes, { fs });
-  const readBack = await judgeJsonFile(fs, target, { schema: options.schema });
-  if (readBack.state !== 'valid' || !readBack.bytes.equals(chosen.bytes)) {
+  if (!(await readsBack())) {
     throw new RecoveryError(
       target,
       'verify-failed',
-      `${target} does not read back as ${best.path} after recovery; the candidate${backup ? ` and the backup ${backup}` : ''} were kept`,
+      `${target} does not read back as ${from} after recovery; the candidate${backup ? ` and the backup ${backup}` : ''} were kept`,
     );
   }
-  return { target, from: best.path, backup };
+  return { target, from, backup };
 }

@@ -62,6 +62,7 @@ const REPLACED = Buffer.from('caf\ufffd.json').toString('hex');
       [`recover a.json --schema $'s\\xe9.json'`, 4],
       [`recover --groups $'d\\xe9'`, 3],
       [`recover --groups=$'d\\xe9'`, 2],
+      [`recover a.json --list --history $'d\\xe9'`, 5],
       [`scan $'d\\xe9'`, 2],
       [`sweep --older-than 0 $'d\\xe9'`, 4],
       [`tasks list --dir $'d\\xe9'`, 4],
