@@ -62,7 +62,7 @@ export function parseProblemLabel(problem: ParseProblem): string {
       });
     case 'duplicate-key':
       return vscode.l10n.t({
-        message: 'the key {0} appears twice',
+        message: 'duplicate key {0}',
         args: [JSON.stringify(problem.name)],
         comment: ['{0} is a member name in double quotes.'],
       });
