@@ -168,6 +168,20 @@ suite('reason wording: parser errors as sentences, reasons in the display langua
     );
   });
 
+  test('one German spelling per term: "temporäre" is an adjective, lower case inside a phrase, everywhere', () => {
+    const german = [
+      ...Object.values(JSON.parse(readFileSync(join(root, 'package.nls.de.json'), 'utf8')) as Record<string, string>),
+      ...Object.values(bundles.de!),
+    ];
+    const capitalised = german.filter((text) => /\S[ \t]+Temporär/.test(text));
+    assert.deepEqual(capitalised, [], 'no "Verwaiste Temporäre Dateien" beside "verwaiste temporäre Dateien"');
+    const view = (JSON.parse(readFileSync(join(root, 'package.nls.de.json'), 'utf8')) as Record<string, string>)[
+      'view.orphans.name'
+    ];
+    assert.equal(view, 'Verwaiste temporäre Dateien');
+    assert.ok(german.filter((text) => text.includes('verwaiste temporäre Dateien')).length > 5, 'the commands agree');
+  });
+
   test("the CLI's English stays as it was, byte for byte, for reasons that are not parse errors", () => {
     const cli = (code: Reason['code']) => reasonText(everyReason[code]);
     assert.equal(cli('target-broken-valid-copy'), 'the target is corrupt and this is a valid copy');
