@@ -134,6 +134,8 @@ suite('the extension in a German workbench (--locale de)', () => {
 
   test('the tooltip of an orphan whose target is corrupt words the parse error in German', async function () {
     this.timeout(60_000);
+    const header = page.locator('.pane-header', { hasText: germanTitle('view.orphans.name') }).first();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     const row = page.locator('.pane-body .monaco-list-row', { hasText: '.todo.json.tmp' }).first();
     await row.waitFor({ timeout: 20_000 });
     const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'todo.json' });
