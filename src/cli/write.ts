@@ -28,7 +28,7 @@ import { DURABILITY_OPTION, JSON_OPTION, parseDurability } from './options';
 function jsonInputProblem(data: Buffer, flavour: JsonFlavour): string | undefined {
   // JSON is UTF-8 (RFC 8259); a byte that is not would be read back as U+FFFD by every consumer.
   const decoded = decodeUtf8Exactly(data);
-  if (!decoded.ok) return `stdin is ${describeParseFailure({ ...decoded.position, message: 'InvalidUtf8' })}`;
+  if (!decoded.ok) return `stdin is ${describeParseFailure(decoded.position)}`;
   const parsed = parseJson(decoded.text, flavour);
   if (parsed.ok) return undefined;
   if (parsed.empty) return 'stdin is empty';

@@ -47,7 +47,10 @@ suite('JSON text problems', () => {
   test('JSONC accepts comments and trailing commas but not broken structure', () => {
     assert.equal(jsonTextProblem('{\n  // hi\n  "a": 1,\n}', 'jsonc'), undefined);
     const broken = jsonTextProblem('{\n  "a": 1\n  "b": 2\n}', 'jsonc');
-    assert.deepEqual([broken?.line, broken?.column, broken?.message], [3, 3, 'CommaExpected']);
+    assert.deepEqual(
+      [broken?.line, broken?.column, broken?.problem, broken?.message],
+      [3, 3, { code: 'syntax', error: 'CommaExpected' }, 'a comma is missing'],
+    );
     assert.ok(jsonTextProblem('{"a": [1, 2', 'jsonc'));
   });
 

@@ -15,6 +15,11 @@ const TOAST = '.notifications-toasts .notification-toast';
 const STATUS_ITEM = '[id="crash-safe-state.crash-safe-state.crashSafeState.status"]';
 
 type Bundle = Record<string, string | { message: string }>;
+/** Reason words and parse-failure words as the core gives them in English (the CLI's), which German must not show. */
+const ENGLISH_REASON = /\b(the target is|valid copy|not valid JSON|at line|column \d|could not be checked)\b/;
+/** A parser identifier such as UnexpectedEndOfString or InvalidSymbol. */
+const PARSER_CODE =
+  /\b(?:Unexpected|Invalid|Expected|EndOf)[A-Za-z]*\b|\b[A-Z][a-z]+(?:Expected|Symbol|Token|Format)\b/;
 const readJson = (file: string) => JSON.parse(readFileSync(join(root, file), 'utf8'));
 const englishBundle: Bundle = readJson('l10n/bundle.l10n.json');
 const germanBundle: Record<string, string> = readJson('l10n/bundle.l10n.de.json');
@@ -105,6 +110,52 @@ suite('the extension in a German workbench (--locale de)', () => {
       .waitFor({ timeout: 10_000 });
     await shot('german-palette');
     await page.keyboard.press('Escape');
+  });
+
+  test('the sweep preview says in German why it keeps a file: no English reason, no parser code', async function () {
+    this.timeout(90_000);
+    await runFromPalette(page, germanTitle('command.sweep.title'));
+    const kept = german('kept: {0}', '');
+    const rows = page.locator('.quick-input-list .monaco-list-row', { hasText: kept });
+    await rows.first().waitFor({ timeout: 30_000 });
+    const texts = await rows.allInnerTexts();
+    await shot('german-sweep-preview');
+    await page.keyboard.press('Escape');
+    for (const text of texts) {
+      assert.doesNotMatch(text, ENGLISH_REASON, `English in the German preview: ${text}`);
+      assert.doesNotMatch(text, PARSER_CODE, `a parser code in the German preview: ${text}`);
+    }
+    const validCopy = german('the target is {0} and this is a valid copy', german('corrupt'));
+    assert.ok(
+      texts.some((text) => text.includes(validCopy)),
+      `a kept valid copy reads "${validCopy}":\n${texts.join('\n')}`,
+    );
+  });
+
+  test('the tooltip of an orphan whose target is corrupt words the parse error in German', async function () {
+    this.timeout(60_000);
+    const header = page.locator('.pane-header', { hasText: germanTitle('view.orphans.name') }).first();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const row = page.locator('.pane-body .monaco-list-row', { hasText: '.todo.json.tmp' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'todo.json' });
+    for (let attempt = 1; ; attempt++) {
+      await row.hover();
+      try {
+        await hover.first().waitFor({ state: 'visible', timeout: 5_000 });
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        await page.mouse.move(0, 0);
+      }
+    }
+    const text = (await hover.first().textContent()) ?? '';
+    await shot('german-orphan-tooltip');
+    await page.mouse.move(0, 0);
+    assert.doesNotMatch(text, ENGLISH_REASON, `English in the German tooltip: ${text}`);
+    assert.doesNotMatch(text, PARSER_CODE, `a parser code in the German tooltip: ${text}`);
+    assert.ok(text.includes(german('not valid JSON: {0}', '').trim()), `the tooltip names the parse error:\n${text}`);
+    assert.match(text, new RegExp(german('{0}, line {1}, column {2}', '', '\\d+', '\\d+')));
   });
 
   test("the snapshot picker writes dates the German way (VS Code's language, not the OS locale)", async function () {

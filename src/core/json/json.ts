@@ -5,12 +5,85 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode, visit } from
 /** `jsonc` allows comments and trailing commas (VS Code's own config files); `json` is strict RFC 8259. */
 export type JsonFlavour = 'json' | 'jsonc';
 
-/** Where a document failed to parse, 1-based like an editor shows it. */
+/** jsonc-parser's names of its ParseErrorCodes (printParseErrorCode), each worded by parseProblemText. */
+export type SyntaxErrorName = Exclude<ReturnType<typeof printParseErrorCode>, '<unknown ParseErrorCode>'>;
+
+/**
+ * What is wrong with a document, as a code with arguments: the CLI words it in English (parseProblemText), the
+ * extension in the display language. Never a parser's identifier shown to people.
+ */
+export type ParseProblem =
+  | { code: 'empty' }
+  | { code: 'too-deep'; limit: number }
+  | { code: 'duplicate-key'; name: string }
+  | { code: 'invalid-utf8'; byte: number }
+  | { code: 'syntax'; error: SyntaxErrorName }
+  /** jsonc-parser's UnexpectedEndOfString where a line break, not the end of the file, cut the string. */
+  | { code: 'string-breaks-line' }
+  /** JSON.parse refused text in which jsonc-parser found no error. */
+  | { code: 'not-json' };
+
+/** Where a document failed to parse, 1-based like an editor shows it; `message` is parseProblemText(problem). */
 export interface ParsePosition {
   offset: number;
   line: number;
   column: number;
+  problem: ParseProblem;
   message: string;
+}
+
+/** Every jsonc-parser error, worded as a clause (English, for the CLI and logs; the extension has its own). */
+const SYNTAX_ERROR_TEXT: Record<SyntaxErrorName, string> = {
+  InvalidSymbol: 'there is a character that does not belong here',
+  InvalidNumberFormat: 'a number is written wrongly',
+  PropertyNameExpected: 'a property name in double quotes is missing',
+  ValueExpected: 'a value is missing',
+  ColonExpected: 'a colon is missing after a property name',
+  CommaExpected: 'a comma is missing',
+  CloseBraceExpected: 'a closing brace } is missing',
+  CloseBracketExpected: 'a closing bracket ] is missing',
+  EndOfFileExpected: 'more text follows the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'the file ends inside a comment',
+  UnexpectedEndOfString: 'the file ends inside a string',
+  UnexpectedEndOfNumber: 'a number ends too early',
+  InvalidUnicode: 'a \\u escape needs four hex digits',
+  InvalidEscapeCharacter: 'a backslash escapes a character that cannot be escaped',
+  InvalidCharacter: 'a string holds a control character that must be escaped',
+};
+
+/** The names of every jsonc-parser error, in ParseErrorCode order. */
+export const SYNTAX_ERROR_NAMES = Object.keys(SYNTAX_ERROR_TEXT) as SyntaxErrorName[];
+
+/** A parse problem as an English clause: "the file ends inside a string". */
+export function parseProblemText(problem: ParseProblem): string {
+  switch (problem.code) {
+    case 'empty':
+      return 'the document is empty';
+    case 'too-deep':
+      return `nested too deeply (over ${problem.limit} levels)`;
+    case 'duplicate-key':
+      return `duplicate key ${JSON.stringify(problem.name)}`;
+    case 'invalid-utf8':
+      return `invalid UTF-8 (byte 0x${hexByte(problem.byte)})`;
+    case 'syntax':
+      return SYNTAX_ERROR_TEXT[problem.error];
+    case 'string-breaks-line':
+      return 'a string runs past the end of its line';
+    case 'not-json':
+      return 'the JSON text is incomplete or malformed';
+  }
+}
+
+/** A byte as two upper-case hex digits: E9. */
+export function hexByte(byte: number): string {
+  return byte.toString(16).toUpperCase().padStart(2, '0');
+}
+
+/** The problem jsonc-parser's error is, told apart where its one code covers two cases. */
+function syntaxProblem(error: SyntaxErrorName, body: string, offset: number): ParseProblem {
+  if (error === 'UnexpectedEndOfString' && /[\r\n]/.test(body.slice(offset))) return { code: 'string-breaks-line' };
+  return { code: 'syntax', error };
 }
 
 /**
@@ -46,14 +119,14 @@ export function withBomOf(original: string, text: string): string {
 }
 
 /** 1-based line and column of `offset`, counting `\n` as the line break. */
-export function positionAt(text: string, offset: number, message: string): ParsePosition {
+export function positionAt(text: string, offset: number, problem: ParseProblem): ParsePosition {
   let line = 1;
   let lineStart = 0;
   for (let index = text.indexOf('\n'); index !== -1 && index < offset; index = text.indexOf('\n', index + 1)) {
     line += 1;
     lineStart = index + 1;
   }
-  return { offset, line, column: offset - lineStart + 1, message };
+  return { offset, line, column: offset - lineStart + 1, problem, message: parseProblemText(problem) };
 }
 
 /** The offset of the first bracket past MAX_NESTING_DEPTH, skipping strings and comments; -1 when within it. */
@@ -91,19 +164,19 @@ function tooDeepAt(text: string, start: number): number {
 export function parseJson(text: string, flavour: JsonFlavour, options: ParseOptions = {}): ParsedJson {
   const bom = hasBom(text);
   const start = bom ? 1 : 0;
-  const fail = (offset: number, message: string, empty = false): ParsedJson => ({
+  const fail = (offset: number, problem: ParseProblem): ParsedJson => ({
     ok: false,
-    empty,
+    empty: problem.code === 'empty',
     bom,
-    position: positionAt(text, offset, message),
+    position: positionAt(text, offset, problem),
   });
-  if (text.slice(start).trim().length === 0) return fail(start, 'the document is empty', true);
+  if (text.slice(start).trim().length === 0) return fail(start, { code: 'empty' });
   const deep = tooDeepAt(text, start);
-  if (deep !== -1) return fail(deep, `nested too deeply (over ${MAX_NESTING_DEPTH} levels)`);
+  if (deep !== -1) return fail(deep, { code: 'too-deep', limit: MAX_NESTING_DEPTH });
   const body = bom ? text.slice(1) : text;
   const parsed = (value: unknown): ParsedJson => {
     const duplicate = options.duplicateKeys === 'refuse' ? duplicateKeyIn(body, strict) : undefined;
-    if (duplicate) return fail(start + duplicate.offset, `duplicate key ${JSON.stringify(duplicate.name)}`);
+    if (duplicate) return fail(start + duplicate.offset, { code: 'duplicate-key', name: duplicate.name });
     return { ok: true, value, bom };
   };
   let strict = true;
@@ -121,9 +194,11 @@ export function parseJson(text: string, flavour: JsonFlavour, options: ParseOpti
   });
   const first = errors[0];
   if (flavour === 'jsonc' && !first) return parsed(value);
+  if (!first) return fail(start + body.length, { code: 'not-json' });
+  const name = printParseErrorCode(first.error);
   return fail(
-    start + (first?.offset ?? body.length),
-    first ? printParseErrorCode(first.error) : 'UnexpectedEndOfInput',
+    start + first.offset,
+    name === '<unknown ParseErrorCode>' ? { code: 'not-json' } : syntaxProblem(name, body, first.offset),
   );
 }
 
@@ -271,8 +346,7 @@ export function decodeUtf8Exactly(bytes: Uint8Array): DecodedText {
   if (isUtf8(buffer)) return { ok: true, text: buffer.toString('utf8') };
   const bad = firstInvalidUtf8Byte(buffer);
   const before = buffer.subarray(0, bad).toString('utf8');
-  const byte = buffer[bad]!.toString(16).toUpperCase().padStart(2, '0');
-  return { ok: false, position: positionAt(before, before.length, `invalid UTF-8 (byte 0x${byte})`) };
+  return { ok: false, position: positionAt(before, before.length, { code: 'invalid-utf8', byte: buffer[bad]! }) };
 }
 
 /** The offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode Table 3-7); -1 if none. */
@@ -303,9 +377,9 @@ export function firstInvalidUtf8Byte(bytes: Uint8Array): number {
   return -1;
 }
 
-/** "not valid JSON: <what> at line L, column C", the one wording every message uses. */
-export function describeParseFailure(position: ParsePosition): string {
-  return `not valid JSON: ${position.message} at line ${position.line}, column ${position.column}`;
+/** "not valid JSON: <what> at line L, column C", the one English wording every message uses (reasonText's too). */
+export function describeParseFailure(position: Pick<ParsePosition, 'problem' | 'line' | 'column'>): string {
+  return `not valid JSON: ${parseProblemText(position.problem)} at line ${position.line}, column ${position.column}`;
 }
 
 /** Files VS Code reads as JSON with comments wherever they are. */

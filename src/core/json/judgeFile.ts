@@ -1,19 +1,20 @@
 import type { Stats } from 'node:fs';
 import { DescriptorsExhaustedError, withOpenFiles } from '../boundedOpens';
-import { messageOf } from '../errors';
 import { errnoOf, type FileIdentity, type FsLike, identityOf } from '../fs';
-import { describeParseFailure, type JsonFlavour, parseJson } from './json';
+import { parseReason, type Reason, reasonText, unreadableReason } from '../reasons';
+import { type JsonFlavour, parseJson } from './json';
 import { type JsonSchema, schemaProblems } from './jsonStore';
 
 /**
  * One judgement of a JSON file, shared by scan, sweep and recover. `unknown` means it could not be judged (unreadable,
- * not a regular file, over the size limit): destructive steps treat it as possibly the only good copy.
+ * not a regular file, over the size limit): destructive steps treat it as possibly the only good copy. `why` is the
+ * reason as a code (the extension words it); `reason` is reasonText(why), the CLI's English.
  */
 export type JsonFileJudgement =
   | { state: 'missing' }
-  | { state: 'unknown'; reason: string }
+  | { state: 'unknown'; reason: string; why: Reason }
   | { state: 'empty'; identity: FileIdentity }
-  | { state: 'corrupt'; reason: string; identity: FileIdentity }
+  | { state: 'corrupt'; reason: string; why: Reason; identity: FileIdentity }
   | { state: 'valid'; bytes: Buffer; value: unknown; identity: FileIdentity };
 
 export interface JudgeOptions {
@@ -40,7 +41,8 @@ export async function judgeJsonFile(fs: FsLike, path: string, options: JudgeOpti
     if (error instanceof DescriptorsExhaustedError) throw error;
     const code = errnoOf(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
-    return { state: 'unknown', reason: messageOf(error) };
+    const why = unreadableReason(error);
+    return { state: 'unknown', reason: reasonText(why), why };
   }
   return judgeJsonBytes(bytes, identityOf(stats), options);
 }
@@ -50,11 +52,13 @@ export function judgeJsonBytes(bytes: Buffer, identity: FileIdentity, options: J
   const parsed = parseJson(bytes.toString('utf8'), options.flavour ?? 'jsonc');
   if (!parsed.ok) {
     if (parsed.empty) return { state: 'empty', identity };
-    return { state: 'corrupt', reason: describeParseFailure(parsed.position), identity };
+    const why = parseReason(parsed.position);
+    return { state: 'corrupt', reason: reasonText(why), why, identity };
   }
   const problems = options.schema ? schemaProblems(options.schema, parsed.value) : [];
   if (problems.length > 0) {
-    return { state: 'corrupt', reason: `does not match the schema: ${problems.join('; ')}`, identity };
+    const why: Reason = { code: 'schema-mismatch', problems };
+    return { state: 'corrupt', reason: reasonText(why), why, identity };
   }
   return { state: 'valid', bytes, value: parsed.value, identity };
 }

@@ -12,6 +12,7 @@ import {
   recogniseGroupFile,
   recogniseTemp,
 } from '../names/tempPatterns';
+import { type Reason, reasonText } from '../reasons';
 import type { GitTrackedFiles } from './gitTracked';
 import type { OrphanJudge, TargetState } from './orphanJudge';
 
@@ -26,8 +27,10 @@ export interface Orphan {
   /** Whether the whole temp parses as JSON; null for non-JSON targets or temps that could not be judged. */
   validJson: boolean | null;
   targetState: TargetState;
-  /** Why the temp or its target could not be judged, or why the target is corrupt. */
+  /** Why the temp or its target could not be judged, or why the target is corrupt: English, reasonText(why). */
   note?: string;
+  /** The note as a code with arguments, for the extension to word. */
+  why?: Reason;
   /** git tracks this file in its working tree: never swept. */
   gitTracked?: boolean;
   /**
@@ -64,8 +67,12 @@ export interface NameRules {
 const REPLACEMENT_CHARACTER = '\ufffd';
 
 /** Why a group commit's file is listed; sweep keeps them all (see orphanSweep). */
-export const GROUP_FILE_NOTE = 'part of an interrupted group commit; recover it with recover --groups';
-const ORPHANED_GROUP_FILE_NOTE = 'left by a group commit whose journal is gone; recover --groups removes it';
+export const GROUP_FILE_NOTE = reasonText({ code: 'group-file' });
+
+/** An orphan's note and its code, always together. */
+function withWhy(why: Reason): { note: string; why: Reason } {
+  return { note: reasonText(why), why };
+}
 
 /** True for a file name some rule could take for a temp (custom patterns: every name). */
 export function mayBeTempName(name: string, custom: readonly CustomPattern[]): boolean {
@@ -156,7 +163,7 @@ async function inspectGroupFile(
     ageMs: Math.max(0, inspection.now - stats.mtimeMs),
     validJson: temp.validJson,
     targetState: targetJudgement.state,
-    note: group ? GROUP_FILE_NOTE : ORPHANED_GROUP_FILE_NOTE,
+    ...withWhy(group ? { code: 'group-file' } : { code: 'orphaned-group-file' }),
     ...(group ? { group } : {}),
   };
 }
@@ -193,7 +200,7 @@ export async function inspectCandidate(
     inspection.judge.temp(path, target),
     inspection.judge.target(target),
   ]);
-  const note = temp.reason ?? targetJudgement.reason;
+  const why = temp.why ?? targetJudgement.why;
   return {
     path,
     target,
@@ -203,7 +210,7 @@ export async function inspectCandidate(
     ageMs: Math.max(0, inspection.now - stats.mtimeMs),
     validJson: temp.validJson,
     targetState: targetJudgement.state,
-    ...(note ? { note } : {}),
+    ...(why ? withWhy(why) : {}),
   };
 }
 
@@ -232,6 +239,6 @@ export async function markGitTracked(git: GitTrackedFiles, orphans: (Orphan | un
   for (const orphan of found) {
     const answer = tracking.get(orphan.path);
     if (answer === 'tracked') orphan.gitTracked = true;
-    else if (answer === 'unknown') orphan.note ??= 'git could not say whether it tracks this file';
+    else if (answer === 'unknown' && orphan.note === undefined) Object.assign(orphan, withWhy({ code: 'git-unknown' }));
   }
 }

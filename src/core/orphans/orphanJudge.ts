@@ -1,22 +1,24 @@
-import { messageOf } from '../errors';
 import { errnoOf, type FsLike } from '../fs';
 import { isJsonTarget } from '../json/json';
 import { judgeJsonFile } from '../json/judgeFile';
+import { type Reason, reasonText, unreadableReason } from '../reasons';
 
 /** The state of the file an orphan would have replaced. `unknown`: it could not be judged (unreadable, too large…). */
 export type TargetState = 'ok' | 'missing' | 'empty' | 'corrupt' | 'unknown';
 
 export interface TargetJudgement {
   state: TargetState;
-  /** Why it is corrupt or unknown. */
+  /** Why it is corrupt or unknown (English: reasonText(why)). */
   reason?: string;
+  why?: Reason;
 }
 
 export interface TempJudgement {
   /** Whether the whole temp is valid JSON; null when not a JSON target or not judged (see reason). */
   validJson: boolean | null;
-  /** Why a JSON target's temp could not be judged. */
+  /** Why a JSON target's temp could not be judged (English: reasonText(why)). */
   reason?: string;
+  why?: Reason;
 }
 
 /**
@@ -51,10 +53,10 @@ export class OrphanJudge {
       case 'corrupt':
         return { validJson: false };
       case 'missing':
-        return { validJson: null, reason: 'it disappeared while being checked' };
+        return { validJson: null, reason: reasonText({ code: 'disappeared' }), why: { code: 'disappeared' } };
       case 'unknown':
         this.onUnknown(path, judged.reason);
-        return { validJson: null, reason: judged.reason };
+        return { validJson: null, reason: judged.reason, why: judged.why };
     }
   }
 
@@ -66,7 +68,7 @@ export class OrphanJudge {
         return { state: 'ok' };
       case 'corrupt':
       case 'unknown':
-        return { state: judged.state, reason: judged.reason };
+        return { state: judged.state, reason: judged.reason, why: judged.why };
       default:
         return { state: judged.state };
     }
@@ -76,18 +78,25 @@ export class OrphanJudge {
   private async otherTarget(target: string): Promise<TargetJudgement> {
     try {
       const stats = await this.fs.stat(target);
-      if (!stats.isFile()) return this.unknownTarget(target, `${target}: not a regular file`);
+      if (!stats.isFile()) {
+        return this.unknownTarget(target, {
+          code: 'unreadable',
+          errno: 'ENOTREG',
+          message: `${target}: not a regular file`,
+        });
+      }
       return { state: stats.size === 0 ? 'empty' : 'ok' };
     } catch (error) {
       const code = errnoOf(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
-      return this.unknownTarget(target, messageOf(error));
+      return this.unknownTarget(target, unreadableReason(error));
     }
   }
 
-  private unknownTarget(target: string, reason: string): TargetJudgement {
+  private unknownTarget(target: string, why: Reason): TargetJudgement {
+    const reason = reasonText(why);
     this.onUnknown(target, reason);
-    return { state: 'unknown', reason };
+    return { state: 'unknown', reason, why };
   }
 }
 
@@ -95,13 +104,12 @@ export class OrphanJudge {
  * Why sweep must keep a temp as possibly the only good copy of its target's data; undefined when the temp is proven
  * useless (the target is fine, or the temp is empty or not valid). Unknown means keep.
  */
-export function onlyCopyReason(target: TargetJudgement, temp: TempJudgement, tempSize: number): string | undefined {
+export function onlyCopyReason(target: TargetJudgement, temp: TempJudgement, tempSize: number): Reason | undefined {
   if (target.state === 'ok') return undefined;
-  if (target.state === 'unknown') {
-    return `its target could not be checked (${target.reason ?? 'unknown'}), so this may be the only good copy`;
-  }
-  if (temp.validJson === true) return `the target is ${target.state} and this is a valid copy`;
+  if (target.state === 'unknown') return { code: 'target-unchecked', because: target.why };
+  const state = target.state;
+  if (temp.validJson === true) return { code: 'target-broken-valid-copy', state };
   if (temp.validJson === false || tempSize === 0) return undefined;
-  if (temp.reason) return `the target is ${target.state} and this temp could not be checked (${temp.reason})`;
-  return `the target is ${target.state} and this temp's content cannot be judged`;
+  if (temp.why) return { code: 'target-broken-temp-unchecked', state, because: temp.why };
+  return { code: 'target-broken-temp-unjudged', state };
 }

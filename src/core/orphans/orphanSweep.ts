@@ -1,6 +1,5 @@
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { formatAge } from '../age';
 import { DescriptorsExhaustedError, withOpenFiles } from '../boundedOpens';
 import { messageOf } from '../errors';
 import {
@@ -15,9 +14,10 @@ import {
 } from '../fs';
 import { liveTempPaths } from '../names/tempNames';
 import { compileCustomPatterns, type RecognisedTemp, recogniseGroupFile, recogniseTemp } from '../names/tempPatterns';
+import { type Reason, reasonText } from '../reasons';
 import { GitTrackedFiles } from './gitTracked';
 import { OrphanJudge, onlyCopyReason } from './orphanJudge';
-import { GROUP_FILE_NOTE, isInside, listFolder, type Orphan, resolveRoots } from './orphanWalk';
+import { isInside, listFolder, type Orphan, resolveRoots } from './orphanWalk';
 
 /** A temp of ours whose writer is alive and that was touched this recently is being written right now. */
 export const LIVE_WRITER_WINDOW_MS = 10 * 60_000;
@@ -66,9 +66,16 @@ export function sweepOptionsFrom(settings: SweepSettings): SweepOptions {
   };
 }
 
+/** A file sweep left in place: why as a code (the extension words it) and in English (reasonText, the CLI's). */
+export interface KeptFile {
+  path: string;
+  reason: string;
+  why: Reason;
+}
+
 export interface SweepResult {
   removed: string[];
-  kept: { path: string; reason: string }[];
+  kept: KeptFile[];
   failed: { path: string; error: string }[];
 }
 
@@ -84,13 +91,13 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /** Why a temp of ours must stay because its writer may still be using it; undefined if it may go. */
-export function liveWriterReason(path: string, recognised: RecognisedTemp, ageMs: number): string | undefined {
-  if (liveTempPaths.has(path)) return 'this process is writing it right now';
+export function liveWriterReason(path: string, recognised: RecognisedTemp, ageMs: number): Reason | undefined {
+  if (liveTempPaths.has(path)) return { code: 'writing-now' };
   if (recognised.kind !== 'crash-safe' || recognised.pid === undefined) return undefined;
   // Our own pid and thread: liveTempPaths is exact, so a temp missing from it is from a dead process that had our pid.
   if (recognised.pid === process.pid && recognised.threadId === threadId) return undefined;
   if (ageMs < LIVE_WRITER_WINDOW_MS && isProcessAlive(recognised.pid)) {
-    return `its writer (pid ${recognised.pid}) is still running and touched it ${formatAge(ageMs)} ago`;
+    return { code: 'writer-running', pid: recognised.pid, ageMs };
   }
   return undefined;
 }
@@ -102,18 +109,16 @@ interface Listing {
   undecodable: Set<string>;
 }
 
-const UNDECODABLE_TWIN =
-  'another name in its folder is not valid UTF-8 and reads as the same text, so which file this path reaches cannot be proven; left in place';
-
 /** The identities a removal was decided on; both must still hold at the unlink. */
 interface Proven {
   folder: FileIdentity;
   file: FileIdentity;
 }
 
-type Verdict = { remove: Proven } | { keep: string } | { failed: string };
+type Verdict = { remove: Proven } | { keep: Reason } | { failed: string };
 
-const keep = (reason: string): Verdict => ({ keep: reason });
+const keep = (reason: Reason): Verdict => ({ keep: reason });
+const kept = (path: string, why: Reason): KeptFile => ({ path, reason: reasonText(why), why });
 
 /**
  * Removes recognised orphans older than the threshold, and only what it has proven may go. Every orphan is re-checked
@@ -152,13 +157,13 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
     const path = orphan.path;
     const dir = dirname(path);
     if (!isAbsolute(path) || resolve(path) !== path || !roots.some((root) => path !== root && isInside(path, root))) {
-      return keep('outside the roots');
+      return keep({ code: 'outside-roots' });
     }
     // Removing one file of a group could leave it neither old nor new; only recover --groups finishes a group.
-    if (recogniseGroupFile(basename(path))) return keep(GROUP_FILE_NOTE);
+    if (recogniseGroupFile(basename(path))) return keep({ code: 'group-file' });
     let folderStats: Awaited<ReturnType<FsLike['lstat']>>;
     try {
-      if ((await fs.realpath(dir)) !== dir) return keep('reached through a symlink');
+      if ((await fs.realpath(dir)) !== dir) return keep({ code: 'through-symlink' });
       folderStats = await fs.lstat(dir);
     } catch (error) {
       return { failed: messageOf(error) };
@@ -167,12 +172,12 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
     try {
       stats = await fs.lstat(path);
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return keep('already gone');
+      if (errnoOf(error) === 'ENOENT') return keep({ code: 'already-gone' });
       return { failed: messageOf(error) };
     }
-    if (!stats.isFile()) return keep('not a regular file');
+    if (!stats.isFile()) return keep({ code: 'not-regular-file' });
     if (stats.mtimeMs !== orphan.mtimeMs || stats.size !== orphan.size) {
-      return keep('changed since the scan (still being written?)');
+      return keep({ code: 'changed-since-scan' });
     }
     let listing: Listing;
     try {
@@ -182,20 +187,20 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
       return { failed: messageOf(error) };
     }
     // Another name here decodes to the same text: which file the path reaches cannot be told from the scan.
-    if (listing.undecodable.has(basename(path))) return keep(UNDECODABLE_TWIN);
+    if (listing.undecodable.has(basename(path))) return keep({ code: 'undecodable-twin' });
     const recognised = recogniseTemp(basename(path), listing.siblings, custom, { mtimeMs: stats.mtimeMs, now });
     if (!recognised || join(dir, recognised.target) !== orphan.target || listing.folders.has(recognised.target)) {
-      return keep('not recognised as a temp file');
+      return keep({ code: 'not-recognised' });
     }
     const ageMs = Math.max(0, now - stats.mtimeMs);
     const live = liveWriterReason(path, recognised, ageMs);
     if (live) return keep(live);
     if (ageMs < options.olderThanMs) {
-      return keep(`younger than ${formatAge(options.olderThanMs)} (${formatAge(ageMs)} old)`);
+      return keep({ code: 'too-young', minimumMs: options.olderThanMs, ageMs });
     }
     const git = tracking.get(path);
-    if (git === 'tracked') return keep('tracked by git: it is part of the project, not a leftover');
-    if (git === 'unknown') return keep('git could not say whether it tracks this file');
+    if (git === 'tracked') return keep({ code: 'git-tracked' });
+    if (git === 'unknown') return keep({ code: 'git-unknown' });
     const [target, temp] = await Promise.all([judge.target(orphan.target), judge.temp(path, orphan.target)]);
     const recoverable = temp.validJson === true && target.state !== 'ok' && target.state !== 'unknown';
     if (!(options.includeRecoverable && recoverable)) {
@@ -234,7 +239,7 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
       break;
     }
     if ('failed' in verdict) result.failed.push({ path: orphan.path, error: verdict.failed });
-    else if ('keep' in verdict) result.kept.push({ path: orphan.path, reason: verdict.keep });
+    else if ('keep' in verdict) result.kept.push(kept(orphan.path, verdict.keep));
     else if (options.dryRun) result.removed.push(orphan.path);
     else {
       try {
@@ -243,7 +248,7 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
         result.removed.push(orphan.path);
       } catch (error) {
         const changed = keptBecauseChanged(error);
-        if (changed) result.kept.push({ path: orphan.path, reason: changed });
+        if (changed) result.kept.push(kept(orphan.path, changed));
         else result.failed.push({ path: orphan.path, error: messageOf(error) });
       }
     }
@@ -256,16 +261,14 @@ export async function sweepOrphans(orphans: readonly Orphan[], options: SweepOpt
  * A removal refused because the file or its folder changed after the decision, or because another process holds the
  * file open, is a keep, not a failure.
  */
-function keptBecauseChanged(error: unknown): string | undefined {
-  if (error instanceof FileChangedError) return `${error.message}; left in place`;
+function keptBecauseChanged(error: unknown): Reason | undefined {
+  if (error instanceof FileChangedError) return { code: 'changed-before-removal', message: error.message };
   const code = errnoOf(error);
-  if (code === 'ENOENT') return 'already gone';
-  if (code === 'ELOOP' || code === 'ENOTDIR') return 'its folder was replaced after it was checked; left in place';
+  if (code === 'ENOENT') return { code: 'already-gone' };
+  if (code === 'ELOOP' || code === 'ENOTDIR') return { code: 'folder-replaced' };
   // Windows refuses to delete a file another process opened without FILE_SHARE_DELETE: EBUSY, or EPERM once
   // delete-pending. On POSIX, EPERM and EACCES are real permission problems and stay failures.
-  if (code === 'EBUSY') return 'in use by another process (EBUSY); left in place';
-  if (code === 'EPERM' && process.platform === 'win32') {
-    return 'in use by another process, or access to it is denied (EPERM); left in place';
-  }
+  if (code === 'EBUSY') return { code: 'busy' };
+  if (code === 'EPERM' && process.platform === 'win32') return { code: 'busy-or-denied' };
   return undefined;
 }

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json/json';
 import { CommandId, CRASH_SAFE_SCHEME, OPEN_JSON_FILES_CONTEXT_KEY } from '../commandIds';
 import { Disposable } from '../dispose';
+import { parseFailureLabel } from '../reasonWords';
 import { readCrashSafeSaveSettings } from '../settings';
 import { type CrashSafeFileSystem, toCrashSafeUri } from './crashSafeFs';
 
@@ -72,9 +73,11 @@ export class CrashSafeAutoSave extends Disposable {
         this.counters.lastSkipped = `${basename(path)} ${problem.line}:${problem.column} ${problem.message}`;
         this.log.debug(`Not auto-saving ${path}: ${problem.message} at line ${problem.line}, column ${problem.column}`);
         const text = vscode.l10n.t({
-          message: '$(warning) {0} not auto-saved: {1} at line {2}, column {3}',
-          args: [basename(path), problem.message, problem.line, problem.column],
-          comment: ["{0} is a file name, {1} the JSON parser's message, in English. Keep $(warning): it is an icon."],
+          message: '$(warning) {0} not auto-saved: {1}',
+          args: [basename(path), parseFailureLabel(problem)],
+          comment: [
+            '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16"). Keep $(warning): it is an icon.',
+          ],
         });
         vscode.window.setStatusBarMessage(text, 5000);
         return;

@@ -9,6 +9,7 @@ import { AtomicWriteError, type Durability, writeFileAtomic } from '../../core/w
 import { CRASH_SAFE_SCHEME } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import { Disposable } from '../dispose';
+import { parseFailureLabel } from '../reasonWords';
 import { readCrashSafeSaveSettings } from '../settings';
 
 /** The `crashsafe:` URI that edits a `file:` URI's file. */
@@ -299,19 +300,23 @@ export class CrashSafeFileSystem
     const problem = jsonTextProblem(text, jsonFlavourOf(uri.fsPath));
     if (!problem) return;
     const path = uri.fsPath;
-    const args = [basename(path), problem.message, problem.line, problem.column];
+    const args = [basename(path), parseFailureLabel(problem)];
     // One sentence naming the file and the parse error; the messages below take it as {0}.
     const what =
       jsonFlavourOf(path) === 'jsonc'
         ? vscode.l10n.t({
-            message: '{0} is not valid JSON with comments ({1} at line {2}, column {3})',
+            message: '{0} is not valid JSON with comments ({1})',
             args,
-            comment: ["{0} is a file name, {1} the JSON parser's message, in English."],
+            comment: [
+              '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16").',
+            ],
           })
         : vscode.l10n.t({
-            message: '{0} is not valid JSON ({1} at line {2}, column {3})',
+            message: '{0} is not valid JSON ({1})',
             args,
-            comment: ["{0} is a file name, {1} the JSON parser's message, in English."],
+            comment: [
+              '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16").',
+            ],
           });
     const policy = readCrashSafeSaveSettings(uri).invalidJson;
     if (policy === 'save' && !automatic) return;

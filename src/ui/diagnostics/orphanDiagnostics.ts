@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { nodeFs } from '../../core/fs';
 import { judgeJsonFile } from '../../core/json/judgeFile';
 import type { Orphan, TargetState } from '../../core/orphans/orphans';
+import type { Reason } from '../../core/reasons';
 import { isGroupFile, kindLabel, needsRecovery, uiAge } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 import type { ExtensionSettings } from '../settings';
@@ -30,12 +31,9 @@ export interface OrphanDiagnosticsDeps {
   log: vscode.LogOutputChannel;
 }
 
-const POSITION_IN_NOTE = /at line (\d+), column (\d+)/;
-
-/** 1-based line and column of a parse failure named in a judgement's reason, if any. */
-function positionIn(text: string | undefined): vscode.Position | undefined {
-  const match = text && POSITION_IN_NOTE.exec(text);
-  return match ? new vscode.Position(Number(match[1]) - 1, Number(match[2]) - 1) : undefined;
+/** Where a parse failure is, when the reason is one. */
+function positionIn(reason: Reason | undefined): vscode.Position | undefined {
+  return reason?.code === 'parse-error' ? new vscode.Position(reason.line - 1, reason.column - 1) : undefined;
 }
 
 /** The Problems entry of a broken target: what is wrong with it (and where, for a parse error) and how old its valid temp is. */
@@ -116,12 +114,12 @@ class OrphanDiagnostics {
     }
     return [...newestByTarget.values()].map(async (temp): Promise<Placed | undefined> => {
       let state = temp.targetState;
-      let position = positionIn(temp.note);
+      let position = positionIn(temp.why);
       if (state === 'corrupt' && !position) {
         // The note may hold another reason (git, a group); judge the target again for the position.
         const judged = await judgeJsonFile(nodeFs, temp.target);
         if (judged.state === 'valid') return undefined; // repaired since the scan; the next one drops it anyway
-        if (judged.state === 'corrupt') position = positionIn(judged.reason);
+        if (judged.state === 'corrupt') position = positionIn(judged.why);
         else if (judged.state === 'empty' || judged.state === 'missing') state = judged.state;
       }
       const age = uiAge(now - temp.mtimeMs);

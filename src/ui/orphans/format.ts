@@ -224,9 +224,9 @@ export function listNames(names: readonly string[], limit = 3): string {
 }
 
 /**
- * Core reasons and notes are shared with the CLI and may end in a hint for it ("…; recover it with recover --groups").
- * In VS Code the clauses that point at the command line are dropped; the UI offers its own actions.
- * They stay English (like the CLI and the log); the localised sentences around them take them as arguments.
+ * Core texts that are still English (errors, not reasons: reasons come as codes and are worded by reasonWords.ts) are
+ * shared with the CLI and may end in a hint for it ("…; recover it with recover --groups"). In VS Code the clauses that
+ * point at the command line are dropped; the UI offers its own actions.
  */
 export function uiText(text: string): string {
   if (!mentionsCli(text)) return text;
@@ -239,7 +239,7 @@ export function uiText(text: string): string {
       });
 }
 
-/** Kept files grouped by reason, one sentence per reason, at most `limit` sentences. */
+/** Kept files grouped by reason (already worded, see reasonWords.ts), one sentence per reason, at most `limit` sentences. */
 export function describeKept(
   kept: readonly { path: string; reason: string }[],
   relative: (path: string) => string,
@@ -252,9 +252,7 @@ export function describeKept(
     vscode.l10n.t({
       message: 'Kept {0}: {1}.',
       args: [listNames(paths), reason],
-      comment: [
-        '{0} is a list of files a sweep did not remove, {1} the reason (in English: it comes from the core, like the log).',
-      ],
+      comment: ['{0} is a list of files a sweep did not remove, {1} the reason.'],
     }),
   );
   if (sentences.length <= limit) return sentences.join(' ');

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
+import { reasonLabel } from '../reasonWords';
 import {
   asSentence,
   describeOrphan,
@@ -48,12 +49,13 @@ function problemLine(problem: string, validCopy: boolean): string {
 
 function targetLine(target: string, orphan: Orphan): string {
   const state = stateLabel(orphan.targetState);
-  return orphan.note
+  const note = orphan.why ? reasonLabel(orphan.why) : orphan.note && uiText(orphan.note);
+  return note
     ? vscode.l10n.t({
         message: 'Target {0} is {1} ({2})',
-        args: [target, state, uiText(orphan.note)],
+        args: [target, state, note],
         comment: [
-          '{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown), {2} a note in English from the scan.',
+          '{0} is a file, {1} its state (ok, missing, empty, corrupt, unknown), {2} a note from the scan (why it is corrupt, or why it was not checked).',
         ],
       })
     : vscode.l10n.t({

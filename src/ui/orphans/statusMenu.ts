@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Orphan, SweepResult } from '../../core/orphans/orphans';
 import { CommandId } from '../commandIds';
+import { reasonLabel } from '../reasonWords';
 import type { CommandContext } from './commandContext';
 import {
   folderLabel,
@@ -12,7 +13,6 @@ import {
   stateLabel,
   targetsNeedingRecovery,
   uiAge,
-  uiText,
 } from './format';
 import type { StatusSnapshot } from './statusBar';
 
@@ -72,21 +72,17 @@ function planDescription(plan: SweepResult): string {
       : canGo;
   }
   if (kept === 0) return vscode.l10n.t('nothing can go now');
-  const reason = uiText(plan.kept[0]!.reason);
+  const reason = reasonLabel(plan.kept[0]!.why);
   return kept > 1
     ? vscode.l10n.t({
         message: 'nothing can go now; {0} kept: {1}, …',
         args: [kept, reason],
-        comment: [
-          '{0} is a number of temp files a sweep keeps, {1} the reason for the first (in English, from the core).',
-        ],
+        comment: ['{0} is a number of temp files a sweep keeps, {1} the reason for the first.'],
       })
     : vscode.l10n.t({
         message: 'nothing can go now; {0} kept: {1}',
         args: [kept, reason],
-        comment: [
-          '{0} is a number of temp files a sweep keeps, {1} the reason for the first (in English, from the core).',
-        ],
+        comment: ['{0} is a number of temp files a sweep keeps, {1} the reason for the first.'],
       });
 }
 

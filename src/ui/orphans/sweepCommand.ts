@@ -2,8 +2,10 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans/orphans';
+import { type Reason, reasonText } from '../../core/reasons';
 import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
+import { reasonLabel } from '../reasonWords';
 import type { WhenTrashUnavailable } from '../settings';
 import { type CommandContext, requireTrust } from './commandContext';
 import {
@@ -54,14 +56,8 @@ export interface SweepOutcome extends SweepResult {
 
 /** Set once a file system said it has no trash (code-server, most remotes): later sweeps skip the attempt. */
 let trashUnsupported = false;
-/** Why a file the trash refused was kept: English in the result and the log (like the core's reasons), localised when shown. */
-const NO_TRASH_REASON = 'the trash is not available here, and it was not deleted permanently';
-
-function keptReasonText(reason: string): string {
-  return reason === NO_TRASH_REASON
-    ? vscode.l10n.t('the trash is not available here, and it was not deleted permanently')
-    : reason;
-}
+/** Why a file the trash refused was kept: English in the result and the log (like the core's reasons), worded when shown. */
+const NO_TRASH: Reason = { code: 'trash-unavailable' };
 
 /** "Sweep 3 orphaned temp files (1 kept, see why below)": the title of the sweep preview. */
 function previewTitle(removed: number, kept: number): string {
@@ -135,12 +131,12 @@ function previewItems(
   };
   return [
     ...plan.removed.map((path) => ({ path, label: basename(path), description: line(path), picked: true })),
-    ...plan.kept.map(({ path, reason }) => ({
+    ...plan.kept.map(({ path, why }) => ({
       path,
       label: basename(path),
-      description: `${vscode.l10n.t({ message: 'kept: {0}', args: [uiText(reason)], comment: ['{0} is why a sweep keeps the file (in English, from the core).'] })} · ${line(path)}`,
+      description: `${vscode.l10n.t({ message: 'kept: {0}', args: [reasonLabel(why)], comment: ['{0} is why a sweep keeps the file.'] })} · ${line(path)}`,
       picked: false,
-      keptBecause: uiText(reason),
+      keptBecause: reasonLabel(why),
     })),
   ];
 }
@@ -300,7 +296,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
       result.failed.push(...second.failed);
     } else {
       keptForNoTrash = refused.map((orphan) => orphan.path);
-      result.kept.push(...keptForNoTrash.map((path) => ({ path, reason: NO_TRASH_REASON })));
+      result.kept.push(...keptForNoTrash.map((path) => ({ path, reason: reasonText(NO_TRASH), why: NO_TRASH })));
     }
   }
   return report(deps, orphans, result, { trashed, noTrash: keptForNoTrash, preview, olderThanMinutes });
@@ -332,7 +328,7 @@ function report(
   if (result.kept.length)
     parts.push(
       describeKept(
-        result.kept.map(({ path, reason }) => ({ path, reason: keptReasonText(reason) })),
+        result.kept.map(({ path, why }) => ({ path, reason: reasonLabel(why) })),
         relative,
       ),
     );

@@ -14,6 +14,7 @@ import {
 import { displayDateTime } from '../dates';
 import { Disposable } from '../dispose';
 import { markdownText } from '../markdownText';
+import { parseFailureLabel } from '../reasonWords';
 import type { TodosModel, TodosState } from './todosModel';
 
 /** A row of the To-Dos view: a to-do, or a status row (the problem with the file and what to do about it). */
@@ -43,9 +44,9 @@ export function describeTodosProblem(problem: TodosProblem): string {
     case 'corrupt':
       return problem.position
         ? vscode.l10n.t({
-            message: 'Not valid JSON at line {0}, column {1} ({2})',
-            args: [problem.position.line, problem.position.column, problem.position.message],
-            comment: ["{2} is the parser's message, in English."],
+            message: 'Not valid JSON: {0}',
+            args: [parseFailureLabel(problem.position)],
+            comment: ['{0} says what is wrong and where, e.g. "the file ends inside a string, line 4, column 16".'],
           })
         : vscode.l10n.t('Not valid JSON');
     case 'empty':
