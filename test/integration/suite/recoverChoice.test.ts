@@ -200,8 +200,8 @@ suite('Recover uses the chosen copy, consumes it, and stays findable', () => {
     assert.ok(result?.backup, 'recover returned no backup');
     planted.track(result.backup);
     assert.equal(readFileSync(target, 'utf8'), '{"done":true}\n');
-    assert.deepEqual(result.consumed, { removed: true });
     assert.equal(existsSync(used), false, 'the temp used is consumed');
+    assert.deepEqual(result.consumed, { removed: true });
     await waitFor(`the count to drop to ${before - 1}`, () =>
       exported.diagnostics.statusBarText().endsWith(` ${before - 1}`),
     );
