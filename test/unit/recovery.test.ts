@@ -367,6 +367,20 @@ suite('recovery', () => {
       assert.equal(readFileSync(target, 'utf8'), '{"v":1}');
     });
 
+    test('a temp swapped for a symlink to a file with the same bytes is kept, and so is that file', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      const elsewhere = file('elsewhere.txt', '{"v":1}', 5);
+      const fs = seamWith(() => {
+        rmSync(temp);
+        symlinkSync(elsewhere, temp);
+      });
+      const result = await recoverTarget(target, { fs, consumeCandidate: true, now: NOW });
+      assert.equal(result.consumed?.removed, false);
+      assert.ok(existsSync(temp), 'the symlink stays');
+      assert.equal(readFileSync(elsewhere, 'utf8'), '{"v":1}');
+    });
+
     test('a temp rewritten in place with the same size and mtime is kept: its bytes are compared too', async () => {
       file('state.json', '{"torn', 1);
       const temp = file('state.json.vsctmp', '{"v":1}', 5);
