@@ -26,7 +26,7 @@ function diffTabs(original: vscode.Uri, modified: vscode.Uri): vscode.Tab[] {
     );
 }
 
-function waitForDiffTab(original: vscode.Uri, modified: vscode.Uri): Promise<void> {
+export function waitForDiffTab(original: vscode.Uri, modified: vscode.Uri): Promise<void> {
   if (diffTabs(original, modified).length > 0) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

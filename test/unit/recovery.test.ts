@@ -7,14 +7,17 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFs } from '../../src/core/fs';
+import { type FsLike, nodeFs } from '../../src/core/fs';
+import { liveTempPaths } from '../../src/core/names/tempNames';
 import { recogniseTemp } from '../../src/core/orphans/orphans';
 import { backupPathFor, findRecoveryCandidates, RecoveryError, recoverTarget } from '../../src/core/orphans/recovery';
 import { writeAgedFile } from '../support/agedFiles';
@@ -276,6 +279,185 @@ suite('recovery', () => {
         /Cannot judge .*state\.json, so it was left as it was: EACCES/,
       );
       assert.equal(readdirSync(dir).length, 2);
+    });
+  });
+
+  suite('recover from a chosen temp, and consume it', () => {
+    /** The seam, with `afterTargetWritten` run once the recovered target is in place (before the temp is consumed). */
+    const seamWith = (afterTargetWritten: () => void): FsLike => ({
+      ...nodeFs,
+      rename: async (from: string, to: string) => {
+        await nodeFs.rename(from, to);
+        if (to === target) afterTargetWritten();
+      },
+    });
+
+    test('`from` recovers exactly that temp, not the newest', async () => {
+      file('state.json', '{"torn', 1);
+      file('.state.json.tmp', '{"v":"newest"}', 5);
+      const older = file('state.json.tmp-1234567890abcdef', '{"v":"older"}', 30);
+      const result = await recoverTarget(target, { from: older, now: NOW });
+      assert.equal(result.from, older);
+      assert.equal(readFileSync(target, 'utf8'), '{"v":"older"}');
+      assert.equal(result.consumed, undefined, 'nothing consumed unless asked');
+      assert.ok(existsSync(older));
+    });
+
+    test('`from` naming a torn temp, another target’s temp or a file that is no temp: refused, nothing changed', async () => {
+      file('state.json', '{"torn', 1);
+      file('.state.json.tmp', '{"v":1}', 5);
+      const torn = file('state.json.tmp-1234567890abcdef', '{"v":', 30);
+      const other = file('other.json.vsctmp', '{"v":9}', 1);
+      const plain = file('notes.json', '{"v":8}', 1);
+      const before = readdirSync(dir).sort();
+      for (const [from, why] of [
+        [torn, /cannot be used to recover .*state\.json: .*line 1/],
+        [other, /not a temp file of it/],
+        [plain, /not a temp file of it/],
+        [join(dir, '..', 'state.json.vsctmp'), /not a temp file of it/],
+      ] as const) {
+        await assert.rejects(recoverTarget(target, { from, now: NOW, consumeCandidate: true }), (error: unknown) => {
+          assert.ok(error instanceof RecoveryError);
+          assert.equal(error.code, 'no-candidate');
+          assert.match(error.message, why);
+          return true;
+        });
+      }
+      assert.equal(readFileSync(target, 'utf8'), '{"torn');
+      assert.deepEqual(readdirSync(dir).sort(), before);
+    });
+
+    test('`fromIdentity`: a temp rewritten since it was shown is refused, nothing changed', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      const [shown] = await findRecoveryCandidates(target);
+      writeFileSync(temp, '{"v":22}');
+      await assert.rejects(
+        recoverTarget(target, { from: temp, fromIdentity: shown!.identity, consumeCandidate: true }),
+        (error: unknown) => error instanceof RecoveryError && error.code === 'changed',
+      );
+      assert.equal(readFileSync(target, 'utf8'), '{"torn');
+      assert.equal(readFileSync(temp, 'utf8'), '{"v":22}');
+    });
+
+    test('consumeCandidate removes the temp used, only that one, after the target reads back', async () => {
+      file('state.json', '{"torn', 1);
+      const newest = file('.state.json.tmp', '{"v":3}', 5);
+      const older = file('state.json.3141592653', '{"v":1}', 30);
+      const result = await recoverTarget(target, { from: older, consumeCandidate: true, now: NOW });
+      assert.deepEqual(result.consumed, { removed: true });
+      assert.equal(readFileSync(target, 'utf8'), '{"v":1}');
+      assert.equal(existsSync(older), false);
+      assert.equal(readFileSync(newest, 'utf8'), '{"v":3}', 'other temps stay');
+      assert.equal(readFileSync(backupPathFor(target, 'corrupt', NOW), 'utf8'), '{"torn');
+    });
+
+    test('a temp replaced by another file (same bytes, new inode) after the decision is kept', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      const fs = seamWith(() => {
+        writeFileSync(join(dir, 'swap'), '{"v":1}');
+        utimesSync(join(dir, 'swap'), statSync(temp).atime, statSync(temp).mtime);
+        renameSync(join(dir, 'swap'), temp);
+      });
+      const result = await recoverTarget(target, { fs, consumeCandidate: true, now: NOW });
+      assert.equal(result.consumed?.removed, false);
+      assert.match((result.consumed as { reason: string }).reason, /changed/);
+      assert.equal(readFileSync(temp, 'utf8'), '{"v":1}');
+      assert.equal(readFileSync(target, 'utf8'), '{"v":1}');
+    });
+
+    test('a temp swapped for a symlink to a file with the same bytes is kept, and so is that file', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      const elsewhere = file('elsewhere.txt', '{"v":1}', 5);
+      const fs = seamWith(() => {
+        rmSync(temp);
+        symlinkSync(elsewhere, temp);
+      });
+      const result = await recoverTarget(target, { fs, consumeCandidate: true, now: NOW });
+      assert.equal(result.consumed?.removed, false);
+      assert.ok(existsSync(temp), 'the symlink stays');
+      assert.equal(readFileSync(elsewhere, 'utf8'), '{"v":1}');
+    });
+
+    test('a temp rewritten in place with the same size and mtime is kept: its bytes are compared too', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      const fs = seamWith(() => {
+        const { atime, mtime } = statSync(temp);
+        writeFileSync(temp, '{"v":2}');
+        utimesSync(temp, atime, mtime);
+      });
+      const result = await recoverTarget(target, { fs, consumeCandidate: true, now: NOW });
+      assert.deepEqual(result.consumed, { removed: false, reason: 'its content changed since it was read' });
+      assert.equal(readFileSync(temp, 'utf8'), '{"v":2}');
+    });
+
+    test('a temp that cannot be read again (EACCES), or is gone, is kept or left gone: never an error', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      let written = false;
+      const fs: FsLike = {
+        ...seamWith(() => {
+          written = true;
+        }),
+        readFile: async (path, maxBytes) => {
+          if (written && path === temp) throw errnoError('EACCES', 'open', path);
+          return nodeFs.readFile(path, maxBytes);
+        },
+      };
+      const result = await recoverTarget(target, { fs, consumeCandidate: true, now: NOW });
+      assert.equal(result.consumed?.removed, false);
+      assert.match((result.consumed as { reason: string }).reason, /EACCES/);
+      assert.ok(existsSync(temp));
+
+      file('state.json', '{"torn', 1);
+      const result2 = await recoverTarget(target, {
+        fs: seamWith(() => rmSync(temp)),
+        consumeCandidate: true,
+        now: NOW + 1,
+      });
+      assert.equal(result2.consumed?.removed, false);
+      assert.equal(readFileSync(target, 'utf8'), '{"v":1}');
+    });
+
+    test('a temp this process is writing right now is never consumed', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      liveTempPaths.add(temp);
+      try {
+        const result = await recoverTarget(target, { consumeCandidate: true, now: NOW });
+        assert.deepEqual(result.consumed, { removed: false, reason: 'this process is writing it right now' });
+        assert.ok(existsSync(temp));
+      } finally {
+        liveTempPaths.delete(temp);
+      }
+    });
+
+    test('a failed replace consumes nothing: the temp is still the only good copy', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      let renames = 0;
+      const fs = {
+        ...nodeFs,
+        rename: async (from: string, to: string) => {
+          renames += 1;
+          if (renames === 2) throw errnoError('EIO', 'rename', to);
+          await nodeFs.rename(from, to);
+        },
+      };
+      await assert.rejects(recoverTarget(target, { fs, consumeCandidate: true, now: NOW }), /EIO/);
+      assert.equal(readFileSync(temp, 'utf8'), '{"v":1}');
+    });
+
+    test('a dry run with consumeCandidate removes nothing', async () => {
+      file('state.json', '{"torn', 1);
+      const temp = file('state.json.vsctmp', '{"v":1}', 5);
+      const result = await recoverTarget(target, { dryRun: true, consumeCandidate: true, now: NOW });
+      assert.equal(result.consumed, undefined);
+      assert.deepEqual(readdirSync(dir).sort(), ['state.json', 'state.json.vsctmp']);
+      assert.ok(existsSync(temp));
     });
   });
 });

@@ -1,6 +1,6 @@
 // The workbench `npm start` serves, as a user sees it: code-server with the extension installed from its .vsix and
 // no test tooling (no smoke-test driver, which hides every notification toast). Headless Chromium checks that the
-// startup Recover offer really pops up as a toast, that Recover works through the real modal dialog, what the
+// startup Recover offer really pops up as a toast, that Recover works through the real copy picker, what the
 // folder opens on, and that the server does not outlive a SIGKILLed `npm start`. Screenshots go to a temp folder.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -87,20 +87,34 @@ suite('workbench as npm start serves it (vsix installed, no test tooling)', () =
     assert.equal(await page.locator('.part.auxiliarybar').isVisible(), false, 'the secondary side bar (Chat) is open');
   });
 
-  test('Recover on the toast asks in a real modal dialog, then says "Recovered … Backup: …" in a toast', async function () {
+  test('Recover on the toast offers both valid copies, newest first, with a live diff; Enter recovers, and the toast offers the backup', async function () {
     this.timeout(60_000);
     const target = join(workspace, 'data', 'todo.json');
     await page.locator(TOAST, { hasText: STARTUP_TEXT }).getByRole('button', { name: 'Recover' }).click();
-    const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: 20_000 });
-    assert.match((await dialog.textContent()) ?? '', /Replace data\/todo\.json with/);
-    await shot('recover-dialog');
-    await dialog.getByRole('button', { name: 'Recover', exact: true }).click();
-    const done = page.locator(TOAST, { hasText: 'Recovered data/todo.json from' });
+    // data/todo.json has two valid temps: a picker, not a question about one of them.
+    const picker = page.locator('.quick-input-widget');
+    await picker.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.match((await picker.textContent()) ?? '', /Recover data\/todo\.json from which copy\?/);
+    const rows = picker.locator('.monaco-list-row');
+    await rows.nth(1).waitFor({ state: 'visible', timeout: 10_000 });
+    const texts = await rows.allInnerTexts();
+    assert.equal(texts.length, 2, texts.join(' | '));
+    assert.match(texts[0]!, /\.todo\.json\.tmp[\s\S]*steno \/ lowdb · 1 h old · \d+ bytes/);
+    assert.match(texts[1]!, /todo\.json\.tmp-1763731200a1b2c3[\s\S]*atomically · 1 h old · \d+ bytes/);
+    // The highlighted copy's diff is open behind the picker.
+    const diffTab = page.locator('.tabs-container .tab', { hasText: 'todo.json ↔ .todo.json.tmp' });
+    await diffTab.waitFor({ state: 'visible', timeout: 10_000 });
+    await shot('recover-picker');
+    await page.keyboard.press('Enter');
+    const done = page.locator(TOAST, { hasText: 'Recovered data/todo.json from .todo.json.tmp' });
     await done.waitFor({ state: 'visible', timeout: 20_000 });
     assert.match((await done.textContent()) ?? '', /Backup: /);
+    for (const name of ['Open Backup', 'Compare with Backup']) {
+      assert.ok(await done.getByRole('button', { name }).isVisible(), name);
+    }
     await shot('recovered-toast');
     assert.doesNotThrow(() => JSON.parse(readFileSync(target, 'utf8')), 'data/todo.json is valid JSON after Recover');
+    assert.equal(existsSync(join(workspace, 'data', '.todo.json.tmp')), false, 'the copy used is consumed');
   });
 
   test('a server started by a process that is then SIGKILLed stops by itself and removes its profile', async function () {

@@ -2,7 +2,16 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { withOpenFiles } from '../boundedOpens';
 import { messageOf } from '../errors';
 import { exactNames, UNDECODABLE_NAME_NOTE, type UndecodableName } from '../folderListing';
-import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs, sameFile } from '../fs';
+import {
+  errnoOf,
+  FileChangedError,
+  type FileIdentity,
+  type FsLike,
+  identityOf,
+  nodeFs,
+  sameFile,
+  sameNode,
+} from '../fs';
 import type { JsonSchema } from '../json/jsonStore';
 import { judgeJsonBytes, judgeJsonFile } from '../json/judgeFile';
 import { fileSafeTime } from '../names/fileTime';
@@ -11,11 +20,14 @@ import {
   compileCustomPatterns,
   mightBeTemp,
   type OrphanKind,
+  type RecognisedTemp,
   recogniseHiddenLeftover,
   recogniseTemp,
 } from '../names/tempPatterns';
+import { reasonText } from '../reasons';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../write/atomicWrite';
 import { DEFAULT_DURABILITY } from '../write/durability';
+import { liveWriterReason } from './orphanSweep';
 
 /** A temp file whose whole content is a valid version of the target. */
 export interface RecoveryCandidate {
@@ -40,6 +52,19 @@ export interface RecoverOptions extends CandidateOptions {
   force?: boolean;
   /** Clock for the backup name. */
   now?: number;
+  /**
+   * Recover from this temp (a path as `findRecoveryCandidates` returns it) instead of the newest valid one. It must be
+   * a valid recognised temp of the target; anything else is refused and nothing changes.
+   */
+  from?: string;
+  /** `from` as the user was shown it: a candidate that is no longer this file (device, inode, size, mtime) is refused. */
+  fromIdentity?: FileIdentity;
+  /**
+   * After a verified recovery, remove the temp that was used: its content is the target's now. Only while it is still
+   * the file that was judged (device, inode, size, mtime, and the same bytes), and never one a live writer may hold;
+   * whatever cannot be proven stays.
+   */
+  consumeCandidate?: boolean;
 }
 
 export interface RecoveryResult {
@@ -47,11 +72,14 @@ export interface RecoveryResult {
   from: string;
   /** Where the previous target was kept; null when there was no target. */
   backup: string | null;
+  /** Only with `consumeCandidate`: whether the temp used was removed, and if not, why it stayed. */
+  consumed?: { removed: true } | { removed: false; reason: string };
 }
 
 /**
- * `not-needed`: the target is valid (exit 0 in the CLI); `no-candidate`: it needs recovery and no temp is valid;
- * `unreadable`: the target cannot be judged; `changed`: the target changed while recovering, nothing was replaced.
+ * `not-needed`: the target is valid (exit 0 in the CLI); `no-candidate`: it needs recovery and no temp is valid (or
+ * the temp asked for with `from` is none of the valid ones); `unreadable`: the target cannot be judged; `changed`: the
+ * target or the chosen temp changed while recovering, nothing was replaced.
  */
 export type RecoveryErrorCode = 'not-needed' | 'no-candidate' | 'unreadable' | 'changed' | 'verify-failed';
 
@@ -96,6 +124,9 @@ export interface RecognisedTempFile {
   path: string;
   kind: OrphanKind;
   stats: Awaited<ReturnType<FsLike['lstat']>>;
+  /** How its name was recognised, and its folder as listed (what consuming it later re-checks). */
+  recognised: RecognisedTemp;
+  folder: FileIdentity | undefined;
 }
 
 /**
@@ -124,7 +155,11 @@ export async function recogniseTempsOf(
   for (const [dir, targetName] of places) {
     let names: string[];
     let undecodable: UndecodableName[];
+    let folder: FileIdentity | undefined;
     try {
+      const folderStats = await fs.lstat(dir);
+      // The folder as listed: a temp is consumed only while its folder is still this one (unknown: never).
+      folder = folderStats.isDirectory() ? identityOf(folderStats) : undefined;
       ({ names, undecodable } = await exactNames(fs, dir));
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') continue;
@@ -147,7 +182,7 @@ export async function recogniseTempsOf(
       if (!stats.isFile()) continue; // symlinks and folders are never candidates
       const recognised = recogniseTemp(name, siblings, custom, { mtimeMs: stats.mtimeMs });
       if (recognised?.target !== targetName) continue;
-      temps.push({ path, kind: recognised.kind, stats });
+      temps.push({ path, kind: recognised.kind, stats, recognised, folder });
     }
     for (const name of names) {
       if (recogniseHiddenLeftover(name)) hiddenLeftovers.push(join(dir, name));
@@ -162,23 +197,37 @@ export async function recogniseTempsOf(
   return { temps, rejected, hiddenLeftovers, realTarget };
 }
 
+/** A valid candidate with what consuming it later re-checks: how its name was recognised and its folder's identity. */
+interface ExaminedCandidate extends RecoveryCandidate {
+  recognised: RecognisedTemp;
+  folder: FileIdentity | undefined;
+}
+
 /** Looks through the target's folder (and the real file's, if it is a symlink) for its recognised temps. */
 async function examineCandidates(
   target: string,
   options: CandidateOptions,
 ): Promise<{
-  valid: RecoveryCandidate[];
+  valid: ExaminedCandidate[];
   rejected: RejectedCandidate[];
   hiddenLeftovers: string[];
   realTarget: string;
 }> {
   const fs = options.fs ?? nodeFs;
   const { temps, rejected, hiddenLeftovers, realTarget } = await recogniseTempsOf(target, options);
-  const valid: RecoveryCandidate[] = [];
-  for (const { path, kind, stats } of temps) {
+  const valid: ExaminedCandidate[] = [];
+  for (const { path, kind, stats, recognised, folder } of temps) {
     const judged = await judgeJsonFile(fs, path, { schema: options.schema });
     if (judged.state === 'valid') {
-      valid.push({ path, mtimeMs: stats.mtimeMs, size: stats.size, kind, identity: judged.identity });
+      valid.push({
+        path,
+        mtimeMs: stats.mtimeMs,
+        size: stats.size,
+        kind,
+        identity: judged.identity,
+        recognised,
+        folder,
+      });
     } else {
       rejected.push({
         path,
@@ -195,7 +244,78 @@ export async function findRecoveryCandidates(
   target: string,
   options: CandidateOptions = {},
 ): Promise<RecoveryCandidate[]> {
-  return (await examineCandidates(resolve(target), options)).valid;
+  return (await examineCandidates(resolve(target), options)).valid.map(({ path, mtimeMs, size, kind, identity }) => ({
+    path,
+    mtimeMs,
+    size,
+    kind,
+    identity,
+  }));
+}
+
+/** The candidate `from` names, or why it cannot be used; nothing is chosen for the caller. */
+function chosenCandidate(
+  target: string,
+  from: string,
+  valid: readonly ExaminedCandidate[],
+  rejected: readonly RejectedCandidate[],
+  expected: FileIdentity | undefined,
+): ExaminedCandidate {
+  const path = resolve(from);
+  const found = valid.find((candidate) => candidate.path === path);
+  if (!found) {
+    const why = rejected.find((candidate) => candidate.path === path)?.reason ?? 'it is not a temp file of it';
+    throw new RecoveryError(target, 'no-candidate', `${path} cannot be used to recover ${target}: ${why}`);
+  }
+  if (expected && !sameFile(found.identity, expected)) {
+    throw new RecoveryError(
+      target,
+      'changed',
+      `${path} changed since it was shown (another write landed); nothing was replaced`,
+    );
+  }
+  return found;
+}
+
+/**
+ * Removes the temp a recovery used, only while it is provably the file that was judged: same folder, same file
+ * (device, inode, size, mtime), the same bytes as the target now holds, and no live writer. Never throws.
+ */
+async function consumeCandidate(
+  fs: FsLike,
+  candidate: ExaminedCandidate,
+  bytes: Buffer,
+): Promise<NonNullable<RecoveryResult['consumed']>> {
+  const keep = (reason: string) => ({ removed: false as const, reason });
+  const live = liveWriterReason(candidate.path, candidate.recognised, Date.now() - candidate.mtimeMs);
+  if (live) return keep(reasonText(live));
+  if (!candidate.folder) return keep('its folder could not be identified');
+  try {
+    const [stats, now] = await withOpenFiles(async () => {
+      const before = await fs.lstat(candidate.path);
+      return [before, await fs.readFile(candidate.path)] as const;
+    });
+    if (!stats.isFile() || !sameFile(identityOf(stats), candidate.identity))
+      return keep('it changed since it was read');
+    if (!now.equals(bytes)) return keep('its content changed since it was read');
+    const dir = dirname(candidate.path);
+    if (fs.unlinkChecked) {
+      await fs.unlinkChecked(dir, basename(candidate.path), candidate.folder, candidate.identity);
+    } else {
+      // No pinned unlink on this seam: re-check both as late as possible, then remove by path.
+      const [folderNow, fileNow] = await Promise.all([fs.lstat(dir), fs.lstat(candidate.path)]);
+      if (!folderNow.isDirectory() || !sameNode(identityOf(folderNow), candidate.folder)) {
+        throw new FileChangedError(dir, 'no longer the folder that was checked');
+      }
+      if (!fileNow.isFile() || !sameFile(identityOf(fileNow), candidate.identity)) {
+        throw new FileChangedError(candidate.path, 'changed since it was checked');
+      }
+      await fs.unlink(candidate.path);
+    }
+    return { removed: true };
+  } catch (error) {
+    return keep(messageOf(error));
+  }
 }
 
 export type CurrentTarget =
@@ -258,18 +378,22 @@ async function verifyCopy(fs: FsLike, path: string, expected: Buffer): Promise<b
  * Promotes the newest valid temp over a missing, empty or corrupt target; a valid target is never replaced unless
  * forced. The old target is first copied durably to `<target>.corrupt-<time>` (or `.replaced-<time>` if it was valid),
  * then, only if the target is still the file that was backed up (device, inode, size, mtime), the candidate's bytes
- * are written through the atomic service and read back. The candidate itself is never touched, so a crash at any point
- * leaves the old content (in place or in the backup) and the candidate.
+ * are written through the atomic service and read back. The candidate is touched only after that read-back, and only
+ * when asked (`consumeCandidate`), so a crash at any point leaves the old content (in place or in the backup) and the
+ * new content (in the target or in the candidate).
  */
 export async function recoverTarget(targetPath: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
   const fs = options.fs ?? nodeFs;
   const target = resolve(targetPath);
   const current = await readCurrent(fs, target, options.schema);
   const { valid, rejected, hiddenLeftovers, realTarget } = await examineCandidates(target, options);
-  const best = valid[0];
   if (current.state === 'valid' && !options.force) {
     throw new RecoveryError(target, 'not-needed', `${target} is valid, so there is nothing to recover`);
   }
+  const best =
+    options.from === undefined
+      ? valid[0]
+      : chosenCandidate(target, options.from, valid, rejected, options.fromIdentity);
   if (!best) {
     const found =
       rejected.length === 0
@@ -288,10 +412,21 @@ export async function recoverTarget(targetPath: string, options: RecoverOptions 
     throw new RecoveryError(target, 'changed', `${best.path} changed while recovering ${target}; nothing was replaced`);
   }
 
-  return replaceKeepingBackup(fs, target, realTarget, current, chosen.bytes, best.path, options, async () => {
-    const readBack = await judgeJsonFile(fs, target, { schema: options.schema });
-    return readBack.state === 'valid' && readBack.bytes.equals(chosen.bytes);
-  });
+  const result = await replaceKeepingBackup(
+    fs,
+    target,
+    realTarget,
+    current,
+    chosen.bytes,
+    best.path,
+    options,
+    async () => {
+      const readBack = await judgeJsonFile(fs, target, { schema: options.schema });
+      return readBack.state === 'valid' && readBack.bytes.equals(chosen.bytes);
+    },
+  );
+  if (!options.consumeCandidate || options.dryRun) return result;
+  return { ...result, consumed: await consumeCandidate(fs, best, chosen.bytes) };
 }
 
 /** What a replacement keeps and how it writes: recover's options, and the copies model's (src/core/copies). */

@@ -55,7 +55,8 @@ export class OrphanCodeActions implements vscode.CodeActionProvider {
       return [trust];
     }
     if (fix.kind === 'recover') {
-      const args: RecoverArgs = { target: fix.target };
+      // The action names this temp, so it recovers from this temp.
+      const args: RecoverArgs = { target: fix.target, from: fix.temp.path };
       const action = new vscode.CodeAction(
         vscode.l10n.t({
           message: 'Recover from {0} ({1} old)',

@@ -13,7 +13,7 @@ import { Disposable } from '../dispose';
 import type { OrphanModel } from '../orphans/orphanModel';
 
 /** A size for people: `512 bytes`, `1,5 MiB` (the number in the display language's form). */
-function uiSize(bytes: number): string {
+export function uiSize(bytes: number): string {
   if (bytes < 1024)
     return vscode.l10n.t({ message: '{0} bytes', args: [bytes], comment: ['A file size, e.g. "512 bytes".'] });
   const kib = bytes / 1024;

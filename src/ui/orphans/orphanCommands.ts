@@ -7,7 +7,7 @@ import { type MenuArgs, menu } from './statusMenu';
 import { type SweepArgs, sweep } from './sweepCommand';
 
 export type { CommandContext } from './commandContext';
-export type { RecoverArgs } from './recoverCommand';
+export type { RecoverArgs, RecoverOutcome } from './recoverCommand';
 export type { MenuArgs, MenuEntry, StatusMenu } from './statusMenu';
 export type { SweepArgs, SweepOutcome, SweepPreviewItem, WhenTrashUnavailable } from './sweepCommand';
 
@@ -29,7 +29,11 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   register(CommandId.OpenLog, () => deps.log.show());
   register(CommandId.Menu, (args?: MenuArgs) => menu(deps, args));
   register(CommandId.SweepOne, (orphan?: Orphan) => orphan && sweep(deps, { paths: [orphan.path] }));
-  register(CommandId.RecoverTarget, (orphan?: Orphan) => orphan && recover(deps, { target: orphan.target }));
+  // From this row's copy: the row's tooltip promises it.
+  register(
+    CommandId.RecoverTarget,
+    (orphan?: Orphan) => orphan && recover(deps, { target: orphan.target, from: orphan.path }),
+  );
   register(
     CommandId.Reveal,
     (orphan?: Orphan) => orphan && vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(orphan.path)),

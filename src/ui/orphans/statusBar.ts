@@ -35,6 +35,8 @@ export interface StatusSnapshot {
   tooltip: string;
   accessibilityLabel: string;
   visible: boolean;
+  /** The theme colour of the item's background, e.g. `statusBarItem.errorBackground`; undefined when plain. */
+  background: string | undefined;
   /** The texts shown so far, oldest first, each change once (the first few only). */
   history: readonly string[];
 }
@@ -81,8 +83,9 @@ function interruptedGroupsSentence(count: number): string {
 }
 
 /**
- * `scanning…` until the first scan ends; then `$(warning) N` on the warning background while orphans exist, a quiet
- * shield (or nothing) when clean.
+ * `scanning…` until the first scan ends; then `$(warning) N` while orphans exist: on the error background while a file
+ * can be recovered (it stays after the start-up notification hides, so Recover is still found), else on the warning
+ * background; a quiet shield (or nothing) when clean.
  */
 export class OrphanStatusBar extends Disposable {
   private readonly item = this._register(
@@ -109,6 +112,7 @@ export class OrphanStatusBar extends Disposable {
       tooltip: this.tooltipText,
       accessibilityLabel: this.item.accessibilityInformation?.label ?? '',
       visible: this.visible,
+      background: this.item.backgroundColor instanceof vscode.ThemeColor ? this.item.backgroundColor.id : undefined,
       history: [...this.history],
     };
   }
@@ -183,7 +187,9 @@ export class OrphanStatusBar extends Disposable {
     tooltip.appendMarkdown(
       `\n${broken.length > 0 ? vscode.l10n.t('Click for actions, including Recover.') : vscode.l10n.t('Click for actions.')}`,
     );
-    this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    this.item.backgroundColor = new vscode.ThemeColor(
+      broken.length > 0 ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
+    );
     const label = accessibilityLabel(count, broken, relative);
     this.show(
       `$(warning) ${orphans.length}`,

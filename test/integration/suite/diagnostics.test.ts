@@ -105,7 +105,7 @@ suite('Problems entries and Explorer decorations', () => {
     const [fix] = fixes;
     assert.equal(fix?.kind?.value, vscode.CodeActionKind.QuickFix.value);
     assert.equal(fix?.command?.command, 'crashSafeState.recover');
-    assert.deepEqual(fix?.command?.arguments, [{ target }]);
+    assert.deepEqual(fix?.command?.arguments, [{ target, from: temp }]);
     // What the user's click runs, minus the diff and the modal this host cannot answer.
     const result = await vscode.commands.executeCommand<RecoveryResult>(fix!.command!.command, {
       ...fix!.command!.arguments![0],
