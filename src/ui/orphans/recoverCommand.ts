@@ -4,6 +4,7 @@ import { messageOf } from '../../core/errors';
 import type { Orphan } from '../../core/orphans/orphans';
 import { findRecoveryCandidates, RecoveryError, type RecoveryResult, recoverTarget } from '../../core/orphans/recovery';
 import { confirmModal, withDiff } from '../dialogs';
+import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import { type CommandContext, requireTrust } from './commandContext';
 import { isGroupFile, listNames, needsRecovery, stateLabel, uiAge, uiText } from './format';
 
@@ -118,6 +119,7 @@ export async function recover(deps: CommandContext, args: RecoverArgs = {}): Pro
         : vscode.l10n.t('Recovered {0} from {1}.', relative(target), basename(result.from)),
     );
     model.refresh([result.target, result.from, ...(result.backup ? [result.backup] : [])]);
+    markWalkthrough(WalkthroughKey.Recovered);
     return result;
   } catch (error) {
     if (error instanceof RecoveryError && error.code === 'not-needed') {

@@ -5,6 +5,7 @@ import { type Orphan, type SweepResult, sweepOrphans } from '../../core/orphans/
 import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import type { WhenTrashUnavailable } from '../settings';
+import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import { type CommandContext, requireTrust } from './commandContext';
 import {
   asSentence,
@@ -303,6 +304,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
       result.kept.push(...keptForNoTrash.map((path) => ({ path, reason: NO_TRASH_REASON })));
     }
   }
+  if (result.removed.length > 0) markWalkthrough(WalkthroughKey.Swept);
   return report(deps, orphans, result, { trashed, noTrash: keptForNoTrash, preview, olderThanMinutes });
 }
 
