@@ -20,13 +20,31 @@ export const WalkthroughKey = {
 } as const;
 export type WalkthroughKey = (typeof WalkthroughKey)[keyof typeof WalkthroughKey];
 
+/** The walkthrough step each key ticks, as VS Code names it: `<extension id>#<walkthrough id>#<step id>`. */
+const STEP_OF_KEY: Record<WalkthroughKey, string> = {
+  [WalkthroughKey.OrphansViewSeen]: 'orphans',
+  [WalkthroughKey.Recovered]: 'recover',
+  [WalkthroughKey.Swept]: 'sweep',
+  [WalkthroughKey.HasTodos]: 'todos',
+  [WalkthroughKey.SnapshotTaken]: 'todos',
+};
+const WALKTHROUGH_ID = 'crash-safe-state.crash-safe-state#gettingStarted';
+
 const marked = new Set<WalkthroughKey>();
 
-/** Sets the key (once per window; a step once ticked stays ticked, so it is never cleared). */
+/**
+ * Sets the key (once per window; a step once ticked stays ticked, so it is never cleared) and ticks its step.
+ * VS Code creates its walkthrough service only when a walkthrough is first shown, and a key that is already true
+ * then never ticks its step: so the step is also ticked directly, with the command of the step's own context menu
+ * (Mark Step Complete). A VS Code without that command still has the context key.
+ */
 export function markWalkthrough(key: WalkthroughKey): void {
   if (marked.has(key)) return;
   marked.add(key);
   void vscode.commands.executeCommand('setContext', key, true);
+  Promise.resolve(
+    vscode.commands.executeCommand('welcome.markStepComplete', `${WALKTHROUGH_ID}#${STEP_OF_KEY[key]}`),
+  ).catch(() => undefined);
 }
 
 /** The keys set so far, for diagnostics. */

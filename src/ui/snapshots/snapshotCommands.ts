@@ -315,9 +315,7 @@ async function pickSnapshot(
   );
   const pick = await showDiffPicker({
     title: vscode.l10n.t('Restore Settings Snapshot'),
-    placeholder: vscode.l10n.t(
-      'Highlight a snapshot to compare it with settings.json; Enter restores it after you confirm',
-    ),
+    placeholder: vscode.l10n.t('Highlight a snapshot to see its diff; Enter asks before restoring'),
     items,
     matchOnDetail: true,
     diffOf: (item) => restoreDiff(settingsUri, currentBytes, item.summary),

@@ -53,12 +53,12 @@ suite('the To-Dos view: an Undo stack, one problem text, no icon gap', () => {
     const order = [...todos.filter((_, i) => i % 2 === 0), ...todos.filter((_, i) => i % 2 === 1)];
     for (const todo of order) await remove(todo);
     const shown = await diagnostics();
-    assert.equal(
-      shown.undo.length,
-      25,
-      `the stack holds every delete: ${JSON.stringify(shown.undo.map((s) => s.titles))}`,
+    // Earlier suites may have left steps below ours.
+    assert.deepEqual(
+      shown.undo.slice(0, 25).map((step) => step.titles),
+      [...order].reverse().map((todo) => [todo.title]),
+      'the stack holds every delete, newest first',
     );
-    assert.deepEqual(shown.undo[0]?.titles, [order.at(-1)!.title], 'newest first');
     for (const todo of [...order].reverse()) {
       const back = await undo();
       assert.deepEqual(
@@ -68,8 +68,7 @@ suite('the To-Dos view: an Undo stack, one problem text, no icon gap', () => {
       );
     }
     assert.deepEqual(await ids(), before, 'every to-do is back at its place');
-    assert.equal((await diagnostics()).undo.length, 0);
-    assert.equal(await undo(), undefined, 'an empty stack says there is nothing to put back');
+    assert.equal((await diagnostics()).undo.length, shown.undo.length - 25);
     await waitFor('the file to hold them all again', () => onDisk().join() === before.join() || undefined);
   });
 
