@@ -53,7 +53,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     partial.timings = workbench.timings;
     partial.browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
     partial.page = await partial.browser.newPage({ viewport: options.viewport });
-    await partial.page.goto(workbench.url);
+    // A busy machine can take longer than the default 30 s to load the workbench.
+    await partial.page.goto(workbench.url, { timeout: 120_000 });
     return partial as WorkbenchSession;
   } catch (error) {
     await closeWorkbench(partial);
