@@ -22,6 +22,7 @@ import { SettingsSnapshotService } from './ui/snapshots/snapshotService';
 import { registerTodoCommands } from './ui/todos/todosCommands';
 import { flushAllTodoModels, TodosModel } from './ui/todos/todosModel';
 import { TodosView } from './ui/todos/todosView';
+import { walkthroughMarks } from './ui/walkthroughProgress';
 
 /** Workspace-relative path for messages, absolute outside the workspace. */
 function relative(path: string): string {
@@ -76,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(todos);
   const todosView = new TodosView(todos, relative, log);
   context.subscriptions.push(todosView);
-  registerTodoCommands(context, { model: todos, view: todosView, log });
+  const todoCommands = registerTodoCommands(context, { model: todos, view: todosView, log });
   const snapshots = new SettingsSnapshotService({ durability, log });
   context.subscriptions.push(snapshots);
   registerSnapshotCommands(context, snapshots, log);
@@ -145,6 +146,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     ...todos.stats,
     message: todosView.message,
     rows: todosView.rows(),
+    undo: todoCommands.undoStack(),
   });
   const diagnostics: CrashSafeStateApi['diagnostics'] = {
     statusBarText: () => statusBar.text,
@@ -155,6 +157,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,
+    walkthrough: walkthroughMarks,
   };
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);

@@ -9,6 +9,7 @@ import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
 import type { TodosState } from './todos/todosModel';
+import type { UndoStepInfo } from './todos/todosUndo';
 import type { TodoRow } from './todos/todosView';
 
 /** What the To-Dos view shows and what it has saved (read-only copies). */
@@ -28,6 +29,8 @@ export interface TodosDiagnostics {
   message: string | undefined;
   /** The view's rows, in order. */
   rows: readonly TodoRow[];
+  /** The removals Undo (Ctrl+Z) can take back, newest first. */
+  undo: readonly UndoStepInfo[];
 }
 
 /** What `activate` returns: other extensions persist their JSON crash-safely through it. */
@@ -69,5 +72,7 @@ export interface CrashSafeStateApi {
     orphans(): OrphanModelStats;
     /** Start-up recovery of group commits: runs, whether journals wait for trust, the last run. */
     groupStartupRecovery(): GroupStartupStats;
+    /** The walkthrough's context keys set so far in this window (see src/ui/walkthroughProgress.ts). */
+    walkthrough(): string[];
   };
 }

@@ -59,8 +59,6 @@ export const TODOS_HAVE_DONE_CONTEXT_KEY = 'crashSafeState.todosHaveDone';
 export const TODOS_CAN_UNDO_CONTEXT_KEY = 'crashSafeState.todosCanUndo';
 /** Context key: the paths of the `.json`/`.jsonc` files open in a plain (`file:`) editor, for the Explorer's Open/Reopen wording. */
 export const OPEN_JSON_FILES_CONTEXT_KEY = 'crashSafeState.openJsonFiles';
-/** Tree-item resource URIs of done to-dos: a file decoration dims them. */
-export const TODO_ITEM_SCHEME = 'crashsafe-todo';
 /** Read-only documents holding a to-do backup's text, for the recovery diff. */
 export const TODO_BACKUP_SCHEME = 'crashsafe-todo-backup';
 /** The FileSystemProvider scheme of "Reopen With Crash-Safe Save". */

@@ -1,5 +1,6 @@
-import * as vscode from 'vscode';
-import { waitForDiffTab } from './dialogs';
+import type * as vscode from 'vscode';
+import { closeTabs, diffTabs, waitForDiffTab } from './dialogs';
+import { type PickerDiff, showDiffPicker } from './diffPicker';
 
 /**
  * One copy a file can be restored from, whatever its source (a temp file today; Local History, git and backups later):
@@ -31,23 +32,6 @@ interface CopyItem extends vscode.QuickPickItem {
   index: number;
 }
 
-const sameUri = (a: vscode.Uri, b: vscode.Uri) => a.toString() === b.toString();
-
-const diffKey = (tab: vscode.Tab) =>
-  tab.input instanceof vscode.TabInputTextDiff ? `${tab.input.original}\n${tab.input.modified}` : '';
-
-/** Diff tabs of `current` against one of `copies`. */
-function copyDiffTabs(current: vscode.Uri, copies: readonly vscode.Uri[]): vscode.Tab[] {
-  return vscode.window.tabGroups.all
-    .flatMap((group) => group.tabs)
-    .filter(
-      (tab) =>
-        tab.input instanceof vscode.TabInputTextDiff &&
-        sameUri(tab.input.original, current) &&
-        copies.some((copy) => sameUri((tab.input as vscode.TabInputTextDiff).modified, copy)),
-    );
-}
-
 /** The candidates newest first; equal times keep the caller's order. */
 export function newestFirst<T>(candidates: readonly CopyCandidate<T>[]): CopyCandidate<T>[] {
   return candidates
@@ -57,63 +41,45 @@ export function newestFirst<T>(candidates: readonly CopyCandidate<T>[]): CopyCan
 }
 
 /**
- * A Quick Pick of the copies, newest first. While an item is highlighted a diff of the current file against that copy
- * is open (preview, focus kept on the picker). Accepting runs the copy's `recover()`; the diffs the picker opened close
- * afterwards, whatever happened. Resolves to what `recover()` returned, or undefined when cancelled.
+ * A Quick Pick of the copies, newest first, with the diff of the current file against the highlighted copy beside it
+ * (showDiffPicker). Accepting runs the copy's `recover()` while its diff stays open; that diff closes afterwards,
+ * whatever happened, unless it was open before. Resolves to what `recover()` returned, or undefined when cancelled.
  */
 export async function pickCopyAndRecover<T>(
   candidates: readonly CopyCandidate<T>[],
   options: CopyPickerOptions,
 ): Promise<T | undefined> {
   const sorted = newestFirst(candidates);
-  const copies = sorted.map((candidate) => candidate.uri);
-  // A diff the user had open before stays open after.
-  const openBefore = new Set(copyDiffTabs(options.current, copies).map(diffKey));
   const items: CopyItem[] = sorted.map((candidate, index) => ({
     label: candidate.label,
     description: candidate.description,
     detail: candidate.detail,
     index,
   }));
-  const picker = vscode.window.createQuickPick<CopyItem>();
-  picker.title = options.title;
-  picker.placeholder = options.placeholder;
-  picker.items = items;
-  picker.matchOnDescription = true;
-  picker.matchOnDetail = true;
-  // Showing the diff keeps the focus on the picker; should a host move it anyway, the picker stays open.
-  picker.ignoreFocusOut = true;
-  let shown: number | undefined;
-  let opening: Thenable<unknown> = Promise.resolve();
-  const preview = (item: CopyItem | undefined) => {
-    if (!item || item.index === shown) return;
-    shown = item.index;
-    const candidate = sorted[item.index]!;
-    opening = vscode.commands.executeCommand('vscode.diff', options.current, candidate.uri, candidate.diffTitle, {
-      preview: true,
-      preserveFocus: true,
-    });
-  };
+  const diffOf = (item: CopyItem): PickerDiff => ({
+    original: options.current,
+    modified: sorted[item.index]!.uri,
+    title: sorted[item.index]!.diffTitle,
+  });
+  const openBefore = new Set(
+    items.filter((item) => diffTabs(options.current, diffOf(item).modified).length > 0).map((item) => item.index),
+  );
+  const chosen = await showDiffPicker({
+    title: options.title,
+    placeholder: options.placeholder,
+    items,
+    diffOf,
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
+  if (!chosen) return undefined;
   try {
-    const chosen = await new Promise<CopyCandidate<T> | undefined>((resolve) => {
-      picker.onDidChangeActive((active) => preview(active[0]));
-      picker.onDidAccept(() => {
-        const item = picker.selectedItems[0] ?? picker.activeItems[0];
-        resolve(item ? sorted[item.index] : undefined);
-        picker.hide();
-      });
-      picker.onDidHide(() => resolve(undefined));
-      picker.show();
-      preview(items[0]);
-    });
-    // The chosen copy's diff stays open while its recover() asks.
-    return chosen ? await chosen.recover() : undefined;
+    return await sorted[chosen.index]!.recover();
   } finally {
-    picker.dispose();
-    await Promise.resolve(opening).catch(() => undefined);
-    // The extension host hears of a tab just opened late: wait for the last one shown, so it closes too.
-    if (shown !== undefined) await waitForDiffTab(options.current, sorted[shown]!.uri);
-    const opened = copyDiffTabs(options.current, copies).filter((tab) => !openBefore.has(diffKey(tab)));
-    if (opened.length > 0) await Promise.resolve(vscode.window.tabGroups.close(opened)).catch(() => undefined);
+    if (!openBefore.has(chosen.index)) {
+      const { original, modified } = diffOf(chosen);
+      await waitForDiffTab(original, modified);
+      await closeTabs(diffTabs(original, modified));
+    }
   }
 }

@@ -15,7 +15,8 @@ export async function confirmModal(message: string, action: string, detail?: str
 /** How long to wait for the workbench to report a tab just opened (the extension host hears of tabs late). */
 const TAB_SEEN_TIMEOUT_MS = 2_000;
 
-function diffTabs(original: vscode.Uri, modified: vscode.Uri): vscode.Tab[] {
+/** The open tabs that show the diff of `original` (left) and `modified` (right). */
+export function diffTabs(original: vscode.Uri, modified: vscode.Uri): vscode.Tab[] {
   return vscode.window.tabGroups.all
     .flatMap((group) => group.tabs)
     .filter(
@@ -24,6 +25,11 @@ function diffTabs(original: vscode.Uri, modified: vscode.Uri): vscode.Tab[] {
         tab.input.original.toString() === original.toString() &&
         tab.input.modified.toString() === modified.toString(),
     );
+}
+
+/** Closes `tabs`, if any; a tab closed meanwhile is no failure. */
+export async function closeTabs(tabs: readonly vscode.Tab[]): Promise<void> {
+  if (tabs.length > 0) await Promise.resolve(vscode.window.tabGroups.close([...tabs], true)).catch(() => undefined);
 }
 
 export function waitForDiffTab(original: vscode.Uri, modified: vscode.Uri): Promise<void> {

@@ -211,17 +211,21 @@ export class GroupStartupRecovery extends Disposable {
     const count = report.removed.length;
     if (count === 0) return groups;
     const size = uiSize(report.removedBytes);
+    // Named, not only counted: they are deleted for good, and the user may want to know which they were.
+    const files = this.fileList(report.removed);
     const debris =
       count === 1
-        ? vscode.l10n.t(
-            'Crash-Safe State deleted 1 leftover file ({0}) of a group commit whose writer had exited.',
-            size,
-          )
-        : vscode.l10n.t(
-            'Crash-Safe State deleted {0} leftover files ({1}) of group commits whose writers had exited.',
-            count,
-            size,
-          );
+        ? vscode.l10n.t({
+            message: 'Crash-Safe State deleted 1 leftover file ({0}) of a group commit whose writer had exited: {1}.',
+            args: [size, files],
+            comment: ['{0} is its size, {1} the file (workspace-relative).'],
+          })
+        : vscode.l10n.t({
+            message:
+              'Crash-Safe State deleted {0} leftover files ({1}) of group commits whose writers had exited: {2}.',
+            args: [count, size, files],
+            comment: ['{1} is their total size, {2} the files (workspace-relative, "a, b, c and 2 more files").'],
+          });
     return groups ? `${groups} ${debris}` : debris;
   }
 
@@ -266,7 +270,7 @@ export class GroupStartupRecovery extends Disposable {
     );
   }
 
-  /** `a.json, b.json, c.json` or `a.json, b.json, c.json and 2 more`, workspace-relative. */
+  /** `a.json, b.json, c.json` or `a.json, b.json, c.json and 2 more files`, workspace-relative. */
   private fileList(targets: readonly string[]): string {
     const named = targets.slice(0, NAMED_TARGETS).map(this.deps.relative).join(', ');
     const more = targets.length - NAMED_TARGETS;

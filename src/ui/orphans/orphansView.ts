@@ -4,6 +4,7 @@ import type { Orphan } from '../../core/orphans/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
 import { reasonLabel } from '../reasonWords';
+import { markWhenVisible, WalkthroughKey } from '../walkthroughProgress';
 import {
   asSentence,
   describeOrphan,
@@ -84,6 +85,7 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
     const view = this._register(
       vscode.window.createTreeView(ORPHANS_VIEW_ID, { treeDataProvider: this, canSelectMany: true }),
     );
+    this._register(markWhenVisible(view, WalkthroughKey.OrphansViewSeen));
     this._register(
       model.onDidChange((orphans) => {
         view.badge = orphans.length > 0 ? { value: orphans.length, tooltip: orphanCount(orphans.length) } : undefined;

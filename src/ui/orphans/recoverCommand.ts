@@ -12,6 +12,7 @@ import {
 import { type CopyCandidate, pickCopyAndRecover } from '../copyPicker';
 import { confirmModal, withDiff } from '../dialogs';
 import { uiSize } from '../groups/groupStartupRecovery';
+import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import { type CommandContext, requireTrust } from './commandContext';
 import { isGroupFile, kindLabel, listNames, needsRecovery, stateLabel, uiAge, uiText } from './format';
 
@@ -132,6 +133,7 @@ async function recoverFrom(
       )
       .then((action) => runRecoveredAction(action, result));
     model.refresh([result.target, result.from, ...(result.backup ? [result.backup] : [])]);
+    markWalkthrough(WalkthroughKey.Recovered);
     return { ...result, actions };
   } catch (error) {
     if (error instanceof RecoveryError && error.code === 'not-needed') {

@@ -7,6 +7,7 @@ import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import { reasonLabel } from '../reasonWords';
 import type { WhenTrashUnavailable } from '../settings';
+import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import { type CommandContext, requireTrust } from './commandContext';
 import {
   asSentence,
@@ -299,6 +300,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
       result.kept.push(...keptForNoTrash.map((path) => ({ path, reason: reasonText(NO_TRASH), why: NO_TRASH })));
     }
   }
+  if (result.removed.length > 0) markWalkthrough(WalkthroughKey.Swept);
   return report(deps, orphans, result, { trashed, noTrash: keptForNoTrash, preview, olderThanMinutes });
 }
 

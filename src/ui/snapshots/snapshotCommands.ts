@@ -14,6 +14,7 @@ import {
 import { CommandId, SNAPSHOT_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { confirmModal } from '../dialogs';
+import { type PickerDiff, showDiffPicker } from '../diffPicker';
 import type { SettingsSnapshotService } from './snapshotService';
 
 /** `crashSafeState.takeSettingsSnapshot` arguments. */
@@ -169,23 +170,14 @@ async function restoreSnapshot(
     const currentValues = service.effectiveValues(store, currentBytes?.toString('utf8') ?? null);
     let id = args.id;
     if (id === undefined) {
-      id = await pickSnapshot(store, currentBytes, currentValues);
+      id = await pickSnapshot(store, settingsUri, currentBytes, currentValues);
       if (id === undefined) return undefined;
     }
     const snapshot = await store.read(id);
     const keys = changedSettingKeys(currentValues, snapshot.values);
     if (!args.confirm || args.preview) {
-      const left =
-        currentBytes === null
-          ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' })
-          : settingsUri;
-      const right = vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${id}/settings.json` });
-      const title = vscode.l10n.t({
-        message: 'settings.json (now) ↔ snapshot of {0}',
-        args: [when(snapshot)],
-        comment: ["A diff editor's title; {0} is a date and time."],
-      });
-      await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
+      const { original, modified, title } = restoreDiff(settingsUri, currentBytes, { id, takenAt: snapshot.takenAt });
+      await vscode.commands.executeCommand('vscode.diff', original, modified, title, { preview: true });
     }
     if (!args.confirm) {
       const question =
@@ -252,9 +244,33 @@ async function closeSnapshotDiffs(): Promise<void> {
   if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
 }
 
-/** A Quick Pick of the snapshots, newest first, each with the keys restoring it would change. */
+/** The restore preview: settings.json as it is now (or missing) ↔ the snapshot's. */
+function restoreDiff(
+  settingsUri: vscode.Uri,
+  currentBytes: Buffer | null,
+  snapshot: Pick<SnapshotSummary, 'id' | 'takenAt'>,
+): PickerDiff {
+  return {
+    original:
+      currentBytes === null
+        ? vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: '/missing/settings.json' })
+        : settingsUri,
+    modified: vscode.Uri.from({ scheme: SNAPSHOT_SCHEME, path: `/${snapshot.id}/settings.json` }),
+    title: vscode.l10n.t({
+      message: 'settings.json (now) ↔ snapshot of {0}',
+      args: [when(snapshot)],
+      comment: ["A diff editor's title; {0} is a date and time."],
+    }),
+  };
+}
+
+/**
+ * A Quick Pick of the snapshots, newest first, each with the keys restoring it would change; the highlighted one's
+ * diff against settings.json shows beside it (as in Recover To-Do List…).
+ */
 async function pickSnapshot(
   store: SettingsSnapshots,
+  settingsUri: vscode.Uri,
   currentBytes: Buffer | null,
   currentValues: SettingValues,
 ): Promise<string | undefined> {
@@ -293,13 +309,16 @@ async function pickSnapshot(
               ? vscode.l10n.t('same as now')
               : vscode.l10n.t('$(diff) same values, different text (comments or formatting)'),
         id: summary.id,
+        summary,
       };
     }),
   );
-  const pick = await vscode.window.showQuickPick(items, {
+  const pick = await showDiffPicker({
     title: vscode.l10n.t('Restore Settings Snapshot'),
-    placeHolder: vscode.l10n.t('Pick a snapshot to preview; you confirm after seeing the diff'),
+    placeholder: vscode.l10n.t('Highlight a snapshot to see its diff; Enter asks before restoring'),
+    items,
     matchOnDetail: true,
+    diffOf: (item) => restoreDiff(settingsUri, currentBytes, item.summary),
   });
   return pick?.id;
 }

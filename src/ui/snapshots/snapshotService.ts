@@ -12,6 +12,7 @@ import {
 import { SNAPSHOT_SCHEME } from '../commandIds';
 import { Disposable } from '../dispose';
 import { readSnapshotSettings } from '../settings';
+import { isOwnSnapshot, markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 
 /** Configuration changes arrive in bursts (one per key a settings edit touches); one snapshot covers them. */
 export const AUTO_SNAPSHOT_DELAY_MS = 1000;
@@ -67,6 +68,9 @@ export class SettingsSnapshotService extends Disposable implements vscode.TextDo
 
   /** Takes the baseline snapshot a little after start-up, so the state before the first change is kept too. */
   start(): void {
+    this.markOwnSnapshots().catch((error: unknown) =>
+      this.deps.log.warn(`Listing settings snapshots failed: ${messageOf(error)}`),
+    );
     // Its own timer: a configuration change during start-up must not replace the state from before it.
     this.startupTimer = setTimeout(() => void this.autoSnapshot('startup'), STARTUP_SNAPSHOT_DELAY_MS);
   }
@@ -101,8 +105,17 @@ export class SettingsSnapshotService extends Disposable implements vscode.TextDo
       const store = this.snapshots();
       if (!store) return undefined;
       const text = await store.currentSettingsText();
-      return store.take({ reason, values: this.effectiveValues(store, text) });
+      const result = await store.take({ reason, values: this.effectiveValues(store, text) });
+      if (isOwnSnapshot(reason)) markWalkthrough(WalkthroughKey.SnapshotTaken);
+      return result;
     });
+  }
+
+  /** Ticks the walkthrough's snapshot step when a snapshot taken on purpose exists (say, by the CLI before). */
+  private async markOwnSnapshots(): Promise<void> {
+    const listing = await this.snapshots()?.list();
+    if (listing?.snapshots.some((snapshot) => isOwnSnapshot(snapshot.reason)))
+      markWalkthrough(WalkthroughKey.SnapshotTaken);
   }
 
   /**

@@ -11,7 +11,7 @@ import {
   unknownTodoMessage,
 } from './todosModel';
 import { type RecoverTodosArgs, recoverTodosCommand, registerTodoBackupContent } from './todosRecovery';
-import { TodoRemovals } from './todosUndo';
+import { TodoRemovals, type UndoStepInfo, type UndoTodoArgs } from './todosUndo';
 import { isTodoNode, type TodoNode, type TodosView } from './todosView';
 
 /** `crashSafeState.addTodo` arguments: a title skips the input box. */
@@ -41,7 +41,10 @@ type Target = TodoNode | TodoArgs | undefined;
  * Registers the to-do commands (and their pre-rename ids); each returns its result (the to-do(s) as they will be
  * saved) for callers and tests.
  */
-export function registerTodoCommands(context: vscode.ExtensionContext, deps: TodoCommandDeps): void {
+export function registerTodoCommands(
+  context: vscode.ExtensionContext,
+  deps: TodoCommandDeps,
+): { undoStack: () => UndoStepInfo[] } {
   const handlers = new Map<CommandId, (...args: never[]) => unknown>();
   const register = (id: CommandId, run: (...args: never[]) => unknown) => {
     handlers.set(id, run);
@@ -108,7 +111,7 @@ export function registerTodoCommands(context: vscode.ExtensionContext, deps: Tod
       );
     }),
   );
-  register(CommandId.UndoTodoRemoval, () => guarded(deps, () => removals.undo()));
+  register(CommandId.UndoTodoRemoval, (args?: UndoTodoArgs) => removals.undo(isUndoArgs(args) ? args : undefined));
   register(CommandId.MoveTodoUp, (target?: Target) => guarded(deps, () => moveBy(deps, target, -1)));
   register(CommandId.MoveTodoDown, (target?: Target) => guarded(deps, () => moveBy(deps, target, 1)));
   register(CommandId.ReloadTodos, async (): Promise<TodosState> => {
@@ -124,11 +127,17 @@ export function registerTodoCommands(context: vscode.ExtensionContext, deps: Tod
     const run = handlers.get(id);
     if (run) context.subscriptions.push(vscode.commands.registerCommand(legacy, run));
   }
+  return { undoStack: () => removals.stack };
 }
 
 /** Queues a change of one to-do; returns it as it will be saved. */
 function update(model: TodosModel, id: string, change: Pick<TodoUpdate, 'title' | 'notes' | 'done'>): Todo {
   return model.apply([updateTodoEdit(id, change)]).find((todo) => todo.id === id)!;
+}
+
+/** Undo's own arguments (a notification's step); a keybinding or a row passes something else, meaning "the last". */
+function isUndoArgs(value: unknown): value is UndoTodoArgs {
+  return typeof value === 'object' && value !== null && typeof (value as { step?: unknown }).step === 'number';
 }
 
 /** True for an args object (not a row of the view). */

@@ -12,6 +12,7 @@ import { decodeTodosText, type Todo } from '../../state/todosSchema';
 import type { TodosStore } from '../../state/todosStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
+import { showDiffPicker } from '../diffPicker';
 import { openFolderForTodosMessage, type TodosModel, TodosUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
@@ -146,41 +147,25 @@ async function pickCandidate(
   path: string,
   usable: readonly TodosRecoveryCandidate[],
 ): Promise<TodosRecoveryCandidate | undefined> {
-  const items = await Promise.all(usable.map(recoveryPickItem));
-  const picker = vscode.window.createQuickPick<RecoveryPickItem>();
-  try {
-    picker.title = vscode.l10n.t('Recover the to-do list from… (the damaged file is kept in backups/)');
-    picker.placeholder = vscode.l10n.t('Highlight a copy to compare it with the damaged file; Enter restores it');
-    picker.items = items;
-    picker.matchOnDescription = true;
-    picker.matchOnDetail = true;
-    // Showing the diff moves focus only if asked to; this keeps the picker open if it does anyway.
-    picker.ignoreFocusOut = true;
-    const preview = (item: RecoveryPickItem | undefined) => {
-      if (!item) return;
-      const right = vscode.Uri.file(item.candidate.path).with({ scheme: TODO_BACKUP_SCHEME });
-      const title = vscode.l10n.t({
+  const picked = await showDiffPicker({
+    title: vscode.l10n.t('Recover the to-do list from… (the damaged file is kept in backups/)'),
+    placeholder: vscode.l10n.t('Highlight a copy to compare it with the damaged file; Enter restores it'),
+    items: await Promise.all(usable.map(recoveryPickItem)),
+    matchOnDescription: true,
+    matchOnDetail: true,
+    diffOf: (item) => ({
+      original: vscode.Uri.file(path),
+      modified: vscode.Uri.file(item.candidate.path).with({ scheme: TODO_BACKUP_SCHEME }),
+      title: vscode.l10n.t({
         message: '{0} (damaged) ↔ {1}',
         args: [basename(path), item.candidate.id],
         comment: [
           "A diff editor's title: {0} is the damaged to-do file, {1} the backup or temp file compared with it.",
         ],
-      });
-      void vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(path), right, title, {
-        preview: true,
-        preserveFocus: true,
-      });
-    };
-    return await new Promise<TodosRecoveryCandidate | undefined>((resolve) => {
-      picker.onDidChangeActive((active) => preview(active[0]));
-      picker.onDidAccept(() => resolve(picker.selectedItems[0]?.candidate ?? picker.activeItems[0]?.candidate));
-      picker.onDidHide(() => resolve(undefined));
-      picker.show();
-      preview(items[0]);
-    });
-  } finally {
-    picker.dispose();
-  }
+      }),
+    }),
+  });
+  return picked?.candidate;
 }
 
 function storeOf(model: TodosModel): TodosStore {

@@ -4,17 +4,12 @@ import { messageOf } from '../../core/errors';
 import { type TodoEdit, updateTodoEdit } from '../../state/todoEdits';
 import type { TodosProblem } from '../../state/todoErrors';
 import type { Todo } from '../../state/todosSchema';
-import {
-  CommandId,
-  TODO_ITEM_SCHEME,
-  TODOS_HAVE_DONE_CONTEXT_KEY,
-  TODOS_STATE_CONTEXT_KEY,
-  TODOS_VIEW_ID,
-} from '../commandIds';
+import { CommandId, TODOS_HAVE_DONE_CONTEXT_KEY, TODOS_STATE_CONTEXT_KEY, TODOS_VIEW_ID } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { Disposable } from '../dispose';
 import { markdownText } from '../markdownText';
 import { parseFailureLabel } from '../reasonWords';
+import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import type { TodosModel, TodosState } from './todosModel';
 
 /** A row of the To-Dos view: a to-do, or a status row (the problem with the file and what to do about it). */
@@ -34,8 +29,8 @@ export interface TodoRow {
   label: string;
   description?: string;
   checked?: boolean;
-  /** True when the row is drawn dimmed (a done to-do). */
-  dimmed?: boolean;
+  /** The row's icon (a codicon id), if it has one: to-do rows have none, so the title follows the checkbox. */
+  icon?: string;
 }
 
 /** The headline of a problem: what is wrong, with the position for a parse error. */
@@ -55,24 +50,6 @@ export function describeTodosProblem(problem: TodosProblem): string {
       return vscode.l10n.t('Does not match the to-do list schema');
     case 'unsupported-version':
       return vscode.l10n.t('Written by a newer Crash-Safe State');
-  }
-}
-
-const BLANK_ICON = new vscode.ThemeIcon('blank');
-
-/** The resource URI a done to-do's row carries, so the decoration below can dim it. */
-function doneRowUri(todo: Todo): vscode.Uri {
-  return vscode.Uri.from({ scheme: TODO_ITEM_SCHEME, path: `/${todo.id}`, query: 'done' });
-}
-
-/** Tree rows have no style of their own; a file decoration's colour is the supported way to dim one. */
-class DoneRowDecorations implements vscode.FileDecorationProvider {
-  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
-    if (uri.scheme !== TODO_ITEM_SCHEME || uri.query !== 'done') return undefined;
-    return {
-      color: new vscode.ThemeColor('disabledForeground'),
-      tooltip: vscode.l10n.t({ message: 'Done', comment: ['The tooltip of a to-do that is done.'] }),
-    };
   }
 }
 
@@ -108,13 +85,12 @@ export class TodosView
         canSelectMany: true,
       }),
     );
-    this._register(vscode.window.registerFileDecorationProvider(new DoneRowDecorations()));
     this._register(this.view.onDidChangeCheckboxState((event) => this.checkboxesChanged(event)));
     this._register(model.onDidChange(() => this.refresh()));
     this.refresh();
   }
 
-  /** The message above the rows (set while the file is unusable or cannot be read). */
+  /** The message above the rows (set while the file is unusable: what that means; the rows say what is wrong). */
   get message(): string | undefined {
     return this.view.message;
   }
@@ -135,7 +111,8 @@ export class TodosView
         const state = typeof item.checkboxState === 'object' ? item.checkboxState.state : item.checkboxState;
         row.checked = state === vscode.TreeItemCheckboxState.Checked;
       }
-      if (item.resourceUri?.scheme === TODO_ITEM_SCHEME) row.dimmed = true;
+      if (item.iconPath instanceof vscode.ThemeIcon) row.icon = item.iconPath.id;
+      else if (item.iconPath !== undefined || item.resourceUri !== undefined) row.icon = 'file';
       return row;
     });
   }
@@ -150,7 +127,7 @@ export class TodosView
       case 'problem':
         return this.problemRows(state);
       case 'error':
-        return [statusRow('error', state.message, new vscode.ThemeIcon('error'), undefined)];
+        return [errorRow(state.message)];
       case 'no-folder':
         return [];
     }
@@ -165,9 +142,8 @@ export class TodosView
       state: todo.done ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
       tooltip: todo.done ? vscode.l10n.t('Done: click to mark it not done') : vscode.l10n.t('Click to mark it done'),
     };
-    if (todo.done) item.resourceUri = doneRowUri(todo);
-    // A resource URI brings a file icon; a blank icon on every row hides it and keeps the titles aligned.
-    item.iconPath = BLANK_ICON;
+    // No icon and no resource URI: either one takes an icon's width between the checkbox and the title (a resource
+    // URI brings the file icon theme's icon), so a done to-do is told by its checked box alone.
     const firstNoteLine = todo.notes?.split('\n')[0];
     if (firstNoteLine) item.description = firstNoteLine;
     const tooltip = new vscode.MarkdownString();
@@ -271,16 +247,14 @@ export class TodosView
   private refresh(): void {
     const state = this.model.state;
     if (state.kind === 'problem') {
+      // The first row says what is wrong (and opens the file there); the message says what that means, once.
       this.view.message = vscode.l10n.t({
-        message: '{0}: {1}. Nothing is written to it until it is fixed or recovered.',
-        args: [basename(state.path), describeTodosProblem(state.problem)],
-        comment: [
-          '{0} is the to-do file\'s name, {1} what is wrong with it (e.g. "Not valid JSON at line 3, column 5 (…)").',
-        ],
+        message: 'Nothing is written to {0} until it is fixed or recovered.',
+        args: [basename(state.path)],
+        comment: ["{0} is the to-do file's name."],
       });
-    } else if (state.kind === 'error') {
-      this.view.message = state.message;
     } else {
+      // A read error is the one row the view shows; the message line would repeat it.
       this.view.message = undefined;
     }
     if (state.kind !== 'problem' && this.notifiedProblem !== undefined) {
@@ -297,6 +271,7 @@ export class TodosView
     }
     const todos = this.model.todos;
     const listed = state.kind === 'ok' || state.kind === 'loading';
+    if (listed && todos.length > 0) markWalkthrough(WalkthroughKey.HasTodos);
     const done = listed ? todos.filter((todo) => todo.done).length : 0;
     this.view.description =
       listed && todos.length > 0
@@ -337,6 +312,12 @@ export class TodosView
     this.log.warn(`To-do edit refused: ${message}`);
     this.reportRefusal(message, this.model.state);
   }
+}
+
+function errorRow(message: string): Extract<TodoNode, { kind: 'status' }> {
+  const row = statusRow('error', message, new vscode.ThemeIcon('error'), undefined);
+  row.item.tooltip = message;
+  return row;
 }
 
 function statusRow(

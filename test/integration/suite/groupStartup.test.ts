@@ -1,8 +1,9 @@
 // Start-up recovery of group commits in a trusted workspace: the same path the first scan takes runs again through
 // crashSafeState.finishInterruptedGroupCommits, on a group interrupted (by a simulated crash) in a workspace folder.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
@@ -140,6 +141,24 @@ suite('group commits: start-up recovery in a trusted workspace', () => {
     const after = await vscode.commands.executeCommand<StatusMenu>('crashSafeState.menu', { show: false });
     assert.ok(!after.items.some((item) => item.command === FINISH_COMMAND), JSON.stringify(after.items));
     assert.doesNotMatch(plainTooltip(after.status.tooltip), /interrupted group commit/);
+  });
+
+  test('leftovers of dead writers are removed, and the notification names each file, with the count and size', async () => {
+    await api();
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'a.json'), '{"kept":true}\n');
+    // A writer that has exited: a child that ran and ended.
+    const deadPid = spawnSync(process.execPath, ['-e', ''], { env: { ELECTRON_RUN_AS_NODE: '1' } }).pid!;
+    const debris = [`a.json.csg-${deadPid}-0-1-0123abcd.tmp`, `b.json.csg-${deadPid}-0-2-4567cdef.bak`];
+    for (const name of debris) writeFileSync(path.join(folder, name), '{"left":"behind"}\n');
+    const run = await finish();
+    assert.equal(run.state, 'finished');
+    const removed = run.report!.removed.filter((file) => file.startsWith(folder + path.sep));
+    assert.deepEqual(removed.map((file) => path.basename(file)).sort(), [...debris].sort());
+    assert.deepEqual(filesIn(folder), ['a.json'], 'only the leftovers went');
+    const message = run.message ?? '';
+    assert.match(message, /deleted \d+ leftover files? \(.+\) of group commits? whose writers? had exited/, message);
+    for (const name of debris) assert.ok(message.includes(name), `the notification does not name ${name}: ${message}`);
   });
 
   test('a target changed since the interruption: the group is left as it was and the notification says why', async () => {

@@ -2,6 +2,16 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { CrashSafeStateApi } from '../../../src/ui/api';
+
+/** The context keys src/ui/walkthroughProgress.ts sets, spelled out so a renamed key fails here. */
+const WalkthroughKey = {
+  OrphansViewSeen: 'crashSafeState.walkthrough.orphansViewSeen',
+  Recovered: 'crashSafeState.walkthrough.recovered',
+  Swept: 'crashSafeState.walkthrough.swept',
+  HasTodos: 'crashSafeState.walkthrough.hasTodos',
+  SnapshotTaken: 'crashSafeState.walkthrough.snapshotTaken',
+} as const;
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
 
@@ -72,15 +82,46 @@ suite('walkthrough (contributes.walkthroughs) and engine range (engines.vscode)'
     }
   });
 
-  test('every completion event is onCommand of a registered command or onView of a contributed view', () => {
+  test('every completion event is onCommand of a registered command, onView of a contributed view or onContext of a key the extension sets', () => {
     const views = new Set(Object.values(manifest.contributes.views).flatMap((list) => list.map(({ id }) => id)));
+    const keys = new Set<string>(Object.values(WalkthroughKey));
     for (const step of manifest.contributes.walkthroughs.flatMap((walkthrough) => walkthrough.steps)) {
       for (const event of step.completionEvents ?? []) {
-        const [, kind, id] = /^(onCommand|onView):(.+)$/.exec(event) ?? [];
+        const [, kind, id] = /^(onCommand|onView|onContext):(.+)$/.exec(event) ?? [];
         assert.ok(kind && id, `step ${step.id}: unexpected completion event ${event}`);
         if (kind === 'onCommand') assert.ok(registered.has(id), `step ${step.id}: ${id} is not a registered command`);
-        else assert.ok(views.has(id), `step ${step.id}: ${id} is not a contributed view`);
+        else if (kind === 'onView') assert.ok(views.has(id), `step ${step.id}: ${id} is not a contributed view`);
+        else assert.ok(keys.has(id), `step ${step.id}: ${id} is not a context key the extension sets`);
       }
+    }
+  });
+
+  test('each step is also ticked by what the user did elsewhere: a context key the extension sets when it happened', async function () {
+    this.timeout(30_000);
+    const exported = extension.exports as CrashSafeStateApi;
+    const marks = () => exported.diagnostics.walkthrough();
+    const contextEvents = (id: string) =>
+      manifest.contributes.walkthroughs[0]!.steps.find((step) => step.id === id)!.completionEvents ?? [];
+    const expected: Record<string, string[]> = {
+      orphans: [WalkthroughKey.OrphansViewSeen],
+      recover: [WalkthroughKey.Recovered],
+      sweep: [WalkthroughKey.Swept],
+      todos: [WalkthroughKey.HasTodos, WalkthroughKey.SnapshotTaken],
+    };
+    for (const [step, keys] of Object.entries(expected)) {
+      for (const key of keys) assert.ok(contextEvents(step).includes(`onContext:${key}`), `step ${step}: no ${key}`);
+    }
+    // The Orphans view shown (it may have been visible from the start: onView alone misses that).
+    await vscode.commands.executeCommand('crashSafeState.orphans.focus');
+    // A to-do in the list, however it got there.
+    await vscode.commands.executeCommand('crashSafeState.addTodo', { title: 'walkthrough' });
+    // A snapshot taken on purpose (the automatic start-up one does not count).
+    await vscode.commands.executeCommand('crashSafeState.takeSettingsSnapshot');
+    const deadline = Date.now() + 10_000;
+    const wanted = [WalkthroughKey.OrphansViewSeen, WalkthroughKey.HasTodos, WalkthroughKey.SnapshotTaken];
+    while (!wanted.every((key) => marks().includes(key))) {
+      if (Date.now() > deadline) assert.fail(`set so far: ${marks().join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   });
 
