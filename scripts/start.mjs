@@ -28,7 +28,13 @@ try {
   console.error(`npm start: ${error.message}\nUsage: npm start [-- [--locale LANGUAGE] [WORKSPACE]]`);
   process.exit(2);
 }
+// The demo gets a new folder each run: an earlier run's copy may still be open, with the user's to-dos in it.
 const workspace = positionals[0] ? resolve(positionals[0]) : prepareDemoWorkspace();
+if (!positionals[0]) {
+  console.log(
+    `Demo workspace for this run: ${workspace}\n(a new copy of demo/; it is kept when you stop, and earlier copies are never touched)\n`,
+  );
+}
 
 if (onPath('code') && !process.env.CRASH_SAFE_FORCE_CODE_SERVER) {
   if (run(process.execPath, ['esbuild.mjs']) !== 0) process.exit(1);

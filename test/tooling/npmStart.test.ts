@@ -1,8 +1,9 @@
 // `npm start` must load the extension the way a user's VS Code does, with none of the test tooling: these pin the
 // exact command lines and options its code-server path uses (scripts/start.mjs → host/userWorkbench.mjs).
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, sep } from 'node:path';
 import { parse } from 'jsonc-parser';
 import JSZip from 'jszip';
 import { productionVsix } from './productionVsix';
@@ -143,5 +144,58 @@ suite('npm start: no test tooling in the workbench it serves', () => {
     assert.ok(zip.file('extension/dist/extension.js'));
     assert.equal(zip.file('extension/dist/extension.js.map'), null);
     assert.ok(existsSync(join(built.stage, 'dist', 'cli.js')));
+  });
+});
+
+suite('npm start: each run gets a demo copy of its own', () => {
+  const made: string[] = [];
+  /** Only a folder this suite made is removed: never the temp folder itself, whatever the code under test returned. */
+  const remember = (folder: string) => {
+    if (/^(crash-safe-demo-|cs-demo-test-)/.test(basename(folder)) && dirname(folder) === tmpdir()) made.push(folder);
+  };
+  suiteTeardown(() => {
+    for (const folder of made) rmSync(folder, { recursive: true, force: true });
+  });
+
+  test("a second run makes a new folder and leaves the first run's copy, with the user's files, as it was", async () => {
+    const { prepareDemoWorkspace } = await import('../../scripts/demoWorkspace.mjs');
+    const first = prepareDemoWorkspace();
+    remember(dirname(first));
+    // What a user did in the first window: to-dos and their backups.
+    const todos = join(first, '.vscode', 'crash-safe', 'tasks.json');
+    mkdirSync(join(first, '.vscode', 'crash-safe', 'backups'), { recursive: true });
+    writeFileSync(todos, '{"version":1,"tasks":[]}');
+    writeFileSync(join(first, 'data', 'todo.json'), '{"mine":true}');
+    const before = readdirSync(first, { recursive: true, encoding: 'utf8' }).sort();
+    const second = prepareDemoWorkspace();
+    remember(dirname(second));
+    assert.notEqual(second, first);
+    assert.ok(!second.startsWith(`${first}${sep}`) && !first.startsWith(`${dirname(second)}${sep}`), second);
+    assert.deepEqual(readdirSync(first, { recursive: true, encoding: 'utf8' }).sort(), before);
+    assert.equal(readFileSync(todos, 'utf8'), '{"version":1,"tasks":[]}');
+    assert.equal(readFileSync(join(first, 'data', 'todo.json'), 'utf8'), '{"mine":true}');
+    // The new copy is a fresh demo/.
+    assert.equal(
+      readFileSync(join(second, 'data', 'todo.json'), 'utf8'),
+      readFileSync(join(root, 'demo', 'data', 'todo.json'), 'utf8'),
+    );
+  });
+
+  test('a destination that exists is refused, never replaced or emptied', async () => {
+    const { prepareDemoWorkspace } = await import('../../scripts/demoWorkspace.mjs');
+    const parent = mkdtempSync(join(tmpdir(), 'cs-demo-test-'));
+    remember(parent);
+    const inUse = join(parent, 'demo');
+    mkdirSync(inUse);
+    writeFileSync(join(inUse, 'notes.md'), 'keep me');
+    assert.throws(() => prepareDemoWorkspace(inUse), /exists/);
+    assert.deepEqual(readdirSync(inUse), ['notes.md']);
+    assert.equal(readFileSync(join(inUse, 'notes.md'), 'utf8'), 'keep me');
+  });
+
+  test('scripts/start.mjs removes no folder: a window (VS Code desktop outlives npm start) may still use it', () => {
+    const start = readFileSync(join(root, 'scripts/start.mjs'), 'utf8');
+    const demo = readFileSync(join(root, 'scripts/demoWorkspace.mjs'), 'utf8');
+    for (const source of [start, demo]) assert.doesNotMatch(source, /\brmSync\b|\brm\(|rimraf/);
   });
 });

@@ -1,6 +1,7 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
+import { sameNode } from '../../core/fs';
 import {
   type Orphan,
   type SweepOptions,
@@ -24,8 +25,24 @@ const RESCAN_DEBOUNCE_MS = 400;
 /** After an event the model could not follow (an unreadable folder, an overflow), the safety net runs this soon. */
 const DRIFT_RESCAN_MS = 30_000;
 
-/** How often the known orphans are checked for a deletion the watcher missed. */
+/** How often the known orphans (and each workspace folder itself) are checked for a change the watcher missed. */
 const VANISHED_CHECK_MS = 5_000;
+
+/** A workspace folder as last walked: its node, or missing. */
+type RootIdentity = { dev: number; ino: number } | 'missing';
+
+async function rootIdentity(path: string): Promise<RootIdentity | undefined> {
+  try {
+    // The folder a link leads to: replacing that folder is what matters.
+    const stats = await stat(path);
+    return { dev: stats.dev, ino: stats.ino };
+  } catch (error) {
+    // Unknown (EACCES, EIO): no claim either way, so no walk is forced by it.
+    return (error as { code?: string }).code === 'ENOENT' ? 'missing' : undefined;
+  }
+}
+
+const sameRoot = (a: RootIdentity, b: RootIdentity) => (a === 'missing' || b === 'missing' ? a === b : sameNode(a, b));
 
 /** What the model did, for the API's diagnostics and the host benchmark. */
 export interface OrphanModelStats extends TrackerStats {
@@ -34,6 +51,8 @@ export interface OrphanModelStats extends TrackerStats {
   safetyNetSkipped: number;
   /** Orphans found gone by the periodic check of known orphans, whose delete event never came. */
   missedDeletions: number;
+  /** Walks because a workspace folder itself was deleted, re-created or replaced (its watcher may have stopped). */
+  foldersReplaced: number;
   /** How long the last full walk took. */
   lastWalkMs: number | undefined;
   /** The watchers' globs now. */
@@ -80,6 +99,10 @@ export class OrphanModel extends Disposable {
   private safetyNetRuns = 0;
   private safetyNetSkipped = 0;
   private missedDeletions = 0;
+  /** Each folder's node when it was last walked: a folder deleted or replaced under us (a new copy at its path) is walked again. */
+  private readonly rootNodes = new Map<string, RootIdentity>();
+  /** Walks started because a workspace folder itself went, came back or was replaced. */
+  private foldersReplaced = 0;
 
   constructor(
     private readonly settings: () => ExtensionSettings,
@@ -90,7 +113,10 @@ export class OrphanModel extends Disposable {
     this.watchers = this._register(new OrphanWatchers((events) => this.follow(events)));
     this._register({ dispose: () => this.stopTimers() });
     // File watchers can drop an event under load; checking only the known orphans costs O(orphans), never a walk.
-    const checkGone = setInterval(() => void this.dropVanishedOrphans(), VANISHED_CHECK_MS);
+    const checkGone = setInterval(() => {
+      void this.dropVanishedOrphans();
+      void this.checkRootsReplaced();
+    }, VANISHED_CHECK_MS);
     this._register({ dispose: () => clearInterval(checkGone) });
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()));
     this._register(
@@ -121,6 +147,7 @@ export class OrphanModel extends Disposable {
       safetyNetRuns: this.safetyNetRuns,
       safetyNetSkipped: this.safetyNetSkipped,
       missedDeletions: this.missedDeletions,
+      foldersReplaced: this.foldersReplaced,
       lastWalkMs: this.lastWalkMs,
       globs: this.watchers.globs,
     };
@@ -195,6 +222,7 @@ export class OrphanModel extends Disposable {
     const started = performance.now();
     this.walking = true;
     try {
+      await this.noteRoots();
       await this.tracker.setRoots(this.trackedRoots());
       const orphans = await this.tracker.walk();
       this.lastWalkMs = performance.now() - started;
@@ -213,11 +241,40 @@ export class OrphanModel extends Disposable {
   /** Folders added are walked on their own; folders removed are forgotten; the others are not touched. */
   private async syncFolders(): Promise<void> {
     try {
+      await this.noteRoots();
       const added = await this.tracker.setRoots(this.trackedRoots());
       if (added.length > 0) await this.tracker.walk(added);
       this.publish();
     } catch (error) {
       this.log.error(`Following the workspace folders failed: ${String(error)}`);
+    }
+  }
+
+  /** Remembers each folder's node as it is before a walk. */
+  private async noteRoots(): Promise<void> {
+    const roots = this.roots;
+    for (const path of [...this.rootNodes.keys()]) if (!roots.includes(path)) this.rootNodes.delete(path);
+    for (const path of roots) {
+      const identity = await rootIdentity(path);
+      if (identity) this.rootNodes.set(path, identity);
+    }
+  }
+
+  /**
+   * A workspace folder deleted and created again (a fresh copy at its path): the file watcher may have stopped with
+   * the old folder, and never reports what the new one holds. Its node changed, so it is walked again.
+   */
+  private async checkRootsReplaced(): Promise<void> {
+    if (this.walking || this.lastScan === undefined) return;
+    for (const [path, known] of this.rootNodes) {
+      const now = await rootIdentity(path);
+      if (!now || sameRoot(known, now)) continue;
+      this.foldersReplaced += 1;
+      this.log.info(`The workspace folder ${path} was ${now === 'missing' ? 'deleted' : 'replaced'}: walking it again`);
+      this.rootNodes.set(path, now);
+      if (now !== 'missing') this.watchers.restart();
+      this.scheduleRescan();
+      return;
     }
   }
 
@@ -241,6 +298,9 @@ export class OrphanModel extends Disposable {
   }
 
   private follow(events: FileEvent[]): void {
+    // The folder itself deleted or created: what is under it cannot be followed name by name.
+    const roots = this.roots;
+    if (events.some((event) => event.kind !== 'changed' && roots.includes(event.path))) void this.checkRootsReplaced();
     this.tracker.apply(events).then(
       (changed) => {
         if (changed) this.publish();

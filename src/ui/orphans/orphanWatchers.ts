@@ -32,17 +32,38 @@ export class OrphanWatchers extends Disposable {
   private tempGlob = '';
   private targetGlob = '';
 
+  private structure: vscode.Disposable | undefined;
+
   constructor(private readonly sink: (events: FileEvent[]) => void) {
     super();
-    this._register(this.watch('**/*', { change: false }));
-    this._register(this.watch('**/.git/HEAD'));
+    this.structure = this.watchStructure();
     this._register({
       dispose: () => {
+        this.structure?.dispose();
         this.temps?.dispose();
         this.targets?.dispose();
         this.clearTimers();
       },
     });
+  }
+
+  private watchStructure(): vscode.Disposable {
+    return vscode.Disposable.from(this.watch('**/*', { change: false }), this.watch('**/.git/HEAD'));
+  }
+
+  /**
+   * New watchers for every glob: after a workspace folder was deleted and created again, the old ones may have
+   * stopped with the old folder and never report anything again.
+   */
+  restart(): void {
+    this.structure?.dispose();
+    this.structure = this.watchStructure();
+    const temps = this.tempGlob;
+    const targets = this.targetGlob;
+    this.temps?.dispose();
+    this.targets?.dispose();
+    this.temps = temps ? this.watch(temps) : undefined;
+    this.targets = targets ? this.watch(targets, { create: false, delete: false }) : undefined;
   }
 
   /** The temp glob for these user patterns (rebuilt only when it changes). */

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { Orphan } from '../../core/orphans/orphans';
+import { type Orphan, onlyCopyReason } from '../../core/orphans/orphans';
 import { ORPHANS_VIEW_ID } from '../commandIds';
 import { Disposable } from '../dispose';
 import { reasonLabel } from '../reasonWords';
@@ -24,10 +24,22 @@ export interface OrphanRow {
   label: string;
   description: string;
   tooltip: string;
-  /** `orphan`, or `orphan.group` for a group commit's file (package.json menus: no Sweep or Recover This Target). */
+  /**
+   * `orphan`; `orphan.kept` for a copy sweep always keeps (package.json menus: no Sweep); `orphan.group` for a group
+   * commit's file (no Sweep or Recover This Target).
+   */
   contextValue: string;
   /** Set on rows that need attention: a codicon id and its theme colour. */
   icon?: { id: string; color?: string };
+}
+
+/**
+ * Whether sweep keeps this file whatever its age: git tracks it, or it may be the only good copy of its target (the
+ * core's own rule). Its row gets no Sweep button, which would only say it swept nothing.
+ */
+export function sweepAlwaysKeeps(orphan: Orphan): boolean {
+  if (orphan.gitTracked) return true;
+  return onlyCopyReason({ state: orphan.targetState }, { validJson: orphan.validJson }, orphan.size) !== undefined;
 }
 
 /** Rows needing attention first, then by folder and name, so the broken target is on top. */
@@ -147,7 +159,8 @@ export class OrphansView extends Disposable implements vscode.TreeDataProvider<O
       ...(orphan.gitTracked ? [vscode.l10n.t('Tracked by git: sweep never removes it')] : []),
     ].join('\n');
     // A group's file is never swept or recovered alone: its row offers Finish Interrupted Group Commits instead.
-    item.contextValue = isGroupFile(orphan) ? 'orphan.group' : 'orphan';
+    // A copy sweep always keeps (git's, or possibly the only good data of its target) offers no Sweep either.
+    item.contextValue = isGroupFile(orphan) ? 'orphan.group' : sweepAlwaysKeeps(orphan) ? 'orphan.kept' : 'orphan';
     item.command = { command: 'vscode.open', title: vscode.l10n.t('Open'), arguments: [uri] };
     return item;
   }

@@ -161,6 +161,42 @@ function noTrashDetail(names: readonly string[], refusal: string | undefined): s
   return `${asSentence(listNames(names, 5))}\n\n${why}\n${setting}`;
 }
 
+/**
+ * The sweep preview: ticked rows go. A row sweep keeps (the only valid copy, young, git's…) cannot be ticked: a tick
+ * is taken back at once and the placeholder says why, so the count of selected rows is what will really go.
+ */
+async function pickWhatToSweep<T extends vscode.QuickPickItem & { keptBecause?: string }>(
+  items: readonly T[],
+  title: string,
+): Promise<readonly T[] | undefined> {
+  const pick = vscode.window.createQuickPick<T>();
+  pick.canSelectMany = true;
+  pick.title = title;
+  pick.placeholder = vscode.l10n.t('Untick what you want to keep');
+  pick.matchOnDescription = true;
+  pick.items = items;
+  pick.selectedItems = items.filter((item) => item.picked);
+  try {
+    return await new Promise<readonly T[] | undefined>((resolve) => {
+      pick.onDidChangeSelection((selected) => {
+        const refused = selected.find((item) => item.keptBecause !== undefined);
+        if (!refused) return;
+        pick.selectedItems = selected.filter((item) => item.keptBecause === undefined);
+        pick.placeholder = vscode.l10n.t({
+          message: '{0} cannot be swept: {1}',
+          args: [refused.label, refused.keptBecause],
+          comment: ['{0} is a file name, {1} why a sweep keeps it.'],
+        });
+      });
+      pick.onDidAccept(() => resolve(pick.selectedItems));
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
+    });
+  } finally {
+    pick.dispose();
+  }
+}
+
 export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise<SweepOutcome | undefined> {
   if (!requireTrust('sweep')) return undefined;
   const { model } = deps;
@@ -187,13 +223,14 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
         { trashed: [], noTrash: [], preview, nothingToDo: true },
       );
     }
-    type PreviewPick = vscode.QuickPickItem & { path?: string };
+    type PreviewPick = vscode.QuickPickItem & { path?: string; keptBecause?: string };
     const separator = (label: string): PreviewPick => ({ label, kind: vscode.QuickPickItemKind.Separator });
     const pickable = (item: SweepPreviewItem): PreviewPick => ({
       label: item.label,
       description: item.description,
       picked: item.picked,
       path: item.path,
+      ...(item.picked ? {} : { keptBecause: item.keptBecause ?? '' }),
     });
     const items: PreviewPick[] = [
       ...preview.filter((item) => item.picked).map(pickable),
@@ -204,12 +241,7 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
           ]
         : []),
     ];
-    const picks = await vscode.window.showQuickPick(items, {
-      canPickMany: true,
-      title,
-      placeHolder: vscode.l10n.t('Untick what you want to keep'),
-      matchOnDescription: true,
-    });
+    const picks = await pickWhatToSweep(items, title);
     if (!picks || picks.length === 0) return undefined;
     const picked = new Set(picks.map((pick) => pick.path));
     chosen = orphans.filter((orphan) => picked.has(orphan.path));

@@ -411,6 +411,36 @@ suite('orphaned temp files in the workbench', () => {
     assert.equal(a?.icon, undefined, 'a row with a fine target is not flagged');
   });
 
+  test('a copy sweep always keeps (the only valid copy) has no Sweep button or menu item, but keeps Recover This Target', async () => {
+    const fine = plant('scratch/c/fine.json', '{}', 120);
+    const sweepable = plant('scratch/c/fine.json.tmp.aaaa3333cc', '{}', 60);
+    await (await api()).scan();
+    const rows = await vscode.commands.executeCommand<OrphanRow[]>('crashSafeState.showOrphans');
+    const onlyCopy = rows.find((row) => row.path === path.join(root, 'broken', '.config.json.tmp'));
+    assert.equal(onlyCopy?.contextValue, 'orphan.kept', JSON.stringify(onlyCopy));
+    assert.equal(rows.find((row) => row.path === sweepable)?.contextValue, 'orphan', fine);
+    // The row menus as package.json declares them, evaluated for these context values.
+    const menus = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.menus['view/item/context'] as {
+      command: string;
+      when: string;
+      group?: string;
+    }[];
+    const shows = (command: string, contextValue: string, inline: boolean) =>
+      menus.some((entry) => {
+        if (entry.command !== command || (entry.group === 'inline') !== inline) return false;
+        if (!entry.when.includes('view == crashSafeState.orphans')) return false;
+        const equal = /viewItem == (\S+)/.exec(entry.when);
+        const regex = /viewItem =~ \/(.+)\/(?:\s|$)/.exec(entry.when);
+        return equal ? equal[1] === contextValue : regex ? new RegExp(regex[1]!).test(contextValue) : false;
+      });
+    for (const inline of [true, false]) {
+      assert.equal(shows('crashSafeState.sweepOne', 'orphan.kept', inline), false, `Sweep (inline: ${inline})`);
+      assert.equal(shows('crashSafeState.sweepOne', 'orphan', inline), true, `Sweep on a sweepable row (${inline})`);
+    }
+    assert.equal(shows('crashSafeState.recoverTarget', 'orphan.kept', false), true);
+    assert.equal(shows('crashSafeState.reveal', 'orphan.kept', false), true);
+  });
+
   test('recover on a valid target: nothing to recover unless asked to replace it, then a .replaced backup', async () => {
     const target = plant('scratch/fine.json', '{"ok": true}\n', 1);
     const temp = plant('scratch/fine.json.tmp.abcdef0123', '{"ok": false}\n', 30);
