@@ -229,8 +229,8 @@ function call<T>(start: (done: Callback<T>) => void): Promise<T> {
 const unclosed = new FinalizationRegistry<number>((fd) => fsc.close(fd, () => undefined));
 
 /**
- * An open file for the write path, on the callback API: each call costs about a sixth less main-thread time than
- * a FileHandle's (measured, docs/benchmarks.md). As a FileHandle does, close waits for the calls still running, so
+ * An open file for the write path, on the callback API: each call costs about 15% less main-thread time than a
+ * FileHandle's (docs/benchmarks.md, writes). As a FileHandle does, close waits for the calls still running, so
  * a failure in one of several parallel calls never closes the descriptor under the others (it could be reused).
  */
 class FdHandle implements FileHandleLike {
@@ -321,8 +321,8 @@ export const nodeFs: FsLike = {
     try {
       await call<void>((done) => fsc.fsync(fd, (error) => done(error, undefined)));
     } finally {
-      // Not awaited: the entries are on disk once fsync returned; closing a folder flushes nothing, and one more
-      // round trip here was a tenth of a 4 KiB durable write. The close is queued at once, so descriptors stay bounded.
+      // Not awaited: the entries are on disk once fsync returned and closing a folder flushes nothing, so the write
+      // need not wait one more round trip. The close is queued at once, so descriptors stay bounded.
       fsc.close(fd, () => undefined);
     }
   },
