@@ -165,7 +165,7 @@ async function measure(paths, workspace) {
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     const code = await Promise.race([
       exited,
-      new Promise((r) => setTimeout(() => r('timed out after 20 minutes'), 20 * 60_000)),
+      new Promise((r) => setTimeout(() => r('timed out after 60 minutes'), 60 * 60_000)),
     ]);
     if (!existsSync(resultsFile))
       throw new Error(`the driver wrote no figures (exit ${code})\n${output.join('').slice(-2000)}`);
