@@ -322,9 +322,9 @@ export const nodeFs: FsLike = {
     try {
       await call<void>((done) => fsc.fsync(fd, (error) => done(error, undefined)));
     } finally {
-      // Not awaited: the entries are on disk once fsync returned and closing a folder flushes nothing, so the write
-      // need not wait one more round trip. The close is queued at once, so descriptors stay bounded.
-      fsc.close(fd, () => undefined);
+      // Awaited, though closing a folder flushes nothing: the open-file bound (boundedOpens) counts this descriptor
+      // until its call returns, so a burst of writes can never hold more than the bound.
+      await call<void>((done) => fsc.close(fd, (error) => done(error, undefined)));
     }
   },
 };
