@@ -442,9 +442,13 @@ suite('workspace state in the workbench: settings snapshots', () => {
     const autoBefore = exported.diagnostics.settingsSnapshots().taken;
     const changedAt = Date.now();
     await editorConfig().update('tabSize', 7, vscode.ConfigurationTarget.Workspace);
+    // On a loaded machine the automatic snapshot of the earlier change (to 3) can land after autoBefore was read;
+    // the one this test waits for is the snapshot that holds 7.
     const autoId = await waitFor('an automatic snapshot after the change', () => {
       const stats = exported.diagnostics.settingsSnapshots();
-      return stats.taken > autoBefore && stats.lastId;
+      if (stats.taken <= autoBefore || !stats.lastId) return undefined;
+      const doc = JSON.parse(readFileSync(path.join(snapshotsDir, `${stats.lastId}.json`), 'utf8'));
+      return doc.values?.['editor.tabSize'] === 7 ? stats.lastId : undefined;
     });
     hostLog(`      automatic snapshot ${Date.now() - changedAt} ms after the change`);
     const autoDoc = JSON.parse(
