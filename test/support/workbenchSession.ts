@@ -53,7 +53,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
     partial.timings = workbench.timings;
     partial.browser = await chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS });
     partial.page = await partial.browser.newPage({ viewport: options.viewport });
-    await partial.page.goto(workbench.url);
+    await partial.page.goto(workbench.url, { timeout: 120_000 }); // a loaded machine can take longer than 30 s
     return partial as WorkbenchSession;
   } catch (error) {
     await closeWorkbench(partial);
