@@ -37,7 +37,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     await quickOpen(page, 'state/state.json');
     await runFromPalette(page, titles['command.reopenWithCrashSafeSave.title']!);
     await page.locator('.tabs-container .tab', { hasText: 'state.json' }).first().waitFor({ timeout: 20_000 });
-    await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 20_000 });
+    await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().waitFor({ timeout: 20_000 });
   });
 
   suiteTeardown(async function () {
@@ -50,18 +50,19 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     const plain = join(session!.workspace, 'notes', 'plan.md');
     const before = readFileSync(plain, 'utf8');
     await quickOpen(page, 'notes/plan.md');
-    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('!');
     const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && readFileSync(plain, 'utf8') === before) await delay(250);
+    // VS Code writes in place (truncate, then write): wait for the whole new text, not just a change.
+    while (Date.now() < deadline && readFileSync(plain, 'utf8') !== `${before}!`) await delay(250);
     assert.equal(readFileSync(plain, 'utf8'), `${before}!`, 'VS Code did not auto-save the plain file');
     await page.locator('.tabs-container .tab', { hasText: 'state.json' }).first().click();
   });
 
   test('invalid JSON typed into the crash-safe editor: no "Failed to save", the editor stays dirty, the status bar says why', async function () {
     this.timeout(60_000);
-    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('x');
     // VS Code auto-saves 1 s after the edit, the extension's own auto-save after 1 s too: wait well past both.
@@ -77,7 +78,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
 
   test('Save (Ctrl+S) asks "Save it anyway?"; Cancel keeps the editor dirty and shows no error', async function () {
     this.timeout(60_000);
-    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().click();
     await page.keyboard.press('Control+S');
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible', timeout: 15_000 });
@@ -94,7 +95,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
 
   test('once the JSON is valid again, VS Code’s auto-save writes it', async function () {
     this.timeout(60_000);
-    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().click();
     await page.keyboard.press('Control+End');
     await page.keyboard.press('Backspace');
     const deadline = Date.now() + 15_000;
