@@ -13,6 +13,7 @@ import type { TodosStore } from '../../state/todosStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { showDiffPicker } from '../diffPicker';
+import { showResult, showResultError } from '../resultToasts';
 import { openFolderForTodosMessage, type TodosModel, TodosUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
@@ -184,7 +185,7 @@ export async function recoverTodosCommand(
   if (model.state.kind !== 'problem') {
     // Also what the problem notification's Recover… button says once the file has been recovered or fixed.
     const message = alreadyUsableMessage(model);
-    void vscode.window.showInformationMessage(message);
+    void showResult(message);
     return { alreadyUsable: true, message };
   }
   let candidateId = args.candidate;
@@ -216,12 +217,12 @@ export async function recoverTodosCommand(
     );
     // Reading the restored file also resumes the edits that waited for it.
     await model.reload();
-    void vscode.window.showInformationMessage(recoveredMessage(result));
+    void showResult(recoveredMessage(result));
     return result;
   } catch (error) {
     const message = messageOf(error);
     log.error(`To-do list recovery failed: ${message}`);
-    void vscode.window.showErrorMessage(message);
+    void showResultError(message);
     return undefined;
   } finally {
     await closeRecoveryDiffs();
