@@ -119,9 +119,17 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     // Past the workbench's 800 ms count of new toasts, so only this burst counts.
     await delay(2_000);
     for (const name of ['settings.json.vsctmp', 'plan.md.tmp.5f0c2a9e']) {
-      const row = orphanRow(name);
-      await row.hover();
-      await row.locator('.action-label[aria-label="Sweep This Orphan"]').click();
+      // The rows move up as others go: hover again until the row's own button takes the click.
+      for (let attempt = 1; ; attempt++) {
+        const row = orphanRow(name);
+        await row.hover();
+        try {
+          await row.locator('.action-label[aria-label="Sweep This Orphan"]').click({ timeout: 1_000 });
+          break;
+        } catch (error) {
+          if (attempt === 5) throw error;
+        }
+      }
     }
     await page.locator(`${TODOS_PANE} .action-label[aria-label="Clear Done To-Dos"]`).click({ timeout: 10_000 });
     const cleared = await expectToast('Cleared 2 done to-dos.', 'burst-clear-done');
@@ -145,7 +153,7 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 20_000 });
     await delay(500);
     await page.keyboard.press('Enter');
-    await expectToast(/Recovered \d+ to-dos? from/, 'todo-recovery');
+    await expectToast(/Recovered \d+ to-dos? from/, 'todo-recovery', 30_000);
     await shot('todo-recovery-result');
   });
 });

@@ -13,7 +13,7 @@ import type { TodosStore } from '../../state/todosStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { showDiffPicker } from '../diffPicker';
-import { showResult, showResultError } from '../resultToasts';
+import { showResult, showResultError, withProgressNotification } from '../resultToasts';
 import { openFolderForTodosMessage, type TodosModel, TodosUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
@@ -210,7 +210,11 @@ export async function recoverTodosCommand(
       candidateId = pick.id;
     }
     const store = storeOf(model);
-    const result = await recoverTodos(store, candidateId);
+    const chosen = candidateId;
+    // A slow recovery (a busy lock, a slow disk) shows that it is running; its result comes once that has closed.
+    const result = await withProgressNotification({ title: vscode.l10n.t('Recovering the to-do list…') }, () =>
+      recoverTodos(store, chosen),
+    );
     log.info(
       `Recovered ${store.path} from ${result.restoredFrom.path}` +
         (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''),
