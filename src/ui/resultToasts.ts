@@ -1,58 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import * as vscode from 'vscode';
+import { ToastPacer } from './toastPacer';
 
-/**
- * The workbench's spam protection: a notification that is the 4th to start within 800 ms gets no toast and goes
- * silently to the notification centre. Our notifications are paced so that at most OURS_PER_WINDOW of them start
- * within PACE_WINDOW_MS (a sliding window, which bounds the workbench's fixed one), leaving room for another source:
- * a burst of quick actions (two rows swept, three to-dos deleted) still ends in a toast for each, a moment later.
- */
-export const PACE_WINDOW_MS = 850;
-export const OURS_PER_WINDOW = 2;
+export { OURS_PER_WINDOW, PACE_WINDOW_MS } from './toastPacer';
+
 /** A progress notification opens only for work still running after this long; quick work shows no progress toast. */
 export const PROGRESS_NOTIFICATION_DELAY_MS = 1_000;
 /** The workbench keeps a progress notification open at least this long after it opened. */
 const PROGRESS_MIN_OPEN_MS = 800;
 
-/** When our notifications started (ms), newest last, within the last window; and the queue of those waiting. */
-class ToastPacer {
-  private starts: number[] = [];
-  private queue: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<unknown> = delay,
-  ) {}
-
-  /** Resolves when a notification may start now without exceeding the pace, in call order; takes that slot. */
-  slot(): Promise<void> {
-    const taken = this.queue.then(async () => {
-      for (;;) {
-        const now = this.now();
-        this.starts = this.starts.filter((start) => now - start < PACE_WINDOW_MS);
-        if (this.starts.length < OURS_PER_WINDOW) {
-          this.starts.push(now);
-          return;
-        }
-        await this.sleep(this.starts[0]! + PACE_WINDOW_MS - now);
-      }
-    });
-    this.queue = taken;
-    return taken;
-  }
-}
-
-let pacer = new ToastPacer();
-
-/** For tests: a fresh pacer on the given clock. */
-export function resetToastPacer(now?: () => number, sleep?: (ms: number) => Promise<unknown>): void {
-  pacer = new ToastPacer(now, sleep);
-}
-
-/** Waits for a free slot of the pace, in call order. */
-export function nextToastSlot(): Promise<void> {
-  return pacer.slot();
-}
+const pacer = new ToastPacer();
 
 /** `showInformationMessage`, paced: the result of an action the user just took always gets its toast. */
 export async function showResult<T extends string>(message: string, ...actions: T[]): Promise<T | undefined> {
