@@ -5,6 +5,7 @@ import type { Orphan } from '../core/orphans/orphans';
 import type { Todo } from '../state/todosSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
@@ -67,7 +68,7 @@ export interface CrashSafeStateApi {
     /** Automatic settings snapshots taken or skipped. */
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
-    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats };
+    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats; guard: CrashSafeSaveGuardStats };
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */
     orphans(): OrphanModelStats;
     /** Start-up recovery of group commits: runs, whether journals wait for trust, the last run. */

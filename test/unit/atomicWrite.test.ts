@@ -231,6 +231,68 @@ suite('writeFileAtomic', () => {
     assert.ok(!fs.calls.includes('fsyncDir'), 'new parent folders are not fsynced in fast mode either');
   });
 
+  suite('fchmod only when the temp does not already have the mode', () => {
+    /** The real disk, counting fchmod calls on the temp. */
+    const countingChmods = (chmods: number[]): FsLike => ({
+      ...nodeFs,
+      open: async (path, flags, mode) => {
+        const handle = await nodeFs.open(path, flags, mode);
+        return {
+          write: (...args) => handle.write(...args),
+          sync: () => handle.sync(),
+          chmod: (m) => {
+            chmods.push(m);
+            return handle.chmod(m);
+          },
+          chown: (uid, gid) => handle.chown(uid, gid),
+          close: () => handle.close(),
+        };
+      },
+    });
+
+    test('a 0600 target: no fchmod, and it stays 0600', async function () {
+      if ((0o600 & ~process.umask()) !== 0o600) this.skip();
+      chmodSync(target, 0o600);
+      const chmods: number[] = [];
+      await writeFileAtomic(target, NEW, { fs: countingChmods(chmods) });
+      assert.deepEqual(chmods, []);
+      assert.equal(statSync(target).mode & 0o7777, 0o600);
+      assert.equal(readFileSync(target, 'utf8'), NEW);
+    });
+
+    test('a new file asked for 0600: no fchmod either', async function () {
+      if ((0o600 & ~process.umask()) !== 0o600) this.skip();
+      const fresh = join(dir, 'secret.json');
+      const chmods: number[] = [];
+      await writeFileAtomic(fresh, NEW, { fs: countingChmods(chmods), mode: 0o600 });
+      assert.deepEqual(chmods, []);
+      assert.equal(statSync(fresh).mode & 0o7777, 0o600);
+    });
+
+    test('any other mode, wider or narrower, is still set: 0644, 0640, 0400, 0700', async () => {
+      for (const mode of [0o644, 0o640, 0o400, 0o700]) {
+        chmodSync(target, mode);
+        const chmods: number[] = [];
+        await writeFileAtomic(target, NEW, { fs: countingChmods(chmods) });
+        assert.deepEqual(chmods, [mode], mode.toString(8));
+        assert.equal(statSync(target).mode & 0o7777, mode, mode.toString(8));
+      }
+    });
+
+    test('a umask that takes bits from 0600 makes the temp narrower: then the 0600 target still gets its fchmod', async () => {
+      chmodSync(target, 0o600);
+      const old = process.umask(0o277);
+      try {
+        const chmods: number[] = [];
+        await writeFileAtomic(target, NEW, { fs: countingChmods(chmods) });
+        assert.deepEqual(chmods, [0o600]);
+        assert.equal(statSync(target).mode & 0o7777, 0o600);
+      } finally {
+        process.umask(old);
+      }
+    });
+  });
+
   suite('real file system', () => {
     test('keeps the target mode', async () => {
       chmodSync(target, 0o640);

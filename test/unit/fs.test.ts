@@ -1,6 +1,16 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotReadableError, nodeFs, readRegularFile } from '../../src/core/fs';
@@ -40,5 +50,57 @@ suite('bounded reads of regular files only', () => {
     assert.equal((await readRegularFile(file, 1000)).length, 1000);
     writeFileSync(file, '');
     assert.equal((await readRegularFile(file, 0)).length, 0);
+  });
+});
+
+suite("nodeFs.open: the write path's handle", () => {
+  let dir: string;
+  setup(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-fs-handle-'));
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a close issued beside parallel writes and a chmod: every one of them completes, then the file is closed', async () => {
+    const path = join(dir, 'parts.tmp');
+    const part = 64 * 1024;
+    const parts = 64; // more than the thread pool runs at once, so some are still queued when close is called
+    const data = Buffer.alloc(part * parts, 0x62);
+    const handle = await nodeFs.open(path, 'wx', 0o600);
+    // As when one of several parallel calls fails and the write path closes the temp at once.
+    const written = Array.from({ length: parts }, (_, i) => handle.write(data, i * part, part, i * part));
+    const chmodded = handle.chmod(0o640);
+    const closed = handle.close();
+    for (const write of written) assert.equal((await write).bytesWritten, part);
+    await chmodded;
+    await closed;
+    assert.ok(readFileSync(path).equals(data));
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+  });
+
+  test('a call after close is refused with EBADF, never sent to a descriptor number that may be reused', async () => {
+    const handle = await nodeFs.open(join(dir, 'closed.tmp'), 'wx', 0o600);
+    await handle.close();
+    const other = openSync(join(dir, 'other'), 'w');
+    try {
+      await assert.rejects(handle.write(Buffer.from('x'), 0, 1, 0), { code: 'EBADF' });
+      await assert.rejects(handle.sync(), { code: 'EBADF' });
+      assert.equal(readFileSync(join(dir, 'other'), 'utf8'), '');
+    } finally {
+      closeSync(other);
+    }
+  });
+
+  test('errors carry the errno, as the write path reports them', async () => {
+    await assert.rejects(nodeFs.open(join(dir, 'missing', 'x.tmp'), 'wx', 0o600), { code: 'ENOENT' });
+    writeFileSync(join(dir, 'taken'), '');
+    await assert.rejects(nodeFs.open(join(dir, 'taken'), 'wx', 0o600), { code: 'EEXIST' });
+  });
+
+  test('fsyncDir leaves no descriptor behind once its close has run', async () => {
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 50; i++) await nodeFs.fsyncDir(dir);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(open() <= before + 1, `${open()} descriptors open, ${before} before`);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { type NameMatching, nameKey, nameMatchingFor, startsWithName } from './nameMatching';
@@ -124,11 +124,23 @@ export function ownerOfShortStem(
 }
 
 let sequence = 0;
+/** Random bytes for the nonces, drawn 4 at a time: one draw from the CSPRNG per 256 temp names, not one per name. */
+const nonces = Buffer.alloc(1024);
+let nonceAt = nonces.length;
+
+function nextNonce(): string {
+  if (nonceAt === nonces.length) {
+    randomFillSync(nonces);
+    nonceAt = 0;
+  }
+  nonceAt += 4;
+  return nonces.toString('hex', nonceAt - 4, nonceAt);
+}
 
 /** A fresh temp path in the target's own directory, so the final rename never crosses file systems. */
 export function ourTempPath(target: string): string {
   sequence += 1;
-  const unique = `${process.pid}-${threadId}-${sequence}-${randomBytes(4).toString('hex')}`;
+  const unique = `${process.pid}-${threadId}-${sequence}-${nextNonce()}`;
   return join(dirname(target), derivedName(basename(target), `.cs-${unique}.tmp`, `.cs~${unique}.tmp`));
 }
 

@@ -192,11 +192,9 @@ export function writeFileAtomic(
 ): Promise<void> {
   // Writes to one target from this process run in submission order, so the last one submitted wins.
   const key = resolve(targetPath);
-  const previous = writesInFlight.get(key) ?? Promise.resolve();
-  const write = previous.then(
-    () => writeOnce(key, data, options),
-    () => writeOnce(key, data, options),
-  );
+  const previous = writesInFlight.get(key);
+  const next = () => writeOnce(key, data, options);
+  const write = previous ? previous.then(next, next) : next();
   writesInFlight.set(key, write);
   const forget = () => {
     if (writesInFlight.get(key) === write) writesInFlight.delete(key);
@@ -241,9 +239,11 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     }
     const temp = handle;
     const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
+    // open(2) made the temp TEMP_MODE less the umask: a target of just that mode needs no fchmod.
+    const chmodNeeded = (mode & ~TEMP_MODE) !== 0 || mode !== (TEMP_MODE & ~process.umask());
     await Promise.all([
       attempt(target, 'write', () => writeAll(temp, bytes)),
-      attempt(target, 'chmod', () => temp.chmod(mode)),
+      chmodNeeded ? attempt(target, 'chmod', () => temp.chmod(mode)) : undefined,
       existing && process.getuid?.() === 0
         ? attempt(target, 'chown', () => temp.chown(existing.uid, existing.gid))
         : undefined,
@@ -336,11 +336,14 @@ async function runBeforeRename(target: string, beforeRename: () => Promise<void>
   }
 }
 
+/** The temp's mode until it is complete: only its owner reads what is not yet the target's. */
+const TEMP_MODE = 0o600;
+
 async function openTemp(fs: FsLike, tempPath: string): Promise<FileHandleLike | Error> {
   liveTempPaths.add(tempPath);
   try {
     // 'wx' is O_CREAT|O_EXCL: a symlink planted at the temp path is never followed.
-    return await fs.open(tempPath, 'wx', 0o600);
+    return await fs.open(tempPath, 'wx', TEMP_MODE);
   } catch (error) {
     liveTempPaths.delete(tempPath);
     return error instanceof Error ? error : new Error(String(error));
