@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
 import type { RecoverFromOutcome } from '../../../src/ui/copies/recoverFromCommand';
+import { handleStartupAction, offerRecovery } from '../../../src/ui/orphans/startupCheck';
 import { hostLog } from './environment';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
@@ -151,18 +152,20 @@ suite('Recover From… lists every copy (Local History, git) and restores the on
       assert.equal(await cancelled, undefined);
       assert.deepEqual(readFileSync(target), nul, 'cancelled: nothing changed');
 
+      // The start-up notification offers it though no temp exists; its Recover opens Recover From… on the file.
+      const offer = offerRecovery([], (file) => path.relative(root, file), [], [flagged]);
+      assert.deepEqual(offer, { targets: [target], actions: ['Recover', 'Show'] });
+      const clicked = handleStartupAction('Recover', offer.targets, (file) => path.relative(root, file), [], [target]);
+
       // Chosen: the newest save, exactly its bytes; the NUL file is kept as the backup.
-      const picked = vscode.commands.executeCommand<RecoverFromOutcome>('crashSafeState.recoverFrom', { target });
       await waitForShown(target, saves[2]!);
       await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      const result = await picked;
-      assert.ok(result?.backup, 'no backup');
-      made.push(result.backup);
-      assert.equal(result.copy.source, 'history');
-      assert.equal(result.copy.index, 0);
+      assert.equal(await clicked, 'recover');
+      const backups = readdirSync(folder).filter((name) => name.startsWith('notes.json.corrupt-'));
+      assert.equal(backups.length, 1, `backups: ${readdirSync(folder)}`);
+      const result = { backup: path.join(folder, backups[0]!) };
       assert.equal(readFileSync(target, 'utf8'), saves[2]);
       assert.deepEqual(readFileSync(result.backup), nul);
-      assert.deepEqual(result.actions, ['Open Backup', 'Compare with Backup']);
       await waitFor('the Problems entry to go', () =>
         vscode.languages.getDiagnostics(vscode.Uri.file(target)).every((d) => d.code !== 'nul-target'),
       );
