@@ -22,9 +22,10 @@ export class CopyContentProvider implements vscode.TextDocumentContentProvider {
     return uri;
   }
 
-  /** A new set of URIs: a later picker never shows an earlier one's cached text. */
+  /** A new set of URIs: a later picker never shows an earlier one's cached text, and the earlier readers go. */
   nextSession(): void {
     this.session += 1;
+    this.readers.clear();
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
