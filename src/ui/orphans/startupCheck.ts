@@ -155,7 +155,9 @@ export async function handleStartupAction(
   copyBacked: readonly string[] = [],
 ): Promise<StartupActionOutcome> {
   if (action === showAction()) {
-    await vscode.commands.executeCommand(CommandId.ShowOrphans);
+    // A file only other copies can restore has no row in Orphaned Temp Files: its entry is in Problems.
+    const onlyCopies = copyBacked.length > 0 && targets.every((target) => copyBacked.includes(target));
+    await vscode.commands.executeCommand(onlyCopies ? 'workbench.actions.view.problems' : CommandId.ShowOrphans);
     return 'show';
   }
   if (action !== recoverAction()) return 'none';
