@@ -6,6 +6,10 @@ import { flushAllJsonWriters, writeJsonCoalesced } from './core/json/coalescingW
 import { readJson } from './core/json/jsonStore';
 import type { CrashSafeStateApi, TodosDiagnostics } from './ui/api';
 import { CommandId } from './ui/commandIds';
+import { BrokenFiles } from './ui/copies/brokenFiles';
+import { COPY_SCHEME, CopyContentProvider } from './ui/copies/copyContent';
+import { localHistoryOf } from './ui/copies/localHistory';
+import { type RecoverFromArgs, recoverFrom } from './ui/copies/recoverFromCommand';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
 import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
@@ -60,6 +64,32 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       refreshStatusBar();
     }),
   );
+  // Recover From…: every copy of a file (Local History, git, temps, backups); broken files a copy can restore.
+  const place = localHistoryOf(context);
+  const copyContent = new CopyContentProvider();
+  context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(COPY_SCHEME, copyContent));
+  const brokenFiles = new BrokenFiles({ settings: () => settings, place, log });
+  context.subscriptions.push(brokenFiles);
+  context.subscriptions.push(
+    vscode.commands.registerCommand(CommandId.RecoverFrom, (arg?: vscode.Uri | RecoverFromArgs) =>
+      recoverFrom(
+        {
+          log,
+          settings: () => settings,
+          relative,
+          model,
+          provider: copyContent,
+          place,
+          recovered: (target) => void brokenFiles.recheck([target]),
+        },
+        arg,
+      ),
+    ),
+  );
+  const workspaceFolderPaths = () =>
+    (vscode.workspace.workspaceFolders ?? [])
+      .filter((folder) => folder.uri.scheme === 'file')
+      .map((folder) => folder.uri.fsPath);
   registerCommands(context, {
     model,
     log,
@@ -67,8 +97,9 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     relative,
     status: () => statusBar.snapshot(),
     rows: () => orphansView.rows(),
+    afterScan: () => brokenFiles.checkLocalHistory(workspaceFolderPaths()),
   });
-  registerOrphanDiagnostics(context, { model, settings: () => settings, relative, log });
+  registerOrphanDiagnostics(context, { model, settings: () => settings, relative, log, brokenFiles });
   const refreshDecorations = registerOrphanDecorations(context, { model, enabled: () => settings.explorerDecorations });
   refreshStatusBar();
 
@@ -132,7 +163,10 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       async (orphans) => {
         // Groups first, so the start-up check judges what they leave (a group's temp is no file to recover).
         const left = await groupStartup.afterFirstScan(orphans);
-        if (settings.startupCheck) startupOffer = offerRecovery(left, relative, settings.tempPatterns);
+        if (!settings.startupCheck) return;
+        // Files Local History knows that are now NUL bytes or empty join the offer (bounded; cancelled on dispose).
+        await brokenFiles.checkLocalHistory(workspaceFolderPaths());
+        startupOffer = offerRecovery(left, relative, settings.tempPatterns, brokenFiles.files());
       },
       (error: unknown) => {
         log.error(`Initial scan failed: ${String(error)}`);
@@ -161,6 +195,12 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,
     walkthrough: walkthroughMarks,
+    copies: () => ({
+      historyDir: place.dir,
+      remoteAuthorities: place.history.remoteAuthorities,
+      lastHistoryCheck: brokenFiles.lastCheck,
+      brokenFiles: brokenFiles.files().map((file) => ({ target: file.target, reason: file.reason, best: file.best })),
+    }),
   };
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);

@@ -3,6 +3,7 @@ import type { GroupCommitResult, GroupFile, GroupRecoveryReport } from '../core/
 import type { JsonReadResult, JsonSchema } from '../core/json/jsonStore';
 import type { Orphan } from '../core/orphans/orphans';
 import type { Todo } from '../state/todosSchema';
+import type { BrokenFile, HistoryCheckStats } from './copies/brokenFiles';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
 import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
@@ -75,5 +76,12 @@ export interface CrashSafeStateApi {
     groupStartupRecovery(): GroupStartupStats;
     /** The walkthrough's context keys set so far in this window (see src/ui/walkthroughProgress.ts). */
     walkthrough(): string[];
+    /** Recover From…: where Local History is read, the start-up check over it, and the broken files a copy can restore. */
+    copies(): {
+      historyDir: string | undefined;
+      remoteAuthorities: readonly string[] | 'any' | undefined;
+      lastHistoryCheck: HistoryCheckStats | undefined;
+      brokenFiles: Pick<BrokenFile, 'target' | 'reason' | 'best'>[];
+    };
   };
 }

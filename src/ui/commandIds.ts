@@ -8,6 +8,8 @@ export const CommandId = {
   Menu: 'crashSafeState.menu',
   SweepOne: 'crashSafeState.sweepOne',
   RecoverTarget: 'crashSafeState.recoverTarget',
+  /** Recover From…: every good copy of a file, from every source (Local History, git, temps, backups). */
+  RecoverFrom: 'crashSafeState.recoverFrom',
   Reveal: 'crashSafeState.reveal',
   /** Rescans, then finishes every interrupted group commit in the workspace, as start-up does. */
   FinishInterruptedGroupCommits: 'crashSafeState.finishInterruptedGroupCommits',
@@ -63,6 +65,8 @@ export const TODOS_CAN_UNDO_CONTEXT_KEY = 'crashSafeState.todosCanUndo';
 export const OPEN_JSON_FILES_CONTEXT_KEY = 'crashSafeState.openJsonFiles';
 /** Read-only documents holding a to-do backup's text, for the recovery diff. */
 export const TODO_BACKUP_SCHEME = 'crashsafe-todo-backup';
+/** Context key: true while the active editor's file is broken (empty, NUL bytes, not valid JSON): Recover From… in its title. */
+export const ACTIVE_FILE_BROKEN_CONTEXT_KEY = 'crashSafeState.activeFileBroken';
 /** The FileSystemProvider scheme of "Reopen With Crash-Safe Save". */
 export const CRASH_SAFE_SCHEME = 'crashsafe';
 /** Read-only documents holding a settings snapshot's text, for the restore diff. */

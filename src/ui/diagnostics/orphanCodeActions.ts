@@ -2,11 +2,16 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Orphan } from '../../core/orphans/orphans';
 import { CommandId } from '../commandIds';
+import type { RecoverFromArgs } from '../copies/recoverFromCommand';
 import { uiAge } from '../orphans/format';
 import type { RecoverArgs, SweepArgs } from '../orphans/orphanCommands';
 
 /** What a quick fix for one entry would do; the provider turns it into a command when the workspace is trusted. */
-export type OrphanFix = { kind: 'recover'; target: string; temp: Orphan } | { kind: 'delete'; temp: Orphan };
+export type OrphanFix =
+  | { kind: 'recover'; target: string; temp: Orphan }
+  | { kind: 'delete'; temp: Orphan }
+  /** No temp, but another copy (Local History, git, a backup): Recover From… lists them all. */
+  | { kind: 'recover-from'; target: string; copy: string };
 
 export interface OrphanEntry {
   diagnostic: vscode.Diagnostic;
@@ -42,9 +47,8 @@ export class OrphanCodeActions implements vscode.CodeActionProvider {
   }
 
   private actionsFor({ diagnostic, fix }: OrphanEntry): vscode.CodeAction[] {
-    const temp = basename(fix.temp.path);
     if (!vscode.workspace.isTrusted) {
-      if (fix.kind !== 'recover') return [];
+      if (fix.kind === 'delete') return [];
       // Trusting changes no file, and it is the step that makes Recover possible.
       const trust = new vscode.CodeAction(
         vscode.l10n.t('Trust this workspace to recover {0}…', this.relative(fix.target)),
@@ -54,6 +58,24 @@ export class OrphanCodeActions implements vscode.CodeActionProvider {
       trust.command = { command: 'workbench.trust.manage', title: trust.title };
       return [trust];
     }
+    if (fix.kind === 'recover-from') {
+      const args: RecoverFromArgs = { target: fix.target };
+      const action = new vscode.CodeAction(
+        vscode.l10n.t({
+          message: 'Recover From… (best: {0})',
+          args: [fix.copy],
+          comment: [
+            '{0} is the newest good copy (e.g. "Local History · 14:02 · 2.0 KiB"); the command lists every copy.',
+          ],
+        }),
+        vscode.CodeActionKind.QuickFix,
+      );
+      action.diagnostics = [diagnostic];
+      action.isPreferred = true;
+      action.command = { command: CommandId.RecoverFrom, title: action.title, arguments: [args] };
+      return [action];
+    }
+    const temp = basename(fix.temp.path);
     if (fix.kind === 'recover') {
       // The action names this temp, so it recovers from this temp.
       const args: RecoverArgs = { target: fix.target, from: fix.temp.path };

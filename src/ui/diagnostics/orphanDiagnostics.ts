@@ -4,6 +4,8 @@ import { nodeFs } from '../../core/fs';
 import { judgeJsonFile } from '../../core/json/judgeFile';
 import type { Orphan, TargetState } from '../../core/orphans/orphans';
 import type { Reason } from '../../core/reasons';
+import type { BrokenFile, BrokenFiles } from '../copies/brokenFiles';
+import { copyLabel } from '../copies/copyWords';
 import { isGroupFile, kindLabel, needsRecovery, uiAge } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
 import type { ExtensionSettings } from '../settings';
@@ -16,6 +18,8 @@ export const DiagnosticCode = {
   CorruptTarget: 'corrupt-target',
   EmptyTarget: 'empty-target',
   MissingTarget: 'missing-target',
+  /** A file of only NUL bytes (the classic power-loss damage) that a copy can restore. */
+  NulTarget: 'nul-target',
   StaleTemp: 'stale-temp',
 } as const;
 export type DiagnosticCode = (typeof DiagnosticCode)[keyof typeof DiagnosticCode];
@@ -29,6 +33,8 @@ export interface OrphanDiagnosticsDeps {
   settings: () => ExtensionSettings;
   relative: (path: string) => string;
   log: vscode.LogOutputChannel;
+  /** Broken files (NUL bytes, empty) that a copy other than a temp can restore: Local History, git, a backup. */
+  brokenFiles?: Pick<BrokenFiles, 'files' | 'onDidChange'>;
 }
 
 /** Where a parse failure is, when the reason is one. */
@@ -92,6 +98,12 @@ class OrphanDiagnostics {
       ...(await Promise.all(this.recoveryEntries(orphans, now))).filter((entry) => entry !== undefined),
       ...this.staleEntries(orphans, now),
     ];
+    // A file that a temp can restore has its entry already; the others get one naming their best copy.
+    const withEntry = new Set(entries.map(({ uri }) => uri.toString()));
+    for (const file of this.deps.brokenFiles?.files() ?? []) {
+      const placed = this.copyEntry(file);
+      if (!withEntry.has(placed.uri.toString())) entries.push(placed);
+    }
     if (generation !== this.generation) return;
     const byUri = new Map<string, { uri: vscode.Uri; entries: OrphanEntry[] }>();
     for (const { uri, entry } of entries) {
@@ -155,6 +167,32 @@ class OrphanDiagnostics {
     });
   }
 
+  /** The entry of a broken file that its best copy (Local History, git, a backup) can restore: Recover From… fixes it. */
+  private copyEntry(file: BrokenFile): Placed {
+    const copy = copyLabel(file.best);
+    const diagnostic = new vscode.Diagnostic(
+      new vscode.Range(0, 0, 0, 0),
+      file.reason === 'nul'
+        ? vscode.l10n.t({
+            message: '{0} holds only NUL bytes; a good copy ({1}) can restore it',
+            args: [this.deps.relative(file.target), copy],
+            comment: ['{0} is a file, {1} a copy of it (e.g. "Local History · 14:02 · 2.0 KiB").'],
+          })
+        : vscode.l10n.t({
+            message: '{0} is empty; a good copy ({1}) can restore it',
+            args: [this.deps.relative(file.target), copy],
+            comment: ['{0} is a file, {1} a copy of it (e.g. "Local History · 14:02 · 2.0 KiB").'],
+          }),
+      vscode.DiagnosticSeverity.Error,
+    );
+    diagnostic.source = DIAGNOSTIC_SOURCE;
+    diagnostic.code = file.reason === 'nul' ? DiagnosticCode.NulTarget : DiagnosticCode.EmptyTarget;
+    return {
+      uri: vscode.Uri.file(file.target),
+      entry: { diagnostic, fix: { kind: 'recover-from', target: file.target, copy } },
+    };
+  }
+
   /** Stale temps of a fine target that sweep could take (git-tracked files it never does are left out). */
   private staleEntries(orphans: readonly Orphan[], now: number): Placed[] {
     const staleMs = this.deps.settings().orphanAgeMinutes * 60_000;
@@ -190,6 +228,7 @@ export function registerOrphanDiagnostics(context: vscode.ExtensionContext, deps
       .refresh()
       .catch((error: unknown) => deps.log.warn(`Problems entries not updated: ${String(error)}`));
   context.subscriptions.push(deps.model.onDidChange(refresh));
+  if (deps.brokenFiles) context.subscriptions.push(deps.brokenFiles.onDidChange(refresh));
   context.subscriptions.push(
     vscode.languages.registerCodeActionsProvider(
       { scheme: 'file' },

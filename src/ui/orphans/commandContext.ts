@@ -11,6 +11,8 @@ export interface CommandContext {
   relative: (path: string) => string;
   status: () => StatusSnapshot;
   rows: () => OrphanRow[];
+  /** Runs after the Scan command's rescan: the check of the files Local History knows. */
+  afterScan?: () => Promise<unknown>;
 }
 
 /** Destructive commands need a trusted workspace; says so when it is not. */

@@ -40,12 +40,16 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   );
 }
 
-async function scan({ model }: CommandContext): Promise<readonly Orphan[]> {
+async function scan({ model, afterScan }: CommandContext): Promise<readonly Orphan[]> {
   return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Window,
       title: vscode.l10n.t('Crash-Safe State: scanning for orphaned temp files'),
     },
-    () => model.rescan(),
+    async () => {
+      const orphans = await model.rescan();
+      await afterScan?.();
+      return orphans;
+    },
   );
 }

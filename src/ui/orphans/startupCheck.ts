@@ -1,9 +1,12 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { mapBounded } from '../../core/boundedOpens';
+import { judgeBroken } from '../../core/copies/judgeBroken';
 import type { Orphan } from '../../core/orphans/orphans';
 import { RecoveryError, recoverTarget } from '../../core/orphans/recovery';
 import { CommandId } from '../commandIds';
+import type { BrokenFile } from '../copies/brokenFiles';
+import { copyLabel } from '../copies/copyWords';
 import { targetsNeedingRecovery } from './format';
 
 /** Targets that have no valid content while a valid temp of theirs exists: the cases worth interrupting for. */
@@ -32,11 +35,50 @@ export function offerRecovery(
   orphans: readonly Orphan[],
   relative: (path: string) => string,
   extraPatterns?: string[],
+  copyBacked: readonly BrokenFile[] = [],
 ): StartupOffer {
-  const targets = brokenTargetsWithValidTemp(orphans);
+  const withTemp = brokenTargetsWithValidTemp(orphans);
+  // Broken files (NUL bytes, empty) that no temp but another copy (Local History, git, a backup) can restore.
+  const others = copyBacked.filter((file) => !withTemp.includes(file.target));
+  const targets = [...withTemp, ...others.map((file) => file.target)];
   const actions = vscode.workspace.isTrusted ? [recoverAction(), showAction()] : [showAction()];
-  if (targets.length > 0) void askToRecover(targets, actions, relative, extraPatterns);
+  if (targets.length > 0) void askToRecover(targets, actions, relative, extraPatterns, others);
   return { targets, actions: targets.length > 0 ? actions : [] };
+}
+
+/** "holds only NUL bytes" or "is empty", for a message about a broken file. */
+function damageWords(file: BrokenFile): string {
+  return file.reason === 'nul' ? vscode.l10n.t('it holds only NUL bytes') : vscode.l10n.t('it is empty');
+}
+
+/** The message about broken files that copies other than temps can restore (some may have temps too). */
+function copyBackedMessage(broken: readonly string[], file: BrokenFile, relative: (path: string) => string): string {
+  const trusted = vscode.workspace.isTrusted;
+  if (broken.length === 1) {
+    return trusted
+      ? vscode.l10n.t({
+          message: '{0} is damaged ({1}), but a good copy of it exists: {2}.',
+          args: [relative(file.target), damageWords(file), copyLabel(file.best)],
+          comment: ['{0} is a file, {1} what is wrong with it, {2} a copy (e.g. "Local History · 14:02 · 2.0 KiB").'],
+        })
+      : vscode.l10n.t({
+          message: '{0} is damaged ({1}), but a good copy of it exists: {2}. Trust the workspace to recover it.',
+          args: [relative(file.target), damageWords(file), copyLabel(file.best)],
+          comment: ['{0} is a file, {1} what is wrong with it, {2} a copy (e.g. "Local History · 14:02 · 2.0 KiB").'],
+        });
+  }
+  return trusted
+    ? vscode.l10n.t({
+        message: '{0} files have no valid content, but good copies of them exist (first: {1}).',
+        args: [broken.length, basename(broken[0]!)],
+        comment: ['{0} is the number of files (2 or more), {1} the name of the first.'],
+      })
+    : vscode.l10n.t({
+        message:
+          '{0} files have no valid content, but good copies of them exist (first: {1}). Trust the workspace to recover them.',
+        args: [broken.length, basename(broken[0]!)],
+        comment: ['{0} is the number of files (2 or more), {1} the name of the first.'],
+      });
 }
 
 async function askToRecover(
@@ -44,11 +86,14 @@ async function askToRecover(
   actions: string[],
   relative: (path: string) => string,
   extraPatterns?: string[],
+  copyBacked: readonly BrokenFile[] = [],
 ): Promise<void> {
   const first = broken[0]!;
   const trusted = vscode.workspace.isTrusted;
   let message: string;
-  if (broken.length === 1) {
+  if (copyBacked.length > 0) {
+    message = copyBackedMessage(broken, copyBacked[0]!, relative);
+  } else if (broken.length === 1) {
     message = trusted
       ? vscode.l10n.t('{0} has no valid content, but a valid temp file of it exists.', relative(first))
       : vscode.l10n.t(
@@ -70,18 +115,30 @@ async function askToRecover(
         });
   }
   const action = await vscode.window.showWarningMessage(message, ...actions);
-  await handleStartupAction(action, broken, relative, extraPatterns);
+  await handleStartupAction(
+    action,
+    broken,
+    relative,
+    extraPatterns,
+    copyBacked.map((file) => file.target),
+  );
 }
 
 /** Those of `targets` that still need recovery now: the core's own check, so a valid target is never offered. */
-async function stillBroken(targets: readonly string[], extraPatterns?: string[]): Promise<string[]> {
+async function stillBroken(
+  targets: readonly string[],
+  extraPatterns?: string[],
+  copyBacked: readonly string[] = [],
+): Promise<string[]> {
   // A few at a time: each dry run lists its target's folder and judges its temps.
   const verdicts = await mapBounded(targets, 4, (target) =>
-    recoverTarget(target, { dryRun: true, extraPatterns }).then(
-      () => true,
-      // Anything but "it is valid" still needs the Recover command to explain itself.
-      (error: unknown) => !(error instanceof RecoveryError && error.code === 'not-needed'),
-    ),
+    copyBacked.includes(target)
+      ? judgeBroken(target).then((verdict) => verdict.state !== 'missing' && verdict.broken)
+      : recoverTarget(target, { dryRun: true, extraPatterns }).then(
+          () => true,
+          // Anything but "it is valid" still needs the Recover command to explain itself.
+          (error: unknown) => !(error instanceof RecoveryError && error.code === 'not-needed'),
+        ),
   );
   return targets.filter((_, index) => verdicts[index]);
 }
@@ -95,13 +152,16 @@ export async function handleStartupAction(
   targets: readonly string[],
   relative: (path: string) => string,
   extraPatterns?: string[],
+  copyBacked: readonly string[] = [],
 ): Promise<StartupActionOutcome> {
   if (action === showAction()) {
-    await vscode.commands.executeCommand(CommandId.ShowOrphans);
+    // A file only other copies can restore has no row in Orphaned Temp Files: its entry is in Problems.
+    const onlyCopies = copyBacked.length > 0 && targets.every((target) => copyBacked.includes(target));
+    await vscode.commands.executeCommand(onlyCopies ? 'workbench.actions.view.problems' : CommandId.ShowOrphans);
     return 'show';
   }
   if (action !== recoverAction()) return 'none';
-  const remaining = await stillBroken(targets, extraPatterns);
+  const remaining = await stillBroken(targets, extraPatterns, copyBacked);
   if (remaining.length === 0) {
     void vscode.window.showInformationMessage(
       targets.length === 1
@@ -116,9 +176,19 @@ export async function handleStartupAction(
     );
     return 'already-recovered';
   }
-  await vscode.commands.executeCommand(
-    CommandId.Recover,
-    remaining.length === 1 ? { target: remaining[0] } : undefined,
-  );
+  // A file no temp can restore goes to Recover From…, which offers every copy; several: the user picks the file first.
+  const viaCopies = remaining.filter((target) => copyBacked.includes(target));
+  let target = remaining.length === 1 ? remaining[0] : undefined;
+  if (remaining.length > 1 && viaCopies.length > 0) {
+    target = (
+      await vscode.window.showQuickPick(
+        remaining.map((path) => ({ label: relative(path), path })),
+        { title: vscode.l10n.t('Recover which file?') },
+      )
+    )?.path;
+    if (!target) return 'none';
+  }
+  const command = target && viaCopies.includes(target) ? CommandId.RecoverFrom : CommandId.Recover;
+  await vscode.commands.executeCommand(command, target ? { target } : undefined);
   return 'recover';
 }
