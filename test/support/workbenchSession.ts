@@ -79,3 +79,45 @@ export function screenshots(prefix: string, page: () => Page, settleMs = 0): (na
     console.log(`      screenshot: ${file}`);
   };
 }
+
+/**
+ * Runs a command by its title from the Command Palette, as a user would: F1, type, Enter on the matching row. On a
+ * loaded machine a palette opened right after another closed can fade out before it takes input; then F1 again.
+ */
+export async function runFromPalette(page: Page, title: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 1; ; attempt++) {
+    // A picker left open would take F1 as typing; one that is closing would swallow it.
+    for (let i = 0; i < 3 && (await input.isVisible()); i++) await page.keyboard.press('Escape');
+    await delay(300);
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ timeout: 10_000 });
+      await page.waitForFunction("document.activeElement?.matches('.quick-input-widget input') === true", null, {
+        timeout: 10_000,
+      });
+      await input.fill(`>${title}`, { timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+  const match = page.locator('.quick-input-list .monaco-list-row', { hasText: title.split('/').pop()! }).first();
+  await match.waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * Clicks a row of a view and waits until the keyboard is in that view, as a person sees the focus ring before
+ * pressing a key; then a moment more, since the extension hears of the new selection a little later.
+ */
+export async function selectViewRow(page: Page, viewTitle: string, rowText: string): Promise<void> {
+  const pane = `.pane:has(.pane-header:has-text(${JSON.stringify(viewTitle)}))`;
+  await page.locator(`${pane} .monaco-list-row`, { hasText: rowText }).first().locator('.label-name').click();
+  await page.waitForFunction(
+    `document.activeElement?.closest('.pane')?.querySelector('.pane-header')?.textContent?.includes(${JSON.stringify(viewTitle)}) === true`,
+    null,
+    { timeout: 10_000 },
+  );
+  await delay(500);
+}

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
-import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
+import {
+  closeWorkbench,
+  openWorkbench,
+  runFromPalette,
+  screenshots,
+  type WorkbenchSession,
+} from '../support/workbenchSession';
 
 const root = join(__dirname, '..', '..');
 const TOAST = '.notifications-toasts .notification-toast';
@@ -182,28 +188,4 @@ async function openFromExplorer(page: Page, folder: string, name: string): Promi
   if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
   await explorer.getByRole('treeitem', { name, exact: true }).click({ timeout: 30_000 });
   await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
-}
-
-/** Runs a command by its title from the Command Palette. */
-async function runFromPalette(page: Page, title: string, prefix = '>'): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  // A palette opened right after another closed can fade out before it takes input; press F1 once more then.
-  for (let attempt = 1; ; attempt++) {
-    await delay(300); // let a palette that is closing finish, so F1 opens a new one
-    await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 20_000 });
-    await page.waitForFunction("document.activeElement?.matches('.quick-input-widget input') === true", null, {
-      timeout: 20_000,
-    });
-    try {
-      await input.fill(`${prefix}${title}`, { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt === 3) throw error;
-      await page.keyboard.press('Escape');
-    }
-  }
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.split('/').pop()! }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
 }

@@ -6,7 +6,13 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
+import {
+  closeWorkbench,
+  openWorkbench,
+  runFromPalette,
+  screenshots,
+  type WorkbenchSession,
+} from '../support/workbenchSession';
 
 type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' }}).CodeServer;
 
@@ -170,24 +176,3 @@ suite('the extension in a German workbench (--locale de)', () => {
     await page.keyboard.press('Escape');
   });
 });
-
-/** Runs a command by its (German) title from the Command Palette, as a user would. */
-async function runFromPalette(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  // On a loaded machine a palette opened right after the previous one closed can fade out again before it takes
-  // input; a person would press F1 once more.
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 10_000 });
-    try {
-      await input.fill(`>${title}`, { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt === 3) throw error;
-      await page.keyboard.press('Escape');
-    }
-  }
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 10_000 });
-  await row.click();
-}

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Locator, Page } from 'playwright-core';
-import { closeWorkbench, openWorkbench, type WorkbenchSession } from '../support/workbenchSession';
+import {
+  closeWorkbench,
+  openWorkbench,
+  runFromPalette,
+  selectViewRow,
+  type WorkbenchSession,
+} from '../support/workbenchSession';
 
 const TOAST = '.notifications-toasts .notification-toast';
 const TODOS_PANE = '.pane:has(.pane-header:has-text("Crash-Safe To-Dos"))';
@@ -32,6 +38,7 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
   };
   const todoRow = (title: string): Locator =>
     page.locator(`${TODOS_PANE} .monaco-list-row`, { hasText: title }).first();
+  const selectTodo = (title: string) => selectViewRow(page, 'Crash-Safe To-Dos', title);
   const orphanRow = (name: string): Locator =>
     page.locator(`${ORPHANS_PANE} .monaco-list-row`, { hasText: name }).first();
 
@@ -69,9 +76,13 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     this.timeout(15 * 60_000);
     session = await openWorkbench({ tempPrefix: 'cs-results-', viewport: { width: 1280, height: 800 } });
     ({ page, workspace } = session);
-    const todos = ['Water the plants', 'Renew the passport', 'Back up the laptop', 'Call the plumber'].map(
-      (title, index) => ({ id: `t${index}abc`, title, done: index === 1, createdAt: T0, updatedAt: T0 }),
-    );
+    const todos = [
+      'Water the plants',
+      'Renew the passport',
+      'Back up the laptop',
+      'Call the plumber',
+      'Feed the cat',
+    ].map((title, index) => ({ id: `t${index}abc`, title, done: index === 1, createdAt: T0, updatedAt: T0 }));
     mkdirSync(join(workspace, '.vscode', 'crash-safe'), { recursive: true });
     writeFileSync(
       join(workspace, '.vscode', 'crash-safe', 'tasks.json'),
@@ -91,6 +102,45 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
   suiteTeardown(async function () {
     this.timeout(30_000);
     await closeWorkbench(session);
+  });
+
+  test('four undos by keyboard within a second: each result is a visible toast, none only in the centre', async function () {
+    this.timeout(120_000);
+    const removed = ['Feed the cat', 'Water the plants', 'Back up the laptop', 'Call the plumber'];
+    for (const title of removed) {
+      await selectTodo(title);
+      await page.keyboard.press('Delete');
+      await todoRow(title).waitFor({ state: 'detached', timeout: 15_000 });
+    }
+    // Every toast drawn from now on is noted as it becomes visible, however briefly.
+    await page.evaluate(`(() => {
+      const seen = (window.csSeenToasts = new Set());
+      setInterval(() => {
+        for (const toast of document.querySelectorAll('${TOAST}')) {
+          if (toast.getBoundingClientRect().height > 0) seen.add(toast.textContent ?? '');
+        }
+      }, 25);
+    })()`);
+    // Past the workbench's 800 ms count of new toasts, so only the burst counts.
+    await delay(2_000);
+    await selectTodo('Renew the passport');
+    for (let i = 0; i < removed.length; i++) {
+      await page.keyboard.press('Control+z');
+      await delay(50);
+    }
+    for (const title of removed) await todoRow(title).waitFor({ timeout: 15_000 });
+    const expected = removed.map((title) => `Put back the to-do "${title}".`);
+    const allSeen = async () => {
+      const seen: string[] = await page.evaluate('[...window.csSeenToasts]');
+      return expected.filter((text) => !seen.some((toast) => toast.includes(text)));
+    };
+    let missing = await allSeen();
+    for (let waited = 0; missing.length > 0 && waited < 10_000; waited += 250) {
+      await delay(250);
+      missing = await allSeen();
+    }
+    await shot('undo-burst');
+    assert.deepEqual(missing, [], 'these results were never shown as a toast');
   });
 
   test('Sweep This Orphan through the trash question: the result is a visible toast', async function () {
@@ -157,22 +207,3 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     await shot('todo-recovery-result');
   });
 });
-
-/** Runs a command by its title from the Command Palette, as a user would. */
-async function runFromPalette(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 10_000 });
-    try {
-      await input.fill(`>${title}`, { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt === 3) throw error;
-      await page.keyboard.press('Escape');
-    }
-  }
-  const match = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await match.waitFor({ timeout: 10_000 });
-  await match.click();
-}

@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Locator, Page } from 'playwright-core';
-import { closeWorkbench, openWorkbench, type WorkbenchSession } from '../support/workbenchSession';
+import {
+  closeWorkbench,
+  openWorkbench,
+  runFromPalette,
+  selectViewRow,
+  type WorkbenchSession,
+} from '../support/workbenchSession';
+
+type Box = { x: number; y: number; width: number; height: number };
 
 const TOAST = '.notifications-toasts .notification-toast';
 const TODOS_PANE = '.pane:has(.pane-header:has-text("Crash-Safe To-Dos"))';
@@ -18,10 +26,7 @@ const T0 = '2026-12-01T10:00:00.000Z';
 const shotsDir = process.env.CS_SHOTS_DIR ?? mkdtempSync(join(tmpdir(), 'cs-todos-shots-'));
 const shotsPrefix = process.env.CS_SHOTS_PREFIX ?? 'shot';
 
-// Skipped as a whole (reported as skipped): on 2026-12-07 it passed in one full run and then failed in the next three on
-// the same code, each time in another test (rows without checkbox, Delete and F1 without effect, the walkthrough
-// ticks); to be made reliable before it counts. The in-host tests of the same features run.
-suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, group leftovers', () => {
+suite('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, group leftovers', () => {
   let session: WorkbenchSession | undefined;
   let page: Page;
   let workspace: string;
@@ -33,6 +38,7 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
     console.log(`      screenshot: ${file}`);
   };
   const row = (title: string): Locator => page.locator(`${TODOS_PANE} .monaco-list-row`, { hasText: title }).first();
+  const selectRow = (title: string) => selectViewRow(page, 'Crash-Safe To-Dos', title);
 
   suiteSetup(async function () {
     this.timeout(15 * 60_000);
@@ -53,10 +59,22 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     try {
       await row('Water the plants').waitFor({ timeout: 60_000 });
+      // The start-up check's toast comes last: the workbench has settled once it shows.
+      await page
+        .locator(TOAST, { hasText: 'has no valid content, but a valid temp file of it exists.' })
+        .first()
+        .waitFor({ timeout: 90_000 });
     } catch (error) {
       await shot('setup-failed');
       throw error;
     }
+  });
+
+  teardown(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    const focused = await page.evaluate("document.activeElement?.outerHTML.slice(0, 200) ?? 'nothing'");
+    console.log(`      focus at the failure: ${focused}`);
+    await shot(`failed-${this.currentTest.title.slice(0, 30).replace(/\W+/g, '-')}`);
   });
 
   suiteTeardown(async function () {
@@ -66,8 +84,14 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
 
   test('a to-do row: the title follows the checkbox, with no icon gap between them (done or not)', async () => {
     for (const title of ['Water the plants', 'Renew the passport']) {
-      const checkbox = await row(title).locator('.custom-view-tree-node-item-checkbox').boundingBox();
-      const label = await row(title).locator('.label-name').boundingBox();
+      // The view draws its rows again when the list is re-read: measure a drawn row, not one being replaced.
+      let checkbox: Box | null = null;
+      let label: Box | null = null;
+      for (let attempt = 0; attempt < 40 && !(checkbox && label); attempt++) {
+        if (attempt > 0) await delay(250);
+        checkbox = await row(title).locator('.custom-view-tree-node-item-checkbox').boundingBox({ timeout: 5_000 });
+        label = await row(title).locator('.label-name').boundingBox({ timeout: 5_000 });
+      }
       assert.ok(checkbox && label, `${title}: no checkbox or label`);
       const gap = label.x - (checkbox.x + checkbox.width);
       console.log(`      ${title}: ${gap.toFixed(1)} px from the checkbox to the title`);
@@ -79,9 +103,7 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
   test('Ctrl+Z takes back two deletes in a row; a notification’s Undo takes back its own delete after a later one', async function () {
     this.timeout(90_000);
     const deleteRow = async (title: string) => {
-      await row(title).locator('.label-name').click();
-      // The extension hears of the new selection a moment later; a person is never faster than that.
-      await delay(500);
+      await selectRow(title);
       await page.keyboard.press('Delete');
       await row(title).waitFor({ state: 'detached', timeout: 10_000 });
     };
@@ -101,8 +123,7 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
     assert.equal(await row('Call the plumber').count(), 0, 'the later delete stays');
     await page.locator(TOAST, { hasText: 'Put back the to-do "Back up the laptop".' }).first().waitFor();
     await shot('todos-toast-undo');
-    await row('Back up the laptop').locator('.label-name').click();
-    await delay(500);
+    await selectRow('Back up the laptop');
     await page.keyboard.press('Control+z');
     await row('Call the plumber').waitFor({ timeout: 10_000 });
   });
@@ -114,8 +135,14 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
     if ((await orphans.getAttribute('aria-expanded')) !== 'true') await orphans.click();
     await delay(1000);
     await runFromPalette(page, 'Welcome: Open Walkthrough...');
+    // The second picker lists the walkthroughs: type to narrow it, then Enter, as with any picker.
+    await page
+      .locator('.quick-input-widget input[placeholder="Select a walkthrough to open"]')
+      .waitFor({ timeout: 15_000 });
+    await page.locator('.quick-input-widget input').fill('Crash-Safe State');
     const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Crash-Safe State' });
-    await pick.first().click({ timeout: 15_000 });
+    await pick.first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
     const step = (id: string) => page.locator(`[data-step-id$="#${id}"]`).first();
     await step('todos').waitFor({ timeout: 20_000 });
     await delay(1000);
@@ -141,6 +168,27 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
     await diff.first().waitFor({ state: 'detached', timeout: 15_000 });
   });
 
+  test('the sweep preview takes back a tick on a row it keeps and says why', async function () {
+    this.timeout(90_000);
+    await runFromPalette(page, 'Crash-Safe State: Sweep Orphaned Temp Files');
+    // The demo's data/todo.json is corrupt and its temp is the only valid copy: the preview lists it as kept.
+    const kept = page.locator('.quick-input-list .monaco-list-row', { hasText: '.todo.json.tmp' }).first();
+    await kept.waitFor({ timeout: 30_000 });
+    const tick = kept.getByRole('checkbox');
+    assert.equal(await tick.isChecked(), false, 'a kept row starts unticked');
+    await tick.click();
+    const input = page.locator('.quick-input-widget input');
+    await page.waitForFunction(
+      "document.querySelector('.quick-input-widget input')?.getAttribute('placeholder')?.includes('cannot be swept') === true",
+      null,
+      { timeout: 10_000 },
+    );
+    await shot('sweep-preview-kept-tick');
+    assert.equal(await tick.isChecked(), false, 'the tick on a kept row is taken back');
+    assert.match((await input.getAttribute('placeholder')) ?? '', /^\.todo\.json\.tmp cannot be swept: /);
+    await page.keyboard.press('Escape');
+  });
+
   test('group start-up recovery names the leftovers it removed', async function () {
     this.timeout(90_000);
     const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
@@ -154,22 +202,3 @@ suite.skip('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, grou
     for (const name of names) assert.ok(text.includes(name), `the notification does not name ${name}: ${text}`);
   });
 });
-
-/** Runs a command by its title from the Command Palette, as a user would. */
-async function runFromPalette(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 10_000 });
-    try {
-      await input.fill(`>${title}`, { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt === 3) throw error;
-      await page.keyboard.press('Escape');
-    }
-  }
-  const match = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await match.waitFor({ timeout: 10_000 });
-  await match.click();
-}
