@@ -114,10 +114,24 @@ export async function runFromPalette(page: Page, title: string): Promise<void> {
 export async function selectViewRow(page: Page, viewTitle: string, rowText: string): Promise<void> {
   const pane = `.pane:has(.pane-header:has-text(${JSON.stringify(viewTitle)}))`;
   await page.locator(`${pane} .monaco-list-row`, { hasText: rowText }).first().locator('.label-name').click();
+  // The keyboard is in that view's list (not its header) and on that row.
   await page.waitForFunction(
-    `document.activeElement?.closest('.pane')?.querySelector('.pane-header')?.textContent?.includes(${JSON.stringify(viewTitle)}) === true`,
+    `(() => {
+      const list = document.activeElement?.closest('.monaco-list');
+      const header = list?.closest('.pane')?.querySelector('.pane-header');
+      const row = list?.querySelector('.monaco-list-row.focused');
+      return header?.textContent?.includes(${JSON.stringify(viewTitle)}) === true &&
+        row?.textContent?.includes(${JSON.stringify(rowText)}) === true;
+    })()`,
     null,
     { timeout: 10_000 },
   );
   await delay(500);
+}
+
+/** What a failed test leaves behind: the element that held the keyboard, logged, and a screenshot. */
+export async function recordFailure(page: Page, shot: (name: string) => Promise<void>, title: string): Promise<void> {
+  const focused = await page.evaluate("document.activeElement?.outerHTML.slice(0, 200) ?? 'nothing'");
+  console.log(`      focus at the failure: ${focused}`);
+  await shot(`failed-${title.slice(0, 30).replace(/\W+/g, '-')}`);
 }

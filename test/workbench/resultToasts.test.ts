@@ -13,6 +13,7 @@ import type { Locator, Page } from 'playwright-core';
 import {
   closeWorkbench,
   openWorkbench,
+  recordFailure,
   runFromPalette,
   selectViewRow,
   type WorkbenchSession,
@@ -97,6 +98,10 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     }
     await todoRow('Water the plants').waitFor({ timeout: 60_000 });
     await orphanRow('app.json.3421094865').waitFor({ timeout: 60_000 });
+  });
+
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed') await recordFailure(page, shot, this.currentTest.title);
   });
 
   suiteTeardown(async function () {

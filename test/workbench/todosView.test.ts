@@ -12,6 +12,7 @@ import type { Locator, Page } from 'playwright-core';
 import {
   closeWorkbench,
   openWorkbench,
+  recordFailure,
   runFromPalette,
   selectViewRow,
   type WorkbenchSession,
@@ -71,10 +72,7 @@ suite('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, group lef
   });
 
   teardown(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    const focused = await page.evaluate("document.activeElement?.outerHTML.slice(0, 200) ?? 'nothing'");
-    console.log(`      focus at the failure: ${focused}`);
-    await shot(`failed-${this.currentTest.title.slice(0, 30).replace(/\W+/g, '-')}`);
+    if (this.currentTest?.state === 'failed') await recordFailure(page, shot, this.currentTest.title);
   });
 
   suiteTeardown(async function () {
