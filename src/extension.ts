@@ -16,6 +16,7 @@ import { OrphanModel } from './ui/orphans/orphanModel';
 import { OrphansView } from './ui/orphans/orphansView';
 import { offerRecovery, type StartupOffer } from './ui/orphans/startupCheck';
 import { OrphanStatusBar } from './ui/orphans/statusBar';
+import { PreSaveCopyLayer } from './ui/preSaveCopyLayer';
 import { onDidChangeSettings, readSettings } from './ui/settings';
 import { registerSnapshotCommands } from './ui/snapshots/snapshotCommands';
 import { SettingsSnapshotService } from './ui/snapshots/snapshotService';
@@ -86,6 +87,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   const crashSafeAutoSave = new CrashSafeAutoSave(crashSafeFs, log);
   context.subscriptions.push(crashSafeAutoSave);
   registerCrashSafeSaveCommands(context, log);
+  context.subscriptions.push(new PreSaveCopyLayer({ durability }, log));
 
   // Interrupted group commits inside the workspace are finished after the first scan (in a trusted workspace).
   const groupStartup = new GroupStartupRecovery({ model, log, relative });

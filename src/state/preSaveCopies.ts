@@ -6,7 +6,7 @@
 // knows no extension storage), and it is beside the settings snapshots, our other per-folder backups.
 import { createHash } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { type CopyFinder, type FinderResult, type FoundCopy, loadFileCopy } from '../core/copies/copyModel';
+import { type CopyFinder, digestOf, type FinderResult, type FoundCopy, loadFileCopy } from '../core/copies/copyModel';
 import { judgeContent } from '../core/copies/judgeBroken';
 import { messageOf } from '../core/errors';
 import { toSlashes } from '../core/folderListing';
@@ -78,7 +78,7 @@ export class PreSaveCopies {
     this.durability = options.durability ?? (() => 'full');
   }
 
-  /** Makes `.vscode/crash-safe/saves` in `folder`, one level at a time, each a real folder of ours; returns its identity. */
+  /** Makes `.vscode/crash-safe/saves` in `folder` level by level, each a real folder of ours; returns its identity. */
   private async savesFolder(folder: string): Promise<FileIdentity> {
     let dir = folder;
     let stats = await this.fs.lstat(dir);
@@ -139,17 +139,18 @@ export class PreSaveCopies {
   }
 
   /**
-   * Removes `copy` once `target` on disk holds exactly one of `saved` (the content the save wrote); otherwise, or
-   * when the file cannot be read or the copy is no longer the one written, keeps it and says why.
+   * Removes `copy` once `target` on disk holds exactly the content the save wrote (one of `savedDigests`, SHA-256 hex:
+   * the caller keeps no bytes while a save is in flight); otherwise, or when the file cannot be read or the copy is
+   * no longer the one written, keeps it and says why.
    */
-  async pruneIfSaved(copy: PreSaveCopy, target: string, saved: readonly Uint8Array[]): Promise<PruneResult> {
+  async pruneIfSaved(copy: PreSaveCopy, target: string, savedDigests: readonly string[]): Promise<PruneResult> {
     let onDisk: Buffer;
     try {
       onDisk = await this.fs.readFile(target, MAX_DOCUMENT_BYTES);
     } catch (error) {
       return { pruned: false, kept: `cannot read ${target}: ${messageOf(error)}` };
     }
-    if (!saved.some((bytes) => onDisk.equals(bytes))) {
+    if (!savedDigests.includes(digestOf(onDisk))) {
       return { pruned: false, kept: `${target} on disk (${onDisk.length} bytes) is not the content saved` };
     }
     try {

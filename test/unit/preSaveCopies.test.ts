@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { digestOf } from '../../src/core/copies/copyModel';
 import { findCopies, recoverFromCopy } from '../../src/core/copies/findCopies';
 import { MAX_DOCUMENT_BYTES, nodeFs } from '../../src/core/fs';
 import { PRE_SAVE_RELATIVE_DIR, PreSaveCopies, type PreSaveCopy, preSaveCopyPath } from '../../src/state/preSaveCopies';
@@ -78,7 +79,7 @@ suite('pre-save copies', () => {
     const copies = new PreSaveCopies();
     const copy = written(await copies.write(ws, target, saved));
     writeFileSync(target, saved);
-    assert.deepEqual(await copies.pruneIfSaved(copy, target, [saved]), { pruned: true });
+    assert.deepEqual(await copies.pruneIfSaved(copy, target, [digestOf(saved)]), { pruned: true });
     assert.equal(existsSync(copy.path), false);
   });
 
@@ -86,7 +87,7 @@ suite('pre-save copies', () => {
     const copies = new PreSaveCopies();
     const copy = written(await copies.write(ws, target, saved));
     writeFileSync(target, ''); // VS Code truncated, then the host died
-    const result = await copies.pruneIfSaved(copy, target, [saved]);
+    const result = await copies.pruneIfSaved(copy, target, [digestOf(saved)]);
     assert.equal(result.pruned, false);
     assert.match(!result.pruned ? result.kept : '', /is not the content saved/);
     assert.deepEqual(readFileSync(copy.path), saved);
@@ -106,11 +107,15 @@ suite('pre-save copies', () => {
     const copies = new PreSaveCopies();
     const copy = written(await copies.write(ws, target, saved));
     rmSync(target);
-    assert.equal((await copies.pruneIfSaved(copy, target, [saved])).pruned, false);
+    assert.equal((await copies.pruneIfSaved(copy, target, [digestOf(saved)])).pruned, false);
     assert.ok(existsSync(copy.path));
     writeFileSync(target, saved);
     written(await copies.write(ws, target, Buffer.from('{"name":"newer save"}')));
-    assert.equal((await copies.pruneIfSaved(copy, target, [saved])).pruned, false, 'another save owns it now');
+    assert.equal(
+      (await copies.pruneIfSaved(copy, target, [digestOf(saved)])).pruned,
+      false,
+      'another save owns it now',
+    );
     assert.equal(readFileSync(copy.path, 'utf8'), '{"name":"newer save"}');
   });
 
