@@ -87,7 +87,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   const crashSafeAutoSave = new CrashSafeAutoSave(crashSafeFs, log);
   context.subscriptions.push(crashSafeAutoSave);
   registerCrashSafeSaveCommands(context, log);
-  context.subscriptions.push(new PreSaveCopyLayer({ durability }, log));
+  const preSaveCopies = new PreSaveCopyLayer({ durability }, log);
+  context.subscriptions.push(preSaveCopies);
 
   // Interrupted group commits inside the workspace are finished after the first scan (in a trusted workspace).
   const groupStartup = new GroupStartupRecovery({ model, log, relative });
@@ -157,6 +158,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     tasks: todosDiagnostics,
     settingsSnapshots: () => snapshots.stats,
     crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
+    preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,
     walkthrough: walkthroughMarks,

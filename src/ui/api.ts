@@ -7,6 +7,7 @@ import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
+import type { PreSaveStats } from './preSaveCopyLayer';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
 import type { TodosState } from './todos/todosModel';
 import type { UndoStepInfo } from './todos/todosUndo';
@@ -68,6 +69,8 @@ export interface CrashSafeStateApi {
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
     crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats };
+    /** Pre-save copies of `crashSafeSave.files` matches: written, pruned, kept, skipped, slow, failed. */
+    preSaveCopies(): PreSaveStats;
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */
     orphans(): OrphanModelStats;
     /** Start-up recovery of group commits: runs, whether journals wait for trust, the last run. */
