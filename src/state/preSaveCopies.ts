@@ -22,7 +22,7 @@ import {
   sameFile,
 } from '../core/fs';
 import { writeFileAtomic } from '../core/write/atomicWrite';
-import type { Durability } from '../core/write/durability';
+import { DEFAULT_DURABILITY, type Durability, isDurable } from '../core/write/durability';
 
 /** The folders, below the workspace folder, that hold the copies. */
 export const PRE_SAVE_FOLDERS: readonly string[] = ['.vscode', 'crash-safe', 'saves'];
@@ -75,7 +75,7 @@ export class PreSaveCopies {
 
   constructor(options: { fs?: FsLike; durability?: () => Durability } = {}) {
     this.fs = options.fs ?? nodeFs;
-    this.durability = options.durability ?? (() => 'full');
+    this.durability = options.durability ?? (() => DEFAULT_DURABILITY);
   }
 
   /** Makes `.vscode/crash-safe/saves` in `folder` level by level, each a real folder of ours; returns its identity. */
@@ -94,7 +94,7 @@ export class PreSaveCopies {
         } catch (mkdirError) {
           if (errnoOf(mkdirError) !== 'EEXIST') throw mkdirError;
         }
-        if (this.durability() === 'full' && fsyncsDirectories()) await this.fs.fsyncDir(parent);
+        if (isDurable(this.durability()) && fsyncsDirectories()) await this.fs.fsyncDir(parent);
         stats = await this.fs.lstat(dir);
       }
       checkFolder(dir, stats);

@@ -63,15 +63,15 @@ suite('crash-safe save by glob: pre-save copies', () => {
       if (event.document === document) seenWhileSaving = existsSync(copy) ? readFileSync(copy, 'utf8') : null;
     });
     const started = Date.now();
+    let saved: boolean;
     try {
-      assert.ok(
-        await document.save(),
-        `saved (after ${Date.now() - started} ms; ${JSON.stringify(api.diagnostics.preSaveCopies?.())})`,
-      );
+      saved = await document.save();
     } finally {
       probe.dispose();
     }
+    assert.notEqual(seenWhileSaving, undefined, 'the will-save event reached the test');
     assert.equal(seenWhileSaving, '{"a":2}\n', 'the content being saved was on disk before VS Code wrote the file');
+    assert.ok(saved, `saved (after ${Date.now() - started} ms; ${JSON.stringify(api.diagnostics.preSaveCopies?.())})`);
     assert.equal(readFileSync(document.uri.fsPath, 'utf8'), '{"a":2}\n');
     await waitFor('the copy to be pruned once the save is on disk', () => !existsSync(copy));
 
