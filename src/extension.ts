@@ -8,6 +8,7 @@ import type { CrashSafeStateApi, TodosDiagnostics } from './ui/api';
 import { CommandId } from './ui/commandIds';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
+import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
 import { GroupStartupRecovery } from './ui/groups/groupStartupRecovery';
@@ -86,6 +87,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(crashSafeFs);
   const crashSafeAutoSave = new CrashSafeAutoSave(crashSafeFs, log);
   context.subscriptions.push(crashSafeAutoSave);
+  const crashSafeSaveGuard = new CrashSafeSaveGuard(crashSafeFs, log);
+  context.subscriptions.push(crashSafeSaveGuard);
   registerCrashSafeSaveCommands(context, log);
   const preSaveCopies = new PreSaveCopyLayer({ durability }, log);
   context.subscriptions.push(preSaveCopies);
@@ -157,7 +160,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     todos: todosDiagnostics,
     tasks: todosDiagnostics,
     settingsSnapshots: () => snapshots.stats,
-    crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats }),
+    crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats, guard: crashSafeSaveGuard.stats }),
     preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,

@@ -349,6 +349,12 @@ export async function statThroughLink(
 }
 
 /** Node errors carry `code`; this narrows an unknown catch value to one. */
+/** True when the error proves the path is not there (it, or a folder on its way, is gone). */
+export function isAbsent(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
 export function errnoOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = (error as { code: unknown }).code;

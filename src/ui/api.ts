@@ -5,6 +5,7 @@ import type { Orphan } from '../core/orphans/orphans';
 import type { Todo } from '../state/todosSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
 import type { PreSaveStats } from './preSaveCopyLayer';
@@ -68,7 +69,7 @@ export interface CrashSafeStateApi {
     /** Automatic settings snapshots taken or skipped. */
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
-    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats };
+    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats; guard: CrashSafeSaveGuardStats };
     /** Pre-save copies of `crashSafeSave.files` matches: written, pruned, kept, skipped, slow, failed. */
     preSaveCopies(): PreSaveStats;
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */

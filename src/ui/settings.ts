@@ -3,6 +3,7 @@ import { messageOf } from '../core/errors';
 import { compileCustomPatterns } from '../core/names/tempPatterns';
 import { type Durability, isDurability } from '../core/write/durability';
 import { CONFIG_SECTION, CRASH_SAFE_SCHEME } from './commandIds';
+import { realFileUri } from './crashSafeSave/crashSafeUri';
 
 // Every `crashSafeState.*` setting is read here. The defaults live only in package.json (`contributes.configuration`):
 // VS Code applies them, so `get(key)` returns them when nothing is set, and a value of the wrong type falls back to
@@ -142,7 +143,7 @@ export function readSnapshotSettings(folder?: vscode.Uri): SnapshotSettings {
 
 /** The crash-safe save settings of a document; a `crashsafe:` URI is looked up as its file, so folder settings apply. */
 export function readCrashSafeSaveSettings(resource?: vscode.Uri): CrashSafeSaveSettings {
-  const scope = resource?.scheme === CRASH_SAFE_SCHEME ? vscode.Uri.file(resource.fsPath) : resource;
+  const scope = resource?.scheme === CRASH_SAFE_SCHEME ? (realFileUri(resource) ?? resource) : resource;
   const config = vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
   return {
     autoSaveDelayMs: Math.max(0, read(config, 'crashSafeSave.autoSaveDelayMs', isNumber)),

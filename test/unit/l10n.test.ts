@@ -118,7 +118,8 @@ function literalShownStrings(value: Json, path: string, found: string[] = []): s
     for (const [name, item] of Object.entries(value)) {
       const strings =
         typeof item === 'string' ? [item] : Array.isArray(item) && name.endsWith('numDescriptions') ? item : [];
-      if (SHOWN_FIELDS.has(name) && strings.length > 0) {
+      // A resource label formatter's `label` is a template (`${path}`), not words.
+      if (SHOWN_FIELDS.has(name) && strings.length > 0 && !path.includes('.resourceLabelFormatters[')) {
         for (const text of strings)
           if (typeof text === 'string' && !NLS_REF.test(text)) found.push(`${path}.${name}: ${JSON.stringify(text)}`);
       } else {

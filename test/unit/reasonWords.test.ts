@@ -168,18 +168,23 @@ suite('reason wording: parser errors as sentences, reasons in the display langua
     );
   });
 
-  test('one German spelling per term: "temporäre" is an adjective, lower case inside a phrase, everywhere', () => {
+  test('one German spelling per term: the compound "Temporärdatei(en)", which a capitalised header keeps as it is', () => {
+    // code-server capitalises every word of a view header: an adjective "temporäre" showed as "Temporäre" there.
+    // The whole rule is in germanTerms.test.ts.
     const german = [
       ...Object.values(JSON.parse(readFileSync(join(root, 'package.nls.de.json'), 'utf8')) as Record<string, string>),
       ...Object.values(bundles.de!),
     ];
-    const capitalised = german.filter((text) => /\S[ \t]+Temporär/.test(text));
-    assert.deepEqual(capitalised, [], 'no "Verwaiste Temporäre Dateien" beside "verwaiste temporäre Dateien"');
+    assert.deepEqual(
+      german.filter((text) => /temporär(?:e|en|er)?\s+Datei/i.test(text)),
+      [],
+      'no "temporäre Datei" beside "Temporärdatei"',
+    );
     const view = (JSON.parse(readFileSync(join(root, 'package.nls.de.json'), 'utf8')) as Record<string, string>)[
       'view.orphans.name'
     ];
-    assert.equal(view, 'Verwaiste temporäre Dateien');
-    assert.ok(german.filter((text) => text.includes('verwaiste temporäre Dateien')).length > 5, 'the commands agree');
+    assert.equal(view, 'Verwaiste Temporärdateien');
+    assert.ok(german.filter((text) => text.includes('verwaiste Temporärdateien')).length > 5, 'the commands agree');
   });
 
   test("the CLI's English stays as it was, byte for byte, for reasons that are not parse errors", () => {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Stats } from 'node:fs';
 import { DescriptorsExhaustedError, withOpenFiles } from '../boundedOpens';
 import { messageOf } from '../errors';
-import { errnoOf, type FileIdentity, type FsLike, identityOf, nodeFs } from '../fs';
+import { type FileIdentity, type FsLike, identityOf, isAbsent, nodeFs } from '../fs';
 import { decodeUtf8Exactly, describeParseFailure, isJsonTarget, jsonFlavourOf, parseJson } from '../json/json';
 import { type JsonSchema, schemaProblems } from '../json/jsonStore';
 
@@ -115,8 +115,7 @@ export async function judgeBroken(target: string, options: JudgeBrokenOptions = 
     });
   } catch (error) {
     if (error instanceof DescriptorsExhaustedError) throw error;
-    const code = errnoOf(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing', broken: true, problem: 'is missing' };
+    if (isAbsent(error)) return { state: 'missing', broken: true, problem: 'is missing' };
     return { state: 'unknown', broken: false, problem: messageOf(error) };
   }
   const verdict = judgeContent(bytes, target, options);

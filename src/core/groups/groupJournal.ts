@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { messageOf } from '../errors';
-import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, nodeFs } from '../fs';
+import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, isAbsent, nodeFs } from '../fs';
 import { derivedName } from '../names/tempNames';
 import { recogniseGroupFile } from '../names/tempPatterns';
 
@@ -168,8 +168,7 @@ export async function digestOfFile(fs: FsLike, path: string): Promise<ContentDig
   try {
     return digestOf(await fs.readFile(path));
   } catch (error) {
-    const code = errnoOf(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'absent';
+    if (isAbsent(error)) return 'absent';
     throw error;
   }
 }

@@ -12,6 +12,7 @@ import {
   type FsLike,
   fileTypeOf,
   identityOf,
+  isAbsent,
   MAX_DOCUMENT_BYTES,
   sameFile,
   sameNode,
@@ -86,8 +87,7 @@ export async function resolveInside(fs: FsLike, base: TrustedFolder, relative: s
     try {
       identity = await checkFolder(fs, next, base.uid);
     } catch (error) {
-      const code = errnoOf(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return absent();
+      if (isAbsent(error)) return absent();
       throw error;
     }
     folders.push({ path: next, identity });
@@ -98,8 +98,7 @@ export async function resolveInside(fs: FsLike, base: TrustedFolder, relative: s
   try {
     stats = await fs.lstat(path);
   } catch (error) {
-    const code = errnoOf(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return absent();
+    if (isAbsent(error)) return absent();
     throw error;
   }
   if (stats.isSymbolicLink())

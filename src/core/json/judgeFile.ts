@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { DescriptorsExhaustedError, withOpenFiles } from '../boundedOpens';
-import { errnoOf, type FileIdentity, type FsLike, identityOf } from '../fs';
+import { type FileIdentity, type FsLike, identityOf, isAbsent } from '../fs';
 import { parseReason, type Reason, reasonText, unreadableReason } from '../reasons';
 import { type JsonFlavour, parseJson } from './json';
 import { type JsonSchema, schemaProblems } from './jsonStore';
@@ -39,8 +39,7 @@ export async function judgeJsonFile(fs: FsLike, path: string, options: JudgeOpti
     });
   } catch (error) {
     if (error instanceof DescriptorsExhaustedError) throw error;
-    const code = errnoOf(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
+    if (isAbsent(error)) return { state: 'missing' };
     const why = unreadableReason(error);
     return { state: 'unknown', reason: reasonText(why), why };
   }

@@ -1,4 +1,4 @@
-import { errnoOf, type FsLike } from '../fs';
+import { type FsLike, isAbsent } from '../fs';
 import { isJsonTarget } from '../json/json';
 import { judgeJsonFile } from '../json/judgeFile';
 import { type Reason, reasonText, unreadableReason } from '../reasons';
@@ -87,8 +87,7 @@ export class OrphanJudge {
       }
       return { state: stats.size === 0 ? 'empty' : 'ok' };
     } catch (error) {
-      const code = errnoOf(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing' };
+      if (isAbsent(error)) return { state: 'missing' };
       return this.unknownTarget(target, unreadableReason(error));
     }
   }

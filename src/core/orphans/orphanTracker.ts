@@ -11,7 +11,7 @@ import {
   toSlashes,
   type WalkFilter,
 } from '../folderListing';
-import { type DirEntryLike, errnoOf, type FsLike, nodeFs } from '../fs';
+import { type DirEntryLike, type FsLike, isAbsent, nodeFs } from '../fs';
 import { type CustomPattern, compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
@@ -241,7 +241,7 @@ export class OrphanTracker {
     try {
       return (await this.fs.lstat(path)).isDirectory() ? 'folder' : 'other';
     } catch (error) {
-      return /^(ENOENT|ENOTDIR)$/.test(errnoOf(error) ?? '') ? 'missing' : 'unknown';
+      return isAbsent(error) ? 'missing' : 'unknown';
     }
   }
 
@@ -300,8 +300,7 @@ export class OrphanTracker {
       try {
         entries = await listFolderFast(fs, dir);
       } catch (error) {
-        const code = errnoOf(error);
-        if (code === 'ENOENT' || code === 'ENOTDIR') this.index.replaceUnder(dir);
+        if (isAbsent(error)) this.index.replaceUnder(dir);
         else this.report({ path: dir, error: messageOf(error) });
         continue;
       }

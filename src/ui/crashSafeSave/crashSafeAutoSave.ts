@@ -1,11 +1,12 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json/json';
+import { isJsonFileName } from '../../core/json/json';
 import { CommandId, CRASH_SAFE_SCHEME, OPEN_JSON_FILES_CONTEXT_KEY } from '../commandIds';
 import { Disposable } from '../dispose';
-import { parseFailureLabel } from '../reasonWords';
 import { readCrashSafeSaveSettings } from '../settings';
 import { type CrashSafeFileSystem, toCrashSafeUri } from './crashSafeFs';
+import { crashSafeProblem } from './crashSafeSaveGuard';
+import { realFileUri } from './crashSafeUri';
 
 /** Counters of the auto-save, for diagnostics and tests. */
 export interface CrashSafeAutoSaveStats {
@@ -19,8 +20,8 @@ export interface CrashSafeAutoSaveStats {
 
 /**
  * Saves `crashsafe:` documents after an edit pause (`crashSafeState.crashSafeSave.autoSaveDelayMs`) when their
- * content parses. Content that does not parse is left unsaved (the editor keeps it dirty) and a status-bar note
- * says where it breaks.
+ * content parses. Content that does not parse is left unsaved (the editor keeps it dirty); the save guard's
+ * status-bar item says where it breaks.
  */
 export class CrashSafeAutoSave extends Disposable {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -65,23 +66,14 @@ export class CrashSafeAutoSave extends Disposable {
 
   private async saveIfValid(document: vscode.TextDocument): Promise<void> {
     if (document.isClosed || !document.isDirty) return;
-    const path = document.uri.fsPath;
-    if (isJsonFileName(path)) {
-      const problem = jsonTextProblem(document.getText(), jsonFlavourOf(path));
-      if (problem) {
-        this.counters.skippedInvalid += 1;
-        this.counters.lastSkipped = `${basename(path)} ${problem.line}:${problem.column} ${problem.message}`;
-        this.log.debug(`Not auto-saving ${path}: ${problem.message} at line ${problem.line}, column ${problem.column}`);
-        const text = vscode.l10n.t({
-          message: '$(warning) {0} not auto-saved: {1}',
-          args: [basename(path), parseFailureLabel(problem)],
-          comment: [
-            '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16"). Keep $(warning): it is an icon.',
-          ],
-        });
-        vscode.window.setStatusBarMessage(text, 5000);
-        return;
-      }
+    const path = realFileUri(document.uri)?.fsPath ?? document.uri.path;
+    const problem = crashSafeProblem(document);
+    if (problem) {
+      // The save guard's status-bar item says so while the editor is active; nothing to show here.
+      this.counters.skippedInvalid += 1;
+      this.counters.lastSkipped = `${basename(path)} ${problem.line}:${problem.column} ${problem.message}`;
+      this.log.debug(`Not auto-saving ${path}: ${problem.message} at line ${problem.line}, column ${problem.column}`);
+      return;
     }
     const unmark = this.fileSystem.markAutomatic(document.uri);
     try {
@@ -235,7 +227,8 @@ async function reopenWithoutCrashSafeSave(
     );
     return undefined;
   }
-  const fileUri = target.with({ scheme: 'file' });
+  const fileUri = realFileUri(target);
+  if (!fileUri) return undefined;
   if (target.scheme === 'file') {
     await vscode.window.showTextDocument(fileUri, { preview: false });
     return fileUri;

@@ -4,17 +4,22 @@ import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { messageOf } from '../../core/errors';
 import { errnoOf } from '../../core/fs';
-import { isJsonFileName, jsonFlavourOf, jsonTextProblem } from '../../core/json/json';
+import { isJsonFileName, jsonFlavourOf, jsonTextProblem, type ParsePosition } from '../../core/json/json';
 import { AtomicWriteError, type Durability, writeFileAtomic } from '../../core/write/atomicWrite';
 import { CRASH_SAFE_SCHEME } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import { Disposable } from '../dispose';
 import { parseFailureLabel } from '../reasonWords';
 import { readCrashSafeSaveSettings } from '../settings';
+import { realFileUri, toCrashSafeUriLike } from './crashSafeUri';
 
-/** The `crashsafe:` URI that edits a `file:` URI's file. */
-export function toCrashSafeUri(fileUri: vscode.Uri): vscode.Uri {
-  return fileUri.with({ scheme: CRASH_SAFE_SCHEME });
+export { toCrashSafeUri } from './crashSafeUri';
+
+/** The path on disk a `crashsafe:` URI edits; a URI that names no file exactly is "not found", never guessed. */
+function pathOf(uri: vscode.Uri): string {
+  const file = realFileUri(uri);
+  if (!file) throw vscode.FileSystemError.FileNotFound(uri);
+  return file.fsPath;
 }
 
 /** Counters for diagnostics and tests. */
@@ -127,6 +132,8 @@ export class CrashSafeFileSystem
   readonly onDidChangeFile = this.changed.event;
   /** URIs whose next save was started automatically (our auto-save, or VS Code's files.autoSave). */
   private readonly automaticSaves = new Set<string>();
+  /** URIs whose next manual save may write this exact invalid text (the user said Save Anyway to it). */
+  private readonly confirmedInvalid = new Map<string, string>();
   private readonly counters: CrashSafeFsStats = {
     atomicWrites: 0,
     refusedInvalid: 0,
@@ -175,12 +182,13 @@ export class CrashSafeFileSystem
     options: { readonly recursive: boolean; readonly excludes: readonly string[] },
   ): vscode.Disposable {
     // VS Code watches open files: a file is watched through its folder, with its name as the pattern.
+    const path = pathOf(uri);
     const pattern = options.recursive
-      ? new vscode.RelativePattern(vscode.Uri.file(uri.fsPath), '**')
-      : new vscode.RelativePattern(vscode.Uri.file(dirname(uri.fsPath)), basename(uri.fsPath));
+      ? new vscode.RelativePattern(vscode.Uri.file(path), '**')
+      : new vscode.RelativePattern(vscode.Uri.file(dirname(path)), basename(path));
     const watcher = vscode.workspace.createFileSystemWatcher(pattern);
     const forward = (type: vscode.FileChangeType) => (changed: vscode.Uri) =>
-      this.changed.fire([{ type, uri: toCrashSafeUri(changed) }]);
+      this.changed.fire([{ type, uri: toCrashSafeUriLike(changed, uri) }]);
     return vscode.Disposable.from(
       watcher,
       watcher.onDidChange(forward(vscode.FileChangeType.Changed)),
@@ -191,8 +199,9 @@ export class CrashSafeFileSystem
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
     try {
-      const link = await lstat(uri.fsPath);
-      const stats = link.isSymbolicLink() ? await stat(uri.fsPath) : link;
+      const path = pathOf(uri);
+      const link = await lstat(path);
+      const stats = link.isSymbolicLink() ? await stat(path) : link;
       return {
         type: fileType(stats, link.isSymbolicLink()),
         ctime: stats.ctimeMs,
@@ -206,7 +215,7 @@ export class CrashSafeFileSystem
 
   async readDirectory(uri: vscode.Uri): Promise<[string, vscode.FileType][]> {
     try {
-      const entries = await readdir(uri.fsPath, { withFileTypes: true });
+      const entries = await readdir(pathOf(uri), { withFileTypes: true });
       return entries.map((entry) => [
         entry.name,
         entry.isDirectory()
@@ -222,7 +231,7 @@ export class CrashSafeFileSystem
 
   async createDirectory(uri: vscode.Uri): Promise<void> {
     try {
-      await mkdir(uri.fsPath);
+      await mkdir(pathOf(uri));
     } catch (error) {
       throw toFileSystemError(error, uri);
     }
@@ -231,7 +240,7 @@ export class CrashSafeFileSystem
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
     try {
-      return await readFile(uri.fsPath);
+      return await readFile(pathOf(uri));
     } catch (error) {
       throw toFileSystemError(error, uri);
     }
@@ -242,7 +251,7 @@ export class CrashSafeFileSystem
     content: Uint8Array,
     options: { readonly create: boolean; readonly overwrite: boolean },
   ): Promise<void> {
-    const path = uri.fsPath;
+    const path = pathOf(uri);
     const automatic = this.automaticSaves.delete(uri.toString());
     let exists = true;
     try {
@@ -269,7 +278,7 @@ export class CrashSafeFileSystem
 
   async delete(uri: vscode.Uri, options: { readonly recursive: boolean }): Promise<void> {
     try {
-      await rm(uri.fsPath, { recursive: options.recursive });
+      await rm(pathOf(uri), { recursive: options.recursive });
     } catch (error) {
       throw toFileSystemError(error, uri);
     }
@@ -279,13 +288,13 @@ export class CrashSafeFileSystem
   async rename(oldUri: vscode.Uri, newUri: vscode.Uri, options: { readonly overwrite: boolean }): Promise<void> {
     try {
       if (!options.overwrite) {
-        const taken = await lstat(newUri.fsPath).then(
+        const taken = await lstat(pathOf(newUri)).then(
           () => true,
           () => false,
         );
         if (taken) throw vscode.FileSystemError.FileExists(newUri);
       }
-      await rename(oldUri.fsPath, newUri.fsPath);
+      await rename(pathOf(oldUri), pathOf(newUri));
     } catch (error) {
       throw toFileSystemError(error, oldUri);
     }
@@ -295,43 +304,31 @@ export class CrashSafeFileSystem
     ]);
   }
 
+  /**
+   * Lets the next manual save of `uri` write exactly `text` although it does not parse: the user has already said
+   * "Save Anyway" to it (the Save command asks before VS Code saves, so a Cancel there never becomes a failed save).
+   */
+  allowInvalidOnce(uri: vscode.Uri, text: string): () => void {
+    const key = uri.toString();
+    this.confirmedInvalid.set(key, text);
+    return () => {
+      if (this.confirmedInvalid.get(key) === text) this.confirmedInvalid.delete(key);
+    };
+  }
+
   /** Refuses (throws) content that does not parse, unless a manual save is confirmed or the setting allows it. */
   private async checkJson(uri: vscode.Uri, text: string, automatic: boolean): Promise<void> {
-    const problem = jsonTextProblem(text, jsonFlavourOf(uri.fsPath));
+    const confirmed = this.confirmedInvalid.get(uri.toString());
+    this.confirmedInvalid.delete(uri.toString());
+    const path = pathOf(uri);
+    const problem = jsonTextProblem(text, jsonFlavourOf(path));
     if (!problem) return;
-    const path = uri.fsPath;
-    const args = [basename(path), parseFailureLabel(problem)];
-    // One sentence naming the file and the parse error; the messages below take it as {0}.
-    const what =
-      jsonFlavourOf(path) === 'jsonc'
-        ? vscode.l10n.t({
-            message: '{0} is not valid JSON with comments ({1})',
-            args,
-            comment: [
-              '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16").',
-            ],
-          })
-        : vscode.l10n.t({
-            message: '{0} is not valid JSON ({1})',
-            args,
-            comment: [
-              '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16").',
-            ],
-          });
+    const what = describeInvalidJson(path, problem);
     const policy = readCrashSafeSaveSettings(uri).invalidJson;
     if (policy === 'save' && !automatic) return;
-    if (!automatic && policy === 'ask') {
-      const confirmed = await confirmModal(
-        vscode.l10n.t({
-          message: '{0}. Save it anyway?',
-          args: [what],
-          comment: ['{0} says which file is not valid JSON and where.'],
-        }),
-        vscode.l10n.t('Save Anyway'),
-        vscode.l10n.t('Programs that read this file may fail on it. The save is still atomic.'),
-      );
-      if (confirmed) return;
-    }
+    // Confirmed for exactly this text: an edit made after the question is asked about again.
+    if (!automatic && confirmed === text) return;
+    if (!automatic && policy === 'ask' && (await askSaveAnyway(what))) return;
     this.counters.refusedInvalid += 1;
     const message = automatic
       ? vscode.l10n.t({
@@ -350,6 +347,39 @@ export class CrashSafeFileSystem
     );
     throw saveFailure(message);
   }
+}
+
+/** One sentence naming the file and where it fails to parse as its JSON flavour, in the display language. */
+export function describeInvalidJson(path: string, problem: ParsePosition): string {
+  const args = [basename(path), parseFailureLabel(problem)];
+  return jsonFlavourOf(path) === 'jsonc'
+    ? vscode.l10n.t({
+        message: '{0} is not valid JSON with comments ({1})',
+        args,
+        comment: [
+          '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16").',
+        ],
+      })
+    : vscode.l10n.t({
+        message: '{0} is not valid JSON ({1})',
+        args,
+        comment: [
+          '{0} is a file name, {1} what is wrong and where ("the file ends inside a string, line 4, column 16").',
+        ],
+      });
+}
+
+/** "… Save it anyway?" as a modal; true only for Save Anyway. `what` comes from describeInvalidJson. */
+export function askSaveAnyway(what: string): Promise<boolean> {
+  return confirmModal(
+    vscode.l10n.t({
+      message: '{0}. Save it anyway?',
+      args: [what],
+      comment: ['{0} says which file is not valid JSON and where.'],
+    }),
+    vscode.l10n.t('Save Anyway'),
+    vscode.l10n.t('Programs that read this file may fail on it. The save is still atomic.'),
+  );
 }
 
 /** One line for a failed atomic write: the step, the errno in words, and that the file is unchanged (the log has the rest). */

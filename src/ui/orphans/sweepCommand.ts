@@ -6,6 +6,7 @@ import { type Reason, reasonText } from '../../core/reasons';
 import { CommandId } from '../commandIds';
 import { confirmModal } from '../dialogs';
 import { reasonLabel } from '../reasonWords';
+import { showResult, showResultWarning, withProgressNotification } from '../resultToasts';
 import type { WhenTrashUnavailable } from '../settings';
 import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import { type CommandContext, requireTrust } from './commandContext';
@@ -276,12 +277,9 @@ export async function sweep(deps: CommandContext, args: SweepArgs = {}): Promise
       throw error;
     }
   };
-  const first = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: vscode.l10n.t('Sweeping orphaned temp files'),
-      cancellable: true,
-    },
+  // A progress toast only for a slow sweep: beside the result it would make two toasts for one action.
+  const first = await withProgressNotification(
+    { title: vscode.l10n.t('Sweeping orphaned temp files'), cancellable: true },
     (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -389,10 +387,8 @@ function report(
     ...(extra.noTrash.length ? [deletePermanently] : []),
     ...(result.failed.length || result.kept.length > 3 ? [openLog] : []),
   ];
-  const shown = result.failed.length
-    ? vscode.window.showWarningMessage(message, ...actions)
-    : vscode.window.showInformationMessage(message, ...actions);
-  void Promise.resolve(shown).then((action) => {
+  const shown = result.failed.length ? showResultWarning(message, ...actions) : showResult(message, ...actions);
+  void shown.then((action) => {
     if (!action) return;
     if (action === recoverAction) {
       void vscode.commands.executeCommand(

@@ -3,6 +3,7 @@ import { messageOf } from '../../core/errors';
 import { addTodoEdit, cleanTitle, type TodoUpdate, updateTodoEdit } from '../../state/todoEdits';
 import type { Todo } from '../../state/todosSchema';
 import { CommandId, LEGACY_TODO_COMMAND_IDS } from '../commandIds';
+import { showResult } from '../resultToasts';
 import {
   openFolderForTodosMessage,
   type TodosModel,
@@ -100,7 +101,7 @@ export function registerTodoCommands(
       model.assertEditable();
       const done = model.todos.filter((todo) => todo.done);
       if (done.length === 0) {
-        void vscode.window.showInformationMessage(vscode.l10n.t('No to-do is done yet: nothing to clear.'));
+        void showResult(vscode.l10n.t('No to-do is done yet: nothing to clear.'));
         return [];
       }
       return removals.remove(

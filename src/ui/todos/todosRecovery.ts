@@ -13,6 +13,7 @@ import type { TodosStore } from '../../state/todosStore';
 import { CommandId, TODO_BACKUP_SCHEME } from '../commandIds';
 import { displayDateTime } from '../dates';
 import { showDiffPicker } from '../diffPicker';
+import { showResult, showResultError, withProgressNotification } from '../resultToasts';
 import { openFolderForTodosMessage, type TodosModel, TodosUnavailableError } from './todosModel';
 
 /** `crashSafeState.recoverTodos` arguments: a candidate id (file name) or `confirm` skips the Quick Pick. */
@@ -184,7 +185,7 @@ export async function recoverTodosCommand(
   if (model.state.kind !== 'problem') {
     // Also what the problem notification's Recover… button says once the file has been recovered or fixed.
     const message = alreadyUsableMessage(model);
-    void vscode.window.showInformationMessage(message);
+    void showResult(message);
     return { alreadyUsable: true, message };
   }
   let candidateId = args.candidate;
@@ -209,19 +210,23 @@ export async function recoverTodosCommand(
       candidateId = pick.id;
     }
     const store = storeOf(model);
-    const result = await recoverTodos(store, candidateId);
+    const chosen = candidateId;
+    // A slow recovery (a busy lock, a slow disk) shows that it is running; its result comes once that has closed.
+    const result = await withProgressNotification({ title: vscode.l10n.t('Recovering the to-do list…') }, () =>
+      recoverTodos(store, chosen),
+    );
     log.info(
       `Recovered ${store.path} from ${result.restoredFrom.path}` +
         (result.preservedAs ? `; the damaged file is kept as ${result.preservedAs}` : ''),
     );
     // Reading the restored file also resumes the edits that waited for it.
     await model.reload();
-    void vscode.window.showInformationMessage(recoveredMessage(result));
+    void showResult(recoveredMessage(result));
     return result;
   } catch (error) {
     const message = messageOf(error);
     log.error(`To-do list recovery failed: ${message}`);
-    void vscode.window.showErrorMessage(message);
+    void showResultError(message);
     return undefined;
   } finally {
     await closeRecoveryDiffs();

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { TodoEdit } from '../../state/todoEdits';
 import type { Todo } from '../../state/todosSchema';
 import { CommandId, TODOS_CAN_UNDO_CONTEXT_KEY } from '../commandIds';
+import { showResult } from '../resultToasts';
 import type { TodosModel } from './todosModel';
 
 /** A removed to-do and the ids that followed it, so an undo can put it back at its place. */
@@ -94,7 +95,7 @@ export class TodoRemovals {
     if (this.steps.length > UNDO_DEPTH) this.steps.shift();
     this.updateContext();
     const undo = vscode.l10n.t('Undo');
-    void vscode.window.showInformationMessage(message, undo).then((choice) => {
+    void showResult(message, undo).then((choice) => {
       const args: UndoTodoArgs = { step: step.id };
       if (choice === undo) void vscode.commands.executeCommand(CommandId.UndoTodoRemoval, args);
     });
@@ -108,17 +109,15 @@ export class TodoRemovals {
   async undo(args?: UndoTodoArgs): Promise<Todo[] | undefined> {
     const step = args === undefined ? this.steps.at(-1) : this.byId.get(args.step);
     if (!step) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('There is no removed to-do to put back.'));
+      void showResult(vscode.l10n.t('There is no removed to-do to put back.'));
       return undefined;
     }
     if (step.undone) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('That removal was undone already.'));
+      void showResult(vscode.l10n.t('That removal was undone already.'));
       return [];
     }
     if (step.path !== this.model.path) {
-      void vscode.window.showInformationMessage(
-        vscode.l10n.t('That removal was made in another to-do list; nothing was put back.'),
-      );
+      void showResult(vscode.l10n.t('That removal was made in another to-do list; nothing was put back.'));
       return undefined;
     }
     const restored = await this.guard(() => {
@@ -132,7 +131,7 @@ export class TodoRemovals {
     const at = this.steps.indexOf(step);
     if (at >= 0) this.steps.splice(at, 1);
     this.updateContext();
-    void vscode.window.showInformationMessage(undoneMessage(restored, step.removal.length));
+    void showResult(undoneMessage(restored, step.removal.length));
     return restored;
   }
 

@@ -110,7 +110,7 @@ suite('the To-Dos view: an Undo stack, one problem text, no icon gap', () => {
         return state.state.kind === 'problem' && state;
       });
       const headline = shown.rows[0]!.label;
-      assert.match(headline, /^Not valid JSON at line 1, column \d+/);
+      assert.match(headline, /^Not valid JSON: .+, line 1, column \d+$/);
       assert.ok(shown.message, 'the message line says what the problem means');
       assert.ok(!shown.message.includes(headline), `the problem is shown twice: "${shown.message}" and "${headline}"`);
       assert.doesNotMatch(shown.message, /Not valid JSON|line 1, column/, shown.message);
