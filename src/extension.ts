@@ -6,8 +6,9 @@ import { flushAllJsonWriters, writeJsonCoalesced } from './core/json/coalescingW
 import { readJson } from './core/json/jsonStore';
 import type { CrashSafeStateApi, TodosDiagnostics } from './ui/api';
 import { CommandId } from './ui/commandIds';
-import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
+import { CrashSafeAutoSave, registerCrashSafeSaveCommands, switchEditor } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
+import { CrashSafeReopen } from './ui/crashSafeSave/crashSafeReopen';
 import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
@@ -89,7 +90,9 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(crashSafeAutoSave);
   const crashSafeSaveGuard = new CrashSafeSaveGuard(crashSafeFs, log);
   context.subscriptions.push(crashSafeSaveGuard);
-  registerCrashSafeSaveCommands(context, log);
+  const crashSafeReopen = new CrashSafeReopen(log, switchEditor);
+  context.subscriptions.push(crashSafeReopen);
+  registerCrashSafeSaveCommands(context, log, crashSafeReopen);
   const preSaveCopies = new PreSaveCopyLayer({ durability }, log);
   context.subscriptions.push(preSaveCopies);
 
@@ -160,7 +163,12 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     todos: todosDiagnostics,
     tasks: todosDiagnostics,
     settingsSnapshots: () => snapshots.stats,
-    crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats, guard: crashSafeSaveGuard.stats }),
+    crashSafeSave: () => ({
+      ...crashSafeFs.stats,
+      autoSave: crashSafeAutoSave.stats,
+      guard: crashSafeSaveGuard.stats,
+      reopen: crashSafeReopen.stats,
+    }),
     preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,

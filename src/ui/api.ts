@@ -5,6 +5,7 @@ import type { Orphan } from '../core/orphans/orphans';
 import type { Todo } from '../state/todosSchema';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { CrashSafeReopenStats } from './crashSafeSave/crashSafeReopen';
 import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
@@ -69,7 +70,12 @@ export interface CrashSafeStateApi {
     /** Automatic settings snapshots taken or skipped. */
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
-    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats; guard: CrashSafeSaveGuardStats };
+    crashSafeSave(): CrashSafeFsStats & {
+      autoSave: CrashSafeAutoSaveStats;
+      guard: CrashSafeSaveGuardStats;
+      /** The crashSafeSave.files reopen layer: plain editors reopened crash-safe, turned back, left plain. */
+      reopen: CrashSafeReopenStats;
+    };
     /** Pre-save copies of `crashSafeSave.files` matches: written, pruned, kept, skipped, slow, failed. */
     preSaveCopies(): PreSaveStats;
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */

@@ -1,14 +1,12 @@
 // The second layer of `crashSafeState.crashSafeSave.files`, which needs no reopen: VS Code saves a matching file as
 // it always does (truncate, then write), but first we copy the content being saved durably (src/state/preSaveCopies),
 // and remove the copy once the save is seen complete on disk. A save torn by a crash leaves the copy for Recover From…
-import { relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { digestOf } from '../core/copies/copyModel';
 import { messageOf } from '../core/errors';
-import { compileExcluder } from '../core/folderListing';
 import type { Durability } from '../core/write/durability';
 import { PreSaveCopies, type PreSaveCopy } from '../state/preSaveCopies';
-import { readCrashSafeSaveFiles } from './settings';
+import { CrashSafeSaveFilesMatcher } from './crashSafeSave/crashSafeSaveFiles';
 
 /**
  * How long a save waits for its copy. VS Code gives each onWillSave listener 1.5 s and stops calling one that
@@ -52,7 +50,7 @@ export class PreSaveCopyLayer implements vscode.Disposable {
   private readonly copies: PreSaveCopies;
   private readonly pending = new Map<string, PendingSave>();
   private readonly disposables: vscode.Disposable[];
-  private matcher: { key: string; matches: (relativePath: string) => boolean } | undefined;
+  private readonly matcher = new CrashSafeSaveFilesMatcher();
 
   constructor(
     options: { durability: () => Durability },
@@ -66,23 +64,9 @@ export class PreSaveCopyLayer implements vscode.Disposable {
     ];
   }
 
-  /** Globs matched like `files.exclude`: the whole path relative to the folder; compiled again only when they change. */
-  private matches(globs: string[], relativePath: string): boolean {
-    const key = JSON.stringify(globs);
-    if (this.matcher?.key !== key) this.matcher = { key, matches: compileExcluder(globs, { sep }, true) };
-    return this.matcher.matches(relativePath);
-  }
-
   /** The workspace folder of a `file:` document whose path matches `crashSafeSave.files`. */
   private folderOf(document: vscode.TextDocument): string | undefined {
-    if (document.uri.scheme !== 'file') return undefined;
-    const globs = readCrashSafeSaveFiles(document.uri);
-    if (globs.length === 0) return undefined;
-    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
-    if (folder?.uri.scheme !== 'file') return undefined;
-    const inside = relative(folder.uri.fsPath, document.uri.fsPath);
-    if (inside === '' || inside.startsWith(`..${sep}`)) return undefined;
-    return this.matches(globs, inside) ? folder.uri.fsPath : undefined;
+    return this.matcher.folderOf(document.uri);
   }
 
   private willSave(event: vscode.TextDocumentWillSaveEvent): void {
