@@ -10,8 +10,9 @@ import { BrokenFiles } from './ui/copies/brokenFiles';
 import { COPY_SCHEME, CopyContentProvider } from './ui/copies/copyContent';
 import { localHistoryOf } from './ui/copies/localHistory';
 import { type RecoverFromArgs, recoverFrom } from './ui/copies/recoverFromCommand';
-import { CrashSafeAutoSave, registerCrashSafeSaveCommands } from './ui/crashSafeSave/crashSafeAutoSave';
+import { CrashSafeAutoSave, registerCrashSafeSaveCommands, switchEditor } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
+import { CrashSafeReopen } from './ui/crashSafeSave/crashSafeReopen';
 import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
@@ -21,6 +22,7 @@ import { OrphanModel } from './ui/orphans/orphanModel';
 import { OrphansView } from './ui/orphans/orphansView';
 import { offerRecovery, type StartupOffer } from './ui/orphans/startupCheck';
 import { OrphanStatusBar } from './ui/orphans/statusBar';
+import { PreSaveCopyLayer } from './ui/preSaveCopyLayer';
 import { onDidChangeSettings, readSettings } from './ui/settings';
 import { registerSnapshotCommands } from './ui/snapshots/snapshotCommands';
 import { SettingsSnapshotService } from './ui/snapshots/snapshotService';
@@ -119,7 +121,11 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   context.subscriptions.push(crashSafeAutoSave);
   const crashSafeSaveGuard = new CrashSafeSaveGuard(crashSafeFs, log);
   context.subscriptions.push(crashSafeSaveGuard);
-  registerCrashSafeSaveCommands(context, log);
+  const crashSafeReopen = new CrashSafeReopen(log, switchEditor);
+  context.subscriptions.push(crashSafeReopen);
+  registerCrashSafeSaveCommands(context, log, crashSafeReopen);
+  const preSaveCopies = new PreSaveCopyLayer({ durability }, log);
+  context.subscriptions.push(preSaveCopies);
 
   // Interrupted group commits inside the workspace are finished after the first scan (in a trusted workspace).
   const groupStartup = new GroupStartupRecovery({ model, log, relative });
@@ -191,7 +197,13 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     todos: todosDiagnostics,
     tasks: todosDiagnostics,
     settingsSnapshots: () => snapshots.stats,
-    crashSafeSave: () => ({ ...crashSafeFs.stats, autoSave: crashSafeAutoSave.stats, guard: crashSafeSaveGuard.stats }),
+    crashSafeSave: () => ({
+      ...crashSafeFs.stats,
+      autoSave: crashSafeAutoSave.stats,
+      guard: crashSafeSaveGuard.stats,
+      reopen: crashSafeReopen.stats,
+    }),
+    preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,
     walkthrough: walkthroughMarks,

@@ -1,6 +1,7 @@
 // The copies src/state keeps, as sources for the copies model (src/core/copies): the numbered backups
-// `backups/<name>.bak-<n>` and the preserved `backups/<name>.damaged-<time>` beside a document (the To-Do list's), and
-// settings snapshots of `.vscode/settings.json`. Core cannot import state, so callers pass these as `extraFinders`.
+// `backups/<name>.bak-<n>` and the preserved `backups/<name>.damaged-<time>` beside a document (the To-Do list's),
+// settings snapshots of `.vscode/settings.json`, and the pre-save copies of `crashSafeSave.files` (preSaveCopies.ts).
+// Core cannot import state, so callers pass these as `extraFinders`.
 import { basename, dirname, join } from 'node:path';
 import {
   CopyChangedError,
@@ -14,6 +15,7 @@ import { exactNames } from '../core/folderListing';
 import { errnoOf } from '../core/fs';
 import { isShortStemOf } from '../core/names/tempNames';
 import { DEFAULT_DURABILITY } from '../core/write/durability';
+import { preSaveCopyFinder } from './preSaveCopies';
 import { SnapshotFolder, snapshotBytes } from './snapshotFolder';
 import { DEFAULT_SNAPSHOTS_RELATIVE_DIR } from './snapshots';
 import { TodosBackups } from './todosBackups';
@@ -122,5 +124,5 @@ export function settingsSnapshotFinder(snapshotsDir?: string): CopyFinder {
 
 /** src/state's sources, for `findCopies(target, { extraFinders: stateCopyFinders() })`. */
 export function stateCopyFinders(options: { snapshotsDir?: string } = {}): CopyFinder[] {
-  return [todosBackupFinder, settingsSnapshotFinder(options.snapshotsDir)];
+  return [todosBackupFinder, settingsSnapshotFinder(options.snapshotsDir), preSaveCopyFinder];
 }

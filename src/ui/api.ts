@@ -6,9 +6,11 @@ import type { Todo } from '../state/todosSchema';
 import type { BrokenFile, HistoryCheckStats } from './copies/brokenFiles';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { CrashSafeReopenStats } from './crashSafeSave/crashSafeReopen';
 import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
+import type { PreSaveStats } from './preSaveCopyLayer';
 import type { AutoSnapshotStats } from './snapshots/snapshotService';
 import type { TodosState } from './todos/todosModel';
 import type { UndoStepInfo } from './todos/todosUndo';
@@ -69,7 +71,14 @@ export interface CrashSafeStateApi {
     /** Automatic settings snapshots taken or skipped. */
     settingsSnapshots(): AutoSnapshotStats;
     /** Crash-safe saves of `crashsafe:` documents: atomic writes, refusals and auto-saves. */
-    crashSafeSave(): CrashSafeFsStats & { autoSave: CrashSafeAutoSaveStats; guard: CrashSafeSaveGuardStats };
+    crashSafeSave(): CrashSafeFsStats & {
+      autoSave: CrashSafeAutoSaveStats;
+      guard: CrashSafeSaveGuardStats;
+      /** The crashSafeSave.files reopen layer: plain editors reopened crash-safe, turned back, left plain. */
+      reopen: CrashSafeReopenStats;
+    };
+    /** Pre-save copies of `crashSafeSave.files` matches: written, pruned, kept, skipped, slow, failed. */
+    preSaveCopies(): PreSaveStats;
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */
     orphans(): OrphanModelStats;
     /** Start-up recovery of group commits: runs, whether journals wait for trust, the last run. */

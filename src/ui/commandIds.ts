@@ -32,6 +32,8 @@ export const CommandId = {
   /** The same as Reopen, titled for the Explorer item of a file that is not open. */
   OpenWithCrashSafeSave: 'crashSafeState.openWithCrashSafeSave',
   ReopenWithoutCrashSafeSave: 'crashSafeState.reopenWithoutCrashSafeSave',
+  /** "Reveal in Explorer View" for a `crashsafe:` tab: the Explorer knows only the `file:` it edits. */
+  RevealCrashSafeInExplorer: 'crashSafeState.revealCrashSafeInExplorer',
   /** Save in a crash-safe editor (Ctrl+S there): asks about content that does not parse before VS Code saves. */
   SaveCrashSafe: 'crashSafeState.saveCrashSafe',
 } as const;

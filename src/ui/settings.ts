@@ -152,6 +152,16 @@ export function readCrashSafeSaveSettings(resource?: vscode.Uri): CrashSafeSaveS
 }
 
 /**
+ * `crashSafeSave.files` for a document: the globs (matched like `files.exclude`, against the path relative to its
+ * workspace folder) whose saves get a pre-save copy. Non-strings and blank entries are ignored.
+ */
+export function readCrashSafeSaveFiles(resource?: vscode.Uri): string[] {
+  const scope = resource?.scheme === CRASH_SAFE_SCHEME ? vscode.Uri.file(resource.fsPath) : resource;
+  const config = vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
+  return readStrings(config, 'crashSafeSave.files').filter((glob) => glob.trim() !== '');
+}
+
+/**
  * A renamed setting: in each scope, most specific first, the new id wins over the old one, so an old id set in a
  * folder still beats a new id set in the user settings. Returns the value and the id it came from.
  */

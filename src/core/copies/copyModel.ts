@@ -31,8 +31,8 @@ export interface Copy {
   index: number;
   /**
    * What it is within its source. temp: the tool (`write-file-atomic`, `vscode`, … see OrphanKind); backup:
-   * `corrupt`, `replaced` (recover's backups), `todos-backup`, `todos-damaged`, `settings-snapshot`; history:
-   * `history`; git: `index`, `HEAD`, or `index-base`/`index-ours`/`index-theirs` during a merge conflict.
+   * `corrupt`, `replaced` (recover's backups), `todos-backup`, `todos-damaged`, `settings-snapshot`, `pre-save`;
+   * history: `history`; git: `index`, `HEAD`, or `index-base`/`index-ours`/`index-theirs` during a merge conflict.
    */
   kind: string;
   /** Words for a list: "Local History", "git HEAD", "temp of write-file-atomic", "backup (.corrupt-…)". */

@@ -96,19 +96,30 @@ export class CrashSafeAutoSave extends Disposable {
   }
 }
 
+/** The user's reopen choices, told to the glob's reopen layer (a file reopened normally stays so for the session). */
+export interface ReopenChoices {
+  keepPlain(fileUri: vscode.Uri): void;
+  forgetKeepPlain(fileUri: vscode.Uri): void;
+}
+
 /**
  * Registers "Reopen With Crash-Safe Save" (also titled "Open With Crash-Safe Save" for the Explorer item of a file
  * that is not open) and "Reopen Without Crash-Safe Save"; each returns the URI it opened. Keeps the context key
  * that tells the Explorer menu which of the two titles fits.
  */
-export function registerCrashSafeSaveCommands(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
-  const reopen = (uri?: vscode.Uri) => reopenWithCrashSafeSave(uri, log);
+export function registerCrashSafeSaveCommands(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+  choices: ReopenChoices,
+): void {
+  const reopen = (uri?: vscode.Uri) => reopenWithCrashSafeSave(uri, log, choices);
   context.subscriptions.push(
     vscode.commands.registerCommand(CommandId.ReopenWithCrashSafeSave, reopen),
     vscode.commands.registerCommand(CommandId.OpenWithCrashSafeSave, reopen),
     vscode.commands.registerCommand(CommandId.ReopenWithoutCrashSafeSave, (uri?: vscode.Uri) =>
-      reopenWithoutCrashSafeSave(uri, log),
+      reopenWithoutCrashSafeSave(uri, log, choices),
     ),
+    vscode.commands.registerCommand(CommandId.RevealCrashSafeInExplorer, revealInExplorer),
     new OpenJsonFilesContext(),
   );
 }
@@ -151,17 +162,22 @@ function tabsShowing(uri: vscode.Uri): vscode.Tab[] {
 }
 
 /**
- * Shows `to` in place of `from` in the same editor group. Unsaved changes move to the new editor, and the old
- * editor is reverted and closed.
+ * Shows `to` in place of `from` in the same editor group, with its selection and scroll. Unsaved changes move to
+ * the new editor, and the old editor is reverted and closed.
  */
-async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
+export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
   const oldDocument = vscode.workspace.textDocuments.find((document) => document.uri.toString() === from.toString());
   const unsavedText = oldDocument?.isDirty ? oldDocument.getText() : undefined;
   const oldTabs = tabsShowing(from);
   const viewColumn = oldTabs[0]?.group.viewColumn ?? vscode.window.activeTextEditor?.viewColumn;
+  const oldEditor = vscode.window.visibleTextEditors.find(
+    (editor) => editor.document.uri.toString() === from.toString() && editor.viewColumn === viewColumn,
+  );
+  const selections = oldEditor?.selections;
+  const visible = oldEditor?.visibleRanges[0];
 
   const document = await vscode.workspace.openTextDocument(to);
-  await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  await vscode.window.showTextDocument(document, { viewColumn, preview: false, selection: selections?.[0] });
   if (unsavedText !== undefined && unsavedText !== document.getText()) {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(
@@ -180,13 +196,16 @@ async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   }
   if (oldTabs.length > 0) await vscode.window.tabGroups.close(tabsShowing(from));
-  await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  const editor = await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  if (selections) editor.selections = [...selections];
+  if (visible) editor.revealRange(visible, vscode.TextEditorRevealType.AtTop);
 }
 
 /** Reopens a JSON file as `crashsafe:` in the same editor group (where unsaved changes are auto-saved once they parse). */
 async function reopenWithCrashSafeSave(
   uri: vscode.Uri | undefined,
   log: vscode.LogOutputChannel,
+  choices: ReopenChoices,
 ): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target) {
@@ -209,6 +228,7 @@ async function reopenWithCrashSafeSave(
     );
     return undefined;
   }
+  choices.forgetKeepPlain(target);
   const crashSafeUri = toCrashSafeUri(target);
   await switchEditor(target, crashSafeUri);
   log.info(`Reopened ${target.fsPath} with crash-safe save`);
@@ -219,6 +239,7 @@ async function reopenWithCrashSafeSave(
 async function reopenWithoutCrashSafeSave(
   uri: vscode.Uri | undefined,
   log: vscode.LogOutputChannel,
+  choices: ReopenChoices,
 ): Promise<vscode.Uri | undefined> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
   if (!target || (target.scheme !== CRASH_SAFE_SCHEME && target.scheme !== 'file')) {
@@ -229,11 +250,22 @@ async function reopenWithoutCrashSafeSave(
   }
   const fileUri = realFileUri(target);
   if (!fileUri) return undefined;
+  // Before the plain editor opens, so the crashSafeSave.files globs do not reopen it at once.
+  choices.keepPlain(fileUri);
   if (target.scheme === 'file') {
     await vscode.window.showTextDocument(fileUri, { preview: false });
     return fileUri;
   }
   await switchEditor(target, fileUri);
   log.info(`Reopened ${fileUri.fsPath} without crash-safe save`);
+  return fileUri;
+}
+
+/** Reveals the `file:` a `crashsafe:` editor edits in the Explorer (which lists only `file:` items); returns it. */
+async function revealInExplorer(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  const fileUri = target && realFileUri(target);
+  if (!fileUri) return undefined;
+  await vscode.commands.executeCommand('revealInExplorer', fileUri);
   return fileUri;
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrashSafeStateApi } from '../../../src/ui/api';
 import {
+  readCrashSafeSaveFiles,
   readCrashSafeSaveSettings,
   readSettings,
   readSnapshotSettings,
@@ -61,6 +62,7 @@ suite('activation in a real extension host', () => {
       'snapshots.auto': readSnapshotSettings(folder).auto,
       'crashSafeSave.autoSaveDelayMs': readCrashSafeSaveSettings(folder).autoSaveDelayMs,
       'crashSafeSave.invalidJson': readCrashSafeSaveSettings(folder).invalidJson,
+      'crashSafeSave.files': readCrashSafeSaveFiles(folder),
       'todos.path': readTodoSettings(folder).relativePath,
       'todos.saveDelayMs': readTodoSettings(folder).saveDelayMs,
     };
