@@ -310,7 +310,9 @@ async function giveModeAndOwner(
   mode: number,
   owner: { uid: number; gid: number } | undefined,
 ): Promise<void> {
-  if (temp.stat) {
+  // Without an owner to check, fstat only where a remembered mode may already be right: a temp of TEMP_MODE is
+  // judged by the umask as before, and a mode with bits the temp was not created with needs the fchmod anyway.
+  if (temp.stat && (owner !== undefined || (openedWith !== TEMP_MODE && (mode & ~openedWith) === 0))) {
     const made = await attempt(target, 'chmod', () => temp.stat!());
     if (owner && (made.uid !== owner.uid || made.gid !== owner.gid))
       await attempt(target, 'chown', () => temp.chown(owner.uid, owner.gid));
