@@ -112,7 +112,8 @@ for (const [place, base] of [
       if ((0o644 & ~process.umask()) !== 0o644) this.skip();
       chmodSync(target, 0o644);
       const opened: Opened[] = [];
-      for (let i = 0; i < 3; i++) await writeFileAtomic(target, `${NEW}${i}`, { fs: recordingFs(opened) });
+      const fs = recordingFs(opened);
+      for (let i = 0; i < 3; i++) await writeFileAtomic(target, `${NEW}${i}`, { fs });
       assert.equal(opened[0]!.mode, 0o600, 'the first write knows no mode yet');
       assert.deepEqual(
         opened.slice(1).map((o) => o.mode),
@@ -124,19 +125,22 @@ for (const [place, base] of [
     });
 
     test('the target made narrower since the last write: the wider temp is discarded before any byte is written', async () => {
+      const all: Opened[] = [];
+      const fs = recordingFs(all);
       chmodSync(target, 0o644);
-      await writeFileAtomic(target, NEW, { fs: recordingFs([]) });
+      await writeFileAtomic(target, NEW, { fs });
       for (const narrower of [0o640, 0o600, 0o400]) {
         chmodSync(target, narrower);
-        const opened: Opened[] = [];
-        await writeFileAtomic(target, `${NEW}${narrower}`, { fs: recordingFs(opened) });
+        const from = all.length;
+        await writeFileAtomic(target, `${NEW}${narrower}`, { fs });
+        const opened = all.slice(from);
         // Created with the remembered 0644, found wider than the target, closed and unlinked unwritten.
         assert.deepEqual([opened[0]!.mode, opened[0]!.writes], [0o644, 0], JSON.stringify(opened));
         for (const o of opened.filter((o) => o.writes > 0)) assert.equal(o.mode, 0o600, JSON.stringify(o));
         assert.equal(modeOf(target), narrower, narrower.toString(8));
         assert.deepEqual(leftovers(dir), []);
         chmodSync(target, 0o644);
-        await writeFileAtomic(target, NEW, { fs: recordingFs([]) });
+        await writeFileAtomic(target, NEW, { fs });
       }
     });
 
@@ -163,8 +167,9 @@ for (const [place, base] of [
     test('as root: a target owned by root needs no fchown', async function () {
       if (!isRoot) this.skip();
       const opened: Opened[] = [];
-      await writeFileAtomic(target, NEW, { fs: recordingFs(opened) });
-      await writeFileAtomic(target, OLD, { fs: recordingFs(opened) });
+      const fs = recordingFs(opened);
+      await writeFileAtomic(target, NEW, { fs });
+      await writeFileAtomic(target, OLD, { fs });
       for (const o of opened) assert.ok(!o.calls.some((c) => c.startsWith('chown')), o.calls.join());
       assert.deepEqual([statSync(target).uid, statSync(target).gid], [0, 0]);
     });
@@ -172,11 +177,15 @@ for (const [place, base] of [
     test("as root: another user's target keeps owner and mode, and its temp never has group or other bits before the chown", async function () {
       if (!isRoot) this.skip();
       chmodSync(target, 0o640);
-      await writeFileAtomic(target, NEW); // Remembers 0640 for this target, owned by root.
-      chownSync(target, 65534, 65534);
       const opened: Opened[] = [];
-      await writeFileAtomic(target, OLD, { fs: recordingFs(opened) });
-      for (const o of opened) if (o.writes > 0) assert.equal(o.mode, 0o600, JSON.stringify(o));
+      const fs = recordingFs(opened);
+      await writeFileAtomic(target, NEW, { fs }); // Remembers 0640 for this target, owned by root.
+      assert.equal(opened.length, 1);
+      await writeFileAtomic(target, NEW, { fs });
+      assert.equal(opened[1]!.mode, 0o640, 'the remembered mode is used while the owner is root');
+      chownSync(target, 65534, 65534);
+      await writeFileAtomic(target, OLD, { fs });
+      for (const o of opened.slice(2)) if (o.writes > 0) assert.equal(o.mode, 0o600, JSON.stringify(o));
       const calls = opened.at(-1)!.calls;
       assert.ok(calls.indexOf('chown 65534:65534') >= 0, calls.join());
       assert.ok(calls.indexOf('chown 65534:65534') < calls.indexOf('chmod 640'), calls.join());

@@ -214,7 +214,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
   // The temp is created beside the path as given while the target is inspected; the common case then costs
   // no extra round trip. A symlinked target or a missing parent creates it again where it belongs.
   let tempPath = ourTempPath(target);
-  let tempMode = modeLastWritten.get(target) ?? TEMP_MODE;
+  let tempMode = modesWritten(fs).get(target) ?? TEMP_MODE;
   const optimisticOpen = openTemp(fs, tempPath, tempMode);
   let resolved: ResolvedTarget;
   try {
@@ -270,7 +270,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     if (folder) await closeFolder(await folder);
     throw stepError(target, 'write', error);
   }
-  rememberMode(target, ownerIsOurs ? mode : undefined);
+  rememberMode(modesWritten(fs), target, ownerIsOurs ? mode : undefined);
   if (durable && fsyncsDirectories()) {
     try {
       const early = await folder;
@@ -333,16 +333,25 @@ async function giveModeAndOwner(
  * The mode each recent target was last written with, where the owner was ours: the next temp is created with it,
  * so a repeated write needs no fchmod. A guess only: the target's mode as inspected still decides (fitsBefore).
  */
-const modeLastWritten = new Map<string, number>();
+const modesByFs = new WeakMap<FsLike, Map<string, number>>();
 const MODES_REMEMBERED = 1024;
 
-function rememberMode(target: string, mode: number | undefined): void {
-  modeLastWritten.delete(target);
+/** Per file system: the same path in another FsLike (a test's fake) is another file. */
+function modesWritten(fs: FsLike): Map<string, number> {
+  const known = modesByFs.get(fs);
+  if (known) return known;
+  const modes = new Map<string, number>();
+  modesByFs.set(fs, modes);
+  return modes;
+}
+
+function rememberMode(modes: Map<string, number>, target: string, mode: number | undefined): void {
+  modes.delete(target);
   // Only modes that let the owner read and write: a temp is never created read-only (some FUSE and NFS servers
   // check the mode at the first write).
   if (mode === undefined || (mode & TEMP_MODE) !== TEMP_MODE || mode === TEMP_MODE) return;
-  modeLastWritten.set(target, mode);
-  if (modeLastWritten.size > MODES_REMEMBERED) modeLastWritten.delete(modeLastWritten.keys().next().value!);
+  modes.set(target, mode);
+  if (modes.size > MODES_REMEMBERED) modes.delete(modes.keys().next().value!);
 }
 
 async function openFolder(fs: FsLike, path: string): Promise<FolderHandleLike | Error> {
