@@ -11,6 +11,17 @@ export interface FileHandleLike {
   chmod(mode: number): Promise<void>;
   chown(uid: number, gid: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * fstat: the mode and owner the kernel gave the file (umask, default ACL, setgid folder, squashed NFS owner all
+   * applied). Optional: without it the write path sets mode and owner without looking first.
+   */
+  stat?(): Promise<{ mode: number; uid: number; gid: number }>;
+}
+
+/** A folder held open for its fsync. */
+export interface FolderHandleLike {
+  sync(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** One directory entry as `readdir(..., { withFileTypes: true })` reports it (a Dirent fits). */
@@ -59,6 +70,12 @@ export interface FsLike {
   readdirEntriesSync?(path: string): DirEntryLike[];
   /** Flushes a directory's entries (creates, renames, unlinks) to disk. */
   fsyncDir(path: string): Promise<void>;
+  /**
+   * Opens a folder for a later fsync: the write opens it while the temp is written, and fsyncs it after the rename
+   * (fsyncing a descriptor opened before the rename flushes the rename too). Optional: without it the write calls
+   * fsyncDir after the rename. Not enumerable on nodeFs, so a fake spread from nodeFs keeps its own fsyncDir.
+   */
+  openFolder?(path: string): Promise<FolderHandleLike>;
   /**
    * Unlinks `name` in `dir` only while `dir` is still the folder `folder` names and `name` still the file `file`
    * names, without resolving `dir` again between the check and the unlink (a folder swapped for a symlink in between
@@ -269,6 +286,9 @@ class FdHandle implements FileHandleLike {
   chown(uid: number, gid: number) {
     return this.run<void>((done) => fsc.fchown(this.fd, uid, gid, (error) => done(error, undefined)));
   }
+  stat() {
+    return this.run<{ mode: number; uid: number; gid: number }>((done) => fsc.fstat(this.fd, done));
+  }
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
@@ -318,16 +338,26 @@ export const nodeFs: FsLike = {
     }
   },
   async fsyncDir(path) {
-    const fd = await call<number>((done) => fsc.open(path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0), done));
+    const folder = await openFolder(path);
     try {
-      await call<void>((done) => fsc.fsync(fd, (error) => done(error, undefined)));
+      await folder.sync();
     } finally {
       // Awaited, though closing a folder flushes nothing: the open-file bound (boundedOpens) counts this descriptor
       // until its call returns, so a burst of writes can never hold more than the bound.
-      await call<void>((done) => fsc.close(fd, (error) => done(error, undefined)));
+      await folder.close();
     }
   },
 };
+
+async function openFolder(path: string): Promise<FolderHandleLike> {
+  const fd = await call<number>((done) => fsc.open(path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0), done));
+  return {
+    sync: () => call<void>((done) => fsc.fsync(fd, (error) => done(error, undefined))),
+    close: () => call<void>((done) => fsc.close(fd, (error) => done(error, undefined))),
+  };
+}
+// Not enumerable: `{ ...nodeFs, fsyncDir: recording }` must not reach the folder fsync around its own fsyncDir.
+Object.defineProperty(nodeFs, 'openFolder', { value: openFolder, enumerable: false });
 
 /**
  * A write target as writers see it: a symlink is followed to the real file (so the link survives the write), and

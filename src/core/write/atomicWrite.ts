@@ -4,6 +4,7 @@ import {
   errnoOf,
   type FileHandleLike,
   type FileIdentity,
+  type FolderHandleLike,
   type FsLike,
   fsyncsDirectories,
   identityOf,
@@ -213,7 +214,8 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
   // The temp is created beside the path as given while the target is inspected; the common case then costs
   // no extra round trip. A symlinked target or a missing parent creates it again where it belongs.
   let tempPath = ourTempPath(target);
-  const optimisticOpen = openTemp(fs, tempPath);
+  let tempMode = modesWritten(fs).get(target) ?? TEMP_MODE;
+  const optimisticOpen = openTemp(fs, tempPath, tempMode);
   let resolved: ResolvedTarget;
   try {
     resolved = await resolveTarget(target, fs, options.createParents ?? false, durable);
@@ -222,31 +224,32 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     throw error;
   }
   const { realPath, existing } = resolved;
+  const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
+  const owner = existing && process.getuid?.() === 0 ? { uid: existing.uid, gid: existing.gid } : undefined;
+  const ownerIsOurs = owner === undefined || (owner.uid === process.geteuid?.() && owner.gid === process.getegid?.());
+  // The folder is opened for its fsync while the temp is written; fsynced after the rename, as fsyncDir would.
+  const folder = durable && fsyncsDirectories() && fs.openFolder ? openFolder(fs, dirname(realPath)) : undefined;
   let handle: FileHandleLike | undefined;
   try {
     const opened = await optimisticOpen;
     if (opened instanceof Error && realPath === target && errnoOf(opened) !== 'ENOENT') {
       throw stepError(target, 'open', opened);
     }
-    if (opened instanceof Error || realPath !== target) {
+    const guessTooWide = tempMode !== TEMP_MODE && !fitsBefore(tempMode, mode, ownerIsOurs);
+    if (opened instanceof Error || realPath !== target || guessTooWide) {
       await discardTemp(fs, tempPath, opened);
       tempPath = ourTempPath(realPath);
-      const reopened = await openTemp(fs, tempPath);
+      if (guessTooWide) tempMode = TEMP_MODE;
+      const reopened = await openTemp(fs, tempPath, tempMode);
       if (reopened instanceof Error) throw stepError(target, 'open', reopened);
       handle = reopened;
     } else {
       handle = opened;
     }
     const temp = handle;
-    const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
-    // open(2) made the temp TEMP_MODE less the umask: a target of just that mode needs no fchmod.
-    const chmodNeeded = (mode & ~TEMP_MODE) !== 0 || mode !== (TEMP_MODE & ~process.umask());
     await Promise.all([
       attempt(target, 'write', () => writeAll(temp, bytes)),
-      chmodNeeded ? attempt(target, 'chmod', () => temp.chmod(mode)) : undefined,
-      existing && process.getuid?.() === 0
-        ? attempt(target, 'chown', () => temp.chown(existing.uid, existing.gid))
-        : undefined,
+      giveModeAndOwner(target, temp, tempMode, mode, owner),
     ]);
     if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
@@ -264,11 +267,15 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
   } catch (error) {
     if (handle) await closeQuietly(handle);
     if (liveTempPaths.delete(tempPath)) await removeQuietly(fs, tempPath);
+    if (folder) await closeFolder(await folder);
     throw stepError(target, 'write', error);
   }
+  rememberMode(modesWritten(fs), target, ownerIsOurs ? mode : undefined);
   if (durable && fsyncsDirectories()) {
     try {
-      await fs.fsyncDir(dirname(realPath));
+      const early = await folder;
+      if (early instanceof Error || early === undefined) await fs.fsyncDir(dirname(realPath));
+      else await syncAndClose(early);
     } catch (error) {
       // No rollback: undoing the rename would need the same failing directory fsync to stick.
       const after = existing ? 'may hold the old or the new content' : 'may be missing or hold the new content';
@@ -280,6 +287,97 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
         `the new content is in place but not confirmed durable: after a power loss ${target} ${after}`,
       );
     }
+  }
+}
+
+/**
+ * Whether a temp created with `openedWith` shows nobody more than the target will: no bit outside the target's
+ * mode, and, while root's temp is not yet chowned to another owner, no group or other bits at all.
+ */
+function fitsBefore(openedWith: number, mode: number, ownerIsOurs: boolean): boolean {
+  return (openedWith & ~mode) === 0 && (ownerIsOurs || (openedWith & 0o077) === 0);
+}
+
+/**
+ * Gives the temp the target's mode and (as root) owner. With fstat it looks first and changes only what differs
+ * (the kernel applied umask, default ACL and setgid folder); without, it predicts from the umask as before.
+ * A new owner comes before a wider mode, so the group and others never see the temp under root's group.
+ */
+async function giveModeAndOwner(
+  target: string,
+  temp: FileHandleLike,
+  openedWith: number,
+  mode: number,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  // Without an owner to check, fstat only where a remembered mode may already be right: a temp of TEMP_MODE is
+  // judged by the umask as before, and a mode with bits the temp was not created with needs the fchmod anyway.
+  if (temp.stat && (owner !== undefined || (openedWith !== TEMP_MODE && (mode & ~openedWith) === 0))) {
+    const made = await attempt(target, 'chmod', () => temp.stat!());
+    if (owner && (made.uid !== owner.uid || made.gid !== owner.gid))
+      await attempt(target, 'chown', () => temp.chown(owner.uid, owner.gid));
+    // A chown by root clears set-user/group-ID bits: set the mode again after it.
+    if ((made.mode & 0o7777) !== mode || (owner && (made.uid !== owner.uid || made.gid !== owner.gid)))
+      await attempt(target, 'chmod', () => temp.chmod(mode));
+    return;
+  }
+  // open(2) made the temp `openedWith` less the umask: a target of just that mode needs no fchmod.
+  const chmodNeeded = (mode & ~openedWith) !== 0 || mode !== (openedWith & ~process.umask());
+  await Promise.all([
+    chmodNeeded ? attempt(target, 'chmod', () => temp.chmod(mode)) : undefined,
+    owner ? attempt(target, 'chown', () => temp.chown(owner.uid, owner.gid)) : undefined,
+  ]);
+}
+
+/**
+ * The mode each recent target was last written with, where the owner was ours: the next temp is created with it,
+ * so a repeated write needs no fchmod. A guess only: the target's mode as inspected still decides (fitsBefore).
+ */
+const modesByFs = new WeakMap<FsLike, Map<string, number>>();
+const MODES_REMEMBERED = 1024;
+
+/** Per file system: the same path in another FsLike (a test's fake) is another file. */
+function modesWritten(fs: FsLike): Map<string, number> {
+  const known = modesByFs.get(fs);
+  if (known) return known;
+  const modes = new Map<string, number>();
+  modesByFs.set(fs, modes);
+  return modes;
+}
+
+function rememberMode(modes: Map<string, number>, target: string, mode: number | undefined): void {
+  modes.delete(target);
+  // Only modes that let the owner read and write: a temp is never created read-only (some FUSE and NFS servers
+  // check the mode at the first write).
+  if (mode === undefined || (mode & TEMP_MODE) !== TEMP_MODE || mode === TEMP_MODE) return;
+  modes.set(target, mode);
+  if (modes.size > MODES_REMEMBERED) modes.delete(modes.keys().next().value!);
+}
+
+async function openFolder(fs: FsLike, path: string): Promise<FolderHandleLike | Error> {
+  try {
+    return await fs.openFolder!(path);
+  } catch (error) {
+    // Opened again after the rename by fsyncDir, which reports what still fails.
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+async function syncAndClose(folder: FolderHandleLike): Promise<void> {
+  try {
+    await folder.sync();
+  } finally {
+    // Awaited: the descriptor counts until its close returns (see nodeFs.fsyncDir).
+    await folder.close();
+  }
+}
+
+async function closeFolder(folder: FolderHandleLike | Error): Promise<void> {
+  if (folder instanceof Error) return;
+  try {
+    await folder.close();
+  } catch {
+    // Already failing; the original error is the one worth reporting.
   }
 }
 
@@ -339,11 +437,11 @@ async function runBeforeRename(target: string, beforeRename: () => Promise<void>
 /** The temp's mode until it is complete: only its owner reads what is not yet the target's. */
 const TEMP_MODE = 0o600;
 
-async function openTemp(fs: FsLike, tempPath: string): Promise<FileHandleLike | Error> {
+async function openTemp(fs: FsLike, tempPath: string, mode: number): Promise<FileHandleLike | Error> {
   liveTempPaths.add(tempPath);
   try {
     // 'wx' is O_CREAT|O_EXCL: a symlink planted at the temp path is never followed.
-    return await fs.open(tempPath, 'wx', TEMP_MODE);
+    return await fs.open(tempPath, 'wx', mode);
   } catch (error) {
     liveTempPaths.delete(tempPath);
     return error instanceof Error ? error : new Error(String(error));
