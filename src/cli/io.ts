@@ -31,7 +31,8 @@ export class UsageError extends Error {
 export interface Verb {
   usage: string;
   summary: string;
-  run(args: string[], io: CliIo): Promise<number>;
+  /** `typed` is the verb's name as the user typed it (an old alias too), for messages in the user's own words. */
+  run(args: string[], io: CliIo, typed?: string): Promise<number>;
 }
 
 /** Input refused by readAll for passing `limit` bytes; nothing beyond the limit was kept. */

@@ -87,7 +87,7 @@ export async function runCli(argv: string[], rawIo: CliIo): Promise<number> {
     return 0;
   }
   try {
-    return await verb.run(rest, io);
+    return await verb.run(rest, io, name);
   } catch (error) {
     // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
     const code = (error as { code?: unknown }).code;

@@ -18,7 +18,10 @@ function describeTodo(todo: Todo): string {
 }
 
 function describeCandidate(candidate: TodosRecoveryCandidate): string {
-  const what = candidate.problem === undefined ? `${candidate.todoCount} tasks` : `unusable: ${candidate.problem}`;
+  const what =
+    candidate.problem === undefined
+      ? `${candidate.todoCount} to-do${candidate.todoCount === 1 ? '' : 's'}`
+      : `unusable: ${candidate.problem}`;
   return `${candidate.id}  (${candidate.kind}, ${candidate.modifiedAt}, ${what})`;
 }
 
@@ -28,16 +31,17 @@ async function reportUnusableDocument(
   store: TodosStore,
   error: TodosDocumentError,
   dirArgs: string,
+  verb: string,
 ): Promise<void> {
-  io.stderr.write(`crash-safe tasks: ${error.message}\n`);
+  io.stderr.write(`crash-safe ${verb}: ${error.message}\n`);
   const candidates = await todosRecoveryCandidates(store).catch(() => []);
   const usable = candidates.filter((candidate) => candidate.problem === undefined);
   if (usable.length === 0) {
-    io.stderr.write('No backup generation or temp file holds a usable task list; fix the file by hand.\n');
+    io.stderr.write('No backup generation or temp file holds a usable to-do list; fix the file by hand.\n');
     return;
   }
-  io.stderr.write(`Recovery: \`crash-safe tasks recover${dirArgs}\` restores ${describeCandidate(usable[0]!)}.\n`);
-  io.stderr.write(`Other candidates: \`crash-safe tasks recover${dirArgs} --list\`.\n`);
+  io.stderr.write(`Recovery: \`crash-safe ${verb} recover${dirArgs}\` restores ${describeCandidate(usable[0]!)}.\n`);
+  io.stderr.write(`Other candidates: \`crash-safe ${verb} recover${dirArgs} --list\`.\n`);
 }
 
 /** Applies one edit through the same path as the To-Dos view; resolves with the to-do as saved. */
@@ -53,7 +57,7 @@ function expectArgs(positionals: string[], count: number, what: string): void {
 export const todosVerb: Verb = {
   usage: USAGE,
   summary: 'Add, list, complete and remove workspace to-dos (.vscode/crash-safe/tasks.json), safely across processes.',
-  async run(args: string[], io: CliIo): Promise<number> {
+  async run(args: string[], io: CliIo, verb = 'todos'): Promise<number> {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
@@ -69,13 +73,13 @@ export const todosVerb: Verb = {
       },
     });
     const [action, ...rest] = positionals;
-    if (!action) throw new UsageError('tasks needs an action: add, list, done, remove or recover');
+    if (!action) throw new UsageError(`${verb} needs an action: add, list, done, remove or recover`);
     const workspace = resolve(io.cwd, values.dir ?? '.');
     const path = values.file ? resolve(io.cwd, values.file) : resolve(workspace, DEFAULT_TODOS_RELATIVE_PATH);
     // One invocation, one store: its warnings go to this invocation's stderr.
     const store = new TodosStore(path, {
       durability: parseDurability(values.durability),
-      onWarning: (message) => io.stderr.write(`crash-safe tasks: warning: ${message}\n`),
+      onWarning: (message) => io.stderr.write(`crash-safe ${verb}: warning: ${message}\n`),
     });
     const dirArgs = values.file
       ? ` --file ${JSON.stringify(path)}`
@@ -86,12 +90,12 @@ export const todosVerb: Verb = {
     try {
       switch (action) {
         case 'add': {
-          if (rest.length === 0) throw new UsageError('tasks add needs a TITLE');
+          if (rest.length === 0) throw new UsageError(`${verb} add needs a TITLE`);
           let edit: TodoEdit;
           try {
             edit = addTodoEdit(rest.join(' '), { notes: values.notes });
           } catch (error) {
-            if (error instanceof InvalidTodoError) throw new UsageError('the task title is empty');
+            if (error instanceof InvalidTodoError) throw new UsageError('the to-do title is empty');
             throw error;
           }
           const todo = (await applyOne(store, edit))!;
@@ -100,15 +104,15 @@ export const todosVerb: Verb = {
           return EXIT_OK;
         }
         case 'list': {
-          expectArgs(rest, 0, 'tasks list takes no arguments');
+          expectArgs(rest, 0, `${verb} list takes no arguments`);
           const todos = await store.list();
           if (values.json) printJson(io, todos);
-          else if (todos.length === 0) io.stdout.write(`No tasks in ${path}\n`);
+          else if (todos.length === 0) io.stdout.write(`No to-dos in ${path}\n`);
           else for (const todo of todos) io.stdout.write(`${describeTodo(todo)}\n`);
           return EXIT_OK;
         }
         case 'done': {
-          expectArgs(rest, 1, 'tasks done takes exactly one ID');
+          expectArgs(rest, 1, `${verb} done takes exactly one ID`);
           const found = await store.find(rest[0]!);
           const todo = (await applyOne(store, updateTodoEdit(found.id, { done: !values.undo })))!;
           if (values.json) printJson(io, todo);
@@ -116,7 +120,7 @@ export const todosVerb: Verb = {
           return EXIT_OK;
         }
         case 'remove': {
-          expectArgs(rest, 1, 'tasks remove takes exactly one ID');
+          expectArgs(rest, 1, `${verb} remove takes exactly one ID`);
           const found = await store.find(rest[0]!);
           // Undefined when another writer removed it meanwhile: gone either way.
           const todo = (await applyOne(store, { kind: 'remove', id: found.id })) ?? found;
@@ -125,7 +129,7 @@ export const todosVerb: Verb = {
           return EXIT_OK;
         }
         case 'recover': {
-          if (rest.length > 1) throw new UsageError('tasks recover takes at most one CANDIDATE');
+          if (rest.length > 1) throw new UsageError(`${verb} recover takes at most one CANDIDATE`);
           if (values.list) {
             const candidates = await todosRecoveryCandidates(store);
             if (values.json) printJson(io, candidates);
@@ -142,16 +146,16 @@ export const todosVerb: Verb = {
           return EXIT_OK;
         }
         default:
-          throw new UsageError(`unknown tasks action "${action}"`);
+          throw new UsageError(`unknown ${verb} action "${action}"`);
       }
     } catch (error) {
       if (error instanceof TodosDocumentError) {
-        await reportUnusableDocument(io, store, error, dirArgs);
+        await reportUnusableDocument(io, store, error, dirArgs, verb);
         return EXIT_FAILURE;
       }
       if (error instanceof UsageError) throw error;
       // A read error on an open file carries no path; the document this invocation works on is the one to name.
-      io.stderr.write(`crash-safe tasks: ${describeError(error, path)}\n`);
+      io.stderr.write(`crash-safe ${verb}: ${describeError(error, path)}\n`);
       return EXIT_FAILURE;
     }
   },

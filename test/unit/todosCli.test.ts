@@ -54,7 +54,7 @@ suite('cli: crash-safe tasks', () => {
   test('list on a workspace without tasks says so and creates nothing', async () => {
     const listed = await cli(workspace, 'tasks', 'list');
     assert.equal(listed.code, 0);
-    assert.match(listed.stdout, /No tasks/);
+    assert.match(listed.stdout, /^No to-dos in /);
     assert.deepEqual(readdirSync(workspace), []);
     assert.equal((await cli(workspace, 'tasks', 'list', '--json')).stdout, '[]\n');
   });
@@ -164,6 +164,21 @@ suite('cli: crash-safe tasks', () => {
     const result = await cli(workspace, 'tasks', 'list', '--file', elsewhere);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `crash-safe tasks: ${elsewhere}: not a regular file (a folder)\n`);
+  });
+
+  test('messages name the verb the user typed (todos, or its old name tasks) and speak of to-dos', async () => {
+    const path = todosPathFor(workspace);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '{"version": 1, "tasks": [');
+    for (const verb of ['todos', 'tasks']) {
+      const listed = await cli(workspace, verb, 'list');
+      assert.equal(listed.code, 1);
+      assert.match(listed.stderr, new RegExp(`^crash-safe ${verb}: `));
+      assert.match(listed.stderr, /no backup generation or temp file holds a usable to-do list/i);
+      assert.doesNotMatch(listed.stderr, new RegExp(`crash-safe ${verb === 'todos' ? 'tasks' : 'todos'}\\b`));
+      const usage = await cli(workspace, verb);
+      assert.match(usage.stderr, new RegExp(`^crash-safe ${verb}: ${verb} needs an action`));
+    }
   });
 
   test('a corrupt document with no backup says it must be fixed by hand', async () => {
