@@ -16,7 +16,7 @@ import {
 } from './copyModel';
 import { type GitOptions, gitFinder } from './gitCopies';
 import { type HistoryOptions, historyFinder } from './historyCopies';
-import { type BrokenReason, type ContentJudgement, judgeBroken, judgeContent, type TargetVerdict } from './judgeBroken';
+import { judgeBroken, judgeContent, type TargetVerdict } from './judgeBroken';
 import { recoverBackupFinder, tempFinder } from './siblingCopies';
 
 export interface FindCopiesOptions {
@@ -39,23 +39,18 @@ export interface FindCopiesOptions {
   signal?: AbortSignal;
 }
 
-/** The target as judged (without its bytes), for lists. */
-export type TargetState =
-  | { state: 'missing' | 'unknown'; broken: boolean; problem: string }
-  | {
-      state: 'ok' | 'broken';
-      broken: boolean;
-      judgement: ContentJudgement;
-      reason?: BrokenReason;
-      problem?: string;
-      size: number;
-    };
+/** The target as judged, for lists: its verdict without bytes, identity and mode (the size stands for the bytes). */
+export type TargetSummary = TargetVerdict extends infer V
+  ? V extends { bytes: Buffer }
+    ? Omit<V, 'bytes' | 'identity' | 'mode'> & { size: number }
+    : V
+  : never;
 
 export interface CopiesResult {
   /** The target, absolute. */
   target: string;
   /** Judged with `textExpected` when its copies are text (judgeBroken). */
-  targetState: TargetState;
+  targetState: TargetSummary;
   /** Every copy from every source, newest first (unknown times last); each source's own order gives `index`. */
   copies: Copy[];
   /** What could not be looked at and why: never an error. */
@@ -160,21 +155,13 @@ export async function findCopies(targetPath: string, options: FindCopiesOptions 
   copies.sort((a, b) => byTimeNewestFirst(a, b) || order(a.source) - order(b.source) || a.index - b.index);
 
   const verdict = await judgeBroken(target, { fs, schema: options.schema, textExpected });
-  return { target, targetState: stateOf(verdict), copies, notes, textExpected };
+  return { target, targetState: summaryOf(verdict), copies, notes, textExpected };
 }
 
-function stateOf(verdict: TargetVerdict): TargetState {
-  if (verdict.state === 'missing' || verdict.state === 'unknown') {
-    return { state: verdict.state, broken: verdict.broken, problem: verdict.problem };
-  }
-  return {
-    state: verdict.state,
-    broken: verdict.broken,
-    judgement: verdict.judgement,
-    ...(verdict.reason ? { reason: verdict.reason } : {}),
-    ...(verdict.problem ? { problem: verdict.problem } : {}),
-    size: verdict.bytes.length,
-  };
+function summaryOf(verdict: TargetVerdict): TargetSummary {
+  if (verdict.state === 'missing' || verdict.state === 'unknown') return verdict;
+  const { bytes, identity: _identity, mode: _mode, ...judged } = verdict;
+  return { ...judged, size: bytes.length };
 }
 
 /** The copy `--from SOURCE[:N]` names: the Nth (from 0, newest first) of that source; N defaults to 0. */
