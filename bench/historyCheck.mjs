@@ -8,8 +8,8 @@
 // files, and (b) a generated git repository of N files with a Local History for K of them, B of those NUL-filled.
 // Left out (vscode calls): the window progress (shown only after 1 s), the Problems entries and the start-up toast the
 // result feeds, the log line, and the orphan scan the pass runs after.
-// Usage: node --import tsx bench/historyCheck.mjs [--files N] [--known K] [--broken B] [--entries E] [--others O]
-//        [--runs R] [--only demo|large] [--no-git]        (npm run bench:history)
+// Usage: node bench/historyCheck.mjs [--files N] [--known K] [--broken B] [--entries E] [--others O] [--runs R]
+//        [--only demo|large] [--no-git]        (npm run bench:history; each run loads the TypeScript core with tsx)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -158,7 +158,11 @@ async function demoCase(entries) {
   const temp = /(\.\d{10}$|\.tmp-\d{10}[0-9a-z]{6}$|^\..+\.tmp$|\.vsctmp$|\.cs-.*\.tmp$|\.tmp\.[0-9a-f]+$|\.tmp$)/;
   const files = regularFilesUnder(workspace).filter((file) => !temp.test(file.slice(file.lastIndexOf('/') + 1)));
   for (const file of files) writeHistoryOf(historyDir, file, entries, Date.now());
-  return { name: `demo workspace (${regularFilesUnder(workspace).length} files, History of ${files.length})`, workspace, historyDir };
+  return {
+    name: `demo workspace (${regularFilesUnder(workspace).length} files, History of ${files.length})`,
+    workspace,
+    historyDir,
+  };
 }
 
 /** (b) N files in a git repository, History for K of them (B NUL-filled), and O History folders elsewhere. */
@@ -208,7 +212,8 @@ function largeCase({ files, known, broken, entries, others, git }) {
     const file = knownPaths[b * brokenEvery];
     writeFileSync(file, Buffer.alloc(statSync(file).size));
   }
-  for (let o = 0; o < others; o++) writeHistoryOf(historyDir, join(root, 'elsewhere', `project${o % 50}`, `f${o}.ts`), entries, now);
+  for (let o = 0; o < others; o++)
+    writeHistoryOf(historyDir, join(root, 'elsewhere', `project${o % 50}`, `f${o}.ts`), entries, now);
   writeFileSync(marker, shape);
   return { name, workspace, historyDir };
 }
@@ -239,9 +244,13 @@ function measure({ name, workspace, historyDir }, runs) {
   }
   const last = results.at(-1);
   console.log(`\n${name}`);
-  console.log(`  History folders read ${last.historyFolders}, inside the workspace ${last.known}, broken with a good copy ${last.broken}${last.bestSources.length ? ` (best copy from ${last.bestSources.join(', ')})` : ''}`);
+  console.log(
+    `  History folders read ${last.historyFolders}, inside the workspace ${last.known}, broken with a good copy ${last.broken}${last.bestSources.length ? ` (best copy from ${last.bestSources.join(', ')})` : ''}`,
+  );
   if (last.notes.length) console.log(`  notes: ${last.notes.join('; ')}`);
-  console.log(`  pass: median ${median(results.map((r) => r.ms)).toFixed(1)} ms (runs: ${results.map((r) => r.ms.toFixed(0)).join(', ')})`);
+  console.log(
+    `  pass: median ${median(results.map((r) => r.ms)).toFixed(1)} ms (runs: ${results.map((r) => r.ms.toFixed(0)).join(', ')})`,
+  );
   console.log(`  of which reading the History index: median ${median(results.map((r) => r.indexMs)).toFixed(1)} ms`);
   const finds = results.flatMap((r) => r.findCopiesMs);
   if (finds.length > 0) {
@@ -261,7 +270,9 @@ async function main() {
   const load = loadavg()
     .map((x) => x.toFixed(2))
     .join(', ');
-  console.log(`Start-up Local History check, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average ${load}, ${runs} runs each (+1 warm-up)`);
+  console.log(
+    `Start-up Local History check, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, load average ${load}, ${runs} runs each (+1 warm-up)`,
+  );
   if (values.only !== 'large') measure(await demoCase(entries), runs);
   if (values.only !== 'demo') {
     const large = largeCase({
@@ -274,7 +285,11 @@ async function main() {
     });
     measure(large, runs);
   }
-  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`,
+  );
 }
 
 if (values.child) {
