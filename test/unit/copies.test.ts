@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CopyChangedError } from '../../src/core/copies/copyModel';
 import { bestCopy, findCopies, recoverFromCopy, selectCopy } from '../../src/core/copies/findCopies';
+import { checkFilesHistoryKnows, LARGEST_CHECKED } from '../../src/core/copies/historyCheck';
 import {
   defaultHistoryDirs,
   isCodeServerHistory,
@@ -582,6 +583,67 @@ suite('copies', () => {
       await assert.rejects(
         recoverFromCopy(fifo, copies[0]!, { force: true }),
         (e: RecoveryError) => e.code === 'unreadable',
+      );
+    });
+  });
+  suite('the start-up check of files Local History knows', () => {
+    const best = (target: string) =>
+      findCopies(target, { historyDir: history }).then((found) => bestCopy(found.copies));
+
+    test('NUL-filled and empty files inside the folders, with a good copy, are found; the rest is no claim', async () => {
+      const ws = join(dir, 'ws');
+      const files = {
+        nul: join(ws, 'nul.json'),
+        empty: join(ws, 'empty.json'),
+        fine: join(ws, 'fine.json'),
+        corrupt: join(ws, 'corrupt.json'),
+        noCopy: join(ws, 'nocopy.json'),
+        outside: join(dir, 'outside.json'),
+      };
+      writeFileSync(files.nul, Buffer.alloc(512));
+      writeFileSync(files.empty, '');
+      writeFileSync(files.fine, '{"ok": true}\n');
+      writeFileSync(files.corrupt, '{"cut": ');
+      writeFileSync(files.noCopy, Buffer.alloc(64));
+      writeFileSync(files.outside, Buffer.alloc(64));
+      const now = Date.now();
+      let hash = 0;
+      for (const [name, path] of Object.entries(files)) {
+        const content = name === 'noCopy' ? Buffer.alloc(64) : '{"good": 1}\n';
+        historyFolder(`h${hash++}`, uri(path), [{ id: 'a.json', content, timestamp: now - HOUR }]);
+      }
+      const { known, found } = await checkFilesHistoryKnows(history, [ws], { bestCopyOf: best });
+      assert.deepEqual([...known].sort(), [files.corrupt, files.empty, files.fine, files.noCopy, files.nul].sort());
+      const broken = found.filter((file) => file !== undefined);
+      assert.deepEqual(broken.map((file) => [file.target, file.reason, file.best.source]).sort(), [
+        [files.empty, 'empty', 'history'],
+        [files.nul, 'nul', 'history'],
+      ]);
+    });
+
+    test('a FIFO or an over-large file known to History is not read and no claim', async function () {
+      if (process.platform === 'win32') this.skip();
+      const fifo = join(dir, 'ws', 'pipe.json');
+      execFileSync('mkfifo', [fifo]);
+      const large = join(dir, 'ws', 'large.json');
+      writeFileSync(large, '');
+      execFileSync('truncate', ['-s', String(LARGEST_CHECKED + 1), large]); // sparse: all NUL, never read
+      historyFolder('f1', uri(fifo), [{ id: 'a.json', content: '{}', timestamp: Date.now() }]);
+      historyFolder('f2', uri(large), [{ id: 'a.json', content: '{}', timestamp: Date.now() }]);
+      const { known, found } = await checkFilesHistoryKnows(history, [join(dir, 'ws')], { bestCopyOf: best });
+      assert.equal(known.length, 2);
+      assert.deepEqual(found, [undefined, undefined]);
+    });
+
+    test('a cancelled check throws instead of claiming anything', async () => {
+      const ws = join(dir, 'ws');
+      writeFileSync(join(ws, 'nul.json'), Buffer.alloc(16));
+      historyFolder('c1', uri(join(ws, 'nul.json')), [{ id: 'a.json', content: '{}', timestamp: Date.now() }]);
+      const abort = new AbortController();
+      abort.abort();
+      await assert.rejects(
+        checkFilesHistoryKnows(history, [ws], { bestCopyOf: best, signal: abort.signal }),
+        (error: Error) => error.name === 'AbortError',
       );
     });
   });

@@ -1,21 +1,19 @@
-import { isAbsolute, relative as relativePath } from 'node:path';
 import * as vscode from 'vscode';
-import { DescriptorsExhaustedError, mapBounded } from '../../core/boundedOpens';
-import type { CopySource } from '../../core/copies/copyModel';
-import { readHistoryIndex } from '../../core/copies/historyCopies';
+import { DescriptorsExhaustedError } from '../../core/boundedOpens';
+import {
+  type BestCopyFinder,
+  type BrokenWithCopy,
+  brokenWithCopy,
+  checkFilesHistoryKnows,
+  LARGEST_CHECKED,
+} from '../../core/copies/historyCheck';
 import { judgeBroken } from '../../core/copies/judgeBroken';
 import { messageOf } from '../../core/errors';
 import { nodeFs } from '../../core/fs';
 import { ACTIVE_FILE_BROKEN_CONTEXT_KEY } from '../commandIds';
 import { bestCopyOf, type CopiesDeps } from './recoverFromCommand';
 
-/** A file with NUL-filled or empty content (the classic power-loss damage) that a good copy can restore. */
-export interface BrokenFile {
-  target: string;
-  reason: 'nul' | 'empty';
-  /** The copy Recover From… would offer first. */
-  best: { source: CopySource; kind: string; time: number | undefined; size: number; path: string };
-}
+export type BrokenFile = BrokenWithCopy;
 
 /** What the start-up pass over Local History did. */
 export interface HistoryCheckStats {
@@ -28,18 +26,8 @@ export interface HistoryCheckStats {
   notes: string[];
 }
 
-/** Files judged at once: each is read whole (bounded), so few. */
-const FILES_AT_ONCE = 8;
-/** A file larger than this is not read by the start-up pass (it only looks for NUL-filled or empty content). */
-const LARGEST_CHECKED = 16 * 1024 * 1024;
 /** The pass shows a window progress only when it takes longer than this. */
 const PROGRESS_AFTER_MS = 1000;
-
-const insideAny = (path: string, folders: readonly string[]) =>
-  folders.some((folder) => {
-    const inside = relativePath(folder, path);
-    return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
-  });
 
 /**
  * Broken files a copy can restore: found at start-up among the files Local History knows, and followed afterwards
@@ -111,19 +99,18 @@ export class BrokenFiles implements vscode.Disposable {
     }, PROGRESS_AFTER_MS);
     try {
       if (!dir || folders.length === 0) return stats;
-      const index = await readHistoryIndex(nodeFs, dir, { ...this.deps.place.history, signal });
-      stats.notes.push(...index.notes);
-      const paths = [
-        ...new Set(
-          index.folders.flatMap((folder) => (folder.path && insideAny(folder.path, folders) ? [folder.path] : [])),
-        ),
-      ];
-      stats.known = paths.length;
-      const found = await mapBounded(paths, FILES_AT_ONCE, async (path) => {
-        signal.throwIfAborted();
-        stats.checked += 1;
-        return this.judge(path, signal);
+      const {
+        known: paths,
+        found,
+        notes,
+      } = await checkFilesHistoryKnows(dir, folders, {
+        history: this.deps.place.history,
+        bestCopyOf: this.bestCopyOf,
+        signal,
       });
+      stats.notes.push(...notes);
+      stats.known = paths.length;
+      stats.checked = paths.length;
       const before = this.byTarget.size;
       paths.forEach((path, index) => {
         const file = found[index];
@@ -152,32 +139,15 @@ export class BrokenFiles implements vscode.Disposable {
     return stats;
   }
 
-  /** A broken file (NUL-filled or empty) with its best copy, or undefined. */
-  private async judge(path: string, signal?: AbortSignal): Promise<BrokenFile | undefined> {
-    try {
-      const stats = await nodeFs.stat(path);
-      if (!stats.isFile() || stats.size > LARGEST_CHECKED) return undefined;
-      const verdict = await judgeBroken(path);
-      if (verdict.state !== 'broken' || (verdict.reason !== 'nul' && verdict.reason !== 'empty')) return undefined;
-      const { best } = await bestCopyOf(this.deps, path, signal);
-      if (!best) return undefined;
-      return {
-        target: path,
-        reason: verdict.reason,
-        best: { source: best.source, kind: best.kind, time: best.time, size: best.size, path: best.path },
-      };
-    } catch (error) {
-      if (error instanceof DescriptorsExhaustedError || signal?.aborted) throw error;
-      return undefined; // missing or unreadable: nothing to claim
-    }
-  }
+  private readonly bestCopyOf: BestCopyFinder = async (target, signal) =>
+    (await bestCopyOf(this.deps, target, signal)).best;
 
   /** Judges known broken files again (after a save or a recovery): a repaired one leaves. */
   async recheck(paths: readonly string[]): Promise<void> {
     let changed = false;
     for (const path of paths) {
       if (!this.byTarget.has(path)) continue;
-      const still = await this.judge(path);
+      const still = await brokenWithCopy(path, this.bestCopyOf);
       if (still) this.byTarget.set(path, still);
       else this.byTarget.delete(path);
       changed = true;
