@@ -69,3 +69,14 @@ export async function withDiff<T>(
     }
   }
 }
+
+/** Replacing a valid file is allowed, but only when asked for, after the diff. */
+export function confirmReplaceValid(relativeTarget: string, copy: string): Promise<boolean> {
+  return confirmModal(
+    vscode.l10n.t('{0} is valid. Replace a valid file with {1}?', relativeTarget, copy),
+    vscode.l10n.t('Replace Valid File'),
+    vscode.l10n.t(
+      'There is nothing to repair: this replaces content that parses. The current file is kept as a backup.',
+    ),
+  );
+}

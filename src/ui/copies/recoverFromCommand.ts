@@ -14,7 +14,7 @@ import { readRegularFile } from '../../core/fs';
 import { RecoveryError, type RecoveryResult } from '../../core/orphans/recovery';
 import { stateCopyFinders } from '../../state/stateCopies';
 import { type CopyCandidate, pickCopyAndRecover } from '../copyPicker';
-import { confirmModal } from '../dialogs';
+import { confirmReplaceValid } from '../dialogs';
 import { requireTrust } from '../orphans/commandContext';
 import { uiText } from '../orphans/format';
 import type { OrphanModel } from '../orphans/orphanModel';
@@ -158,17 +158,6 @@ async function recoverWith(
     void vscode.window.showErrorMessage(uiText(message));
     return undefined;
   }
-}
-
-/** Replacing a valid file is allowed, but only when asked for, after the diff. */
-function confirmReplaceValid(relativeTarget: string, copy: string): Promise<boolean> {
-  return confirmModal(
-    vscode.l10n.t('{0} is valid. Replace a valid file with {1}?', relativeTarget, copy),
-    vscode.l10n.t('Replace Valid File'),
-    vscode.l10n.t(
-      'There is nothing to repair: this replaces content that parses. The current file is kept as a backup.',
-    ),
-  );
 }
 
 /**

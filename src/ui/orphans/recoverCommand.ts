@@ -10,7 +10,7 @@ import {
   recoverTarget,
 } from '../../core/orphans/recovery';
 import { type CopyCandidate, pickCopyAndRecover } from '../copyPicker';
-import { confirmModal, withDiff } from '../dialogs';
+import { confirmModal, confirmReplaceValid, withDiff } from '../dialogs';
 import { uiSize } from '../groups/groupStartupRecovery';
 import { markWalkthrough, WalkthroughKey } from '../walkthroughProgress';
 import { type CommandContext, requireTrust } from './commandContext';
@@ -159,17 +159,6 @@ async function currentSide(target: string): Promise<vscode.Uri> {
     comment: ['Name of the empty left side of a diff, when the file to recover does not exist.'],
   });
   return exists ? targetUri : vscode.Uri.from({ scheme: 'untitled', path: missing });
-}
-
-/** Replacing a valid file is allowed, but only when asked for, after the diff. */
-function confirmReplaceValid(relativeTarget: string, copy: string): Promise<boolean> {
-  return confirmModal(
-    vscode.l10n.t('{0} is valid. Replace a valid file with {1}?', relativeTarget, copy),
-    vscode.l10n.t('Replace Valid File'),
-    vscode.l10n.t(
-      'There is nothing to repair: this replaces content that parses. The current file is kept as a backup.',
-    ),
-  );
 }
 
 /** One copy: its diff and the question, then the recovery from exactly that copy. */
