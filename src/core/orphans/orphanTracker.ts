@@ -18,7 +18,8 @@ import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './o
 import { OrphanIndex } from './orphanIndex';
 import { candidatesIn, inspectCandidates, type Orphan } from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
-import { type ScanOptions, walkFolders } from './orphanWalk';
+import type { ScanOptions } from './orphanWalk';
+import { type WalkWorkers, walkFoldersInWorkers } from './walkWorkers';
 
 export type { FileEvent } from './orphanEvents';
 
@@ -31,7 +32,10 @@ export interface TrackedRoot {
 export type TrackerOptions = Pick<
   ScanOptions,
   'fs' | 'exclude' | 'skipNodeModules' | 'extraPatterns' | 'onError' | 'refuseUnsafeFolders'
->;
+> & {
+  /** Worker threads that list the folders of a whole walk (the in-host model's); without them it runs here. */
+  walkWorkers?: WalkWorkers;
+};
 
 /** What the tracker did, for diagnostics and the host benchmark. */
 export interface TrackerStats {
@@ -258,11 +262,14 @@ export class OrphanTracker {
       if (error.path === dir && /ENOENT|ENOTDIR/.test(error.error)) return;
       this.report(error);
     };
-    for await (const orphan of walkFolders([start], {
-      ...this.options,
-      workspaceExclude: root.workspaceExclude,
-      onError,
-    })) {
+    const { walkWorkers, ...options } = this.options;
+    // A folder below a root is a created or renamed one: small, and not worth starting threads for.
+    const workers = dir === root.real ? walkWorkers : undefined;
+    for await (const orphan of walkFoldersInWorkers(
+      [start],
+      { ...options, workspaceExclude: root.workspaceExclude, onError },
+      workers,
+    )) {
       found.push(orphan);
     }
     this.index.replaceUnder(dir, found);

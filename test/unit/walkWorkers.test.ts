@@ -1,0 +1,169 @@
+import * as assert from 'node:assert/strict';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ScanError } from '../../src/core/folderListing';
+import type { Orphan } from '../../src/core/orphans/orphanInspect';
+import { OrphanTracker, type TrackerOptions } from '../../src/core/orphans/orphanTracker';
+import { walkFolders } from '../../src/core/orphans/orphanWalk';
+import { walkFoldersInWorkers } from '../../src/core/orphans/walkWorkers';
+
+const support = join(__dirname, '..', 'support');
+const WORKER = join(support, 'walkWorker.cjs');
+const isRoot = process.getuid?.() === 0;
+
+/** What a walk found, comparable across walks: each orphan's fields that do not depend on when it was looked at. */
+const found = (orphans: readonly Orphan[]) =>
+  orphans.map(({ ageMs: _age, ...orphan }) => JSON.stringify(orphan)).sort();
+const reported = (errors: readonly ScanError[]) => errors.map((error) => JSON.stringify(error)).sort();
+
+suite('the whole walk in worker threads', () => {
+  let base: string;
+  let root: string;
+  let expectedOrphans: number;
+  const file = (relativePath: string, content = '{}\n') => {
+    const path = join(root, relativePath);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, content);
+    return path;
+  };
+
+  /**
+   * A project-shaped tree with orphans everywhere a walk goes (nested node_modules, build output, deep source
+   * folders, a folder of 300 temps) and in places it must not go (.git, an excluded folder, behind a symlink, and as
+   * root a folder another user owns and one everyone may write).
+   */
+  function projectTree(): void {
+    let orphans = 0;
+    const orphan = (dir: string, n: number) => {
+      file(`${dir}/data${n}.json`, '{"ok":true}\n');
+      file(`${dir}/data${n}.json.tmp.0123abcd${String(n).padStart(4, '0')}`, '{"torn":');
+      orphans += 1;
+    };
+    for (let p = 0; p < 40; p++) {
+      for (let f = 0; f < 12; f++) file(`node_modules/pkg${p}/lib/part${f % 3}/chunk${f}.js`, '');
+      file(`node_modules/pkg${p}/node_modules/dep/package.json`);
+      if (p % 7 === 0) {
+        file(`node_modules/pkg${p}/node_modules/dep/package.json.3141592653`, '{"v":2}');
+        orphans += 1;
+      }
+    }
+    for (let d = 0; d < 60; d++) {
+      for (let f = 0; f < 10; f++) file(`src/m${d % 6}/d${d}/file${f}.ts`, '');
+      if (d % 5 === 0) orphan(`src/m${d % 6}/d${d}`, d);
+    }
+    for (let f = 0; f < 50; f++) file(`out/chunk-${f}.0000a0b7.js`, '');
+    file('out/main.js.vsctmp', '{');
+    orphans += 1;
+    for (let n = 0; n < 300; n++) orphan('state/many', n);
+    orphan('a/b/c/d/e/f/g/h', 1);
+    // Never walked:
+    orphan('.git/objects', 1);
+    orphans -= 1;
+    orphan('excluded', 1);
+    orphans -= 1;
+    mkdirSync(join(base, 'elsewhere'));
+    writeFileSync(join(base, 'elsewhere', 'x.json'), '{}');
+    writeFileSync(join(base, 'elsewhere', 'x.json.vsctmp'), '{');
+    symlinkSync(join(base, 'elsewhere'), join(root, 'link'));
+    if (isRoot) {
+      orphan('theirs', 1);
+      chownSync(join(root, 'theirs'), 65534, 65534);
+      orphan('open', 1);
+      chmodSync(join(root, 'open'), 0o777);
+      orphans -= 2;
+    }
+    expectedOrphans = orphans;
+  }
+
+  setup(() => {
+    base = realpathSync(mkdtempSync(join(tmpdir(), 'cs-walk-workers-')));
+    root = join(base, 'ws');
+    mkdirSync(root);
+    projectTree();
+  });
+  teardown(() => rmSync(base, { recursive: true, force: true }));
+
+  async function walked(walk: AsyncGenerator<Orphan>): Promise<Orphan[]> {
+    const orphans: Orphan[] = [];
+    for await (const orphan of walk) orphans.push(orphan);
+    return orphans;
+  }
+
+  test('finds every orphan the walk in one thread finds, and refuses and reports the same folders', async () => {
+    const options = (errors: ScanError[]) => ({
+      workspaceExclude: ['excluded'],
+      onError: (error: ScanError) => errors.push(error),
+    });
+    const start = [{ dir: root, relativeDir: '' }];
+    const hereErrors: ScanError[] = [];
+    const here = await walked(walkFolders(start, options(hereErrors)));
+    for (const count of [1, 3]) {
+      const errors: ScanError[] = [];
+      const inWorkers = await walked(walkFoldersInWorkers(start, options(errors), { count, script: WORKER }));
+      assert.equal(inWorkers.length, expectedOrphans, `${count} worker(s)`);
+      assert.deepEqual(found(inWorkers), found(here), `${count} worker(s)`);
+      assert.deepEqual(reported(errors), reported(hereErrors), `${count} worker(s)`);
+    }
+    assert.equal(here.length, expectedOrphans);
+    if (isRoot) {
+      assert.deepEqual(
+        hereErrors
+          .filter((error) => error.skipped)
+          .map((error) => error.path.slice(root.length + 1))
+          .sort(),
+        ['open', 'theirs'],
+      );
+    }
+  });
+
+  test('the tracker hands a whole walk to the worker threads, and finds what it found in one thread', async () => {
+    const log = join(base, 'reads.log');
+    writeFileSync(log, '');
+    process.env.CS_WALK_WORKER_LOG = log;
+    const track = async (options: TrackerOptions) => {
+      const tracker = new OrphanTracker(options);
+      await tracker.setRoots([{ path: root, workspaceExclude: ['excluded'] }]);
+      return tracker.walk();
+    };
+    try {
+      const here = await track({});
+      const inWorkers = await track({ walkWorkers: { count: 2, script: join(support, 'countingWalkWorker.cjs') } });
+      assert.deepEqual(found(inWorkers), found(here));
+      assert.equal(inWorkers.length, expectedOrphans);
+      const reads = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+      const threads = new Set(reads.map((line) => line.split(' ')[0]));
+      assert.equal(threads.size, 2, 'two worker threads listed folders');
+      assert.ok(reads.length > 100, `the workers read ${reads.length} folders, most of the tree`);
+    } finally {
+      delete process.env.CS_WALK_WORKER_LOG;
+    }
+  });
+
+  test('a worker that dies midway, or cannot start, is replaced by a walk here: nothing missed, nothing twice', async () => {
+    const start = [{ dir: root, relativeDir: '' }];
+    const options = { workspaceExclude: ['excluded'] };
+    const here = found(await walked(walkFolders(start, options)));
+    for (const script of [join(support, 'failingWalkWorker.cjs'), join(base, 'no-such-worker.js')]) {
+      const errors: ScanError[] = [];
+      const orphans = await walked(
+        walkFoldersInWorkers(start, { ...options, onError: (error) => errors.push(error) }, { count: 2, script }),
+      );
+      assert.deepEqual(found(orphans), here, script);
+      assert.ok(
+        errors.some((error) => error.error.includes("the walk's worker failed")),
+        `the failure is reported: ${JSON.stringify(errors)}`,
+      );
+    }
+  });
+});
