@@ -1,6 +1,5 @@
 // The real walk worker, which also notes in $CS_WALK_WORKER_LOG each folder it reads (`<threadId> <path>`), so a
-// test can see that the listing ran in worker threads (test/unit/walkWorkers.test.ts).
-require('tsx/cjs');
+// test can see that the listing ran in worker threads (test/unit/walkWorkers.test.ts, which bundles it).
 const fs = require('node:fs');
 const { threadId } = require('node:worker_threads');
 

@@ -1,6 +1,5 @@
 // A walk's worker that lists its folders as the real one does, then dies after its first delivery: the walk must
-// list the rest itself, missing nothing and delivering nothing twice (test/unit/walkWorkers.test.ts).
-require('tsx/cjs');
+// list the rest itself, missing nothing and delivering nothing twice (test/unit/walkWorkers.test.ts, which bundles it).
 const { parentPort, workerData } = require('node:worker_threads');
 const { runListingJob } = require('../../src/core/orphans/walkWorkers.ts');
 

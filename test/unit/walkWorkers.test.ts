@@ -11,7 +11,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { buildSync } from 'esbuild';
 import type { ScanError } from '../../src/core/folderListing';
 import type { Orphan } from '../../src/core/orphans/orphanInspect';
 import { OrphanTracker, type TrackerOptions } from '../../src/core/orphans/orphanTracker';
@@ -19,7 +20,6 @@ import { walkFolders } from '../../src/core/orphans/orphanWalk';
 import { walkFoldersInWorkers } from '../../src/core/orphans/walkWorkers';
 
 const support = join(__dirname, '..', 'support');
-const WORKER = join(support, 'walkWorker.cjs');
 const isRoot = process.getuid?.() === 0;
 
 /** What a walk found, comparable across walks: each orphan's fields that do not depend on when it was looked at. */
@@ -27,7 +27,34 @@ const found = (orphans: readonly Orphan[]) =>
   orphans.map(({ ageMs: _age, ...orphan }) => JSON.stringify(orphan)).sort();
 const reported = (errors: readonly ScanError[]) => errors.map((error) => JSON.stringify(error)).sort();
 
+/** A worker entry bundled as the extension's build bundles dist/walkWorker.js (a thread starts in ms, not via tsx). */
+function bundled(entry: string, outdir: string): string {
+  const outfile = join(outdir, `${basename(entry).replace(/\.\w+$/, '')}.js`);
+  // As esbuild.mjs: jsonc-parser's UMD build hides its requires from the bundler.
+  buildSync({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
 suite('the whole walk in worker threads', () => {
+  let bundles: string;
+  let WORKER: string;
+  let FAILING_WORKER: string;
+  let COUNTING_WORKER: string;
+  suiteSetup(() => {
+    bundles = mkdtempSync(join(tmpdir(), 'cs-walk-worker-bundles-'));
+    WORKER = bundled(join(__dirname, '..', '..', 'src', 'core', 'orphans', 'walkWorker.ts'), bundles);
+    FAILING_WORKER = bundled(join(support, 'failingWalkWorker.cjs'), bundles);
+    COUNTING_WORKER = bundled(join(support, 'countingWalkWorker.cjs'), bundles);
+  });
+  suiteTeardown(() => rmSync(bundles, { recursive: true, force: true }));
   let base: string;
   let root: string;
   let expectedOrphans: number;
@@ -40,7 +67,7 @@ suite('the whole walk in worker threads', () => {
 
   /**
    * A project-shaped tree with orphans everywhere a walk goes (nested node_modules, build output, deep source
-   * folders, a folder of 300 temps) and in places it must not go (.git, an excluded folder, behind a symlink, and as
+   * folders, a folder of 120 temps) and in places it must not go (.git, an excluded folder, behind a symlink, and as
    * root a folder another user owns and one everyone may write).
    */
   function projectTree(): void {
@@ -50,7 +77,7 @@ suite('the whole walk in worker threads', () => {
       file(`${dir}/data${n}.json.tmp.0123abcd${String(n).padStart(4, '0')}`, '{"torn":');
       orphans += 1;
     };
-    for (let p = 0; p < 40; p++) {
+    for (let p = 0; p < 20; p++) {
       for (let f = 0; f < 12; f++) file(`node_modules/pkg${p}/lib/part${f % 3}/chunk${f}.js`, '');
       file(`node_modules/pkg${p}/node_modules/dep/package.json`);
       if (p % 7 === 0) {
@@ -58,14 +85,14 @@ suite('the whole walk in worker threads', () => {
         orphans += 1;
       }
     }
-    for (let d = 0; d < 60; d++) {
+    for (let d = 0; d < 30; d++) {
       for (let f = 0; f < 10; f++) file(`src/m${d % 6}/d${d}/file${f}.ts`, '');
       if (d % 5 === 0) orphan(`src/m${d % 6}/d${d}`, d);
     }
     for (let f = 0; f < 50; f++) file(`out/chunk-${f}.0000a0b7.js`, '');
     file('out/main.js.vsctmp', '{');
     orphans += 1;
-    for (let n = 0; n < 300; n++) orphan('state/many', n);
+    for (let n = 0; n < 120; n++) orphan('state/many', n);
     orphan('a/b/c/d/e/f/g/h', 1);
     // Never walked:
     orphan('.git/objects', 1);
@@ -76,6 +103,13 @@ suite('the whole walk in worker threads', () => {
     writeFileSync(join(base, 'elsewhere', 'x.json'), '{}');
     writeFileSync(join(base, 'elsewhere', 'x.json.vsctmp'), '{');
     symlinkSync(join(base, 'elsewhere'), join(root, 'link'));
+    // Names that are not valid UTF-8 cross the thread as bytes: a folder not entered, a temp-like file reported.
+    const latin1 = (name: string) => Buffer.concat([Buffer.from(`${root}/`), Buffer.from(name, 'latin1')]);
+    mkdirSync(latin1('caf\xe9'));
+    writeFileSync(Buffer.concat([latin1('caf\xe9'), Buffer.from('/x.json.vsctmp')]), '{');
+    mkdirSync(join(root, 'names'));
+    writeFileSync(join(root, 'names', 'caf.json'), '{}');
+    writeFileSync(latin1('names/caf\xe9.json.vsctmp'), '{');
     if (isRoot) {
       orphan('theirs', 1);
       chownSync(join(root, 'theirs'), 65534, 65534);
@@ -116,13 +150,14 @@ suite('the whole walk in worker threads', () => {
       assert.deepEqual(reported(errors), reported(hereErrors), `${count} worker(s)`);
     }
     assert.equal(here.length, expectedOrphans);
+    assert.equal(hereErrors.filter((error) => error.path.includes('caf\\xe9')).length, 2, JSON.stringify(hereErrors));
     if (isRoot) {
       assert.deepEqual(
         hereErrors
           .filter((error) => error.skipped)
           .map((error) => error.path.slice(root.length + 1))
           .sort(),
-        ['open', 'theirs'],
+        ['caf\\xe9', 'open', 'theirs'],
       );
     }
   });
@@ -138,7 +173,7 @@ suite('the whole walk in worker threads', () => {
     };
     try {
       const here = await track({});
-      const inWorkers = await track({ walkWorkers: { count: 2, script: join(support, 'countingWalkWorker.cjs') } });
+      const inWorkers = await track({ walkWorkers: { count: 2, script: COUNTING_WORKER } });
       assert.deepEqual(found(inWorkers), found(here));
       assert.equal(inWorkers.length, expectedOrphans);
       const reads = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
@@ -154,7 +189,7 @@ suite('the whole walk in worker threads', () => {
     const start = [{ dir: root, relativeDir: '' }];
     const options = { workspaceExclude: ['excluded'] };
     const here = found(await walked(walkFolders(start, options)));
-    for (const script of [join(support, 'failingWalkWorker.cjs'), join(base, 'no-such-worker.js')]) {
+    for (const script of [FAILING_WORKER, join(base, 'no-such-worker.js')]) {
       const errors: ScanError[] = [];
       const orphans = await walked(
         walkFoldersInWorkers(start, { ...options, onError: (error) => errors.push(error) }, { count: 2, script }),
