@@ -2,12 +2,14 @@ import * as assert from 'node:assert/strict';
 import { SAFETY_NET_QUIET_MS, safetyNetIntervalMs, safetyNetWaitMs } from '../../src/ui/orphans/safetyNetSchedule';
 
 suite('when the safety-net walk runs', () => {
-  test('every scanIntervalMinutes, longer only where one walk would take more than 1% of it; 0 stays off', () => {
+  test('every scanIntervalMinutes, longer (up to an hour) only where one walk would take more than 1% of it; 0 stays off', () => {
     assert.equal(safetyNetIntervalMs(5, undefined), 300_000);
     assert.equal(safetyNetIntervalMs(5, 150), 300_000, '10,000 files: the setting');
     assert.equal(safetyNetIntervalMs(5, 3_000), 300_000, 'a walk of 1% of five minutes: still the setting');
     assert.equal(safetyNetIntervalMs(5, 4_200), 420_000, 'a million files walked in 4.2 s: every 7 minutes');
     assert.equal(safetyNetIntervalMs(30, 4_200), 1_800_000, 'a longer setting wins');
+    assert.equal(safetyNetIntervalMs(5, 120_000), 3_600_000, 'a walk stretched to 2 min by load: hourly at most');
+    assert.equal(safetyNetIntervalMs(90, 120_000), 5_400_000, 'unless the setting says longer');
     assert.equal(safetyNetIntervalMs(0, 4_200), 0);
     assert.equal(safetyNetIntervalMs(-1, 100), 0);
   });

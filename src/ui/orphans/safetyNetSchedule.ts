@@ -3,16 +3,21 @@
 /** The share of the host's time a safety-net walk may take: a walk of 4 s runs at most every 400 s. */
 export const SAFETY_NET_TIME_SHARE = 0.01;
 
+/** However long a walk takes (a loaded machine stretches it), the safety net runs at least hourly, or as set. */
+export const SAFETY_NET_LONGEST_SCALED_MS = 60 * 60_000;
+
 /** File events must have been quiet this long before the safety net walks: a walk amid a build re-reads a moving tree. */
 export const SAFETY_NET_QUIET_MS = 10_000;
 
 /**
  * The time between safety-net walks: `scanIntervalMinutes`, or longer where one walk takes more than
- * SAFETY_NET_TIME_SHARE of it (a workspace of a million files). 0 when the setting turns the safety net off.
+ * SAFETY_NET_TIME_SHARE of it (a workspace of a million files), up to an hour. 0 when the setting turns the safety
+ * net off.
  */
 export function safetyNetIntervalMs(scanIntervalMinutes: number, lastWalkMs: number | undefined): number {
   if (!(scanIntervalMinutes > 0)) return 0;
-  return Math.max(scanIntervalMinutes * 60_000, (lastWalkMs ?? 0) / SAFETY_NET_TIME_SHARE);
+  const scaled = Math.min((lastWalkMs ?? 0) / SAFETY_NET_TIME_SHARE, SAFETY_NET_LONGEST_SCALED_MS);
+  return Math.max(scanIntervalMinutes * 60_000, scaled);
 }
 
 /**
