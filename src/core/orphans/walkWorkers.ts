@@ -16,6 +16,11 @@ import {
 export interface WalkWorkers {
   count: number;
   script: string;
+  /**
+   * A worker failed and its folders were walked on the caller's thread instead: worth a log line, but no drift
+   * (nothing was missed), so never a reason for another walk.
+   */
+  onFailure?: (message: string) => void;
 }
 
 /** The options a worker lists with: the walk's own, minus what cannot cross a thread (fs, callbacks, signal). */
@@ -108,8 +113,8 @@ export async function runListingJob(job: ListingJob, post: (message: WorkerMessa
 /**
  * walkFolders with the listing (readdir and the ownership lstat, nearly all of a walk's time) in `workers` threads,
  * off the caller's thread and on every core; the judging of candidates stays here. Same folders, same rules, same
- * reports. A worker that fails or cannot start is replaced by a walk of its folders here, never by a gap: folders it
- * already delivered are not delivered twice. Without workers, or with a file-system seam other than node's (tests'
+ * reports. A worker that fails or cannot start is replaced by a walk of its folders here, never by a gap (folders it
+ * already delivered are not delivered twice), and told to `workers.onFailure`. Without workers, or with a file-system seam other than node's (tests'
  * fakes cannot cross a thread), it is walkFolders.
  */
 export function walkFoldersInWorkers(
@@ -168,7 +173,7 @@ async function* listInWorkers(
     const fallBack = (why: string) => {
       if (settled) return;
       settled = true;
-      report({ path: part[0]?.dir ?? '', error: `the walk's worker failed (${why}); walking its folders here` });
+      workers.onFailure?.(`a walk's worker failed (${why}); its ${part.length} folder(s) were walked here instead`);
       const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0 };
       void (async () => {
         for await (const listed of listFolders(here, options)) {

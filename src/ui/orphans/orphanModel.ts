@@ -83,7 +83,7 @@ const WALK_WORKERS = { count: Math.min(4, availableParallelism()), script: join(
 
 function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChannel): TrackerOptions {
   return {
-    walkWorkers: WALK_WORKERS,
+    walkWorkers: { ...WALK_WORKERS, onFailure: (message) => log.warn(`Scan: ${message}`) },
     exclude: settings.exclude,
     skipNodeModules: !settings.scanNodeModules,
     extraPatterns: settings.tempPatterns,
