@@ -142,7 +142,7 @@ suite('the whole walk in worker threads', () => {
     const start = [{ dir: root, relativeDir: '' }];
     const hereErrors: ScanError[] = [];
     const here = await walked(walkFolders(start, options(hereErrors)));
-    for (const count of [1, 3]) {
+    for (const count of [1, 2, 3]) {
       const errors: ScanError[] = [];
       const inWorkers = await walked(walkFoldersInWorkers(start, options(errors), { count, script: WORKER }));
       assert.equal(inWorkers.length, expectedOrphans, `${count} worker(s)`);
@@ -162,7 +162,7 @@ suite('the whole walk in worker threads', () => {
     }
   });
 
-  test('the tracker hands a whole walk to the worker threads, and finds what it found in one thread', async () => {
+  test('the tracker hands a whole walk to worker threads (not again for a small folder), and finds what it found in one thread', async () => {
     const log = join(base, 'reads.log');
     writeFileSync(log, '');
     process.env.CS_WALK_WORKER_LOG = log;
@@ -171,15 +171,23 @@ suite('the whole walk in worker threads', () => {
       await tracker.setRoots([{ path: root, workspaceExclude: ['excluded'] }]);
       return tracker.walk();
     };
+    const reads = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
     try {
       const here = await track({});
-      const inWorkers = await track({ walkWorkers: { count: 2, script: COUNTING_WORKER } });
+      const tracker = new OrphanTracker({ walkWorkers: { count: 2, script: COUNTING_WORKER } });
+      await tracker.setRoots([{ path: root, workspaceExclude: ['excluded'] }]);
+      // The first walk of a folder does not know its size: threads.
+      const inWorkers = await tracker.walk();
+      const readInWorkers = reads();
+      // It saw a few hundred files: the next walk is here, where starting threads would cost more than they save.
+      const again = await tracker.walk();
+      assert.deepEqual(reads(), readInWorkers, 'no worker started for a small folder walked before');
+      assert.deepEqual(found(again), found(here));
       assert.deepEqual(found(inWorkers), found(here));
       assert.equal(inWorkers.length, expectedOrphans);
-      const reads = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
-      const threads = new Set(reads.map((line) => line.split(' ')[0]));
+      const threads = new Set(readInWorkers.map((line) => line.split(' ')[0]));
       assert.equal(threads.size, 2, 'two worker threads listed folders');
-      assert.ok(reads.length > 100, `the workers read ${reads.length} folders, most of the tree`);
+      assert.ok(readInWorkers.length > 100, `the workers read ${readInWorkers.length} folders, most of the tree`);
     } finally {
       delete process.env.CS_WALK_WORKER_LOG;
     }

@@ -19,7 +19,7 @@ import { OrphanIndex } from './orphanIndex';
 import { candidatesIn, inspectCandidates, type Orphan } from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
 import type { ScanOptions } from './orphanWalk';
-import { type WalkWorkers, walkFoldersInWorkers } from './walkWorkers';
+import { type WalkWorkers, WORKERS_FROM_FILES, walkFoldersInWorkers } from './walkWorkers';
 
 export type { FileEvent } from './orphanEvents';
 
@@ -88,6 +88,8 @@ export class OrphanTracker {
   private roots: Root[] = [];
   private custom: readonly CustomPattern[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Files the last whole walk of each folder saw (by real path): whether the next one starts threads. */
+  private readonly filesWalked = new Map<string, number>();
   /** Set when something may have been missed (an unreadable folder, an overflow); see takeDrift. */
   private drift = false;
 
@@ -263,15 +265,23 @@ export class OrphanTracker {
       this.report(error);
     };
     const { walkWorkers, ...options } = this.options;
-    // A folder below a root is a created or renamed one: small, and not worth starting threads for.
-    const workers = dir === root.real ? walkWorkers : undefined;
+    // Threads only for a whole folder that was large last time (or not walked yet): a folder below a root is a
+    // created or renamed one, and a small workspace is walked faster than a thread starts.
+    const filesBefore = this.filesWalked.get(root.real);
+    const large = filesBefore === undefined || filesBefore >= WORKERS_FROM_FILES;
+    const workers = dir === root.real && large ? walkWorkers : undefined;
+    let files = 0;
+    const onProgress = (visitedFiles: number) => {
+      files = visitedFiles;
+    };
     for await (const orphan of walkFoldersInWorkers(
       [start],
-      { ...options, workspaceExclude: root.workspaceExclude, onError },
+      { ...options, workspaceExclude: root.workspaceExclude, onError, onProgress },
       workers,
     )) {
       found.push(orphan);
     }
+    if (dir === root.real) this.filesWalked.set(root.real, files);
     this.index.replaceUnder(dir, found);
   }
 

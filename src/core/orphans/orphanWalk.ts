@@ -86,18 +86,22 @@ export interface ListedFolder {
 export interface ListingState {
   stack: Folder[];
   visitedFiles: number;
+  /** Folders read so far. */
+  foldersRead: number;
 }
 
 /**
- * Reads folders depth first from `state.stack`, a batch at a time, and yields each batch's folders worth a closer
- * look (an empty array for a batch with none). Skips `.git`, excluded folders and (as root) folders other users
- * control, reporting them; pushes the subfolders of each folder read. Stops when the stack is empty, or after a batch
- * when `until(state)` holds: the folders left on the stack are then still to read.
+ * Reads folders depth first from `state.stack` (its last folder next), a batch at a time, and yields each batch's
+ * folders worth a closer look (an empty array for a batch with none). Skips `.git`, excluded folders and (as root)
+ * folders other users control, reporting them; pushes the subfolders of each folder read. Stops when the stack is
+ * empty, or after a batch when `until(state)` holds: the folders left on the stack are then still to read.
+ * `breadthFirst` reads the stack from its first folder instead, so the folders left are a wide frontier.
  */
 export async function* listFolders(
   state: ListingState,
   options: ScanOptions,
   until?: (state: ListingState) => boolean,
+  breadthFirst = false,
 ): AsyncGenerator<ListedFolder[]> {
   const fs = options.fs ?? nodeFs;
   const report = options.onError ?? (() => undefined);
@@ -108,13 +112,16 @@ export async function* listFolders(
   const { stack } = state;
   while (stack.length > 0) {
     options.signal?.throwIfAborted();
-    const batch = stack.splice(Math.max(0, stack.length - FOLDER_BATCH)).reverse();
+    const batch = breadthFirst
+      ? stack.splice(0, FOLDER_BATCH)
+      : stack.splice(Math.max(0, stack.length - FOLDER_BATCH)).reverse();
     const listings = await listBatch(fs, batch, report);
     const listed: ListedFolder[] = [];
     let subfolders: Folder[] = [];
     for (let index = 0; index < listings.length; index++) {
       const entries = listings[index];
       if (!entries) continue;
+      state.foldersRead += 1;
       const { dir, relativeDir } = batch[index]!;
       // Relative paths are only needed to match exclude globs.
       const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
@@ -142,8 +149,9 @@ export async function* listFolders(
       }
     }
     if (uid !== undefined) subfolders = await safeFolders(fs, subfolders, uid, report);
+    if (breadthFirst) for (const folder of subfolders) stack.push(folder);
     // Depth first: the last folder pushed is read next, so the stack stays small.
-    for (let i = subfolders.length - 1; i >= 0; i--) stack.push(subfolders[i]!);
+    else for (let i = subfolders.length - 1; i >= 0; i--) stack.push(subfolders[i]!);
     options.onProgress?.(state.visitedFiles);
     yield listed;
     if (until?.(state)) return;
@@ -155,7 +163,7 @@ export async function* listFolders(
  * walk from the root): the incremental model re-walks one subtree this way.
  */
 export function walkFolders(starts: readonly Folder[], options: ScanOptions = {}): AsyncGenerator<Orphan> {
-  const state: ListingState = { stack: [...starts].reverse(), visitedFiles: 0 };
+  const state: ListingState = { stack: [...starts].reverse(), visitedFiles: 0, foldersRead: 0 };
   return inspectListed(listFolders(state, options), options);
 }
 

@@ -61,10 +61,17 @@ export type WorkerMessage =
   | { kind: 'failed'; message: string };
 
 /**
- * Folders left to read, per worker, before the listing is handed out: the main thread reads the top of the tree
- * until it holds this many per worker, then deals them round-robin, so each worker gets some of every big subtree.
+ * Folders left to read, per worker, before the listing is handed out: the caller's thread reads the top of the tree,
+ * breadth first, until it holds this many per worker, then deals them round-robin, so each worker gets a share of
+ * every big subtree.
  */
 const FOLDERS_PER_WORKER = 16;
+
+/**
+ * A whole walk that saw fewer files than this last time runs on the caller's thread: starting a thread costs about
+ * 100 ms of CPU, more than such a walk (the OrphanTracker decides by its last walk of the folder).
+ */
+export const WORKERS_FROM_FILES = 30_000;
 
 function sendEntry(entry: DirEntryLike): SentEntry {
   const kind = entry.isFile()
@@ -89,7 +96,7 @@ function receiveEntry({ name, kind, nameBytes }: SentEntry): DirEntryLike {
 
 /** The worker's side: lists its folders with the walk's own rules and posts what the main thread must inspect. */
 export async function runListingJob(job: ListingJob, post: (message: WorkerMessage) => void): Promise<void> {
-  const state: ListingState = { stack: [...job.starts].reverse(), visitedFiles: 0 };
+  const state: ListingState = { stack: [...job.starts].reverse(), visitedFiles: 0, foldersRead: 0 };
   try {
     const onError = (error: ScanError) => post({ kind: 'error', error });
     for await (const listed of listFolders(state, { ...job.options, onError })) {
@@ -133,13 +140,13 @@ async function* listInWorkers(
   workers: WalkWorkers,
 ): AsyncGenerator<ListedFolder[]> {
   const report = options.onError ?? (() => undefined);
-  const state: ListingState = { stack: [...starts].reverse(), visitedFiles: 0 };
+  const state: ListingState = { stack: [...starts], visitedFiles: 0, foldersRead: 0 };
   const fanOut = workers.count * FOLDERS_PER_WORKER;
-  yield* listFolders(state, options, (now) => now.stack.length >= fanOut);
+  yield* listFolders(state, options, (now) => now.stack.length >= fanOut, true);
   if (state.stack.length === 0) return;
 
-  // The stack's last folder is read next: dealt in reading order.
-  const pending = state.stack.splice(0).reverse();
+  // Breadth first, the stack's first folder is read next: dealt in reading order.
+  const pending = state.stack.splice(0);
   const parts: Folder[][] = Array.from({ length: Math.min(workers.count, pending.length) }, () => []);
   for (let i = 0; i < pending.length; i++) parts[i % parts.length]!.push(pending[i]!);
   const listingOptions: ListingOptions = {
@@ -174,7 +181,7 @@ async function* listInWorkers(
       if (settled) return;
       settled = true;
       workers.onFailure?.(`a walk's worker failed (${why}); its ${part.length} folder(s) were walked here instead`);
-      const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0 };
+      const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0, foldersRead: 0 };
       void (async () => {
         for await (const listed of listFolders(here, options)) {
           const fresh = listed.filter((folder) => !delivered.has(folder.dir));
