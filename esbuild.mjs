@@ -38,6 +38,8 @@ const builds = [
     external: ['vscode'],
     plugins: [schemaCompilerChunk],
   },
+  // The whole walk's listing threads (src/core/orphans/walkWorkers.ts), loaded by the extension beside it.
+  { ...shared, entryPoints: ['src/core/orphans/walkWorker.ts'], outfile: join(dist, 'walkWorker.js') },
   // Ajv on its own, loaded by the extension on the first schema check (src/core/json/jsonStore.ts).
   { ...shared, entryPoints: ['src/core/json/schemaCompiler.ts'], outfile: join(dist, 'schemaCompiler.js') },
   {

@@ -8,7 +8,7 @@
 //   --extension: another build of the extension to measure (a folder with package.json and dist/extension.js).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -193,6 +193,11 @@ function print(size, r) {
   );
   say(
     `  full scan          ${fmt(r.fullScanMs).padStart(6)} ms (median of ${values.scans}; first scan done ${r.firstScanDoneMs} ms after activation)`,
+  );
+  say(
+    `  its host CPU       ${fmt(r.fullScanCpuMs).padStart(6)} ms (all threads; load average ${loadavg()
+      .map((load) => load.toFixed(1))
+      .join(', ')} after the run)`,
   );
   say(
     `  host RSS           ${fmt(r.rssMb.afterScans, 1).padStart(6)} MB after the scans, ${fmt(r.rssMb.afterStorms, 1)} MB after the storms`,

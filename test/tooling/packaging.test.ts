@@ -23,13 +23,14 @@ suite('packaging (npm run package)', () => {
       'dist/extension.js',
       'dist/cli.js',
       'dist/schemaCompiler.js',
+      'dist/walkWorker.js',
       'media/icon.png',
       ...TRANSLATIONS,
     ]) {
       assert.ok(shipped.includes(required), `${required} is missing from ${shipped.join(', ')}`);
     }
     const allowed =
-      /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
+      /^(package\.json|readme\.md|changelog\.md|LICENSE\.txt|dist\/(extension|cli|schemaCompiler|walkWorker)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
     assert.deepEqual(
       shipped.filter((name) => !allowed.test(name)),
       [],
@@ -56,7 +57,7 @@ suite('packaging (npm run package)', () => {
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     const listed = result.stdout.split('\n').filter(Boolean).sort();
     const allowed =
-      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(extension|cli|schemaCompiler)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
+      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/(extension|cli|schemaCompiler|walkWorker)\.js|media\/.+|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json)$/;
     assert.deepEqual(
       listed.filter((name) => !allowed.test(name)),
       [],
@@ -72,7 +73,7 @@ suite('packaging (npm run package)', () => {
     ]) {
       assert.ok(listed.includes(required), `${required} is missing from ${listed.join(', ')}`);
     }
-    for (const bundle of ['dist/extension.js', 'dist/cli.js', 'dist/schemaCompiler.js']) {
+    for (const bundle of ['dist/extension.js', 'dist/cli.js', 'dist/schemaCompiler.js', 'dist/walkWorker.js']) {
       assert.equal(listed.includes(bundle), existsSync(join(root, bundle)), bundle);
     }
   });

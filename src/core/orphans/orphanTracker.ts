@@ -18,7 +18,8 @@ import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './o
 import { OrphanIndex } from './orphanIndex';
 import { candidatesIn, inspectCandidates, type Orphan } from './orphanInspect';
 import { OrphanJudge } from './orphanJudge';
-import { type ScanOptions, walkFolders } from './orphanWalk';
+import type { ScanOptions } from './orphanWalk';
+import { type WalkWorkers, WORKERS_FROM_FILES, walkFoldersInWorkers } from './walkWorkers';
 
 export type { FileEvent } from './orphanEvents';
 
@@ -31,7 +32,10 @@ export interface TrackedRoot {
 export type TrackerOptions = Pick<
   ScanOptions,
   'fs' | 'exclude' | 'skipNodeModules' | 'extraPatterns' | 'onError' | 'refuseUnsafeFolders'
->;
+> & {
+  /** Worker threads that list the folders of a whole walk (the in-host model's); without them it runs here. */
+  walkWorkers?: WalkWorkers;
+};
 
 /** What the tracker did, for diagnostics and the host benchmark. */
 export interface TrackerStats {
@@ -84,6 +88,8 @@ export class OrphanTracker {
   private roots: Root[] = [];
   private custom: readonly CustomPattern[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Files the last whole walk of each folder saw (by real path): whether the next one starts threads. */
+  private readonly filesWalked = new Map<string, number>();
   /** Set when something may have been missed (an unreadable folder, an overflow); see takeDrift. */
   private drift = false;
 
@@ -258,13 +264,24 @@ export class OrphanTracker {
       if (error.path === dir && /ENOENT|ENOTDIR/.test(error.error)) return;
       this.report(error);
     };
-    for await (const orphan of walkFolders([start], {
-      ...this.options,
-      workspaceExclude: root.workspaceExclude,
-      onError,
-    })) {
+    const { walkWorkers, ...options } = this.options;
+    // Threads only for a whole folder that was large last time (or not walked yet): a folder below a root is a
+    // created or renamed one, and a small workspace is walked faster than a thread starts.
+    const filesBefore = this.filesWalked.get(root.real);
+    const large = filesBefore === undefined || filesBefore >= WORKERS_FROM_FILES;
+    const workers = dir === root.real && large ? walkWorkers : undefined;
+    let files = 0;
+    const onProgress = (visitedFiles: number) => {
+      files = visitedFiles;
+    };
+    for await (const orphan of walkFoldersInWorkers(
+      [start],
+      { ...options, workspaceExclude: root.workspaceExclude, onError, onProgress },
+      workers,
+    )) {
       found.push(orphan);
     }
+    if (dir === root.real) this.filesWalked.set(root.real, files);
     this.index.replaceUnder(dir, found);
   }
 

@@ -10,7 +10,7 @@ import {
   type ScanError,
   safeFolders,
 } from '../folderListing';
-import { type FsLike, nodeFs } from '../fs';
+import { type DirEntryLike, type FsLike, nodeFs } from '../fs';
 import { compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import {
@@ -74,67 +74,127 @@ export async function* walkOrphans(roots: readonly string[], options: ScanOption
   yield* walkFolders(starts, options);
 }
 
+/** A listed folder worth a closer look: it holds names a rule may take for temps, or names that are not valid UTF-8. */
+export interface ListedFolder {
+  dir: string;
+  relativeDir: string;
+  entries: DirEntryLike[];
+  maybeTemps: string[];
+}
+
+/** What a listing walk still has to do: folders to read (the last is read next) and the files seen so far. */
+export interface ListingState {
+  stack: Folder[];
+  visitedFiles: number;
+  /** Folders read so far. */
+  foldersRead: number;
+}
+
 /**
- * Walks from already resolved folders, each with its path relative to its root (so excludes read the same as in a
- * walk from the root): the incremental model re-walks one subtree this way.
+ * Reads folders depth first from `state.stack` (its last folder next), a batch at a time, and yields each batch's
+ * folders worth a closer look (an empty array for a batch with none). Skips `.git`, excluded folders and (as root)
+ * folders other users control, reporting them; pushes the subfolders of each folder read. Stops when the stack is
+ * empty, or after a batch when `until(state)` holds: the folders left on the stack are then still to read.
+ * `breadthFirst` reads the stack from its first folder instead, so the folders left are a wide frontier.
  */
-export async function* walkFolders(starts: readonly Folder[], options: ScanOptions = {}): AsyncGenerator<Orphan> {
+export async function* listFolders(
+  state: ListingState,
+  options: ScanOptions,
+  until?: (state: ListingState) => boolean,
+  breadthFirst = false,
+): AsyncGenerator<ListedFolder[]> {
   const fs = options.fs ?? nodeFs;
   const report = options.onError ?? (() => undefined);
   const custom = compileCustomPatterns(options.extraPatterns);
   const filter = compileWalkFilter(options);
-  const rules = { custom, filter };
   const uid = refusesUnsafeFolders(options.refuseUnsafeFolders);
-  const now = options.now ?? Date.now();
-  const git = new GitTrackedFiles(fs);
-  const groupJournals = new Map<string, Promise<string | undefined>>();
   const usesPaths = filter.usesPaths;
-  const stack: Folder[] = [...starts].reverse();
-  let visitedFiles = 0;
-  let pending: Promise<(Orphan | undefined)[]> | undefined;
-  const settle = function* (orphans: (Orphan | undefined)[]) {
-    for (const orphan of orphans) if (orphan) yield orphan;
-  };
-
+  const { stack } = state;
   while (stack.length > 0) {
     options.signal?.throwIfAborted();
-    const batch = stack.splice(Math.max(0, stack.length - FOLDER_BATCH)).reverse();
+    const batch = breadthFirst
+      ? stack.splice(0, FOLDER_BATCH)
+      : stack.splice(Math.max(0, stack.length - FOLDER_BATCH)).reverse();
     const listings = await listBatch(fs, batch, report);
-    const candidates: Candidate[] = [];
+    const listed: ListedFolder[] = [];
     let subfolders: Folder[] = [];
     for (let index = 0; index < listings.length; index++) {
       const entries = listings[index];
       if (!entries) continue;
+      state.foldersRead += 1;
       const { dir, relativeDir } = batch[index]!;
       // Relative paths are only needed to match exclude globs.
       const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
       const folderNames: string[] = [];
       const maybeTemps: string[] = [];
+      let undecodable = false;
       for (const entry of entries) {
-        if (entry.nameBytes) continue; // reported below, never entered nor judged by its decoded name
+        if (entry.nameBytes) {
+          undecodable = true; // reported by the caller, never entered nor judged by its decoded name
+          continue;
+        }
         if (entry.isDirectory()) {
           const name = entry.name;
           if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
           folderNames.push(name);
         } else if (entry.isFile()) {
-          visitedFiles += 1;
+          state.visitedFiles += 1;
           if (mayBeTempName(entry.name, custom)) maybeTemps.push(entry.name);
         }
       }
-      if (maybeTemps.length > 0)
-        for (const candidate of candidatesIn(dir, entries, rules, relativeOf, maybeTemps)) candidates.push(candidate);
-      if (entries.some((entry) => entry.nameBytes))
-        for (const error of undecodableIn(dir, entries, custom)) report(error);
+      if (maybeTemps.length > 0 || undecodable) listed.push({ dir, relativeDir, entries, maybeTemps });
       const prefix = dir.endsWith(sep) ? dir : dir + sep;
       for (const name of folderNames.sort(byName)) {
         subfolders.push({ dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' });
       }
     }
     if (uid !== undefined) subfolders = await safeFolders(fs, subfolders, uid, report);
+    if (breadthFirst) for (const folder of subfolders) stack.push(folder);
     // Depth first: the last folder pushed is read next, so the stack stays small.
-    for (let i = subfolders.length - 1; i >= 0; i--) stack.push(subfolders[i]!);
-    options.onProgress?.(visitedFiles);
+    else for (let i = subfolders.length - 1; i >= 0; i--) stack.push(subfolders[i]!);
+    options.onProgress?.(state.visitedFiles);
+    yield listed;
+    if (until?.(state)) return;
+  }
+}
 
+/**
+ * Walks from already resolved folders, each with its path relative to its root (so excludes read the same as in a
+ * walk from the root): the incremental model re-walks one subtree this way.
+ */
+export function walkFolders(starts: readonly Folder[], options: ScanOptions = {}): AsyncGenerator<Orphan> {
+  const state: ListingState = { stack: [...starts].reverse(), visitedFiles: 0, foldersRead: 0 };
+  return inspectListed(listFolders(state, options), options);
+}
+
+/**
+ * Turns listed folders into orphans: candidates by name, then each chunk inspected while the previous one is
+ * yielded (or the next folders are listed). Names that are not valid UTF-8 are reported.
+ */
+export async function* inspectListed(
+  batches: AsyncIterable<readonly ListedFolder[]>,
+  options: ScanOptions,
+): AsyncGenerator<Orphan> {
+  const fs = options.fs ?? nodeFs;
+  const report = options.onError ?? (() => undefined);
+  const custom = compileCustomPatterns(options.extraPatterns);
+  const rules = { custom, filter: compileWalkFilter(options) };
+  const now = options.now ?? Date.now();
+  const git = new GitTrackedFiles(fs);
+  const groupJournals = new Map<string, Promise<string | undefined>>();
+  let pending: Promise<(Orphan | undefined)[]> | undefined;
+  const settle = function* (orphans: (Orphan | undefined)[]) {
+    for (const orphan of orphans) if (orphan) yield orphan;
+  };
+  for await (const listed of batches) {
+    const candidates: Candidate[] = [];
+    for (const { dir, relativeDir, entries, maybeTemps } of listed) {
+      const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
+      if (maybeTemps.length > 0)
+        for (const candidate of candidatesIn(dir, entries, rules, relativeOf, maybeTemps)) candidates.push(candidate);
+      if (entries.some((entry) => entry.nameBytes))
+        for (const error of undecodableIn(dir, entries, custom)) report(error);
+    }
     // Inspect each chunk of this batch's candidates while the previous chunk is yielded (or the next batch is read).
     for (let start = 0; start < candidates.length; start += CANDIDATE_CHUNK) {
       const judge = new OrphanJudge(fs, (path, error) => report({ path, error }));

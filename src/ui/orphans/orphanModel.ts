@@ -1,4 +1,6 @@
 import { lstat, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
 import { sameNode } from '../../core/fs';
@@ -20,6 +22,7 @@ import { SingleFlight } from '../../core/singleFlight';
 import { Disposable } from '../dispose';
 import type { ExtensionSettings } from '../settings';
 import { OrphanWatchers } from './orphanWatchers';
+import { safetyNetIntervalMs, safetyNetWaitMs } from './safetyNetSchedule';
 
 const RESCAN_DEBOUNCE_MS = 400;
 /** After an event the model could not follow (an unreadable folder, an overflow), the safety net runs this soon. */
@@ -49,6 +52,8 @@ export interface OrphanModelStats extends TrackerStats {
   /** Safety-net walks run, and skipped (a walk was running, or a recent one left nothing to doubt). */
   safetyNetRuns: number;
   safetyNetSkipped: number;
+  /** Times a due safety net waited for file events to go quiet. */
+  safetyNetDeferred: number;
   /** Orphans found gone by the periodic check of known orphans, whose delete event never came. */
   missedDeletions: number;
   /** Walks because a workspace folder itself was deleted, re-created or replaced (its watcher may have stopped). */
@@ -70,8 +75,15 @@ function workspaceExcludes(folder: vscode.WorkspaceFolder): string[] {
   return globs;
 }
 
+/**
+ * The threads that list a whole walk's folders: off the host's thread, and on every core (up to 4). The bundle
+ * dist/walkWorker.js sits beside dist/extension.js (esbuild.mjs).
+ */
+const WALK_WORKERS = { count: Math.min(4, availableParallelism()), script: join(__dirname, 'walkWorker.js') };
+
 function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChannel): TrackerOptions {
   return {
+    walkWorkers: { ...WALK_WORKERS, onFailure: (message) => log.warn(`Scan: ${message}`) },
     exclude: settings.exclude,
     skipNodeModules: !settings.scanNodeModules,
     extraPatterns: settings.tempPatterns,
@@ -82,7 +94,8 @@ function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChanne
 /**
  * The workspace's orphans, kept current at a cost per change: watcher events go to the incremental tracker
  * (src/core/orphans/orphanTracker.ts), which re-judges only what they touch. Whole walks run at start-up, on Rescan, on a
- * settings change and as a safety net `scanIntervalMinutes` after the last one.
+ * settings change and as a safety net `scanIntervalMinutes` after the last one (longer for a huge workspace, and not
+ * amid a storm of file events).
  */
 export class OrphanModel extends Disposable {
   private readonly changed = this._register(new vscode.EventEmitter<readonly Orphan[]>());
@@ -98,6 +111,9 @@ export class OrphanModel extends Disposable {
   private safetyNet: ReturnType<typeof setTimeout> | undefined;
   private safetyNetRuns = 0;
   private safetyNetSkipped = 0;
+  private safetyNetDeferred = 0;
+  /** When the last file event came (Date.now()): the safety net waits for a storm of them to end. */
+  private lastEventAt: number | undefined;
   private missedDeletions = 0;
   /** Each folder's node when it was last walked: a folder deleted or replaced under us (a new copy at its path) is walked again. */
   private readonly rootNodes = new Map<string, RootIdentity>();
@@ -146,6 +162,7 @@ export class OrphanModel extends Disposable {
       ...this.tracker.stats,
       safetyNetRuns: this.safetyNetRuns,
       safetyNetSkipped: this.safetyNetSkipped,
+      safetyNetDeferred: this.safetyNetDeferred,
       missedDeletions: this.missedDeletions,
       foldersReplaced: this.foldersReplaced,
       lastWalkMs: this.lastWalkMs,
@@ -298,6 +315,7 @@ export class OrphanModel extends Disposable {
   }
 
   private follow(events: FileEvent[]): void {
+    if (events.length > 0) this.lastEventAt = Date.now();
     // The folder itself deleted or created: what is under it cannot be followed name by name.
     const roots = this.roots;
     if (events.some((event) => event.kind !== 'changed' && roots.includes(event.path))) void this.checkRootsReplaced();
@@ -320,14 +338,15 @@ export class OrphanModel extends Disposable {
   }
 
   /**
-   * The safety net: a full walk `scanIntervalMinutes` after the last full walk (whatever started it), or `soonMs`
-   * from now if sooner. It never overlaps a walk, and is skipped while the last one is recent and nothing suggests
-   * drift.
+   * The safety net: a full walk an interval after the last full walk (whatever started it), or `soonMs` from now if
+   * sooner. The interval is `scanIntervalMinutes`, longer where one walk would take more than 1% of it. It never
+   * overlaps a walk, is skipped while the last one is recent and nothing suggests drift, and waits for file events to
+   * go quiet (a build's storm), at most one interval more.
    */
   private armSafetyNet(soonMs?: number): void {
     if (this.safetyNet) clearTimeout(this.safetyNet);
     this.safetyNet = undefined;
-    const intervalMs = this.settings().scanIntervalMinutes * 60_000;
+    const intervalMs = safetyNetIntervalMs(this.settings().scanIntervalMinutes, this.lastWalkMs);
     if (intervalMs <= 0) return;
     const regular = (this.lastScan ?? Date.now()) + intervalMs - Date.now();
     const delay = Math.max(1_000, Math.min(regular, soonMs ?? regular));
@@ -340,9 +359,27 @@ export class OrphanModel extends Disposable {
         this.armSafetyNet();
         return;
       }
-      this.safetyNetRuns += 1;
-      this.rescan().catch((error: unknown) => this.log.error(`Rescan failed: ${String(error)}`));
+      this.runSafetyNetWhenQuiet(Date.now() + intervalMs);
     }, delay);
+  }
+
+  private runSafetyNetWhenQuiet(deadline: number): void {
+    const waitMs = safetyNetWaitMs(Date.now(), this.lastEventAt, deadline);
+    if (waitMs > 0) {
+      this.safetyNetDeferred += 1;
+      this.safetyNet = setTimeout(() => {
+        this.safetyNet = undefined;
+        this.runSafetyNetWhenQuiet(deadline);
+      }, waitMs);
+      return;
+    }
+    if (this.walking) {
+      this.safetyNetSkipped += 1;
+      this.armSafetyNet();
+      return;
+    }
+    this.safetyNetRuns += 1;
+    this.rescan().catch((error: unknown) => this.log.error(`Rescan failed: ${String(error)}`));
   }
 
   private stopTimers(): void {

@@ -486,6 +486,42 @@ suite('orphaned temp files in the workbench', () => {
     assert.deepEqual(diffTabsOf(temp), [], 'no recovery diff was opened');
   });
 
+  test('the safety-net walk waits for a storm of file events to end, then runs', async function () {
+    this.timeout(120_000);
+    const model = await following();
+    await config().update('scanIntervalMinutes', 0.5, vscode.ConfigurationTarget.Workspace);
+    try {
+      // The settings change rescans: the safety net is due 30 s after that walk.
+      await settle(1_500);
+      await (await api()).scan();
+      const walked = Date.now();
+      const runsBefore = model.stats().safetyNetRuns;
+      const deferredBefore = model.stats().safetyNetDeferred;
+      await settle(25_000);
+      // A build's storm from 25 s to 37 s: a temp rewritten every 250 ms.
+      const temp = plant('scratch/storm/out.json.vsctmp', '{');
+      plant('scratch/storm/out.json', '{}');
+      while (Date.now() - walked < 37_000) {
+        writeFileSync(temp, `{"at":${Date.now()}`);
+        await settle(250);
+      }
+      assert.equal(
+        model.stats().safetyNetRuns,
+        runsBefore,
+        `no safety-net walk amid the storm: ${JSON.stringify(model.stats())}`,
+      );
+      assert.ok(model.stats().safetyNetDeferred > deferredBefore, JSON.stringify(model.stats()));
+      await waitFor(
+        'the safety-net walk once the storm is over',
+        () => model.stats().safetyNetRuns > runsBefore,
+        30_000,
+      );
+      assert.ok(Date.now() - walked >= 45_000, `it waited 10 s of quiet: ${Date.now() - walked} ms`);
+    } finally {
+      await config().update('scanIntervalMinutes', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   test('scanning reads no `navigator` (no PendingMigrationError from the bundled picomatch)', async () => {
     const exported = await api();
     const seen: string[] = [];

@@ -1,0 +1,247 @@
+import { Worker } from 'node:worker_threads';
+import { messageOf } from '../errors';
+import type { Folder, ScanError } from '../folderListing';
+import { type DirEntryLike, nodeFs } from '../fs';
+import type { Orphan } from './orphanInspect';
+import {
+  inspectListed,
+  type ListedFolder,
+  type ListingState,
+  listFolders,
+  type ScanOptions,
+  walkFolders,
+} from './orphanWalk';
+
+/** Where the listing of a whole walk runs: `count` worker threads loading `script` (dist/walkWorker.js). */
+export interface WalkWorkers {
+  count: number;
+  script: string;
+  /**
+   * A worker failed and its folders were walked on the caller's thread instead: worth a log line, but no drift
+   * (nothing was missed), so never a reason for another walk.
+   */
+  onFailure?: (message: string) => void;
+}
+
+/** The options a worker lists with: the walk's own, minus what cannot cross a thread (fs, callbacks, signal). */
+export type ListingOptions = Pick<
+  ScanOptions,
+  'exclude' | 'workspaceExclude' | 'skipNodeModules' | 'extraPatterns' | 'refuseUnsafeFolders'
+>;
+
+export interface ListingJob {
+  starts: Folder[];
+  options: ListingOptions;
+}
+
+enum EntryKind {
+  File,
+  Folder,
+  Symlink,
+  Other,
+}
+
+interface SentEntry {
+  name: string;
+  kind: EntryKind;
+  nameBytes?: Uint8Array;
+}
+
+interface SentFolder {
+  dir: string;
+  relativeDir: string;
+  maybeTemps: string[];
+  entries: SentEntry[];
+}
+
+export type WorkerMessage =
+  | { kind: 'listed'; folders: SentFolder[] }
+  | { kind: 'error'; error: ScanError }
+  | { kind: 'done'; visitedFiles: number }
+  | { kind: 'failed'; message: string };
+
+/**
+ * Folders left to read, per worker, before the listing is handed out: the caller's thread reads the top of the tree,
+ * breadth first, until it holds this many per worker, then deals them round-robin, so each worker gets a share of
+ * every big subtree.
+ */
+const FOLDERS_PER_WORKER = 16;
+
+/**
+ * A whole walk that saw fewer files than this last time runs on the caller's thread: starting a thread costs about
+ * 100 ms of CPU, more than such a walk (the OrphanTracker decides by its last walk of the folder).
+ */
+export const WORKERS_FROM_FILES = 30_000;
+
+function sendEntry(entry: DirEntryLike): SentEntry {
+  const kind = entry.isFile()
+    ? EntryKind.File
+    : entry.isDirectory()
+      ? EntryKind.Folder
+      : entry.isSymbolicLink()
+        ? EntryKind.Symlink
+        : EntryKind.Other;
+  return entry.nameBytes ? { name: entry.name, kind, nameBytes: entry.nameBytes } : { name: entry.name, kind };
+}
+
+function receiveEntry({ name, kind, nameBytes }: SentEntry): DirEntryLike {
+  return {
+    name,
+    ...(nameBytes ? { nameBytes: Buffer.from(nameBytes) } : {}),
+    isFile: () => kind === EntryKind.File,
+    isDirectory: () => kind === EntryKind.Folder,
+    isSymbolicLink: () => kind === EntryKind.Symlink,
+  };
+}
+
+/** The worker's side: lists its folders with the walk's own rules and posts what the main thread must inspect. */
+export async function runListingJob(job: ListingJob, post: (message: WorkerMessage) => void): Promise<void> {
+  const state: ListingState = { stack: [...job.starts].reverse(), visitedFiles: 0, foldersRead: 0 };
+  try {
+    const onError = (error: ScanError) => post({ kind: 'error', error });
+    for await (const listed of listFolders(state, { ...job.options, onError })) {
+      if (listed.length === 0) continue;
+      post({
+        kind: 'listed',
+        folders: listed.map(({ dir, relativeDir, maybeTemps, entries }) => ({
+          dir,
+          relativeDir,
+          maybeTemps,
+          entries: entries.map(sendEntry),
+        })),
+      });
+    }
+    post({ kind: 'done', visitedFiles: state.visitedFiles });
+  } catch (error) {
+    post({ kind: 'failed', message: messageOf(error) });
+  }
+}
+
+/**
+ * walkFolders with the listing (readdir and the ownership lstat, nearly all of a walk's time) in `workers` threads,
+ * off the caller's thread and on every core; the judging of candidates stays here. Same folders, same rules, same
+ * reports. A worker that fails or cannot start is replaced by a walk of its folders here, never by a gap (folders it
+ * already delivered are not delivered twice), and told to `workers.onFailure`. Without workers, or with a file-system seam other than node's (tests'
+ * fakes cannot cross a thread), it is walkFolders.
+ */
+export function walkFoldersInWorkers(
+  starts: readonly Folder[],
+  options: ScanOptions,
+  workers: WalkWorkers | undefined,
+): AsyncGenerator<Orphan> {
+  if (!workers || workers.count < 1 || (options.fs !== undefined && options.fs !== nodeFs))
+    return walkFolders(starts, options);
+  return inspectListed(listInWorkers(starts, options, workers), options);
+}
+
+async function* listInWorkers(
+  starts: readonly Folder[],
+  options: ScanOptions,
+  workers: WalkWorkers,
+): AsyncGenerator<ListedFolder[]> {
+  const report = options.onError ?? (() => undefined);
+  const state: ListingState = { stack: [...starts], visitedFiles: 0, foldersRead: 0 };
+  const fanOut = workers.count * FOLDERS_PER_WORKER;
+  yield* listFolders(state, options, (now) => now.stack.length >= fanOut, true);
+  if (state.stack.length === 0) return;
+
+  // Breadth first, the stack's first folder is read next: dealt in reading order.
+  const pending = state.stack.splice(0);
+  const parts: Folder[][] = Array.from({ length: Math.min(workers.count, pending.length) }, () => []);
+  for (let i = 0; i < pending.length; i++) parts[i % parts.length]!.push(pending[i]!);
+  const listingOptions: ListingOptions = {
+    exclude: options.exclude,
+    workspaceExclude: options.workspaceExclude,
+    skipNodeModules: options.skipNodeModules,
+    extraPatterns: options.extraPatterns,
+    refuseUnsafeFolders: options.refuseUnsafeFolders,
+  };
+
+  const queue: ListedFolder[][] = [];
+  let wake: (() => void) | undefined;
+  let running = parts.length;
+  let failure: unknown;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const started: Worker[] = [];
+
+  /** One part: in a worker, or here if the worker fails (skipping the folders it already delivered). */
+  const runPart = (part: Folder[]) => {
+    const delivered = new Set<string>();
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      running -= 1;
+      notify();
+    };
+    const fallBack = (why: string) => {
+      if (settled) return;
+      settled = true;
+      workers.onFailure?.(`a walk's worker failed (${why}); its ${part.length} folder(s) were walked here instead`);
+      const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0, foldersRead: 0 };
+      void (async () => {
+        for await (const listed of listFolders(here, options)) {
+          const fresh = listed.filter((folder) => !delivered.has(folder.dir));
+          if (fresh.length > 0) queue.push(fresh);
+          notify();
+        }
+      })()
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => {
+          running -= 1;
+          notify();
+        });
+    };
+    let worker: Worker;
+    try {
+      worker = new Worker(workers.script, {
+        workerData: { starts: part, options: listingOptions } satisfies ListingJob,
+      });
+    } catch (error) {
+      fallBack(messageOf(error));
+      return;
+    }
+    started.push(worker);
+    worker.on('message', (message: WorkerMessage) => {
+      if (settled) return;
+      if (message.kind === 'listed') {
+        const folders = message.folders.map((folder) => {
+          delivered.add(folder.dir);
+          return { ...folder, entries: folder.entries.map(receiveEntry) };
+        });
+        queue.push(folders);
+        notify();
+      } else if (message.kind === 'error') report(message.error);
+      else if (message.kind === 'done') {
+        state.visitedFiles += message.visitedFiles;
+        finish();
+      } else fallBack(message.message);
+    });
+    worker.on('error', (error) => fallBack(messageOf(error)));
+    worker.on('exit', (code) => fallBack(`it exited with code ${code} before it was done`));
+  };
+
+  try {
+    for (const part of parts) runPart(part);
+    while (running > 0 || queue.length > 0) {
+      if (failure !== undefined) throw failure;
+      const next = queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    if (failure !== undefined) throw failure;
+    options.onProgress?.(state.visitedFiles);
+  } finally {
+    for (const worker of started) void worker.terminate();
+  }
+}
