@@ -14,6 +14,7 @@ import {
   closeWorkbench,
   openWorkbench,
   recordFailure,
+  removeRowByKey,
   runFromPalette,
   selectViewRow,
   type WorkbenchSession,
@@ -113,9 +114,7 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     this.timeout(120_000);
     const removed = ['Feed the cat', 'Water the plants', 'Back up the laptop', 'Call the plumber'];
     for (const title of removed) {
-      await selectTodo(title);
-      await page.keyboard.press('Delete');
-      await todoRow(title).waitFor({ state: 'detached', timeout: 15_000 });
+      await removeRowByKey(page, 'Crash-Safe To-Dos', title, 'Delete');
     }
     // Every toast drawn from now on is noted as it becomes visible, however briefly.
     await page.evaluate(`(() => {

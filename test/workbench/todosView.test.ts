@@ -13,6 +13,7 @@ import {
   closeWorkbench,
   openWorkbench,
   recordFailure,
+  removeRowByKey,
   runFromPalette,
   selectViewRow,
   type WorkbenchSession,
@@ -100,11 +101,7 @@ suite('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, group lef
 
   test('Ctrl+Z takes back two deletes in a row; a notification’s Undo takes back its own delete after a later one', async function () {
     this.timeout(90_000);
-    const deleteRow = async (title: string) => {
-      await selectRow(title);
-      await page.keyboard.press('Delete');
-      await row(title).waitFor({ state: 'detached', timeout: 10_000 });
-    };
+    const deleteRow = (title: string) => removeRowByKey(page, 'Crash-Safe To-Dos', title, 'Delete');
     await deleteRow('Water the plants');
     await deleteRow('Call the plumber');
     await page.keyboard.press('Control+z');
