@@ -141,6 +141,51 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     assert.equal(error.holder, undefined, 'no single holder is named as the one to end');
   });
 
+  test('a lock that keeps changing hands past the timeout: the waiter keeps waiting while writers make progress, and gets it', async () => {
+    // At load ~12, one of 8 CLI writers lost every turn for 30 s and failed although the lock never stuck.
+    const lockPath = lockPathFor(target);
+    mkdirSync(lockPath);
+    const recordHolder = (token: string) => {
+      const next = join(dir, 'next-owner.json');
+      writeFileSync(next, JSON.stringify(ownerRecordFor(token)));
+      renameSync(next, join(lockPath, LOCK_OWNER_FILE));
+    };
+    recordHolder('holder-0');
+    const started = Date.now();
+    const waiting = withFileLock(target, async () => 'got it', { acquireTimeoutMs: 800 });
+    for (let turn = 1; turn <= 8; turn++) {
+      await sleep(250);
+      recordHolder(`holder-${turn}`);
+    }
+    rmSync(lockPath, { recursive: true }); // the last writer is done
+    assert.equal(await waiting, 'got it');
+    assert.ok(Date.now() - started >= 2000, 'it waited past acquireTimeoutMs while the lock changed hands');
+  });
+
+  test('a lock that keeps changing hands forever: the wait still ends, at 4 × the timeout', async () => {
+    const lockPath = lockPathFor(target);
+    mkdirSync(lockPath);
+    let turn = 0;
+    const recordHolder = () => {
+      const next = join(dir, 'next-owner.json');
+      writeFileSync(next, JSON.stringify(ownerRecordFor(`holder-${turn++}`)));
+      renameSync(next, join(lockPath, LOCK_OWNER_FILE));
+    };
+    recordHolder();
+    const rotating = setInterval(recordHolder, 100);
+    const started = Date.now();
+    const error = await withFileLock(target, async () => 'never', { acquireTimeoutMs: 400 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    clearInterval(rotating);
+    rmSync(lockPath, { recursive: true });
+    const waited = Date.now() - started;
+    assert.ok(error instanceof LockTimeoutError, String(error));
+    assert.match(error.message, /held in turn by at least \d+ writers/);
+    assert.ok(waited >= 1600 && waited < 4000, `waited ${waited} ms`);
+  });
+
   test('a lock held by one live process for the whole wait: the timeout names it', async () => {
     const lockPath = lockPathFor(target);
     mkdirSync(lockPath);

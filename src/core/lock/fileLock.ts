@@ -39,7 +39,8 @@ export interface LockSettings {
 
 /**
  * 10 s stale tolerates a remote holder whose event loop freezes for several seconds without a false takeover.
- * Contended waiters poll every 5–200 ms; after 30 s they give up.
+ * Contended waiters poll every 5–200 ms; after 30 s without the lock changing hands they give up (at most 120 s while
+ * it keeps changing hands: writers are making progress).
  */
 export const DEFAULT_LOCK_SETTINGS: Readonly<LockSettings> = Object.freeze({
   staleMs: 10_000,
@@ -48,6 +49,9 @@ export const DEFAULT_LOCK_SETTINGS: Readonly<LockSettings> = Object.freeze({
   retryMinMs: 5,
   retryMaxMs: 200,
 });
+
+/** A wait on a lock that keeps changing hands may run this many times acquireTimeoutMs before it gives up. */
+const CONTENDED_WAIT_FACTOR = 4;
 
 /** The lock directory for `target` (proper-lockfile's lockfilePath): `<target>.lock`, shortened for long names (lockNameFor). */
 export function lockPathFor(target: string): string {
@@ -421,8 +425,17 @@ export async function withFileLock<T>(
   let release: () => Promise<void>;
   let lastSeen: LockVerdict | undefined;
   const holdersSeen = new Set<string>();
+  // While the lock keeps changing hands the writers are making progress: the wait runs until acquireTimeoutMs after
+  // the last change (at most CONTENDED_WAIT_FACTOR times as long in all), and polls quickly again after each change,
+  // so a waiter that lost many turns is not also the slowest to look.
+  let lastChange = started;
   const note = (verdict: LockVerdict | undefined): void => {
-    if (verdict?.state === 'held' && verdict.token !== undefined) holdersSeen.add(verdict.token);
+    if (verdict?.state !== 'held' || verdict.token === undefined || holdersSeen.has(verdict.token)) return;
+    if (holdersSeen.size > 0) {
+      lastChange = Date.now();
+      delay = resolved.retryMinMs;
+    }
+    holdersSeen.add(verdict.token);
   };
   for (;;) {
     try {
@@ -431,8 +444,13 @@ export async function withFileLock<T>(
     } catch (error) {
       if (errnoOf(error) !== 'ELOCKED') throw error;
     }
-    const waited = Date.now() - started;
-    if (waited >= resolved.acquireTimeoutMs) {
+    const now = Date.now();
+    const waited = now - started;
+    const stillMoving = now - lastChange < resolved.acquireTimeoutMs;
+    if (
+      waited >= resolved.acquireTimeoutMs &&
+      (!stillMoving || waited >= resolved.acquireTimeoutMs * CONTENDED_WAIT_FACTOR)
+    ) {
       const verdict = await judgeLock(lockPath, resolved.staleMs).catch(() => undefined);
       note(verdict);
       throw busyError(lockPath, waited, verdict && verdict.state !== 'free' ? verdict : lastSeen, holdersSeen.size);
