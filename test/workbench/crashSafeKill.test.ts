@@ -5,12 +5,15 @@
 // or to one of the versions saved. Temps the killed writes leave are orphans of a dead writer that scan reports.
 //
 // The kill window: each version is ~4 MB (a save takes seconds here), and the kill is timed from the first change a
-// write makes in the file's folder (fs.watch, inotify), plus a delay that differs per round, so it lands inside the
-// write itself in the early rounds and around the rename, or between two saves, in the later ones.
+// write makes in the file's folder (fs.watch, inotify, in a worker thread), plus a delay that differs per round, so it
+// lands inside the write itself in the early rounds and around the rename, or between two saves, in the later ones.
+// Checked against a save that truncates, then writes (fs.promises.writeFile in place of the atomic write): a kill at
+// the first change leaves the file empty. Timed from this thread, busy driving the page, it never did (0 of 5).
 import * as assert from 'node:assert/strict';
-import { type FSWatcher, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import type { Page } from 'playwright-core';
 import { runCliCaptured } from '../support/cliRun';
 import {
@@ -25,11 +28,23 @@ import {
 const TOAST = '.notifications-toasts .notification-toast';
 const EDITOR = '.part.editor .monaco-editor .view-lines >> visible=true';
 /** Delay from the burst's first change on disk to the SIGKILL, one per round. */
-const KILL_DELAYS_MS = [0, 40, 250, 1_000, 2_500];
+const KILL_DELAYS_MS = [0, 0, 40, 250, 1_000, 2_500];
 /** ~4 MB of lines; `n` alone on line 3, so a version is made by replacing one line (no quotes typed: no auto-close). */
 const PAD = Array.from({ length: 4_000 }, (_, i) => JSON.stringify(String(i).padEnd(1_000, 'x'))).join(',\n');
 const version = (n: number): string => `{\n"n":\n${n}\n,\n"pad": [\n${PAD}\n]\n}\n`;
 const ORIGINAL_N = 0;
+/** Worker code: SIGKILLs `pid` `delayMs` after the first change in `folder`, then says so. */
+const KILLER = `
+const { watch } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const { folder, pid, delayMs } = workerData;
+const kill = () => { process.kill(pid, 'SIGKILL'); parentPort.postMessage('killed'); };
+const watcher = watch(folder, () => {
+  watcher.close();
+  if (delayMs === 0) kill();
+  else setTimeout(kill, delayMs);
+});
+`;
 
 interface Proc {
   pid: number;
@@ -147,16 +162,17 @@ suite('crash-safe save by glob in the workbench: SIGKILL of the extension host d
       const settle = (round + 1) * 1_000;
       await saveVersion(page, settle, saved, file);
 
-      let firstChangeAt = 0;
+      // The killer is a worker thread with an idle event loop of its own: it reacts to the first change within a
+      // millisecond or so, while this thread is busy driving the page.
       let killedAt = 0;
-      const killer: FSWatcher = watch(folder, () => {
-        if (firstChangeAt) return;
-        firstChangeAt = Date.now();
-        setTimeout(() => {
-          process.kill(host, 'SIGKILL');
+      const killer = new Worker(KILLER, { eval: true, workerData: { folder, pid: host, delayMs: killDelayMs } });
+      const killed = new Promise<void>((resolve) =>
+        killer.once('message', () => {
           killedAt = Date.now();
-        }, killDelayMs);
-      });
+          resolve();
+        }),
+      );
+      await new Promise((resolve) => killer.once('online', resolve));
       const burst: number[] = [];
       try {
         for (let i = 1; i <= 30 && !killedAt; i++) {
@@ -171,9 +187,9 @@ suite('crash-safe save by glob in the workbench: SIGKILL of the extension host d
           // No change on disk during the whole burst: kill now, the last saves still pending.
           process.kill(host, 'SIGKILL');
           killedAt = Date.now();
-        }
+        } else await killed;
       } finally {
-        killer.close();
+        await killer.terminate();
       }
       killedPids.push(host);
       await delay(1_000);
@@ -235,7 +251,7 @@ async function waitForExtensionHost(session: WorkbenchSession, killed: readonly 
 /** Replaces the version number (line 3) in the focused crash-safe editor. */
 async function setN(page: Page, n: number): Promise<void> {
   const dialog = page.locator('.monaco-dialog-box');
-  if (await dialog.isVisible()) throw new Error(`a dialog is in the way: ${await dialog.innerText()}`);
+  if (await dialog.isVisible()) throw new Error(`a dialog is in the way: ${await dialog.textContent()}`);
   await page
     .locator(EDITOR)
     .first()
