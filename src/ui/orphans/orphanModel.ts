@@ -1,5 +1,5 @@
 import { lstat, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import * as os from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
@@ -79,7 +79,9 @@ function workspaceExcludes(folder: vscode.WorkspaceFolder): string[] {
  * The threads that list a whole walk's folders: off the host's thread, and on every core (up to 4). The bundle
  * dist/walkWorker.js sits beside dist/extension.js (esbuild.mjs).
  */
-const WALK_WORKERS = { count: Math.min(4, availableParallelism()), script: join(__dirname, 'walkWorker.js') };
+// availableParallelism is Node 18.14+; VS Code 1.80 and 1.81 run extensions on Node 16.
+const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+const WALK_WORKERS = { count: Math.min(4, Math.max(1, cores)), script: join(__dirname, 'walkWorker.js') };
 
 function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChannel): TrackerOptions {
   return {
