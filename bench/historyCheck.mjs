@@ -230,7 +230,9 @@ function measure({ name, workspace, historyDir }, runs) {
   console.log(
     `  pass: median ${median(results.map((r) => r.ms)).toFixed(1)} ms (runs: ${results.map((r) => r.ms.toFixed(0)).join(', ')})`,
   );
-  console.log(`  reading the History index alone (warm, after the pass): median ${median(results.map((r) => r.indexMs)).toFixed(1)} ms`);
+  console.log(
+    `  reading the History index alone (warm, after the pass): median ${median(results.map((r) => r.indexMs)).toFixed(1)} ms`,
+  );
   const finds = results.flatMap((r) => r.findCopiesMs);
   if (finds.length > 0) {
     console.log(
