@@ -498,14 +498,18 @@ suite('orphaned temp files in the workbench', () => {
       const runsBefore = model.stats().safetyNetRuns;
       const deferredBefore = model.stats().safetyNetDeferred;
       await settle(10_000);
-      // A build's storm from 10 s to 45 s, around the moment the safety net is due (30 s): a temp rewritten every
-      // 250 ms. Started well before that moment, so a watcher slowed by a loaded machine has reported it by then.
-      const temp = plant('scratch/storm/out.json.vsctmp', '{');
+      // A build's storm from 10 s to 45 s, around the moment the safety net is due (30 s): as a build does, a new
+      // temp every 250 ms, the one before removed (the watchers follow creations and deletions of temps, not every
+      // rewrite of one). Started well before that moment, so a watcher slowed by a loaded machine has reported it.
       plant('scratch/storm/out.json', '{}');
-      while (Date.now() - walked < 45_000) {
-        writeFileSync(temp, `{"at":${Date.now()}`);
+      let previous: string | undefined;
+      for (let n = 0; Date.now() - walked < 45_000; n++) {
+        const temp = plant(`scratch/storm/out.json.tmp-${n}`, `{"n":${n}}`);
+        if (previous) rmSync(previous, { force: true });
+        previous = temp;
         await settle(250);
       }
+      if (previous) rmSync(previous, { force: true });
       assert.equal(
         model.stats().safetyNetRuns,
         runsBefore,
