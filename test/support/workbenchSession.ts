@@ -156,3 +156,16 @@ export async function removeRowByKey(page: Page, viewTitle: string, rowText: str
     }
   }
 }
+
+/**
+ * Opens a workspace file from the Explorer. Not by Quick Open: its file search can be slow here, it may rank a temp
+ * file (`state.json.cs-….tmp`) first, and text typed into a closing palette lands in the focused editor.
+ */
+export async function openFromExplorer(page: Page, folder: string, name: string): Promise<void> {
+  const explorer = page.locator('.explorer-folders-view');
+  const folderRow = explorer.getByRole('treeitem', { name: folder, exact: true });
+  await folderRow.waitFor({ timeout: 60_000 });
+  if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
+  await explorer.getByRole('treeitem', { name, exact: true }).click({ timeout: 30_000 });
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}

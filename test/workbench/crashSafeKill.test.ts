@@ -18,6 +18,7 @@ import type { Page } from 'playwright-core';
 import { runCliCaptured } from '../support/cliRun';
 import {
   closeWorkbench,
+  openFromExplorer,
   openWorkbench,
   recordFailure,
   runFromPalette,
@@ -281,13 +282,4 @@ async function saveVersion(page: Page, n: number, saved: Set<number>, file: stri
     if (await overwrite.count()) await overwrite.first().click();
   }
   throw new Error(`version ${n} never reached the disk`);
-}
-
-async function openFromExplorer(page: Page, folderName: string, name: string): Promise<void> {
-  const explorer = page.locator('.explorer-folders-view');
-  const folderRow = explorer.getByRole('treeitem', { name: folderName, exact: true });
-  await folderRow.waitFor({ timeout: 60_000 });
-  if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
-  await explorer.getByRole('treeitem', { name, exact: true }).click({ timeout: 30_000 });
-  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }

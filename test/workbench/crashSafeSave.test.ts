@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import {
   closeWorkbench,
+  openFromExplorer,
   openWorkbench,
   runFromPalette,
   screenshots,
@@ -175,17 +176,4 @@ async function editorText(page: Page): Promise<string> {
 async function dirtyTab(page: Page, name: string): Promise<boolean> {
   const tab = page.locator('.tabs-container .tab', { hasText: name }).first();
   return /\bdirty\b/.test((await tab.getAttribute('class')) ?? '');
-}
-
-/**
- * Opens a workspace file from the Explorer. Not by Quick Open: its file search can be slow here, it may rank a temp
- * file (`state.json.cs-….tmp`) first, and text typed into a closing palette lands in the focused editor.
- */
-async function openFromExplorer(page: Page, folder: string, name: string): Promise<void> {
-  const explorer = page.locator('.explorer-folders-view');
-  const folderRow = explorer.getByRole('treeitem', { name: folder, exact: true });
-  await folderRow.waitFor({ timeout: 60_000 });
-  if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
-  await explorer.getByRole('treeitem', { name, exact: true }).click({ timeout: 30_000 });
-  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
