@@ -12,7 +12,8 @@ const dist = process.argv.find((arg) => arg.startsWith('--dist='))?.slice('--dis
 const shared = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  // The Node of the oldest VS Code engines.vscode admits (1.82: Electron 25, Node 18.15); the CLI's is its own.
+  target: 'node18',
   format: 'cjs',
   minify: production,
   sourcemap: !production,
@@ -46,6 +47,7 @@ const builds = [
     ...shared,
     entryPoints: ['src/cli.ts'],
     outfile: join(dist, 'cli.js'),
+    target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
   },
 ];

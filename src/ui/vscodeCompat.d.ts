@@ -1,4 +1,4 @@
-// Members that every VS Code that engines.vscode admits (1.80 on) has at run time, but that @types/vscode only
+// Members that every VS Code that engines.vscode admits (1.82 on) has at run time, but that @types/vscode only
 // declares from a later release. Only such members belong here: a member that is really newer than the engine must
 // not be declared, or the engine typecheck (tsconfig.engine.json) stops catching its use.
 

@@ -79,9 +79,10 @@ function workspaceExcludes(folder: vscode.WorkspaceFolder): string[] {
  * The threads that list a whole walk's folders: off the host's thread, and on every core (up to 4). The bundle
  * dist/walkWorker.js sits beside dist/extension.js (esbuild.mjs).
  */
-// availableParallelism is Node 18.14+; VS Code 1.80 and 1.81 run extensions on Node 16.
-const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-const WALK_WORKERS = { count: Math.min(4, Math.max(1, cores)), script: join(__dirname, 'walkWorker.js') };
+const WALK_WORKERS = {
+  count: Math.min(4, Math.max(1, os.availableParallelism())),
+  script: join(__dirname, 'walkWorker.js'),
+};
 
 function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChannel): TrackerOptions {
   return {

@@ -142,6 +142,14 @@ suite('walkthrough (contributes.walkthroughs) and engine range (engines.vscode)'
     assert.ok(engine, `engines.vscode ${manifest.engines.vscode} is not a caret range`);
     const minimum = engine.slice(1).join('.');
     assert.equal(manifest.devDependencies['@types/vscode-engine'], `npm:@types/vscode@${minimum}`);
+    // Node's types are those of that release's Node: 1.82-1.89 run extensions on Node 18 (Electron 25-28), 1.90 on
+    // Node 20. A newer Node than the engine's let structuredClone through while engines.vscode still admitted 1.80.
+    const engineNode = Number(engine[1]) === 1 && Number(engine[2]) < 90 ? 18 : 20;
+    assert.ok(
+      Number(engine[1]) === 1 && Number(engine[2]) >= 82,
+      'below 1.82 the host runs Node 16: no structuredClone',
+    );
+    assert.match(manifest.devDependencies['@types/node-engine'] ?? '', new RegExp(`^npm:@types/node@${engineNode}\\.`));
     // vsce package refuses an @types/vscode newer than engines.vscode.
     const [major, minor] = (/(\d+)\.(\d+)/.exec(manifest.devDependencies['@types/vscode']!) ?? []).slice(1).map(Number);
     assert.ok(
