@@ -78,6 +78,12 @@ suite('workbench as npm start serves it (vsix installed, no test tooling)', () =
   });
 
   test('the folder opens on its README, with no welcome page and no Chat side bar', async () => {
+    // The startup toast can come before the editor area has restored its first tab (seen at load 10).
+    await page
+      .locator('.tabs-container .tab', { hasText: 'README.md' })
+      .first()
+      .waitFor({ state: 'visible', timeout: 30_000 })
+      .catch(() => undefined);
     const tabs = await page.locator('.tabs-container .tab').allInnerTexts();
     assert.ok(
       tabs.some((tab) => tab.includes('README.md')),
