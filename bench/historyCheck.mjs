@@ -45,9 +45,10 @@ async function runChild({ historyDir, folders }) {
   // copiesOptions() of src/ui/copies/recoverFromCommand.ts with the default settings (no extra temp patterns).
   const copiesOptions = { historyDir, history, extraPatterns: [], extraFinders: stateCopyFinders(), signal };
   const findMs = [];
-  const bestCopyOf = async (path) => {
+  const bestCopyOf = async (path, _signal, index) => {
     const findStarted = performance.now();
-    const best = bestCopy((await findCopies(path, copiesOptions)).copies);
+    const options = index ? { ...copiesOptions, history: { ...history, index } } : copiesOptions;
+    const best = bestCopy((await findCopies(path, options)).copies);
     findMs.push(performance.now() - findStarted);
     return best;
   };

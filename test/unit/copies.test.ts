@@ -635,6 +635,31 @@ suite('copies', () => {
       assert.deepEqual(found, [undefined, undefined]);
     });
 
+    test('the History index is read once for the whole check, not again for each broken file', async () => {
+      const ws = join(dir, 'ws');
+      for (let i = 0; i < 5; i++) {
+        const file = join(ws, `nul${i}.json`);
+        writeFileSync(file, Buffer.alloc(32));
+        historyFolder(`n${i}`, uri(file), [{ id: 'a.json', content: '{"good": 1}\n', timestamp: Date.now() - HOUR }]);
+      }
+      let listings = 0;
+      const fs = delegateTo(nodeFs, {
+        readdir: (path) => {
+          if (path === history) listings++;
+          return nodeFs.readdir(path);
+        },
+      });
+      const { found } = await checkFilesHistoryKnows(history, [ws], {
+        fs,
+        bestCopyOf: (file, _signal, index) =>
+          findCopies(file, { fs, historyDir: history, history: { index }, git: false }).then((copies) =>
+            bestCopy(copies.copies),
+          ),
+      });
+      assert.equal(found.filter((file) => file?.best.source === 'history').length, 5);
+      assert.equal(listings, 1, 'History folder listings');
+    });
+
     test('a cancelled check throws instead of claiming anything', async () => {
       const ws = join(dir, 'ws');
       writeFileSync(join(ws, 'nul.json'), Buffer.alloc(16));

@@ -2,7 +2,7 @@ import { isAbsolute, relative as relativePath } from 'node:path';
 import { DescriptorsExhaustedError, mapBounded } from '../boundedOpens';
 import { type FsLike, nodeFs } from '../fs';
 import type { Copy } from './copyModel';
-import { type HistoryOptions, readHistoryIndex } from './historyCopies';
+import { type HistoryIndex, type HistoryOptions, readHistoryIndex } from './historyCopies';
 import { judgeBroken } from './judgeBroken';
 
 /** A file with NUL-filled or empty content (the classic power-loss damage) that a good copy can restore. */
@@ -13,8 +13,15 @@ export interface BrokenWithCopy {
   best: Copy;
 }
 
-/** The best copy of a file (the newest good one) as the caller's finders see it, or undefined. */
-export type BestCopyFinder = (target: string, signal?: AbortSignal) => Promise<Copy | undefined>;
+/**
+ * The best copy of a file (the newest good one) as the caller's finders see it, or undefined. `historyIndex`: the
+ * Local History index the check already read, for the caller's history finder (HistoryOptions.index).
+ */
+export type BestCopyFinder = (
+  target: string,
+  signal?: AbortSignal,
+  historyIndex?: HistoryIndex,
+) => Promise<Copy | undefined>;
 
 /** Files judged at once: each is read whole (bounded), so few. */
 const FILES_AT_ONCE = 8;
@@ -36,13 +43,14 @@ export async function brokenWithCopy(
   bestCopyOf: BestCopyFinder,
   signal?: AbortSignal,
   fs: FsLike = nodeFs,
+  historyIndex?: HistoryIndex,
 ): Promise<BrokenWithCopy | undefined> {
   try {
     const stats = await fs.stat(target);
     if (!stats.isFile() || stats.size > LARGEST_CHECKED) return undefined;
     const verdict = await judgeBroken(target, { fs });
     if (verdict.state !== 'broken' || (verdict.reason !== 'nul' && verdict.reason !== 'empty')) return undefined;
-    const best = await bestCopyOf(target, signal);
+    const best = await bestCopyOf(target, signal, historyIndex);
     return best ? { target, reason: verdict.reason, best } : undefined;
   } catch (error) {
     if (error instanceof DescriptorsExhaustedError || signal?.aborted) throw error;
@@ -77,7 +85,7 @@ export async function checkFilesHistoryKnows(
   ];
   const found = await mapBounded(known, FILES_AT_ONCE, (path) => {
     signal?.throwIfAborted();
-    return brokenWithCopy(path, options.bestCopyOf, signal, fs);
+    return brokenWithCopy(path, options.bestCopyOf, signal, fs, index);
   });
   return { known, found, notes: index.notes };
 }

@@ -56,6 +56,8 @@ export interface HistoryOptions {
   signal?: AbortSignal;
   /** Path rules: `win32` for drive letters and `\`. Default this platform. */
   platform?: NodeJS.Platform;
+  /** The History folder's index, already read: a check of many files reads it once, not once per file. */
+  index?: HistoryIndex;
 }
 
 /** A surrogate that is not half of a pair (in `u` mode a pair is one code point): no file name holds one. */
@@ -227,7 +229,7 @@ export function historyFinder(historyDir: string, options: HistoryOptions = {}):
   return {
     source: 'history',
     async find({ fs, target, realTarget }): Promise<FinderResult> {
-      const index = await readHistoryIndex(fs, historyDir, options);
+      const index = options.index ?? (await readHistoryIndex(fs, historyDir, options));
       const wanted = new Set([comparable(target, platform), comparable(realTarget, platform)]);
       const copies: FoundCopy[] = [];
       const notes = [...index.notes];

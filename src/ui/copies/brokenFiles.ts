@@ -139,8 +139,8 @@ export class BrokenFiles implements vscode.Disposable {
     return stats;
   }
 
-  private readonly bestCopyOf: BestCopyFinder = async (target, signal) =>
-    (await bestCopyOf(this.deps, target, signal)).best;
+  private readonly bestCopyOf: BestCopyFinder = async (target, signal, historyIndex) =>
+    (await bestCopyOf(this.deps, target, signal, historyIndex)).best;
 
   /** Judges known broken files again (after a save or a recovery): a repaired one leaves. */
   async recheck(paths: readonly string[]): Promise<void> {

@@ -9,6 +9,7 @@ import {
   recoverFromCopy,
   selectCopy,
 } from '../../core/copies/findCopies';
+import type { HistoryIndex } from '../../core/copies/historyCopies';
 import { messageOf } from '../../core/errors';
 import { readRegularFile } from '../../core/fs';
 import { RecoveryError, type RecoveryResult } from '../../core/orphans/recovery';
@@ -245,7 +246,10 @@ export async function bestCopyOf(
   deps: Pick<CopiesDeps, 'settings' | 'place'>,
   target: string,
   signal?: AbortSignal,
+  historyIndex?: HistoryIndex,
 ): Promise<{ found: CopiesResult; best: Copy | undefined }> {
-  const found = await findCopies(target, copiesOptions(deps, signal));
+  const options = copiesOptions(deps, signal);
+  if (historyIndex && options.historyDir) options.history = { ...options.history, index: historyIndex };
+  const found = await findCopies(target, options);
   return { found, best: bestCopy(found.copies) };
 }
