@@ -99,7 +99,11 @@ export function registerTodoCommands(
       const before = model.todos;
       const removed = removals.remove(todos, message);
       // From the view (a row, a key, the palette), not a script naming ids: the next row is selected for the next key.
-      if (!isTodoArgs(target)) deps.view.selectAfterRemoval(before, removed.map((todo) => todo.id));
+      if (!isTodoArgs(target))
+        deps.view.selectAfterRemoval(
+          before,
+          removed.map((todo) => todo.id),
+        );
       return removed;
     }),
   );

@@ -39,7 +39,9 @@ suite('the To-Dos view by keys: Delete twice in a row', () => {
     for (const title of ['keys A', 'keys B', 'keys C', 'keys D']) added.push(await add(title));
     // The view shown, as the Explorer shows it; the first Delete from B's row (its inline button passes the row).
     await vscode.commands.executeCommand('crashSafeState.todos.focus');
-    await waitFor('the view to show them', async () => (await diagnostics()).rows.some((row) => row.label === 'keys D'));
+    await waitFor('the view to show them', async () =>
+      (await diagnostics()).rows.some((row) => row.label === 'keys D'),
+    );
     // The tree has fetched and drawn its rows (the view's own visibility reaches the extension host a moment later).
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const b = added[1]!;
