@@ -35,8 +35,11 @@ export interface TodoCommandDeps {
   log: vscode.LogOutputChannel;
 }
 
-/** A command's first argument: the clicked row, an args object, or nothing (then the view's selection). */
-type Target = TodoNode | TodoArgs | undefined;
+/**
+ * A command's first argument: the clicked row, the focused row (a key; null when VS Code has none), an args object,
+ * or nothing (then the view's selection).
+ */
+type Target = TodoNode | TodoArgs | null | undefined;
 
 /**
  * Registers the to-do commands (and their pre-rename ids); each returns its result (the to-do(s) as they will be
@@ -57,7 +60,7 @@ export function registerTodoCommands(
   register(CommandId.AddTodo, (args?: AddTodoArgs) => guarded(deps, () => addTodo(deps, args)));
   register(CommandId.EditTodo, (target?: Target) =>
     guarded(deps, async () => {
-      const todo = resolveTodo(deps, target);
+      const todo = await resolveTodo(deps, target);
       if (!todo) return undefined;
       const title = hasArg(target, 'title') ? target.title : await askTitle(todo.title);
       return title === undefined ? undefined : update(model, todo.id, { title });
@@ -65,15 +68,15 @@ export function registerTodoCommands(
   );
   register(CommandId.EditTodoNotes, (target?: Target) =>
     guarded(deps, async () => {
-      const todo = resolveTodo(deps, target);
+      const todo = await resolveTodo(deps, target);
       if (!todo) return undefined;
       const notes = hasArg(target, 'notes') ? target.notes : await askNotes(todo);
       return notes === undefined ? undefined : update(model, todo.id, { notes });
     }),
   );
   register(CommandId.ToggleTodo, (target?: Target, selected?: readonly TodoNode[]) =>
-    guarded(deps, () => {
-      const todos = resolveTodos(deps, target, selected);
+    guarded(deps, async () => {
+      const todos = await resolveTodos(deps, target, selected);
       if (todos.length === 0) return [];
       const shown = model.apply(
         todos.map((todo) => updateTodoEdit(todo.id, { done: hasArg(target, 'done') ? target.done : !todo.done })),
@@ -82,8 +85,8 @@ export function registerTodoCommands(
     }),
   );
   register(CommandId.DeleteTodo, (target?: Target, selected?: readonly TodoNode[]) =>
-    guarded(deps, () => {
-      const todos = resolveTodos(deps, target, selected);
+    guarded(deps, async () => {
+      const todos = await resolveTodos(deps, target, selected);
       if (todos.length === 0) return [];
       const message =
         todos.length === 1
@@ -93,7 +96,15 @@ export function registerTodoCommands(
               comment: ['{0} is the title the user gave the to-do.'],
             })
           : vscode.l10n.t('Deleted {0} to-dos.', todos.length);
-      return removals.remove(todos, message);
+      const before = model.todos;
+      const removed = removals.remove(todos, message);
+      // From the view (a row, a key, the palette), not a script naming ids: the next row is selected for the next key.
+      if (!isTodoArgs(target))
+        deps.view.selectAfterRemoval(
+          before,
+          removed.map((todo) => todo.id),
+        );
+      return removed;
     }),
   );
   register(CommandId.ClearDoneTodos, () =>
@@ -216,32 +227,54 @@ function askNotes(todo: Todo): Thenable<string | undefined> {
   });
 }
 
-/** The to-do a command acts on: the clicked row, the args' id, or the single selected row. */
-function resolveTodo(deps: TodoCommandDeps, target: Target): Todo | undefined {
-  return resolveTodos(deps, target, undefined)[0];
+/** The to-do a command acts on: the clicked or focused row, the args' id, or the first selected row. */
+async function resolveTodo(deps: TodoCommandDeps, target: Target): Promise<Todo | undefined> {
+  return (await resolveTodos(deps, target, undefined))[0];
 }
 
-/** Every to-do a command acts on: the selection when the clicked row is part of it, else the one target. */
-function resolveTodos(deps: TodoCommandDeps, target: Target, selected: readonly TodoNode[] | undefined): Todo[] {
-  const { model } = deps;
+/**
+ * Every to-do a command acts on: the selection when the clicked (or, from a key, focused) row is part of it, else
+ * that row; an args object's id; with no row, the view's selection. No to-do to act on is said, never silent.
+ */
+async function resolveTodos(
+  deps: TodoCommandDeps,
+  target: Target,
+  selected: readonly TodoNode[] | undefined,
+): Promise<Todo[]> {
+  const { model, view } = deps;
+  const find = (id: string) => model.todos.find((candidate) => candidate.id === id);
   const byId = (id: string) => {
-    const todo = model.todos.find((candidate) => candidate.id === id);
+    const todo = find(id);
     if (!todo) throw new TodosUnavailableError(unknownTodoMessage(id), model.state);
     return todo;
   };
+  // A key's focused row that a delete just removed, before the tree caught up: act on what the tree shows next.
+  if (isTodoNode(target) && !find(target.todo.id) && view.settling) {
+    await view.settled();
+    target = undefined;
+  }
   if (isTodoNode(target)) {
-    const many = (selected ?? []).filter(isTodoNode);
+    const many = (selected ?? view.selection()).filter(isTodoNode);
     const ids = many.some((node) => node.todo.id === target.todo.id)
       ? many.map((node) => node.todo.id)
       : [target.todo.id];
     return ids.map(byId);
   }
   if (isTodoArgs(target)) return [byId(target.id)];
-  return deps.view.selection().map((node) => byId(node.todo.id));
+  // No row (a key VS Code passed none with, the Command Palette): the selection, read once the tree shows the rows
+  // last given to it; meanwhile VS Code reports it empty, or with rows just removed.
+  const present = () => view.selection().flatMap((node) => find(node.todo.id) ?? []);
+  let todos = present();
+  if (view.settling || todos.length === 0 || todos.length < view.selection().length) {
+    await view.settled();
+    todos = present();
+  }
+  if (todos.length === 0) void showResult(vscode.l10n.t('Select a to-do first.'));
+  return todos;
 }
 
-function moveBy(deps: TodoCommandDeps, target: Target, direction: -1 | 1): readonly Todo[] | undefined {
-  const todo = resolveTodo(deps, target);
+async function moveBy(deps: TodoCommandDeps, target: Target, direction: -1 | 1): Promise<readonly Todo[] | undefined> {
+  const todo = await resolveTodo(deps, target);
   if (!todo) return undefined;
   const todos = deps.model.todos;
   const index = todos.findIndex((candidate) => candidate.id === todo.id);

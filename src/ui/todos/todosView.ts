@@ -24,6 +24,9 @@ export function isTodoNode(value: unknown): value is Extract<TodoNode, { kind: '
 
 const DRAG_MIME = 'application/vnd.code.tree.crashsafestate.todos';
 
+/** How long a command with no row waits for the tree to show the rows it was last given (and a row it selected). */
+const SETTLE_TIMEOUT_MS = 3_000;
+
 /** One row as the view shows it, for diagnostics. */
 export interface TodoRow {
   label: string;
@@ -71,6 +74,13 @@ export class TodosView
   private lastHaveDone: boolean | undefined;
   /** The problem the user was last told about, so one broken file raises one notification, not one per click. */
   private notifiedProblem: string | undefined;
+  /**
+   * Set from announcing new rows until VS Code has fetched them: meanwhile its TreeView maps no selected row to a
+   * node (it drops its nodes at a refresh and registers them again on the fetch), so `selection` reads empty or stale.
+   */
+  private rowsInFlight: { arrived: Promise<void>; arrive: () => void } | undefined;
+  /** The reveal that selects the row taking a removed one's place, until VS Code has applied it. */
+  private selecting: Promise<void> | undefined;
 
   constructor(
     private readonly model: TodosModel,
@@ -100,9 +110,58 @@ export class TodosView
     return this.view.selection.filter(isTodoNode);
   }
 
+  /** True while `selection` may be out of date: rows announced but not fetched yet, or a row being selected. */
+  get settling(): boolean {
+    // A hidden view fetches nothing until shown; its selection is not coming.
+    return this.view.visible && (this.rowsInFlight !== undefined || this.selecting !== undefined);
+  }
+
+  /** Resolves once the tree shows the rows last announced and any selection this view set (bounded). */
+  async settled(): Promise<void> {
+    if (!this.settling) return;
+    const waits = [this.rowsInFlight?.arrived, this.selecting].filter((wait) => wait !== undefined);
+    if (waits.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SETTLE_TIMEOUT_MS);
+    });
+    await Promise.race([Promise.all(waits), timeout]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * After to-dos were removed from the list as shown in `before`, selects and focuses the row that took the first
+   * one's place (the last row when it was at the end), so the next Delete or F2 acts on a row the user sees
+   * selected, as in the Explorer. Only while the view is visible: a hidden view is not opened for it.
+   */
+  selectAfterRemoval(before: readonly Todo[], removedIds: readonly string[]): void {
+    if (!this.view.visible) return;
+    const removed = new Set(removedIds);
+    const first = before.findIndex((todo) => removed.has(todo.id));
+    if (first < 0) return;
+    const next =
+      before.slice(first).find((todo) => !removed.has(todo.id)) ??
+      before
+        .slice(0, first)
+        .reverse()
+        .find((todo) => !removed.has(todo.id));
+    const shown = next && this.model.todos.find((todo) => todo.id === next.id);
+    if (!shown) return;
+    const selecting = Promise.resolve(
+      this.view.reveal({ kind: 'todo', todo: shown }, { select: true, focus: true }),
+    ).then(
+      () => undefined,
+      (error: unknown) => this.log.debug(`Selecting the next to-do failed: ${messageOf(error)}`),
+    );
+    this.selecting = selecting;
+    void selecting.finally(() => {
+      if (this.selecting === selecting) this.selecting = undefined;
+    });
+  }
+
   /** The rows as shown now. */
   rows(): TodoRow[] {
-    return this.getChildren().map((node) => {
+    return this.nodes().map((node) => {
       const item = this.getTreeItem(node);
       const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
       const row: TodoRow = { label };
@@ -117,8 +176,23 @@ export class TodosView
     });
   }
 
+  /** VS Code fetching the rows: once it has them (next task), `selection` maps to nodes again. */
   getChildren(element?: TodoNode): TodoNode[] {
     if (element) return [];
+    const inFlight = this.rowsInFlight;
+    if (inFlight) {
+      this.rowsInFlight = undefined;
+      setTimeout(inFlight.arrive, 0);
+    }
+    return this.nodes();
+  }
+
+  /** Rows are flat: none has a parent (`reveal` needs this). */
+  getParent(): undefined {
+    return undefined;
+  }
+
+  private nodes(): TodoNode[] {
     const state = this.model.state;
     switch (state.kind) {
       case 'ok':
@@ -289,6 +363,18 @@ export class TodosView
       this.lastHaveDone = done > 0;
       void vscode.commands.executeCommand('setContext', TODOS_HAVE_DONE_CONTEXT_KEY, done > 0);
     }
+    this.rowsChanged();
+  }
+
+  /** Tells VS Code the rows changed; until it fetches them, `settled()` waits. */
+  private rowsChanged(): void {
+    if (!this.rowsInFlight) {
+      let arrive = () => {};
+      const arrived = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
+      this.rowsInFlight = { arrived, arrive };
+    }
     this.changed.fire();
   }
 
@@ -303,7 +389,7 @@ export class TodosView
     } catch (error) {
       this.report(error);
       // Puts the checkbox back to what the file says.
-      this.changed.fire();
+      this.rowsChanged();
     }
   }
 

@@ -486,10 +486,12 @@ suite('orphaned temp files in the workbench', () => {
     assert.deepEqual(diffTabsOf(temp), [], 'no recovery diff was opened');
   });
 
-  // Skipped (reported as skipped): it passes alone, but in the full in-host run the storm's events stop reaching the
-  // model (none deferred the safety net, or one deferral and then silence), so the walk runs amid the storm. Whether
-  // the watcher stops following new temps after an earlier test, or this test's timing is wrong, is not known yet.
-  // safetyNetSchedule.test.ts covers the schedule itself.
+  // Skipped (reported as skipped): it passes alone, but in the whole orphans suite (3 of 4 runs, h-skips) no file
+  // event from scratch/storm/ reached the model for the whole storm (its `events` count did not move), while a probe
+  // written to a fresh folder (probe/sub/) after every test, this one included, was reported each time. So the host's
+  // watcher stops reporting inside `scratch/`, which every teardown deletes and the next test creates again; not the
+  // timing, and not our watcher globs (the `**/*` structure watcher went silent too). Open: a product answer to a
+  // host watcher that goes silent under a re-created folder. safetyNetSchedule.test.ts covers the schedule itself.
   test.skip('the safety-net walk waits for a storm of file events to end, then runs', async function () {
     this.timeout(120_000);
     const model = await following();
