@@ -9,6 +9,7 @@ import { messageOf } from '../errors';
 import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, isAbsent, nodeFs } from '../fs';
 import { derivedName } from '../names/tempNames';
 import { recogniseGroupFile } from '../names/tempPatterns';
+import { processUmask } from '../write/umask';
 
 /** The seam plus link(2). Optional so any FsLike fits: without it, backups are durable copies instead of links. */
 export interface GroupFs extends FsLike {
@@ -197,7 +198,7 @@ export async function writeNewFile(
   const handle = await fs.open(path, 'wx', options.mode);
   try {
     await writeAll(handle, bytes);
-    if ((options.mode & process.umask()) !== 0) await handle.chmod(options.mode);
+    if ((options.mode & processUmask()) !== 0) await handle.chmod(options.mode);
     if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
     if (options.durable) await handle.sync();
   } catch (error) {

@@ -13,6 +13,7 @@ import {
   schemaProblems,
   serializeJson,
 } from '../json/jsonStore';
+import { processUmask } from '../write/umask';
 import { type ContentDigest, digestOf, type GroupFs, MAX_JOURNAL_BYTES } from './groupJournal';
 
 /** One file of a group: its new content as bytes (`data`) or as a JSON value (`value`), optionally schema-checked. */
@@ -238,7 +239,7 @@ async function resolveFile(fs: GroupFs, file: PlannedFile, realFolder: RealFolde
     throw refuse(stats.isDirectory() ? 'EISDIR' : 'EINVAL', `${file.given} is not a regular file`);
   if (file.expected === 'absent' && stats)
     throw changed(file.given, 'exists, but the new content was made for no file there');
-  const mode = stats ? stats.mode & 0o7777 : 0o666 & ~process.umask();
+  const mode = stats ? stats.mode & 0o7777 : 0o666 & ~processUmask();
   const owner = stats && process.getuid?.() === 0 ? { uid: stats.uid, gid: stats.gid } : undefined;
   return { ...file, target, mode, identity: stats && identityOf(stats), ...(owner ? { owner } : {}) };
 }

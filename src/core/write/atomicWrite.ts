@@ -19,6 +19,7 @@ import {
 import { liveTempPaths, ourTempPath } from '../names/tempNames';
 import { type Durability, isDurable } from './durability';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
+import { processUmask } from './umask';
 
 export type { Durability } from './durability';
 
@@ -224,7 +225,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     throw error;
   }
   const { realPath, existing } = resolved;
-  const mode = existing?.mode ?? options.mode ?? 0o666 & ~process.umask();
+  const mode = existing?.mode ?? options.mode ?? 0o666 & ~processUmask();
   const owner = existing && process.getuid?.() === 0 ? { uid: existing.uid, gid: existing.gid } : undefined;
   const ownerIsOurs = owner === undefined || (owner.uid === process.geteuid?.() && owner.gid === process.getegid?.());
   // The folder is opened for its fsync while the temp is written; fsynced after the rename, as fsyncDir would.
@@ -322,7 +323,7 @@ async function giveModeAndOwner(
     return;
   }
   // open(2) made the temp `openedWith` less the umask: a target of just that mode needs no fchmod.
-  const chmodNeeded = (mode & ~openedWith) !== 0 || mode !== (openedWith & ~process.umask());
+  const chmodNeeded = (mode & ~openedWith) !== 0 || mode !== (openedWith & ~processUmask());
   await Promise.all([
     chmodNeeded ? attempt(target, 'chmod', () => temp.chmod(mode)) : undefined,
     owner ? attempt(target, 'chown', () => temp.chown(owner.uid, owner.gid)) : undefined,
