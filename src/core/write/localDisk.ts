@@ -1,0 +1,84 @@
+import type { FsLike } from '../fs';
+
+/**
+ * Linux `f_type` magic numbers of the file systems on which an fstat of an open file and the close of a folder never
+ * wait for a disk or a server: the inode of an open file is in memory, and closing a folder flushes nothing. On
+ * these the write path makes those two calls synchronously (2–5 µs) instead of through the thread pool (25–80 µs of
+ * main-thread time each). Everything else (NFS, FUSE, CIFS, overlayfs, unknown) keeps the asynchronous calls: a
+ * synchronous call to a hung server would freeze the caller's thread.
+ */
+export const LOCAL_DISK_TYPES: ReadonlyMap<number, string> = new Map([
+  [0xef53, 'ext2/3/4'],
+  [0x58465342, 'xfs'],
+  [0x9123683e, 'btrfs'],
+  [0x01021994, 'tmpfs'],
+  [0xf2f52010, 'f2fs'],
+]);
+
+/**
+ * How long a verdict holds. A device number is reused after an unmount (tmpfs and btrfs take the lowest free
+ * anonymous one, as NFS and FUSE do), so a verdict is tied to a folder and its target's device, and only for a while:
+ * a folder remounted as a network file system within this time is the one case it does not see.
+ */
+export const LOCAL_DISK_VERDICT_MS = 30_000;
+const FOLDERS_REMEMBERED = 1024;
+
+interface Verdict {
+  local: boolean;
+  /** When statfs was asked; a question not answered yet is not local. */
+  at: number;
+}
+
+/** Per folder and its target's device (a bind-mounted target's may differ from the folder's: each has its own). */
+const keyOf = (folder: string, dev: number) => `${dev}:${folder}`;
+
+const verdictsByFs = new WeakMap<FsLike, Map<string, Verdict>>();
+
+function verdictsOf(fs: FsLike): Map<string, Verdict> {
+  let verdicts = verdictsByFs.get(fs);
+  if (!verdicts) {
+    verdicts = new Map();
+    verdictsByFs.set(fs, verdicts);
+  }
+  return verdicts;
+}
+
+/**
+ * True only when statfs showed `folder` on a LOCAL_DISK_TYPES file system less than LOCAL_DISK_VERDICT_MS ago, with
+ * its target on device `dev` then as now. Never asks itself: unknown means the asynchronous calls.
+ */
+export function provenLocalDisk(fs: FsLike, folder: string, dev: number): boolean {
+  if (process.platform !== 'linux' || !fs.statfs) return false;
+  const verdict = verdictsByFs.get(fs)?.get(keyOf(folder, dev));
+  return verdict !== undefined && verdict.local && Date.now() - verdict.at < LOCAL_DISK_VERDICT_MS;
+}
+
+/**
+ * Asks statfs about `folder` when no current verdict is known for it (one question at a time per folder); called after
+ * a write has finished, so no write waits for it. A failing statfs is a verdict too: not local.
+ */
+export function learnLocalDisk(fs: FsLike, folder: string, dev: number): void {
+  const statfs = fs.statfs;
+  if (process.platform !== 'linux' || !statfs) return;
+  const verdicts = verdictsOf(fs);
+  const key = keyOf(folder, dev);
+  const known = verdicts.get(key);
+  const now = Date.now();
+  if (known && now - known.at < LOCAL_DISK_VERDICT_MS) return;
+  const asked: Verdict = { local: false, at: now };
+  verdicts.delete(key);
+  verdicts.set(key, asked);
+  if (verdicts.size > FOLDERS_REMEMBERED) verdicts.delete(verdicts.keys().next().value!);
+  statfs.call(fs, folder).then(
+    ({ type }) => {
+      // Timed from the question, not the answer: the verdict is no newer than the moment statfs was asked.
+      if (verdicts.get(key) === asked) verdicts.set(key, { local: LOCAL_DISK_TYPES.has(type), at: now });
+    },
+    () => undefined,
+  );
+}
+
+/** Forgets every verdict (tests). */
+export function forgetLocalDiskVerdicts(fs: FsLike): void {
+  verdictsByFs.delete(fs);
+}
