@@ -50,7 +50,7 @@ function verdictsOf(fs: FsLike): Map<string, Verdict> {
 export function provenLocalDisk(fs: FsLike, folder: string, dev: number): boolean {
   if (process.platform !== 'linux' || !fs.statfs) return false;
   const verdict = verdictsByFs.get(fs)?.get(keyOf(folder, dev));
-  return verdict !== undefined && verdict.local && Date.now() - verdict.at < LOCAL_DISK_VERDICT_MS;
+  return verdict?.local === true && Date.now() - verdict.at < LOCAL_DISK_VERDICT_MS;
 }
 
 /**
