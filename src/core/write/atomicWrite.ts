@@ -293,7 +293,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     }
   }
   // Asked after the write, so that no write waits for it: the next ones to this folder may use it.
-  if (existing && !local) learnLocalDisk(fs, folderPath, existing.identity.dev);
+  if (existing && !local) void learnLocalDisk(fs, folderPath, existing.identity.dev);
 }
 
 /**

@@ -23,10 +23,15 @@ export const LOCAL_DISK_TYPES: ReadonlyMap<number, string> = new Map([
 export const LOCAL_DISK_VERDICT_MS = 30_000;
 const FOLDERS_REMEMBERED = 1024;
 
+/** Monotonic, so a clock set back never stretches a verdict; replaceable by tests. */
+export const localDiskClock = { now: (): number => performance.now() };
+
 interface Verdict {
   local: boolean;
   /** When statfs was asked; a question not answered yet is not local. */
   at: number;
+  /** Settles once statfs has answered (never rejects). */
+  answered: Promise<void>;
 }
 
 /** Per folder and its target's device (a bind-mounted target's may differ from the folder's: each has its own). */
@@ -50,32 +55,35 @@ function verdictsOf(fs: FsLike): Map<string, Verdict> {
 export function provenLocalDisk(fs: FsLike, folder: string, dev: number): boolean {
   if (process.platform !== 'linux' || !fs.statfs) return false;
   const verdict = verdictsByFs.get(fs)?.get(keyOf(folder, dev));
-  return verdict?.local === true && Date.now() - verdict.at < LOCAL_DISK_VERDICT_MS;
+  return verdict?.local === true && localDiskClock.now() - verdict.at < LOCAL_DISK_VERDICT_MS;
 }
 
 /**
  * Asks statfs about `folder` when no current verdict is known for it (one question at a time per folder); called after
- * a write has finished, so no write waits for it. A failing statfs is a verdict too: not local.
+ * a write has finished, so no write waits for it. A failing statfs is a verdict too: not local. The promise settles
+ * when the verdict is known (tests wait for it; the write does not).
  */
-export function learnLocalDisk(fs: FsLike, folder: string, dev: number): void {
+export function learnLocalDisk(fs: FsLike, folder: string, dev: number): Promise<void> {
   const statfs = fs.statfs;
-  if (process.platform !== 'linux' || !statfs) return;
+  if (process.platform !== 'linux' || !statfs) return Promise.resolve();
   const verdicts = verdictsOf(fs);
   const key = keyOf(folder, dev);
   const known = verdicts.get(key);
-  const now = Date.now();
-  if (known && now - known.at < LOCAL_DISK_VERDICT_MS) return;
-  const asked: Verdict = { local: false, at: now };
+  const at = localDiskClock.now();
+  if (known && at - known.at < LOCAL_DISK_VERDICT_MS) return known.answered;
+  const verdict: Verdict = { local: false, at, answered: Promise.resolve() };
+  // Timed from the question, not the answer: the verdict is no newer than the moment statfs was asked.
+  verdict.answered = (async () => {
+    try {
+      verdict.local = LOCAL_DISK_TYPES.has((await statfs.call(fs, folder)).type);
+    } catch {
+      // Unknown: not local.
+    }
+  })();
   verdicts.delete(key);
-  verdicts.set(key, asked);
+  verdicts.set(key, verdict);
   if (verdicts.size > FOLDERS_REMEMBERED) verdicts.delete(verdicts.keys().next().value!);
-  statfs.call(fs, folder).then(
-    ({ type }) => {
-      // Timed from the question, not the answer: the verdict is no newer than the moment statfs was asked.
-      if (verdicts.get(key) === asked) verdicts.set(key, { local: LOCAL_DISK_TYPES.has(type), at: now });
-    },
-    () => undefined,
-  );
+  return verdict.answered;
 }
 
 /** Forgets every verdict (tests). */
