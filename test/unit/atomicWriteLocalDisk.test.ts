@@ -172,6 +172,35 @@ suite('writeFileAtomic: synchronous fstat and folder close only on a proven loca
     assert.equal(readFileSync(target, 'utf8'), `${NEW}2`);
   });
 
+  test('a statfs that never answers (a hung server): writes finish, stay asynchronous, and no second statfs is asked, for any folder, even after the verdict time', async () => {
+    const calls: string[] = [];
+    const fs = recordingFs(calls, { statfs: EXT4 });
+    fs.statfs = (path) => {
+      calls.push(`statfs ${path}`);
+      return new Promise<never>(() => undefined);
+    };
+    const other = join(dir, 'other');
+    mkdirSync(other);
+    const realNow = localDiskClock.now;
+    let shift = 0;
+    localDiskClock.now = () => realNow() + shift;
+    try {
+      for (let i = 0; i < 3; i++) {
+        await writeFileAtomic(target, `${NEW}${i}`, { fs });
+        await writeFileAtomic(join(other, 'state.json'), `${NEW}${i}`, { fs });
+        shift += LOCAL_DISK_VERDICT_MS;
+      }
+    } finally {
+      localDiskClock.now = realNow;
+    }
+    assert.deepEqual(
+      calls.filter((c) => c.startsWith('statfs')),
+      [`statfs ${dir}`],
+    );
+    assert.ok(!calls.some((c) => c.endsWith('Sync')), calls.join());
+    assert.equal(readFileSync(target, 'utf8'), `${NEW}2`);
+  });
+
   test('a statfs that throws synchronously does not fail the write it follows', async () => {
     const fs = recordingFs([], { statfs: EXT4 });
     fs.statfs = () => {

@@ -34,19 +34,19 @@ interface Verdict {
   answered: Promise<void>;
 }
 
+interface Verdicts {
+  byFolder: Map<string, Verdict>;
+  /**
+   * One statfs at a time per seam: a slow one (a FUSE daemon asking its cloud for a quota, a hung server) holds one
+   * thread-pool thread at most, never the four that every file call of the process shares.
+   */
+  asking: boolean;
+}
+
 /** Per folder and its target's device (a bind-mounted target's may differ from the folder's: each has its own). */
 const keyOf = (folder: string, dev: number) => `${dev}:${folder}`;
 
-const verdictsByFs = new WeakMap<FsLike, Map<string, Verdict>>();
-
-function verdictsOf(fs: FsLike): Map<string, Verdict> {
-  let verdicts = verdictsByFs.get(fs);
-  if (!verdicts) {
-    verdicts = new Map();
-    verdictsByFs.set(fs, verdicts);
-  }
-  return verdicts;
-}
+const verdictsByFs = new WeakMap<FsLike, Verdicts>();
 
 /**
  * True only when statfs showed `folder` on a LOCAL_DISK_TYPES file system less than LOCAL_DISK_VERDICT_MS ago, with
@@ -54,39 +54,44 @@ function verdictsOf(fs: FsLike): Map<string, Verdict> {
  */
 export function provenLocalDisk(fs: FsLike, folder: string, dev: number): boolean {
   if (process.platform !== 'linux' || !fs.statfs) return false;
-  const verdict = verdictsByFs.get(fs)?.get(keyOf(folder, dev));
+  const verdict = verdictsByFs.get(fs)?.byFolder.get(keyOf(folder, dev));
   return verdict?.local === true && localDiskClock.now() - verdict.at < LOCAL_DISK_VERDICT_MS;
 }
 
 /**
- * Asks statfs about `folder` when no current verdict is known for it (one question at a time per folder); called after
- * a write has finished, so no write waits for it. A failing statfs is a verdict too: not local. The promise settles
- * when the verdict is known (tests wait for it; the write does not).
+ * Asks statfs about `folder` when no current verdict is known for it and no question is open; called after a write
+ * has finished, so no write waits for it. A failing statfs is a verdict too: not local. The promise settles when the
+ * verdict is known (tests wait for it; the write does not).
  */
 export function learnLocalDisk(fs: FsLike, folder: string, dev: number): Promise<void> {
   const statfs = fs.statfs;
   if (process.platform !== 'linux' || !statfs) return Promise.resolve();
-  const verdicts = verdictsOf(fs);
+  let verdicts = verdictsByFs.get(fs);
+  if (!verdicts) {
+    verdicts = { byFolder: new Map(), asking: false };
+    verdictsByFs.set(fs, verdicts);
+  }
+  const { byFolder } = verdicts;
   const key = keyOf(folder, dev);
-  const known = verdicts.get(key);
+  const known = byFolder.get(key);
   const at = localDiskClock.now();
   if (known && at - known.at < LOCAL_DISK_VERDICT_MS) return known.answered;
+  if (verdicts.asking) return known?.answered ?? Promise.resolve();
+  verdicts.asking = true;
   const verdict: Verdict = { local: false, at, answered: Promise.resolve() };
   // Timed from the question, not the answer: the verdict is no newer than the moment statfs was asked.
+  const asking = verdicts;
   verdict.answered = (async () => {
     try {
       verdict.local = LOCAL_DISK_TYPES.has((await statfs.call(fs, folder)).type);
     } catch {
       // Unknown: not local.
+    } finally {
+      asking.asking = false;
     }
   })();
-  verdicts.delete(key);
-  verdicts.set(key, verdict);
-  if (verdicts.size > FOLDERS_REMEMBERED) verdicts.delete(verdicts.keys().next().value!);
+  byFolder.delete(key);
+  byFolder.set(key, verdict);
+  if (byFolder.size > FOLDERS_REMEMBERED) byFolder.delete(byFolder.keys().next().value!);
   return verdict.answered;
-}
-
-/** Forgets every verdict (tests). */
-export function forgetLocalDiskVerdicts(fs: FsLike): void {
-  verdictsByFs.delete(fs);
 }
