@@ -257,6 +257,7 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     ]);
     if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
+    // Asynchronous even on a local disk: closing a written file may free preallocated blocks (waits for the journal).
     await attempt(target, 'close', () => temp.close());
     if (options.expected !== undefined)
       await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
