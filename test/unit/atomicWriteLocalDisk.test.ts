@@ -4,12 +4,14 @@ import {
   chmodSync,
   chownSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { type FileHandleLike, type FsLike, nodeFs } from '../../src/core/fs';
 import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
-import { writeFileAtomic } from '../../src/core/write/atomicWrite';
+import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWrite';
 import {
   LOCAL_DISK_TYPES,
   LOCAL_DISK_VERDICT_MS,
@@ -257,6 +259,75 @@ suite('writeFileAtomic: synchronous fstat and folder close only on a proven loca
     } finally {
       localDiskClock.now = realNow;
     }
+  });
+
+  test('a synchronous fstat that fails is a chmod failure: temp removed, target unchanged', async () => {
+    const fs = recordingFs([], { statfs: EXT4 });
+    await writeAndLearn(target, fs, OLD);
+    const open = fs.open;
+    fs.open = async (path, flags, mode) => {
+      const handle = await open(path, flags, mode);
+      handle.statSync = () => {
+        throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+      };
+      return handle;
+    };
+    const error = await writeFileAtomic(target, NEW, { fs }).catch((e: unknown) => e);
+    assert.ok(error instanceof AtomicWriteError, String(error));
+    assert.deepEqual([error.step, error.code], ['chmod', 'EIO']);
+    assert.equal(readFileSync(target, 'utf8'), OLD);
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  test('a synchronous folder close that fails is an fsync-dir failure after the rename, as an asynchronous one was', async () => {
+    const fs = recordingFs([], { statfs: EXT4 });
+    await writeAndLearn(target, fs, OLD);
+    const openFolder = fs.openFolder!;
+    fs.openFolder = async (path) => {
+      const folder = await openFolder(path);
+      return {
+        ...folder,
+        closeSync: () => {
+          folder.closeSync!();
+          throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+        },
+      };
+    };
+    const error = await writeFileAtomic(target, NEW, { fs }).catch((e: unknown) => e);
+    assert.ok(error instanceof AtomicWriteError, String(error));
+    assert.deepEqual([error.step, error.code], ['fsync-dir', 'EIO']);
+    assert.equal(readFileSync(target, 'utf8'), NEW);
+  });
+
+  test('a symlinked target: the verdict is about the real file’s folder, and the link survives', async () => {
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    const realTarget = join(real, 'state.json');
+    writeFileSync(realTarget, OLD);
+    const link = join(dir, 'link.json');
+    symlinkSync(realTarget, link);
+    const calls: string[] = [];
+    const fs = recordingFs(calls, { statfs: EXT4 });
+    const statfs = fs.statfs!;
+    const asked: string[] = [];
+    fs.statfs = (path) => {
+      asked.push(path);
+      return statfs(path);
+    };
+    await writeFileAtomic(link, NEW, { fs });
+    await learnLocalDisk(fs, real, statSync(realTarget).dev);
+    calls.length = 0;
+    await writeFileAtomic(link, `${NEW}2`, { fs });
+    assert.deepEqual(asked, [real]);
+    assert.ok(calls.includes('folder closeSync'), calls.join());
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.equal(readFileSync(realTarget, 'utf8'), `${NEW}2`);
+  });
+
+  test('nodeFs: a statSync after close is refused with EBADF, never sent to a descriptor number that may be reused', async () => {
+    const handle = await nodeFs.open(join(dir, 'closed.json'), 'wx', 0o600);
+    await handle.close();
+    assert.throws(() => handle.statSync!(), { code: 'EBADF' });
   });
 
   test('a verdict holds for its folder and its target device only', async () => {
