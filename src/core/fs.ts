@@ -16,12 +16,19 @@ export interface FileHandleLike {
    * applied). Optional: without it the write path sets mode and owner without looking first.
    */
   stat?(): Promise<{ mode: number; uid: number; gid: number }>;
+  /**
+   * The same fstat, synchronously: no thread-pool round trip. Blocks the caller while the file system answers, so
+   * the write path calls it only on a file system proven a local disk one (write/localDisk.ts). Optional.
+   */
+  statSync?(): { mode: number; uid: number; gid: number };
 }
 
 /** A folder held open for its fsync. */
 export interface FolderHandleLike {
   sync(): Promise<void>;
   close(): Promise<void>;
+  /** close(2) synchronously; like statSync, only used on a proven local disk file system. Optional. */
+  closeSync?(): void;
 }
 
 /** One directory entry as `readdir(..., { withFileTypes: true })` reports it (a Dirent fits). */
@@ -76,6 +83,11 @@ export interface FsLike {
    * fsyncDir after the rename. Not enumerable on nodeFs, so a fake spread from nodeFs keeps its own fsyncDir.
    */
   openFolder?(path: string): Promise<FolderHandleLike>;
+  /**
+   * statfs(2) of a folder: its file system's type (Linux `f_type` magic number). Optional, and not enumerable on
+   * nodeFs, like openFolder: without it every call of the write path goes through the thread pool.
+   */
+  statfs?(path: string): Promise<{ type: number }>;
   /**
    * Unlinks `name` in `dir` only while `dir` is still the folder `folder` names and `name` still the file `file`
    * names, without resolving `dir` again between the check and the unlink (a folder swapped for a symlink in between
@@ -289,6 +301,10 @@ class FdHandle implements FileHandleLike {
   stat() {
     return this.run<{ mode: number; uid: number; gid: number }>((done) => fsc.fstat(this.fd, done));
   }
+  statSync() {
+    if (this.closing) throw Object.assign(new Error('file already closed'), { code: 'EBADF' });
+    return fsc.fstatSync(this.fd);
+  }
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
@@ -354,10 +370,13 @@ async function openFolder(path: string): Promise<FolderHandleLike> {
   return {
     sync: () => call<void>((done) => fsc.fsync(fd, (error) => done(error, undefined))),
     close: () => call<void>((done) => fsc.close(fd, (error) => done(error, undefined))),
+    closeSync: () => fsc.closeSync(fd),
   };
 }
-// Not enumerable: `{ ...nodeFs, fsyncDir: recording }` must not reach the folder fsync around its own fsyncDir.
+// Not enumerable: `{ ...nodeFs, fsyncDir: recording }` must not reach the folder fsync around its own fsyncDir,
+// nor a fake's wrapped handles be bypassed by synchronous calls on nodeFs' own.
 Object.defineProperty(nodeFs, 'openFolder', { value: openFolder, enumerable: false });
+Object.defineProperty(nodeFs, 'statfs', { value: (path: string) => fsp.statfs(path), enumerable: false });
 
 /**
  * A write target as writers see it: a symlink is followed to the real file (so the link survives the write), and

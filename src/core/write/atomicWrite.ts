@@ -19,6 +19,7 @@ import {
 import { liveTempPaths, ourTempPath } from '../names/tempNames';
 import { type Durability, isDurable } from './durability';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
+import { learnLocalDisk, provenLocalDisk } from './localDisk';
 import { processUmask } from './umask';
 
 export type { Durability } from './durability';
@@ -225,11 +226,14 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     throw error;
   }
   const { realPath, existing } = resolved;
+  const folderPath = dirname(realPath);
+  // On a proven local disk file system the temp's fstat and the folder's close are synchronous (localDisk.ts).
+  const local = existing !== undefined && provenLocalDisk(fs, folderPath, existing.identity.dev);
   const mode = existing?.mode ?? options.mode ?? 0o666 & ~processUmask();
   const owner = existing && process.getuid?.() === 0 ? { uid: existing.uid, gid: existing.gid } : undefined;
   const ownerIsOurs = owner === undefined || (owner.uid === process.geteuid?.() && owner.gid === process.getegid?.());
   // The folder is opened for its fsync while the temp is written; fsynced after the rename, as fsyncDir would.
-  const folder = durable && fsyncsDirectories() && fs.openFolder ? openFolder(fs, dirname(realPath)) : undefined;
+  const folder = durable && fsyncsDirectories() && fs.openFolder ? openFolder(fs, folderPath) : undefined;
   let handle: FileHandleLike | undefined;
   try {
     const opened = await optimisticOpen;
@@ -250,10 +254,11 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
     const temp = handle;
     await Promise.all([
       attempt(target, 'write', () => writeAll(temp, bytes)),
-      giveModeAndOwner(target, temp, tempMode, mode, owner),
+      giveModeAndOwner(target, temp, tempMode, mode, owner, local),
     ]);
     if (durable) await attempt(target, 'fsync', () => temp.sync());
     handle = undefined;
+    // Asynchronous even on a local disk: closing a written file may free preallocated blocks (waits for the journal).
     await attempt(target, 'close', () => temp.close());
     if (options.expected !== undefined)
       await confirmExpected(fs, target, realPath, existing?.identity, options.expected);
@@ -275,8 +280,8 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
   if (durable && fsyncsDirectories()) {
     try {
       const early = await folder;
-      if (early instanceof Error || early === undefined) await fs.fsyncDir(dirname(realPath));
-      else await syncAndClose(early);
+      if (early instanceof Error || early === undefined) await fs.fsyncDir(folderPath);
+      else await syncAndClose(early, local);
     } catch (error) {
       // No rollback: undoing the rename would need the same failing directory fsync to stick.
       const after = existing ? 'may hold the old or the new content' : 'may be missing or hold the new content';
@@ -289,6 +294,8 @@ async function writeOnce(target: string, data: string | Uint8Array, options: Ato
       );
     }
   }
+  // Asked after the write, so that no write waits for it: the next ones to this folder may use it.
+  if (existing && !local) void learnLocalDisk(fs, folderPath, existing.identity.dev);
 }
 
 /**
@@ -310,11 +317,14 @@ async function giveModeAndOwner(
   openedWith: number,
   mode: number,
   owner: { uid: number; gid: number } | undefined,
+  localDisk: boolean,
 ): Promise<void> {
   // Without an owner to check, fstat only where a remembered mode may already be right: a temp of TEMP_MODE is
   // judged by the umask as before, and a mode with bits the temp was not created with needs the fchmod anyway.
   if (temp.stat && (owner !== undefined || (openedWith !== TEMP_MODE && (mode & ~openedWith) === 0))) {
-    const made = await attempt(target, 'chmod', () => temp.stat!());
+    const made = await attempt(target, 'chmod', async () =>
+      localDisk && temp.statSync ? temp.statSync() : temp.stat!(),
+    );
     if (owner && (made.uid !== owner.uid || made.gid !== owner.gid))
       await attempt(target, 'chown', () => temp.chown(owner.uid, owner.gid));
     // A chown by root clears set-user/group-ID bits: set the mode again after it.
@@ -364,12 +374,13 @@ async function openFolder(fs: FsLike, path: string): Promise<FolderHandleLike | 
   }
 }
 
-async function syncAndClose(folder: FolderHandleLike): Promise<void> {
+async function syncAndClose(folder: FolderHandleLike, localDisk: boolean): Promise<void> {
   try {
     await folder.sync();
   } finally {
-    // Awaited: the descriptor counts until its close returns (see nodeFs.fsyncDir).
-    await folder.close();
+    // Awaited (or synchronous): the descriptor counts until its close returns (see nodeFs.fsyncDir).
+    if (localDisk && folder.closeSync) folder.closeSync();
+    else await folder.close();
   }
 }
 
