@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { messageOf } from '../errors';
 import type { Folder, ScanError } from '../folderListing';
 import { type DirEntryLike, nodeFs } from '../fs';
+import type { CachedFolder, ListingCacheUse } from '../listingCache';
 import type { Orphan } from './orphanInspect';
 import {
   inspectListed,
@@ -30,8 +31,11 @@ export type ListingOptions = Pick<
 >;
 
 export interface ListingJob {
+  /** Without `slot`: where a start's new cache entry goes stays on the caller's thread. */
   starts: Folder[];
   options: ListingOptions;
+  /** The walk's listing cache, without its tree: each start carries its own part of it (`cached`). */
+  cache?: Omit<ListingCacheUse, 'tree' | 'holder'>;
 }
 
 enum EntryKind {
@@ -57,7 +61,14 @@ interface SentFolder {
 export type WorkerMessage =
   | { kind: 'listed'; folders: SentFolder[] }
   | { kind: 'error'; error: ScanError }
-  | { kind: 'done'; visitedFiles: number }
+  | {
+      kind: 'done';
+      visitedFiles: number;
+      foldersRead: number;
+      foldersFromCache: number;
+      /** With a cache: each start's new entry, in the order of `starts`. */
+      entries?: (CachedFolder | 0)[];
+    }
   | { kind: 'failed'; message: string };
 
 /**
@@ -96,10 +107,13 @@ function receiveEntry({ name, kind, nameBytes }: SentEntry): DirEntryLike {
 
 /** The worker's side: lists its folders with the walk's own rules and posts what the main thread must inspect. */
 export async function runListingJob(job: ListingJob, post: (message: WorkerMessage) => void): Promise<void> {
-  const state: ListingState = { stack: [...job.starts].reverse(), visitedFiles: 0, foldersRead: 0 };
+  const entries: (CachedFolder | 0)[] | undefined = job.cache ? new Array(job.starts.length).fill(0) : undefined;
+  const starts = job.starts.map((start, index) => (entries ? { ...start, slot: { kids: entries, index } } : start));
+  const state: ListingState = { stack: starts.reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
+  const listingCache = job.cache && { ...job.cache, tree: undefined, holder: [] };
   try {
     const onError = (error: ScanError) => post({ kind: 'error', error });
-    for await (const listed of listFolders(state, { ...job.options, onError })) {
+    for await (const listed of listFolders(state, { ...job.options, onError, listingCache })) {
       if (listed.length === 0) continue;
       post({
         kind: 'listed',
@@ -111,7 +125,8 @@ export async function runListingJob(job: ListingJob, post: (message: WorkerMessa
         })),
       });
     }
-    post({ kind: 'done', visitedFiles: state.visitedFiles });
+    const { visitedFiles, foldersRead, foldersFromCache } = state;
+    post({ kind: 'done', visitedFiles, foldersRead, foldersFromCache, ...(entries ? { entries } : {}) });
   } catch (error) {
     post({ kind: 'failed', message: messageOf(error) });
   }
@@ -140,7 +155,7 @@ async function* listInWorkers(
   workers: WalkWorkers,
 ): AsyncGenerator<ListedFolder[]> {
   const report = options.onError ?? (() => undefined);
-  const state: ListingState = { stack: [...starts], visitedFiles: 0, foldersRead: 0 };
+  const state: ListingState = { stack: [...starts], visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
   const fanOut = workers.count * FOLDERS_PER_WORKER;
   yield* listFolders(state, options, (now) => now.stack.length >= fanOut, true);
   if (state.stack.length === 0) return;
@@ -156,6 +171,8 @@ async function* listInWorkers(
     extraPatterns: options.extraPatterns,
     refuseUnsafeFolders: options.refuseUnsafeFolders,
   };
+  const cache = options.listingCache;
+  const jobCache = cache && { dev: cache.dev, reuse: cache.reuse, clockOffsetMs: cache.clockOffsetMs };
 
   const queue: ListedFolder[][] = [];
   let wake: (() => void) | undefined;
@@ -181,7 +198,7 @@ async function* listInWorkers(
       if (settled) return;
       settled = true;
       workers.onFailure?.(`a walk's worker failed (${why}); its ${part.length} folder(s) were walked here instead`);
-      const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0, foldersRead: 0 };
+      const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
       void (async () => {
         for await (const listed of listFolders(here, options)) {
           const fresh = listed.filter((folder) => !delivered.has(folder.dir));
@@ -200,7 +217,12 @@ async function* listInWorkers(
     let worker: Worker;
     try {
       worker = new Worker(workers.script, {
-        workerData: { starts: part, options: listingOptions } satisfies ListingJob,
+        workerData: {
+          // The slot (a reference into this thread's new tree) stays here; the entry comes back with `done`.
+          starts: part.map(({ slot: _slot, ...start }) => start),
+          options: listingOptions,
+          ...(jobCache ? { cache: jobCache } : {}),
+        } satisfies ListingJob,
       });
     } catch (error) {
       fallBack(messageOf(error));
@@ -219,6 +241,14 @@ async function* listInWorkers(
       } else if (message.kind === 'error') report(message.error);
       else if (message.kind === 'done') {
         state.visitedFiles += message.visitedFiles;
+        if (options.listingCounts) {
+          options.listingCounts.foldersRead += message.foldersRead;
+          options.listingCounts.foldersFromCache += message.foldersFromCache;
+        }
+        part.forEach((start, index) => {
+          const entry = message.entries?.[index];
+          if (start.slot && entry) start.slot.kids[start.slot.index] = entry;
+        });
         finish();
       } else fallBack(message.message);
     });
