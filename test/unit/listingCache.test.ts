@@ -191,16 +191,76 @@ suite('the listing cache of whole walks', () => {
 
   suite('a cache file that is not exactly what we write is ignored whole', () => {
     const hostile: [string, (cache: { tree: CachedFolder }) => unknown][] = [
-      ['a name ..', (cache) => ((cache.tree[4][0] = '..'), cache)],
-      ['a name with /', (cache) => ((cache.tree[4][0] = 'src/m0'), cache)],
-      ['a name with NUL', (cache) => ((cache.tree[4][0] = 'a\0'), cache)],
-      ['a name .', (cache) => ((cache.tree[4][0] = '.'), cache)],
-      ['a name twice', (cache) => ((cache.tree[4][1] = cache.tree[4][0]!), cache)],
-      ['a huge count of files', (cache) => ((cache.tree[3] = 1e300), cache)],
-      ['a count that is a string', (cache) => ((cache.tree[3] = '3' as unknown as number), cache)],
-      ['a stamp that is a number', (cache) => ((cache.tree[0] = 42 as unknown as string), cache)],
-      ['an entry of the wrong shape', (cache) => ((cache.tree[5][0] = [] as unknown as CachedFolder), cache)],
-      ['kids not matching names', (cache) => (cache.tree[5].pop(), cache)],
+      [
+        'a name ..',
+        (cache) => {
+          cache.tree[4][0] = '..';
+          return cache;
+        },
+      ],
+      [
+        'a name with /',
+        (cache) => {
+          cache.tree[4][0] = 'src/m0';
+          return cache;
+        },
+      ],
+      [
+        'a name with NUL',
+        (cache) => {
+          cache.tree[4][0] = 'a\0';
+          return cache;
+        },
+      ],
+      [
+        'a name .',
+        (cache) => {
+          cache.tree[4][0] = '.';
+          return cache;
+        },
+      ],
+      [
+        'a name twice',
+        (cache) => {
+          cache.tree[4][1] = cache.tree[4][0]!;
+          return cache;
+        },
+      ],
+      [
+        'a huge count of files',
+        (cache) => {
+          cache.tree[3] = 1e300;
+          return cache;
+        },
+      ],
+      [
+        'a count that is a string',
+        (cache) => {
+          cache.tree[3] = '3' as unknown as number;
+          return cache;
+        },
+      ],
+      [
+        'a stamp that is a number',
+        (cache) => {
+          cache.tree[0] = 42 as unknown as string;
+          return cache;
+        },
+      ],
+      [
+        'an entry of the wrong shape',
+        (cache) => {
+          cache.tree[5][0] = [] as unknown as CachedFolder;
+          return cache;
+        },
+      ],
+      [
+        'kids not matching names',
+        (cache) => {
+          cache.tree[5].pop();
+          return cache;
+        },
+      ],
       ['a tree that is an object', (cache) => ({ ...cache, tree: { length: 6 } })],
       ['the patterns of another set', (cache) => ({ ...cache, extraPatterns: ['{target}.bak~'] })],
       ['another root', (cache) => ({ ...cache, root: join(base, 'elsewhere') })],
