@@ -11,7 +11,7 @@ import {
 } from './boundedOpens';
 import { messageOf } from './errors';
 import { type DirEntryLike, describeNameBytes, type FsLike, nodeFs } from './fs';
-import type { CachedFolder, FolderStamp } from './listingCache';
+import type { CachedFolder, EntryText, FolderStamp } from './listingCache';
 
 /** A folder or file a walk could not read, or skipped; the walk went on without it. */
 export interface ScanError {
@@ -30,7 +30,7 @@ export interface Folder {
   /** With a listing cache: this folder's lstat, taken before it is read. */
   stamp?: FolderStamp;
   /** With a listing cache: where this folder's new entry goes (its parent's kids, at its name's index). */
-  slot?: { kids: (CachedFolder | 0)[]; index: number };
+  slot?: { kids: (CachedFolder | 0 | EntryText)[]; index: number };
 }
 
 const NOT_A_FILE: DirEntryLike = {

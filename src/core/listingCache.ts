@@ -18,8 +18,20 @@ export type CachedFolder = [
   mtimeNs: string,
   files: number,
   names: string[],
-  kids: (CachedFolder | 0)[],
+  kids: (CachedFolder | 0 | EntryText)[],
 ];
+
+/**
+ * A part of a new tree a worker thread built, as the JSON text it sent: a cloned tree costs far more to pass between
+ * threads than its text, and the text is only written out, never read here.
+ */
+export class EntryText {
+  constructor(readonly json: string) {}
+}
+
+/** An entry below another, if it is one (a tree read from a file holds no EntryText). */
+export const entryOf = (kid: CachedFolder | 0 | EntryText | undefined): CachedFolder | undefined =>
+  Array.isArray(kid) ? kid : undefined;
 
 /**
  * The version of the rules that decide which folders are cached (mayBeTempName and what a listing keeps). Bump it
@@ -78,7 +90,7 @@ export interface ListingCacheUse {
   /** The entry of the root from the last walk, if a valid cache was loaded. */
   tree: CachedFolder | undefined;
   /** holder[0] becomes the root's new entry. */
-  holder: (CachedFolder | 0)[];
+  holder: (CachedFolder | 0 | EntryText)[];
 }
 
 /** Folders a walk read and folders it took from the cache. */
@@ -138,7 +150,7 @@ export function recordFolder(
   const names = subfolders.filter(cacheableName);
   const trusted =
     !keepsNoListing && stamp !== undefined && stamp.settled && stamp.dev === dev && names.length === subfolders.length;
-  const kids: (CachedFolder | 0)[] = new Array(names.length).fill(0);
+  const kids: (CachedFolder | 0 | EntryText)[] = new Array(names.length).fill(0);
   return trusted ? [stamp.ino, stamp.ctimeNs, stamp.mtimeNs, files, names, kids] : ['', '', '', 0, names, kids];
 }
 
@@ -148,17 +160,25 @@ export function kidsByName(cached: CachedFolder | undefined): Map<string, Cached
   const byName = new Map<string, CachedFolder>();
   const [, , , , names, kids] = cached;
   for (let i = 0; i < names.length; i++) {
-    const kid = kids[i];
+    const kid = entryOf(kids[i]);
     if (kid) byName.set(names[i]!, kid);
   }
   return byName;
 }
 
-/** Drops untrusted entries with nothing trusted below them (they would only cost bytes). */
-function pruned(entry: CachedFolder | 0): CachedFolder | 0 {
+/**
+ * The tree as it is written: untrusted entries with nothing trusted below them dropped (they would only cost
+ * bytes), and each EntryText replaced by a placeholder string `texts` maps back (see treeText).
+ */
+function pruned(entry: CachedFolder | 0 | EntryText, texts: string[]): CachedFolder | 0 | string {
   if (!entry) return 0;
+  if (entry instanceof EntryText) {
+    if (entry.json === '0') return 0;
+    texts.push(entry.json);
+    return `\u0000${texts.length - 1}`;
+  }
   const [ino, ctimeNs, mtimeNs, files, names, kids] = entry;
-  const keptKids = kids.map(pruned);
+  const keptKids = kids.map((kid) => pruned(kid, texts)) as CachedFolder[];
   if (ino !== '') return [ino, ctimeNs, mtimeNs, files, names, keptKids];
   const keptNames: string[] = [];
   const kept: CachedFolder[] = [];
@@ -178,16 +198,31 @@ export interface CacheKey {
   extraPatterns: readonly string[];
 }
 
-export function serialiseListingCache(key: CacheKey, dev: string, tree: CachedFolder, writtenAt: number): string {
-  return JSON.stringify({
+/**
+ * An entry (or 0) as JSON text. Placeholders are `"\u0000<n>"` in the text: no name a cache holds contains NUL or
+ * a backslash, so nothing else in the text can look like one.
+ */
+export function treeText(entry: CachedFolder | 0 | EntryText): string {
+  const texts: string[] = [];
+  const text = JSON.stringify(pruned(entry, texts));
+  return texts.length === 0 ? text : text.replace(/"\\u0000(\d+)"/g, (_, index: string) => texts[Number(index)]!);
+}
+
+export function serialiseListingCache(
+  key: CacheKey,
+  dev: string,
+  tree: CachedFolder | EntryText,
+  writtenAt: number,
+): string {
+  const header = JSON.stringify({
     format: FORMAT,
     rules: LISTING_CACHE_RULES,
     root: key.root,
     extraPatterns: key.extraPatterns,
     dev,
     writtenAt,
-    tree: pruned(tree),
   });
+  return `${header.slice(0, -1)},"tree":${treeText(tree)}}`;
 }
 
 const DIGITS = /^\d{1,20}$/;
@@ -250,12 +285,13 @@ function invalidTree(tree: unknown): string | undefined {
       return 'a wrong count of files';
     if (!Array.isArray(names) || !Array.isArray(kids) || names.length !== kids.length)
       return 'an entry with wrong names';
-    const seen = new Set<string>();
+    let previous = '';
     for (let i = 0; i < names.length; i++) {
       const name: unknown = names[i];
       if (typeof name !== 'string' || !cacheableName(name)) return 'a name that is not one folder name';
-      if (seen.has(name)) return 'a name listed twice';
-      seen.add(name);
+      // Written sorted: strictly increasing also proves no name is listed twice.
+      if (i > 0 && !(previous < name)) return 'names out of order or listed twice';
+      previous = name;
       const kid: unknown = kids[i];
       if (kid === 0) continue;
       stack.push([kid, depth + 1]);
@@ -318,7 +354,7 @@ export async function openListingCache(
 /** Writes the new cache of a finished walk; a failure is logged, never thrown (the next walk reads everything). */
 export async function saveListingCache(store: ListingCacheStore, key: CacheKey, use: ListingCacheUse): Promise<void> {
   const tree = use.holder[0];
-  if (!tree) return;
+  if (!tree || (tree instanceof EntryText && tree.json === '0')) return;
   try {
     await store.save(key.root, serialiseListingCache(key, use.dev, tree, Date.now() + use.clockOffsetMs));
   } catch (error) {

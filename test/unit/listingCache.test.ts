@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
+  chownSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -157,6 +158,50 @@ suite('the listing cache of whole walks', () => {
     const warm = await walk();
     assert.ok(warm.reads.includes(join(root, 'src/m2/d5')));
     assert.ok(warm.orphans.some((orphan) => orphan.path === join(root, 'src/m2/d5/inner/t.json.vsctmp')));
+  });
+
+  test('as root, ownership is checked afresh each walk: a folder given to another user under a cached parent is refused', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    file('src/m1/d7/t.json');
+    file('src/m1/d7/t.json.vsctmp', '{');
+    const cold = await walk();
+    assert.equal(cold.orphans.length, 3);
+    chownSync(join(root, 'src/m1/d7'), 65534, 65534);
+    const warm = await walk();
+    // src/m1 did not change (a chown below changes only the child): its listing came from the cache.
+    assert.ok(!warm.reads.includes(join(root, 'src/m1')));
+    assert.equal(warm.orphans.length, 2);
+    assert.deepEqual(
+      warm.errors.map((error) => [error.path, error.skipped]),
+      [[join(root, 'src/m1/d7'), true]],
+    );
+  });
+
+  test('a folder of a cached listing that became a symlink is never followed', async () => {
+    mkdirSync(join(base, 'elsewhere'));
+    writeFileSync(join(base, 'elsewhere', 'x.json'), '{}');
+    writeFileSync(join(base, 'elsewhere', 'x.json.vsctmp'), '{');
+    await walk();
+    // A forged cache that still lists a name now a symlink (the parent's stamp kept): the walk must not go through it.
+    const path = cacheFileOf(cacheDir, root);
+    const cache = JSON.parse(readFileSync(path, 'utf8'));
+    rmSync(join(root, 'a'), { recursive: true });
+    symlinkSync(join(base, 'elsewhere'), join(root, 'a'));
+    const rootNow = statSync(root, { bigint: true });
+    cache.tree[0] = String(rootNow.ino);
+    cache.tree[1] = String(rootNow.ctimeNs);
+    cache.tree[2] = String(rootNow.mtimeNs);
+    writeFileSync(path, JSON.stringify(cache));
+    const warm = await walk();
+    assert.ok(!warm.reads.includes(join(root, 'src')), 'the root listing came from the cache');
+    assert.ok(
+      !warm.orphans.some((orphan) => orphan.path.includes('elsewhere') || orphan.path.startsWith(join(root, 'a'))),
+    );
+    assert.ok(!warm.reads.includes(join(root, 'a')));
+    assert.deepEqual(
+      warm.errors.map((error) => [error.path, error.skipped]),
+      [[join(root, 'a'), true]],
+    );
   });
 
   test('a listing is proven only by the same node, ctime and mtime, to the nanosecond', () => {

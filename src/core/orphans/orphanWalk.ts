@@ -16,6 +16,8 @@ import {
 import { type DirEntryLike, type FsLike, nodeFs } from '../fs';
 import {
   type CachedFolder,
+  type EntryText,
+  entryOf,
   kidsByName,
   type ListingCacheUse,
   type ListingCounts,
@@ -188,12 +190,12 @@ export async function* listFolders(
         state.foldersFromCache += 1;
         if (counts) counts.foldersFromCache += 1;
         state.visitedFiles += files;
-        const kids: (CachedFolder | 0)[] = new Array(names.length).fill(0);
+        const kids: (CachedFolder | 0 | EntryText)[] = new Array(names.length).fill(0);
         if (folder.slot) folder.slot.kids[folder.slot.index] = [ino, ctimeNs, mtimeNs, files, names, kids];
         for (let i = 0; i < names.length; i++) {
           const name = names[i]!;
           if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
-          const kid = oldKids[i];
+          const kid = entryOf(oldKids[i]);
           subfolders.push({
             dir: prefix + name,
             relativeDir: usesPaths ? relativeOf(name) : '',

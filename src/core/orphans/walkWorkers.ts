@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { messageOf } from '../errors';
 import type { Folder, ScanError } from '../folderListing';
 import { type DirEntryLike, nodeFs } from '../fs';
-import type { CachedFolder, ListingCacheUse } from '../listingCache';
+import { type CachedFolder, EntryText, type ListingCacheUse, treeText } from '../listingCache';
 import type { Orphan } from './orphanInspect';
 import {
   inspectListed,
@@ -22,6 +22,8 @@ export interface WalkWorkers {
    * (nothing was missed), so never a reason for another walk.
    */
   onFailure?: (message: string) => void;
+  /** With a listing cache to reuse: folders read on the caller's thread before the rest goes to the threads. */
+  cachedReadsHere?: number;
 }
 
 /** The options a worker lists with: the walk's own, minus what cannot cross a thread (fs, callbacks, signal). */
@@ -34,8 +36,11 @@ export interface ListingJob {
   /** Without `slot`: where a start's new cache entry goes stays on the caller's thread. */
   starts: Folder[];
   options: ListingOptions;
-  /** The walk's listing cache, without its tree: each start carries its own part of it (`cached`). */
-  cache?: Omit<ListingCacheUse, 'tree' | 'holder'>;
+  /**
+   * The walk's listing cache, without its tree: each start's part of it comes as JSON text in `cachedTexts` ('' for
+   * none), which crosses a thread far cheaper than the cloned tree.
+   */
+  cache?: Omit<ListingCacheUse, 'tree' | 'holder'> & { cachedTexts: string[] };
 }
 
 enum EntryKind {
@@ -66,8 +71,8 @@ export type WorkerMessage =
       visitedFiles: number;
       foldersRead: number;
       foldersFromCache: number;
-      /** With a cache: each start's new entry, in the order of `starts`. */
-      entries?: (CachedFolder | 0)[];
+      /** With a cache: each start's new entry as JSON text, in the order of `starts`. */
+      entries?: string[];
     }
   | { kind: 'failed'; message: string };
 
@@ -77,6 +82,13 @@ export type WorkerMessage =
  * every big subtree.
  */
 const FOLDERS_PER_WORKER = 16;
+
+/**
+ * With a listing cache, folders read here before the rest of a walk goes to the threads: about 100 ms of reads. A
+ * warm walk of an unchanged tree reads only the folders holding temp-like names, and stays here (docs/benchmarks.md,
+ * 2026-12-07: in threads it cost 2.7 s of CPU against 1.0 s here, at 1,000,000 files).
+ */
+const READS_BEFORE_WORKERS = 2_000;
 
 /**
  * A whole walk that saw fewer files than this last time runs on the caller's thread: starting a thread costs about
@@ -107,10 +119,23 @@ function receiveEntry({ name, kind, nameBytes }: SentEntry): DirEntryLike {
 
 /** The worker's side: lists its folders with the walk's own rules and posts what the main thread must inspect. */
 export async function runListingJob(job: ListingJob, post: (message: WorkerMessage) => void): Promise<void> {
-  const entries: (CachedFolder | 0)[] | undefined = job.cache ? new Array(job.starts.length).fill(0) : undefined;
-  const starts = job.starts.map((start, index) => (entries ? { ...start, slot: { kids: entries, index } } : start));
+  const entries: (CachedFolder | 0 | EntryText)[] | undefined = job.cache
+    ? new Array(job.starts.length).fill(0)
+    : undefined;
+  const starts = job.starts.map((start, index): Folder => {
+    if (!entries) return start;
+    // Text the caller's thread made from a cache it validated.
+    const text = job.cache?.cachedTexts[index];
+    return { ...start, ...(text ? { cached: JSON.parse(text) as CachedFolder } : {}), slot: { kids: entries, index } };
+  });
   const state: ListingState = { stack: starts.reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
-  const listingCache = job.cache && { ...job.cache, tree: undefined, holder: [] };
+  const listingCache = job.cache && {
+    dev: job.cache.dev,
+    reuse: job.cache.reuse,
+    clockOffsetMs: job.cache.clockOffsetMs,
+    tree: undefined,
+    holder: [],
+  };
   try {
     const onError = (error: ScanError) => post({ kind: 'error', error });
     for await (const listed of listFolders(state, { ...job.options, onError, listingCache })) {
@@ -126,7 +151,8 @@ export async function runListingJob(job: ListingJob, post: (message: WorkerMessa
       });
     }
     const { visitedFiles, foldersRead, foldersFromCache } = state;
-    post({ kind: 'done', visitedFiles, foldersRead, foldersFromCache, ...(entries ? { entries } : {}) });
+    const texts = entries?.map(treeText);
+    post({ kind: 'done', visitedFiles, foldersRead, foldersFromCache, ...(texts ? { entries: texts } : {}) });
   } catch (error) {
     post({ kind: 'failed', message: messageOf(error) });
   }
@@ -157,11 +183,18 @@ async function* listInWorkers(
   const report = options.onError ?? (() => undefined);
   const state: ListingState = { stack: [...starts], visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
   const fanOut = workers.count * FOLDERS_PER_WORKER;
-  yield* listFolders(state, options, (now) => now.stack.length >= fanOut, true);
+  // With a cache to reuse, a folder it proves costs one lstat, less than handing it to a thread and back: this thread
+  // goes on until folders it must read pile up (a cache gone stale), then hands out what is left.
+  const cached = options.listingCache?.reuse === true && options.listingCache.tree !== undefined;
+  const handOut = (now: ListingState) =>
+    now.stack.length >= fanOut && (!cached || now.foldersRead >= (workers.cachedReadsHere ?? READS_BEFORE_WORKERS));
+  // Depth first with a cache: the stack stays small (breadth first, its frontier held tens of thousands of folders).
+  if (cached) state.stack.reverse();
+  yield* listFolders(state, options, handOut, !cached);
   if (state.stack.length === 0) return;
 
-  // Breadth first, the stack's first folder is read next: dealt in reading order.
-  const pending = state.stack.splice(0);
+  // Breadth first, the stack's first folder is read next (depth first, its last): dealt in reading order.
+  const pending = cached ? state.stack.splice(0).reverse() : state.stack.splice(0);
   const parts: Folder[][] = Array.from({ length: Math.min(workers.count, pending.length) }, () => []);
   for (let i = 0; i < pending.length; i++) parts[i % parts.length]!.push(pending[i]!);
   const listingOptions: ListingOptions = {
@@ -172,7 +205,13 @@ async function* listInWorkers(
     refuseUnsafeFolders: options.refuseUnsafeFolders,
   };
   const cache = options.listingCache;
-  const jobCache = cache && { dev: cache.dev, reuse: cache.reuse, clockOffsetMs: cache.clockOffsetMs };
+  const jobCache = (part: Folder[]) =>
+    cache && {
+      dev: cache.dev,
+      reuse: cache.reuse,
+      clockOffsetMs: cache.clockOffsetMs,
+      cachedTexts: part.map((start) => (start.cached ? JSON.stringify(start.cached) : '')),
+    };
 
   const queue: ListedFolder[][] = [];
   let wake: (() => void) | undefined;
@@ -219,9 +258,9 @@ async function* listInWorkers(
       worker = new Worker(workers.script, {
         workerData: {
           // The slot (a reference into this thread's new tree) stays here; the entry comes back with `done`.
-          starts: part.map(({ slot: _slot, ...start }) => start),
+          starts: part.map(({ slot: _slot, cached: _cached, ...start }) => start),
           options: listingOptions,
-          ...(jobCache ? { cache: jobCache } : {}),
+          ...(cache ? { cache: jobCache(part) } : {}),
         } satisfies ListingJob,
       });
     } catch (error) {
@@ -247,7 +286,7 @@ async function* listInWorkers(
         }
         part.forEach((start, index) => {
           const entry = message.entries?.[index];
-          if (start.slot && entry) start.slot.kids[start.slot.index] = entry;
+          if (start.slot && entry) start.slot.kids[start.slot.index] = new EntryText(entry);
         });
         finish();
       } else fallBack(message.message);
