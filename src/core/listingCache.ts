@@ -87,8 +87,15 @@ export interface ListingCacheUse {
   reuse: boolean;
   /** Milliseconds to add to Date.now() (tests move the clock; a worker gets the caller's). */
   clockOffsetMs: number;
-  /** The entry of the root from the last walk, if a valid cache was loaded. */
+  /** The entry of the root from the last walk, once `file` is parsed and valid (takeTree). */
   tree: CachedFolder | undefined;
+  /**
+   * The cache file's text, not parsed yet: it is parsed where the walk runs (a worker thread, so the host's heap
+   * never holds the tree), by takeTree.
+   */
+  file?: { text: string; key: CacheKey };
+  /** Told why the file was ignored. */
+  log?: (message: string) => void;
   /** holder[0] becomes the root's new entry. */
   holder: (CachedFolder | 0 | EntryText)[];
 }
@@ -112,14 +119,17 @@ export function cacheableName(name: string): boolean {
   );
 }
 
-/** The stamp of a folder from bigint lstat stats, settled against `nowMs` (read before the lstat). */
-export function stampOf(stats: BigIntStats, nowMs: number): FolderStamp {
+/** The latest ctime (ns) a folder may have to count as settled, for a clock read (ms) before its lstat. */
+export const settledBefore = (nowMs: number): bigint => BigInt(Math.floor(nowMs) - SETTLED_MS) * 1_000_000n;
+
+/** The stamp of a folder from bigint lstat stats; `settledCtimeNs` is settledBefore(the clock before the lstat). */
+export function stampOf(stats: BigIntStats, settledCtimeNs: bigint): FolderStamp {
   return {
     dev: stats.dev.toString(),
     ino: stats.ino.toString(),
     ctimeNs: stats.ctimeNs.toString(),
     mtimeNs: stats.mtimeNs.toString(),
-    settled: stats.ctimeNs <= BigInt(Math.floor(nowMs) - SETTLED_MS) * 1_000_000n,
+    settled: stats.ctimeNs <= settledCtimeNs,
   };
 }
 
@@ -232,14 +242,14 @@ const DIGITS = /^\d{1,20}$/;
  * (a name with a separator, '.', '..', NUL, a duplicate, a wrong type, too deep, too many) rejects all of it.
  */
 export function parseListingCache(
-  bytes: Uint8Array,
+  bytes: Uint8Array | string,
   key: CacheKey,
   dev: string,
   nowMs: number,
 ): { tree: CachedFolder } | { problem: string } {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    value = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
   } catch (error) {
     return { problem: `not JSON (${messageOf(error)})` };
   }
@@ -335,7 +345,7 @@ export async function openListingCache(
   }
   if (!CACHEABLE_FILE_SYSTEMS.has(type)) return { none: `file system type 0x${type.toString(16)} is not cached` };
   const clockOffsetMs = (store.now?.() ?? Date.now()) - Date.now();
-  const use: ListingCacheUse = { dev, reuse, clockOffsetMs, tree: undefined, holder: [0] };
+  const use: ListingCacheUse = { dev, reuse, clockOffsetMs, tree: undefined, holder: [0], log: store.log };
   if (!reuse) return use;
   let bytes: Uint8Array | undefined;
   try {
@@ -344,11 +354,20 @@ export async function openListingCache(
     store.log?.(`The listing cache of ${key.root} was not read (${messageOf(error)}): a full walk`);
     return use;
   }
-  if (!bytes) return use;
-  const parsed = parseListingCache(bytes, key, dev, Date.now() + clockOffsetMs);
-  if ('problem' in parsed) store.log?.(`The listing cache of ${key.root} was ignored (${parsed.problem}): a full walk`);
-  else use.tree = parsed.tree;
+  if (bytes) use.file = { text: Buffer.from(bytes).toString('utf8'), key };
   return use;
+}
+
+/** Parses and validates `use.file` (where the walk runs); afterwards `use.tree` holds the tree if it was valid. */
+export function takeTree(use: Omit<ListingCacheUse, 'holder'>): CachedFolder | undefined {
+  const file = use.file;
+  if (!file) return use.tree;
+  use.file = undefined;
+  const parsed = parseListingCache(file.text, file.key, use.dev, Date.now() + use.clockOffsetMs);
+  if ('problem' in parsed)
+    use.log?.(`The listing cache of ${file.key.root} was ignored (${parsed.problem}): a full walk`);
+  else use.tree = parsed.tree;
+  return use.tree;
 }
 
 /** Writes the new cache of a finished walk; a failure is logged, never thrown (the next walk reads everything). */

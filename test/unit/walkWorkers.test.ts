@@ -4,6 +4,7 @@ import {
   chownSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -203,42 +204,47 @@ suite('the whole walk in worker threads', () => {
       statfs: async () => ({ type: 0xef53 }),
       platform: 'linux',
       now: () => Date.now() + 10_000, // the tree was just made: seen from 10 s later it is settled
+      log: (message) => logged.push(message),
     });
-    const track = async (script: string, cachedReadsHere?: number) => {
-      const walkWorkers = { count: 2, script, ...(cachedReadsHere === undefined ? {} : { cachedReadsHere }) };
-      const tracker = new OrphanTracker({ walkWorkers, listingCache: store });
+    const logged: string[] = [];
+    const track = async (script: string) => {
+      const tracker = new OrphanTracker({ walkWorkers: { count: 2, script }, listingCache: store });
       await tracker.setRoots([{ path: root, workspaceExclude: ['excluded'] }]);
       return { orphans: await tracker.walk(), stats: tracker.stats };
     };
     try {
       const here = await walked(walkFolders([{ dir: root, relativeDir: '' }], { workspaceExclude: ['excluded'] }));
       const cold = await track(COUNTING_WORKER);
-      const coldReads = reads().length;
-      assert.ok(coldReads > 100, `the workers read ${coldReads} folders`);
+      const coldReads = reads();
+      assert.ok(coldReads.length > 100, `the workers read ${coldReads.length} folders`);
+      assert.equal(new Set(coldReads.map((line) => line.split(' ')[0])).size, 2, 'a cold walk is dealt to both');
       assert.deepEqual(found(cold.orphans), found(here));
       writeFileSync(join(root, 'src/m1/d1/late.json'), '{}');
       writeFileSync(join(root, 'src/m1/d1/late.json.vsctmp'), '{');
-      // By default a warm walk stays on this thread: a proven folder costs one lstat, less than a thread's hand-off.
-      const warmHere = await track(COUNTING_WORKER);
-      assert.deepEqual(reads().slice(coldReads), [], 'no worker read a folder');
-      assert.equal(warmHere.stats.foldersRead + warmHere.stats.foldersFromCache, cold.stats.foldersRead);
-      assert.equal(warmHere.orphans.length, expectedOrphans + 1);
-      // Handed out at once: each worker lists its part with its part of the cache.
-      const warm = await track(COUNTING_WORKER, 0);
-      const warmReads = reads().slice(coldReads);
-      // Only folders holding temp-like names (always read) and the one changed are read, in the workers too.
+      // A warm walk: one worker parses the cache and walks it; it reads only the folders holding temp-like names
+      // (always read) and the one that changed.
+      const warm = await track(COUNTING_WORKER);
+      const warmReads = reads().slice(coldReads.length);
       assert.ok(warmReads.length > 0 && warmReads.length < 20, warmReads.join('\n'));
+      assert.ok(warmReads.some((line) => line.endsWith('src/m1/d1')));
+      assert.equal(new Set(warmReads.map((line) => line.split(' ')[0])).size, 1, 'one worker');
       assert.ok(warm.stats.foldersFromCache > 100, JSON.stringify(warm.stats));
       assert.equal(warm.stats.foldersRead + warm.stats.foldersFromCache, cold.stats.foldersRead);
-      assert.deepEqual(found(warm.orphans), found(warmHere.orphans));
-      // A worker that fails: its part is walked here, with its part of the cache.
-      const failed = await track(FAILING_WORKER, 0);
+      assert.equal(warm.orphans.length, expectedOrphans + 1);
+      // A worker that fails: the walk goes on here, with the cache parsed here.
+      const failed = await track(FAILING_WORKER);
       assert.deepEqual(found(failed.orphans), found(warm.orphans));
       assert.ok(failed.stats.foldersFromCache > 100, JSON.stringify(failed.stats));
-      // What the workers sent back as text is the cache the next walk reads.
+      // What the worker sent back as text is the cache the next walk reads.
       const after = await track(COUNTING_WORKER);
       assert.equal(after.stats.foldersRead + after.stats.foldersFromCache, cold.stats.foldersRead);
       assert.ok(after.stats.foldersFromCache > 100, JSON.stringify(after.stats));
+      // A cache file the worker finds broken is told to the log, and the walk reads everything.
+      const file = readdirSync(join(base, 'storage'))[0]!;
+      writeFileSync(join(base, 'storage', file), '{"format":');
+      const broken = await track(COUNTING_WORKER);
+      assert.equal(broken.stats.foldersRead, cold.stats.foldersRead);
+      assert.match(logged.join('\n'), /not JSON/);
     } finally {
       delete process.env.CS_WALK_WORKER_LOG;
     }

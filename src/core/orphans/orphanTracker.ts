@@ -12,7 +12,7 @@ import {
   type WalkFilter,
 } from '../folderListing';
 import { type DirEntryLike, type FsLike, isAbsent, nodeFs } from '../fs';
-import { type ListingCacheStore, openListingCache, saveListingCache } from '../listingCache';
+import { type ListingCacheStore, openListingCache, saveListingCache, takeTree } from '../listingCache';
 import { type CustomPattern, compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
@@ -285,10 +285,7 @@ export class OrphanTracker {
     const listingCache = opened && !('none' in opened) ? opened : undefined;
     if (store)
       this.stats.listingCache = opened && 'none' in opened ? opened.none : walkOptions.fresh ? 'fresh' : 'used';
-    if (listingCache) {
-      if (listingCache.tree) start.cached = listingCache.tree;
-      start.slot = { kids: listingCache.holder, index: 0 };
-    }
+    if (listingCache) start.slot = { kids: listingCache.holder, index: 0 };
     const listingCounts = { foldersRead: 0, foldersFromCache: 0 };
     const onError = (error: ScanError) => {
       // The folder went before its walk: what was under it went with it.
@@ -301,6 +298,11 @@ export class OrphanTracker {
     const filesBefore = this.filesWalked.get(root.real);
     const large = filesBefore === undefined || filesBefore >= WORKERS_FROM_FILES;
     const workers = dir === root.real && large ? walkWorkers : undefined;
+    // Walked here: the cache file is parsed here. In workers, the one worker that walks with it parses it.
+    if (listingCache && !workers) {
+      const tree = takeTree(listingCache);
+      if (tree) start.cached = tree;
+    }
     let files = 0;
     const onProgress = (visitedFiles: number) => {
       files = visitedFiles;

@@ -23,6 +23,7 @@ import {
   type ListingCounts,
   provenBy,
   recordFolder,
+  settledBefore,
   stampOf,
 } from '../listingCache';
 import { compileCustomPatterns } from '../names/tempPatterns';
@@ -138,7 +139,7 @@ export async function* listFolders(
   const stampFolders = (folders: Folder[], checked: boolean): Folder[] => {
     if (!cache || !lstatBigint) return folders;
     // Read before the lstats: a ctime older than this by SETTLED_MS can never equal a later change's.
-    const nowMs = Date.now() + cache.clockOffsetMs;
+    const settledCtimeNs = settledBefore(Date.now() + cache.clockOffsetMs);
     const kept: Folder[] = [];
     for (const folder of folders) {
       let stats: BigIntStats;
@@ -156,7 +157,7 @@ export async function* listFolders(
         report({ path: folder.dir, error: `not entered: ${reason}`, skipped: true });
         continue;
       }
-      folder.stamp = stampOf(stats, nowMs);
+      folder.stamp = stampOf(stats, settledCtimeNs);
       kept.push(folder);
     }
     return kept;

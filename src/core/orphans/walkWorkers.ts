@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { messageOf } from '../errors';
 import type { Folder, ScanError } from '../folderListing';
 import { type DirEntryLike, nodeFs } from '../fs';
-import { type CachedFolder, EntryText, type ListingCacheUse, treeText } from '../listingCache';
+import { type CachedFolder, EntryText, type ListingCacheUse, takeTree, treeText } from '../listingCache';
 import type { Orphan } from './orphanInspect';
 import {
   inspectListed,
@@ -22,8 +22,6 @@ export interface WalkWorkers {
    * (nothing was missed), so never a reason for another walk.
    */
   onFailure?: (message: string) => void;
-  /** With a listing cache to reuse: folders read on the caller's thread before the rest goes to the threads. */
-  cachedReadsHere?: number;
 }
 
 /** The options a worker lists with: the walk's own, minus what cannot cross a thread (fs, callbacks, signal). */
@@ -38,9 +36,10 @@ export interface ListingJob {
   options: ListingOptions;
   /**
    * The walk's listing cache, without its tree: each start's part of it comes as JSON text in `cachedTexts` ('' for
-   * none), which crosses a thread far cheaper than the cloned tree.
+   * none), which crosses a thread far cheaper than the cloned tree; or, for a walk with one start, the cache file
+   * itself (`file`), parsed and validated in the worker.
    */
-  cache?: Omit<ListingCacheUse, 'tree' | 'holder'> & { cachedTexts: string[] };
+  cache?: Pick<ListingCacheUse, 'dev' | 'reuse' | 'clockOffsetMs' | 'file'> & { cachedTexts: string[] };
 }
 
 enum EntryKind {
@@ -66,6 +65,8 @@ interface SentFolder {
 export type WorkerMessage =
   | { kind: 'listed'; folders: SentFolder[] }
   | { kind: 'error'; error: ScanError }
+  /** Why the listing cache was ignored, for the log (never a scan error). */
+  | { kind: 'note'; message: string }
   | {
       kind: 'done';
       visitedFiles: number;
@@ -82,13 +83,6 @@ export type WorkerMessage =
  * every big subtree.
  */
 const FOLDERS_PER_WORKER = 16;
-
-/**
- * With a listing cache, folders read here before the rest of a walk goes to the threads: about 100 ms of reads. A
- * warm walk of an unchanged tree reads only the folders holding temp-like names, and stays here (docs/benchmarks.md,
- * 2026-12-07: in threads it cost 2.7 s of CPU against 1.0 s here, at 1,000,000 files).
- */
-const READS_BEFORE_WORKERS = 2_000;
 
 /**
  * A whole walk that saw fewer files than this last time runs on the caller's thread: starting a thread costs about
@@ -122,20 +116,25 @@ export async function runListingJob(job: ListingJob, post: (message: WorkerMessa
   const entries: (CachedFolder | 0 | EntryText)[] | undefined = job.cache
     ? new Array(job.starts.length).fill(0)
     : undefined;
-  const starts = job.starts.map((start, index): Folder => {
-    if (!entries) return start;
-    // Text the caller's thread made from a cache it validated.
-    const text = job.cache?.cachedTexts[index];
-    return { ...start, ...(text ? { cached: JSON.parse(text) as CachedFolder } : {}), slot: { kids: entries, index } };
-  });
-  const state: ListingState = { stack: starts.reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
-  const listingCache = job.cache && {
+  const listingCache: ListingCacheUse | undefined = job.cache && {
     dev: job.cache.dev,
     reuse: job.cache.reuse,
     clockOffsetMs: job.cache.clockOffsetMs,
     tree: undefined,
     holder: [],
+    ...(job.cache.file ? { file: job.cache.file } : {}),
+    log: (message) => post({ kind: 'note', message }),
   };
+  // The cache file itself (a walk with one start): parsed and validated here, as the caller's thread would.
+  const fileTree = listingCache?.file && job.starts.length === 1 ? takeTree(listingCache) : undefined;
+  const starts = job.starts.map((start, index): Folder => {
+    if (!entries) return start;
+    // Text the caller's thread made from a cache it validated.
+    const text = job.cache?.cachedTexts[index];
+    const cached = fileTree ?? (text ? (JSON.parse(text) as CachedFolder) : undefined);
+    return { ...start, ...(cached ? { cached } : {}), slot: { kids: entries, index } };
+  });
+  const state: ListingState = { stack: starts.reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
   try {
     const onError = (error: ScanError) => post({ kind: 'error', error });
     for await (const listed of listFolders(state, { ...job.options, onError, listingCache })) {
@@ -182,21 +181,22 @@ async function* listInWorkers(
 ): AsyncGenerator<ListedFolder[]> {
   const report = options.onError ?? (() => undefined);
   const state: ListingState = { stack: [...starts], visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
-  const fanOut = workers.count * FOLDERS_PER_WORKER;
-  // With a cache to reuse, a folder it proves costs one lstat, less than handing it to a thread and back: this thread
-  // goes on until folders it must read pile up (a cache gone stale), then hands out what is left.
-  const cached = options.listingCache?.reuse === true && options.listingCache.tree !== undefined;
-  const handOut = (now: ListingState) =>
-    now.stack.length >= fanOut && (!cached || now.foldersRead >= (workers.cachedReadsHere ?? READS_BEFORE_WORKERS));
-  // Depth first with a cache: the stack stays small (breadth first, its frontier held tens of thousands of folders).
-  if (cached) state.stack.reverse();
-  yield* listFolders(state, options, handOut, !cached);
-  if (state.stack.length === 0) return;
-
-  // Breadth first, the stack's first folder is read next (depth first, its last): dealt in reading order.
-  const pending = cached ? state.stack.splice(0).reverse() : state.stack.splice(0);
-  const parts: Folder[][] = Array.from({ length: Math.min(workers.count, pending.length) }, () => []);
-  for (let i = 0; i < pending.length; i++) parts[i % parts.length]!.push(pending[i]!);
+  const cache = options.listingCache;
+  let parts: Folder[][];
+  if (cache?.file && starts.length === 1) {
+    // A cache to reuse: one worker parses it and walks the whole tree, depth first. A proven folder costs one
+    // lstat, less than dealing it out (at 1,000,000 files: 2.7 s of CPU in 2 threads, 1.0–2.1 s in one), and the
+    // tree lives and dies in that worker's heap, never the host's (docs/benchmarks.md, 2026-12-07, round 4).
+    parts = [state.stack.splice(0)];
+  } else {
+    const fanOut = workers.count * FOLDERS_PER_WORKER;
+    yield* listFolders(state, options, (now) => now.stack.length >= fanOut, true);
+    if (state.stack.length === 0) return;
+    // Breadth first, the stack's first folder is read next: dealt in reading order.
+    const pending = state.stack.splice(0);
+    parts = Array.from({ length: Math.min(workers.count, pending.length) }, () => []);
+    for (let i = 0; i < pending.length; i++) parts[i % parts.length]!.push(pending[i]!);
+  }
   const listingOptions: ListingOptions = {
     exclude: options.exclude,
     workspaceExclude: options.workspaceExclude,
@@ -204,13 +204,13 @@ async function* listInWorkers(
     extraPatterns: options.extraPatterns,
     refuseUnsafeFolders: options.refuseUnsafeFolders,
   };
-  const cache = options.listingCache;
   const jobCache = (part: Folder[]) =>
     cache && {
       dev: cache.dev,
       reuse: cache.reuse,
       clockOffsetMs: cache.clockOffsetMs,
       cachedTexts: part.map((start) => (start.cached ? JSON.stringify(start.cached) : '')),
+      ...(cache.file && parts.length === 1 ? { file: cache.file } : {}),
     };
 
   const queue: ListedFolder[][] = [];
@@ -237,6 +237,9 @@ async function* listInWorkers(
       if (settled) return;
       settled = true;
       workers.onFailure?.(`a walk's worker failed (${why}); its ${part.length} folder(s) were walked here instead`);
+      // The worker was to parse the cache file: here it is parsed here.
+      const tree = cache?.file && part.length === 1 ? takeTree(cache) : undefined;
+      if (tree) part[0]!.cached = tree;
       const here: ListingState = { stack: [...part].reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
       void (async () => {
         for await (const listed of listFolders(here, options)) {
@@ -278,6 +281,7 @@ async function* listInWorkers(
         queue.push(folders);
         notify();
       } else if (message.kind === 'error') report(message.error);
+      else if (message.kind === 'note') cache?.log?.(message.message);
       else if (message.kind === 'done') {
         state.visitedFiles += message.visitedFiles;
         if (options.listingCounts) {
