@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   chownSync,
   mkdirSync,
@@ -10,6 +11,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -204,6 +206,37 @@ suite('the listing cache of whole walks', () => {
     );
   });
 
+  test('a folder whose mtime was set back after a change (rsync -t, tar) is still read: its ctime moved', async () => {
+    await walk();
+    const dir = join(root, 'src/m2/d8');
+    const before = statSync(dir, { bigint: true }).mtimeNs;
+    writeFileSync(join(dir, 'back.json'), '{}');
+    writeFileSync(join(dir, 'back.json.vsctmp'), '{');
+    // Back to the very nanosecond it was listed at (GNU touch takes ns; utimes through Node only µs).
+    const seconds = before / 1_000_000_000n;
+    const nanoseconds = String(before % 1_000_000_000n).padStart(9, '0');
+    execFileSync('touch', ['-m', '-d', `@${seconds}.${nanoseconds}`, dir]);
+    assert.equal(statSync(dir, { bigint: true }).mtimeNs, before);
+    const warm = await walk();
+    assert.ok(warm.reads.includes(dir));
+    assert.ok(warm.orphans.some((orphan) => orphan.path === join(dir, 'back.json.vsctmp')));
+  });
+
+  test('two workspace folders keep a cache each', async () => {
+    const other = join(base, 'other');
+    mkdirSync(join(other, 'x/y'), { recursive: true });
+    const both = async () => {
+      reads = [];
+      const tracker = new OrphanTracker({ fs: countingFs, listingCache: store() });
+      await tracker.walk(await tracker.setRoots([{ path: root }, { path: other }]));
+      return tracker.stats;
+    };
+    await both();
+    const warm = await both();
+    assert.equal(warm.foldersFromCache, folderCount() - 2 + 3);
+    assert.equal(readdirSync(cacheDir).length, 2);
+  });
+
   test('a listing is proven only by the same node, ctime and mtime, to the nanosecond', () => {
     const entry: CachedFolder = ['42', '1000000000123', '1000000000456', 3, [], []];
     const stamp = { dev: '7', ino: '42', ctimeNs: '1000000000123', mtimeNs: '1000000000456', settled: true };
@@ -376,11 +409,26 @@ suite('the listing cache of whole walks', () => {
       assert.equal(logged.length, 2, logged.join('\n')); // not read, not written
     });
 
+    test('a folder, or a file over the size limit, at the cache path: not read, and nothing written over it', async () => {
+      await walk();
+      const path = cacheFileOf(cacheDir, root);
+      rmSync(path);
+      mkdirSync(path);
+      const folder = await walk();
+      assert.equal(folder.stats.foldersFromCache, 0);
+      assert.ok(statSync(path).isDirectory());
+      rmSync(path, { recursive: true });
+      writeFileSync(path, '');
+      truncateSync(path, 200 * 1024 * 1024); // sparse: refused by its size before a byte is read
+      const huge = await walk();
+      assert.equal(huge.stats.foldersFromCache, 0);
+      assert.match(logged.join('\n'), /limit/);
+    });
+
     test('a FIFO at the cache path is refused, not waited on', async () => {
       await walk();
       const path = cacheFileOf(cacheDir, root);
       rmSync(path);
-      const { execFileSync } = await import('node:child_process');
       execFileSync('mkfifo', [path]);
       const warm = await walk();
       assert.equal(warm.stats.foldersFromCache, 0);
