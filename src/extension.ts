@@ -44,7 +44,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   let settings = readSettings();
   const log = vscode.window.createOutputChannel('Crash-Safe State', { log: true });
   context.subscriptions.push(log);
-  const model = new OrphanModel(() => settings, log);
+  // The listing cache of whole walks lives in our own storage (this workspace's, else the global one).
+  const model = new OrphanModel(() => settings, log, (context.storageUri ?? context.globalStorageUri).fsPath);
   context.subscriptions.push(model);
   const statusBar = new OrphanStatusBar();
   context.subscriptions.push(statusBar);
@@ -205,6 +206,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     }),
     preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
+    startupWalk: () => model.rescan(),
     groupStartupRecovery: () => groupStartup.stats,
     walkthrough: walkthroughMarks,
     copies: () => ({
@@ -223,7 +225,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
     readJson: (path, options) => readJson(path, options),
     commitGroup: (files) => commitGroup(files, { durability: settings.durability }),
     recoverGroups: (root) => recoverGroups(root),
-    scan: () => model.rescan(),
+    scan: () => model.rescan({ fresh: true }),
     onDidChangeOrphans: model.onDidChange,
     activationMs,
     diagnostics,

@@ -11,6 +11,7 @@ import {
 } from './boundedOpens';
 import { messageOf } from './errors';
 import { type DirEntryLike, describeNameBytes, type FsLike, nodeFs } from './fs';
+import type { CachedFolder, EntryText, FolderStamp } from './listingCache';
 
 /** A folder or file a walk could not read, or skipped; the walk went on without it. */
 export interface ScanError {
@@ -24,6 +25,12 @@ export interface ScanError {
 export interface Folder {
   dir: string;
   relativeDir: string;
+  /** With a listing cache: this folder's entry from the last walk, used only if `stamp` proves it. */
+  cached?: CachedFolder;
+  /** With a listing cache: this folder's lstat, taken before it is read. */
+  stamp?: FolderStamp;
+  /** With a listing cache: where this folder's new entry goes (its parent's kids, at its name's index). */
+  slot?: { kids: (CachedFolder | 0 | EntryText)[]; index: number };
 }
 
 const NOT_A_FILE: DirEntryLike = {
@@ -249,10 +256,15 @@ export function commonFolder(folders: readonly string[]): string {
 
 type LstatResult = Awaited<ReturnType<FsLike['lstat']>>;
 
-function reasonFrom(stats: LstatResult, uid: number): string | undefined {
+/** Why a folder with these stats is unsafe to enter for `uid` (undefined: no ownership check), or undefined. */
+export function reasonFrom(
+  stats: Pick<LstatResult, 'isDirectory'> & { uid: number | bigint; mode: number | bigint },
+  uid: number | undefined,
+): string | undefined {
   if (!stats.isDirectory()) return 'it is no longer a folder';
-  if (stats.uid !== uid) return `it belongs to another user (uid ${stats.uid})`;
-  if ((stats.mode & 0o002) !== 0) return 'other users may write to it';
+  if (uid === undefined) return undefined;
+  if (Number(stats.uid) !== uid) return `it belongs to another user (uid ${stats.uid})`;
+  if ((Number(stats.mode) & 0o002) !== 0) return 'other users may write to it';
   return undefined;
 }
 

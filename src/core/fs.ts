@@ -1,6 +1,6 @@
-import type { Dirent, Stats } from 'node:fs';
+import type { BigIntStats, Dirent, Stats } from 'node:fs';
 import * as fsc from 'node:fs';
-import { constants, existsSync, readdirSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { messageOf } from './errors';
 
@@ -75,6 +75,11 @@ export interface FsLike {
    * costs 2–3× the CPU in thread-pool hand-offs; the walk yields to the event loop between batches of folders.
    */
   readdirEntriesSync?(path: string): DirEntryLike[];
+  /**
+   * lstat with exact (bigint) inode and nanosecond times, synchronously: what proves a cached folder listing
+   * (listingCache.ts). Optional: without it a walk keeps no listing cache.
+   */
+  lstatBigintSync?(path: string): BigIntStats;
   /** Flushes a directory's entries (creates, renames, unlinks) to disk. */
   fsyncDir(path: string): Promise<void>;
   /**
@@ -337,6 +342,7 @@ export const nodeFs: FsLike = {
     exactListing(readdirSync(path, { withFileTypes: true }), () =>
       readdirSync(path, { withFileTypes: true, encoding: 'buffer' }),
     ),
+  lstatBigintSync: (path) => lstatSync(path, { bigint: true }),
   async unlinkChecked(dir, name, folder, file) {
     const handle = await fsp.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
     try {

@@ -53,7 +53,7 @@ export interface CrashSafeStateApi {
   recoverGroups(root: string): Promise<GroupRecoveryReport>;
   /** Reads and classifies a JSON file: missing, empty, corrupt (line:column), invalid or valid. */
   readJson<T = unknown>(path: string, options?: { schema?: JsonSchema }): Promise<JsonReadResult<T>>;
-  /** Rescans the workspace and returns its orphaned temp files. */
+  /** Rescans the workspace, reading every folder afresh (as the Rescan command does), and returns its orphaned temp files. */
   scan(): Promise<readonly Orphan[]>;
   /** Fires after every scan with the current orphans. */
   onDidChangeOrphans: vscode.Event<readonly Orphan[]>;
@@ -81,6 +81,11 @@ export interface CrashSafeStateApi {
     preSaveCopies(): PreSaveStats;
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */
     orphans(): OrphanModelStats;
+    /**
+     * The whole walk start-up, a settings change and the safety net run: it takes unchanged folders' listings from
+     * the cache the last walk wrote (`orphans().foldersFromCache`), where `scan()` reads every folder.
+     */
+    startupWalk(): Promise<readonly Orphan[]>;
     /** Start-up recovery of group commits: runs, whether journals wait for trust, the last run. */
     groupStartupRecovery(): GroupStartupStats;
     /** The walkthrough's context keys set so far in this window (see src/ui/walkthroughProgress.ts). */

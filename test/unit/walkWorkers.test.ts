@@ -4,6 +4,7 @@ import {
   chownSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import type { ScanError } from '../../src/core/folderListing';
+import { listingCacheFolder } from '../../src/core/listingCache';
 import type { Orphan } from '../../src/core/orphans/orphanInspect';
 import { OrphanTracker, type TrackerOptions } from '../../src/core/orphans/orphanTracker';
 import { walkFolders } from '../../src/core/orphans/orphanWalk';
@@ -188,6 +190,61 @@ suite('the whole walk in worker threads', () => {
       const threads = new Set(readInWorkers.map((line) => line.split(' ')[0]));
       assert.equal(threads.size, 2, 'two worker threads listed folders');
       assert.ok(readInWorkers.length > 100, `the workers read ${readInWorkers.length} folders, most of the tree`);
+    } finally {
+      delete process.env.CS_WALK_WORKER_LOG;
+    }
+  });
+
+  test('workers use the listing cache: each gets its part of the tree, and the next walk reads only changed folders', async () => {
+    const log = join(base, 'reads.log');
+    writeFileSync(log, '');
+    process.env.CS_WALK_WORKER_LOG = log;
+    const reads = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+    const store = listingCacheFolder(join(base, 'storage'), {
+      statfs: async () => ({ type: 0xef53 }),
+      platform: 'linux',
+      now: () => Date.now() + 10_000, // the tree was just made: seen from 10 s later it is settled
+      log: (message) => logged.push(message),
+    });
+    const logged: string[] = [];
+    const track = async (script: string) => {
+      const tracker = new OrphanTracker({ walkWorkers: { count: 2, script }, listingCache: store });
+      await tracker.setRoots([{ path: root, workspaceExclude: ['excluded'] }]);
+      return { orphans: await tracker.walk(), stats: tracker.stats };
+    };
+    try {
+      const here = await walked(walkFolders([{ dir: root, relativeDir: '' }], { workspaceExclude: ['excluded'] }));
+      const cold = await track(COUNTING_WORKER);
+      const coldReads = reads();
+      assert.ok(coldReads.length > 100, `the workers read ${coldReads.length} folders`);
+      assert.equal(new Set(coldReads.map((line) => line.split(' ')[0])).size, 2, 'a cold walk is dealt to both');
+      assert.deepEqual(found(cold.orphans), found(here));
+      writeFileSync(join(root, 'src/m1/d1/late.json'), '{}');
+      writeFileSync(join(root, 'src/m1/d1/late.json.vsctmp'), '{');
+      // A warm walk: one worker parses the cache and walks it; it reads only the folders holding temp-like names
+      // (always read) and the one that changed.
+      const warm = await track(COUNTING_WORKER);
+      const warmReads = reads().slice(coldReads.length);
+      assert.ok(warmReads.length > 0 && warmReads.length < 20, warmReads.join('\n'));
+      assert.ok(warmReads.some((line) => line.endsWith('src/m1/d1')));
+      assert.equal(new Set(warmReads.map((line) => line.split(' ')[0])).size, 1, 'one worker');
+      assert.ok(warm.stats.foldersFromCache > 100, JSON.stringify(warm.stats));
+      assert.equal(warm.stats.foldersRead + warm.stats.foldersFromCache, cold.stats.foldersRead);
+      assert.equal(warm.orphans.length, expectedOrphans + 1);
+      // A worker that fails: the walk goes on here, with the cache parsed here.
+      const failed = await track(FAILING_WORKER);
+      assert.deepEqual(found(failed.orphans), found(warm.orphans));
+      assert.ok(failed.stats.foldersFromCache > 100, JSON.stringify(failed.stats));
+      // What the worker sent back as text is the cache the next walk reads.
+      const after = await track(COUNTING_WORKER);
+      assert.equal(after.stats.foldersRead + after.stats.foldersFromCache, cold.stats.foldersRead);
+      assert.ok(after.stats.foldersFromCache > 100, JSON.stringify(after.stats));
+      // A cache file the worker finds broken is told to the log, and the walk reads everything.
+      const file = readdirSync(join(base, 'storage'))[0]!;
+      writeFileSync(join(base, 'storage', file), '{"format":');
+      const broken = await track(COUNTING_WORKER);
+      assert.equal(broken.stats.foldersRead, cold.stats.foldersRead);
+      assert.match(logged.join('\n'), /not JSON/);
     } finally {
       delete process.env.CS_WALK_WORKER_LOG;
     }

@@ -12,6 +12,7 @@ import {
   type WalkFilter,
 } from '../folderListing';
 import { type DirEntryLike, type FsLike, isAbsent, nodeFs } from '../fs';
+import { type ListingCacheStore, openListingCache, saveListingCache, takeTree } from '../listingCache';
 import { type CustomPattern, compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
@@ -35,7 +36,17 @@ export type TrackerOptions = Pick<
 > & {
   /** Worker threads that list the folders of a whole walk (the in-host model's); without them it runs here. */
   walkWorkers?: WalkWorkers;
+  /**
+   * Where whole walks keep their folder-listing cache (listingCache.ts): a walk reads only the folders changed since
+   * the last one. Without it every folder is read.
+   */
+  listingCache?: ListingCacheStore;
 };
+
+/** How a whole walk may use the listing cache: `fresh` reads every folder (Rescan) and only writes the cache. */
+export interface WalkOptions {
+  fresh?: boolean;
+}
 
 /** What the tracker did, for diagnostics and the host benchmark. */
 export interface TrackerStats {
@@ -54,6 +65,11 @@ export interface TrackerStats {
   overflows: number;
   /** Time spent applying events (listing, judging, subtree walks), in milliseconds: what changes cost the host. */
   eventMs: number;
+  /** Folders whole walks read, and folders whose listing they took from the cache instead (all walks so far). */
+  foldersRead: number;
+  foldersFromCache: number;
+  /** The last whole walk's cache: 'used', 'fresh' (every folder read, the cache written), or why there was none. */
+  listingCache: string;
 }
 
 /** Events for one workspace folder in one batch beyond which walking it is cheaper than following them. */
@@ -83,6 +99,9 @@ export class OrphanTracker {
     eventsIgnored: 0,
     overflows: 0,
     eventMs: 0,
+    foldersRead: 0,
+    foldersFromCache: 0,
+    listingCache: 'none yet',
   };
   private readonly index = new OrphanIndex();
   private roots: Root[] = [];
@@ -153,11 +172,11 @@ export class OrphanTracker {
   }
 
   /** Walks whole folders (default: all) and replaces what was known of them. */
-  walk(reals?: readonly string[]): Promise<readonly Orphan[]> {
+  walk(reals?: readonly string[], options: WalkOptions = {}): Promise<readonly Orphan[]> {
     return this.serialise(async () => {
       for (const root of this.outermost()) {
         if (reals && !reals.includes(root.real)) continue;
-        await this.walkSubtree(root, root.real);
+        await this.walkSubtree(root, root.real, options);
       }
       return this.index.list();
     });
@@ -252,35 +271,52 @@ export class OrphanTracker {
   }
 
   /** Walks `dir` (a root, or a folder below one) and replaces what was known under it. */
-  private async walkSubtree(root: Root, dir: string): Promise<void> {
+  private async walkSubtree(root: Root, dir: string, walkOptions: WalkOptions = {}): Promise<void> {
     if (dir === root.real) this.stats.fullWalks += 1;
     else this.stats.subtreeWalks += 1;
     const relativeDir = root.filter.usesPaths ? toSlashes(relative(root.real, dir)) : '';
     if (dir !== root.real && (await this.unsafeOrSkipped(root, dir))) return this.index.replaceUnder(dir);
     const found: Orphan[] = [];
     const start: Folder = { dir, relativeDir };
+    // The listing cache: whole walks of a workspace folder only (one below is a created or renamed folder).
+    const store = dir === root.real ? this.options.listingCache : undefined;
+    const key = { root: root.real, extraPatterns: this.options.extraPatterns ?? [] };
+    const opened = store && (await openListingCache(store, key, walkOptions.fresh !== true, this.fs));
+    const listingCache = opened && !('none' in opened) ? opened : undefined;
+    if (store)
+      this.stats.listingCache = opened && 'none' in opened ? opened.none : walkOptions.fresh ? 'fresh' : 'used';
+    if (listingCache) start.slot = { kids: listingCache.holder, index: 0 };
+    const listingCounts = { foldersRead: 0, foldersFromCache: 0 };
     const onError = (error: ScanError) => {
       // The folder went before its walk: what was under it went with it.
       if (error.path === dir && /ENOENT|ENOTDIR/.test(error.error)) return;
       this.report(error);
     };
-    const { walkWorkers, ...options } = this.options;
+    const { walkWorkers, listingCache: _store, ...options } = this.options;
     // Threads only for a whole folder that was large last time (or not walked yet): a folder below a root is a
     // created or renamed one, and a small workspace is walked faster than a thread starts.
     const filesBefore = this.filesWalked.get(root.real);
     const large = filesBefore === undefined || filesBefore >= WORKERS_FROM_FILES;
     const workers = dir === root.real && large ? walkWorkers : undefined;
+    // Walked here: the cache file is parsed here. In workers, the one worker that walks with it parses it.
+    if (listingCache && !workers) {
+      const tree = takeTree(listingCache);
+      if (tree) start.cached = tree;
+    }
     let files = 0;
     const onProgress = (visitedFiles: number) => {
       files = visitedFiles;
     };
     for await (const orphan of walkFoldersInWorkers(
       [start],
-      { ...options, workspaceExclude: root.workspaceExclude, onError, onProgress },
+      { ...options, workspaceExclude: root.workspaceExclude, onError, onProgress, listingCache, listingCounts },
       workers,
     )) {
       found.push(orphan);
     }
+    this.stats.foldersRead += listingCounts.foldersRead;
+    this.stats.foldersFromCache += listingCounts.foldersFromCache;
+    if (store && listingCache) await saveListingCache(store, key, listingCache);
     if (dir === root.real) this.filesWalked.set(root.real, files);
     this.index.replaceUnder(dir, found);
   }

@@ -1,16 +1,31 @@
+import type { BigIntStats } from 'node:fs';
 import { sep } from 'node:path';
+import { messageOf } from '../errors';
 import {
   byName,
   compileWalkFilter,
   type FilterOptions,
   type Folder,
   listBatch,
+  reasonFrom,
   refusesUnsafeFolders,
   resolveRoots,
   type ScanError,
   safeFolders,
 } from '../folderListing';
 import { type DirEntryLike, type FsLike, nodeFs } from '../fs';
+import {
+  type CachedFolder,
+  type EntryText,
+  entryOf,
+  kidsByName,
+  type ListingCacheUse,
+  type ListingCounts,
+  provenBy,
+  recordFolder,
+  settledBefore,
+  stampOf,
+} from '../listingCache';
 import { compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
 import {
@@ -44,6 +59,10 @@ export interface ScanOptions extends FilterOptions {
    * systemd-tmpfiles refuses unsafe path transitions: their owner could swap them for a symlink mid-sweep.
    */
   refuseUnsafeFolders?: boolean;
+  /** A whole walk's listing cache (listingCache.ts): folders it proves unchanged are not read. */
+  listingCache?: ListingCacheUse;
+  /** Counts of folders read and taken from the cache, added to as the walk goes. */
+  listingCounts?: ListingCounts;
 }
 
 export interface ScanResult {
@@ -86,8 +105,9 @@ export interface ListedFolder {
 export interface ListingState {
   stack: Folder[];
   visitedFiles: number;
-  /** Folders read so far. */
+  /** Folders read so far, and folders whose listing came from the cache instead. */
   foldersRead: number;
+  foldersFromCache: number;
 }
 
 /**
@@ -109,46 +129,125 @@ export async function* listFolders(
   const filter = compileWalkFilter(options);
   const uid = refusesUnsafeFolders(options.refuseUnsafeFolders);
   const usesPaths = filter.usesPaths;
+  const cache = options.listingCache;
+  const lstatBigint = cache ? fs.lstatBigintSync?.bind(fs) : undefined;
+  const counts = options.listingCounts;
+  /**
+   * With a cache: one lstat per folder before it is read, which both proves (or records) its listing and, as root,
+   * checks its owner (the lstat safeFolders would take). Returns the folders to enter; `checked` reports the others.
+   */
+  const stampFolders = (folders: Folder[], checked: boolean): Folder[] => {
+    if (!cache || !lstatBigint) return folders;
+    // Read before the lstats: a ctime older than this by SETTLED_MS can never equal a later change's.
+    const settledCtimeNs = settledBefore(Date.now() + cache.clockOffsetMs);
+    const kept: Folder[] = [];
+    for (const folder of folders) {
+      let stats: BigIntStats;
+      try {
+        stats = lstatBigint(folder.dir);
+      } catch (error) {
+        if (checked && uid !== undefined)
+          report({ path: folder.dir, error: `not entered: ${messageOf(error)}`, skipped: true });
+        // Without the ownership check its read reports what is wrong, as without a cache.
+        else kept.push(folder);
+        continue;
+      }
+      const reason = checked ? reasonFrom(stats, uid) : undefined;
+      if (reason) {
+        report({ path: folder.dir, error: `not entered: ${reason}`, skipped: true });
+        continue;
+      }
+      folder.stamp = stampOf(stats, settledCtimeNs);
+      kept.push(folder);
+    }
+    return kept;
+  };
   const { stack } = state;
   while (stack.length > 0) {
     options.signal?.throwIfAborted();
     const batch = breadthFirst
       ? stack.splice(0, FOLDER_BATCH)
       : stack.splice(Math.max(0, stack.length - FOLDER_BATCH)).reverse();
-    const listings = await listBatch(fs, batch, report);
+    if (cache)
+      stampFolders(
+        batch.filter((folder) => folder.stamp === undefined),
+        false,
+      );
+    const proven =
+      cache?.reuse === true ? batch.map((folder) => provenBy(folder.cached, folder.stamp, cache.dev)) : undefined;
+    const listings = await listBatch(fs, proven ? batch.filter((_, index) => !proven[index]) : batch, report);
+    let nextListing = 0;
     const listed: ListedFolder[] = [];
     let subfolders: Folder[] = [];
-    for (let index = 0; index < listings.length; index++) {
-      const entries = listings[index];
-      if (!entries) continue;
-      state.foldersRead += 1;
-      const { dir, relativeDir } = batch[index]!;
+    for (let index = 0; index < batch.length; index++) {
+      const folder = batch[index]!;
+      const { dir, relativeDir } = folder;
       // Relative paths are only needed to match exclude globs.
       const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
-      const folderNames: string[] = [];
+      const prefix = dir.endsWith(sep) ? dir : dir + sep;
+      if (proven?.[index]) {
+        // Unchanged since it was listed (same node, ctime and mtime): its cached names stand for a read.
+        const [ino, ctimeNs, mtimeNs, files, names, oldKids] = folder.cached!;
+        state.foldersFromCache += 1;
+        if (counts) counts.foldersFromCache += 1;
+        state.visitedFiles += files;
+        const kids: (CachedFolder | 0 | EntryText)[] = new Array(names.length).fill(0);
+        if (folder.slot) folder.slot.kids[folder.slot.index] = [ino, ctimeNs, mtimeNs, files, names, kids];
+        for (let i = 0; i < names.length; i++) {
+          const name = names[i]!;
+          if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
+          const kid = entryOf(oldKids[i]);
+          subfolders.push({
+            dir: prefix + name,
+            relativeDir: usesPaths ? relativeOf(name) : '',
+            ...(kid ? { cached: kid } : {}),
+            slot: { kids, index: i },
+          });
+        }
+        continue;
+      }
+      const entries = listings[nextListing++];
+      if (!entries) continue;
+      state.foldersRead += 1;
+      if (counts) counts.foldersRead += 1;
+      const allFolderNames: string[] = [];
       const maybeTemps: string[] = [];
+      let files = 0;
       let undecodable = false;
       for (const entry of entries) {
         if (entry.nameBytes) {
           undecodable = true; // reported by the caller, never entered nor judged by its decoded name
           continue;
         }
-        if (entry.isDirectory()) {
-          const name = entry.name;
-          if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
-          folderNames.push(name);
-        } else if (entry.isFile()) {
-          state.visitedFiles += 1;
+        if (entry.isDirectory()) allFolderNames.push(entry.name);
+        else if (entry.isFile()) {
+          files += 1;
           if (mayBeTempName(entry.name, custom)) maybeTemps.push(entry.name);
         }
       }
+      state.visitedFiles += files;
       if (maybeTemps.length > 0 || undecodable) listed.push({ dir, relativeDir, entries, maybeTemps });
-      const prefix = dir.endsWith(sep) ? dir : dir + sep;
-      for (const name of folderNames.sort(byName)) {
-        subfolders.push({ dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' });
+      allFolderNames.sort(byName);
+      // The new entry keeps every subfolder name (filters apply at use, so a settings change needs no new cache).
+      const entry = cache
+        ? recordFolder(folder.stamp, cache.dev, files, allFolderNames, maybeTemps.length > 0 || undecodable)
+        : undefined;
+      if (entry && folder.slot) folder.slot.kids[folder.slot.index] = entry;
+      const oldKids = entry ? kidsByName(folder.cached) : undefined;
+      let recorded = 0;
+      for (const name of allFolderNames) {
+        // The entry drops names a cache cannot hold; the others are in the same order.
+        const slotIndex = entry?.[4][recorded] === name ? recorded++ : undefined;
+        if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
+        const subfolder: Folder = { dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' };
+        const kid = oldKids?.get(name);
+        if (kid) subfolder.cached = kid;
+        if (entry && slotIndex !== undefined) subfolder.slot = { kids: entry[5], index: slotIndex };
+        subfolders.push(subfolder);
       }
     }
-    if (uid !== undefined) subfolders = await safeFolders(fs, subfolders, uid, report);
+    if (cache) subfolders = stampFolders(subfolders, true);
+    else if (uid !== undefined) subfolders = await safeFolders(fs, subfolders, uid, report);
     if (breadthFirst) for (const folder of subfolders) stack.push(folder);
     // Depth first: the last folder pushed is read next, so the stack stays small.
     else for (let i = subfolders.length - 1; i >= 0; i--) stack.push(subfolders[i]!);
@@ -163,7 +262,7 @@ export async function* listFolders(
  * walk from the root): the incremental model re-walks one subtree this way.
  */
 export function walkFolders(starts: readonly Folder[], options: ScanOptions = {}): AsyncGenerator<Orphan> {
-  const state: ListingState = { stack: [...starts].reverse(), visitedFiles: 0, foldersRead: 0 };
+  const state: ListingState = { stack: [...starts].reverse(), visitedFiles: 0, foldersRead: 0, foldersFromCache: 0 };
   return inspectListed(listFolders(state, options), options);
 }
 

@@ -47,7 +47,8 @@ async function scan({ model, afterScan }: CommandContext): Promise<readonly Orph
       title: vscode.l10n.t('Crash-Safe State: scanning for orphaned temp files'),
     },
     async () => {
-      const orphans = await model.rescan();
+      // The user asked to look at everything again: every folder is read, none taken from the listing cache.
+      const orphans = await model.rescan({ fresh: true });
       await afterScan?.();
       return orphans;
     },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
 import { sameNode } from '../../core/fs';
+import { type ListingCacheStore, listingCacheFolder } from '../../core/listingCache';
 import {
   type Orphan,
   type SweepOptions,
@@ -84,9 +85,14 @@ const WALK_WORKERS = {
   script: join(__dirname, 'walkWorker.js'),
 };
 
-function trackerOptions(settings: ExtensionSettings, log: vscode.LogOutputChannel): TrackerOptions {
+function trackerOptions(
+  settings: ExtensionSettings,
+  log: vscode.LogOutputChannel,
+  listingCache: ListingCacheStore | undefined,
+): TrackerOptions {
   return {
     walkWorkers: { ...WALK_WORKERS, onFailure: (message) => log.warn(`Scan: ${message}`) },
+    listingCache,
     exclude: settings.exclude,
     skipNodeModules: !settings.scanNodeModules,
     extraPatterns: settings.tempPatterns,
@@ -123,12 +129,22 @@ export class OrphanModel extends Disposable {
   /** Walks started because a workspace folder itself went, came back or was replaced. */
   private foldersReplaced = 0;
 
+  /** Where whole walks keep their folder-listing cache (src/core/listingCache.ts); none without a storage folder. */
+  private readonly listingCache: ListingCacheStore | undefined;
+  /** The next walk reads every folder (Rescan asked for it). */
+  private freshNext = false;
+
   constructor(
     private readonly settings: () => ExtensionSettings,
     private readonly log: vscode.LogOutputChannel,
+    listingCacheDir?: string,
   ) {
     super();
-    this.tracker = new OrphanTracker(trackerOptions(settings(), log));
+    this.listingCache =
+      listingCacheDir === undefined
+        ? undefined
+        : listingCacheFolder(listingCacheDir, { log: (message) => log.info(message) });
+    this.tracker = new OrphanTracker(trackerOptions(settings(), log, this.listingCache));
     this.watchers = this._register(new OrphanWatchers((events) => this.follow(events)));
     this._register({ dispose: () => this.stopTimers() });
     // File watchers can drop an event under load; checking only the known orphans costs O(orphans), never a walk.
@@ -213,13 +229,17 @@ export class OrphanModel extends Disposable {
   /** The settings changed: read them again. The caller rescans (extension.ts does) so new patterns reach what is known. */
   settingsChanged(): void {
     const settings = this.settings();
-    this.tracker.configure(trackerOptions(settings, this.log));
+    this.tracker.configure(trackerOptions(settings, this.log, this.listingCache));
     this.watchers.setTempPatterns(settings.tempPatterns);
     this.armSafetyNet();
   }
 
-  /** Walks every folder of the workspace; concurrent requests share one walk and queue at most one more. */
-  rescan(): Promise<readonly Orphan[]> {
+  /**
+   * Walks every folder of the workspace; concurrent requests share one walk and queue at most one more. Folders
+   * the listing cache proves unchanged are not read, unless `fresh` (the Rescan command): then every folder is.
+   */
+  rescan(options: { fresh?: boolean } = {}): Promise<readonly Orphan[]> {
+    if (options.fresh) this.freshNext = true;
     return this.scans.run();
   }
 
@@ -240,14 +260,20 @@ export class OrphanModel extends Disposable {
 
   private async scanOnce(): Promise<readonly Orphan[]> {
     const started = performance.now();
+    const fresh = this.freshNext;
+    this.freshNext = false;
     this.walking = true;
     try {
       await this.noteRoots();
       await this.tracker.setRoots(this.trackedRoots());
-      const orphans = await this.tracker.walk();
+      const before = { ...this.tracker.stats };
+      const orphans = await this.tracker.walk(undefined, { fresh });
       this.lastWalkMs = performance.now() - started;
+      const stats = this.tracker.stats;
       this.log.debug(
-        `Walked ${this.roots.length} folder(s) in ${this.lastWalkMs.toFixed(0)} ms: ${orphans.length} orphan(s)`,
+        `Walked ${this.roots.length} folder(s) in ${this.lastWalkMs.toFixed(0)} ms: ${orphans.length} orphan(s); ` +
+          `${stats.foldersRead - before.foldersRead} folder(s) read, ` +
+          `${stats.foldersFromCache - before.foldersFromCache} from the listing cache (${stats.listingCache})`,
       );
       this.lastScan = Date.now();
       this.publish();

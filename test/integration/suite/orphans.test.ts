@@ -173,6 +173,30 @@ suite('orphaned temp files in the workbench', () => {
     assert.equal(model.fullWalks(), 0, JSON.stringify(model.stats()));
   });
 
+  test('a start-up walk takes unchanged folders from the listing cache and still finds an orphan created since', async () => {
+    const exported = await api();
+    const base = path.join(root, 'scratch', 'cached');
+    for (const dir of ['a/b/c', 'a/d', 'e']) {
+      mkdirSync(path.join(base, dir), { recursive: true });
+      writeFileSync(path.join(base, dir, 'plain.ts'), '');
+    }
+    // A listing is recorded only for a folder whose ctime is 2 s old (coarse clocks): let these settle.
+    await settle(2_500);
+    await exported.scan(); // Rescan: reads every folder and writes the cache
+    const read = exported.diagnostics.orphans();
+    assert.equal(read.listingCache, 'fresh');
+    writeFileSync(path.join(base, 'a/b/late.json'), '{"ok":true}\n');
+    writeFileSync(path.join(base, 'a/b/late.json.tmp.0123abcd77'), '{"torn":');
+    const orphans = await exported.diagnostics.startupWalk();
+    const warm = exported.diagnostics.orphans();
+    assert.equal(warm.listingCache, 'used');
+    // a/b/c, a/d and e did not change: their listings came from the cache; a/b changed and was read.
+    assert.ok(warm.foldersFromCache - read.foldersFromCache >= 3, JSON.stringify(warm));
+    assert.ok(orphans.some((orphan) => orphan.path === path.join(base, 'a/b/late.json.tmp.0123abcd77')));
+    await exported.scan();
+    assert.equal(exported.diagnostics.orphans().foldersFromCache, warm.foldersFromCache, 'Rescan read every folder');
+  });
+
   test('a folder created and at once given an orphan, 25 times: every one is seen', async () => {
     const model = await following();
     const temps: string[] = [];
