@@ -11,7 +11,7 @@ import {
 } from './boundedOpens';
 import { messageOf } from './errors';
 import { type DirEntryLike, describeNameBytes, type FsLike, nodeFs } from './fs';
-import type { CachedFolder, EntryText, FolderStamp } from './listingCache';
+import type { CachedFolder, EntryText, FolderStamp } from './orphans/listingCache';
 
 /** A folder or file a walk could not read, or skipped; the walk went on without it. */
 export interface ScanError {

@@ -25,7 +25,7 @@ import {
   listingCacheFolder,
   parseListingCache,
   provenBy,
-} from '../../src/core/listingCache';
+} from '../../src/core/orphans/listingCache';
 import type { Orphan } from '../../src/core/orphans/orphanInspect';
 import { OrphanTracker, type TrackerOptions } from '../../src/core/orphans/orphanTracker';
 import { scanOrphans } from '../../src/core/orphans/orphanWalk';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import type { ScanError } from '../../src/core/folderListing';
-import { listingCacheFolder } from '../../src/core/listingCache';
+import { listingCacheFolder } from '../../src/core/orphans/listingCache';
 import type { Orphan } from '../../src/core/orphans/orphanInspect';
 import { OrphanTracker, type TrackerOptions } from '../../src/core/orphans/orphanTracker';
 import { walkFolders } from '../../src/core/orphans/orphanWalk';

@@ -12,9 +12,9 @@ import {
   type WalkFilter,
 } from '../folderListing';
 import { type DirEntryLike, type FsLike, isAbsent, nodeFs } from '../fs';
-import { type ListingCacheStore, openListingCache, saveListingCache, takeTree } from '../listingCache';
 import { type CustomPattern, compileCustomPatterns } from '../names/tempPatterns';
 import { GitTrackedFiles } from './gitTracked';
+import { type ListingCacheStore, openListingCache, saveListingCache, takeTree } from './listingCache';
 import { type FileEvent, foldersAmong, newWork, planEvent, type Work } from './orphanEvents';
 import { OrphanIndex } from './orphanIndex';
 import { candidatesIn, inspectCandidates, type Orphan } from './orphanInspect';

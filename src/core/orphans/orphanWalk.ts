@@ -14,6 +14,8 @@ import {
   safeFolders,
 } from '../folderListing';
 import { type DirEntryLike, type FsLike, nodeFs } from '../fs';
+import { compileCustomPatterns } from '../names/tempPatterns';
+import { GitTrackedFiles } from './gitTracked';
 import {
   type CachedFolder,
   type EntryText,
@@ -25,9 +27,7 @@ import {
   recordFolder,
   settledBefore,
   stampOf,
-} from '../listingCache';
-import { compileCustomPatterns } from '../names/tempPatterns';
-import { GitTrackedFiles } from './gitTracked';
+} from './listingCache';
 import {
   type Candidate,
   candidatesIn,

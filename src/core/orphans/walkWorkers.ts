@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { messageOf } from '../errors';
 import type { Folder, ScanError } from '../folderListing';
 import { type DirEntryLike, nodeFs } from '../fs';
-import { type CachedFolder, EntryText, type ListingCacheUse, takeTree, treeText } from '../listingCache';
+import { type CachedFolder, EntryText, type ListingCacheUse, takeTree, treeText } from './listingCache';
 import type { Orphan } from './orphanInspect';
 import {
   inspectListed,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
 import { sameNode } from '../../core/fs';
-import { type ListingCacheStore, listingCacheFolder } from '../../core/listingCache';
+import { type ListingCacheStore, listingCacheFolder } from '../../core/orphans/listingCache';
 import {
   type Orphan,
   type SweepOptions,
@@ -129,7 +129,7 @@ export class OrphanModel extends Disposable {
   /** Walks started because a workspace folder itself went, came back or was replaced. */
   private foldersReplaced = 0;
 
-  /** Where whole walks keep their folder-listing cache (src/core/listingCache.ts); none without a storage folder. */
+  /** Where whole walks keep their folder-listing cache (src/core/orphans/listingCache.ts); none without a storage folder. */
   private readonly listingCache: ListingCacheStore | undefined;
   /** The next walk reads every folder (Rescan asked for it). */
   private freshNext = false;

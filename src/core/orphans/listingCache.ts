@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { constants, statfs as statfsCallback } from 'node:fs';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf } from './errors';
-import { errnoOf, type FsLike, nodeFs, readRegularFile } from './fs';
-import { writeFileAtomic } from './write/atomicWrite';
+import { messageOf } from '../errors';
+import { errnoOf, type FsLike, nodeFs, readRegularFile } from '../fs';
+import { writeFileAtomic } from '../write/atomicWrite';
+import { LOCAL_DISK_TYPES } from '../write/localDisk';
 
 /**
  * The folder-listing cache of whole walks (docs/orphan-rules.md, "The listing cache"). A folder's entry is
@@ -50,12 +51,11 @@ const MAX_FILES_PER_FOLDER = 100_000_000;
 export const SETTLED_MS = 2_000;
 
 /**
- * Local file systems whose ctime is stamped by this kernel's clock: ext2/3/4, xfs, btrfs, tmpfs, f2fs. Elsewhere
- * (NFS, CIFS, FUSE, overlay) a timestamp may come from another clock or be coarser, so nothing is cached.
+ * Cached only on the local disk file systems of the write path (LOCAL_DISK_TYPES: ext2/3/4, xfs, btrfs, tmpfs,
+ * f2fs): their ctime is stamped by this kernel's clock. Elsewhere (NFS, CIFS, FUSE, overlay) a timestamp may come
+ * from another clock or be coarser, so nothing is cached.
  */
-export const CACHEABLE_FILE_SYSTEMS: ReadonlySet<number> = new Set([
-  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010,
-]);
+export const CACHEABLE_FILE_SYSTEMS: ReadonlySet<number> = new Set(LOCAL_DISK_TYPES.keys());
 
 /** Where a cache lives and the seams its checks use (tests inject statfs, the platform and the clock). */
 export interface ListingCacheStore {
@@ -311,14 +311,7 @@ function invalidTree(tree: unknown): string | undefined {
 }
 
 function defaultStatfs(path: string): Promise<{ type: number | bigint }> {
-  return new Promise((resolve, reject) => {
-    // statfs is Node 18.15+; without it no file system is known to be local.
-    if (typeof statfsCallback !== 'function') {
-      reject(new Error('statfs is not available'));
-      return;
-    }
-    statfsCallback(path, (error, stats) => (error ? reject(error) : resolve(stats)));
-  });
+  return nodeFs.statfs ? nodeFs.statfs(path) : Promise.reject(new Error('statfs is not available'));
 }
 
 /**
