@@ -21,6 +21,7 @@ import { type FsLike, nodeFs } from '../../src/core/fs';
 import {
   type CachedFolder,
   cacheFileOf,
+  LISTING_CACHE_RULES,
   type ListingCacheStore,
   listingCacheFolder,
   parseListingCache,
@@ -463,7 +464,7 @@ suite('the listing cache of whole walks', () => {
   test('parseListingCache refuses a cache of another device', () => {
     const text = JSON.stringify({
       format: 'crash-safe-state listing cache',
-      rules: 1,
+      rules: LISTING_CACHE_RULES,
       root,
       extraPatterns: [],
       dev: '1',
@@ -473,5 +474,10 @@ suite('the listing cache of whole walks', () => {
     const key = { root, extraPatterns: [] };
     assert.deepEqual(parseListingCache(Buffer.from(text), key, '1', 1), { tree: ['', '', '', 0, [], []] });
     assert.match(JSON.stringify(parseListingCache(Buffer.from(text), key, '2', 1)), /another device/);
+    // Rules of another build: the bare version number of the first format, or another digest of the name globs.
+    for (const rules of [1, `1:${'0'.repeat(16)}`]) {
+      const other = text.replace(JSON.stringify(LISTING_CACHE_RULES), JSON.stringify(rules));
+      assert.match(JSON.stringify(parseListingCache(Buffer.from(other), key, '1', 1)), /other rules/);
+    }
   });
 });

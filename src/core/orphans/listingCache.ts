@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf } from '../errors';
 import { errnoOf, type FsLike, nodeFs, readRegularFile } from '../fs';
+import { tempNameGlobs } from '../names/tempPatterns';
 import { writeFileAtomic } from '../write/atomicWrite';
 import { LOCAL_DISK_TYPES } from '../write/localDisk';
 
@@ -35,10 +36,11 @@ export const entryOf = (kid: CachedFolder | 0 | EntryText | undefined): CachedFo
   Array.isArray(kid) ? kid : undefined;
 
 /**
- * The version of the rules that decide which folders are cached (mayBeTempName and what a listing keeps). Bump it
- * when they change: a cache of older rules is then ignored whole.
+ * The rules that decide which folders are cached (mayBeTempName and what a listing keeps): a version to bump when
+ * they change, and a digest of the recogniser's own name globs, so a rule added or changed without the bump still
+ * makes a cache of older rules ignored whole.
  */
-export const LISTING_CACHE_RULES = 1;
+export const LISTING_CACHE_RULES = `1:${createHash('sha256').update(tempNameGlobs().join('\n')).digest('hex').slice(0, 16)}`;
 
 const FORMAT = 'crash-safe-state listing cache';
 /** A cache file larger than this is not read (a million-file tree writes about 5 MB). */
