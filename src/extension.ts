@@ -12,7 +12,7 @@ import { localHistoryOf } from './ui/copies/localHistory';
 import { type RecoverFromArgs, recoverFrom } from './ui/copies/recoverFromCommand';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands, switchEditor } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
-import { CrashSafeReopen } from './ui/crashSafeSave/crashSafeReopen';
+import { CrashSafeReopen, crashSafeReopenTiming } from './ui/crashSafeSave/crashSafeReopen';
 import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
@@ -203,6 +203,7 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       guard: crashSafeSaveGuard.stats,
       reopen: crashSafeReopen.stats,
     }),
+    crashSafeReopenTiming,
     preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
     groupStartupRecovery: () => groupStartup.stats,
