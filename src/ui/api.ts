@@ -6,6 +6,7 @@ import type { Todo } from '../state/todosSchema';
 import type { BrokenFile, HistoryCheckStats } from './copies/brokenFiles';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
+import type { CrashSafeQuickDiffStats } from './crashSafeSave/crashSafeQuickDiff';
 import type { CrashSafeReopenStats, crashSafeReopenTiming } from './crashSafeSave/crashSafeReopen';
 import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
@@ -76,6 +77,8 @@ export interface CrashSafeStateApi {
       guard: CrashSafeSaveGuardStats;
       /** The crashSafeSave.files reopen layer: plain editors reopened crash-safe, turned back, left plain. */
       reopen: CrashSafeReopenStats;
+      /** Git's gutter diff in crash-safe editors. */
+      gitGutter: CrashSafeQuickDiffStats;
     };
     /** Test seam of the reopen layer (in-host tests only): see `crashSafeReopenTiming`. */
     readonly crashSafeReopenTiming: typeof crashSafeReopenTiming;

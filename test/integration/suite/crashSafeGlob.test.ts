@@ -181,6 +181,17 @@ suite('crash-safe save by glob: the reopen layer', () => {
     }
   });
 
+  test('outside a git repository a crash-safe editor adds no Source Control entry (git’s gutter diff needs one)', async () => {
+    assert.ok(vscode.extensions.getExtension('vscode.git'), 'the built-in git extension is in the host');
+    const target = file('nogit.json', '{"g": 1}\n');
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target));
+    await crashSafeEditorOf(target);
+    // git is looked up once a crash-safe tab is open (and started if it was not): give it time to answer.
+    await vscode.extensions.getExtension('vscode.git')!.activate();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(api.diagnostics.crashSafeSave().gitGutter, { sourceControl: false, originals: 0 });
+  });
+
   test('opened to the side, it is reopened in that group; a file the globs miss stays plain', async () => {
     const settings = file('sub/settings.json', '{"a": 1}\n');
     const notes = file('notes.txt', 'plain\n');
