@@ -162,7 +162,7 @@ export class CrashSafeReopen extends Disposable {
   private readonly keptPlain = new Set<string>();
   /** `crashsafe:` URIs shown because of the globs (this session, or restored matching): turned back when they stop matching. */
   private readonly byGlob = new Set<string>();
-  /** `file:` URIs being reopened now, so a tab event during the reopen does not start a second one. */
+  /** Plain tabs being reopened now (group and `file:` URI), so a tab event during the reopen does not start a second one; the same file's tab in another group is reopened too. */
   private readonly reopening = new Set<string>();
   private restrictedNoted = false;
   private readonly counters: CrashSafeReopenStats = {
@@ -250,7 +250,8 @@ export class CrashSafeReopen extends Disposable {
   private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;
     const uri = tab.input.uri;
-    if (!this.wants(uri) || this.reopening.has(uri.toString())) return;
+    const key = `${tab.group.viewColumn} ${uri.toString()}`;
+    if (!this.wants(uri) || this.reopening.has(key)) return;
     if (!vscode.workspace.isTrusted) {
       this.counters.leftPlain += 1;
       this.noteRestricted();
@@ -263,13 +264,13 @@ export class CrashSafeReopen extends Disposable {
       this.log.info(`${uri.fsPath} stays in its plain editor: it has unsaved changes`);
       return;
     }
-    this.reopening.add(uri.toString());
+    this.reopening.add(key);
     try {
       await this.reopen(tab, uri);
     } catch (error) {
       this.log.warn(`Could not reopen ${uri.fsPath} with crash-safe save: ${String(error)}`);
     } finally {
-      this.reopening.delete(uri.toString());
+      this.reopening.delete(key);
     }
   }
 

@@ -192,6 +192,37 @@ suite('crash-safe save by glob: the reopen layer', () => {
     assert.deepEqual(api.diagnostics.crashSafeSave().gitGutter, { sourceControl: false, originals: 0 });
   });
 
+  test('the same file opened in two groups while the first reopen is under way: both reopened, each with its selection', async () => {
+    const lines = ['{'];
+    for (let i = 0; i < 80; i++) lines.push(`  "key${i}": ${i},`);
+    lines.push('  "last": true', '}', '');
+    const manifest = file('two/package.json', lines.join('\n'));
+    api.diagnostics.crashSafeReopenTiming.holdSwapMs = 800;
+    try {
+      const uri = vscode.Uri.file(manifest);
+      const one = await vscode.window.showTextDocument(uri, { preview: false, viewColumn: vscode.ViewColumn.One });
+      const two = await vscode.window.showTextDocument(uri, { preview: false, viewColumn: vscode.ViewColumn.Two });
+      one.selection = new vscode.Selection(10, 1, 10, 2);
+      two.selection = new vscode.Selection(50, 1, 50, 2);
+      const shown = () =>
+        vscode.window.visibleTextEditors
+          .filter((editor) => editor.document.uri.path === '/glob/two/package.json')
+          .map((editor) => `${editor.viewColumn} ${editor.document.uri.scheme} ${editor.selection.start.line}`)
+          .sort();
+      const tabs = () =>
+        tabsOf(manifest)
+          .map((tab) => `${tab.group.viewColumn} ${(tab.input as vscode.TabInputText).uri.scheme}`)
+          .sort();
+      await waitFor('both groups crash-safe, one tab each', () => shown().length === 2 && tabs().length === 2).catch(
+        () => undefined,
+      );
+      assert.deepEqual(shown(), ['1 crashsafe 10', '2 crashsafe 50']);
+      assert.deepEqual(tabs(), ['1 crashsafe', '2 crashsafe'], 'no plain tab is left');
+    } finally {
+      api.diagnostics.crashSafeReopenTiming.holdSwapMs = 0;
+    }
+  });
+
   test('opened to the side, it is reopened in that group; a file the globs miss stays plain', async () => {
     const settings = file('sub/settings.json', '{"a": 1}\n');
     const notes = file('notes.txt', 'plain\n');
