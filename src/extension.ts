@@ -12,7 +12,8 @@ import { localHistoryOf } from './ui/copies/localHistory';
 import { type RecoverFromArgs, recoverFrom } from './ui/copies/recoverFromCommand';
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands, switchEditor } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
-import { CrashSafeReopen } from './ui/crashSafeSave/crashSafeReopen';
+import { CrashSafeQuickDiff } from './ui/crashSafeSave/crashSafeQuickDiff';
+import { CrashSafeReopen, crashSafeReopenTiming } from './ui/crashSafeSave/crashSafeReopen';
 import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
@@ -125,6 +126,8 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
   const crashSafeReopen = new CrashSafeReopen(log, switchEditor);
   context.subscriptions.push(crashSafeReopen);
   registerCrashSafeSaveCommands(context, log, crashSafeReopen);
+  const crashSafeQuickDiff = new CrashSafeQuickDiff(log);
+  context.subscriptions.push(crashSafeQuickDiff);
   const preSaveCopies = new PreSaveCopyLayer({ durability }, log);
   context.subscriptions.push(preSaveCopies);
 
@@ -203,7 +206,9 @@ export function activate(context: vscode.ExtensionContext): CrashSafeStateApi {
       autoSave: crashSafeAutoSave.stats,
       guard: crashSafeSaveGuard.stats,
       reopen: crashSafeReopen.stats,
+      gitGutter: crashSafeQuickDiff.stats,
     }),
+    crashSafeReopenTiming,
     preSaveCopies: () => ({ ...preSaveCopies.stats }),
     orphans: () => model.stats(),
     startupWalk: () => model.rescan(),

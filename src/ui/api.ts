@@ -6,7 +6,8 @@ import type { Todo } from '../state/todosSchema';
 import type { BrokenFile, HistoryCheckStats } from './copies/brokenFiles';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
-import type { CrashSafeReopenStats } from './crashSafeSave/crashSafeReopen';
+import type { CrashSafeQuickDiffStats } from './crashSafeSave/crashSafeQuickDiff';
+import type { CrashSafeReopenStats, crashSafeReopenTiming } from './crashSafeSave/crashSafeReopen';
 import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
@@ -76,7 +77,11 @@ export interface CrashSafeStateApi {
       guard: CrashSafeSaveGuardStats;
       /** The crashSafeSave.files reopen layer: plain editors reopened crash-safe, turned back, left plain. */
       reopen: CrashSafeReopenStats;
+      /** Git's gutter diff in crash-safe editors. */
+      gitGutter: CrashSafeQuickDiffStats;
     };
+    /** Test seam of the reopen layer (in-host tests only): see `crashSafeReopenTiming`. */
+    readonly crashSafeReopenTiming: typeof crashSafeReopenTiming;
     /** Pre-save copies of `crashSafeSave.files` matches: written, pruned, kept, skipped, slow, failed. */
     preSaveCopies(): PreSaveStats;
     /** The orphan model's work: full and subtree walks, folders listed, events followed or ignored. */

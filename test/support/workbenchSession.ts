@@ -29,6 +29,8 @@ export interface WorkbenchOptions {
   viewport: { width: number; height: number };
   displayLanguage?: string;
   onOutput?: OnOutput;
+  /** Runs on the fresh workspace before the server starts (e.g. `git init`). */
+  prepare?: (workspace: string) => void;
 }
 
 /** Starts the workbench and opens it in a page. Whatever was started before a failure is stopped again. */
@@ -41,6 +43,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<Workbenc
   const workspace = prepareDemoWorkspace(join(mkdtempSync(join(tmpdir(), options.tempPrefix)), 'demo'));
   const partial: Partial<WorkbenchSession> = { paths, workspace };
   try {
+    options.prepare?.(workspace);
     partial.startedAt = Date.now();
     const workbench = await startUserWorkbench({
       paths,

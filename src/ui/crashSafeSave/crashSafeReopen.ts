@@ -12,6 +12,15 @@ import { realFileUri, toCrashSafeUri } from './crashSafeUri';
 /** How long a reopen waits for the plain editor to report its selection and scroll (a tab opened in the background has none, and waits all of it). */
 const EDITOR_WAIT_MS = 300;
 
+/** How long after the swap a selection that still reaches the plain editor moves the crash-safe editor. */
+const LATE_SELECTION_MS = 1000;
+
+/**
+ * Test seam, reachable through the API's diagnostics: holds each swap this long after the plain editor appears, so an
+ * in-host test can move the plain editor's selection before the swap deterministically. 0 in use.
+ */
+export const crashSafeReopenTiming = { holdSwapMs: 0 };
+
 export interface CrashSafeReopenStats {
   /** Plain editors replaced by their crash-safe editor. */
   reopened: number;
@@ -59,6 +68,87 @@ async function editorOf(tab: vscode.Tab, uri: vscode.Uri): Promise<vscode.TextEd
   });
 }
 
+function viewOf(editor: vscode.TextEditor): ViewState {
+  return { selections: editor.selections, visible: editor.visibleRanges[0] };
+}
+
+function sameSelections(a: readonly vscode.Selection[], b: readonly vscode.Selection[]): boolean {
+  return a.length === b.length && a.every((selection, index) => selection.isEqual(b[index]));
+}
+
+/**
+ * Follows the plain editor of `uri` in `viewColumn`: the selection an open asks for (Go to Line, a Problems click, a
+ * search hit, `showTextDocument` with a selection) can reach it after it appears, even after the swap began. Once the
+ * crash-safe editor is shown (`handOver`), a selection that still arrives for the plain editor moves it for a short
+ * while, unless the user has moved it since.
+ */
+class PlainViewFollower {
+  private latest: ViewState | undefined;
+  private target: { editor: vscode.TextEditor; applied: readonly vscode.Selection[] } | undefined;
+  private readonly listeners: vscode.Disposable[];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly uri: vscode.Uri,
+    private readonly viewColumn: vscode.ViewColumn,
+  ) {
+    this.listeners = [
+      vscode.window.onDidChangeTextEditorSelection((event) => this.follow(event.textEditor, true)),
+      vscode.window.onDidChangeTextEditorVisibleRanges((event) => this.follow(event.textEditor, false)),
+    ];
+  }
+
+  /** The plain editor's last view: read from it while it is shown, else the last one it reported. */
+  view(): ViewState | undefined {
+    const shown = plainEditorIn(this.viewColumn, this.uri);
+    if (shown) this.latest = viewOf(shown);
+    return this.latest;
+  }
+
+  /** Shows the plain editor's last view in the crash-safe `editor`, and keeps doing so for late selections. */
+  handOver(editor: vscode.TextEditor): void {
+    this.target = { editor, applied: editor.selections };
+    const view = this.view();
+    if (view) this.apply(view, true);
+    this.timer ??= setTimeout(() => this.dispose(), LATE_SELECTION_MS);
+  }
+
+  /** Applies what arrived while the swap was under way (the plain tab is closed by now). */
+  settle(): void {
+    if (this.latest) this.apply(this.latest, false);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const listener of this.listeners) listener.dispose();
+    this.target = undefined;
+  }
+
+  private follow(editor: vscode.TextEditor, selectionChanged: boolean): void {
+    if (!sameUri(editor.document.uri, this.uri) || editor.viewColumn !== this.viewColumn) return;
+    // A hidden editor reports no visible range: its last one stays.
+    const visible = editor.visibleRanges[0] ?? this.latest?.visible;
+    this.latest = { selections: editor.selections, visible };
+    if (this.target && selectionChanged) this.apply(this.latest, false);
+  }
+
+  private apply(view: ViewState, first: boolean): void {
+    const target = this.target;
+    if (!target) return;
+    const { editor } = target;
+    // The user moved the crash-safe editor (or typed, or closed it): theirs wins over a late selection.
+    if (!vscode.window.visibleTextEditors.includes(editor) || !sameSelections(editor.selections, target.applied)) {
+      this.dispose();
+      return;
+    }
+    if (!first && sameSelections(view.selections, target.applied)) return;
+    editor.selections = [...view.selections];
+    target.applied = editor.selections;
+    if (first && view.visible) editor.revealRange(view.visible, vscode.TextEditorRevealType.AtTop);
+    else editor.revealRange(view.selections[0], vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+}
+
 /** The tab in `group` showing `uri` as a text editor, looked up again (Tab objects go stale). */
 function textTabIn(viewColumn: vscode.ViewColumn, uri: vscode.Uri): vscode.Tab | undefined {
   return vscode.window.tabGroups.all
@@ -72,7 +162,7 @@ export class CrashSafeReopen extends Disposable {
   private readonly keptPlain = new Set<string>();
   /** `crashsafe:` URIs shown because of the globs (this session, or restored matching): turned back when they stop matching. */
   private readonly byGlob = new Set<string>();
-  /** `file:` URIs being reopened now, so a tab event during the reopen does not start a second one. */
+  /** Plain tabs being reopened now (group and `file:` URI), so a tab event during the reopen does not start a second one; the same file's tab in another group is reopened too. */
   private readonly reopening = new Set<string>();
   private restrictedNoted = false;
   private readonly counters: CrashSafeReopenStats = {
@@ -160,7 +250,8 @@ export class CrashSafeReopen extends Disposable {
   private async consider(tab: vscode.Tab): Promise<void> {
     if (!(tab.input instanceof vscode.TabInputText)) return;
     const uri = tab.input.uri;
-    if (!this.wants(uri) || this.reopening.has(uri.toString())) return;
+    const key = `${tab.group.viewColumn} ${uri.toString()}`;
+    if (!this.wants(uri) || this.reopening.has(key)) return;
     if (!vscode.workspace.isTrusted) {
       this.counters.leftPlain += 1;
       this.noteRestricted();
@@ -173,13 +264,13 @@ export class CrashSafeReopen extends Disposable {
       this.log.info(`${uri.fsPath} stays in its plain editor: it has unsaved changes`);
       return;
     }
-    this.reopening.add(uri.toString());
+    this.reopening.add(key);
     try {
       await this.reopen(tab, uri);
     } catch (error) {
       this.log.warn(`Could not reopen ${uri.fsPath} with crash-safe save: ${String(error)}`);
     } finally {
-      this.reopening.delete(uri.toString());
+      this.reopening.delete(key);
     }
   }
 
@@ -200,31 +291,35 @@ export class CrashSafeReopen extends Disposable {
     const focused = tab.isActive && tab.group.isActive;
     const preview = tab.isPreview;
     const crashSafeUri = toCrashSafeUri(uri);
-    const [waited, document] = await Promise.all([editorOf(tab, uri), vscode.workspace.openTextDocument(crashSafeUri)]);
-    const plainEditor = waited ?? plainEditorIn(viewColumn, uri);
-    // Read last: the selection an open asked for (a search hit, a link) reaches the plain editor after it is shown.
-    const view: ViewState | undefined = plainEditor && {
-      selections: plainEditor.selections,
-      visible: plainEditor.visibleRanges[0],
-    };
-    // The plain tab may have been closed or replaced while we waited: then there is nothing to replace.
-    if (!textTabIn(viewColumn, uri)) return;
-    const editor = await vscode.window.showTextDocument(document, {
-      viewColumn,
-      preview,
-      preserveFocus: !focused,
-      selection: view?.selections[0],
-    });
-    if (view) {
-      editor.selections = [...view.selections];
-      if (view.visible) editor.revealRange(view.visible, vscode.TextEditorRevealType.AtTop);
+    // From the start: the selection an open asked for can reach the plain editor at any point until it is closed.
+    const follower = new PlainViewFollower(uri, viewColumn);
+    let handedOver = false;
+    try {
+      const [, document] = await Promise.all([editorOf(tab, uri), vscode.workspace.openTextDocument(crashSafeUri)]);
+      if (crashSafeReopenTiming.holdSwapMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, crashSafeReopenTiming.holdSwapMs));
+      }
+      // The plain tab may have been closed or replaced while we waited: then there is nothing to replace.
+      if (!textTabIn(viewColumn, uri)) return;
+      const editor = await vscode.window.showTextDocument(document, {
+        viewColumn,
+        preview,
+        preserveFocus: !focused,
+        selection: follower.view()?.selections[0],
+      });
+      follower.handOver(editor);
+      handedOver = true;
+      this.byGlob.add(crashSafeUri.toString());
+      // A preview replaces the plain preview tab by itself; a pinned plain tab is closed here.
+      const left = textTabIn(viewColumn, uri);
+      if (left) await vscode.window.tabGroups.close(left, true);
+      follower.settle();
+      this.counters.reopened += 1;
+      this.counters.lastReopenMs = Date.now() - started;
+      this.log.info(`Opened ${uri.fsPath} with crash-safe save (crashSafeSave.files)`);
+    } finally {
+      // After the hand-over it ends by itself, once late selections had their time.
+      if (!handedOver) follower.dispose();
     }
-    this.byGlob.add(crashSafeUri.toString());
-    // A preview replaces the plain preview tab by itself; a pinned plain tab is closed here.
-    const left = textTabIn(viewColumn, uri);
-    if (left) await vscode.window.tabGroups.close(left, true);
-    this.counters.reopened += 1;
-    this.counters.lastReopenMs = Date.now() - started;
-    this.log.info(`Opened ${uri.fsPath} with crash-safe save (crashSafeSave.files)`);
   }
 }
