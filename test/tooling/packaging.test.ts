@@ -39,10 +39,12 @@ suite('packaging (npm run package)', () => {
     assert.ok(!shipped.some((name) => /^(src|test|node_modules)\/|\.map$/.test(name)));
     const bundle = await zip.file('extension/dist/extension.js')!.async('nodebuffer');
     console.log(
-      `      .vsix: ${shipped.length} files; production dist/extension.js ${(bundle.length / 1024).toFixed(0)} KB (budget 350 KB)`,
+      `      .vsix: ${shipped.length} files; production dist/extension.js ${(bundle.length / 1024).toFixed(0)} KB (budget 400 KB)`,
     );
     // 350 KB since 2026-12-07: the reason words, the copy and diff pickers and the save guard came in (302 KB).
-    assert.ok(bundle.length < 350 * 1024, `dist/extension.js is ${bundle.length} bytes`);
+    // 400 KB since 2026-12-07 (round 3 of speed): the listing cache, the local-disk write path, git's gutter diff for
+    // crash-safe editors and the To-Dos' reselect came in (360 KB, all our own code). Activation has its own budget.
+    assert.ok(bundle.length < 400 * 1024, `dist/extension.js is ${bundle.length} bytes`);
   });
 
   // The .vsix above is built in a staging folder; `npm run package` packages the work tree itself, so its
