@@ -52,18 +52,12 @@ const MAX_FILES_PER_FOLDER = 100_000_000;
 /** A listing is recorded only when the folder's ctime is at least this much older than the clock before its lstat. */
 export const SETTLED_MS = 2_000;
 
-/**
- * Cached only on the local disk file systems of the write path (LOCAL_DISK_TYPES: ext2/3/4, xfs, btrfs, tmpfs,
- * f2fs): their ctime is stamped by this kernel's clock. Elsewhere (NFS, CIFS, FUSE, overlay) a timestamp may come
- * from another clock or be coarser, so nothing is cached.
- */
-export const CACHEABLE_FILE_SYSTEMS: ReadonlySet<number> = new Set(LOCAL_DISK_TYPES.keys());
-
 /** Where a cache lives and the seams its checks use (tests inject statfs, the platform and the clock). */
 export interface ListingCacheStore {
   /** The cache file's bytes for `root`, or undefined when there is none or it cannot be read as a regular file. */
   load(root: string): Promise<Uint8Array | undefined>;
   save(root: string, text: string): Promise<void>;
+  /** In place of the walk's FsLike.statfs. */
   statfs?(path: string): Promise<{ type: number | bigint }>;
   platform?: NodeJS.Platform;
   now?(): number;
@@ -312,13 +306,10 @@ function invalidTree(tree: unknown): string | undefined {
   return undefined;
 }
 
-function defaultStatfs(path: string): Promise<{ type: number | bigint }> {
-  return nodeFs.statfs ? nodeFs.statfs(path) : Promise.reject(new Error('statfs is not available'));
-}
-
 /**
  * The cache use of a whole walk of `root`, or why there is none (a full walk exactly as without a cache): only on
- * Linux, on a local file system whose ctime is this kernel's clock. A cache file that is missing, unreadable or not
+ * Linux, on the write path's local disk file systems (LOCAL_DISK_TYPES), whose ctime is this kernel's clock;
+ * elsewhere (NFS, CIFS, FUSE, overlay) a timestamp may come from another clock or be coarser. A cache file that is missing, unreadable or not
  * valid still gives a use (the walk records a new one), with no tree.
  */
 export async function openListingCache(
@@ -330,15 +321,17 @@ export async function openListingCache(
   const platform = store.platform ?? process.platform;
   if (platform !== 'linux') return { none: `no cache on ${platform}` };
   if (!fs.lstatBigintSync) return { none: 'no bigint lstat' };
+  const statfs = store.statfs ?? fs.statfs?.bind(fs);
+  if (!statfs) return { none: 'no statfs' };
   let type: number;
   let dev: string;
   try {
-    type = Number((await (store.statfs ?? defaultStatfs)(key.root)).type);
+    type = Number((await statfs(key.root)).type);
     dev = fs.lstatBigintSync(key.root).dev.toString();
   } catch (error) {
     return { none: messageOf(error) };
   }
-  if (!CACHEABLE_FILE_SYSTEMS.has(type)) return { none: `file system type 0x${type.toString(16)} is not cached` };
+  if (!LOCAL_DISK_TYPES.has(type)) return { none: `file system type 0x${type.toString(16)} is not cached` };
   const clockOffsetMs = (store.now?.() ?? Date.now()) - Date.now();
   const use: ListingCacheUse = { dev, reuse, clockOffsetMs, tree: undefined, holder: [0], log: store.log };
   if (!reuse) return use;
