@@ -25,15 +25,12 @@ import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWrite';
 import { type Fault, FaultyFs } from '../support/faultyFs';
 import { FuseLikeFs, SimulatedCrash } from '../support/fuseLikeFs';
+import { leftovers } from '../support/writtenFiles';
 
 const OLD = '{"version":"old"}\n';
 const NEW = `{"version":"new","padding":"${'x'.repeat(20_000)}"}\n`;
 const FAST_RETRY = { renameRetryDelaysMs: [1, 1, 1] };
 const repoRoot = join(__dirname, '..', '..');
-
-function leftovers(dir: string): string[] {
-  return readdirSync(dir).filter((name) => OUR_TEMP_PATTERN.test(name));
-}
 
 suite('writeFileAtomic', () => {
   let dir: string;

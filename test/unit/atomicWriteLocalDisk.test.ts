@@ -7,7 +7,6 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -19,7 +18,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { type FileHandleLike, type FsLike, nodeFs } from '../../src/core/fs';
-import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWrite';
 import {
   LOCAL_DISK_TYPES,
@@ -28,6 +26,7 @@ import {
   localDiskClock,
   provenLocalDisk,
 } from '../../src/core/write/localDisk';
+import { leftovers, modeOf, withUmask } from '../support/writtenFiles';
 
 const OLD = '{"version":"old"}\n';
 const NEW = '{"version":"new"}\n';
@@ -103,14 +102,6 @@ function recordingFs(calls: string[], { statfs, syncCalls = true }: Options): Fs
       return { type: statfs };
     };
   return fs;
-}
-
-const modeOf = (path: string) => statSync(path).mode & 0o7777;
-const leftovers = (dir: string) => readdirSync(dir).filter((name) => OUR_TEMP_PATTERN.test(name));
-
-function withUmask<T>(mask: number, run: () => Promise<T>): Promise<T> {
-  const old = process.umask(mask);
-  return run().finally(() => process.umask(old));
 }
 
 /** Writes once and waits until the verdict on the target's folder is in (the write itself never waits for it). */

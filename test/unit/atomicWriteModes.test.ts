@@ -14,8 +14,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FileHandleLike, type FolderHandleLike, type FsLike, nodeFs } from '../../src/core/fs';
-import { OUR_TEMP_PATTERN } from '../../src/core/names/tempNames';
 import { AtomicWriteError, writeFileAtomic } from '../../src/core/write/atomicWrite';
+import { leftovers, modeOf, withUmask } from '../support/writtenFiles';
 
 const OLD = '{"version":"old"}\n';
 const NEW = '{"version":"new"}\n';
@@ -81,14 +81,7 @@ function recordingFs(opened: Opened[], order: string[] = []): FsLike {
   return fs;
 }
 
-const modeOf = (path: string) => statSync(path).mode & 0o7777;
-const leftovers = (dir: string) => readdirSync(dir).filter((name) => OUR_TEMP_PATTERN.test(name));
 const openDescriptors = () => readdirSync('/proc/self/fd').length;
-
-function withUmask<T>(mask: number, run: () => Promise<T>): Promise<T> {
-  const old = process.umask(mask);
-  return run().finally(() => process.umask(old));
-}
 
 for (const [place, base] of [
   ['ext4 (or the test temp folder)', tmpdir()],
