@@ -14,6 +14,7 @@ import { CRASH_SAFE_DECORATION, describeWriteFailure, saveFailure } from '../../
 import { realFileUri } from '../../../src/ui/crashSafeSave/crashSafeUri';
 import { recoveryPickItem } from '../../../src/ui/todos/todosRecovery';
 import { hostLog, integrationEnvironment } from './environment';
+import { waitFor } from './waiting';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
 /** Lock, fsync and a busy 2-core machine on top of the configured delay. */
@@ -23,20 +24,6 @@ async function api(): Promise<CrashSafeStateApi> {
   const extension = vscode.extensions.getExtension<CrashSafeStateApi>(EXTENSION_ID);
   assert.ok(extension, 'extension not found');
   return extension.activate();
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,22 +6,13 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { Todo } from '../../../src/state/todosSchema';
 import type { CrashSafeStateApi, TodosDiagnostics } from '../../../src/ui/api';
+import { waitFor } from './waiting';
 
 const EXTENSION_ID = 'crash-safe-state.crash-safe-state';
 
 async function diagnostics(): Promise<TodosDiagnostics> {
   const extension = vscode.extensions.getExtension<CrashSafeStateApi>(EXTENSION_ID)!;
   return (await extension.activate()).diagnostics.todos();
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const add = (title: string) => vscode.commands.executeCommand<Todo>('crashSafeState.addTodo', { title });
