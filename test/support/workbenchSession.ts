@@ -83,6 +83,22 @@ export function screenshots(prefix: string, page: () => Page, settleMs = 0): (na
   };
 }
 
+/** A notification toast in the bottom-right corner. */
+export const TOAST = '.notifications-toasts .notification-toast';
+
+/**
+ * Waits (up to 60 s) for the first toast, the startup offer that shows the extension is up, then clears every
+ * notification, so each toast later is the test's to judge.
+ */
+export async function clearStartupToasts(page: Page): Promise<void> {
+  await page
+    .locator(TOAST)
+    .first()
+    .waitFor({ state: 'visible', timeout: 60_000 })
+    .catch(() => undefined);
+  await runFromPalette(page, 'Notifications: Clear All Notifications');
+}
+
 /**
  * Runs a command by its title from the Command Palette, as a user would: F1, type, Enter on the matching row. On a
  * loaded machine a palette opened right after another closed can fade out before it takes input; then F1 again.

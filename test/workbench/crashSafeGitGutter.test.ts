@@ -9,16 +9,17 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import {
+  clearStartupToasts,
   closeWorkbench,
   openFromExplorer,
   openWorkbench,
   recordFailure,
   runFromPalette,
   screenshots,
+  TOAST,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
-const TOAST = '.notifications-toasts .notification-toast';
 const GUTTER = '.part.editor .monaco-editor .dirty-diff-modified, .part.editor .monaco-editor .dirty-diff-added';
 const ROW = 'Crash-Safe Save (git changes in the gutter)';
 const EDITOR_LINES = '.part.editor .monaco-editor .view-lines >> visible=true';
@@ -76,12 +77,7 @@ suite('git’s gutter diff in a crash-safe editor', () => {
       },
     });
     page = session.page;
-    await page
-      .locator(TOAST)
-      .first()
-      .waitFor({ state: 'visible', timeout: 60_000 })
-      .catch(() => undefined);
-    await runFromPalette(page, 'Notifications: Clear All Notifications');
+    await clearStartupToasts(page);
   });
 
   suiteTeardown(async function () {

@@ -17,16 +17,16 @@ import { Worker } from 'node:worker_threads';
 import type { Page } from 'playwright-core';
 import { runCliCaptured } from '../support/cliRun';
 import {
+  clearStartupToasts,
   closeWorkbench,
   openFromExplorer,
   openWorkbench,
   recordFailure,
-  runFromPalette,
   screenshots,
+  TOAST,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
-const TOAST = '.notifications-toasts .notification-toast';
 const EDITOR = '.part.editor .monaco-editor .view-lines >> visible=true';
 /** Delay from the burst's first change on disk to the SIGKILL, one per round. */
 const KILL_DELAYS_MS = [0, 0, 40, 250, 1_000, 2_500];
@@ -121,12 +121,7 @@ suite('crash-safe save by glob in the workbench: SIGKILL of the extension host d
     );
     assert.notEqual(readFileSync(settings, 'utf8'), text, 'the setting was not added');
     before = new Set(readdirSync(folder));
-    await page
-      .locator(TOAST)
-      .first()
-      .waitFor({ state: 'visible', timeout: 60_000 })
-      .catch(() => undefined);
-    await runFromPalette(page, 'Notifications: Clear All Notifications');
+    await clearStartupToasts(page);
   });
 
   suiteTeardown(async function () {

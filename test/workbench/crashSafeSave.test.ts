@@ -8,16 +8,17 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import {
+  clearStartupToasts,
   closeWorkbench,
   openFromExplorer,
   openWorkbench,
   runFromPalette,
   screenshots,
+  TOAST,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
 const root = join(__dirname, '..', '..');
-const TOAST = '.notifications-toasts .notification-toast';
 const FAILED_TO_SAVE = /Failed to save|Unable to write/;
 const titles: Record<string, string> = JSON.parse(readFileSync(join(root, 'package.nls.json'), 'utf8'));
 const ORIGINAL = '{ "version": 3 }\n';
@@ -35,12 +36,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     file = join(session.workspace, 'state', 'state.json');
     assert.equal(readFileSync(file, 'utf8'), ORIGINAL);
     // The startup offer is the sign the extension is up; clear it so every toast later is ours to judge.
-    await page
-      .locator(TOAST)
-      .first()
-      .waitFor({ state: 'visible', timeout: 60_000 })
-      .catch(() => undefined);
-    await runFromPalette(page, 'Notifications: Clear All Notifications');
+    await clearStartupToasts(page);
     await openFromExplorer(page, 'state', 'state.json');
     await runFromPalette(page, titles['command.reopenWithCrashSafeSave.title']!);
     await page.locator('.tabs-container .tab', { hasText: 'state.json' }).first().waitFor({ timeout: 20_000 });

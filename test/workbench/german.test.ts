@@ -11,13 +11,13 @@ import {
   openWorkbench,
   runFromPalette,
   screenshots,
+  TOAST,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
 type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' }}).CodeServer;
 
 const root = join(__dirname, '..', '..');
-const TOAST = '.notifications-toasts .notification-toast';
 const STATUS_ITEM = '[id="crash-safe-state.crash-safe-state.crashSafeState.status"]';
 
 type Bundle = Record<string, string | { message: string }>;

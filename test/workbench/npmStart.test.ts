@@ -8,12 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
-import { closeWorkbench, openWorkbench, screenshots, type WorkbenchSession } from '../support/workbenchSession';
+import { closeWorkbench, openWorkbench, screenshots, TOAST, type WorkbenchSession } from '../support/workbenchSession';
 
 type CodeServer = import('../../scripts/host/codeServer.mjs', { with: { 'resolution-mode': 'import' }}).CodeServer;
 
 const root = join(__dirname, '..', '..');
-const TOAST = '.notifications-toasts .notification-toast';
 const STARTUP_TEXT = 'data/todo.json has no valid content, but a valid temp file of it exists.';
 
 suite('workbench as npm start serves it (vsix installed, no test tooling)', () => {

@@ -17,10 +17,10 @@ import {
   removeRowByKey,
   runFromPalette,
   selectViewRow,
+  TOAST,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
-const TOAST = '.notifications-toasts .notification-toast';
 const TODOS_PANE = '.pane:has(.pane-header:has-text("Crash-Safe To-Dos"))';
 const ORPHANS_PANE = '.pane:has(.pane-header:has-text("Orphaned Temp Files"))';
 const T0 = '2026-12-01T10:00:00.000Z';

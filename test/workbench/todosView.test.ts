@@ -16,12 +16,12 @@ import {
   removeRowByKey,
   runFromPalette,
   selectViewRow,
+  TOAST,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
 type Box = { x: number; y: number; width: number; height: number };
 
-const TOAST = '.notifications-toasts .notification-toast';
 const TODOS_PANE = '.pane:has(.pane-header:has-text("Crash-Safe To-Dos"))';
 const T0 = '2026-12-01T10:00:00.000Z';
 
