@@ -54,9 +54,10 @@ export interface FsLike {
   open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
   /**
    * Reads a whole regular file of at most `maxBytes` (default MAX_DOCUMENT_BYTES). Anything else (a FIFO, a device,
-   * a folder) is refused with NotReadableError instead of blocking or filling memory.
+   * a folder) is refused with NotReadableError instead of blocking or filling memory. `localDisk`: the caller has
+   * proven the file on a local disk file system (readRegularFile); a fake may ignore it.
    */
-  readFile(path: string, maxBytes?: number): Promise<Buffer>;
+  readFile(path: string, maxBytes?: number, options?: { localDisk?: boolean }): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Creates one folder (its parent must exist), as mkdir(2) does; see ensureDirectory for whole paths. */
@@ -174,12 +175,19 @@ export function formatBytes(bytes: number): string {
 
 /**
  * Opens non-blocking (a FIFO without a writer would block a plain open), checks with fstat that it holds a regular
- * file, and reads at most `maxBytes`, even if the file grows meanwhile.
+ * file, and reads at most `maxBytes`, even if the file grows meanwhile. `localDisk`: the file is on a file system
+ * proven a local disk one (write/localDisk.ts), where its fstat and the close of a read-only descriptor are
+ * synchronous calls (neither waits for a disk) instead of thread-pool round trips.
  */
-export async function readRegularFile(path: string, maxBytes = MAX_DOCUMENT_BYTES, openFlags = 0): Promise<Buffer> {
-  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK | openFlags);
+export async function readRegularFile(
+  path: string,
+  maxBytes = MAX_DOCUMENT_BYTES,
+  openFlags = 0,
+  localDisk = false,
+): Promise<Buffer> {
+  const fd = await call<number>((done) => fsc.open(path, constants.O_RDONLY | constants.O_NONBLOCK | openFlags, done));
   try {
-    const stats = await handle.stat();
+    const stats = localDisk ? fsc.fstatSync(fd) : await call<Stats>((done) => fsc.fstat(fd, done));
     if (!stats.isFile()) throw new NotReadableError(path, 'ENOTREG', `not a regular file (${fileTypeOf(stats)})`);
     const tooLarge = () =>
       new NotReadableError(path, 'EFBIG', `larger than the ${formatBytes(maxBytes)} limit for JSON documents`);
@@ -194,14 +202,19 @@ export async function readRegularFile(path: string, maxBytes = MAX_DOCUMENT_BYTE
         buffer.copy(grown, 0, 0, length);
         buffer = grown;
       }
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const wanted = buffer.length - length;
+      const into = buffer;
+      const bytesRead = await call<number>((done) => fsc.read(fd, into, length, wanted, length, done));
       if (bytesRead === 0) break;
       length += bytesRead;
+      // A short read that ends at fstat's size is the end of a regular file: no further read to see it.
+      if (bytesRead < wanted && length === stats.size) break;
     }
     if (length > maxBytes) throw tooLarge();
     return buffer.subarray(0, length);
   } finally {
-    await handle.close();
+    if (localDisk) fsc.closeSync(fd);
+    else await call<void>((done) => fsc.close(fd, (error) => done(error, undefined)));
   }
 }
 
@@ -322,7 +335,7 @@ class FdHandle implements FileHandleLike {
 
 export const nodeFs: FsLike = {
   open: (path, flags, mode) => call<number>((done) => fsc.open(path, flags, mode, done)).then((fd) => new FdHandle(fd)),
-  readFile: (path, maxBytes) => readRegularFile(path, maxBytes),
+  readFile: (path, maxBytes, options) => readRegularFile(path, maxBytes, 0, options?.localDisk),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
   mkdir: async (path) => {

@@ -239,6 +239,48 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     assert.ok(existsSync(lockPathFor(target)), 'the other holder still has its lock');
   });
 
+  test('release: a record rewritten in place (same size, another token) stays; a copy of ours elsewhere is judged by its token', async () => {
+    const cases: [string, (lockPath: string) => void, boolean][] = [
+      [
+        'rewritten in place, same size, another token',
+        (lockPath) => {
+          const record = join(lockPath, LOCK_OWNER_FILE);
+          const text = readFileSync(record, 'utf8');
+          const token = (JSON.parse(text) as LockOwner).token;
+          const forged = text.replace(token, token.replace(/./g, (c) => (c === 'a' ? 'b' : 'a')));
+          assert.equal(forged.length, text.length);
+          writeFileSync(record, forged);
+        },
+        true,
+      ],
+      [
+        'replaced by a copy (a sync tool re-creating it)',
+        (lockPath) => {
+          const record = join(lockPath, LOCK_OWNER_FILE);
+          writeFileSync(`${record}.new`, readFileSync(record));
+          renameSync(`${record}.new`, record);
+        },
+        false,
+      ],
+      [
+        'the folder swapped for another holding a copy',
+        (lockPath) => {
+          const copy = readFileSync(join(lockPath, LOCK_OWNER_FILE));
+          renameSync(lockPath, `${lockPath}.gone`);
+          mkdirSync(lockPath);
+          writeFileSync(join(lockPath, LOCK_OWNER_FILE), copy);
+        },
+        false,
+      ],
+    ];
+    for (const [what, change, kept] of cases) {
+      await withFileLock(target, async (lock) => change(lock.lockPath));
+      assert.equal(existsSync(lockPathFor(target)), kept, `${what}: ${kept ? 'kept' : 'removed'}`);
+      rmSync(lockPathFor(target), { recursive: true, force: true });
+      rmSync(`${lockPathFor(target)}.gone`, { recursive: true, force: true });
+    }
+  });
+
   test('a SIGKILLed holder on this host is taken over at once, without waiting for staleness', async function () {
     this.timeout(30_000);
     const staleMs = 10_000;

@@ -17,6 +17,7 @@ import {
 import { type LockSettings, withFileLock } from '../lock/fileLock';
 import { recogniseGroupFile } from '../names/tempPatterns';
 import { type Durability, isDurable } from '../write/durability';
+import { learnLocalDisk, provenLocalDisk } from '../write/localDisk';
 import { type DebrisReport, removeDeadGroupDebris } from './groupDebris';
 import {
   type ContentDigest,
@@ -30,7 +31,7 @@ import {
   groupJournalName,
   groupLockTarget,
   groupTempName,
-  journalsIn,
+  journalsAmong,
   liveGroupIds,
   newGroupId,
   nodeGroupFs,
@@ -88,12 +89,20 @@ export interface GroupCommitResult {
   debris: DebrisReport;
 }
 
-/** Journals of interrupted groups that left a temp or backup beside one of the plan's targets. */
-async function interruptedJournals(fs: GroupFs, plan: GroupPlan): Promise<string[]> {
+/**
+ * Journals of interrupted groups that left a temp or backup beside one of the plan's targets, and the listing of each
+ * target folder (its debris is judged from it under the lock, name by name).
+ */
+async function interruptedJournals(
+  fs: GroupFs,
+  plan: GroupPlan,
+): Promise<{ journals: string[]; listings: Map<string, string[]> }> {
   const found = new Set<string>();
+  const listings = new Map<string, string[]>();
   const targetNames = new Set(plan.files.map((file) => file.target));
   for (const folder of plan.folders) {
     const names = await fs.readdir(folder);
+    listings.set(folder, names);
     for (const name of names) {
       const named = recogniseGroupFile(name, names);
       if (!named?.target || liveGroupIds.has(named.groupId) || !targetNames.has(join(folder, named.target))) continue;
@@ -101,7 +110,7 @@ async function interruptedJournals(fs: GroupFs, plan: GroupPlan): Promise<string
       if (search.state === 'found') found.add(search.path);
     }
   }
-  return [...found];
+  return { journals: [...found], listings };
 }
 
 function touches(outcome: JournalOutcome, plan: GroupPlan): boolean {
@@ -154,6 +163,7 @@ export async function commitGroup(
   const planning = planGroup(fs, encoded, options.journalDir);
   for (const file of encoded) file.next(); // hashed while the planning's lstats are in flight
   const plan = await planning;
+  const localDisk = localDiskOf(fs, plan);
   const id = newGroupId();
   // Sized exactly before anything is written: the digests have fixed widths and the sizes are the planned ones (a
   // target that changes later is refused); only a group finished first can grow it, and writeJournalTemp checks again.
@@ -164,12 +174,13 @@ export async function commitGroup(
   liveGroupIds.add(id);
   // What needs no lock is done while it is taken: the temps (new names nobody refers to until the journal does) and
   // the digests of the current targets (confirmed under the lock by each target's identity).
-  const preparing = prepareFiles(fs, plan, id, durable, created);
+  const preparing = prepareFiles(fs, plan, id, durable, created, localDisk);
   preparing.catch(() => undefined); // awaited below; this only stops an early unhandled-rejection report
   try {
     const recovered: JournalOutcome[] = [];
     // Interrupted groups journalled elsewhere are finished under their own lock first: locks are never nested.
-    const elsewhere = (await interruptedJournals(fs, plan)).filter((journal) => dirname(journal) !== plan.journalDir);
+    const interrupted = await interruptedJournals(fs, plan);
+    const elsewhere = interrupted.journals.filter((journal) => dirname(journal) !== plan.journalDir);
     for (const journal of elsewhere) {
       recovered.push(
         ...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))),
@@ -177,21 +188,25 @@ export async function commitGroup(
     }
     return await withGroupLock(plan.journalDir, options, async () => {
       // Under the lock, every journal in the folder belongs to a commit that did not finish.
-      const journals = await journalsIn(fs, plan.journalDir);
+      const { listings } = interrupted;
+      listings.set(plan.journalDir, await fs.readdir(plan.journalDir));
+      const journals = journalsAmong(plan.journalDir, listings.get(plan.journalDir)!);
       recovered.push(...(await recoverFirst(fs, plan, journals, options)));
-      const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders]);
+      // One listing per folder serves debris too: each name in it is judged again, under the lock.
+      const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listings);
       const prepared = await preparing;
       const finished = new Set(
         recovered.flatMap((outcome) =>
           outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
         ),
       );
-      const confirmed = await settleAll(prepared.map((file) => confirmPrevious(fs, file, id, finished)));
+      const confirmed = await settleAll(prepared.map((file) => confirmPrevious(fs, file, id, finished, localDisk)));
       // A target an interrupted group just finished: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index]))
         await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
-      const journal = await applyGroup(fs, plan, id, confirmed, created, durable, options);
+      const journal = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
+      learnLocalDisks(fs, plan, localDisk);
       return {
         targets: plan.files.map((file) => file.target),
         journal,
@@ -211,13 +226,35 @@ export async function commitGroup(
   }
 }
 
+/**
+ * Whether a folder of the plan is proven on a local disk file system (write/localDisk.ts) as the commit starts; with
+ * `dev`, whether a file of that device in it is: a target bind-mounted from elsewhere has its own device.
+ */
+type LocalDisk = (folder: string, dev?: number) => boolean;
+
+function localDiskOf(fs: GroupFs, plan: GroupPlan): LocalDisk {
+  const local = new Set(
+    plan.folders.filter((folder) => provenLocalDisk(fs, folder, plan.folderNodes.get(folder)!.dev)),
+  );
+  return (folder, dev) => local.has(folder) && (dev === undefined || dev === plan.folderNodes.get(folder)?.dev);
+}
+
+/** Asked after a commit, as a single write asks after its write: the next commits may use the verdicts. */
+function learnLocalDisks(fs: GroupFs, plan: GroupPlan, localDisk: LocalDisk): void {
+  for (const folder of plan.folders)
+    if (!localDisk(folder)) void learnLocalDisk(fs, folder, plan.folderNodes.get(folder)!.dev);
+}
+
 interface PreparedFile extends ResolvedFile {
   temp: string;
   backup: string | null;
   previous: ContentDigest | 'absent';
   nextDigest: ContentDigest;
-  /** Its mtime was too close to the read to tell a later same-size write by it: the content is compared again. */
-  racy: boolean;
+  /**
+   * Its mtime was too close to the read to tell a later same-size write by it: the content is compared again, with
+   * these bytes as read (a compare costs a fraction of hashing them again).
+   */
+  racyBytes: Buffer | undefined;
 }
 
 /** Within this much of a read, an mtime cannot tell a later write of the same size (coarse clocks, FAT's 2 s). */
@@ -258,10 +295,13 @@ async function prepareFiles(
   id: string,
   durable: boolean,
   created: string[],
+  localDisk: LocalDisk,
 ): Promise<PreparedFile[]> {
   // Reads first: the journal waits for them, while the temps' fsyncs take long enough anyway.
-  const previous = plan.files.map((file) => readPrevious(fs, file, id));
-  const temps = plan.files.map((file) => writeTemp(fs, file, groupTempPath(file.target, id), durable, created));
+  const previous = plan.files.map((file) => readPrevious(fs, file, id, localDisk));
+  const temps = plan.files.map((file) =>
+    writeTemp(fs, file, groupTempPath(file.target, id), durable, created, localDisk(dirname(file.target))),
+  );
   const journal = Promise.all(previous).then((files) => writeJournalTemp(fs, plan, id, files, durable, created));
   await settleAll<unknown>([...temps, ...previous, journal]);
   return Promise.all(previous);
@@ -307,11 +347,13 @@ async function writeTemp(
   temp: string,
   durable: boolean,
   created: string[],
+  localDisk: boolean,
 ): Promise<void> {
   try {
     await writeNewFile(fs, temp, file.bytes, {
       mode: file.mode,
       durable,
+      localDisk,
       ...(file.owner ? { owner: file.owner } : {}),
     });
   } catch (error) {
@@ -321,14 +363,16 @@ async function writeTemp(
 }
 
 /** The digest of the current target, which must still be the planned version and what the caller expected. */
-async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promise<PreparedFile> {
+async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string, localDisk: LocalDisk): Promise<PreparedFile> {
   let previous: ContentDigest | 'absent' = 'absent';
-  let racy = false;
+  let racyBytes: Buffer | undefined;
   if (file.identity) {
     const readAt = Date.now();
     let bytes: Buffer;
     try {
-      bytes = await fs.readFile(file.target);
+      bytes = await fs.readFile(file.target, undefined, {
+        localDisk: localDisk(dirname(file.target), file.identity.dev),
+      });
     } catch (error) {
       // Gone since it was resolved: what it was is unknown, so nothing may replace it now.
       if (errnoOf(error) === 'ENOENT') throw changedSincePlan(file, 'is missing');
@@ -337,7 +381,7 @@ async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promis
     if (bytes.length !== file.identity.size)
       throw changedSincePlan(file, `holds ${bytes.length} bytes, not ${file.identity.size}`);
     previous = digestOf(bytes);
-    racy = file.identity.mtimeMs > readAt - RACY_MTIME_MS;
+    if (file.identity.mtimeMs > readAt - RACY_MTIME_MS) racyBytes = bytes;
   }
   if (file.expected !== undefined && !sameDigest(previous, file.expected)) {
     throw changedSincePlan(
@@ -346,7 +390,7 @@ async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string): Promis
     );
   }
   const backup = previous === 'absent' ? null : backupPath(file.target, id);
-  return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next(), racy };
+  return { ...file, temp: groupTempPath(file.target, id), backup, previous, nextDigest: file.next(), racyBytes };
 }
 
 /** The refusal for a target that is no longer what the group was planned on: it names the file and what it is now. */
@@ -393,12 +437,13 @@ async function confirmPrevious(
   file: PreparedFile,
   id: string,
   finished: ReadonlySet<string>,
+  localDisk: LocalDisk,
 ): Promise<PreparedFile> {
   const stats = await lstatNow(fs, file.target);
   const difference = differenceFrom(file.identity, stats);
   if (difference === undefined) return file;
   if (!finished.has(file.target) || (stats && !stats.isFile())) throw changedSincePlan(file, difference);
-  return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id);
+  return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id, localDisk);
 }
 
 /** A target folder must still be the planned folder: one swapped for a symlink would send a rename elsewhere. */
@@ -418,7 +463,12 @@ async function confirmFolder(fs: GroupFs, plan: GroupPlan, folder: string): Prom
  * Right before the renames, after the backups: each target is still the planned file, its backup (a link) that same
  * file, and where the mtime cannot tell (racy), its content the digested one. A single write re-checks the same way.
  */
-async function confirmUnchanged(fs: GroupFs, file: PreparedFile, linked: ReadonlySet<string>): Promise<void> {
+async function confirmUnchanged(
+  fs: GroupFs,
+  file: PreparedFile,
+  linked: ReadonlySet<string>,
+  localDisk: LocalDisk,
+): Promise<void> {
   const difference = differenceFrom(file.identity, await lstatNow(fs, file.target));
   if (difference !== undefined) throw changedSincePlan(file, difference);
   if (file.backup !== null && linked.has(file.backup)) {
@@ -426,14 +476,16 @@ async function confirmUnchanged(fs: GroupFs, file: PreparedFile, linked: Readonl
     if (!backup || !file.identity || !sameFile(identityOf(backup), file.identity))
       throw changedSincePlan(file, 'was replaced while its backup was linked');
   }
-  if (file.racy && file.previous !== 'absent') {
-    let now: ContentDigest;
+  if (file.racyBytes) {
+    let now: Buffer;
     try {
-      now = digestOf(await fs.readFile(file.target));
+      now = await fs.readFile(file.target, undefined, {
+        localDisk: file.identity !== undefined && localDisk(dirname(file.target), file.identity.dev),
+      });
     } catch (error) {
       throw failure('confirm', 'unchanged', `cannot read ${file.target}`, error);
     }
-    if (!sameDigest(now, file.previous))
+    if (!now.equals(file.racyBytes))
       throw changedSincePlan(file, 'holds other content (rewritten within the same mtime)');
   }
 }
@@ -498,6 +550,7 @@ async function applyGroup(
   files: readonly PreparedFile[],
   created: string[],
   durable: boolean,
+  localDisk: LocalDisk,
   options: Pick<GroupCommitOptions, 'signal' | 'renameRetryDelaysMs'>,
 ): Promise<string> {
   const { signal, renameRetryDelaysMs: delays } = options;
@@ -528,21 +581,26 @@ async function applyGroup(
       },
     );
     await settleAll([journal, ...keepBackups]);
-    // Temps, journal and backups durable before the first rename: from here on a crash can always be finished.
-    if (durable) await fsyncFolders(fs, [...plan.folders, plan.journalDir]);
-    if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the first rename', signal.reason);
-    // Compare before rename, as a single write does: a target changed since the plan is never written over.
     step = 'confirm';
+    // Temps, journal and backups durable before the first rename: from here on a crash can always be finished.
+    // Meanwhile, compare before rename, as a single write does: a target changed since the plan is never written over.
+    const durableNow = durable
+      ? fsyncFolders(fs, [...plan.folders, plan.journalDir], localDisk).catch((error: unknown) => {
+          throw failure('journal', 'unchanged', 'cannot make the journal and the backups durable', error);
+        })
+      : undefined;
     await settleAll([
+      durableNow ?? Promise.resolve(),
       ...plan.folders.map((folder) => confirmFolder(fs, plan, folder)),
-      ...files.map((file) => confirmUnchanged(fs, file, linked)),
+      ...files.map((file) => confirmUnchanged(fs, file, linked, localDisk)),
     ]);
+    if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the first rename', signal.reason);
 
     step = 'apply';
     // Any subset of the renames is recoverable, so their order does not matter.
     await settleAll(files.map((file) => renameWithRetry(fs, file.temp, file.target, delays)));
     step = 'sync';
-    if (durable) await fsyncFolders(fs, plan.folders);
+    if (durable) await fsyncFolders(fs, plan.folders, localDisk);
   } catch (error) {
     throw await undo(fs, step, journalWritten ? journalPath : undefined, [...created, ...backups], error, options);
   }
@@ -552,7 +610,7 @@ async function applyGroup(
   // fsync the journal's folder anyway: a target in another folder.
   const removed = Promise.all(backups.map((backup) => removeQuietly(fs, backup)));
   if ((await removeQuietly(fs, journalPath)) && durable && plan.folders.some((folder) => folder !== plan.journalDir)) {
-    await fsyncFolders(fs, [plan.journalDir]).catch(() => undefined);
+    await fsyncFolders(fs, [plan.journalDir], localDisk).catch(() => undefined);
   }
   await removed;
   return journalPath;

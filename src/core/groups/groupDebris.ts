@@ -69,20 +69,22 @@ export async function removeDebrisFile(
 /**
  * Removes the dead writers' debris directly in each folder (not below): the leftovers of group commits whose journal
  * is gone. Call it holding the group lock of the folder the next commit journals in. Folders that cannot be trusted
- * (a symlink, another user's folder when running as root) or read are reported in `kept` and left alone.
+ * (a symlink, another user's folder when running as root) or read are reported in `kept` and left alone. `listed`:
+ * listings of some of the folders the caller already made (each name found there is judged again, on its own).
  */
 export async function removeDeadGroupDebris(
   fs: FsLike,
   folders: string | readonly string[],
   options: TrustOptions = {},
+  listed: ReadonlyMap<string, readonly string[]> = new Map(),
 ): Promise<DebrisReport> {
   const report = emptyDebrisReport();
   const done = new Set<string>();
-  for (const folder of typeof folders === 'string' ? [folders] : folders) {
+  for (const folder of new Set(typeof folders === 'string' ? [folders] : folders)) {
     let names: string[];
     try {
       // This process's groups in progress (the caller's own among them) are not candidates at all.
-      names = (await fs.readdir(folder)).filter((name) => {
+      names = (listed.get(folder) ?? (await fs.readdir(folder))).filter((name) => {
         const named = recogniseGroupFile(name);
         return named !== undefined && named.role !== 'journal' && !liveGroupIds.has(named.groupId);
       });

@@ -9,6 +9,7 @@ import { messageOf } from '../errors';
 import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, isAbsent, nodeFs } from '../fs';
 import { derivedName } from '../names/tempNames';
 import { recogniseGroupFile } from '../names/tempPatterns';
+import { fsyncFolder } from '../write/localDisk';
 import { processUmask } from '../write/umask';
 
 /** The seam plus link(2). Optional so any FsLike fits: without it, backups are durable copies instead of links. */
@@ -16,8 +17,17 @@ export interface GroupFs extends FsLike {
   link?(existing: string, newPath: string): Promise<void>;
 }
 
-/** The real file system with hard links. (FsLike has no link yet; this is the one call added for backups.) */
-export const nodeGroupFs: GroupFs = { ...nodeFs, link: (existing, newPath) => fsp.link(existing, newPath) };
+/**
+ * The real file system with hard links. (FsLike has no link yet; this is the one call added for backups.) nodeFs'
+ * openFolder and statfs stay, not enumerable as there: a fake spread from this one keeps its own fsyncDir.
+ */
+export const nodeGroupFs: GroupFs = Object.defineProperties(
+  { ...nodeFs, link: (existing: string, newPath: string) => fsp.link(existing, newPath) },
+  {
+    openFolder: { value: nodeFs.openFolder, enumerable: false },
+    statfs: { value: nodeFs.statfs, enumerable: false },
+  },
+);
 
 /** Group ids this process is committing right now: their files are never recovered or removed under them. */
 export const liveGroupIds = new Set<string>();
@@ -185,21 +195,38 @@ async function writeAll(handle: FileHandleLike, bytes: Uint8Array): Promise<void
 }
 
 /**
- * Creates `path` (O_EXCL: a planted file or symlink is never followed), writes all of `bytes`, sets the mode,
- * fsyncs when `durable`, closes. On failure the file is removed again.
+ * Creates `path` (O_EXCL: a planted file or symlink is never followed), writes all of `bytes`, gives it `mode` and
+ * (as root) `owner`, fsyncs when `durable`, closes. On failure the file is removed again.
  */
 export async function writeNewFile(
   fs: FsLike,
   path: string,
   bytes: Uint8Array,
-  options: { mode: number; durable: boolean; owner?: { uid: number; gid: number } },
+  options: {
+    mode: number;
+    durable: boolean;
+    owner?: { uid: number; gid: number };
+    localDisk?: boolean;
+  },
 ): Promise<void> {
+  const { mode, owner } = options;
   // Created with its final mode; chmod only where the umask would take bits away (0o600 first would cost a call).
-  const handle = await fs.open(path, 'wx', options.mode);
+  const handle = await fs.open(path, 'wx', mode);
   try {
     await writeAll(handle, bytes);
-    if ((options.mode & processUmask()) !== 0) await handle.chmod(options.mode);
-    if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
+    // With an owner to give, fstat first: the kernel may have made it that owner already (the usual case).
+    const made =
+      owner && handle.stat
+        ? options.localDisk && handle.statSync
+          ? handle.statSync()
+          : await handle.stat()
+        : undefined;
+    const chown = owner !== undefined && (made === undefined || made.uid !== owner.uid || made.gid !== owner.gid);
+    if (owner && chown) await handle.chown(owner.uid, owner.gid);
+    // A chown by root clears set-user/group-ID bits: they are set again after it.
+    const setIdLost = chown && (mode & 0o6000) !== 0;
+    if (made ? (made.mode & 0o7777) !== mode || setIdLost : (mode & processUmask()) !== 0 || setIdLost)
+      await handle.chmod(mode);
     if (options.durable) await handle.sync();
   } catch (error) {
     await handle.close().catch(() => undefined);
@@ -218,10 +245,17 @@ export async function removeQuietly(fs: FsLike, path: string): Promise<boolean> 
   }
 }
 
-/** fsyncs each folder once (no-op where folders cannot be fsynced). */
-export async function fsyncFolders(fs: FsLike, folders: Iterable<string>): Promise<void> {
+/**
+ * fsyncs each folder once (no-op where folders cannot be fsynced); `localDisk` says of a folder whether it is proven
+ * on a local disk file system, where its close is synchronous.
+ */
+export async function fsyncFolders(
+  fs: FsLike,
+  folders: Iterable<string>,
+  localDisk: (folder: string) => boolean = () => false,
+): Promise<void> {
   if (!fsyncsDirectories()) return;
-  for (const folder of [...new Set(folders)].sort()) await fs.fsyncDir(folder);
+  for (const folder of [...new Set(folders)].sort()) await fsyncFolder(fs, folder, localDisk(folder));
 }
 
 export type JournalSearch =
@@ -250,7 +284,11 @@ export async function findJournal(fs: FsLike, dir: string, id: string): Promise<
 
 /** The journal files directly in `dir` (journals of groups this process is committing are left out). */
 export async function journalsIn(fs: FsLike, dir: string): Promise<string[]> {
-  const names = await fs.readdir(dir);
+  return journalsAmong(dir, await fs.readdir(dir));
+}
+
+/** journalsIn for a listing of `dir` already made. */
+export function journalsAmong(dir: string, names: readonly string[]): string[] {
   return names
     .filter((name) => {
       const named = recogniseGroupFile(name);

@@ -3,7 +3,7 @@ import * as callbackFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as properLockfile from 'proper-lockfile';
-import { errnoOf, nodeFs, sameFile, sameNode } from '../fs';
+import { errnoOf, FileChangedError, type FileIdentity, identityOf, nodeFs, sameFile, sameNode } from '../fs';
 import { lockNameFor } from '../names/tempNames';
 import {
   describeLockPathContent,
@@ -275,13 +275,32 @@ async function claimAbandoned(
   throw heldError(lockPath, again && again.state !== 'free' ? again : verdict);
 }
 
+/** The lock folder we made and the owner record we wrote in it, as they were right after: what release re-checks. */
+interface RecordedOwner {
+  folder: FileIdentity;
+  ownerFile: FileIdentity;
+}
+
 /**
  * Writes our owner record into the lock directory we just made. O_EXCL makes the record the arbiter: if a takeover
  * swapped the directory under us, at most one of the processes that made one can record itself in what is there.
  */
-async function recordOwner(lockPath: string, token: string): Promise<void> {
+async function recordOwner(lockPath: string, token: string): Promise<RecordedOwner | undefined> {
   try {
-    await fsp.writeFile(join(lockPath, LOCK_OWNER_FILE), JSON.stringify(ownerRecordFor(token)), { flag: 'wx' });
+    const [folder, ownerFile] = await Promise.all([
+      // Unknown (undefined) when it cannot be seen: release then reads the record again, as without this.
+      fsp.lstat(lockPath).catch(() => undefined),
+      (async () => {
+        const handle = await fsp.open(join(lockPath, LOCK_OWNER_FILE), 'wx');
+        try {
+          await handle.writeFile(JSON.stringify(ownerRecordFor(token)));
+          return await handle.stat();
+        } finally {
+          await handle.close();
+        }
+      })(),
+    ]);
+    return folder && { folder: identityOf(folder), ownerFile: identityOf(ownerFile) };
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'EEXIST' || code === 'ENOENT') {
@@ -295,11 +314,26 @@ async function recordOwner(lockPath: string, token: string): Promise<void> {
   }
 }
 
-/** Removes the lock directory if it still holds our record; a lock taken over from us is someone else's now. */
-async function removeOwnLock(lockPath: string, token: string): Promise<void> {
-  const content = await inspectLockPath(lockPath);
-  if (content.kind !== 'folder' || content.lock.owner?.token !== token || !content.lock.ownerFile) return;
-  await nodeFs.unlinkChecked!(lockPath, LOCK_OWNER_FILE, content.lock.folder, content.lock.ownerFile);
+/**
+ * Removes the lock directory if it still holds our record; a lock taken over from us is someone else's now. With
+ * `recorded`, the very folder and owner file we made (device, inode, size, mtime) are removed through a handle on the
+ * folder without listing it or reading the record again; anything else there is judged by its record, as without.
+ */
+async function removeOwnLock(lockPath: string, token: string, recorded?: RecordedOwner): Promise<void> {
+  const unlinked =
+    recorded &&
+    (await nodeFs.unlinkChecked!(lockPath, LOCK_OWNER_FILE, recorded.folder, recorded.ownerFile).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof FileChangedError || errnoOf(error) === 'ENOENT') return false;
+        throw error;
+      },
+    ));
+  if (!unlinked) {
+    const content = await inspectLockPath(lockPath);
+    if (content.kind !== 'folder' || content.lock.owner?.token !== token || !content.lock.ownerFile) return;
+    await nodeFs.unlinkChecked!(lockPath, LOCK_OWNER_FILE, content.lock.folder, content.lock.ownerFile);
+  }
   await fsp.rmdir(lockPath).catch((error: unknown) => {
     if (errnoOf(error) !== 'ENOENT') throw error;
   });
@@ -321,6 +355,7 @@ function removeOwnLockSync(lockPath: string, token: string): void {
  * are withFileLock's, through takeOverStaleLock.
  */
 function lockFs(lockPath: string, token: string) {
+  let recorded: RecordedOwner | undefined;
   return {
     // lstat: a symlink at the lock path is judged as what it is, never by what it points to.
     stat: callbackFs.lstat,
@@ -337,7 +372,10 @@ function lockFs(lockPath: string, token: string) {
           return;
         }
         recordOwner(lockPath, token).then(
-          () => callback(null),
+          (made) => {
+            recorded = made;
+            callback(null);
+          },
           (recordError: NodeJS.ErrnoException) => callback(recordError),
         );
       });
@@ -348,7 +386,7 @@ function lockFs(lockPath: string, token: string) {
         return;
       }
       // Not ours: proper-lockfile then finds the lock still there (ELOCKED) or, on release, leaves it alone.
-      removeOwnLock(lockPath, token).then(
+      removeOwnLock(lockPath, token, recorded).then(
         () => callback(null),
         (error: NodeJS.ErrnoException) => callback(error),
       );

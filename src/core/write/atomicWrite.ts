@@ -19,7 +19,7 @@ import {
 import { liveTempPaths, ourTempPath } from '../names/tempNames';
 import { type Durability, isDurable } from './durability';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
-import { learnLocalDisk, provenLocalDisk } from './localDisk';
+import { learnLocalDisk, provenLocalDisk, syncAndClose } from './localDisk';
 import { processUmask } from './umask';
 
 export type { Durability } from './durability';
@@ -371,16 +371,6 @@ async function openFolder(fs: FsLike, path: string): Promise<FolderHandleLike | 
   } catch (error) {
     // Opened again after the rename by fsyncDir, which reports what still fails.
     return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-async function syncAndClose(folder: FolderHandleLike, localDisk: boolean): Promise<void> {
-  try {
-    await folder.sync();
-  } finally {
-    // Awaited (or synchronous): the descriptor counts until its close returns (see nodeFs.fsyncDir).
-    if (localDisk && folder.closeSync) folder.closeSync();
-    else await folder.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { FsLike } from '../fs';
+import type { FolderHandleLike, FsLike } from '../fs';
 
 /**
  * Linux `f_type` magic numbers of the file systems on which an fstat of an open file and the close of a folder never
@@ -94,4 +94,21 @@ export function learnLocalDisk(fs: FsLike, folder: string, dev: number): Promise
   byFolder.set(key, verdict);
   if (byFolder.size > FOLDERS_REMEMBERED) byFolder.delete(byFolder.keys().next().value!);
   return verdict.answered;
+}
+
+/** fsync of a folder held open, then its close: synchronous on a proven local disk (closing a folder flushes nothing). */
+export async function syncAndClose(folder: FolderHandleLike, localDisk: boolean): Promise<void> {
+  try {
+    await folder.sync();
+  } finally {
+    // Awaited (or synchronous): the descriptor counts until its close returns (see nodeFs.fsyncDir).
+    if (localDisk && folder.closeSync) folder.closeSync();
+    else await folder.close();
+  }
+}
+
+/** fsyncDir, with the folder's close made synchronously where `localDisk` is proven. */
+export async function fsyncFolder(fs: FsLike, path: string, localDisk: boolean): Promise<void> {
+  if (!localDisk || !fs.openFolder) return fs.fsyncDir(path);
+  return syncAndClose(await fs.openFolder(path), true);
 }
