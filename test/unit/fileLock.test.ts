@@ -247,7 +247,10 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
           const record = join(lockPath, LOCK_OWNER_FILE);
           const text = readFileSync(record, 'utf8');
           const token = (JSON.parse(text) as LockOwner).token;
-          const forged = text.replace(token, token.replace(/./g, (c) => (c === 'a' ? 'b' : 'a')));
+          const forged = text.replace(
+            token,
+            token.replace(/./g, (c) => (c === 'a' ? 'b' : 'a')),
+          );
           assert.equal(forged.length, text.length);
           writeFileSync(record, forged);
         },
