@@ -186,7 +186,11 @@ export async function commitGroup(
         ...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))),
       );
     }
-    return await withGroupLock(plan.journalDir, options, async () => {
+    const { result, tidying } = await withGroupLock(plan.journalDir, options, async () => {
+      // The targets as they are under the lock, looked at while the journals are listed (again below for any target
+      // an interrupted group finishes).
+      const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
+      for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
       // Under the lock, every journal in the folder belongs to a commit that did not finish.
       const { listings } = interrupted;
       listings.set(plan.journalDir, await fs.readdir(plan.journalDir));
@@ -200,20 +204,28 @@ export async function commitGroup(
           outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
         ),
       );
-      const confirmed = await settleAll(prepared.map((file) => confirmPrevious(fs, file, id, finished, localDisk)));
+      const confirmed = await settleAll(
+        prepared.map((file) => {
+          const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
+          return confirmPrevious(fs, file, id, now, finished, localDisk);
+        }),
+      );
       // A target an interrupted group just finished: the journal is written again from what is there now.
       if (confirmed.some((file, index) => file !== prepared[index]))
         await writeJournalTemp(fs, plan, id, confirmed, durable, created);
       applying = true;
-      const journal = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
+      const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
       learnLocalDisks(fs, plan, localDisk);
-      return {
+      const result: GroupCommitResult = {
         targets: plan.files.map((file) => file.target),
-        journal,
+        journal: applied.journal,
         recovered: recovered.filter((o) => o.state !== 'gone'),
         debris,
       };
+      return { result, tidying: applied.backupsRemoved };
     });
+    await tidying;
+    return result;
   } catch (error) {
     // A failure inside applyGroup has been undone there (and may have kept temps a later recovery needs).
     if (!applying) {
@@ -436,10 +448,11 @@ async function confirmPrevious(
   fs: GroupFs,
   file: PreparedFile,
   id: string,
+  seen: Promise<Stats | undefined>,
   finished: ReadonlySet<string>,
   localDisk: LocalDisk,
 ): Promise<PreparedFile> {
-  const stats = await lstatNow(fs, file.target);
+  const stats = await seen;
   const difference = differenceFrom(file.identity, stats);
   if (difference === undefined) return file;
   if (!finished.has(file.target) || (stats && !stats.isFile())) throw changedSincePlan(file, difference);
@@ -542,7 +555,11 @@ async function settleAll<T>(actions: Promise<T>[]): Promise<T[]> {
   throw changed.length > 1 ? changedSincePlanAll(changed.flatMap((error) => error.problems)) : failures[0];
 }
 
-/** The commit proper, under the lock, once the temps are durable and the old digests confirmed. Returns the journal's path. */
+/**
+ * The commit proper, under the lock, once the temps are durable and the old digests confirmed. Returns the journal's
+ * path, and the removal of the backups, which may finish after the lock is left: with the journal gone they name no
+ * group, and as this process's own live group's files nobody else removes them (groupDebris' liveWriter).
+ */
 async function applyGroup(
   fs: GroupFs,
   plan: GroupPlan,
@@ -552,7 +569,7 @@ async function applyGroup(
   durable: boolean,
   localDisk: LocalDisk,
   options: Pick<GroupCommitOptions, 'signal' | 'renameRetryDelaysMs'>,
-): Promise<string> {
+): Promise<{ journal: string; backupsRemoved: Promise<unknown> }> {
   const { signal, renameRetryDelaysMs: delays } = options;
   const journalPath = join(plan.journalDir, groupJournalName(id));
   const backups: string[] = [];
@@ -612,8 +629,7 @@ async function applyGroup(
   if ((await removeQuietly(fs, journalPath)) && durable && plan.folders.some((folder) => folder !== plan.journalDir)) {
     await fsyncFolders(fs, [plan.journalDir], localDisk).catch(() => undefined);
   }
-  await removed;
-  return journalPath;
+  return { journal: journalPath, backupsRemoved: removed };
 }
 
 /** Takes a failed commit back to "every file old", or says why it could not. Returns the error to throw. */
