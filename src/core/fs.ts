@@ -54,10 +54,10 @@ export interface FsLike {
   open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
   /**
    * Reads a whole regular file of at most `maxBytes` (default MAX_DOCUMENT_BYTES). Anything else (a FIFO, a device,
-   * a folder) is refused with NotReadableError instead of blocking or filling memory. `localDisk`: the caller has
-   * proven the file on a local disk file system (readRegularFile); a fake may ignore it.
+   * a folder) is refused with NotReadableError instead of blocking or filling memory. `localDisk` (a fake may
+   * ignore it): the caller has proven the file on a local disk file system (readRegularFile).
    */
-  readFile(path: string, maxBytes?: number, options?: { localDisk?: boolean }): Promise<Buffer>;
+  readFile(path: string, maxBytes?: number, options?: ReadOptions): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Creates one folder (its parent must exist), as mkdir(2) does; see ensureDirectory for whole paths. */
@@ -100,6 +100,10 @@ export interface FsLike {
    * must not redirect the unlink). Throws FileChangedError otherwise. Optional: sweep falls back to lstat, then unlink.
    */
   unlinkChecked?(dir: string, name: string, folder: FileIdentity, file: FileIdentity): Promise<void>;
+}
+
+export interface ReadOptions {
+  localDisk?: boolean;
 }
 
 /** What a destructive step saw at decision time; it must still hold at the act. */

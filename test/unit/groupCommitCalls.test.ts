@@ -1,12 +1,33 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_OPEN_FILES } from '../../src/core/boundedOpens';
 import { type FileHandleLike, NotReadableError, readRegularFile } from '../../src/core/fs';
 import { commitGroup } from '../../src/core/groups/groupCommit';
-import { type GroupFs, nodeGroupFs } from '../../src/core/groups/groupJournal';
+import {
+  digestOf,
+  encodeJournal,
+  type GroupFs,
+  groupBackupName,
+  groupJournalName,
+  groupTempName,
+  nodeGroupFs,
+} from '../../src/core/groups/groupJournal';
 import { learnLocalDisk } from '../../src/core/write/localDisk';
+import { deadPid } from '../support/lockContenders';
 
 const EXT4 = 0xef53;
 const NFS = 0x6969;
@@ -81,10 +102,10 @@ suite('group commit: the calls one commit makes', () => {
       { fs, lock: false },
     );
 
-  test('a folder is listed twice per commit (before the lock, and under it for journals), not once more per use', async () => {
+  test('a folder is listed once per commit, under the lock, for journals, interrupted groups and debris alike', async () => {
     const calls: string[] = [];
     await commit(recordingGroupFs(calls, NFS), 1);
-    assert.equal(count(calls, 'readdir'), 2, calls.join(', '));
+    assert.equal(count(calls, 'readdir'), 1, calls.join(', '));
     for (const name of NAMES) assert.equal(readFileSync(join(dir, name), 'utf8'), '{"v":1}\n');
   });
 
@@ -123,6 +144,126 @@ suite('group commit: the calls one commit makes', () => {
     const after = statSync(target);
     assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [4321, 4321, 0o644]);
     assert.equal(count(calls, 'chown'), 1, 'only the temp of the other user’s file');
+  });
+});
+
+suite('group commit: a group of many files', () => {
+  let dir: string;
+  setup(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-group-many-')));
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('holds at most MAX_OPEN_FILES open at once (reads, temps, journal): EMFILE is never a result', async () => {
+    const files = 3 * MAX_OPEN_FILES;
+    for (let i = 0; i < files; i++) writeFileSync(join(dir, `f${i}.json`), '{}');
+    let open = 0;
+    let peak = 0;
+    const hold = () => {
+      open += 1;
+      peak = Math.max(peak, open);
+    };
+    const fs: GroupFs = {
+      ...nodeGroupFs,
+      readFile: async (path, maxBytes, options) => {
+        hold();
+        try {
+          return await nodeGroupFs.readFile(path, maxBytes, options);
+        } finally {
+          open -= 1;
+        }
+      },
+      open: async (path, flags, mode) => {
+        const handle = await nodeGroupFs.open(path, flags, mode);
+        hold();
+        // A real write takes a while: without this each would finish before the next one starts.
+        await new Promise((later) => setTimeout(later, 1));
+        return {
+          ...handle,
+          write: (...args) => handle.write(...args),
+          chmod: (m) => handle.chmod(m),
+          chown: (uid, gid) => handle.chown(uid, gid),
+          sync: () => handle.sync(),
+          close: async () => {
+            open -= 1;
+            await handle.close();
+          },
+        };
+      },
+    };
+    const group = Array.from({ length: files }, (_, i) => ({ path: join(dir, `f${i}.json`), data: `{"i":${i}}` }));
+    await commitGroup(group, { fs, lock: false });
+    assert.ok(peak <= MAX_OPEN_FILES, `peak ${peak}`);
+    assert.equal(readFileSync(join(dir, `f${files - 1}.json`), 'utf8'), `{"i":${files - 1}}`);
+  });
+
+  test('under `ulimit -n 256` a group of 600 files commits (the lock and the folders need descriptors too)', () => {
+    const script = join(dir, 'many.ts');
+    const core = join(__dirname, '..', '..', 'src', 'core', 'groups', 'groupCommit.ts');
+    writeFileSync(
+      script,
+      `import { writeFileSync } from 'node:fs';
+import { commitGroup } from ${JSON.stringify(core)};
+const dir = ${JSON.stringify(dir)};
+const paths = Array.from({ length: 600 }, (_, i) => dir + '/g' + i + '.json');
+for (const path of paths) writeFileSync(path, '{}');
+commitGroup(paths.map((path, i) => ({ path, data: '{"n":' + i + '}' }))).then(
+  () => console.log('committed'),
+  (error) => console.log('failed: ' + error.message),
+);
+`,
+    );
+    const child = spawnSync('bash', ['-c', `ulimit -n 256 && exec "${process.execPath}" --import tsx "${script}"`], {
+      encoding: 'utf8',
+      cwd: join(__dirname, '..', '..'),
+    });
+    assert.equal(child.stdout.trim(), 'committed', child.stderr);
+    assert.equal(readFileSync(join(dir, 'g599.json'), 'utf8'), '{"n":599}');
+  });
+});
+
+suite('group commit: an interrupted group journalled in a folder above', () => {
+  let dir: string;
+  setup(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-group-above-')));
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('is found from its temp beside the target, finished under its own lock first, then the commit runs', async () => {
+    mkdirSync(join(dir, 'sub'));
+    const id = `${deadPid()}-0-1-0badc0de`;
+    const [oldA, newA, oldX, newX] = ['{"a":0}\n', '{"a":1}\n', '{"x":0}\n', '{"x":1}\n'];
+    // Killed after its first rename: a.json is new, sub/x.json still old with its temp and backup beside it.
+    writeFileSync(join(dir, 'a.json'), newA);
+    writeFileSync(join(dir, groupBackupName('a.json', id)), oldA);
+    writeFileSync(join(dir, 'sub', 'x.json'), oldX);
+    linkSync(join(dir, 'sub', 'x.json'), join(dir, 'sub', groupBackupName('x.json', id)));
+    writeFileSync(join(dir, 'sub', groupTempName('x.json', id)), newX);
+    const entry = (target: string, previous: string, next: string) => ({
+      target,
+      temp: groupTempName(target, id),
+      backup: groupBackupName(target, id),
+      previous: digestOf(Buffer.from(previous)),
+      next: digestOf(Buffer.from(next)),
+    });
+    const journal = {
+      format: 'crash-safe-group' as const,
+      version: 1 as const,
+      id,
+      state: 'committing' as const,
+      entries: [entry('a.json', oldA, newA), entry('sub/x.json', oldX, newX)],
+    };
+    writeFileSync(join(dir, groupJournalName(id)), encodeJournal(journal));
+
+    const result = await commitGroup([{ path: join(dir, 'sub', 'x.json'), data: '{"x":2}\n' }]);
+    assert.deepEqual(
+      result.recovered.map((outcome) => outcome.state),
+      ['rolled-forward'],
+    );
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), newA);
+    assert.equal(readFileSync(join(dir, 'sub', 'x.json'), 'utf8'), '{"x":2}\n');
+    assert.deepEqual(readdirSync(join(dir, 'sub')), ['x.json']);
+    assert.deepEqual(readdirSync(dir).sort(), ['a.json', 'sub']);
   });
 });
 

@@ -4,11 +4,13 @@
 
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
+import { withOpenFiles } from '../boundedOpens';
 import {
   errnoOf,
   type FileIdentity,
   fileTypeOf,
   identityOf,
+  type ReadOptions,
   type RenameRetryOptions,
   renameWithRetry,
   sameFile,
@@ -90,17 +92,18 @@ export interface GroupCommitResult {
 }
 
 /**
- * Journals of interrupted groups that left a temp or backup beside one of the plan's targets, and the listing of each
- * target folder (its debris is judged from it under the lock, name by name).
+ * Lists the journal folder and each target folder once, under the journal folder's lock: the journals there (each of
+ * a commit that did not finish), the journals of interrupted groups that left a temp or backup beside one of the
+ * plan's targets, and each folder's names (its debris is judged from them, name by name).
  */
-async function interruptedJournals(
+async function listFolders(
   fs: GroupFs,
   plan: GroupPlan,
-): Promise<{ journals: string[]; listings: Map<string, string[]> }> {
+): Promise<{ journals: string[]; interrupted: string[]; listings: Map<string, string[]> }> {
   const found = new Set<string>();
   const listings = new Map<string, string[]>();
   const targetNames = new Set(plan.files.map((file) => file.target));
-  for (const folder of plan.folders) {
+  for (const folder of new Set([plan.journalDir, ...plan.folders])) {
     const names = await fs.readdir(folder);
     listings.set(folder, names);
     for (const name of names) {
@@ -110,8 +113,18 @@ async function interruptedJournals(
       if (search.state === 'found') found.add(search.path);
     }
   }
-  return { journals: [...found], listings };
+  return {
+    journals: journalsAmong(plan.journalDir, listings.get(plan.journalDir)!),
+    interrupted: [...found],
+    listings,
+  };
 }
+
+/** What one turn under the journal folder's lock ends with: the commit, or interrupted groups to finish first. */
+type LockedOutcome = { result: GroupCommitResult; tidying: Promise<unknown> } | { elsewhere: string[] };
+
+/** Rounds of finishing interrupted groups journalled elsewhere before a commit gives up (they keep appearing). */
+const RECOVERY_ROUNDS = 3;
 
 function touches(outcome: JournalOutcome, plan: GroupPlan): boolean {
   if (outcome.state !== 'problem') return false;
@@ -178,54 +191,67 @@ export async function commitGroup(
   preparing.catch(() => undefined); // awaited below; this only stops an early unhandled-rejection report
   try {
     const recovered: JournalOutcome[] = [];
-    // Interrupted groups journalled elsewhere are finished under their own lock first: locks are never nested.
-    const interrupted = await interruptedJournals(fs, plan);
-    const elsewhere = interrupted.journals.filter((journal) => dirname(journal) !== plan.journalDir);
-    for (const journal of elsewhere) {
-      recovered.push(
-        ...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))),
-      );
+    const finishedElsewhere = new Set<string>();
+    for (let round = 0; ; round++) {
+      const outcome = await withGroupLock<LockedOutcome>(plan.journalDir, options, async () => {
+        // The targets as they are under the lock, looked at while the folders are listed (again below for any target
+        // an interrupted group finishes).
+        const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
+        for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
+        const listed = await listFolders(fs, plan);
+        // Interrupted groups journalled elsewhere are finished under their own lock, this one left first: locks are
+        // never nested.
+        const elsewhere = listed.interrupted.filter(
+          (journal) => dirname(journal) !== plan.journalDir && !finishedElsewhere.has(journal),
+        );
+        if (elsewhere.length > 0) return { elsewhere };
+        recovered.push(...(await recoverFirst(fs, plan, listed.journals, options)));
+        const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listed.listings);
+        const prepared = await preparing;
+        const finished = new Set(
+          recovered.flatMap((outcome) =>
+            outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
+          ),
+        );
+        const confirmed = await settleAll(
+          prepared.map((file) => {
+            const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
+            return confirmPrevious(fs, file, id, now, finished, localDisk);
+          }),
+        );
+        // A target an interrupted group just finished: the journal is written again from what is there now.
+        if (confirmed.some((file, index) => file !== prepared[index]))
+          await writeJournalTemp(fs, plan, id, confirmed, durable, created);
+        applying = true;
+        const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
+        learnLocalDisks(fs, plan, localDisk);
+        const result: GroupCommitResult = {
+          targets: plan.files.map((file) => file.target),
+          journal: applied.journal,
+          recovered: recovered.filter((o) => o.state !== 'gone'),
+          debris,
+        };
+        return { result, tidying: applied.backupsRemoved };
+      });
+      if ('result' in outcome) {
+        await outcome.tidying;
+        return outcome.result;
+      }
+      if (round + 1 === RECOVERY_ROUNDS) {
+        throw new GroupCommitError(
+          'recover',
+          'EGROUP',
+          'unchanged',
+          `Group commit refused: interrupted group commits beside these files kept appearing (${outcome.elsewhere.join(', ')}); no file was changed`,
+        );
+      }
+      for (const journal of outcome.elsewhere) {
+        finishedElsewhere.add(journal);
+        recovered.push(
+          ...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))),
+        );
+      }
     }
-    const { result, tidying } = await withGroupLock(plan.journalDir, options, async () => {
-      // The targets as they are under the lock, looked at while the journals are listed (again below for any target
-      // an interrupted group finishes).
-      const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
-      for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
-      // Under the lock, every journal in the folder belongs to a commit that did not finish.
-      const { listings } = interrupted;
-      listings.set(plan.journalDir, await fs.readdir(plan.journalDir));
-      const journals = journalsAmong(plan.journalDir, listings.get(plan.journalDir)!);
-      recovered.push(...(await recoverFirst(fs, plan, journals, options)));
-      // One listing per folder serves debris too: each name in it is judged again, under the lock.
-      const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listings);
-      const prepared = await preparing;
-      const finished = new Set(
-        recovered.flatMap((outcome) =>
-          outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
-        ),
-      );
-      const confirmed = await settleAll(
-        prepared.map((file) => {
-          const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
-          return confirmPrevious(fs, file, id, now, finished, localDisk);
-        }),
-      );
-      // A target an interrupted group just finished: the journal is written again from what is there now.
-      if (confirmed.some((file, index) => file !== prepared[index]))
-        await writeJournalTemp(fs, plan, id, confirmed, durable, created);
-      applying = true;
-      const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
-      learnLocalDisks(fs, plan, localDisk);
-      const result: GroupCommitResult = {
-        targets: plan.files.map((file) => file.target),
-        journal: applied.journal,
-        recovered: recovered.filter((o) => o.state !== 'gone'),
-        debris,
-      };
-      return { result, tidying: applied.backupsRemoved };
-    });
-    await tidying;
-    return result;
   } catch (error) {
     // A failure inside applyGroup has been undone there (and may have kept temps a later recovery needs).
     if (!applying) {
@@ -310,9 +336,12 @@ async function prepareFiles(
   localDisk: LocalDisk,
 ): Promise<PreparedFile[]> {
   // Reads first: the journal waits for them, while the temps' fsyncs take long enough anyway.
-  const previous = plan.files.map((file) => readPrevious(fs, file, id, localDisk));
+  // Each holds one file open while it runs: a group of thousands stays within MAX_OPEN_FILES (never EMFILE).
+  const previous = plan.files.map((file) => withOpenFiles(() => readPrevious(fs, file, id, localDisk)));
   const temps = plan.files.map((file) =>
-    writeTemp(fs, file, groupTempPath(file.target, id), durable, created, localDisk(dirname(file.target))),
+    withOpenFiles(() =>
+      writeTemp(fs, file, groupTempPath(file.target, id), durable, created, localDisk(dirname(file.target))),
+    ),
   );
   const journal = Promise.all(previous).then((files) => writeJournalTemp(fs, plan, id, files, durable, created));
   await settleAll<unknown>([...temps, ...previous, journal]);
@@ -338,7 +367,7 @@ async function writeJournalTemp(
   try {
     if (created.includes(temp)) await fs.unlink(temp);
     else created.push(temp);
-    await writeNewFile(fs, temp, bytes, { mode: 0o600, durable });
+    await withOpenFiles(() => writeNewFile(fs, temp, bytes, { mode: 0o600, durable }));
   } catch (error) {
     throw failure(
       'journal',
@@ -456,7 +485,7 @@ async function confirmPrevious(
   const difference = differenceFrom(file.identity, stats);
   if (difference === undefined) return file;
   if (!finished.has(file.target) || (stats && !stats.isFile())) throw changedSincePlan(file, difference);
-  return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id, localDisk);
+  return withOpenFiles(() => readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id, localDisk));
 }
 
 /** A target folder must still be the planned folder: one swapped for a symlink would send a rename elsewhere. */
@@ -492,7 +521,7 @@ async function confirmUnchanged(
   if (file.racyBytes) {
     let now: Buffer;
     try {
-      now = await fs.readFile(file.target, undefined, {
+      now = await readOpen(fs, file.target, {
         localDisk: file.identity !== undefined && localDisk(dirname(file.target), file.identity.dev),
       });
     } catch (error) {
@@ -520,11 +549,15 @@ async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean, lin
       if (!LINK_UNSUPPORTED.has(errnoOf(error) ?? '')) throw error;
     }
   }
-  const bytes = await fs.readFile(file.target);
+  const bytes = await readOpen(fs, file.target);
   if (file.previous === 'absent' || !sameDigest(digestOf(bytes), file.previous))
     throw changedSincePlan(file, 'changed while its backup was copied');
-  await writeNewFile(fs, backup, bytes, { mode: file.mode, durable });
+  await withOpenFiles(() => writeNewFile(fs, backup, bytes, { mode: file.mode, durable }));
 }
+
+/** A whole-file read among the group's others: within MAX_OPEN_FILES (boundedOpens.ts). */
+const readOpen = (fs: GroupFs, path: string, options?: ReadOptions): Promise<Buffer> =>
+  withOpenFiles(() => fs.readFile(path, undefined, options));
 
 function toJournal(id: string, journalDir: string, files: readonly JournalDigests[]): GroupJournal {
   const relativeTo = (path: string) => path.slice(journalDir.length).split(sep).filter(Boolean).join('/');
