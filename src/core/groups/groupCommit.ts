@@ -8,7 +8,9 @@ import { withOpenFiles } from '../boundedOpens';
 import {
   errnoOf,
   type FileIdentity,
+  type FolderHandleLike,
   fileTypeOf,
+  fsyncsDirectories,
   identityOf,
   type ReadOptions,
   type RenameRetryOptions,
@@ -174,7 +176,6 @@ export async function commitGroup(
     throw failure('aborted', 'unchanged', 'aborted before it started', options.signal.reason);
   const encoded = encodeFiles(files);
   const planning = planGroup(fs, encoded, options.journalDir);
-  for (const file of encoded) file.next(); // hashed while the planning's lstats are in flight
   const plan = await planning;
   const localDisk = localDiskOf(fs, plan);
   const id = newGroupId();
@@ -343,6 +344,7 @@ async function prepareFiles(
       writeTemp(fs, file, groupTempPath(file.target, id), durable, created, localDisk(dirname(file.target))),
     ),
   );
+  for (const file of plan.files) file.next(); // hashed while the reads and the temps' writes are in flight
   const journal = Promise.all(previous).then((files) => writeJournalTemp(fs, plan, id, files, durable, created));
   await settleAll<unknown>([...temps, ...previous, journal]);
   return Promise.all(previous);
@@ -609,6 +611,7 @@ async function applyGroup(
   const linked = new Set<string>();
   let step: GroupStep = 'journal';
   let journalWritten = false;
+  const folders = heldFolders(fs, durable ? [...plan.folders, plan.journalDir] : [], localDisk);
   try {
     if (signal?.aborted) throw failure('aborted', 'unchanged', 'aborted before the journal was written', signal.reason);
     // The backups alongside the journal: they only need to be durable before the first rename, and without a
@@ -635,7 +638,7 @@ async function applyGroup(
     // Temps, journal and backups durable before the first rename: from here on a crash can always be finished.
     // Meanwhile, compare before rename, as a single write does: a target changed since the plan is never written over.
     const durableNow = durable
-      ? fsyncFolders(fs, [...plan.folders, plan.journalDir], localDisk).catch((error: unknown) => {
+      ? folders.sync([...plan.folders, plan.journalDir]).catch((error: unknown) => {
           throw failure('journal', 'unchanged', 'cannot make the journal and the backups durable', error);
         })
       : undefined;
@@ -650,8 +653,9 @@ async function applyGroup(
     // Any subset of the renames is recoverable, so their order does not matter.
     await settleAll(files.map((file) => renameWithRetry(fs, file.temp, file.target, delays)));
     step = 'sync';
-    if (durable) await fsyncFolders(fs, plan.folders, localDisk);
+    if (durable) await folders.sync(plan.folders);
   } catch (error) {
+    await folders.close();
     throw await undo(fs, step, journalWritten ? journalPath : undefined, [...created, ...backups], error, options);
   }
   // Committed: every target holds its new content durably, so no roll back can be needed any more and the backups
@@ -660,9 +664,48 @@ async function applyGroup(
   // fsync the journal's folder anyway: a target in another folder.
   const removed = Promise.all(backups.map((backup) => removeQuietly(fs, backup)));
   if ((await removeQuietly(fs, journalPath)) && durable && plan.folders.some((folder) => folder !== plan.journalDir)) {
-    await fsyncFolders(fs, [plan.journalDir], localDisk).catch(() => undefined);
+    await folders.sync([plan.journalDir]).catch(() => undefined);
   }
+  await folders.close();
   return { journal: journalPath, backupsRemoved: removed };
+}
+
+/** Folders held open at once for their fsyncs; a group spread wider fsyncs each folder through fsyncDir. */
+const FOLDERS_HELD_OPEN = 8;
+
+/**
+ * The commit's folders, opened now (while the backups are linked) and held for every fsync of the commit: after the
+ * journal, after the renames, after the journal's removal. Each fsync then costs one call instead of three.
+ */
+function heldFolders(fs: GroupFs, paths: readonly string[], localDisk: LocalDisk) {
+  const unique = [...new Set(paths)].sort();
+  const open =
+    fsyncsDirectories() && fs.openFolder && unique.length <= FOLDERS_HELD_OPEN
+      ? new Map(
+          unique.map((path) => {
+            const opening = fs.openFolder!(path).catch(() => undefined); // then fsyncDir says what fails
+            return [path, opening] as const;
+          }),
+        )
+      : new Map<string, Promise<FolderHandleLike | undefined>>();
+  return {
+    async sync(folders: readonly string[]): Promise<void> {
+      if (!fsyncsDirectories()) return;
+      for (const path of [...new Set(folders)].sort()) {
+        const folder = await open.get(path);
+        await (folder ? folder.sync() : fsyncFolders(fs, [path], localDisk));
+      }
+    },
+    async close(): Promise<void> {
+      for (const [path, opening] of open) {
+        const folder = await opening;
+        if (!folder) continue;
+        if (localDisk(path) && folder.closeSync) folder.closeSync();
+        else await folder.close().catch(() => undefined);
+      }
+      open.clear();
+    },
+  };
 }
 
 /** Takes a failed commit back to "every file old", or says why it could not. Returns the error to throw. */
