@@ -21,7 +21,8 @@ const node = (...args) => [process.execPath, ...args];
 const benches = [
   { name: 'build', command: node('esbuild.mjs') },
   { name: 'writes', command: node('--import', 'tsx', 'bench/write.mjs') },
-  { name: 'scan', command: node('bench/scan.mjs') },
+  // The scan's wall-time target is set where the walk, not Node's start-up, decides: a million files (bench/scan.mjs).
+  { name: 'scan', command: node('bench/scan.mjs', '--files', '1000000', '--folders', '50000', '--orphans', '300') },
   { name: 'one folder of temps', command: node('bench/scan.mjs', '--temps', '100000') },
   { name: 'group commits', command: node('--import', 'tsx', 'bench/groupCommit.mjs') },
   ...(values['no-host']
