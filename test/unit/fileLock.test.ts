@@ -284,6 +284,25 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     }
   });
 
+  test('the mtime precision of a folder is probed once (a utimes, a journalled change), not on every lock', async () => {
+    const nodeFsModule = require('node:fs') as typeof import('node:fs');
+    const original = nodeFsModule.utimes;
+    const probed: string[] = [];
+    nodeFsModule.utimes = ((path: string, ...rest: unknown[]) => {
+      probed.push(path);
+      return (original as (...args: unknown[]) => void)(path, ...rest);
+    }) as typeof original;
+    try {
+      const other = join(dir, 'other');
+      mkdirSync(other);
+      for (let i = 0; i < 3; i++) await withFileLock(target, async () => undefined);
+      for (let i = 0; i < 2; i++) await withFileLock(join(other, 'doc.json'), async () => undefined);
+    } finally {
+      nodeFsModule.utimes = original;
+    }
+    assert.deepEqual(probed, [lockPathFor(target), lockPathFor(join(dir, 'other', 'doc.json'))]);
+  });
+
   test('a SIGKILLed holder on this host is taken over at once, without waiting for staleness', async function () {
     this.timeout(30_000);
     const staleMs = 10_000;

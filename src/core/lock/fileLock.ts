@@ -349,6 +349,31 @@ function removeOwnLockSync(lockPath: string, token: string): void {
   }
 }
 
+/** proper-lockfile's mtime precision probe result, per folder holding locks (its file system's precision). */
+const mtimePrecisions = new Map<string, PropertyDescriptor>();
+const PRECISIONS_REMEMBERED = 256;
+
+/**
+ * proper-lockfile probes the mtime precision of a new lock (a utimes and a stat, each a journalled metadata change on
+ * most file systems) once per fs object and keeps the answer on that object under a private symbol. Our fs object is
+ * made per acquisition, so the answer is kept per folder here instead: the next lock in that folder skips the utimes.
+ */
+function rememberingMtimePrecision<T extends object>(fs: T, folder: string): T {
+  return new Proxy(fs, {
+    defineProperty(target, key, descriptor) {
+      if (typeof key !== 'symbol') return Reflect.defineProperty(target, key, descriptor);
+      mtimePrecisions.delete(folder);
+      mtimePrecisions.set(folder, descriptor);
+      if (mtimePrecisions.size > PRECISIONS_REMEMBERED) mtimePrecisions.delete(mtimePrecisions.keys().next().value!);
+      return true;
+    },
+    get(target, key, receiver) {
+      if (typeof key === 'symbol' && !(key in target)) return mtimePrecisions.get(folder)?.value;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
 /**
  * The callback-style fs proper-lockfile needs: mkdir also records us as owner before the lock counts as held, and
  * rmdir (release, and proper-lockfile's own stale removal) removes the lock only if it is ours. Takeover decisions
@@ -451,7 +476,7 @@ export async function withFileLock<T>(
     realpath: false,
     lockfilePath: lockPath,
     retries: 0,
-    fs: lockFs(lockPath, token),
+    fs: rememberingMtimePrecision(lockFs(lockPath, token), dirname(lockPath)),
     onCompromised: (error) => {
       // proper-lockfile's default throws from a timer, killing the process; we refuse the write instead.
       compromised = error;
