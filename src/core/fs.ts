@@ -363,11 +363,14 @@ export const nodeFs: FsLike = {
   async unlinkChecked(dir, name, folder, file) {
     const handle = await fsp.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
     try {
-      if (!sameNode(await handle.stat(), folder))
-        throw new FileChangedError(dir, 'no longer the folder that was checked');
       // /proc/self/fd/N is the folder we hold open: a swap of `dir` after the check cannot redirect the unlink.
       const pinned = PINNED_FOLDERS ? `/proc/self/fd/${handle.fd}` : dir;
-      const current = await fsp.lstat(`${pinned}/${name}`);
+      // Both looked at together (one round trip less); the folder's verdict comes first, as if asked first.
+      const [folderNow, fileNow] = await Promise.allSettled([handle.stat(), fsp.lstat(`${pinned}/${name}`)]);
+      if (folderNow.status === 'rejected') throw folderNow.reason;
+      if (!sameNode(folderNow.value, folder)) throw new FileChangedError(dir, 'no longer the folder that was checked');
+      if (fileNow.status === 'rejected') throw fileNow.reason;
+      const current = fileNow.value;
       if (!current.isFile() || !sameFile(identityOf(current), file)) {
         throw new FileChangedError(`${dir}/${name}`, 'changed since it was checked');
       }
