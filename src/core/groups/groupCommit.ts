@@ -21,7 +21,7 @@ import {
 import { type LockSettings, withFileLock } from '../lock/fileLock';
 import { recogniseGroupFile } from '../names/tempPatterns';
 import { type Durability, isDurable } from '../write/durability';
-import { learnLocalDisk, provenLocalDisk } from '../write/localDisk';
+import { closeFolderHandle, learnLocalDisk, provenLocalDisk } from '../write/localDisk';
 import { type DebrisReport, removeDeadGroupDebris } from './groupDebris';
 import {
   type ContentDigest,
@@ -338,7 +338,7 @@ async function prepareFiles(
 ): Promise<PreparedFile[]> {
   // Reads first: the journal waits for them, while the temps' fsyncs take long enough anyway.
   // Each holds one file open while it runs: a group of thousands stays within MAX_OPEN_FILES (never EMFILE).
-  const previous = plan.files.map((file) => withOpenFiles(() => readPrevious(fs, file, id, localDisk)));
+  const previous = plan.files.map((file) => readPrevious(fs, file, id, localDisk));
   const temps = plan.files.map((file) =>
     withOpenFiles(() =>
       writeTemp(fs, file, groupTempPath(file.target, id), durable, created, localDisk(dirname(file.target))),
@@ -413,9 +413,7 @@ async function readPrevious(fs: GroupFs, file: ResolvedFile, id: string, localDi
     const readAt = Date.now();
     let bytes: Buffer;
     try {
-      bytes = await fs.readFile(file.target, undefined, {
-        localDisk: localDisk(dirname(file.target), file.identity.dev),
-      });
+      bytes = await readTarget(fs, file, localDisk);
     } catch (error) {
       // Gone since it was resolved: what it was is unknown, so nothing may replace it now.
       if (errnoOf(error) === 'ENOENT') throw changedSincePlan(file, 'is missing');
@@ -487,7 +485,7 @@ async function confirmPrevious(
   const difference = differenceFrom(file.identity, stats);
   if (difference === undefined) return file;
   if (!finished.has(file.target) || (stats && !stats.isFile())) throw changedSincePlan(file, difference);
-  return withOpenFiles(() => readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id, localDisk));
+  return readPrevious(fs, { ...file, identity: stats && identityOf(stats) }, id, localDisk);
 }
 
 /** A target folder must still be the planned folder: one swapped for a symlink would send a rename elsewhere. */
@@ -523,9 +521,7 @@ async function confirmUnchanged(
   if (file.racyBytes) {
     let now: Buffer;
     try {
-      now = await readOpen(fs, file.target, {
-        localDisk: file.identity !== undefined && localDisk(dirname(file.target), file.identity.dev),
-      });
+      now = await readTarget(fs, file, localDisk);
     } catch (error) {
       throw failure('confirm', 'unchanged', `cannot read ${file.target}`, error);
     }
@@ -560,6 +556,12 @@ async function keepBackup(fs: GroupFs, file: PreparedFile, durable: boolean, lin
 /** A whole-file read among the group's others: within MAX_OPEN_FILES (boundedOpens.ts). */
 const readOpen = (fs: GroupFs, path: string, options?: ReadOptions): Promise<Buffer> =>
   withOpenFiles(() => fs.readFile(path, undefined, options));
+
+/** A target's current content, with the local-disk calls where its own device is proven (not one bind-mounted in). */
+const readTarget = (fs: GroupFs, file: ResolvedFile, localDisk: LocalDisk): Promise<Buffer> =>
+  readOpen(fs, file.target, {
+    localDisk: file.identity !== undefined && localDisk(dirname(file.target), file.identity.dev),
+  });
 
 function toJournal(id: string, journalDir: string, files: readonly JournalDigests[]): GroupJournal {
   const relativeTo = (path: string) => path.slice(journalDir.length).split(sep).filter(Boolean).join('/');
@@ -699,9 +701,7 @@ function heldFolders(fs: GroupFs, paths: readonly string[], localDisk: LocalDisk
     async close(): Promise<void> {
       for (const [path, opening] of open) {
         const folder = await opening;
-        if (!folder) continue;
-        if (localDisk(path) && folder.closeSync) folder.closeSync();
-        else await folder.close().catch(() => undefined);
+        if (folder) await closeFolderHandle(folder, localDisk(path)).catch(() => undefined);
       }
       open.clear();
     },

@@ -9,7 +9,7 @@ import { messageOf } from '../errors';
 import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, isAbsent, nodeFs } from '../fs';
 import { derivedName } from '../names/tempNames';
 import { recogniseGroupFile } from '../names/tempPatterns';
-import { fsyncFolder } from '../write/localDisk';
+import { fsyncFolder, statOpenFile } from '../write/localDisk';
 import { processUmask } from '../write/umask';
 
 /** The seam plus link(2). Optional so any FsLike fits: without it, backups are durable copies instead of links. */
@@ -215,12 +215,7 @@ export async function writeNewFile(
   try {
     await writeAll(handle, bytes);
     // With an owner to give, fstat first: the kernel may have made it that owner already (the usual case).
-    const made =
-      owner && handle.stat
-        ? options.localDisk && handle.statSync
-          ? handle.statSync()
-          : await handle.stat()
-        : undefined;
+    const made = owner && handle.stat ? await statOpenFile(handle, options.localDisk ?? false) : undefined;
     const chown = owner !== undefined && (made === undefined || made.uid !== owner.uid || made.gid !== owner.gid);
     if (owner && chown) await handle.chown(owner.uid, owner.gid);
     // A chown by root clears set-user/group-ID bits: they are set again after it.

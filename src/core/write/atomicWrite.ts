@@ -19,7 +19,7 @@ import {
 import { liveTempPaths, ourTempPath } from '../names/tempNames';
 import { type Durability, isDurable } from './durability';
 import { ensureDirectory, missingFolders } from './ensureDirectory';
-import { learnLocalDisk, provenLocalDisk, syncAndClose } from './localDisk';
+import { learnLocalDisk, provenLocalDisk, statOpenFile, syncAndClose } from './localDisk';
 import { processUmask } from './umask';
 
 export type { Durability } from './durability';
@@ -322,9 +322,7 @@ async function giveModeAndOwner(
   // Without an owner to check, fstat only where a remembered mode may already be right: a temp of TEMP_MODE is
   // judged by the umask as before, and a mode with bits the temp was not created with needs the fchmod anyway.
   if (temp.stat && (owner !== undefined || (openedWith !== TEMP_MODE && (mode & ~openedWith) === 0))) {
-    const made = await attempt(target, 'chmod', async () =>
-      localDisk && temp.statSync ? temp.statSync() : temp.stat!(),
-    );
+    const made = await attempt(target, 'chmod', () => statOpenFile(temp, localDisk));
     if (owner && (made.uid !== owner.uid || made.gid !== owner.gid))
       await attempt(target, 'chown', () => temp.chown(owner.uid, owner.gid));
     // A chown by root clears set-user/group-ID bits: set the mode again after it.

@@ -1,4 +1,4 @@
-import type { FolderHandleLike, FsLike } from '../fs';
+import type { FileHandleLike, FolderHandleLike, FsLike } from '../fs';
 
 /**
  * Linux `f_type` magic numbers of the file systems on which an fstat of an open file and the close of a folder never
@@ -96,14 +96,30 @@ export function learnLocalDisk(fs: FsLike, folder: string, dev: number): Promise
   return verdict.answered;
 }
 
-/** fsync of a folder held open, then its close: synchronous on a proven local disk (closing a folder flushes nothing). */
+/**
+ * fstat of an open file (the caller has checked the handle offers one), synchronous on a proven local disk: the inode
+ * of an open file is in memory.
+ */
+export async function statOpenFile(
+  handle: FileHandleLike,
+  localDisk: boolean,
+): Promise<{ mode: number; uid: number; gid: number }> {
+  return localDisk && handle.statSync ? handle.statSync() : handle.stat!();
+}
+
+/** Closes a folder held open, synchronously on a proven local disk (closing a folder flushes nothing). */
+export async function closeFolderHandle(folder: FolderHandleLike, localDisk: boolean): Promise<void> {
+  // Awaited (or synchronous): the descriptor counts until its close returns (see nodeFs.fsyncDir).
+  if (localDisk && folder.closeSync) folder.closeSync();
+  else await folder.close();
+}
+
+/** fsync of a folder held open, then its close. */
 export async function syncAndClose(folder: FolderHandleLike, localDisk: boolean): Promise<void> {
   try {
     await folder.sync();
   } finally {
-    // Awaited (or synchronous): the descriptor counts until its close returns (see nodeFs.fsyncDir).
-    if (localDisk && folder.closeSync) folder.closeSync();
-    else await folder.close();
+    await closeFolderHandle(folder, localDisk);
   }
 }
 
