@@ -185,6 +185,14 @@ export async function* listFolders(
       // Relative paths are only needed to match exclude globs.
       const relativeOf = (name: string) => (relativeDir ? `${relativeDir}/${name}` : name);
       const prefix = dir.endsWith(sep) ? dir : dir + sep;
+      /** A subfolder to enter unless the filters skip it, with its entry of the last walk and its new entry's slot. */
+      const enter = (name: string, cached: CachedFolder | undefined, slot: Folder['slot']): void => {
+        if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) return;
+        const subfolder: Folder = { dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' };
+        if (cached) subfolder.cached = cached;
+        if (slot) subfolder.slot = slot;
+        subfolders.push(subfolder);
+      };
       if (proven?.[index]) {
         // Unchanged since it was listed (same node, ctime and mtime): its cached names stand for a read.
         const [ino, ctimeNs, mtimeNs, files, names, oldKids] = folder.cached!;
@@ -193,17 +201,7 @@ export async function* listFolders(
         state.visitedFiles += files;
         const kids: (CachedFolder | 0 | EntryText)[] = new Array(names.length).fill(0);
         if (folder.slot) folder.slot.kids[folder.slot.index] = [ino, ctimeNs, mtimeNs, files, names, kids];
-        for (let i = 0; i < names.length; i++) {
-          const name = names[i]!;
-          if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
-          const kid = entryOf(oldKids[i]);
-          subfolders.push({
-            dir: prefix + name,
-            relativeDir: usesPaths ? relativeOf(name) : '',
-            ...(kid ? { cached: kid } : {}),
-            slot: { kids, index: i },
-          });
-        }
+        for (let i = 0; i < names.length; i++) enter(names[i]!, entryOf(oldKids[i]), { kids, index: i });
         continue;
       }
       const entries = listings[nextListing++];
@@ -238,12 +236,11 @@ export async function* listFolders(
       for (const name of allFolderNames) {
         // The entry drops names a cache cannot hold; the others are in the same order.
         const slotIndex = entry?.[4][recorded] === name ? recorded++ : undefined;
-        if (filter.skipsFolder(name, usesPaths ? relativeOf(name) : name)) continue;
-        const subfolder: Folder = { dir: prefix + name, relativeDir: usesPaths ? relativeOf(name) : '' };
-        const kid = oldKids?.get(name);
-        if (kid) subfolder.cached = kid;
-        if (entry && slotIndex !== undefined) subfolder.slot = { kids: entry[5], index: slotIndex };
-        subfolders.push(subfolder);
+        enter(
+          name,
+          oldKids?.get(name),
+          entry && slotIndex !== undefined ? { kids: entry[5], index: slotIndex } : undefined,
+        );
       }
     }
     if (cache) subfolders = stampFolders(subfolders, true);
