@@ -98,8 +98,16 @@ export interface FsLike {
    * Unlinks `name` in `dir` only while `dir` is still the folder `folder` names and `name` still the file `file`
    * names, without resolving `dir` again between the check and the unlink (a folder swapped for a symlink in between
    * must not redirect the unlink). Throws FileChangedError otherwise. Optional: sweep falls back to lstat, then unlink.
+   * `localDisk` (a fake may ignore it): `dir` is proven on a local disk file system, so the folder's fstat and close
+   * are synchronous (write/localDisk.ts).
    */
-  unlinkChecked?(dir: string, name: string, folder: FileIdentity, file: FileIdentity): Promise<void>;
+  unlinkChecked?(
+    dir: string,
+    name: string,
+    folder: FileIdentity,
+    file: FileIdentity,
+    options?: ReadOptions,
+  ): Promise<void>;
 }
 
 export interface ReadOptions {
@@ -337,6 +345,58 @@ class FdHandle implements FileHandleLike {
   }
 }
 
+/**
+ * Throws FileChangedError unless `dir` is still the folder `folder` names and `name` in it still the file `file`
+ * names; the same check as unlinkChecked's, without the unlink (a holder confirming its lock is still its own).
+ */
+export function confirmEntryUnchanged(
+  dir: string,
+  name: string,
+  folder: FileIdentity,
+  file: FileIdentity,
+  options: ReadOptions = {},
+): Promise<void> {
+  return onCheckedEntry(dir, name, folder, file, options.localDisk === true);
+}
+
+/**
+ * Opens `dir` (no symlink followed), checks it is `folder` and that `name` in it is the regular file `file`, then runs
+ * `act` on the entry's path through the open folder. On a proven local disk the folder's fstat and close are
+ * synchronous (write/localDisk.ts).
+ */
+async function onCheckedEntry(
+  dir: string,
+  name: string,
+  folder: FileIdentity,
+  file: FileIdentity,
+  localDisk: boolean,
+  act?: (entry: string) => Promise<void>,
+): Promise<void> {
+  const fd = await call<number>((done) =>
+    fsc.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW, done),
+  );
+  try {
+    // /proc/self/fd/N is the folder we hold open: a swap of `dir` after the check cannot redirect `act`.
+    const pinned = PINNED_FOLDERS ? `/proc/self/fd/${fd}` : dir;
+    // Both looked at together (one round trip less); the folder's verdict comes first, as if asked first.
+    const [folderNow, fileNow] = await Promise.allSettled([
+      localDisk ? fsc.fstatSync(fd) : call<Stats>((done) => fsc.fstat(fd, done)),
+      fsp.lstat(`${pinned}/${name}`),
+    ]);
+    if (folderNow.status === 'rejected') throw folderNow.reason;
+    if (!sameNode(folderNow.value, folder)) throw new FileChangedError(dir, 'no longer the folder that was checked');
+    if (fileNow.status === 'rejected') throw fileNow.reason;
+    const current = fileNow.value;
+    if (!current.isFile() || !sameFile(identityOf(current), file)) {
+      throw new FileChangedError(`${dir}/${name}`, 'changed since it was checked');
+    }
+    await act?.(`${pinned}/${name}`);
+  } finally {
+    if (localDisk) fsc.closeSync(fd);
+    else await call<void>((done) => fsc.close(fd, (error) => done(error, undefined)));
+  }
+}
+
 export const nodeFs: FsLike = {
   open: (path, flags, mode) => call<number>((done) => fsc.open(path, flags, mode, done)).then((fd) => new FdHandle(fd)),
   readFile: (path, maxBytes, options) => readRegularFile(path, maxBytes, 0, options?.localDisk),
@@ -360,25 +420,8 @@ export const nodeFs: FsLike = {
       readdirSync(path, { withFileTypes: true, encoding: 'buffer' }),
     ),
   lstatBigintSync: (path) => lstatSync(path, { bigint: true }),
-  async unlinkChecked(dir, name, folder, file) {
-    const handle = await fsp.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | constants.O_NOFOLLOW);
-    try {
-      // /proc/self/fd/N is the folder we hold open: a swap of `dir` after the check cannot redirect the unlink.
-      const pinned = PINNED_FOLDERS ? `/proc/self/fd/${handle.fd}` : dir;
-      // Both looked at together (one round trip less); the folder's verdict comes first, as if asked first.
-      const [folderNow, fileNow] = await Promise.allSettled([handle.stat(), fsp.lstat(`${pinned}/${name}`)]);
-      if (folderNow.status === 'rejected') throw folderNow.reason;
-      if (!sameNode(folderNow.value, folder)) throw new FileChangedError(dir, 'no longer the folder that was checked');
-      if (fileNow.status === 'rejected') throw fileNow.reason;
-      const current = fileNow.value;
-      if (!current.isFile() || !sameFile(identityOf(current), file)) {
-        throw new FileChangedError(`${dir}/${name}`, 'changed since it was checked');
-      }
-      await fsp.unlink(`${pinned}/${name}`);
-    } finally {
-      await handle.close();
-    }
-  },
+  unlinkChecked: (dir, name, folder, file, options = {}) =>
+    onCheckedEntry(dir, name, folder, file, options.localDisk === true, (entry) => fsp.unlink(entry)),
   async fsyncDir(path) {
     const folder = await openFolder(path);
     try {

@@ -1,6 +1,6 @@
 // The set-up the workbench suites share: the host (installed when missing), a fresh demo workspace, code-server with
 // the extension from its .vsix (as `npm start` serves it), and headless Chromium on its URL. One close undoes it all.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -148,11 +148,42 @@ export async function selectViewRow(page: Page, viewTitle: string, rowText: stri
   await delay(500);
 }
 
-/** What a failed test leaves behind: the element that held the keyboard, logged, and a screenshot. */
-export async function recordFailure(page: Page, shot: (name: string) => Promise<void>, title: string): Promise<void> {
+/** How many of the extension's last log lines a failed test prints. */
+const LOG_LINES_AT_FAILURE = 60;
+
+/**
+ * What a failed test leaves behind: the element that held the keyboard, logged, a screenshot, and the last lines of
+ * the extension's own log (the Crash-Safe State output channel), since CI keeps only the printed output.
+ */
+export async function recordFailure(
+  page: Page,
+  shot: (name: string) => Promise<void>,
+  title: string,
+  server?: CodeServer,
+): Promise<void> {
   const focused = await page.evaluate("document.activeElement?.outerHTML.slice(0, 200) ?? 'nothing'");
   console.log(`      focus at the failure: ${focused}`);
   await shot(`failed-${title.slice(0, 30).replace(/\W+/g, '-')}`);
+  if (!server) return;
+  const logs = extensionLogs(server.dirs.userData);
+  if (logs.length === 0) console.log('      (no log of the extension was found)');
+  for (const file of logs) {
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    console.log(
+      `      the extension's log, last ${Math.min(lines.length, LOG_LINES_AT_FAILURE)} of ${lines.length} lines:`,
+    );
+    for (const line of lines.slice(-LOG_LINES_AT_FAILURE)) console.log(`        ${line}`);
+  }
+}
+
+/** The Crash-Safe State output channel's log files of a code-server profile (one per window session). */
+function extensionLogs(userData: string): string[] {
+  const root = join(userData, 'logs');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .sort()
+    .map((session) => join(root, session, 'exthost1', 'crash-safe-state.crash-safe-state', 'Crash-Safe State.log'))
+    .filter((file) => existsSync(file));
 }
 
 /**

@@ -303,6 +303,62 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
     assert.deepEqual(probed, [lockPathFor(target), lockPathFor(join(dir, 'other', 'doc.json'))]);
   });
 
+  test("proper-lockfile's stat of a new lock is answered from the look taken once the owner record was in it", async () => {
+    const nodeFsModule = require('node:fs') as typeof import('node:fs');
+    const original = nodeFsModule.lstat;
+    const asked: string[] = [];
+    nodeFsModule.lstat = ((path: string, ...rest: unknown[]) => {
+      asked.push(path);
+      return (original as (...args: unknown[]) => void)(path, ...rest);
+    }) as typeof original;
+    try {
+      // The first lock of a folder probes its mtime precision (utimes, then a stat that must be asked); later ones not.
+      for (let i = 0; i < 3; i++) await withFileLock(target, async () => undefined);
+    } finally {
+      nodeFsModule.lstat = original;
+    }
+    assert.deepEqual(asked, [lockPathFor(target)]);
+  });
+
+  test('assertHeld on a lock as made: no listing of the folder, no read of the record; a rewritten record is read', async () => {
+    const promises = require('node:fs/promises') as typeof import('node:fs/promises');
+    const original = promises.opendir;
+    let listings = 0;
+    promises.opendir = ((...args: Parameters<typeof original>) => {
+      listings += 1;
+      return original(...args);
+    }) as typeof original;
+    try {
+      await withFileLock(target, async (lock) => {
+        await lock.assertHeld();
+        assert.equal(listings, 0, 'the folder and record as made are confirmed by their identities');
+        // Same size, another token: a record changed in place is judged by what it says.
+        const record = join(lock.lockPath, LOCK_OWNER_FILE);
+        const owner = JSON.parse(readFileSync(record, 'utf8')) as LockOwner;
+        writeFileSync(record, JSON.stringify({ ...owner, token: owner.token.replace(/./g, '0') }));
+        await assert.rejects(lock.assertHeld(), LockLostError);
+        assert.ok(listings > 0);
+      });
+    } finally {
+      promises.opendir = original;
+    }
+  });
+
+  test('a holder keeps its lock through several refreshes, on the first lock of a folder and on later ones', async function () {
+    this.timeout(20_000);
+    for (let round = 0; round < 2; round++) {
+      await withFileLock(
+        target,
+        async (lock) => {
+          await sleep(2600); // Two refreshes, each comparing the lock's mtime with the one it took at acquisition.
+          await lock.assertHeld();
+        },
+        { staleMs: 2000, updateMs: 1000 },
+      );
+      assert.equal(existsSync(lockPathFor(target)), false);
+    }
+  });
+
   test('a SIGKILLed holder on this host is taken over at once, without waiting for staleness', async function () {
     this.timeout(30_000);
     const staleMs = 10_000;

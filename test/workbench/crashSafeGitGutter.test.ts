@@ -86,7 +86,8 @@ suite('git’s gutter diff in a crash-safe editor', () => {
   });
 
   teardown(async function () {
-    if (this.currentTest?.state === 'failed' && page) await recordFailure(page, shot, this.currentTest.title);
+    if (this.currentTest?.state === 'failed' && page)
+      await recordFailure(page, shot, this.currentTest.title, session?.server);
   });
 
   test('a tracked file changed in a crash-safe editor shows git’s modified and added bars', async function () {

@@ -130,7 +130,8 @@ suite('crash-safe save by glob in the workbench: SIGKILL of the extension host d
   });
 
   teardown(async function () {
-    if (this.currentTest?.state === 'failed' && page) await recordFailure(page, shot, this.currentTest.title);
+    if (this.currentTest?.state === 'failed' && page)
+      await recordFailure(page, shot, this.currentTest.title, session?.server);
   });
 
   test('opened from the Explorer, the file becomes a crash-safe editor by itself', async function () {

@@ -102,7 +102,7 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
   });
 
   teardown(async function () {
-    if (this.currentTest?.state === 'failed') await recordFailure(page, shot, this.currentTest.title);
+    if (this.currentTest?.state === 'failed') await recordFailure(page, shot, this.currentTest.title, session?.server);
   });
 
   suiteTeardown(async function () {
@@ -132,7 +132,15 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
       await page.keyboard.press('Control+z');
       await delay(50);
     }
-    for (const title of removed) await todoRow(title).waitFor({ timeout: 15_000 });
+    // A press the workbench lost (seen once in CI) is made again, logged, as a person would; a second loss fails.
+    const back = () => Promise.all(removed.map((title) => todoRow(title).waitFor({ timeout: 15_000 })));
+    await back().catch(async () => {
+      const missing = [];
+      for (const title of removed) if ((await todoRow(title).count()) === 0) missing.push(title);
+      console.log(`      ${missing.join(', ')} not back 15 s after the burst; Ctrl+Z pressed once more for each`);
+      for (const _ of missing) await page.keyboard.press('Control+z');
+      await back();
+    });
     const expected = removed.map((title) => `Put back the to-do "${title}".`);
     const allSeen = async () => {
       const seen: string[] = await page.evaluate('[...window.csSeenToasts]');
@@ -174,11 +182,20 @@ suite('results are seen: each action ends in a visible toast (workbench)', () =>
     await delay(2_000);
     for (const name of ['settings.json.vsctmp', 'plan.md.tmp.5f0c2a9e']) {
       const row = orphanRow(name);
-      await row.hover();
-      await row.locator('.action-label[aria-label="Sweep This Orphan"]').click({ timeout: 5_000 });
       // As a person would: the next row is clicked once the swept one has left and the rows below moved up (a click
-      // while they move lands on whichever row is under the pointer by then; seen once at load 10).
-      await row.waitFor({ state: 'detached', timeout: 15_000 });
+      // while they move lands on whichever row is under the pointer by then; seen once at load 10). A click that
+      // did nothing (the row redrawn between hover and click: seen once in CI) is made again, logged.
+      for (let attempt = 1; ; attempt++) {
+        await row.hover();
+        await row.locator('.action-label[aria-label="Sweep This Orphan"]').click({ timeout: 5_000 });
+        try {
+          await row.waitFor({ state: 'detached', timeout: 10_000 });
+          break;
+        } catch (error) {
+          if (attempt === 2) throw error;
+          console.log(`      Sweep This Orphan on ${name} did nothing within 10 s; clicked again`);
+        }
+      }
     }
     await page.locator(`${TODOS_PANE} .action-label[aria-label="Clear Done To-Dos"]`).click({ timeout: 10_000 });
     const cleared = await expectToast('Cleared 2 done to-dos.', 'burst-clear-done');

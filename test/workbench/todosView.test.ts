@@ -73,7 +73,7 @@ suite('round 3 in the workbench: To-Dos, snapshot picker, walkthrough, group lef
   });
 
   teardown(async function () {
-    if (this.currentTest?.state === 'failed') await recordFailure(page, shot, this.currentTest.title);
+    if (this.currentTest?.state === 'failed') await recordFailure(page, shot, this.currentTest.title, session?.server);
   });
 
   suiteTeardown(async function () {

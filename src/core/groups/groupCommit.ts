@@ -135,8 +135,15 @@ function touches(outcome: JournalOutcome, plan: GroupPlan): boolean {
   return outcome.targets.some((target) => plan.files.some((file) => file.target === target));
 }
 
-function withGroupLock<T>(journalDir: string, options: GroupCommitOptions, action: () => Promise<T>): Promise<T> {
-  return options.lock === false ? action() : withFileLock(groupLockTarget(journalDir), action, options.lock);
+function withGroupLock<T>(
+  journalDir: string,
+  options: GroupCommitOptions,
+  action: () => Promise<T>,
+  localDisk = false,
+): Promise<T> {
+  return options.lock === false
+    ? action()
+    : withFileLock(groupLockTarget(journalDir), action, options.lock, { localDisk });
 }
 
 async function recoverFirst(
@@ -194,46 +201,51 @@ export async function commitGroup(
     const recovered: JournalOutcome[] = [];
     const finishedElsewhere = new Set<string>();
     for (let round = 0; ; round++) {
-      const outcome = await withGroupLock<LockedOutcome>(plan.journalDir, options, async () => {
-        // The targets as they are under the lock, looked at while the folders are listed (again below for any target
-        // an interrupted group finishes).
-        const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
-        for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
-        const listed = await listFolders(fs, plan);
-        // Interrupted groups journalled elsewhere are finished under their own lock, this one left first: locks are
-        // never nested.
-        const elsewhere = listed.interrupted.filter(
-          (journal) => dirname(journal) !== plan.journalDir && !finishedElsewhere.has(journal),
-        );
-        if (elsewhere.length > 0) return { elsewhere };
-        recovered.push(...(await recoverFirst(fs, plan, listed.journals, options)));
-        const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listed.listings);
-        const prepared = await preparing;
-        const finished = new Set(
-          recovered.flatMap((outcome) =>
-            outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
-          ),
-        );
-        const confirmed = await settleAll(
-          prepared.map((file) => {
-            const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
-            return confirmPrevious(fs, file, id, now, finished, localDisk);
-          }),
-        );
-        // A target an interrupted group just finished: the journal is written again from what is there now.
-        if (confirmed.some((file, index) => file !== prepared[index]))
-          await writeJournalTemp(fs, plan, id, confirmed, durable, created);
-        applying = true;
-        const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
-        learnLocalDisks(fs, plan, localDisk);
-        const result: GroupCommitResult = {
-          targets: plan.files.map((file) => file.target),
-          journal: applied.journal,
-          recovered: recovered.filter((o) => o.state !== 'gone'),
-          debris,
-        };
-        return { result, tidying: applied.backupsRemoved };
-      });
+      const outcome = await withGroupLock<LockedOutcome>(
+        plan.journalDir,
+        options,
+        async () => {
+          // The targets as they are under the lock, looked at while the folders are listed (again below for any target
+          // an interrupted group finishes).
+          const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
+          for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
+          const listed = await listFolders(fs, plan);
+          // Interrupted groups journalled elsewhere are finished under their own lock, this one left first: locks are
+          // never nested.
+          const elsewhere = listed.interrupted.filter(
+            (journal) => dirname(journal) !== plan.journalDir && !finishedElsewhere.has(journal),
+          );
+          if (elsewhere.length > 0) return { elsewhere };
+          recovered.push(...(await recoverFirst(fs, plan, listed.journals, options)));
+          const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listed.listings);
+          const prepared = await preparing;
+          const finished = new Set(
+            recovered.flatMap((outcome) =>
+              outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
+            ),
+          );
+          const confirmed = await settleAll(
+            prepared.map((file) => {
+              const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
+              return confirmPrevious(fs, file, id, now, finished, localDisk);
+            }),
+          );
+          // A target an interrupted group just finished: the journal is written again from what is there now.
+          if (confirmed.some((file, index) => file !== prepared[index]))
+            await writeJournalTemp(fs, plan, id, confirmed, durable, created);
+          applying = true;
+          const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
+          learnLocalDisks(fs, plan, localDisk);
+          const result: GroupCommitResult = {
+            targets: plan.files.map((file) => file.target),
+            journal: applied.journal,
+            recovered: recovered.filter((o) => o.state !== 'gone'),
+            debris,
+          };
+          return { result, tidying: applied.backupsRemoved };
+        },
+        localDisk(plan.journalDir),
+      );
       if ('result' in outcome) {
         await outcome.tidying;
         return outcome.result;

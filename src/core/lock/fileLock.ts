@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import * as callbackFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import * as properLockfile from 'proper-lockfile';
-import { errnoOf, FileChangedError, type FileIdentity, identityOf, nodeFs, sameFile, sameNode } from '../fs';
+import {
+  confirmEntryUnchanged,
+  errnoOf,
+  FileChangedError,
+  type FileIdentity,
+  identityOf,
+  nodeFs,
+  sameFile,
+  sameNode,
+} from '../fs';
 import { lockNameFor } from '../names/tempNames';
 import {
   describeLockPathContent,
@@ -279,28 +290,39 @@ async function claimAbandoned(
 interface RecordedOwner {
   folder: FileIdentity;
   ownerFile: FileIdentity;
+  /** The folder's lstat once the record was in it: proper-lockfile's own stat of the new lock, answered. */
+  folderStats: Stats;
 }
+
+const openFd = promisify(callbackFs.open);
+const writeFd = promisify(callbackFs.write);
+const fstatFd = promisify(callbackFs.fstat);
+const closeFd = promisify(callbackFs.close);
 
 /**
  * Writes our owner record into the lock directory we just made. O_EXCL makes the record the arbiter: if a takeover
  * swapped the directory under us, at most one of the processes that made one can record itself in what is there.
+ * `localDisk`: the folder is proven on a local disk file system, so the record's fstat is synchronous (localDisk.ts).
  */
-async function recordOwner(lockPath: string, token: string): Promise<RecordedOwner | undefined> {
+async function recordOwner(lockPath: string, token: string, localDisk = false): Promise<RecordedOwner | undefined> {
   try {
-    const [folder, ownerFile] = await Promise.all([
-      // Unknown (undefined) when it cannot be seen: release then reads the record again, as without this.
-      fsp.lstat(lockPath).catch(() => undefined),
-      (async () => {
-        const handle = await fsp.open(join(lockPath, LOCK_OWNER_FILE), 'wx');
-        try {
-          await handle.writeFile(JSON.stringify(ownerRecordFor(token)));
-          return await handle.stat();
-        } finally {
-          await handle.close();
-        }
-      })(),
-    ]);
-    return folder && { folder: identityOf(folder), ownerFile: identityOf(ownerFile) };
+    const fd = await openFd(join(lockPath, LOCK_OWNER_FILE), 'wx');
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= closeFd(fd);
+      return closing;
+    };
+    try {
+      const record = Buffer.from(JSON.stringify(ownerRecordFor(token)));
+      for (let at = 0; at < record.length; ) at += (await writeFd(fd, record, at)).bytesWritten;
+      const ownerFile = localDisk ? callbackFs.fstatSync(fd) : await fstatFd(fd);
+      // The folder's mtime is final once the record exists (writing it changes the file, not the folder), so it is
+      // looked at while the record closes. Unknown (undefined) when it cannot be seen: release then reads the record.
+      const [folder] = await Promise.all([fsp.lstat(lockPath).catch(() => undefined), close()]);
+      return folder && { folder: identityOf(folder), ownerFile: identityOf(ownerFile), folderStats: folder };
+    } finally {
+      await close().catch(() => undefined);
+    }
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'EEXIST' || code === 'ENOENT') {
@@ -315,14 +337,36 @@ async function recordOwner(lockPath: string, token: string): Promise<RecordedOwn
 }
 
 /**
+ * Whether the lock folder is still the one we made, holding the owner record we wrote, unchanged (device, inode, size,
+ * mtime, looked at through the folder held open): then it is ours, without listing the folder and reading the record
+ * again. False (and the record is read) when anything differs or cannot be seen.
+ */
+async function stillAsMade(
+  lockPath: string,
+  recorded: RecordedOwner | undefined,
+  localDisk: boolean,
+): Promise<boolean> {
+  if (!recorded) return false;
+  return confirmEntryUnchanged(lockPath, LOCK_OWNER_FILE, recorded.folder, recorded.ownerFile, { localDisk }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
  * Removes the lock directory if it still holds our record; a lock taken over from us is someone else's now. With
  * `recorded`, the very folder and owner file we made (device, inode, size, mtime) are removed through a handle on the
  * folder without listing it or reading the record again; anything else there is judged by its record, as without.
  */
-async function removeOwnLock(lockPath: string, token: string, recorded?: RecordedOwner): Promise<void> {
+async function removeOwnLock(
+  lockPath: string,
+  token: string,
+  recorded?: RecordedOwner,
+  localDisk = false,
+): Promise<void> {
   const unlinked =
     recorded &&
-    (await nodeFs.unlinkChecked!(lockPath, LOCK_OWNER_FILE, recorded.folder, recorded.ownerFile).then(
+    (await nodeFs.unlinkChecked!(lockPath, LOCK_OWNER_FILE, recorded.folder, recorded.ownerFile, { localDisk }).then(
       () => true,
       (error: unknown) => {
         if (error instanceof FileChangedError || errnoOf(error) === 'ENOENT') return false;
@@ -379,12 +423,21 @@ function rememberingMtimePrecision<T extends object>(fs: T, folder: string): T {
  * rmdir (release, and proper-lockfile's own stale removal) removes the lock only if it is ours. Takeover decisions
  * are withFileLock's, through takeOverStaleLock.
  */
-function lockFs(lockPath: string, token: string) {
-  let recorded: RecordedOwner | undefined;
+function lockFs(lockPath: string, token: string, localDisk: boolean, made: { recorded?: RecordedOwner }) {
+  /** The new lock's lstat, for proper-lockfile's stat right after mkdir; a utimes makes it old. */
+  let justMade: Stats | undefined;
   return {
     // lstat: a symlink at the lock path is judged as what it is, never by what it points to.
-    stat: callbackFs.lstat,
-    utimes: callbackFs.utimes,
+    stat(path: string, callback: (error: NodeJS.ErrnoException | null, stats: Stats) => void): void {
+      const answer = resolve(path) === lockPath ? justMade : undefined;
+      justMade = undefined;
+      if (answer) process.nextTick(callback, null, answer);
+      else callbackFs.lstat(path, callback);
+    },
+    utimes(path: string, atime: Date, mtime: Date, callback: (error: NodeJS.ErrnoException | null) => void): void {
+      justMade = undefined;
+      callbackFs.utimes(path, atime, mtime, callback);
+    },
     realpath: callbackFs.realpath,
     mkdir(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {
       if (resolve(path) !== lockPath) {
@@ -396,9 +449,10 @@ function lockFs(lockPath: string, token: string) {
           callback(error);
           return;
         }
-        recordOwner(lockPath, token).then(
-          (made) => {
-            recorded = made;
+        recordOwner(lockPath, token, localDisk).then(
+          (recorded) => {
+            made.recorded = recorded;
+            justMade = recorded?.folderStats;
             callback(null);
           },
           (recordError: NodeJS.ErrnoException) => callback(recordError),
@@ -411,7 +465,7 @@ function lockFs(lockPath: string, token: string) {
         return;
       }
       // Not ours: proper-lockfile then finds the lock still there (ELOCKED) or, on release, leaves it alone.
-      removeOwnLock(lockPath, token, recorded).then(
+      removeOwnLock(lockPath, token, made.recorded, localDisk).then(
         () => callback(null),
         (error: NodeJS.ErrnoException) => callback(error),
       );
@@ -454,6 +508,15 @@ export function resolveLockSettings(settings: Partial<LockSettings> = {}): LockS
   };
 }
 
+/** What the caller knows about the lock's folder. */
+export interface LockPlace {
+  /**
+   * Proven on a local disk file system (write/localDisk.ts): the owner record's fstat and the folder's fstat and close
+   * at release are synchronous, as the write path's are.
+   */
+  localDisk?: boolean;
+}
+
 /**
  * Runs `action` while holding the cross-process lock for `target` (the directory `<target>.lock`).
  * The target's directory must exist. Waits with backoff up to acquireTimeoutMs; a lock whose holder on this machine
@@ -464,19 +527,22 @@ export async function withFileLock<T>(
   target: string,
   action: (lock: HeldLock) => Promise<T>,
   settings: Partial<LockSettings> = {},
+  where: LockPlace = {},
 ): Promise<T> {
   const resolved = resolveLockSettings(settings);
   const file = resolve(target);
   const lockPath = lockPathFor(file);
   const token = randomBytes(8).toString('hex');
   let compromised: Error | undefined;
+  const localDisk = where.localDisk === true;
+  const made: { recorded?: RecordedOwner } = {};
   const options: properLockfile.LockOptions = {
     stale: resolved.staleMs,
     update: resolved.updateMs,
     realpath: false,
     lockfilePath: lockPath,
     retries: 0,
-    fs: rememberingMtimePrecision(lockFs(lockPath, token), dirname(lockPath)),
+    fs: rememberingMtimePrecision(lockFs(lockPath, token, localDisk, made), dirname(lockPath)),
     onCompromised: (error) => {
       // proper-lockfile's default throws from a timer, killing the process; we refuse the write instead.
       compromised = error;
@@ -537,7 +603,10 @@ export async function withFileLock<T>(
     lockPath,
     async assertHeld() {
       throwIfCompromised();
-      if ((await readLockOwner(lockPath))?.token !== token) {
+      if (
+        !(await stillAsMade(lockPath, made.recorded, localDisk)) &&
+        (await readLockOwner(lockPath))?.token !== token
+      ) {
         const now = await inspectLockPath(lockPath).catch(() => undefined);
         throw new LockLostError(
           lockPath,
