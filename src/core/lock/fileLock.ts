@@ -511,8 +511,8 @@ export function resolveLockSettings(settings: Partial<LockSettings> = {}): LockS
 /** What the caller knows about the lock's folder. */
 export interface LockPlace {
   /**
-   * Proven on a local disk file system (write/localDisk.ts): the owner record's fstat and the folder's fstat and close
-   * at release are synchronous, as the write path's are.
+   * Proven on a local disk file system (write/localDisk.ts): the owner record's fstat, and the folder's fstat and close
+   * at the holder's check and at release, are synchronous, as the write path's are.
    */
   localDisk?: boolean;
 }
