@@ -3,9 +3,11 @@
 // Each benchmark prints its own figures and its `Targets:` block as it runs; the list at the end gathers those blocks
 // (with the load average before and after, since figures on a shared machine depend on it) and the exit code is 1
 // when a target was missed or a benchmark failed.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -50,6 +52,29 @@ function run({ command }) {
   });
 }
 
+/** Dirty and Writeback of /proc/meminfo, in kB (0 where there is none: not Linux). */
+function unwrittenKb() {
+  if (!existsSync('/proc/meminfo')) return 0;
+  const info = readFileSync('/proc/meminfo', 'utf8');
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return kb('Dirty') + kb('Writeback');
+}
+
+/**
+ * Writes out what the previous benchmark left in the page cache (a million-file tree made and removed leaves hundreds
+ * of MB of metadata) before the next starts, so its fsyncs do not queue behind that write-back. Says how long it took.
+ */
+async function settleDisk() {
+  const started = performance.now();
+  const before = unwrittenKb();
+  spawnSync('sync', { stdio: 'ignore' });
+  for (let waited = 0; unwrittenKb() > 4096 && waited < 30_000; waited += 100) await delay(100);
+  const ms = Math.round(performance.now() - started);
+  console.log(
+    `(disk settled in ${ms} ms: ${Math.round(before / 1024)} MB unwritten before, ${unwrittenKb()} kB after)`,
+  );
+}
+
 const load = () =>
   loadavg()
     .map((value) => value.toFixed(1))
@@ -59,6 +84,7 @@ const loadBefore = load();
 const results = [];
 for (const bench of benches) {
   console.log(`\n=== ${bench.name}: ${bench.command.slice(1).join(' ')}`);
+  if (bench.name !== 'build') await settleDisk();
   const result = await run(bench);
   results.push({ ...bench, ...result });
   if (bench.name === 'build' && result.code !== 0) break;
