@@ -135,11 +135,12 @@ function touches(outcome: JournalOutcome, plan: GroupPlan): boolean {
   return outcome.targets.some((target) => plan.files.some((file) => file.target === target));
 }
 
+/** `localDisk`: the journal folder is proven on a local disk file system (the lock's calls there: fileLock.ts). */
 function withGroupLock<T>(
   journalDir: string,
   options: GroupCommitOptions,
+  localDisk: boolean,
   action: () => Promise<T>,
-  localDisk = false,
 ): Promise<T> {
   return options.lock === false
     ? action()
@@ -200,52 +201,48 @@ export async function commitGroup(
   try {
     const recovered: JournalOutcome[] = [];
     const finishedElsewhere = new Set<string>();
+    const journalLocal = localDisk(plan.journalDir);
     for (let round = 0; ; round++) {
-      const outcome = await withGroupLock<LockedOutcome>(
-        plan.journalDir,
-        options,
-        async () => {
-          // The targets as they are under the lock, looked at while the folders are listed (again below for any target
-          // an interrupted group finishes).
-          const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
-          for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
-          const listed = await listFolders(fs, plan);
-          // Interrupted groups journalled elsewhere are finished under their own lock, this one left first: locks are
-          // never nested.
-          const elsewhere = listed.interrupted.filter(
-            (journal) => dirname(journal) !== plan.journalDir && !finishedElsewhere.has(journal),
-          );
-          if (elsewhere.length > 0) return { elsewhere };
-          recovered.push(...(await recoverFirst(fs, plan, listed.journals, options)));
-          const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listed.listings);
-          const prepared = await preparing;
-          const finished = new Set(
-            recovered.flatMap((outcome) =>
-              outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
-            ),
-          );
-          const confirmed = await settleAll(
-            prepared.map((file) => {
-              const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
-              return confirmPrevious(fs, file, id, now, finished, localDisk);
-            }),
-          );
-          // A target an interrupted group just finished: the journal is written again from what is there now.
-          if (confirmed.some((file, index) => file !== prepared[index]))
-            await writeJournalTemp(fs, plan, id, confirmed, durable, created);
-          applying = true;
-          const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
-          learnLocalDisks(fs, plan, localDisk);
-          const result: GroupCommitResult = {
-            targets: plan.files.map((file) => file.target),
-            journal: applied.journal,
-            recovered: recovered.filter((o) => o.state !== 'gone'),
-            debris,
-          };
-          return { result, tidying: applied.backupsRemoved };
-        },
-        localDisk(plan.journalDir),
-      );
+      const outcome = await withGroupLock<LockedOutcome>(plan.journalDir, options, journalLocal, async () => {
+        // The targets as they are under the lock, looked at while the folders are listed (again below for any target
+        // an interrupted group finishes).
+        const seen = new Map(plan.files.map((file) => [file.target, lstatNow(fs, file.target)]));
+        for (const stats of seen.values()) stats.catch(() => undefined); // awaited below
+        const listed = await listFolders(fs, plan);
+        // Interrupted groups journalled elsewhere are finished under their own lock, this one left first: locks are
+        // never nested.
+        const elsewhere = listed.interrupted.filter(
+          (journal) => dirname(journal) !== plan.journalDir && !finishedElsewhere.has(journal),
+        );
+        if (elsewhere.length > 0) return { elsewhere };
+        recovered.push(...(await recoverFirst(fs, plan, listed.journals, options)));
+        const debris = await removeDeadGroupDebris(fs, [plan.journalDir, ...plan.folders], {}, listed.listings);
+        const prepared = await preparing;
+        const finished = new Set(
+          recovered.flatMap((outcome) =>
+            outcome.state === 'rolled-forward' || outcome.state === 'rolled-back' ? outcome.targets : [],
+          ),
+        );
+        const confirmed = await settleAll(
+          prepared.map((file) => {
+            const now = finished.has(file.target) ? lstatNow(fs, file.target) : seen.get(file.target)!;
+            return confirmPrevious(fs, file, id, now, finished, localDisk);
+          }),
+        );
+        // A target an interrupted group just finished: the journal is written again from what is there now.
+        if (confirmed.some((file, index) => file !== prepared[index]))
+          await writeJournalTemp(fs, plan, id, confirmed, durable, created);
+        applying = true;
+        const applied = await applyGroup(fs, plan, id, confirmed, created, durable, localDisk, options);
+        learnLocalDisks(fs, plan, localDisk);
+        const result: GroupCommitResult = {
+          targets: plan.files.map((file) => file.target),
+          journal: applied.journal,
+          recovered: recovered.filter((o) => o.state !== 'gone'),
+          debris,
+        };
+        return { result, tidying: applied.backupsRemoved };
+      });
       if ('result' in outcome) {
         await outcome.tidying;
         return outcome.result;
@@ -261,7 +258,7 @@ export async function commitGroup(
       for (const journal of outcome.elsewhere) {
         finishedElsewhere.add(journal);
         recovered.push(
-          ...(await withGroupLock(dirname(journal), options, () => recoverFirst(fs, plan, [journal], options))),
+          ...(await withGroupLock(dirname(journal), options, false, () => recoverFirst(fs, plan, [journal], options))),
         );
       }
     }

@@ -288,10 +288,9 @@ async function claimAbandoned(
 
 /** The lock folder we made and the owner record we wrote in it, as they were right after: what release re-checks. */
 interface RecordedOwner {
-  folder: FileIdentity;
+  /** The folder's lstat once the record was in it; it also answers proper-lockfile's own stat of the new lock. */
+  folder: Stats;
   ownerFile: FileIdentity;
-  /** The folder's lstat once the record was in it: proper-lockfile's own stat of the new lock, answered. */
-  folderStats: Stats;
 }
 
 const openFd = promisify(callbackFs.open);
@@ -319,7 +318,7 @@ async function recordOwner(lockPath: string, token: string, localDisk = false): 
       // The folder's mtime is final once the record exists (writing it changes the file, not the folder), so it is
       // looked at while the record closes. Unknown (undefined) when it cannot be seen: release then reads the record.
       const [folder] = await Promise.all([fsp.lstat(lockPath).catch(() => undefined), close()]);
-      return folder && { folder: identityOf(folder), ownerFile: identityOf(ownerFile), folderStats: folder };
+      return folder && { folder, ownerFile: identityOf(ownerFile) };
     } finally {
       await close().catch(() => undefined);
     }
@@ -452,7 +451,7 @@ function lockFs(lockPath: string, token: string, localDisk: boolean, made: { rec
         recordOwner(lockPath, token, localDisk).then(
           (recorded) => {
             made.recorded = recorded;
-            justMade = recorded?.folderStats;
+            justMade = recorded?.folder;
             callback(null);
           },
           (recordError: NodeJS.ErrnoException) => callback(recordError),
