@@ -40,6 +40,26 @@ async function bundleChild(dir: string, name: string, source: string): Promise<s
   return outfile;
 }
 
+/**
+ * Runs `run` while `module[name]` (a function of a Node module the code under test calls through its namespace) also
+ * notes the path each call passes first; returns those paths.
+ */
+async function pathsPassedTo(module: object, name: string, run: () => Promise<unknown>): Promise<string[]> {
+  const functions = module as Record<string, (...args: unknown[]) => unknown>;
+  const original = functions[name]!;
+  const paths: string[] = [];
+  functions[name] = (path: unknown, ...rest: unknown[]) => {
+    paths.push(String(path));
+    return original(path, ...rest);
+  };
+  try {
+    await run();
+  } finally {
+    functions[name] = original;
+  }
+  return paths;
+}
+
 suite('state: cross-process lock (proper-lockfile + takeover)', () => {
   let dir: string;
   let target: string;
@@ -285,63 +305,36 @@ suite('state: cross-process lock (proper-lockfile + takeover)', () => {
   });
 
   test('the mtime precision of a folder is probed once (a utimes, a journalled change), not on every lock', async () => {
-    const nodeFsModule = require('node:fs') as typeof import('node:fs');
-    const original = nodeFsModule.utimes;
-    const probed: string[] = [];
-    nodeFsModule.utimes = ((path: string, ...rest: unknown[]) => {
-      probed.push(path);
-      return (original as (...args: unknown[]) => void)(path, ...rest);
-    }) as typeof original;
-    try {
-      const other = join(dir, 'other');
-      mkdirSync(other);
+    const other = join(dir, 'other');
+    mkdirSync(other);
+    const probed = await pathsPassedTo(require('node:fs'), 'utimes', async () => {
       for (let i = 0; i < 3; i++) await withFileLock(target, async () => undefined);
       for (let i = 0; i < 2; i++) await withFileLock(join(other, 'doc.json'), async () => undefined);
-    } finally {
-      nodeFsModule.utimes = original;
-    }
+    });
     assert.deepEqual(probed, [lockPathFor(target), lockPathFor(join(dir, 'other', 'doc.json'))]);
   });
 
   test("proper-lockfile's stat of a new lock is answered from the look taken once the owner record was in it", async () => {
-    const nodeFsModule = require('node:fs') as typeof import('node:fs');
-    const original = nodeFsModule.lstat;
-    const asked: string[] = [];
-    nodeFsModule.lstat = ((path: string, ...rest: unknown[]) => {
-      asked.push(path);
-      return (original as (...args: unknown[]) => void)(path, ...rest);
-    }) as typeof original;
-    try {
-      // The first lock of a folder probes its mtime precision (utimes, then a stat that must be asked); later ones not.
+    // The first lock of a folder probes its mtime precision (utimes, then a stat that must be asked); later ones not.
+    const asked = await pathsPassedTo(require('node:fs'), 'lstat', async () => {
       for (let i = 0; i < 3; i++) await withFileLock(target, async () => undefined);
-    } finally {
-      nodeFsModule.lstat = original;
-    }
+    });
     assert.deepEqual(asked, [lockPathFor(target)]);
   });
 
   test('assertHeld on a lock as made: no listing of the folder, no read of the record; a rewritten record is read', async () => {
-    const promises = require('node:fs/promises') as typeof import('node:fs/promises');
-    const original = promises.opendir;
-    let listings = 0;
-    promises.opendir = ((...args: Parameters<typeof original>) => {
-      listings += 1;
-      return original(...args);
-    }) as typeof original;
-    try {
-      await withFileLock(target, async (lock) => {
-        await lock.assertHeld();
-        assert.equal(listings, 0, 'the folder and record as made are confirmed by their identities');
-        // Same size, another token: a record changed in place is judged by what it says.
-        const record = join(lock.lockPath, LOCK_OWNER_FILE);
-        const owner = JSON.parse(readFileSync(record, 'utf8')) as LockOwner;
-        writeFileSync(record, JSON.stringify({ ...owner, token: owner.token.replace(/./g, '0') }));
-        await assert.rejects(lock.assertHeld(), LockLostError);
-        assert.ok(listings > 0);
-      });
-    } finally {
-      promises.opendir = original;
-    }
+    await withFileLock(target, async (lock) => {
+      const listed = await pathsPassedTo(require('node:fs/promises'), 'opendir', () => lock.assertHeld());
+      assert.deepEqual(listed, [], 'the folder and record as made are confirmed by their identities');
+      // Same size, another token: a record changed in place is judged by what it says.
+      const record = join(lock.lockPath, LOCK_OWNER_FILE);
+      const owner = JSON.parse(readFileSync(record, 'utf8')) as LockOwner;
+      writeFileSync(record, JSON.stringify({ ...owner, token: owner.token.replace(/./g, '0') }));
+      const relisted = await pathsPassedTo(require('node:fs/promises'), 'opendir', () =>
+        assert.rejects(lock.assertHeld(), LockLostError),
+      );
+      assert.ok(relisted.length > 0);
+    });
   });
 
   test('a holder keeps its lock through several refreshes, on the first lock of a folder and on later ones', async function () {
