@@ -114,7 +114,7 @@ suite('group commit: the calls one commit makes', () => {
     const fs = recordingGroupFs(calls, EXT4);
     await learnLocalDisk(fs, dir, statSync(dir).dev);
     await commit(fs, 1);
-    assert.equal(count(calls, 'statSync'), 3, calls.join(', '));
+    assert.equal(count(calls, 'statSync'), 4, `the temps' and the journal's: ${calls.join(', ')}`);
     assert.equal(count(calls, 'stat'), 0);
     assert.equal(count(calls, 'readFile local'), NAMES.length * 2, 'each target read before, and again (racy mtime)');
     assert.equal(count(calls, 'readFile'), 0);
@@ -131,6 +131,61 @@ suite('group commit: the calls one commit makes', () => {
     await commit(fs, 1);
     assert.equal(count(calls, 'statSync') + count(calls, 'folder closeSync') + count(calls, 'readFile local'), 0);
     for (const name of NAMES) assert.equal(readFileSync(join(dir, name), 'utf8'), '{"v":1}\n');
+  });
+
+  /** The real disk, logging each unlink and each close of a file the commit opened, by name. */
+  function closingGroupFs(events: string[], failRename?: string): GroupFs {
+    const name = (path: string) => path.slice(dir.length + 1);
+    return {
+      ...nodeGroupFs,
+      unlink: (path) => {
+        events.push(`unlink ${name(path)}`);
+        return nodeGroupFs.unlink(path);
+      },
+      rename: (from, to) => {
+        if (failRename && name(to) === failRename)
+          return Promise.reject(Object.assign(new Error('refused'), { code: 'EIO' }));
+        return nodeGroupFs.rename(from, to);
+      },
+      open: async (path, flags, mode) => {
+        const handle = await nodeGroupFs.open(path, flags, mode);
+        events.push(`open ${name(path)}`);
+        return {
+          ...handle,
+          write: (...args) => handle.write(...args),
+          statSync: () => handle.statSync!(),
+          stat: () => handle.stat!(),
+          chmod: (m) => handle.chmod(m),
+          chown: (uid, gid) => handle.chown(uid, gid),
+          sync: () => handle.sync(),
+          close: async () => {
+            events.push(`close ${name(path)}`);
+            await handle.close();
+          },
+        };
+      },
+    };
+  }
+
+  test('the journal is held open until it is removed, then closed; every file the commit opened is closed', async () => {
+    const events: string[] = [];
+    await commit(closingGroupFs(events), 1);
+    const journalTemp = events.find((event) => event.startsWith('open .cs-group-'))!.slice('open '.length);
+    const journal = journalTemp.replace(/\.csg-[^.]+\.tmp$/, '');
+    assert.ok(events.indexOf(`unlink ${journal}`) < events.indexOf(`close ${journalTemp}`), events.join('\n'));
+    const opened = events.filter((event) => event.startsWith('open ')).map((event) => event.slice(5));
+    const closed = events.filter((event) => event.startsWith('close ')).map((event) => event.slice(6));
+    assert.deepEqual([...closed].sort(), [...opened].sort());
+    assert.deepEqual(readdirSync(dir).sort(), NAMES);
+  });
+
+  test('a commit that fails after the journal was written closes it too, and leaves every file as it was', async () => {
+    const events: string[] = [];
+    await assert.rejects(commit(closingGroupFs(events, 'b.json'), 1), /apply/);
+    const opened = events.filter((event) => event.startsWith('open ')).map((event) => event.slice(5));
+    const closed = events.filter((event) => event.startsWith('close ')).map((event) => event.slice(6));
+    assert.deepEqual([...closed].sort(), [...opened].sort(), events.join('\n'));
+    for (const name of NAMES) assert.equal(readFileSync(join(dir, name), 'utf8'), '{"v":0}\n');
   });
 
   test('as root: a target another user owns keeps its owner and mode (the temp is chowned, then given the mode)', async function () {

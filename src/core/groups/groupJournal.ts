@@ -1,13 +1,12 @@
 // The on-disk vocabulary of a group commit (see groupCommit.ts): file names, the journal format, content digests,
 // and the recovery of one journal, which rolls its group entirely forward or entirely back.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { messageOf } from '../errors';
 import { errnoOf, type FileHandleLike, type FsLike, fsyncsDirectories, isAbsent, nodeFs } from '../fs';
-import { derivedName } from '../names/tempNames';
+import { derivedName, uniqueId } from '../names/tempNames';
 import { recogniseGroupFile } from '../names/tempPatterns';
 import { fsyncFolder, statOpenFile } from '../write/localDisk';
 import { processUmask } from '../write/umask';
@@ -32,13 +31,8 @@ export const nodeGroupFs: GroupFs = Object.defineProperties(
 /** Group ids this process is committing right now: their files are never recovered or removed under them. */
 export const liveGroupIds = new Set<string>();
 
-let groupSequence = 0;
-
 /** `<pid>-<thread>-<seq>-<8 hex>`, like our temp names: unique on this machine, the random part guards pid reuse. */
-export function newGroupId(): string {
-  groupSequence += 1;
-  return `${process.pid}-${threadId}-${groupSequence}-${randomBytes(4).toString('hex')}`;
-}
+export const newGroupId = uniqueId;
 
 /**
  * `<target>.csg-<id>.tmp|bak` beside the target; for a target whose name is too long for that, `<prefix>~<digest>
@@ -196,9 +190,9 @@ async function writeAll(handle: FileHandleLike, bytes: Uint8Array): Promise<void
 
 /**
  * Creates `path` (O_EXCL: a planted file or symlink is never followed), writes all of `bytes`, gives it `mode` and
- * (as root) `owner`, fsyncs when `durable`, closes. On failure the file is removed again.
+ * (as root) `owner`, fsyncs when `durable`, and returns it still open. On failure it is closed and removed again.
  */
-export async function writeNewFile(
+export async function createFile(
   fs: FsLike,
   path: string,
   bytes: Uint8Array,
@@ -208,14 +202,16 @@ export async function writeNewFile(
     owner?: { uid: number; gid: number };
     localDisk?: boolean;
   },
-): Promise<void> {
+): Promise<FileHandleLike> {
   const { mode, owner } = options;
   // Created with its final mode; chmod only where the umask would take bits away (0o600 first would cost a call).
   const handle = await fs.open(path, 'wx', mode);
   try {
     await writeAll(handle, bytes);
-    // With an owner to give, fstat first: the kernel may have made it that owner already (the usual case).
-    const made = owner && handle.stat ? await statOpenFile(handle, options.localDisk ?? false) : undefined;
+    // With an owner to give, fstat first: the kernel may have made it that owner already (the usual case). On a
+    // local disk fstat is a synchronous call, cheaper than reading the umask (/proc/self/status) to predict the mode.
+    const localDisk = options.localDisk === true && handle.statSync !== undefined;
+    const made = (owner || localDisk) && handle.stat ? await statOpenFile(handle, localDisk) : undefined;
     const chown = owner !== undefined && (made === undefined || made.uid !== owner.uid || made.gid !== owner.gid);
     if (owner && chown) await handle.chown(owner.uid, owner.gid);
     // A chown by root clears set-user/group-ID bits: they are set again after it.
@@ -223,12 +219,22 @@ export async function writeNewFile(
     if (made ? (made.mode & 0o7777) !== mode || setIdLost : (mode & processUmask()) !== 0 || setIdLost)
       await handle.chmod(mode);
     if (options.durable) await handle.sync();
+    return handle;
   } catch (error) {
     await handle.close().catch(() => undefined);
     await removeQuietly(fs, path);
     throw error;
   }
-  await handle.close();
+}
+
+/** createFile, then closed. */
+export async function writeNewFile(
+  fs: FsLike,
+  path: string,
+  bytes: Uint8Array,
+  options: Parameters<typeof createFile>[3],
+): Promise<void> {
+  await (await createFile(fs, path, bytes, options)).close();
 }
 
 export async function removeQuietly(fs: FsLike, path: string): Promise<boolean> {

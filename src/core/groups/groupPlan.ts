@@ -214,6 +214,9 @@ async function resolveFile(fs: GroupFs, file: PlannedFile, realFolder: RealFolde
     action.catch((error: unknown) => {
       throw failure('resolve', 'unchanged', `cannot inspect ${path}`, error);
     });
+  // The folder's real path is asked beside the file's lstat: one round trip (unused for a symlink).
+  const folder = realFolder(dirname(file.given));
+  folder.catch(() => undefined); // awaited below unless the file is a symlink
   let stats: Stats | undefined;
   try {
     stats = await fs.lstat(file.given);
@@ -233,7 +236,7 @@ async function resolveFile(fs: GroupFs, file: PlannedFile, realFolder: RealFolde
     });
     stats = await inspect(target, fs.stat(target));
   } else {
-    target = join(await realFolder(dirname(file.given)), basename(file.given));
+    target = join(await folder, basename(file.given));
   }
   if (stats && !stats.isFile())
     throw refuse(stats.isDirectory() ? 'EISDIR' : 'EINVAL', `${file.given} is not a regular file`);

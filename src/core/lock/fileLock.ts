@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import * as callbackFs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -15,7 +14,7 @@ import {
   sameFile,
   sameNode,
 } from '../fs';
-import { lockNameFor } from '../names/tempNames';
+import { lockNameFor, nextNonce } from '../names/tempNames';
 import {
   describeLockPathContent,
   inspectLockPath,
@@ -211,7 +210,7 @@ export async function takeOverStaleLock(lockPath: string, staleMs: number): Prom
   // One taker at a time: without this, a late taker could rename away the lock an earlier taker had just re-created
   // (judged abandoned a moment before) and hand it back too late, so a live holder lost its lock.
   const section = `${lockPath}${TAKEOVER_SUFFIX}`;
-  const token = randomBytes(8).toString('hex');
+  const token = nextNonce() + nextNonce();
   if (!(await enterTakeover(section, staleMs, token))) throw heldError(lockPath, seen);
   try {
     // Inside, nobody else removes the lock folder, and its dead holder never will: what is judged now is what we claim.
@@ -260,7 +259,7 @@ async function claimAbandoned(
   staleMs: number,
   verdict: Extract<LockVerdict, { state: 'abandoned' }>,
 ): Promise<LockVerdict> {
-  const claimed = `${lockPath}.reclaim-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const claimed = `${lockPath}.reclaim-${process.pid}-${nextNonce()}`;
   try {
     await fsp.rename(lockPath, claimed);
   } catch (error) {
@@ -531,7 +530,7 @@ export async function withFileLock<T>(
   const resolved = resolveLockSettings(settings);
   const file = resolve(target);
   const lockPath = lockPathFor(file);
-  const token = randomBytes(8).toString('hex');
+  const token = nextNonce() + nextNonce();
   let compromised: Error | undefined;
   const localDisk = where.localDisk === true;
   const made: { recorded?: RecordedOwner } = {};

@@ -128,7 +128,8 @@ let sequence = 0;
 const nonces = Buffer.alloc(1024);
 let nonceAt = nonces.length;
 
-function nextNonce(): string {
+/** 8 random hex digits, from a pool drawn once per 256: cheap enough for every name and token. */
+export function nextNonce(): string {
   if (nonceAt === nonces.length) {
     randomFillSync(nonces);
     nonceAt = 0;
@@ -137,10 +138,15 @@ function nextNonce(): string {
   return nonces.toString('hex', nonceAt - 4, nonceAt);
 }
 
+/** `<pid>-<thread>-<seq>-<8 hex>`: unique on this machine; the random part guards against pid reuse. */
+export function uniqueId(): string {
+  sequence += 1;
+  return `${process.pid}-${threadId}-${sequence}-${nextNonce()}`;
+}
+
 /** A fresh temp path in the target's own directory, so the final rename never crosses file systems. */
 export function ourTempPath(target: string): string {
-  sequence += 1;
-  const unique = `${process.pid}-${threadId}-${sequence}-${nextNonce()}`;
+  const unique = uniqueId();
   return join(dirname(target), derivedName(basename(target), `.cs-${unique}.tmp`, `.cs~${unique}.tmp`));
 }
 
