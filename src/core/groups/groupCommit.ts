@@ -350,14 +350,14 @@ async function prepareFiles(
   localDisk: LocalDisk,
   journal: HeldJournal,
 ): Promise<PreparedFile[]> {
-  // Reads first: the journal waits for them, while the temps' fsyncs take long enough anyway.
+  // The temps first: their writes and fsyncs take longest; the journal waits for the reads.
   // Each holds one file open while it runs: a group of thousands stays within MAX_OPEN_FILES (never EMFILE).
-  const previous = plan.files.map((file) => readPrevious(fs, file, id, localDisk));
   const temps = plan.files.map((file) =>
     withOpenFiles(() =>
       writeTemp(fs, file, groupTempPath(file.target, id), durable, created, localDisk(dirname(file.target))),
     ),
   );
+  const previous = plan.files.map((file) => readPrevious(fs, file, id, localDisk));
   for (const file of plan.files) file.next(); // hashed while the reads and the temps' writes are in flight
   const journalWritten = Promise.all(previous).then((files) =>
     writeJournalTemp(fs, plan, id, files, durable, created, localDisk, journal),
