@@ -209,7 +209,13 @@ function realFolders(fs: GroupFs): RealFolder {
   };
 }
 
-async function resolveFile(fs: GroupFs, file: PlannedFile, realFolder: RealFolder): Promise<ResolvedFile> {
+/** `asRoot`: this process runs as root, so a target keeps its owner (asked once per plan: getuid is a system call). */
+async function resolveFile(
+  fs: GroupFs,
+  file: PlannedFile,
+  realFolder: RealFolder,
+  asRoot: boolean,
+): Promise<ResolvedFile> {
   const inspect = <T>(path: string, action: Promise<T>): Promise<T> =>
     action.catch((error: unknown) => {
       throw failure('resolve', 'unchanged', `cannot inspect ${path}`, error);
@@ -243,7 +249,7 @@ async function resolveFile(fs: GroupFs, file: PlannedFile, realFolder: RealFolde
   if (file.expected === 'absent' && stats)
     throw changed(file.given, 'exists, but the new content was made for no file there');
   const mode = stats ? stats.mode & 0o7777 : 0o666 & ~processUmask();
-  const owner = stats && process.getuid?.() === 0 ? { uid: stats.uid, gid: stats.gid } : undefined;
+  const owner = stats && asRoot ? { uid: stats.uid, gid: stats.gid } : undefined;
   return { ...file, target, mode, identity: stats && identityOf(stats), ...(owner ? { owner } : {}) };
 }
 
@@ -274,7 +280,8 @@ export async function planGroup(
   journalDirOption: string | undefined,
 ): Promise<GroupPlan> {
   const realFolder = realFolders(fs);
-  const files = await Promise.all(planned.map((file) => resolveFile(fs, file, realFolder)));
+  const asRoot = process.getuid?.() === 0;
+  const files = await Promise.all(planned.map((file) => resolveFile(fs, file, realFolder, asRoot)));
   refuseRepeats(files);
   const folders = [...new Set(files.map((file) => dirname(file.target)))].sort();
   const devices: { folder: string; dev: number }[] = [];
