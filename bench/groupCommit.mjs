@@ -1,9 +1,11 @@
 // Group-commit benchmark: one 3-file group commit against 3 independent durable writes of the same files, measured
 // in this run on this disk, rounds interleaved so machine noise hits both alike. Target: the group ≤ 1.5× the writes.
 // Run through `npm run bench` (tsx loads the TypeScript core), or `node --import tsx bench/groupCommit.mjs [--quick]`.
+// --compare FILE: another build's src/core/groups/groupCommit.ts as one more contender, for a before/after in one run
+// (both builds in this process, rounds interleaved).
 import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { commitGroup } from '../src/core/groups/groupCommit.ts';
 import { writeFileAtomic } from '../src/core/write/atomicWrite.ts';
 
@@ -12,6 +14,10 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
 const NAMES = ['a.json', 'b.json', 'c.json'];
+
+const compareAt = process.argv.indexOf('--compare');
+const compare =
+  compareAt > 0 ? (await import(pathToFileURL(resolvePath(process.argv[compareAt + 1])).href)).commitGroup : undefined;
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -34,6 +40,10 @@ const contenders = {
   'group commit of 3 files': async (folder, data) => {
     await commitGroup(NAMES.map((name) => ({ path: join(folder, name), data })));
   },
+  ...(compare && {
+    'group commit of 3 files, compared build': (folder, data) =>
+      compare(NAMES.map((name) => ({ path: join(folder, name), data }))),
+  }),
   // For scale only: the cross-process lock's share (a group commit always takes it).
   'group commit of 3 files, lock not taken': async (folder, data) => {
     await commitGroup(
@@ -70,7 +80,13 @@ async function measure(label, size, rounds, commitsPerRound) {
       `  ${name.padEnd(40)} ${m.toFixed(3).padStart(8)} ms   ${(m / baseline).toFixed(2)}× the 3 writes (per round ${paired.toFixed(2)}×)`,
     );
   }
-  return median(samples['group commit of 3 files'].map((value, round) => value / writes[round]));
+  const ours = samples['group commit of 3 files'];
+  const other = samples['group commit of 3 files, compared build'];
+  if (other) {
+    const against = median(ours.map((value, round) => value / other[round]));
+    console.log(`  this build against the compared build, per round: ${against.toFixed(3)}×`);
+  }
+  return median(ours.map((value, round) => value / writes[round]));
 }
 
 const quick = process.argv.includes('--quick');

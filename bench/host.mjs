@@ -21,7 +21,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10k,100k,300k' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '4' },
     latency: { type: 'string', default: '10' },
     scans: { type: 'string', default: '3' },
     extension: { type: 'string', default: root },

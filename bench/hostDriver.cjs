@@ -109,7 +109,9 @@ exports.run = async function run() {
     const storms = { idle: '', 'dist/main-<n>.js': '"main-" + n + ".js"', 'dist/main.<n>.js': '"main." + n + ".js"' };
     results.storms = {};
     for (let round = 0; round < config.rounds; round++) {
-      for (const [label, nameOf] of Object.entries(storms)) {
+      // The two storms swap places every round, so neither always follows the idle window.
+      const [idle, plain, matching] = Object.entries(storms);
+      for (const [label, nameOf] of round % 2 === 0 ? [idle, plain, matching] : [idle, matching, plain]) {
         rmSync(dist, { recursive: true, force: true });
         mkdirSync(dist);
         await delay(settleMs);
