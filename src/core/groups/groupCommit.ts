@@ -715,8 +715,8 @@ async function applyGroup(
   // and the journal go together. Removing the journal is the done mark; should that removal be lost, recovery finds
   // every target new and only tidies up. Its fsync matters only where a later durable write to a target would not
   // fsync the journal's folder anyway: a target in another folder.
-  // The journal's removal is asked first: the lock is left once it is done, and the backups' removals in the same
-  // folder would otherwise queue ahead of it.
+  // The journal's removal goes first and alone: the lock is left once it is done, and the backups' removals in the
+  // same folder would slow it. They, and the journal's close (which frees its blocks), run while the lock is left.
   const journalRemoved = removeQuietly(fs, journalPath);
   const removed = journalRemoved.then(() =>
     Promise.all([...backups.map((backup) => removeQuietly(fs, backup)), heldJournal.close().catch(() => undefined)]),
