@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import {
   existsSync,
@@ -8,6 +9,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -620,6 +622,25 @@ suite('group commits', () => {
         target: 'a.json',
         strike: () => rmSync(path('a.json')),
         check: () => assert.ok(!existsSync(path('a.json'))),
+      },
+      {
+        // Its content is read beside the lstat (racy mtime): the read must refuse a FIFO at once, never wait on it.
+        name: 'replaced by a FIFO',
+        target: 'b.json',
+        strike: () => {
+          rmSync(path('b.json'));
+          execFileSync('mkfifo', [path('b.json')]);
+        },
+        check: () => assert.ok(lstatSync(path('b.json')).isFIFO()),
+      },
+      {
+        name: 'replaced by a symlink to /dev/zero',
+        target: 'a.json',
+        strike: () => {
+          rmSync(path('a.json'));
+          symlinkSync('/dev/zero', path('a.json'));
+        },
+        check: () => assert.equal(readlinkSync(path('a.json')), '/dev/zero'),
       },
       {
         name: 'created where there was none',
