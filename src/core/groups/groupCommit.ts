@@ -244,7 +244,7 @@ export async function commitGroup(
           recovered: recovered.filter((o) => o.state !== 'gone'),
           debris,
         };
-        return { result, tidying: applied.backupsRemoved };
+        return { result, tidying: applied.tidying };
       });
       if ('result' in outcome) {
         await outcome.tidying;
@@ -645,8 +645,9 @@ async function settleAll<T>(actions: Promise<T>[]): Promise<T[]> {
 
 /**
  * The commit proper, under the lock, once the temps are durable and the old digests confirmed. Returns the journal's
- * path, and the removal of the backups, which may finish after the lock is left: with the journal gone they name no
- * group, and as this process's own live group's files nobody else removes them (groupDebris' liveWriter).
+ * path, and the tidying (the backups' removal, the held journal's close), which may finish after the lock is left:
+ * with the journal gone the backups name no group, and as this process's own live group's files nobody else removes
+ * them (groupDebris' liveWriter).
  */
 async function applyGroup(
   fs: GroupFs,
@@ -658,7 +659,7 @@ async function applyGroup(
   durable: boolean,
   localDisk: LocalDisk,
   options: Pick<GroupCommitOptions, 'signal' | 'renameRetryDelaysMs'>,
-): Promise<{ journal: string; backupsRemoved: Promise<unknown> }> {
+): Promise<{ journal: string; tidying: Promise<unknown> }> {
   const { signal, renameRetryDelaysMs: delays } = options;
   const journalPath = join(plan.journalDir, groupJournalName(id));
   const backups: string[] = [];
@@ -713,20 +714,20 @@ async function applyGroup(
     throw await undo(fs, step, journalWritten ? journalPath : undefined, [...created, ...backups], error, options);
   }
   // Committed: every target holds its new content durably, so no roll back can be needed any more and the backups
-  // and the journal go together. Removing the journal is the done mark; should that removal be lost, recovery finds
-  // every target new and only tidies up. Its fsync matters only where a later durable write to a target would not
-  // fsync the journal's folder anyway: a target in another folder.
-  // The journal's removal goes first and alone: the lock is left once it is done, and the backups' removals in the
-  // same folder would slow it. They, and the journal's close (which frees its blocks), run while the lock is left.
+  // may go. Removing the journal is the done mark; should that removal be lost, recovery finds every target new and
+  // only tidies up. Its fsync matters only where a later durable write to a target would not fsync the journal's
+  // folder anyway: a target in another folder. It goes first and alone: the lock is left once it is done, and the
+  // backups' removals in the same folder would slow it; they, and the journal's close (which frees its blocks), run
+  // while the lock is left.
   const journalRemoved = removeQuietly(fs, journalPath);
-  const removed = journalRemoved.then(() =>
+  const tidying = journalRemoved.then(() =>
     Promise.all([...backups.map((backup) => removeQuietly(fs, backup)), heldJournal.close().catch(() => undefined)]),
   );
   if ((await journalRemoved) && durable && plan.folders.some((folder) => folder !== plan.journalDir)) {
     await folders.sync([plan.journalDir]).catch(() => undefined);
   }
   await folders.close();
-  return { journal: journalPath, backupsRemoved: removed };
+  return { journal: journalPath, tidying };
 }
 
 /** Folders held open at once for their fsyncs; a group spread wider fsyncs each folder through fsyncDir. */
