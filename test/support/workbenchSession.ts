@@ -217,5 +217,5 @@ export async function openFromExplorer(page: Page, folder: string, name: string)
   await folderRow.waitFor({ timeout: 60_000 });
   if ((await folderRow.getAttribute('aria-expanded')) !== 'true') await folderRow.click();
   await explorer.getByRole('treeitem', { name, exact: true }).click({ timeout: 30_000 });
-  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }

@@ -41,6 +41,10 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     await runFromPalette(page, titles['command.reopenWithCrashSafeSave.title']!);
     await page.locator('.tabs-container .tab', { hasText: 'state.json' }).first().waitFor({ timeout: 20_000 });
     await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().waitFor({ timeout: 20_000 });
+    // The reopen ends by closing the plain editor: wait for that, so no test starts while it is still replacing it.
+    const stateTabs = page.locator('.tabs-container .tab', { hasText: 'state.json' });
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && (await stateTabs.count()) !== 1; )
+      await delay(100);
   });
 
   suiteTeardown(async function () {
@@ -53,6 +57,8 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     const plain = join(session!.workspace, 'notes', 'plan.md');
     const before = readFileSync(plain, 'utf8');
     await openFromExplorer(page, 'notes', 'plan.md');
+    // The tab is drawn before its editor replaces the one shown: typing before then lands in state.json.
+    await untilEditorShows(page, before.trim());
     await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('!');
@@ -61,6 +67,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     while (Date.now() < deadline && readFileSync(plain, 'utf8') !== `${before}!`) await delay(250);
     assert.equal(readFileSync(plain, 'utf8'), `${before}!`, 'VS Code did not auto-save the plain file');
     await page.locator('.tabs-container .tab', { hasText: 'state.json' }).first().click();
+    await untilEditorShows(page, ORIGINAL.trim());
   });
 
   test('invalid JSON typed into the crash-safe editor: no "Failed to save", the editor stays dirty, the status bar says why', async function () {
@@ -132,6 +139,12 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     assert.ok(!tabText.includes(session!.workspace), `the tab shows the absolute path: ${tabText}`);
   });
 });
+
+/** Waits (up to 15 s) until the visible editor shows `text`; the caller's assertions judge what it shows after. */
+async function untilEditorShows(page: Page, text: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && (await editorText(page)) !== text) await delay(100);
+}
 
 /** The texts of the visible toasts that report a failed save. */
 async function failureToasts(page: Page): Promise<string[]> {

@@ -167,7 +167,8 @@ function tabsShowing(uri: vscode.Uri): vscode.Tab[] {
  */
 export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
   const oldDocument = vscode.workspace.textDocuments.find((document) => document.uri.toString() === from.toString());
-  const unsavedText = oldDocument?.isDirty ? oldDocument.getText() : undefined;
+  const dirtyOld = oldDocument?.isDirty ? oldDocument : undefined;
+  const unsavedText = dirtyOld?.getText();
   const oldTabs = tabsShowing(from);
   const viewColumn = oldTabs[0]?.group.viewColumn ?? vscode.window.activeTextEditor?.viewColumn;
   const oldEditor = vscode.window.visibleTextEditors.find(
@@ -177,7 +178,11 @@ export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<vo
   const visible = oldEditor?.visibleRanges[0];
 
   const document = await vscode.workspace.openTextDocument(to);
-  await vscode.window.showTextDocument(document, { viewColumn, preview: false, selection: selections?.[0] });
+  let editor = await vscode.window.showTextDocument(document, {
+    viewColumn,
+    preview: false,
+    selection: selections?.[0],
+  });
   if (unsavedText !== undefined && unsavedText !== document.getText()) {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(
@@ -187,16 +192,18 @@ export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<vo
     );
     await vscode.workspace.applyEdit(edit);
   }
-  if (oldDocument?.isDirty) {
+  if (dirtyOld) {
     // The changes live on in the new editor; reverting first lets the old tab close without a save prompt.
-    await vscode.window.showTextDocument(oldDocument, {
+    await vscode.window.showTextDocument(dirtyOld, {
       viewColumn: oldTabs[0]?.group.viewColumn,
       preserveFocus: false,
     });
     await vscode.commands.executeCommand('workbench.action.files.revert');
   }
   if (oldTabs.length > 0) await vscode.window.tabGroups.close(tabsShowing(from));
-  const editor = await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  // Back to the new editor only when the revert took the focus: a user who has moved on meanwhile keeps theirs.
+  if (dirtyOld) editor = await vscode.window.showTextDocument(document, { viewColumn, preview: false });
+  if (!vscode.window.visibleTextEditors.includes(editor)) return;
   if (selections) editor.selections = [...selections];
   if (visible) editor.revealRange(visible, vscode.TextEditorRevealType.AtTop);
 }

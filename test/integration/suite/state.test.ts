@@ -716,6 +716,42 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     assert.equal(readFileSync(file, 'utf8'), '{ "marked": true }\n', 'nothing was saved on the way');
   });
 
+  test('a file the user opens while Reopen With Crash-Safe Save is finishing keeps the focus', async () => {
+    const file = path.join(scratch, 'moving-on.json');
+    const elsewhere = path.join(scratch, 'elsewhere.md');
+    writeFileSync(file, '{ "moving": "on" }\n');
+    writeFileSync(elsewhere, '# elsewhere\n');
+    // Already open in a tab, so going back to it is quick, as a click on its tab is.
+    await vscode.window.showTextDocument(vscode.Uri.file(elsewhere), { preview: false });
+    await vscode.window.showTextDocument(vscode.Uri.file(file));
+    // The user clicks another file the moment the crash-safe editor shows, before the plain one is closed.
+    let movedOn: Thenable<vscode.TextEditor> | undefined;
+    const listener = vscode.window.onDidChangeActiveTextEditor((editor) => {
+      if (editor?.document.uri.scheme === 'crashsafe' && !movedOn) {
+        movedOn = vscode.window.showTextDocument(vscode.Uri.file(elsewhere), { preview: false });
+      }
+    });
+    let uri: vscode.Uri | undefined;
+    try {
+      uri = await vscode.commands.executeCommand<vscode.Uri>('crashSafeState.reopenWithCrashSafeSave');
+      await movedOn;
+    } finally {
+      listener.dispose();
+    }
+    assert.ok(movedOn, 'the crash-safe editor never became active');
+    assert.equal(uri?.scheme, 'crashsafe');
+    opened.push(uri);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, elsewhere, 'the reopen took the focus back');
+    const tabs = vscode.window.tabGroups.all.flatMap((group) => group.tabs);
+    const showing = (scheme: string) =>
+      tabs.filter(
+        (tab) =>
+          tab.input instanceof vscode.TabInputText && tab.input.uri.scheme === scheme && tab.label === 'moving-on.json',
+      ).length;
+    assert.equal(showing('file'), 0, 'the plain editor was not closed');
+    assert.equal(showing('crashsafe'), 1, 'the crash-safe editor is gone');
+  });
+
   test('Open With Crash-Safe Save opens a file that is not open; the Explorer shows Open or Reopen accordingly', async () => {
     const file = path.join(scratch, 'closed.json');
     writeFileSync(file, '[]\n');
