@@ -136,6 +136,25 @@ export function sameNode(a: Pick<FileIdentity, 'dev' | 'ino'>, b: Pick<FileIdent
   return a.dev === b.dev && a.ino === b.ino;
 }
 
+/** A folder as last seen (through a symlink: the folder it leads to), or missing. */
+export type FolderIdentity = { dev: number; ino: number; birthtimeMs: number } | 'missing';
+
+/** What is at `path` now; undefined when that is unknown (EACCES, EIO), which proves neither way. */
+export async function folderIdentity(path: string, fs: FsLike = nodeFs): Promise<FolderIdentity | undefined> {
+  try {
+    const stats = await fs.stat(path);
+    return { dev: stats.dev, ino: stats.ino, birthtimeMs: stats.birthtimeMs };
+  } catch (error) {
+    return isAbsent(error) ? 'missing' : undefined;
+  }
+}
+
+/** The same folder: its node and its birth time, since a folder made again at once may get the deleted one's inode number. */
+export function sameFolder(a: FolderIdentity, b: FolderIdentity): boolean {
+  if (a === 'missing' || b === 'missing') return a === b;
+  return sameNode(a, b) && a.birthtimeMs === b.birthtimeMs;
+}
+
 /** A file or folder was no longer the one a decision was made about; nothing was changed. */
 export class FileChangedError extends Error {
   override readonly name = 'FileChangedError';
@@ -466,12 +485,13 @@ export async function statThroughLink(
   }
 }
 
-/** Node errors carry `code`; this narrows an unknown catch value to one. */
 /** True when the error proves the path is not there (it, or a folder on its way, is gone). */
 export function isAbsent(error: unknown): boolean {
   const code = errnoOf(error);
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
+
+/** Node errors carry `code`; this narrows an unknown catch value to one. */
 
 export function errnoOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
   closeSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -13,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NotReadableError, nodeFs, readRegularFile } from '../../src/core/fs';
+import { folderIdentity, NotReadableError, nodeFs, readRegularFile, sameFolder } from '../../src/core/fs';
 
 suite('bounded reads of regular files only', () => {
   let dir: string;
@@ -102,5 +103,37 @@ suite("nodeFs.open: the write path's handle", () => {
     for (let i = 0; i < 50; i++) await nodeFs.fsyncDir(dir);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(open() <= before + 1, `${open()} descriptors open, ${before} before`);
+  });
+});
+
+suite('folderIdentity: the same folder, or one made again at its path', () => {
+  let dir: string;
+  setup(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-fs-'));
+  });
+  teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a folder removed and made again at once is another folder, though ext4 gives it the same inode number', async () => {
+    const folder = join(dir, 'workspace');
+    mkdirSync(folder);
+    const before = await folderIdentity(folder);
+    assert.ok(before && before !== 'missing');
+    writeFileSync(join(folder, 'a.json'), '{}');
+    assert.equal(sameFolder(before, (await folderIdentity(folder))!), true, 'a new entry is no new folder');
+    rmSync(folder, { recursive: true });
+    mkdirSync(folder);
+    const after = await folderIdentity(folder);
+    assert.ok(after && after !== 'missing');
+    assert.equal(sameFolder(before, after), false, `inode ${before.ino} → ${after.ino}`);
+  });
+
+  test('gone (or a file on its way) is missing; missing is the same only as missing', async () => {
+    assert.equal(await folderIdentity(join(dir, 'none')), 'missing');
+    writeFileSync(join(dir, 'file'), '');
+    assert.equal(await folderIdentity(join(dir, 'file', 'below')), 'missing');
+    const here = (await folderIdentity(dir))!;
+    assert.equal(sameFolder('missing', 'missing'), true);
+    assert.equal(sameFolder('missing', here), false);
+    assert.equal(sameFolder(here, 'missing'), false);
   });
 });

@@ -155,6 +155,59 @@ suite('OrphanTracker: cost per change', () => {
     assert.deepEqual(paths(tracker), ['ws/scratch/a/same.json.tmp.aaaa2222bb']);
   });
 
+  test('a folder of orphans deleted, then copied back with no event (merged into a change, or lost): the recheck walks it', async () => {
+    file('gone/a.json.vsctmp');
+    file('gone/in/b.json.vsctmp');
+    file('keep/c.json.vsctmp');
+    const tracker = await started();
+    rmSync(join(root, 'gone'), { recursive: true });
+    await tracker.apply([deleted(join(root, 'gone'))]);
+    assert.deepEqual(paths(tracker), ['ws/keep/c.json.vsctmp']);
+    assert.equal(await tracker.recheckDropped(), false, 'nothing is back yet');
+    file('gone/a.json.vsctmp');
+    file('gone/in/b.json.vsctmp');
+    assert.equal(await tracker.recheckDropped(), true);
+    assert.deepEqual(paths(tracker), ['ws/gone/a.json.vsctmp', 'ws/gone/in/b.json.vsctmp', 'ws/keep/c.json.vsctmp']);
+    assert.deepEqual(work(tracker.stats), { fullWalks: 1, subtreeWalks: 1, folderListings: 0 });
+    assert.equal(await tracker.recheckDropped(), false, 'a path found back is not looked at again');
+    assert.equal(tracker.stats.subtreeWalks, 1);
+  });
+
+  test('a deleted orphan file back without an event is judged again; the whole folder deleted and back is walked', async () => {
+    const temp = file('sub/x.json.vsctmp');
+    const tracker = await started();
+    rmSync(temp);
+    await tracker.apply([deleted(temp)]);
+    assert.deepEqual(paths(tracker), []);
+    file('sub/x.json.vsctmp');
+    assert.equal(await tracker.recheckDropped(), true);
+    assert.deepEqual(paths(tracker), ['ws/sub/x.json.vsctmp']);
+    // The workspace folder itself: removed, then a fresh copy at its path.
+    rmSync(root, { recursive: true });
+    await tracker.apply([deleted(root)]);
+    assert.deepEqual(paths(tracker), []);
+    file('sub/x.json.vsctmp');
+    assert.equal(await tracker.recheckDropped(), true);
+    assert.deepEqual(paths(tracker), ['ws/sub/x.json.vsctmp']);
+  });
+
+  test('a dropped path is looked at again for a minute only, and a walk over it ends the watch', async () => {
+    file('late/a.json.vsctmp');
+    file('walked/b.json.vsctmp');
+    const tracker = await started();
+    rmSync(join(root, 'late'), { recursive: true });
+    rmSync(join(root, 'walked'), { recursive: true });
+    await tracker.apply([deleted(join(root, 'late')), deleted(join(root, 'walked'))]);
+    file('walked/b.json.vsctmp');
+    await tracker.apply([created(join(root, 'walked'))]);
+    assert.equal(tracker.stats.subtreeWalks, 1);
+    assert.equal(await tracker.recheckDropped(), false);
+    assert.equal(tracker.stats.subtreeWalks, 1, 'the folder walked for its event was walked again');
+    file('late/a.json.vsctmp');
+    assert.equal(await tracker.recheckDropped(Date.now() + 61_000), false, 'looked at after its minute');
+    assert.deepEqual(paths(tracker), ['ws/walked/b.json.vsctmp']);
+  });
+
   test('a storm of created files that are no temps costs a listing per burst, no walk', async () => {
     const tracker = await started();
     mkdirSync(join(root, 'dist'));

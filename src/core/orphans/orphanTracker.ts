@@ -75,6 +75,14 @@ export interface TrackerStats {
 /** Events for one workspace folder in one batch beyond which walking it is cheaper than following them. */
 const OVERFLOW_EVENTS = 50_000;
 
+/**
+ * How long a path whose orphans a deletion dropped is looked at again by recheckDropped: a folder deleted and
+ * copied back may come back without an event (the watcher merges its delete and create into a change, or loses it).
+ */
+const DROPPED_WATCH_MS = 60_000;
+/** At most this many such paths are kept (the oldest go first); the caller's safety-net walk covers the rest. */
+const MAX_DROPPED_WATCHED = 256;
+
 interface Root {
   /** As the editor spells it, and as the walk resolves it (realpath). */
   given: string;
@@ -111,6 +119,8 @@ export class OrphanTracker {
   private readonly filesWalked = new Map<string, number>();
   /** Set when something may have been missed (an unreadable folder, an overflow); see takeDrift. */
   private drift = false;
+  /** Real paths whose orphans a deletion dropped lately → until when recheckDropped looks at them. */
+  private readonly dropped = new Map<string, number>();
 
   constructor(private options: TrackerOptions = {}) {
     this.configure(options);
@@ -206,6 +216,41 @@ export class OrphanTracker {
     });
   }
 
+  /**
+   * Looks again at the paths whose orphans a deletion dropped in the last minute: one that is back (no event said
+   * so) is walked, if a folder, or judged again by its name. True when the orphans changed.
+   */
+  recheckDropped(now = Date.now()): Promise<boolean> {
+    if (this.dropped.size === 0) return Promise.resolve(false);
+    return this.serialise(async () => {
+      const before = this.index.version;
+      const work = new Map<Root, Work>();
+      for (const [path, until] of [...this.dropped]) {
+        const kind = until < now ? 'expired' : await this.kindNow(path);
+        if (kind === 'missing' || kind === 'unknown') continue;
+        this.dropped.delete(path);
+        const root =
+          kind === 'expired' ? undefined : this.outermost().find((candidate) => isInside(path, candidate.real));
+        if (!root) continue;
+        const todo = work.get(root) ?? newWork();
+        work.set(root, todo);
+        if (path === root.real) todo.subtrees.add(path);
+        else planEvent(todo, 'created', path, root, this.index, this.custom);
+      }
+      for (const [root, todo] of work) await this.process(root, todo);
+      return this.index.version !== before;
+    });
+  }
+
+  private rememberDropped(path: string): void {
+    this.dropped.delete(path);
+    this.dropped.set(path, Date.now() + DROPPED_WATCH_MS);
+    for (const oldest of this.dropped.keys()) {
+      if (this.dropped.size <= MAX_DROPPED_WATCHED) break;
+      this.dropped.delete(oldest);
+    }
+  }
+
   private serialise<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.queue.then(operation, operation);
     this.queue = run.catch(() => undefined);
@@ -246,7 +291,10 @@ export class OrphanTracker {
       // A delete event can arrive after the path came back (a folder removed and made again): walk it, never drop it.
       const now = await this.kindNow(path);
       if (now === 'folder') todo.subtrees.add(path);
-      else if (now !== 'unknown') this.index.replaceUnder(path); // a file that is back is judged again by its name
+      else if (now !== 'unknown') {
+        if (now === 'missing' && this.index.hasUnder(path)) this.rememberDropped(path);
+        this.index.replaceUnder(path); // a file that is back is judged again by its name
+      }
     }
     for (const [dir, names] of todo.created) {
       for (const folder of await foldersAmong(this.fs, dir, names)) {
@@ -319,6 +367,7 @@ export class OrphanTracker {
     if (store && listingCache) await saveListingCache(store, key, listingCache);
     if (dir === root.real) this.filesWalked.set(root.real, files);
     this.index.replaceUnder(dir, found);
+    for (const path of this.dropped.keys()) if (isInside(path, dir)) this.dropped.delete(path);
   }
 
   /** True when a walk from the root would not reach `dir`: a folder on the way is skipped, or unsafe to enter. */

@@ -1,9 +1,9 @@
-import { lstat, stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { INSPECTIONS_AT_ONCE, mapBounded } from '../../core/boundedOpens';
-import { sameNode } from '../../core/fs';
+import { type FolderIdentity, folderIdentity, sameFolder } from '../../core/fs';
 import { type ListingCacheStore, listingCacheFolder } from '../../core/orphans/listingCache';
 import {
   type Orphan,
@@ -32,22 +32,6 @@ const DRIFT_RESCAN_MS = 30_000;
 /** How often the known orphans (and each workspace folder itself) are checked for a change the watcher missed. */
 const VANISHED_CHECK_MS = 5_000;
 
-/** A workspace folder as last walked: its node, or missing. */
-type RootIdentity = { dev: number; ino: number } | 'missing';
-
-async function rootIdentity(path: string): Promise<RootIdentity | undefined> {
-  try {
-    // The folder a link leads to: replacing that folder is what matters.
-    const stats = await stat(path);
-    return { dev: stats.dev, ino: stats.ino };
-  } catch (error) {
-    // Unknown (EACCES, EIO): no claim either way, so no walk is forced by it.
-    return (error as { code?: string }).code === 'ENOENT' ? 'missing' : undefined;
-  }
-}
-
-const sameRoot = (a: RootIdentity, b: RootIdentity) => (a === 'missing' || b === 'missing' ? a === b : sameNode(a, b));
-
 /** What the model did, for the API's diagnostics and the host benchmark. */
 export interface OrphanModelStats extends TrackerStats {
   /** Safety-net walks run, and skipped (a walk was running, or a recent one left nothing to doubt). */
@@ -59,6 +43,8 @@ export interface OrphanModelStats extends TrackerStats {
   missedDeletions: number;
   /** Walks because a workspace folder itself was deleted, re-created or replaced (its watcher may have stopped). */
   foldersReplaced: number;
+  /** Times orphans were found again where a deletion had dropped them, though no event said they were back. */
+  cameBack: number;
   /** How long the last full walk took. */
   lastWalkMs: number | undefined;
   /** The watchers' globs now. */
@@ -125,9 +111,10 @@ export class OrphanModel extends Disposable {
   private lastEventAt: number | undefined;
   private missedDeletions = 0;
   /** Each folder's node when it was last walked: a folder deleted or replaced under us (a new copy at its path) is walked again. */
-  private readonly rootNodes = new Map<string, RootIdentity>();
+  private readonly rootNodes = new Map<string, FolderIdentity>();
   /** Walks started because a workspace folder itself went, came back or was replaced. */
   private foldersReplaced = 0;
+  private cameBack = 0;
 
   /** Where whole walks keep their folder-listing cache (src/core/orphans/listingCache.ts); none without a storage folder. */
   private readonly listingCache: ListingCacheStore | undefined;
@@ -151,6 +138,7 @@ export class OrphanModel extends Disposable {
     const checkGone = setInterval(() => {
       void this.dropVanishedOrphans();
       void this.checkRootsReplaced();
+      void this.recheckDropped();
     }, VANISHED_CHECK_MS);
     this._register({ dispose: () => clearInterval(checkGone) });
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.syncFolders()));
@@ -184,6 +172,7 @@ export class OrphanModel extends Disposable {
       safetyNetDeferred: this.safetyNetDeferred,
       missedDeletions: this.missedDeletions,
       foldersReplaced: this.foldersReplaced,
+      cameBack: this.cameBack,
       lastWalkMs: this.lastWalkMs,
       globs: this.watchers.globs,
     };
@@ -301,7 +290,7 @@ export class OrphanModel extends Disposable {
     const roots = this.roots;
     for (const path of [...this.rootNodes.keys()]) if (!roots.includes(path)) this.rootNodes.delete(path);
     for (const path of roots) {
-      const identity = await rootIdentity(path);
+      const identity = await folderIdentity(path);
       if (identity) this.rootNodes.set(path, identity);
     }
   }
@@ -313,8 +302,8 @@ export class OrphanModel extends Disposable {
   private async checkRootsReplaced(): Promise<void> {
     if (this.walking || this.lastScan === undefined) return;
     for (const [path, known] of this.rootNodes) {
-      const now = await rootIdentity(path);
-      if (!now || sameRoot(known, now)) continue;
+      const now = await folderIdentity(path);
+      if (!now || sameFolder(known, now)) continue;
       this.foldersReplaced += 1;
       this.log.info(`The workspace folder ${path} was ${now === 'missing' ? 'deleted' : 'replaced'}: walking it again`);
       this.rootNodes.set(path, now);
@@ -341,6 +330,18 @@ export class OrphanModel extends Disposable {
     if (gone.length === 0) return;
     this.missedDeletions += gone.length;
     this.follow(gone);
+  }
+
+  /** Walks (or judges again) what came back where a deletion dropped orphans, though no event said so. */
+  private async recheckDropped(): Promise<void> {
+    try {
+      if (await this.tracker.recheckDropped()) {
+        this.cameBack += 1;
+        this.publish();
+      }
+    } catch (error) {
+      this.log.error(`Looking again at deleted folders failed: ${String(error)}`);
+    }
   }
 
   private follow(events: FileEvent[]): void {
