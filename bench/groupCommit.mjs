@@ -1,5 +1,6 @@
 // Group-commit benchmark: one 3-file group commit against 3 independent durable writes of the same files, measured
-// in this run on this disk, rounds interleaved so machine noise hits both alike. Target: the group ≤ 1.5× the writes.
+// in this run on this disk, rounds interleaved (each starting one contender later) so machine noise hits all alike.
+// Target: the group ≤ 1.5× the writes.
 // Run through `npm run bench` (tsx loads the TypeScript core), or `node --import tsx bench/groupCommit.mjs [--quick]`.
 // --compare FILE: another build's src/core/groups/groupCommit.ts as one more contender, for a before/after in one run
 // (both builds in this process, rounds interleaved).
@@ -62,8 +63,11 @@ async function measure(label, size, rounds, commitsPerRound) {
       return [name, folder];
     }),
   );
+  const order = Object.entries(contenders);
   for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of Object.entries(contenders)) {
+    // Each round starts one contender later, so none always follows the one before it in the list (whose writes the
+    // disk may still be finishing) and noise lands on all alike.
+    for (const [name, run] of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
       const started = performance.now();
       for (let i = 0; i < commitsPerRound; i++) await run(folders[name], documentOf(size, round * commitsPerRound + i));
       samples[name].push((performance.now() - started) / commitsPerRound);
