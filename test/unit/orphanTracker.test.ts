@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import picomatch from 'picomatch';
@@ -206,6 +206,34 @@ suite('OrphanTracker: cost per change', () => {
     file('late/a.json.vsctmp');
     assert.equal(await tracker.recheckDropped(Date.now() + 61_000), false, 'looked at after its minute');
     assert.deepEqual(paths(tracker), ['ws/walked/b.json.vsctmp']);
+  });
+
+  test('a dropped folder back as a symlink to a folder elsewhere is not walked through', async () => {
+    file('linked/a.json.vsctmp');
+    const elsewhere = join(base, 'elsewhere');
+    file('b.json.vsctmp', '{}', elsewhere);
+    const tracker = await started();
+    rmSync(join(root, 'linked'), { recursive: true });
+    await tracker.apply([deleted(join(root, 'linked'))]);
+    symlinkSync(elsewhere, join(root, 'linked'));
+    await tracker.recheckDropped();
+    assert.deepEqual(paths(tracker), []);
+    assert.equal(tracker.stats.subtreeWalks, 0);
+  });
+
+  test('at most 256 dropped paths are watched, the newest: the safety net is left the rest', async () => {
+    const count = 300;
+    for (let i = 0; i < count; i++) file(`d${String(i).padStart(3, '0')}/x.json.vsctmp`);
+    const tracker = await started();
+    for (let i = 0; i < count; i++) rmSync(join(root, `d${String(i).padStart(3, '0')}`), { recursive: true });
+    // One batch per folder, in order: the first 44 are the oldest.
+    for (let i = 0; i < count; i++) await tracker.apply([deleted(join(root, `d${String(i).padStart(3, '0')}`))]);
+    for (let i = 0; i < count; i++) file(`d${String(i).padStart(3, '0')}/x.json.vsctmp`);
+    assert.equal(await tracker.recheckDropped(), true);
+    const found = paths(tracker);
+    assert.equal(found.length, 256);
+    assert.equal(found[0], 'ws/d044/x.json.vsctmp');
+    assert.equal(tracker.stats.subtreeWalks, 256);
   });
 
   test('a storm of created files that are no temps costs a listing per burst, no walk', async () => {
