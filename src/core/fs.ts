@@ -492,7 +492,6 @@ export function isAbsent(error: unknown): boolean {
 }
 
 /** Node errors carry `code`; this narrows an unknown catch value to one. */
-
 export function errnoOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = (error as { code: unknown }).code;

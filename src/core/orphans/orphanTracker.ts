@@ -226,11 +226,14 @@ export class OrphanTracker {
       const before = this.index.version;
       const work = new Map<Root, Work>();
       for (const [path, until] of [...this.dropped]) {
-        const kind = until < now ? 'expired' : await this.kindNow(path);
+        if (until < now) {
+          this.dropped.delete(path);
+          continue;
+        }
+        const kind = await this.kindNow(path);
         if (kind === 'missing' || kind === 'unknown') continue;
         this.dropped.delete(path);
-        const root =
-          kind === 'expired' ? undefined : this.outermost().find((candidate) => isInside(path, candidate.real));
+        const root = this.outermost().find((candidate) => isInside(path, candidate.real));
         if (!root) continue;
         const todo = work.get(root) ?? newWork();
         work.set(root, todo);
