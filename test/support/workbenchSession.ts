@@ -219,3 +219,20 @@ export async function openFromExplorer(page: Page, folder: string, name: string)
   await explorer.getByRole('treeitem', { name, exact: true }).click({ timeout: 30_000 });
   await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
+
+/**
+ * Waits until every tab of `name` carries the crash-safe badge: the crash-safe editor is shown and the plain one it
+ * replaced is closed. A reopen still under way would take the focus from whatever the test opens next.
+ */
+export async function untilCrashSafeTab(page: Page, name: string): Promise<void> {
+  await page.waitForFunction(
+    `(() => {
+      const tabs = [...document.querySelectorAll('.tabs-container .tab[data-resource-name="${name}"]')];
+      const badged = (tab) => [...tab.querySelectorAll('.monaco-icon-label')]
+        .some((label) => getComputedStyle(label, '::after').content === '"CS"');
+      return tabs.length > 0 && tabs.every(badged);
+    })()`,
+    null,
+    { timeout: 90_000 },
+  );
+}

@@ -17,6 +17,7 @@ import {
   runFromPalette,
   screenshots,
   TOAST,
+  untilCrashSafeTab,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
@@ -32,21 +33,11 @@ function git(cwd: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', ...args], { cwd });
 }
 
-/** Waits until the tab of `name` carries the crash-safe badge (the reopen can take seconds on a loaded machine). */
-async function crashSafeTab(page: Page, name: string): Promise<void> {
-  await page.waitForFunction(
-    `[...document.querySelectorAll('.tabs-container .tab[data-resource-name="${name}"] .monaco-icon-label')]
-      .some((label) => getComputedStyle(label, '::after').content === '"CS"')`,
-    null,
-    { timeout: 90_000 },
-  );
-}
-
 /** Opens `folder/name` from the Explorer and reopens it crash-safe, as a user would. */
 async function openCrashSafe(page: Page, folder: string, name: string): Promise<void> {
   await openFromExplorer(page, folder, name);
   await runFromPalette(page, 'Reopen With Crash-Safe Save');
-  await crashSafeTab(page, name);
+  await untilCrashSafeTab(page, name);
   await page.locator(EDITOR_LINES).first().waitFor({ timeout: 20_000 });
 }
 

@@ -24,6 +24,7 @@ import {
   recordFailure,
   screenshots,
   TOAST,
+  untilCrashSafeTab,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
@@ -138,12 +139,7 @@ suite('crash-safe save by glob in the workbench: SIGKILL of the extension host d
     this.timeout(120_000);
     await openFromExplorer(page, 'state', 'state.json');
     // The reopen can take seconds on a loaded machine; the tab then carries the crash-safe badge.
-    await page.waitForFunction(
-      `[...document.querySelectorAll('.tabs-container .tab[data-resource-name="state.json"] .monaco-icon-label')]
-        .some((label) => getComputedStyle(label, '::after').content === '"CS"')`,
-      null,
-      { timeout: 90_000 },
-    );
+    await untilCrashSafeTab(page, 'state.json');
     await shot('crash-safe-editor');
   });
 

@@ -12,9 +12,11 @@ import {
   closeWorkbench,
   openFromExplorer,
   openWorkbench,
+  recordFailure,
   runFromPalette,
   screenshots,
   TOAST,
+  untilCrashSafeTab,
   type WorkbenchSession,
 } from '../support/workbenchSession';
 
@@ -39,17 +41,19 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     await clearStartupToasts(page);
     await openFromExplorer(page, 'state', 'state.json');
     await runFromPalette(page, titles['command.reopenWithCrashSafeSave.title']!);
-    await page.locator('.tabs-container .tab', { hasText: 'state.json' }).first().waitFor({ timeout: 20_000 });
+    // Until the reopen is done: a crash-safe editor shown late would take the focus from the file test 1 opens.
+    await untilCrashSafeTab(page, 'state.json');
     await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().waitFor({ timeout: 20_000 });
-    // The reopen ends by closing the plain editor: wait for that, so no test starts while it is still replacing it.
-    const stateTabs = page.locator('.tabs-container .tab', { hasText: 'state.json' });
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline && (await stateTabs.count()) !== 1; )
-      await delay(100);
   });
 
   suiteTeardown(async function () {
     this.timeout(30_000);
     await closeWorkbench(session);
+  });
+
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed' && page)
+      await recordFailure(page, shot, this.currentTest.title, session?.server);
   });
 
   test('VS Code’s auto-save is on (afterDelay, the web default): a plain file saves itself after an edit', async function () {
@@ -59,6 +63,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     await openFromExplorer(page, 'notes', 'plan.md');
     // The tab is drawn before its editor replaces the one shown: typing before then lands in state.json.
     await untilEditorShows(page, before.trim());
+    assert.equal(await editorText(page), before.trim(), 'plan.md is not the editor shown');
     await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('!');
