@@ -13,8 +13,9 @@ import { type RecoverFromArgs, recoverFrom } from './ui/copies/recoverFromComman
 import { CrashSafeAutoSave, registerCrashSafeSaveCommands, switchEditor } from './ui/crashSafeSave/crashSafeAutoSave';
 import { CrashSafeFileSystem } from './ui/crashSafeSave/crashSafeFs';
 import { CrashSafeQuickDiff } from './ui/crashSafeSave/crashSafeQuickDiff';
-import { CrashSafeReopen, crashSafeReopenTiming } from './ui/crashSafeSave/crashSafeReopen';
+import { CrashSafeReopen } from './ui/crashSafeSave/crashSafeReopen';
 import { CrashSafeSaveGuard } from './ui/crashSafeSave/crashSafeSaveGuard';
+import { crashSafeReopenTiming } from './ui/crashSafeSave/editorSwap';
 import { registerOrphanDecorations } from './ui/decorations/orphanDecorations';
 import { registerOrphanDiagnostics } from './ui/diagnostics/orphanDiagnostics';
 import { GroupStartupRecovery } from './ui/groups/groupStartupRecovery';

@@ -7,8 +7,9 @@ import type { BrokenFile, HistoryCheckStats } from './copies/brokenFiles';
 import type { CrashSafeAutoSaveStats } from './crashSafeSave/crashSafeAutoSave';
 import type { CrashSafeFsStats } from './crashSafeSave/crashSafeFs';
 import type { CrashSafeQuickDiffStats } from './crashSafeSave/crashSafeQuickDiff';
-import type { CrashSafeReopenStats, crashSafeReopenTiming } from './crashSafeSave/crashSafeReopen';
+import type { CrashSafeReopenStats } from './crashSafeSave/crashSafeReopen';
 import type { CrashSafeSaveGuardStats } from './crashSafeSave/crashSafeSaveGuard';
+import type { crashSafeReopenTiming } from './crashSafeSave/editorSwap';
 import type { GroupStartupStats } from './groups/groupStartupRecovery';
 import type { OrphanModelStats } from './orphans/orphanModel';
 import type { PreSaveStats } from './preSaveCopyLayer';
@@ -80,7 +81,7 @@ export interface CrashSafeStateApi {
       /** Git's gutter diff in crash-safe editors. */
       gitGutter: CrashSafeQuickDiffStats;
     };
-    /** Test seam of the reopen layer (in-host tests only): see `crashSafeReopenTiming`. */
+    /** Test seam of editor swaps, by the globs or the commands (in-host only): see `crashSafeReopenTiming`. */
     readonly crashSafeReopenTiming: typeof crashSafeReopenTiming;
     /** Pre-save copies of `crashSafeSave.files` matches: written, pruned, kept, skipped, slow, failed. */
     preSaveCopies(): PreSaveStats;

@@ -7,6 +7,7 @@ import { readCrashSafeSaveSettings } from '../settings';
 import { type CrashSafeFileSystem, toCrashSafeUri } from './crashSafeFs';
 import { crashSafeProblem } from './crashSafeSaveGuard';
 import { realFileUri } from './crashSafeUri';
+import { holdSwapForTests, isActiveTabIn, showInPlaceOf } from './editorSwap';
 
 /** Counters of the auto-save, for diagnostics and tests. */
 export interface CrashSafeAutoSaveStats {
@@ -163,7 +164,8 @@ function tabsShowing(uri: vscode.Uri): vscode.Tab[] {
 
 /**
  * Shows `to` in place of `from` in the same editor group, with its selection and scroll. Unsaved changes move to
- * the new editor, and the old editor is reverted and closed.
+ * the new editor, and the old editor is reverted and closed. A user who turned to another file while `to` was being
+ * read keeps it: `to` then opens behind it (see showInPlaceOf).
  */
 export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<void> {
   const oldDocument = vscode.workspace.textDocuments.find((document) => document.uri.toString() === from.toString());
@@ -176,13 +178,22 @@ export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<vo
   );
   const selections = oldEditor?.selections;
   const visible = oldEditor?.visibleRanges[0];
+  const lookedAt = isActiveTabIn(viewColumn, from) ? from : undefined;
+  const focusedGroup = vscode.window.tabGroups.activeTabGroup.viewColumn;
 
   const document = await vscode.workspace.openTextDocument(to);
-  let editor = await vscode.window.showTextDocument(document, {
+  await holdSwapForTests();
+  let editor = await showInPlaceOf(
+    // Unsaved changes move only through a shown editor (the old one is reverted in front): then it is shown.
+    dirtyOld ? undefined : lookedAt,
+    document,
     viewColumn,
-    preview: false,
-    selection: selections?.[0],
-  });
+    {
+      preview: false,
+      selection: selections?.[0],
+      focus: vscode.window.tabGroups.activeTabGroup.viewColumn === focusedGroup,
+    },
+  );
   if (unsavedText !== undefined && unsavedText !== document.getText()) {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(
@@ -203,7 +214,7 @@ export async function switchEditor(from: vscode.Uri, to: vscode.Uri): Promise<vo
   if (oldTabs.length > 0) await vscode.window.tabGroups.close(tabsShowing(from));
   // Back to the new editor only when the revert took the focus: a user who has moved on meanwhile keeps theirs.
   if (dirtyOld) editor = await vscode.window.showTextDocument(document, { viewColumn, preview: false });
-  if (!vscode.window.visibleTextEditors.includes(editor)) return;
+  if (!editor || !vscode.window.visibleTextEditors.includes(editor)) return;
   if (selections) editor.selections = [...selections];
   if (visible) editor.revealRange(visible, vscode.TextEditorRevealType.AtTop);
 }

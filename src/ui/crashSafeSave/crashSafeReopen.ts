@@ -8,18 +8,13 @@ import { CRASH_SAFE_SCHEME } from '../commandIds';
 import { Disposable } from '../dispose';
 import { CrashSafeSaveFilesMatcher } from './crashSafeSaveFiles';
 import { realFileUri, toCrashSafeUri } from './crashSafeUri';
+import { holdSwapForTests, showInPlaceOf } from './editorSwap';
 
 /** How long a reopen waits for the plain editor to report its selection and scroll (a tab opened in the background has none, and waits all of it). */
 const EDITOR_WAIT_MS = 300;
 
 /** How long after the swap a selection that still reaches the plain editor moves the crash-safe editor. */
 const LATE_SELECTION_MS = 1000;
-
-/**
- * Test seam, reachable through the API's diagnostics: holds each swap this long after the plain editor appears, so an
- * in-host test can move the plain editor's selection before the swap deterministically. 0 in use.
- */
-export const crashSafeReopenTiming = { holdSwapMs: 0 };
 
 export interface CrashSafeReopenStats {
   /** Plain editors replaced by their crash-safe editor. */
@@ -296,24 +291,24 @@ export class CrashSafeReopen extends Disposable {
     let handedOver = false;
     try {
       const [, document] = await Promise.all([editorOf(tab, uri), vscode.workspace.openTextDocument(crashSafeUri)]);
-      if (crashSafeReopenTiming.holdSwapMs > 0) {
-        await new Promise((resolve) => setTimeout(resolve, crashSafeReopenTiming.holdSwapMs));
-      }
+      await holdSwapForTests();
       // The plain tab may have been closed or replaced while we waited: then there is nothing to replace.
       if (!textTabIn(viewColumn, uri)) return;
-      const editor = await vscode.window.showTextDocument(document, {
-        viewColumn,
+      // A tab opened in the background, or left for another file meanwhile, gets its crash-safe editor behind.
+      const editor = await showInPlaceOf(uri, document, viewColumn, {
         preview,
-        preserveFocus: !focused,
+        focus: focused,
         selection: follower.view()?.selections[0],
       });
-      follower.handOver(editor);
-      handedOver = true;
+      if (editor) {
+        follower.handOver(editor);
+        handedOver = true;
+      }
       this.byGlob.add(crashSafeUri.toString());
       // A preview replaces the plain preview tab by itself; a pinned plain tab is closed here.
       const left = textTabIn(viewColumn, uri);
       if (left) await vscode.window.tabGroups.close(left, true);
-      follower.settle();
+      if (handedOver) follower.settle();
       this.counters.reopened += 1;
       this.counters.lastReopenMs = Date.now() - started;
       this.log.info(`Opened ${uri.fsPath} with crash-safe save (crashSafeSave.files)`);

@@ -181,6 +181,29 @@ suite('crash-safe save by glob: the reopen layer', () => {
     }
   });
 
+  test('a matching file the user leaves for another before its reopen: the crash-safe editor opens behind, the other keeps the focus', async () => {
+    const settings = file('left/settings.json', '{"left": true}\n');
+    const notes = file('left/notes.txt', 'elsewhere\n');
+    // Holds the swap, so the user turns to another file after the plain editor appeared and before it is replaced.
+    api.diagnostics.crashSafeReopenTiming.holdSwapMs = 800;
+    try {
+      await vscode.window.showTextDocument(vscode.Uri.file(settings), { preview: false });
+      await waitFor('the crash-safe document', () =>
+        vscode.workspace.textDocuments.some(
+          (document) => document.uri.scheme === 'crashsafe' && document.uri.path === '/glob/left/settings.json',
+        ),
+      );
+      await vscode.window.showTextDocument(vscode.Uri.file(notes), { preview: false });
+      const schemes = () => tabsOf(settings).map((tab) => (tab.input as vscode.TabInputText).uri.scheme);
+      await waitFor('the reopen', () => schemes().join() === 'crashsafe', 5_000).catch(() => undefined);
+      assert.deepEqual(schemes(), ['crashsafe'], 'one crash-safe tab, no plain tab');
+      assert.equal(tabsOf(settings)[0]?.isActive, false, 'the crash-safe tab came to the front');
+      assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, notes, 'the reopen covered the other file');
+    } finally {
+      api.diagnostics.crashSafeReopenTiming.holdSwapMs = 0;
+    }
+  });
+
   test('outside a git repository a crash-safe editor adds no Source Control entry (git’s gutter diff needs one)', async () => {
     assert.ok(vscode.extensions.getExtension('vscode.git'), 'the built-in git extension is in the host');
     const target = file('nogit.json', '{"g": 1}\n');

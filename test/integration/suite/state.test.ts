@@ -526,6 +526,29 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
   });
   suiteTeardown(() => rmSync(scratch, { recursive: true, force: true }));
 
+  /**
+   * Runs Reopen With Crash-Safe Save on the active editor and, while it holds its swap once the crash-safe document of
+   * `name` is read (as a busy host takes a moment), lets the user act.
+   */
+  async function reopenWhileUserActs(name: string, act: () => Thenable<unknown>): Promise<vscode.Uri> {
+    const exported = await api();
+    exported.diagnostics.crashSafeReopenTiming.holdSwapMs = 800;
+    try {
+      const reopened = vscode.commands.executeCommand<vscode.Uri>('crashSafeState.reopenWithCrashSafeSave');
+      await waitFor(`the crash-safe document of ${name}`, () =>
+        vscode.workspace.textDocuments.some(
+          (document) => document.uri.scheme === 'crashsafe' && document.uri.path.endsWith(`/${name}`),
+        ),
+      );
+      await act();
+      const uri = await reopened;
+      assert.equal(uri?.scheme, 'crashsafe');
+      return uri;
+    } finally {
+      exported.diagnostics.crashSafeReopenTiming.holdSwapMs = 0;
+    }
+  }
+
   async function reopen(file: string, content: string): Promise<vscode.TextDocument> {
     writeFileSync(file, content);
     await vscode.window.showTextDocument(vscode.Uri.file(file));
@@ -750,6 +773,57 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
       ).length;
     assert.equal(showing('file'), 0, 'the plain editor was not closed');
     assert.equal(showing('crashsafe'), 1, 'the crash-safe editor is gone');
+  });
+
+  test('a file the user opens before Reopen With Crash-Safe Save shows its editor stays in front: the crash-safe editor opens behind it', async () => {
+    const file = path.join(scratch, 'opened-meanwhile.json');
+    const elsewhere = path.join(scratch, 'meanwhile.md');
+    writeFileSync(file, '{ "opened": "meanwhile" }\n');
+    writeFileSync(elsewhere, '# meanwhile\n');
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+    // The user clicks another file while the reopen is still under way.
+    const uri = await reopenWhileUserActs('opened-meanwhile.json', () =>
+      vscode.window.showTextDocument(vscode.Uri.file(elsewhere), { preview: false }),
+    );
+    opened.push(uri);
+    assert.equal(
+      vscode.window.activeTextEditor?.document.uri.fsPath,
+      elsewhere,
+      'the reopen covered the file opened meanwhile',
+    );
+    const tabs = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.input instanceof vscode.TabInputText && tab.label === 'opened-meanwhile.json');
+    assert.deepEqual(
+      tabs.map((tab) => `${(tab.input as vscode.TabInputText).uri.scheme} active=${tab.isActive}`),
+      ['crashsafe active=false'],
+      'one crash-safe tab behind the file opened meanwhile, no plain tab',
+    );
+  });
+
+  test('a user who moves to another group before Reopen With Crash-Safe Save shows its editor keeps the focus there', async () => {
+    const file = path.join(scratch, 'other-group.json');
+    const beside = path.join(scratch, 'beside.md');
+    writeFileSync(file, '{ "other": "group" }\n');
+    writeFileSync(beside, '# beside\n');
+    await vscode.window.showTextDocument(vscode.Uri.file(beside), {
+      viewColumn: vscode.ViewColumn.Two,
+      preview: false,
+    });
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { viewColumn: vscode.ViewColumn.One, preview: false });
+    const uri = await reopenWhileUserActs('other-group.json', () =>
+      vscode.window.showTextDocument(vscode.Uri.file(beside), { viewColumn: vscode.ViewColumn.Two }),
+    );
+    opened.push(uri);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, beside, 'the reopen took the focus back');
+    const shownInOne = vscode.window.visibleTextEditors.find((editor) => editor.viewColumn === vscode.ViewColumn.One);
+    assert.equal(
+      shownInOne?.document.uri.toString(),
+      uri?.toString(),
+      'the crash-safe editor is not shown in its group',
+    );
+    // Later tests open in one group.
+    await vscode.commands.executeCommand('workbench.action.joinAllGroups');
   });
 
   test('Open With Crash-Safe Save opens a file that is not open; the Explorer shows Open or Reopen accordingly', async () => {
