@@ -204,6 +204,32 @@ suite('crash-safe save by glob: the reopen layer', () => {
     }
   });
 
+  test('a matching file the user leaves for another group before its reopen: reopened in its group, the focus stays', async () => {
+    const settings = file('moved/settings.json', '{"moved": true}\n');
+    const notes = file('moved/notes.txt', 'beside\n');
+    await vscode.window.showTextDocument(vscode.Uri.file(notes), { viewColumn: vscode.ViewColumn.Two, preview: false });
+    api.diagnostics.crashSafeReopenTiming.holdSwapMs = 800;
+    try {
+      await vscode.window.showTextDocument(vscode.Uri.file(settings), { viewColumn: vscode.ViewColumn.One });
+      await waitFor('the crash-safe document', () =>
+        vscode.workspace.textDocuments.some(
+          (document) => document.uri.scheme === 'crashsafe' && document.uri.path === '/glob/moved/settings.json',
+        ),
+      );
+      await vscode.window.showTextDocument(vscode.Uri.file(notes), { viewColumn: vscode.ViewColumn.Two });
+      const shownInOne = () =>
+        vscode.window.visibleTextEditors.find((editor) => editor.viewColumn === vscode.ViewColumn.One);
+      await waitFor('the reopen', () => shownInOne()?.document.uri.scheme === 'crashsafe', 5_000).catch(
+        () => undefined,
+      );
+      assert.equal(shownInOne()?.document.uri.scheme, 'crashsafe', 'not reopened in its group');
+      assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, notes, 'the reopen took the focus back');
+    } finally {
+      api.diagnostics.crashSafeReopenTiming.holdSwapMs = 0;
+      await vscode.commands.executeCommand('workbench.action.joinAllGroups');
+    }
+  });
+
   test('outside a git repository a crash-safe editor adds no Source Control entry (git’s gutter diff needs one)', async () => {
     assert.ok(vscode.extensions.getExtension('vscode.git'), 'the built-in git extension is in the host');
     const target = file('nogit.json', '{"g": 1}\n');
