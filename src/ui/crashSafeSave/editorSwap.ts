@@ -50,11 +50,13 @@ export async function showInPlaceOf(
     preserveFocus: !options.focus,
   };
   if (lookedAt && groupIn(viewColumn) && !isActiveTabIn(viewColumn, lookedAt)) {
-    // `background` is what `vscode.open` passes on as the workbench's `inactive`: a tab, not shown, not focused.
+    // `vscode.open` passes `background` on as the workbench's `inactive` (a tab, not shown, not focused), and
+    // `override` as "the text editor", as showTextDocument opens, whatever editor association a user set.
     await vscode.commands.executeCommand('vscode.open', document.uri, {
       ...shown,
       preserveFocus: true,
       background: true,
+      override: true,
     });
     return undefined;
   }

@@ -801,6 +801,36 @@ suite('workspace state in the workbench: Open/Reopen With Crash-Safe Save', () =
     );
   });
 
+  test('the crash-safe editor opened behind is the text editor, whatever editor a user associated with .json files', async () => {
+    const file = path.join(scratch, 'associated.json');
+    const elsewhere = path.join(scratch, 'associated.md');
+    writeFileSync(file, '{ "associated": true }\n');
+    writeFileSync(elsewhere, '# associated\n');
+    const workbench = vscode.workspace.getConfiguration('workbench');
+    await workbench.update(
+      'editorAssociations',
+      { '*.json': 'vscode.markdown.preview.editor' },
+      vscode.ConfigurationTarget.Workspace,
+    );
+    try {
+      await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+      opened.push(
+        await reopenWhileUserActs('associated.json', () =>
+          vscode.window.showTextDocument(vscode.Uri.file(elsewhere), { preview: false }),
+        ),
+      );
+    } finally {
+      await workbench.update('editorAssociations', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    const tabs = vscode.window.tabGroups.all
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.label.startsWith('associated.json'));
+    assert.deepEqual(
+      tabs.map((tab) => (tab.input instanceof vscode.TabInputText ? `text ${tab.input.uri.scheme}` : tab.label)),
+      ['text crashsafe'],
+    );
+  });
+
   test('a user who moves to another group before Reopen With Crash-Safe Save shows its editor keeps the focus there', async () => {
     const file = path.join(scratch, 'other-group.json');
     const beside = path.join(scratch, 'beside.md');
