@@ -41,7 +41,7 @@ suite('a crash-safe editor in the workbench, with VS Code’s auto-save on', () 
     await clearStartupToasts(page);
     await openFromExplorer(page, 'state', 'state.json');
     await runFromPalette(page, titles['command.reopenWithCrashSafeSave.title']!);
-    // Until the reopen is done: a crash-safe editor shown late would take the focus from the file test 1 opens.
+    // Until the reopen is done (the plain tab closed too): every test starts from the crash-safe editor alone.
     await untilCrashSafeTab(page, 'state.json');
     await page.locator('.part.editor .monaco-editor .view-lines >> visible=true').first().waitFor({ timeout: 20_000 });
   });
