@@ -8,7 +8,7 @@ import { CRASH_SAFE_SCHEME } from '../commandIds';
 import { Disposable } from '../dispose';
 import { CrashSafeSaveFilesMatcher } from './crashSafeSaveFiles';
 import { realFileUri, toCrashSafeUri } from './crashSafeUri';
-import { holdSwapForTests, showInPlaceOf } from './editorSwap';
+import { groupIn, holdSwapForTests, sameUri, showInPlaceOf } from './editorSwap';
 
 /** How long a reopen waits for the plain editor to report its selection and scroll (a tab opened in the background has none, and waits all of it). */
 const EDITOR_WAIT_MS = 300;
@@ -31,10 +31,6 @@ export interface CrashSafeReopenStats {
 interface ViewState {
   selections: readonly vscode.Selection[];
   visible: vscode.Range | undefined;
-}
-
-function sameUri(a: vscode.Uri, b: vscode.Uri): boolean {
-  return a.toString() === b.toString();
 }
 
 function plainEditorIn(viewColumn: vscode.ViewColumn, uri: vscode.Uri): vscode.TextEditor | undefined {
@@ -108,7 +104,7 @@ class PlainViewFollower {
     this.timer ??= setTimeout(() => this.dispose(), LATE_SELECTION_MS);
   }
 
-  /** Applies what arrived while the swap was under way (the plain tab is closed by now). */
+  /** Applies what arrived while the swap was under way (the plain tab is closed by now); nothing before a hand-over. */
   settle(): void {
     if (this.latest) this.apply(this.latest, false);
   }
@@ -146,9 +142,9 @@ class PlainViewFollower {
 
 /** The tab in `group` showing `uri` as a text editor, looked up again (Tab objects go stale). */
 function textTabIn(viewColumn: vscode.ViewColumn, uri: vscode.Uri): vscode.Tab | undefined {
-  return vscode.window.tabGroups.all
-    .find((group) => group.viewColumn === viewColumn)
-    ?.tabs.find((tab) => tab.input instanceof vscode.TabInputText && sameUri(tab.input.uri, uri));
+  return groupIn(viewColumn)?.tabs.find(
+    (tab) => tab.input instanceof vscode.TabInputText && sameUri(tab.input.uri, uri),
+  );
 }
 
 export class CrashSafeReopen extends Disposable {
@@ -308,7 +304,7 @@ export class CrashSafeReopen extends Disposable {
       // A preview replaces the plain preview tab by itself; a pinned plain tab is closed here.
       const left = textTabIn(viewColumn, uri);
       if (left) await vscode.window.tabGroups.close(left, true);
-      if (handedOver) follower.settle();
+      follower.settle();
       this.counters.reopened += 1;
       this.counters.lastReopenMs = Date.now() - started;
       this.log.info(`Opened ${uri.fsPath} with crash-safe save (crashSafeSave.files)`);

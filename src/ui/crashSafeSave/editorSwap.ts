@@ -15,14 +15,19 @@ export async function holdSwapForTests(): Promise<void> {
   }
 }
 
-function groupIn(viewColumn: vscode.ViewColumn | undefined): vscode.TabGroup | undefined {
+export function sameUri(a: vscode.Uri, b: vscode.Uri): boolean {
+  return a.toString() === b.toString();
+}
+
+/** The tab group in `viewColumn`, looked up again (TabGroup objects go stale). */
+export function groupIn(viewColumn: vscode.ViewColumn | undefined): vscode.TabGroup | undefined {
   return vscode.window.tabGroups.all.find((group) => group.viewColumn === viewColumn);
 }
 
 /** Whether the text tab of `uri` is the active tab of the group in `viewColumn`. */
 export function isActiveTabIn(viewColumn: vscode.ViewColumn | undefined, uri: vscode.Uri): boolean {
   const input = groupIn(viewColumn)?.activeTab?.input;
-  return input instanceof vscode.TabInputText && input.uri.toString() === uri.toString();
+  return input instanceof vscode.TabInputText && sameUri(input.uri, uri);
 }
 
 export interface SwapShowOptions {

@@ -31,6 +31,15 @@ function tabsOf(fsPath: string): vscode.Tab[] {
     });
 }
 
+/** Waits until the reopen has read the crash-safe document of `glob/<name>`: from then on it is ready to swap. */
+async function untilCrashSafeDocumentRead(name: string): Promise<void> {
+  await waitFor(`the crash-safe document of ${name}`, () =>
+    vscode.workspace.textDocuments.some(
+      (document) => document.uri.scheme === 'crashsafe' && document.uri.path === `/glob/${name}`,
+    ),
+  );
+}
+
 /** The crash-safe editor of `fsPath` once the glob has reopened it (the only tab of that file, in `column`). */
 async function crashSafeEditorOf(fsPath: string, column = vscode.ViewColumn.One): Promise<vscode.TextEditor> {
   return waitFor(`${path.basename(fsPath)} to be reopened crash-safe`, () => {
@@ -160,11 +169,7 @@ suite('crash-safe save by glob: the reopen layer', () => {
       const plain = await vscode.window.showTextDocument(vscode.Uri.file(manifest), { preview: false });
       assert.equal(plain.document.uri.scheme, 'file');
       // Once the reopen has its crash-safe document it is ready to swap (and has read the plain editor, if it reads once).
-      await waitFor('the crash-safe document', () =>
-        vscode.workspace.textDocuments.some(
-          (document) => document.uri.scheme === 'crashsafe' && document.uri.path === '/glob/late/package.json',
-        ),
-      );
+      await untilCrashSafeDocumentRead('late/package.json');
       await new Promise((resolve) => setTimeout(resolve, 100));
       // As an open with a selection does: select, then reveal.
       plain.selection = new vscode.Selection(60, 4, 60, 9);
@@ -188,11 +193,7 @@ suite('crash-safe save by glob: the reopen layer', () => {
     api.diagnostics.crashSafeReopenTiming.holdSwapMs = 800;
     try {
       await vscode.window.showTextDocument(vscode.Uri.file(settings), { preview: false });
-      await waitFor('the crash-safe document', () =>
-        vscode.workspace.textDocuments.some(
-          (document) => document.uri.scheme === 'crashsafe' && document.uri.path === '/glob/left/settings.json',
-        ),
-      );
+      await untilCrashSafeDocumentRead('left/settings.json');
       await vscode.window.showTextDocument(vscode.Uri.file(notes), { preview: false });
       const schemes = () => tabsOf(settings).map((tab) => (tab.input as vscode.TabInputText).uri.scheme);
       await waitFor('the reopen', () => schemes().join() === 'crashsafe', 5_000).catch(() => undefined);
@@ -211,11 +212,7 @@ suite('crash-safe save by glob: the reopen layer', () => {
     api.diagnostics.crashSafeReopenTiming.holdSwapMs = 800;
     try {
       await vscode.window.showTextDocument(vscode.Uri.file(settings), { viewColumn: vscode.ViewColumn.One });
-      await waitFor('the crash-safe document', () =>
-        vscode.workspace.textDocuments.some(
-          (document) => document.uri.scheme === 'crashsafe' && document.uri.path === '/glob/moved/settings.json',
-        ),
-      );
+      await untilCrashSafeDocumentRead('moved/settings.json');
       await vscode.window.showTextDocument(vscode.Uri.file(notes), { viewColumn: vscode.ViewColumn.Two });
       const shownInOne = () =>
         vscode.window.visibleTextEditors.find((editor) => editor.viewColumn === vscode.ViewColumn.One);
